@@ -1,0 +1,351 @@
+//! The CPU engine of the Hessian-vector product: the same R-operator as the tensor engine in
+//! [`super::hessian`], written as direct `gemm` calls on host slices with the elementwise
+//! steps fused into single passes.
+//!
+//! Why a second engine: through candle every elementwise step (bias add, ReLU mask, the
+//! softmax term, sums) is a separate pass that allocates a fresh buffer the size of the
+//! activations; at 60,000 samples those passes cost as much as the matrix products. Here the
+//! data are split into small chunks (a few hundred samples) whose temporaries stay in cache,
+//! products accumulate straight into their destination (`gemm`'s β = 1), nothing is allocated
+//! per product beyond one accumulator per thread, and the chunks are shared statically among
+//! threads (thread `t` takes chunks t, t+T, …) whose partial sums are added in thread order, so
+//! the result is bit-identical for a given thread count.
+
+use std::ops::AddAssign;
+
+use candle_core::{Storage, Tensor, WithDType};
+use gemm::Parallelism;
+use num_traits::Float;
+
+use super::ModelError;
+
+/// Element types the CPU engine runs in.
+pub(crate) trait Real: WithDType + Float + AddAssign + Send + Sync + 'static {}
+impl Real for f32 {}
+impl Real for f64 {}
+
+/// Values of one chunk that do not depend on the direction (row-major, chunk rows each).
+#[derive(Debug)]
+pub(crate) struct CpuChunk<T> {
+    /// First sample of the chunk.
+    pub start: usize,
+    /// Samples in the chunk.
+    pub rows: usize,
+    /// Post-ReLU activations of the hidden layers.
+    pub hidden: Vec<Vec<T>>,
+    /// Softmax probabilities.
+    pub probs: Vec<T>,
+    /// Errors δ_l (divided by the sample count), one per layer.
+    pub deltas: Vec<Vec<T>>,
+}
+
+/// The CPU engine for one snapshot.
+#[derive(Debug)]
+pub(crate) struct CpuHessian<T> {
+    widths: Vec<usize>,
+    /// W_l, `out × in` row-major.
+    weights: Vec<Vec<T>>,
+    /// Inputs (all samples); borrowed as a host slice on every product.
+    x: Tensor,
+    chunks: Vec<CpuChunk<T>>,
+    inv_n: T,
+    threads: usize,
+}
+
+/// `dst (m×n) [+]= lhs (m×k) · rhs (k×n)` with explicit strides (row stride, column stride).
+#[allow(clippy::too_many_arguments)]
+fn gemm_into<T: Real>(
+    dst: &mut [T],
+    accumulate: bool,
+    (m, n, k): (usize, usize, usize),
+    lhs: &[T],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[T],
+    (rhs_rs, rhs_cs): (usize, usize),
+) {
+    assert!(dst.len() >= m * n, "gemm_into: destination too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k > 0 {
+        assert!(lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs, "gemm_into: lhs out of bounds");
+        assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs, "gemm_into: rhs out of bounds");
+    }
+    // SAFETY: the asserts above keep every index gemm touches inside the three slices, and
+    // `dst` is exclusively borrowed, so it cannot alias `lhs` or `rhs`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
+// The elementwise steps are separate functions so that their slices arrive as distinct
+// (noalias) arguments and every branch is a select: both are what lets the compiler vectorise
+// them; written inline, the masked stores stayed scalar and cost a third of the product.
+
+/// `dst[r, j] = act[r, j] > 0 ? dst[r, j] + bias[j] : 0` (bias, then the ReLU mask).
+fn bias_relu_mask<T: Real>(dst: &mut [T], bias: &[T], act: &[T]) {
+    let width = bias.len();
+    for (row, a_row) in dst.chunks_exact_mut(width).zip(act.chunks_exact(width)) {
+        for ((r, b), a) in row.iter_mut().zip(bias).zip(a_row) {
+            let v = *r + *b;
+            *r = if *a > T::zero() { v } else { T::zero() };
+        }
+    }
+}
+
+/// `dst = act > 0 ? dst : 0`.
+fn relu_mask<T: Real>(dst: &mut [T], act: &[T]) {
+    for (r, a) in dst.iter_mut().zip(act) {
+        let v = *r;
+        *r = if *a > T::zero() { v } else { T::zero() };
+    }
+}
+
+/// `acc[j] += Σ_r m[r, j]`.
+fn add_column_sums<T: Real>(acc: &mut [T], m: &[T]) {
+    let width = acc.len();
+    for row in m.chunks_exact(width) {
+        for (b, r) in acc.iter_mut().zip(row) {
+            *b = *b + *r;
+        }
+    }
+}
+
+/// Runs `f` on the host slice of a contiguous CPU tensor.
+fn with_host_slice<T: Real, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R, ModelError> {
+    let (storage, layout) = t.storage_and_layout();
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| ModelError::Shape("CPU Hessian engine needs contiguous inputs".into()))?;
+    match &*storage {
+        Storage::Cpu(cpu) => Ok(f(&cpu.as_slice::<T>()?[start..end])),
+        _ => Err(ModelError::Shape("CPU Hessian engine used with a non-CPU tensor".into())),
+    }
+}
+
+/// Samples per sub-chunk: the layers after the first run on this many rows at a time, so
+/// their temporaries (a few hundred KB) stay in the core's cache.
+const SUB_CHUNK: usize = 128;
+
+/// Buffers of one thread.
+struct Workspace<T> {
+    /// R(z_1) → R(δ_1) of a whole chunk for all vectors (rows × count·h1).
+    first: Vec<T>,
+    /// Per layer, for one sub-chunk: R(z_l) → R(a_l) forward, R(δ_l) backward.
+    r: Vec<Vec<T>>,
+}
+
+impl<T: Real> CpuHessian<T> {
+    pub(crate) fn new(
+        widths: Vec<usize>,
+        weights: Vec<Vec<T>>,
+        x: Tensor,
+        chunks: Vec<CpuChunk<T>>,
+        samples: usize,
+        threads: usize,
+    ) -> Self {
+        Self { widths, weights, x, chunks, inv_n: T::from_f64(1.0 / samples as f64), threads: threads.max(1) }
+    }
+
+    fn num_params(&self) -> usize {
+        self.widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+    }
+
+    /// `outputs[j] = H · inputs[j]` for `count` flat vectors.
+    ///
+    /// Per chunk, the first layer's two large products run for all `count` vectors at once
+    /// (`x · [V_1ᵀ …]` and `[R(δ_1) …]ᵀ · x`, wide and deep products near the machine's GEMM
+    /// rate); the rest of the network runs per vector on sub-chunks of [`SUB_CHUNK`] samples
+    /// whose temporaries stay in cache.
+    pub(crate) fn apply(&self, inputs: &[T], outputs: &mut [T], count: usize) -> Result<(), ModelError> {
+        let np = self.num_params();
+        let (input_dim, h1) = (self.widths[0], self.widths[1]);
+        let first = input_dim * h1;
+        // The first-layer weight parts of all vectors, stacked: (count·h1) × input_dim.
+        let mut v1_stack = Vec::with_capacity(count * first);
+        for j in 0..count {
+            v1_stack.extend_from_slice(&inputs[j * np..j * np + first]);
+        }
+        let v1_stack = &v1_stack;
+        let threads = self.threads.min(self.chunks.len()).max(1);
+        let partials: Vec<(Vec<T>, Vec<T>)> = with_host_slice::<T, _>(&self.x, |x| {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        scope.spawn(move || {
+                            let mut acc = vec![T::zero(); count * np];
+                            let mut acc_w1 = vec![T::zero(); count * first];
+                            let mut ws = self.workspace(count);
+                            for chunk in self.chunks.iter().skip(t).step_by(threads) {
+                                let xs = &x[chunk.start * input_dim..(chunk.start + chunk.rows) * input_dim];
+                                self.chunk_product(chunk, xs, inputs, v1_stack, count, &mut acc, &mut acc_w1, &mut ws);
+                            }
+                            (acc, acc_w1)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("Hessian worker thread panicked")).collect()
+            })
+        })?;
+        let out = &mut outputs[..count * np];
+        out.fill(T::zero());
+        for (acc, acc_w1) in &partials {
+            for (o, v) in out.iter_mut().zip(acc) {
+                *o += *v;
+            }
+            for j in 0..count {
+                for (o, v) in out[j * np..j * np + first].iter_mut().zip(&acc_w1[j * first..(j + 1) * first]) {
+                    *o += *v;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn workspace(&self, count: usize) -> Workspace<T> {
+        let rows = self.chunks.iter().map(|c| c.rows).max().unwrap_or(0);
+        let sub = SUB_CHUNK.min(rows);
+        Workspace {
+            first: vec![T::zero(); rows * count * self.widths[1]],
+            r: self.widths[1..].iter().map(|w| vec![T::zero(); sub * w]).collect(),
+        }
+    }
+
+    /// Adds one chunk's contribution to `H v_j` for every vector: the first layer's weight
+    /// part goes to `acc_w1` ((count·h1) × input_dim), everything else to `acc`.
+    #[allow(clippy::too_many_arguments)]
+    fn chunk_product(
+        &self,
+        chunk: &CpuChunk<T>,
+        x: &[T],
+        inputs: &[T],
+        v1_stack: &[T],
+        count: usize,
+        acc: &mut [T],
+        acc_w1: &mut [T],
+        ws: &mut Workspace<T>,
+    ) {
+        let np = self.num_params();
+        let (input_dim, h1) = (self.widths[0], self.widths[1]);
+        let rows = chunk.rows;
+        let stride = count * h1;
+        let mut first = std::mem::take(&mut ws.first);
+        // R(z_1) without bias for all vectors: x (rows × in) · V_stackᵀ (in × count·h1).
+        gemm_into(&mut first[..rows * stride], false, (rows, stride, input_dim), x, (input_dim, 1), v1_stack, (1, input_dim));
+        for j in 0..count {
+            let v = &inputs[j * np..(j + 1) * np];
+            let acc_j = &mut acc[j * np..(j + 1) * np];
+            let mut s = 0;
+            while s < rows {
+                let sub = SUB_CHUNK.min(rows - s);
+                // Copy this vector's R(z_1) rows into the contiguous layer-1 buffer...
+                for r in 0..sub {
+                    let src = &first[(s + r) * stride + j * h1..(s + r) * stride + (j + 1) * h1];
+                    ws.r[0][r * h1..(r + 1) * h1].copy_from_slice(src);
+                }
+                self.sub_chunk_product(chunk, s, sub, v, acc_j, ws);
+                // ...and R(δ_1) back, for the batched first-layer weight product.
+                for r in 0..sub {
+                    let dst = &mut first[(s + r) * stride + j * h1..(s + r) * stride + (j + 1) * h1];
+                    dst.copy_from_slice(&ws.r[0][r * h1..(r + 1) * h1]);
+                }
+                s += sub;
+            }
+        }
+        // R(∂W_1) for all vectors: [R(δ_1) …]ᵀ (count·h1 × rows) · x (rows × in).
+        gemm_into(acc_w1, true, (stride, input_dim, rows), &first[..rows * stride], (1, stride), x, (input_dim, 1));
+        ws.first = first;
+    }
+
+    /// The R-pass of rows `s..s+sub` of a chunk for one vector `v`, starting from R(z_1)
+    /// (without bias) in `ws.r[0]` and leaving R(δ_1) there. Accumulates every part of
+    /// `H v` except the first layer's weights into `acc`.
+    fn sub_chunk_product(&self, chunk: &CpuChunk<T>, s: usize, sub: usize, v: &[T], acc: &mut [T], ws: &mut Workspace<T>) {
+        let layers = self.widths.len() - 1;
+        let rows = sub;
+        let w = &self.widths;
+        // Rows s..s+sub of a cached row-major array of the given width.
+        let at = |width: usize| s * width..(s + sub) * width;
+        // Offsets of each layer's weight and bias in the flat vectors.
+        let mut offsets = Vec::with_capacity(layers);
+        let mut o = 0;
+        for l in 0..layers {
+            offsets.push(o);
+            o += w[l] * w[l + 1] + w[l + 1];
+        }
+        // Forward: ws.r[l] ← R(z_l), masked to R(a_l) for hidden layers.
+        for l in 0..layers {
+            let (fan_in, fan_out) = (w[l], w[l + 1]);
+            let v_w = &v[offsets[l]..offsets[l] + fan_in * fan_out];
+            let v_b = &v[offsets[l] + fan_in * fan_out..offsets[l] + fan_in * fan_out + fan_out];
+            let (before, rest) = ws.r.split_at_mut(l);
+            let rz = &mut rest[0][..rows * fan_out];
+            if l > 0 {
+                let a_prev = &chunk.hidden[l - 1][at(fan_in)];
+                // a_{l−1} V_lᵀ: V_l is out × in, so Vᵀ has row stride 1, column stride fan_in.
+                gemm_into(rz, false, (rows, fan_out, fan_in), a_prev, (fan_in, 1), v_w, (1, fan_in));
+                gemm_into(rz, true, (rows, fan_out, fan_in), &before[l - 1][..rows * fan_in], (fan_in, 1), &self.weights[l], (1, fan_in));
+            }
+            if l + 1 < layers {
+                bias_relu_mask(rz, v_b, &chunk.hidden[l][at(fan_out)]);
+            } else {
+                // Output: R(δ_L) = p ⊙ (R(z_L) + c − ⟨p, R(z_L) + c⟩) / n, in place.
+                let probs = &chunk.probs[at(fan_out)];
+                for (row, p_row) in rz.chunks_exact_mut(fan_out).zip(probs.chunks_exact(fan_out)) {
+                    let mut sum = T::zero();
+                    for ((r, b), p) in row.iter_mut().zip(v_b).zip(p_row) {
+                        *r = *r + *b;
+                        sum += *p * *r;
+                    }
+                    for (r, p) in row.iter_mut().zip(p_row) {
+                        *r = *p * (*r - sum) * self.inv_n;
+                    }
+                }
+            }
+        }
+        // Backward: ws.r[l] holds R(δ_l); accumulate R(∂W_l), R(∂b_l), then form R(δ_{l−1}).
+        for l in (0..layers).rev() {
+            let (fan_in, fan_out) = (w[l], w[l + 1]);
+            let (before, rest) = ws.r.split_at_mut(l);
+            let rd = &rest[0][..rows * fan_out];
+            let (acc_w, acc_rest) = acc[offsets[l]..].split_at_mut(fan_in * fan_out);
+            let acc_b = &mut acc_rest[..fan_out];
+            add_column_sums(acc_b, rd);
+            if l == 0 {
+                // The first layer's weight part is done for the whole chunk by the caller.
+                break;
+            }
+            let a_prev = &chunk.hidden[l - 1][at(fan_in)];
+            let delta = &chunk.deltas[l][at(fan_out)];
+            let r_prev = &mut before[l - 1][..rows * fan_in];
+            // R(δ_l)ᵀ a_{l−1} + δ_lᵀ R(a_{l−1}); transposed lhs: row stride 1, column stride fan_out.
+            // R(a_{l−1}) is read before r_prev is overwritten with R(δ_{l−1}).
+            gemm_into(acc_w, true, (fan_out, fan_in, rows), rd, (1, fan_out), a_prev, (fan_in, 1));
+            gemm_into(acc_w, true, (fan_out, fan_in, rows), delta, (1, fan_out), r_prev, (fan_in, 1));
+            let v_w = &v[offsets[l]..offsets[l] + fan_in * fan_out];
+            gemm_into(r_prev, false, (rows, fan_in, fan_out), rd, (fan_out, 1), &self.weights[l], (fan_in, 1));
+            gemm_into(r_prev, true, (rows, fan_in, fan_out), delta, (fan_out, 1), v_w, (fan_in, 1));
+            relu_mask(r_prev, a_prev);
+        }
+    }
+}

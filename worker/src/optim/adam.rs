@@ -1,0 +1,88 @@
+//! Adam with bias correction, exactly as `torch.optim.Adam` computes it (no weight decay,
+//! no amsgrad):
+//!
+//! ```text
+//! m ← β1 m + (1−β1) g          v ← β2 v + (1−β2) g²
+//! θ ← θ − (η / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
+//! ```
+//! The grouping of the last line is PyTorch's, so that results match it to rounding.
+
+
+use super::{GradientFn, Optimizer, StepOutcome};
+use crate::mlp::{ModelError, Params};
+
+/// Adam hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate η.
+    pub lr: f64,
+    /// First-moment decay β1.
+    pub beta1: f64,
+    /// Second-moment decay β2.
+    pub beta2: f64,
+    /// ε added to the denominator.
+    pub eps: f64,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+    }
+}
+
+/// Adam and its moment estimates.
+#[derive(Debug, Clone)]
+pub struct Adam {
+    config: AdamConfig,
+    m: Params,
+    v: Params,
+    t: u64,
+}
+
+impl Adam {
+    /// Zero moments shaped like `like`.
+    pub fn new(config: AdamConfig, like: &Params) -> Result<Self, ModelError> {
+        let zeros = Params::zeros(like.architecture(), like.dtype(), like.device())?;
+        Ok(Self { config, m: zeros.clone(), v: zeros, t: 0 })
+    }
+
+    /// Steps taken so far (t of the bias correction).
+    pub fn steps(&self) -> u64 {
+        self.t
+    }
+
+    /// First and second moment estimates.
+    pub fn moments(&self) -> (&Params, &Params) {
+        (&self.m, &self.v)
+    }
+
+    /// Restores a saved state (moments and step count).
+    pub fn restore(&mut self, m: Params, v: Params, t: u64) {
+        self.m = m;
+        self.v = v;
+        self.t = t;
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, params: &Params, grad: &mut GradientFn<'_>) -> Result<StepOutcome, ModelError> {
+        let (loss, gradient) = grad(params)?;
+        let AdamConfig { lr, beta1, beta2, eps } = self.config;
+        self.t += 1;
+        let t = self.t as i32;
+        self.m = self.m.zip_map(&gradient, |m, g| (m * beta1)? + (g * (1.0 - beta1))?)?;
+        self.v = self.v.zip_map(&gradient, |v, g| (v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
+        let bias_correction1 = 1.0 - beta1.powi(t);
+        let bias_correction2_sqrt = (1.0 - beta2.powi(t)).sqrt();
+        let step_size = lr / bias_correction1;
+        let denom = self.v.map(|v| (v.sqrt()? / bias_correction2_sqrt)? + eps)?;
+        let update = self.m.zip_map(&denom, |m, d| (m / d)? * step_size)?;
+        let params = params.zip_map(&update, |p, u| p - u)?;
+        Ok(StepOutcome { params, loss, gradient })
+    }
+
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+}
+
