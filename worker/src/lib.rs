@@ -16,3 +16,4 @@ pub mod mlp;
 pub mod rng;
 pub mod optim;
 pub mod train;
+pub mod snapshot;

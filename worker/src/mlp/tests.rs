@@ -186,3 +186,67 @@ fn init_is_xavier_uniform_and_reproducible() {
         assert!(fp[layer.bias_offset..layer.bias_offset + layer.fan_out].iter().all(|&v| v == 0.0));
     }
 }
+
+#[test]
+fn cpu_and_tensor_engines_agree_across_chunks_and_threads() {
+    // 700 samples in chunks of 300 with 128-row sub-chunks: ragged chunks and sub-chunks.
+    let (p, x, y) = synthetic_problem(700, DType::F64, 8);
+    let n = p.architecture().num_params();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let v: Vec<f64> = (0..3 * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let mut reference = vec![0.0; 3 * n];
+    let tensor_opts = HessianOptions { chunk: Some(700), engine: HessianEngine::Tensor, threads: None };
+    HessianOperator::new(&p, &x, &y, &tensor_opts).unwrap().apply_block(&v, &mut reference, 3).unwrap();
+    for (chunk, threads) in [(300, 1), (300, 2), (64, 3), (2048, 2)] {
+        let opts = HessianOptions { chunk: Some(chunk), engine: HessianEngine::Auto, threads: Some(threads) };
+        let mut out = vec![0.0; 3 * n];
+        HessianOperator::new(&p, &x, &y, &opts).unwrap().apply_block(&v, &mut out, 3).unwrap();
+        let err = rel_err(&out, &reference);
+        assert!(err < 1e-12, "chunk {chunk}, threads {threads}: {err:e}");
+    }
+}
+
+#[test]
+fn cpu_engine_is_deterministic_for_a_thread_count() {
+    let (p, x, y) = synthetic_problem(500, DType::F32, 10);
+    let n = p.architecture().num_params();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let run = || {
+        let opts = HessianOptions { chunk: Some(128), engine: HessianEngine::Auto, threads: Some(2) };
+        let mut out = vec![0.0; n];
+        HessianOperator::new(&p, &x, &y, &opts).unwrap().apply_block(&v, &mut out, 1).unwrap();
+        out
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn eigensolver_on_small_mlp_hessian_matches_dense_eigendecomposition() {
+    use crate::eigen::{top_k_eigenpairs, EigenOptions};
+    let t = tiny(12, &[8, 7, 6, 4], 40);
+    let (params, x, onehot) = tensors(&t, DType::F64);
+    let dense = reference::dense_hessian(&t.widths, &t.theta, &t.x, &t.labels);
+    let n = t.theta.len();
+    let sym = nalgebra::DMatrix::from_fn(n, n, |i, j| 0.5 * (dense[i * n + j] + dense[j * n + i]));
+    let eig = nalgebra::SymmetricEigen::new(sym);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| eig.eigenvalues[b].partial_cmp(&eig.eigenvalues[a]).unwrap());
+    let mut op = HessianOperator::new(&params, &x, &onehot, &HessianOptions::default()).unwrap();
+    let k = 4;
+    let opts = EigenOptions { k, tol: 1e-10, max_products: 2000, ..EigenOptions::default() };
+    let result = top_k_eigenpairs(&mut op, &opts, None).unwrap();
+    assert_eq!(result.pairs.len(), k);
+    for (i, pair) in result.pairs.iter().enumerate() {
+        let want = eig.eigenvalues[order[i]];
+        assert!((pair.value - want).abs() <= 1e-8 * want.abs().max(1e-3), "λ{}: {} vs {}", i + 1, pair.value, want);
+        assert!(pair.converged);
+        // Compare vectors where the eigenvalue is separated from its neighbours.
+        let gap = (0..n).filter(|&j| j != order[i]).map(|j| (eig.eigenvalues[j] - want).abs()).fold(f64::INFINITY, f64::min);
+        if gap > 1e-3 * want.abs() {
+            let col = eig.eigenvectors.column(order[i]);
+            let cos: f64 = pair.vector.iter().zip(col.iter()).map(|(a, b)| a * b).sum();
+            assert!(cos.abs() > 1.0 - 1e-8, "eigenvector {} |cos| = {}", i + 1, cos.abs());
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Exit codes of the `eigensweep` binary. Scripts (Slurm job steps, CI) branch on these, so
+//! their meaning never changes; new failure kinds get new numbers.
+
+/// Everything asked for was done.
+pub const SUCCESS: i32 = 0;
+/// An unexpected internal error (a bug): please report it with the message.
+pub const INTERNAL: i32 = 1;
+/// The command line was malformed (clap's own usage errors also exit with 2).
+pub const USAGE: i32 = 2;
+/// Bad input: a missing, malformed or inconsistent input file, dataset or setting.
+pub const INPUT: i32 = 3;
+/// An output could not be written (unwritable directory, full disk).
+pub const OUTPUT: i32 = 4;
+/// A download failed (no network, server error, checksum mismatch).
+pub const NETWORK: i32 = 5;
+/// A numerical failure: training diverged (non-finite loss) or a device operation failed.
+pub const NUMERICAL: i32 = 6;
+
+/// `(code, meaning)` for every exit code, for `--help` texts and the README.
+pub const ALL: &[(i32, &str)] = &[
+    (SUCCESS, "success"),
+    (INTERNAL, "internal error (a bug; please report it)"),
+    (USAGE, "malformed command line"),
+    (INPUT, "bad input: file, dataset or setting"),
+    (OUTPUT, "an output could not be written"),
+    (NETWORK, "a download failed"),
+    (NUMERICAL, "training diverged or a device operation failed"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut codes: Vec<i32> = ALL.iter().map(|(c, _)| *c).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), ALL.len());
+    }
+}

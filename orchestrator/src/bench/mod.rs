@@ -1,0 +1,90 @@
+//! `eigensweep bench`: measures, in one process and one run, what the numerical core's targets
+//! are stated in — training steps per second, one Hessian-vector product against its GEMM
+//! floor, products and seconds per top-3 snapshot cold versus warm — and, when `torch` is
+//! importable, the PyTorch double-backward HVP on the same data.
+//!
+//! Everything is a ratio of quantities measured side by side (interleaved repetitions, best
+//! of each), because the machines are shared and absolute times drift.
+
+mod eigen;
+mod hvp;
+mod torch;
+mod training;
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use eigensweep_common::exit_codes;
+use eigensweep_worker::data::{load_dir, test_mnist_dir, TrainTest};
+
+use crate::cli::BenchArgs;
+use crate::failure::{Failure, WithExitCode};
+
+/// Runs the benchmark and prints (and optionally appends) a Markdown report.
+pub fn run(args: BenchArgs) -> Result<(), Failure> {
+    let dir: PathBuf = args.mnist_dir.clone().unwrap_or_else(test_mnist_dir);
+    let data: TrainTest = load_dir(&dir).exit_code(exit_codes::INPUT, format!("loading MNIST for the benchmark from {}", dir.display()))?;
+    let threads = candle_core::utils::get_num_threads();
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "## `eigensweep bench{}` — {}\n\nMachine: {} logical CPUs, {} threads for tensor work. Data: {} ({} train images).\n",
+        if args.quick { " --quick" } else { "" },
+        timestamp(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        threads,
+        dir.display(),
+        data.train.len
+    );
+    eprintln!("[1/4] training steps per second …");
+    let train = training::measure(&data, if args.quick { 200 } else { 2000 }).map_err(Failure::from)?;
+    report.push_str(&train);
+    eprintln!("[2/4] Hessian-vector product against its GEMM floor …");
+    let samples = if args.quick { 8_000 } else { args.hvp_samples };
+    let (hvp_report, our_hvp_seconds) = hvp::measure(&data, samples, if args.quick { 2 } else { 5 }).map_err(Failure::from)?;
+    report.push_str(&hvp_report);
+    eprintln!("[3/4] eigensolver cold vs warm along a training trajectory …");
+    report.push_str(&eigen::measure(&data, if args.quick { 3 } else { args.snapshots }).map_err(Failure::from)?);
+    eprintln!("[4/4] PyTorch double-backward HVP (if torch is importable) …");
+    report.push_str(&torch::measure(&dir, samples, our_hvp_seconds));
+    println!("{report}");
+    if let Some(path) = &args.write {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .exit_code(exit_codes::OUTPUT, format!("opening {}", path.display()))?;
+        f.write_all(report.as_bytes()).exit_code(exit_codes::OUTPUT, format!("writing {}", path.display()))?;
+        eprintln!("appended to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Best (minimum) time of `reps` runs of `f`, in seconds. The minimum is the estimate least
+/// disturbed by other work on a shared machine.
+pub(crate) fn best_of(reps: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps.max(1) {
+        let t = std::time::Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm), to avoid a date crate.
+    let days = (secs / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", (secs % 86_400) / 3600, (secs % 3600) / 60)
+}

@@ -1,0 +1,96 @@
+//! Training steps per second at batch 128 on one thread, for the hand-written step of each
+//! optimiser and, as the reference point, the same SGD step through candle's autograd.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use eigensweep_worker::data::TrainTest;
+use eigensweep_worker::mlp::{Architecture, BiasInit, Params};
+use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
+use eigensweep_worker::rng::{stream_rng, Stream};
+use eigensweep_worker::train::{DeviceData, Trainer};
+
+pub(crate) fn measure(data: &TrainTest, steps: usize) -> anyhow::Result<String> {
+    let previous = std::env::var("RAYON_NUM_THREADS").ok();
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    let result = measure_single_thread(data, steps);
+    match previous {
+        Some(v) => std::env::set_var("RAYON_NUM_THREADS", v),
+        None => std::env::remove_var("RAYON_NUM_THREADS"),
+    }
+    result
+}
+
+fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<String> {
+    let arch = Architecture::paper();
+    let device = Device::Cpu;
+    let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
+    let params = Params::init(&arch, BiasInit::Zero, &mut stream_rng(0, Stream::Init, 0), DType::F32, &device)?;
+    let mut out = String::from("### Training step (batch 128, 1 thread, f32)\n\n| step | steps/s |\n|---|---|\n");
+    let mut sgd_rate = 0.0;
+    for (name, config) in [
+        ("SGD (hand-written forward/backward)", OptimizerConfig::Sgd(SgdConfig::default())),
+        ("Adam", OptimizerConfig::Adam(AdamConfig::default())),
+        ("SAM (two gradients per step)", OptimizerConfig::Sam(SamConfig::default())),
+    ] {
+        let mut trainer = Trainer::new(params.clone(), config.build(&params)?, train.clone(), 128, 0);
+        for _ in 0..20 {
+            trainer.step()?;
+        }
+        let mut best = 0.0f64;
+        for _ in 0..3 {
+            let t = Instant::now();
+            for _ in 0..steps {
+                trainer.step()?;
+            }
+            best = best.max(steps as f64 / t.elapsed().as_secs_f64());
+        }
+        if sgd_rate == 0.0 {
+            sgd_rate = best;
+        }
+        let _ = writeln!(out, "| {name} | {best:.0} |");
+    }
+    let autograd = autograd_sgd_rate(&train, &params, steps)?;
+    let _ = writeln!(out, "| SGD through candle autograd (reference) | {autograd:.0} |");
+    let _ = writeln!(out, "\nHand-written SGD step / autograd step: **{:.2}×**. Target: ≥ 1,500 SGD steps/s.\n", sgd_rate / autograd);
+    Ok(out)
+}
+
+/// The same SGD step written with candle `Var`s and `backward()`.
+fn autograd_sgd_rate(train: &DeviceData, params: &Params, steps: usize) -> anyhow::Result<f64> {
+    let vars: Vec<Var> = params.tensors().map(Var::from_tensor).collect::<candle_core::Result<_>>()?;
+    let layers = vars.len() / 2;
+    let step = |batch: usize| -> anyhow::Result<()> {
+        let n = train.len();
+        let idx: Vec<u32> = (0..128).map(|i| ((batch * 128 + i) % n) as u32).collect();
+        let (x, y) = train.batch(&idx)?;
+        let mut a = x;
+        for l in 0..layers {
+            let z = a.matmul(&vars[2 * l].as_tensor().t()?)?.broadcast_add(vars[2 * l + 1].as_tensor())?;
+            a = if l + 1 < layers { z.relu()? } else { z };
+        }
+        let m = a.max_keepdim(D::Minus1)?;
+        let lse = (a.broadcast_sub(&m)?.exp()?.sum_keepdim(D::Minus1)?.log()? + m)?;
+        let loss = (lse - (&a * &y)?.sum_keepdim(D::Minus1)?)?.mean_all()?;
+        let grads = loss.backward()?;
+        for v in &vars {
+            let g = grads.get(v).ok_or_else(|| anyhow::anyhow!("missing gradient"))?;
+            v.set(&(v.as_tensor() - (g * 1e-2)?)?)?;
+        }
+        Ok(())
+    };
+    for b in 0..20 {
+        step(b)?;
+    }
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for b in 0..steps {
+            step(b)?;
+        }
+        best = best.max(steps as f64 / t.elapsed().as_secs_f64());
+    }
+    let _ = Tensor::zeros(1, DType::F32, &Device::Cpu)?;
+    Ok(best)
+}

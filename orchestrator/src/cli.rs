@@ -1,0 +1,125 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "Exit codes: 0 success · 1 internal error (a bug) · 2 malformed command line · \
+3 bad input (file, dataset or setting) · 4 output not writable · 5 download failed · \
+6 training diverged or device failure";
+
+/// Sweeps of Hessian-eigenvector studies: train MLPs, follow the top Hessian eigenvectors.
+#[derive(Debug, Parser)]
+#[command(name = "eigensweep", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// CPU threads for tensor work (default: all cores; sets RAYON_NUM_THREADS).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage datasets (download MNIST / FashionMNIST into the cache).
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Train one network and print its top Hessian eigenpairs at snapshots.
+    Train(TrainArgs),
+    /// Measure training speed, Hessian-vector products and the eigensolver on this machine.
+    Bench(BenchArgs),
+}
+
+/// `eigensweep data …`
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download a standard dataset and verify its SHA-256 digests.
+    Fetch {
+        /// mnist or fashion-mnist.
+        dataset: String,
+        /// Directory to put the files in (default: the cache, $EIGENSWEEP_DATA or
+        /// ~/.cache/eigensweep/<dataset>).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print where datasets are looked for.
+    Where,
+}
+
+/// Optimisers on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerName {
+    /// SGD, lr 1e-2.
+    Sgd,
+    /// Adam, lr 1e-3, β = (0.9, 0.999), ε = 1e-8.
+    Adam,
+    /// SAM on SGD, lr 1e-2, ρ = 0.05.
+    Sam,
+}
+
+/// `eigensweep train …`
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// `synthetic`, `mnist`, `fashion-mnist` (from the cache) or a directory with IDX files.
+    #[arg(long, default_value = "synthetic")]
+    pub data: String,
+    /// Use only the first N training samples (synthetic: generate N).
+    #[arg(long)]
+    pub train_size: Option<usize>,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
+    pub optimizer: OptimizerName,
+    /// Learning rate (default: the optimiser's METHOD.md value).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SAM's ρ.
+    #[arg(long, default_value_t = 0.05)]
+    pub rho: f64,
+    /// Training steps.
+    #[arg(long, default_value_t = 600)]
+    pub steps: u64,
+    /// Take an eigen-snapshot every K steps (and at step 0).
+    #[arg(long, default_value_t = 100)]
+    pub snapshot_every: u64,
+    /// Number of top eigenpairs.
+    #[arg(long, default_value_t = 3)]
+    pub top_k: usize,
+    /// Eigenvalue tolerance (0 = machine precision).
+    #[arg(long, default_value_t = 1e-3)]
+    pub tol: f64,
+    /// Hessian on the first N training samples (default: all).
+    #[arg(long)]
+    pub hessian_samples: Option<usize>,
+    /// Run seed (init, data order, eigensolver start vectors).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Hidden widths, e.g. 100,100.
+    #[arg(long, value_delimiter = ',', default_value = "100,100")]
+    pub hidden: Vec<usize>,
+    /// Normalise pixels as (x − MEAN)/STD, e.g. 0.1307,0.3081.
+    #[arg(long, value_delimiter = ',', num_args = 2)]
+    pub normalize: Option<Vec<f32>>,
+}
+
+/// `eigensweep bench …`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Directory with MNIST IDX files used for real-data measurements (default: the
+    /// repository's ../shared/data/mnist-10k, or $EIGENSWEEP_TEST_MNIST_DIR).
+    #[arg(long)]
+    pub mnist_dir: Option<PathBuf>,
+    /// Samples for the HVP measurement (the training images repeated up to this count).
+    #[arg(long, default_value_t = 60_000)]
+    pub hvp_samples: usize,
+    /// Snapshots along the training trajectory for the cold/warm eigensolver comparison.
+    #[arg(long, default_value_t = 6)]
+    pub snapshots: usize,
+    /// Append the results as a section to this Markdown file.
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+    /// Smaller sizes, for a smoke test of the benchmark itself.
+    #[arg(long)]
+    pub quick: bool,
+}

@@ -1,0 +1,47 @@
+//! # eigensweep (command line)
+//!
+//! The `eigensweep` command: subcommands dispatch to the worker library. Errors are printed
+//! with their whole cause chain and mapped to the documented exit codes of
+//! [`eigensweep_common::exit_codes`].
+
+pub mod bench;
+mod cli;
+mod data_cmd;
+mod failure;
+mod train_cmd;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+use eigensweep_common::exit_codes;
+
+pub use cli::{Cli, Command};
+pub use failure::{Failure, WithExitCode};
+
+/// Runs the command line `args` (program name first) and returns the process exit code.
+pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit_codes::USAGE } else { exit_codes::SUCCESS };
+        }
+    };
+    if let Some(threads) = cli.threads {
+        // candle and gemm read the thread count from RAYON_NUM_THREADS on every product, so
+        // setting it here, before any work starts, applies to the whole process.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
+    let result = match cli.command {
+        Command::Data(args) => data_cmd::run(args),
+        Command::Train(args) => train_cmd::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => exit_codes::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            failure.code
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! Where datasets live: their names, the four standard files in a directory, the cache.
+//!
+//! A dataset directory is any directory holding the four standard IDX files, plain or gzip,
+//! under the names the original distribution uses (`train-images-idx3-ubyte.gz`, …) or the
+//! variant with a dot before `idx` (`train-images.idx3-ubyte`) that some mirrors and archive
+//! tools produce. Users can name such a directory directly; otherwise the dataset is looked
+//! up in the cache that [`fetch`](super::fetch::fetch) fills.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use super::idx::load_idx_pair;
+use super::{DataError, TrainTest};
+
+/// The datasets of the study (METHOD.md): MNIST digits and FashionMNIST clothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DatasetKind {
+    /// LeCun et al.'s handwritten digits.
+    Mnist,
+    /// Zalando's FashionMNIST, a drop-in replacement with the same format and shapes.
+    FashionMnist,
+}
+
+/// The names [`DatasetKind::from_str`] accepts, for error messages and `--help` texts.
+pub const VALID_DATASET_NAMES: &str = "mnist, fashion-mnist (or fashion_mnist)";
+
+impl DatasetKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [DatasetKind; 2] = [DatasetKind::Mnist, DatasetKind::FashionMnist];
+
+    /// The canonical name, also the name of its cache subdirectory and of the CLI argument.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion-mnist",
+        }
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DatasetKind {
+    type Err = DataError;
+
+    /// Case-insensitive; `-` and `_` both accepted in `fashion-mnist` because Python tools
+    /// (torchvision, tfds) spell it with an underscore and users copy names from them.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mnist" => Ok(DatasetKind::Mnist),
+            "fashion-mnist" | "fashion_mnist" => Ok(DatasetKind::FashionMnist),
+            _ => Err(DataError::UnknownDataset {
+                name: s.to_string(),
+                valid: VALID_DATASET_NAMES.to_string(),
+            }),
+        }
+    }
+}
+
+/// The four files of a dataset directory, as found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdxFiles {
+    /// Training images (`train-images-idx3-ubyte[.gz]`).
+    pub train_images: PathBuf,
+    /// Training labels (`train-labels-idx1-ubyte[.gz]`).
+    pub train_labels: PathBuf,
+    /// Test images (`t10k-images-idx3-ubyte[.gz]`).
+    pub test_images: PathBuf,
+    /// Test labels (`t10k-labels-idx1-ubyte[.gz]`).
+    pub test_labels: PathBuf,
+}
+
+/// The four roles: (description, stem before the `-idx`/`.idx` separator, `idxN-ubyte`).
+const ROLES: [(&str, &str, &str); 4] = [
+    ("training images", "train-images", "idx3-ubyte"),
+    ("training labels", "train-labels", "idx1-ubyte"),
+    ("test images", "t10k-images", "idx3-ubyte"),
+    ("test labels", "t10k-labels", "idx1-ubyte"),
+];
+
+/// The file names accepted for one role, in order of preference (standard names first).
+fn candidates(stem: &str, idx: &str) -> [String; 4] {
+    [
+        format!("{stem}-{idx}.gz"),
+        format!("{stem}-{idx}"),
+        format!("{stem}.{idx}.gz"),
+        format!("{stem}.{idx}"),
+    ]
+}
+
+/// Finds the four standard IDX files in `dir` (plain or `.gz`, `-idx` or `.idx` naming).
+///
+/// When files are missing, the error lists every missing role with all the names looked for,
+/// so that a user who renamed or unpacked files differently sees what to rename them to.
+pub fn locate_files(dir: &Path) -> Result<IdxFiles, DataError> {
+    if !dir.is_dir() {
+        return Err(DataError::NotADirectory {
+            path: dir.to_path_buf(),
+            hint: fetch_hint(),
+        });
+    }
+    let mut found = Vec::with_capacity(4);
+    let mut missing = Vec::new();
+    for (what, stem, idx) in ROLES {
+        let names = candidates(stem, idx);
+        match names.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+            Some(p) => found.push(p),
+            None => missing.push(format!("{what} (looked for {})", names.join(", "))),
+        }
+    }
+    match <[PathBuf; 4]>::try_from(found) {
+        Ok([train_images, train_labels, test_images, test_labels]) if missing.is_empty() => {
+            Ok(IdxFiles {
+                train_images,
+                train_labels,
+                test_images,
+                test_labels,
+            })
+        }
+        _ => Err(DataError::MissingFiles {
+            dir: dir.to_path_buf(),
+            missing,
+            hint: fetch_hint(),
+        }),
+    }
+}
+
+fn fetch_hint() -> String {
+    "; `eigensweep data fetch mnist` (or fashion-mnist) downloads the standard files into the \
+     cache, or name a directory that holds them"
+        .to_string()
+}
+
+/// Loads the training and test sets from a dataset directory (see [`locate_files`]).
+pub fn load_dir(dir: &Path) -> Result<TrainTest, DataError> {
+    let files = locate_files(dir)?;
+    let train = load_idx_pair(&files.train_images, &files.train_labels)?;
+    let test = load_idx_pair(&files.test_images, &files.test_labels)?;
+    if train.dim != test.dim {
+        return Err(DataError::BadHeader {
+            path: files.test_images,
+            detail: format!(
+                "test images have {} pixels but the training images in {} have {}",
+                test.dim,
+                files.train_images.display(),
+                train.dim
+            ),
+        });
+    }
+    Ok(TrainTest { train, test })
+}
+
+/// The directory datasets are cached in.
+///
+/// `$EIGENSWEEP_DATA` if set and non-empty (so clusters can point every node at shared
+/// storage), else `$XDG_CACHE_HOME/eigensweep` (XDG base-directory spec; a relative value
+/// is ignored as the spec requires), else `$HOME/.cache/eigensweep`.
+pub fn cache_dir() -> Result<PathBuf, DataError> {
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+/// [`cache_dir`] with the environment passed in, so it can be tested without mutating the
+/// process environment (which is shared by all test threads).
+fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, DataError> {
+    let non_empty = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = non_empty("EIGENSWEEP_DATA") {
+        return Ok(dir);
+    }
+    if let Some(dir) = non_empty("XDG_CACHE_HOME").filter(|d| d.is_absolute()) {
+        return Ok(dir.join("eigensweep"));
+    }
+    if let Some(home) = non_empty("HOME") {
+        return Ok(home.join(".cache").join("eigensweep"));
+    }
+    Err(DataError::NoCacheDir)
+}
+
+/// The cache directory of one dataset: `cache_dir()/mnist` or `cache_dir()/fashion-mnist`.
+pub fn cached_dataset_dir(kind: DatasetKind) -> Result<PathBuf, DataError> {
+    Ok(cache_dir()?.join(kind.name()))
+}
+
+/// Environment variable naming the MNIST directory that tests and benchmarks read.
+pub const TEST_MNIST_DIR_VAR: &str = "EIGENSWEEP_TEST_MNIST_DIR";
+
+/// Test and benchmark support: the directory of the small real MNIST used by tests.
+///
+/// `$EIGENSWEEP_TEST_MNIST_DIR` if set and non-empty, else `../../shared/data/mnist-10k`
+/// relative to the worker crate's manifest directory (fixed at compile time), the 8,000 /
+/// 2,000-sample extract shipped beside the repository. The path is returned whether or not
+/// it exists: callers should fail, naming [`TEST_MNIST_DIR_VAR`], rather than skip, so a
+/// missing data directory can never make a test suite pass vacuously.
+pub fn test_mnist_dir() -> PathBuf {
+    match std::env::var_os(TEST_MNIST_DIR_VAR).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist-10k"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::idx::{write_idx_images, write_idx_labels};
+
+    #[test]
+    fn kind_names_round_trip() {
+        for kind in DatasetKind::ALL {
+            assert_eq!(kind.name().parse::<DatasetKind>().unwrap(), kind);
+            assert_eq!(kind.to_string(), kind.name());
+        }
+        assert_eq!(
+            "fashion_mnist".parse::<DatasetKind>().unwrap(),
+            DatasetKind::FashionMnist
+        );
+        assert_eq!(
+            " MNIST ".parse::<DatasetKind>().unwrap(),
+            DatasetKind::Mnist
+        );
+        let err = "cifar10".parse::<DatasetKind>().unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("cifar10") && msg.contains("mnist, fashion-mnist"),
+            "{msg}"
+        );
+    }
+
+    fn write_set(dir: &Path, names: [&str; 4], gz: bool) {
+        write_idx_images(
+            &dir.join(names[0]),
+            2,
+            2,
+            &[0, 64, 128, 255, 1, 2, 3, 4, 5, 6, 7, 8],
+            gz,
+        )
+        .unwrap();
+        write_idx_labels(&dir.join(names[1]), &[1, 2, 3], gz).unwrap();
+        write_idx_images(&dir.join(names[2]), 2, 2, &[9, 9, 9, 9], gz).unwrap();
+        write_idx_labels(&dir.join(names[3]), &[4], gz).unwrap();
+    }
+
+    #[test]
+    fn load_dir_accepts_all_naming_variants() {
+        let sets = [
+            (
+                [
+                    "train-images-idx3-ubyte.gz",
+                    "train-labels-idx1-ubyte.gz",
+                    "t10k-images-idx3-ubyte.gz",
+                    "t10k-labels-idx1-ubyte.gz",
+                ],
+                true,
+            ),
+            (
+                [
+                    "train-images-idx3-ubyte",
+                    "train-labels-idx1-ubyte",
+                    "t10k-images-idx3-ubyte",
+                    "t10k-labels-idx1-ubyte",
+                ],
+                false,
+            ),
+            (
+                [
+                    "train-images.idx3-ubyte",
+                    "train-labels.idx1-ubyte.gz",
+                    "t10k-images.idx3-ubyte",
+                    "t10k-labels.idx1-ubyte",
+                ],
+                false,
+            ),
+        ];
+        for (names, gz) in sets {
+            let dir = tempfile::tempdir().unwrap();
+            write_set(dir.path(), names, gz);
+            let tt = load_dir(dir.path()).unwrap();
+            assert_eq!((tt.train.len, tt.test.len, tt.train.dim), (3, 1, 4));
+            assert_eq!(tt.train.labels, vec![1, 2, 3]);
+            assert_eq!(tt.test.labels, vec![4]);
+            assert_eq!(tt.train.images[3], 1.0);
+        }
+    }
+
+    #[test]
+    fn missing_files_are_listed_with_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        write_idx_labels(&dir.path().join("train-labels-idx1-ubyte.gz"), &[1], true).unwrap();
+        write_idx_labels(&dir.path().join("t10k-labels-idx1-ubyte"), &[1], false).unwrap();
+        let err = load_dir(dir.path()).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(&err, DataError::MissingFiles { missing, .. } if missing.len() == 2));
+        assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+        assert!(msg.contains("training images (looked for train-images-idx3-ubyte.gz, train-images-idx3-ubyte, train-images.idx3-ubyte.gz, train-images.idx3-ubyte)"), "{msg}");
+        assert!(
+            msg.contains("test images (looked for t10k-images-idx3-ubyte.gz"),
+            "{msg}"
+        );
+        assert!(!msg.contains("training labels"), "{msg}");
+
+        let err = load_dir(&dir.path().join("nope")).unwrap_err();
+        assert!(matches!(err, DataError::NotADirectory { .. }));
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn cache_dir_precedence() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        const ALL: &[(&str, &str)] = &[
+            ("EIGENSWEEP_DATA", "/data/es"),
+            ("XDG_CACHE_HOME", "/xdg"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(cache_dir_from(env(ALL)).unwrap(), PathBuf::from("/data/es"));
+        const NO_ES: &[(&str, &str)] = &[
+            ("EIGENSWEEP_DATA", ""),
+            ("XDG_CACHE_HOME", "/xdg"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(
+            cache_dir_from(env(NO_ES)).unwrap(),
+            PathBuf::from("/xdg/eigensweep")
+        );
+        const REL_XDG: &[(&str, &str)] = &[("XDG_CACHE_HOME", "rel"), ("HOME", "/home/u")];
+        assert_eq!(
+            cache_dir_from(env(REL_XDG)).unwrap(),
+            PathBuf::from("/home/u/.cache/eigensweep")
+        );
+        assert!(matches!(
+            cache_dir_from(env(&[])),
+            Err(DataError::NoCacheDir)
+        ));
+    }
+
+    #[test]
+    fn cached_dataset_dir_appends_the_kind_name() {
+        // Whatever the environment of the test run, the last component is the kind's name.
+        if let Ok(dir) = cached_dataset_dir(DatasetKind::FashionMnist) {
+            assert!(dir.ends_with("fashion-mnist"));
+            assert_eq!(dir.parent(), cache_dir().ok().as_deref());
+        }
+    }
+
+    #[test]
+    fn real_mnist_extract_loads() {
+        let dir = test_mnist_dir();
+        assert!(
+            dir.is_dir(),
+            "test MNIST directory {} does not exist: set {TEST_MNIST_DIR_VAR} to a directory \
+             holding the 8,000/2,000-sample MNIST extract (standard IDX .gz files)",
+            dir.display()
+        );
+        let tt = load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tt.train.len, 8000);
+        assert_eq!(tt.test.len, 2000);
+        for d in [&tt.train, &tt.test] {
+            assert_eq!(d.dim, 784);
+            assert_eq!(d.classes, 10);
+            assert_eq!(d.images.len(), d.len * 784);
+            assert!(d.labels.iter().all(|&l| l < 10));
+            assert!(d.images.iter().all(|x| (0.0..=1.0).contains(x)));
+            assert!(d.class_counts().iter().all(|&c| c > 0));
+        }
+        let (mean, std) = tt.train.pixel_mean_std();
+        assert!(
+            (mean - 0.1307).abs() < 0.01,
+            "MNIST mean pixel {mean}, expected ≈ 0.1307"
+        );
+        assert!(
+            (std - 0.3081).abs() < 0.02,
+            "MNIST pixel std {std}, expected ≈ 0.3081"
+        );
+    }
+}

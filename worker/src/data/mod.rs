@@ -1,0 +1,281 @@
+//! Datasets: the images and labels a run trains and evaluates on.
+//!
+//! Everything downstream (training, Hessian-vector products, evaluation) sees only a
+//! [`Dataset`]: a dense row-major `f32` matrix of images plus `u8` labels. This module is the
+//! only place that knows about files, so that the numerical code never has to handle I/O
+//! errors:
+//!
+//! - [`idx`] reads and writes the MNIST-style IDX format, plain or gzip, strictly (magic
+//!   numbers, shapes, exact byte counts, label range), scaling pixels to `[0, 1]`.
+//! - [`locate`] names the datasets ([`DatasetKind`]), finds the four standard files in a
+//!   directory ([`load_dir`]) and chooses the cache directory ([`cache_dir`]).
+//! - [`synthetic`](mod@synthetic) makes a seeded, learnable, MNIST-shaped dataset for tests
+//!   and for machines without the real data.
+//! - [`fetch`](mod@fetch) downloads the standard files into the cache and verifies their
+//!   SHA-256 digests; offline it explains how to place them by hand.
+//!
+//! All fallible functions return [`DataError`], whose messages name the file concerned.
+
+mod atomic;
+pub mod error;
+pub mod fetch;
+pub mod idx;
+pub mod locate;
+pub mod synthetic;
+
+pub use error::DataError;
+pub use fetch::{fetch, manual_instructions, standard_files, verify_file, RemoteFile};
+pub use idx::{load_idx_pair, read_images, read_labels, write_idx_images, write_idx_labels};
+pub use locate::{
+    cache_dir, cached_dataset_dir, load_dir, locate_files, test_mnist_dir, DatasetKind, IdxFiles,
+};
+pub use synthetic::synthetic;
+
+/// Images as f32 rows of `dim` pixels (row-major, len*dim values) and labels < classes.
+///
+/// The fields are public so that hot loops can borrow the raw slices; code that builds a
+/// `Dataset` from parts should go through [`Dataset::new`], which checks that they fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// `len * dim` pixel values, sample after sample.
+    pub images: Vec<f32>,
+    /// `len` class indices, each `< classes`.
+    pub labels: Vec<u8>,
+    /// Number of samples.
+    pub len: usize,
+    /// Values per sample (784 for 28×28 images).
+    pub dim: usize,
+    /// Number of classes (10 for MNIST and FashionMNIST).
+    pub classes: usize,
+}
+
+/// A training set and a test set of the same shape and classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainTest {
+    /// The data training (and the Hessian) sees.
+    pub train: Dataset,
+    /// Held-out data for test loss and accuracy.
+    pub test: Dataset,
+}
+
+impl Dataset {
+    /// Builds a dataset from parts, checking that the sizes agree and every label is a class.
+    ///
+    /// The length is taken from `labels`, because a label count cannot be ambiguous while a
+    /// pixel count can (any multiple of `dim`).
+    pub fn new(
+        images: Vec<f32>,
+        labels: Vec<u8>,
+        dim: usize,
+        classes: usize,
+    ) -> Result<Dataset, DataError> {
+        let len = labels.len();
+        if dim == 0 {
+            return Err(DataError::InvalidDataset("dim must be at least 1".into()));
+        }
+        if classes == 0 || classes > usize::from(u8::MAX) + 1 {
+            return Err(DataError::InvalidDataset(format!(
+                "classes must be in 1..=256, got {classes}"
+            )));
+        }
+        if len.checked_mul(dim) != Some(images.len()) {
+            return Err(DataError::InvalidDataset(format!(
+                "{} pixel values do not make {len} samples of {dim}",
+                images.len()
+            )));
+        }
+        if let Some((index, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| usize::from(l) >= classes)
+        {
+            return Err(DataError::InvalidDataset(format!(
+                "label {label} at index {index} is not < {classes}"
+            )));
+        }
+        Ok(Dataset {
+            images,
+            labels,
+            len,
+            dim,
+            classes,
+        })
+    }
+
+    /// The `dim` pixels of sample `i`, or `None` past the end.
+    pub fn image(&self, i: usize) -> Option<&[f32]> {
+        let start = i.checked_mul(self.dim)?;
+        self.images.get(start..start.checked_add(self.dim)?)
+    }
+
+    /// The first `n` samples, e.g. to compute the Hessian on a fixed subset (METHOD.md).
+    ///
+    /// "First" rather than random so that the subset is the same for every seed and every
+    /// reader of the same files. `n == 0` is an error because an empty dataset has no loss.
+    pub fn subset(&self, n: usize) -> Result<Dataset, DataError> {
+        if n == 0 || n > self.len {
+            return Err(DataError::BadSubset {
+                requested: n,
+                len: self.len,
+            });
+        }
+        // `get` rather than indexing: the fields are public, so they may disagree.
+        let images = n
+            .checked_mul(self.dim)
+            .and_then(|end| self.images.get(..end));
+        let (Some(images), Some(labels)) = (images, self.labels.get(..n)) else {
+            return Err(DataError::InvalidDataset(format!(
+                "len {} and dim {} do not match {} pixel values and {} labels",
+                self.len,
+                self.dim,
+                self.images.len(),
+                self.labels.len()
+            )));
+        };
+        Ok(Dataset {
+            images: images.to_vec(),
+            labels: labels.to_vec(),
+            len: n,
+            dim: self.dim,
+            classes: self.classes,
+        })
+    }
+
+    /// Replaces every pixel x by `(x - mean) / std`, the optional normalisation of METHOD.md.
+    ///
+    /// Rejects a std that is not finite and positive (and a non-finite mean) before touching
+    /// any value, so a bad option never leaves half-normalised data behind.
+    pub fn normalize(&mut self, mean: f32, std: f32) -> Result<(), DataError> {
+        if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
+            return Err(DataError::BadNormalization { mean, std });
+        }
+        for x in &mut self.images {
+            *x = (*x - mean) / std;
+        }
+        Ok(())
+    }
+
+    /// Mean and (population) standard deviation over all pixels of all samples.
+    ///
+    /// Accumulated in `f64` with two passes, so the result does not drift with the size of
+    /// the dataset. An empty dataset gives `(0.0, 0.0)`.
+    pub fn pixel_mean_std(&self) -> (f64, f64) {
+        if self.images.is_empty() {
+            return (0.0, 0.0);
+        }
+        let n = self.images.len() as f64;
+        let mean = self.images.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+        let var = self
+            .images
+            .iter()
+            .map(|&x| {
+                let d = f64::from(x) - mean;
+                d * d
+            })
+            .sum::<f64>()
+            / n;
+        (mean, var.sqrt())
+    }
+
+    /// How many samples each class has (index = class).
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes];
+        for &l in &self.labels {
+            if let Some(c) = counts.get_mut(usize::from(l)) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Dataset {
+        Dataset::new(vec![0.0, 1.0, 0.5, 0.5, 1.0, 0.0], vec![0, 1, 2], 2, 3).unwrap()
+    }
+
+    #[test]
+    fn new_checks_shapes_and_labels() {
+        assert!(matches!(
+            Dataset::new(vec![0.0; 5], vec![0, 1], 3, 10),
+            Err(DataError::InvalidDataset(_))
+        ));
+        let err = Dataset::new(vec![0.0; 4], vec![0, 3], 2, 3).unwrap_err();
+        assert!(
+            err.to_string().contains("label 3 at index 1 is not < 3"),
+            "{err}"
+        );
+        assert!(Dataset::new(vec![], vec![], 0, 10).is_err());
+        let d = tiny();
+        assert_eq!((d.len, d.dim, d.classes), (3, 2, 3));
+        assert_eq!(d.image(1), Some(&[0.5, 0.5][..]));
+        assert_eq!(d.image(3), None);
+        assert_eq!(d.class_counts(), vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn subset_takes_the_first_samples() {
+        let d = tiny();
+        let s = d.subset(2).unwrap();
+        assert_eq!(s.len, 2);
+        assert_eq!(s.images, vec![0.0, 1.0, 0.5, 0.5]);
+        assert_eq!(s.labels, vec![0, 1]);
+        assert_eq!(d.subset(3).unwrap(), d);
+        assert!(matches!(
+            d.subset(0),
+            Err(DataError::BadSubset {
+                requested: 0,
+                len: 3
+            })
+        ));
+        let err = d.subset(4).unwrap_err();
+        assert!(matches!(
+            err,
+            DataError::BadSubset {
+                requested: 4,
+                len: 3
+            }
+        ));
+        assert!(err.to_string().contains("4 samples"), "{err}");
+        // Public fields that disagree give an error, not a panic.
+        let mut bad = d.clone();
+        bad.len = 5;
+        assert!(matches!(bad.subset(4), Err(DataError::InvalidDataset(_))));
+    }
+
+    #[test]
+    fn normalize_and_statistics() {
+        let mut d = tiny();
+        let (mean, std) = d.pixel_mean_std();
+        assert!((mean - 0.5).abs() < 1e-12);
+        // Values 0,1,.5,.5,1,0: variance = (4·0.25 + 2·0)/6 = 1/6.
+        assert!((std - (1.0f64 / 6.0).sqrt()).abs() < 1e-12);
+        d.normalize(mean as f32, std as f32).unwrap();
+        let (m2, s2) = d.pixel_mean_std();
+        assert!(m2.abs() < 1e-6, "{m2}");
+        assert!((s2 - 1.0).abs() < 1e-6, "{s2}");
+
+        let before = d.clone();
+        for (m, s) in [
+            (0.0, 0.0),
+            (0.0, -1.0),
+            (0.0, f32::NAN),
+            (f32::INFINITY, 1.0),
+        ] {
+            assert!(matches!(
+                d.normalize(m, s),
+                Err(DataError::BadNormalization { .. })
+            ));
+        }
+        assert_eq!(
+            d, before,
+            "a rejected normalisation must not change the data"
+        );
+
+        let empty = Dataset::new(vec![], vec![], 4, 10).unwrap();
+        assert_eq!(empty.pixel_mean_std(), (0.0, 0.0));
+    }
+}

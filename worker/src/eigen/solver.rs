@@ -1,0 +1,517 @@
+//! Top-k largest-algebraic eigenpairs of a symmetric operator known only through products.
+//!
+//! # Method: thick-restart block Krylov with Rayleigh–Ritz (block Lanczos in disguise)
+//!
+//! The solver keeps an orthonormal basis `Q` (`n × m`) **and** `W = A Q`. Storing `W` costs
+//! memory (`n m` doubles) but no products, and buys two things: the projected matrix
+//! `T = Qᵀ W` is exact (no three-term recurrence whose rounding errors would need selective
+//! reorthogonalisation), and the *true* residual `A x − θ x = W y − θ Q y` of every Ritz pair
+//! `x = Q y` is available without a product, so convergence is judged honestly.
+//!
+//! Each iteration:
+//! 1. eigen-decompose the small `T` ([`dense`](super::dense)); Ritz values descending;
+//! 2. for the `b = k + guard` leading Ritz pairs form `x`, `A x` and `r = A x − θ x`;
+//!    pair `i` is converged when `‖r_i‖ ≤ tol·|θ_i|` (ARPACK's test, true residual);
+//! 3. stop when the `k` wanted pairs are converged, the budget is spent, or the residuals
+//!    stagnate at the operator's noise floor;
+//! 4. expand `Q` by the residuals of the unconverged pairs among the leading `b`,
+//!    orthogonalised twice against `Q` (block classical Gram–Schmidt, full
+//!    reorthogonalisation, a third pass if the second still cancelled a lot). Ritz residuals
+//!    of a block Krylov space span its next block, so this *is* block Lanczos (with a
+//!    random start) but with converged directions dropped from the block and exact
+//!    Rayleigh–Ritz;
+//! 5. if `m` would exceed `max_basis`, thick-restart first: `Q ← Q Y_keep`, `W ← W Y_keep`
+//!    with the `keep` leading Ritz vectors — no product is spent, and the Krylov–Schur
+//!    structure (residuals of kept Ritz vectors lie in the next block) is preserved.
+//!
+//! Residual directions that collapse under orthogonalisation (relative norm < 1e-10) are
+//! dropped; if a whole block collapses (an invariant subspace was found, e.g. an exactly
+//! repeated eigenvalue of multiplicity above the block rank) seeded random vectors replace
+//! it, so further copies of the eigenvalue are still found.
+//!
+//! # Start and warm start
+//!
+//! The start block has `b` columns (more if more warm vectors are given): the warm-start
+//! vectors first, then seeded random vectors (uniform in [−1, 1), from a `ChaCha8Rng` seeded
+//! by `opts.seed` — pure integer arithmetic, so identical everywhere). The random fill is not
+//! cosmetic: between snapshots near-degenerate pairs swap order and new eigenvalues rise into
+//! the top `k`; a block of only the previous vectors has no component along a newcomer, and
+//! would happily re-converge onto the stale set.
+//!
+//! # Stopping honestly
+//!
+//! `tol = 0` means `10·epsilon()` of the operator. An `f32` operator cannot reach that for
+//! eigenvalues much smaller than `‖A‖` (the noise of one product is ~`eps·‖A‖`), so besides
+//! the budget the solver stops as [`StopReason::Stagnated`] when the worst unconverged
+//! residual of the wanted pairs has not improved by 10 % over
+//! [`STAGNATION_PATIENCE`] iterations **and** those residuals are at the noise floor
+//! (`≤ 1000·eps·‖A‖`, `‖A‖` estimated by the extreme Ritz values). It also stops so when the
+//! basis spans the whole space (the answer is then exact up to rounding).
+//!
+//! # Choices measured (`solver_tests::tuning_table`, `--ignored`)
+//!
+//! See the module docs of [`options`](super::options) for the defaults and the crate's
+//! report for the table; in short, guard 2 and a basis of `max(6 b, 30)` columns with
+//! restarts that keep all but one block of Ritz vectors used the fewest products on the
+//! Hessian-like spectra, cold and warm.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::dense::{symmetric_eigen, SymmetricEigen};
+use super::linalg::{combine, combine_into, gram, norm};
+use super::operator::SymmetricOperator;
+use super::options::{EigenOptions, Resolved};
+use super::result::{EigenError, EigenPair, EigenResult, StopReason};
+use super::sign::align_signs;
+
+/// Iterations without a 10 % improvement (at the noise floor) before declaring stagnation.
+pub const STAGNATION_PATIENCE: usize = 5;
+/// Required improvement factor of the worst wanted relative residual.
+const STAGNATION_FACTOR: f64 = 0.9;
+/// A worst residual this many times above the best so far means the wanted set changed
+/// (an eigenvalue was discovered); the stagnation count restarts from there.
+const JUMP_RESET: f64 = 10.0;
+/// Residuals below `NOISE_FLOOR_FACTOR · eps · ‖A‖` are at the operator's noise floor.
+/// Generous on purpose (a real f32 Hessian-vector product is noisier than one rounding):
+/// it only *allows* a stagnation stop, which still needs the residuals to stop improving.
+const NOISE_FLOOR_FACTOR: f64 = 1e3;
+/// A new direction whose norm falls below this fraction of its original norm under
+/// orthogonalisation is numerically in span(Q) and is dropped.
+const DROP_TOL: f64 = 1e-10;
+
+/// How many Ritz vectors a thick restart keeps (crate-private knob for measurements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RestartKeep {
+    /// Keep all but the room the next expansion block needs (`max_basis − p`).
+    MaxRoom,
+    /// Keep `k + guard + extra` Ritz vectors.
+    Block(usize),
+    /// Keep this fraction (percent) of `max_basis`, at least `k + guard`.
+    Percent(usize),
+}
+
+/// Internal knobs, measured by `solver_tests::tuning_table`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tuning {
+    pub keep: RestartKeep,
+    /// Most residuals added per iteration.
+    pub max_expand: usize,
+    /// Expand with the worst (relative) residuals first instead of the leading ones.
+    pub pick_worst: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            keep: RestartKeep::Percent(50),
+            max_expand: usize::MAX,
+            pick_worst: false,
+        }
+    }
+}
+
+/// Finds the `opts.k` largest-algebraic eigenpairs of `op` (see the module docs for the
+/// method). `warm_start` vectors (any number, each of length `n`, not necessarily
+/// orthonormal) seed the start block; the returned vectors' signs follow
+/// [`align_signs`] against the same `warm_start`.
+pub fn top_k_eigenpairs<O: SymmetricOperator + ?Sized>(
+    op: &mut O,
+    opts: &EigenOptions,
+    warm_start: Option<&[Vec<f64>]>,
+) -> Result<EigenResult, EigenError> {
+    solve(op, opts, warm_start, Tuning::default())
+}
+
+/// One Ritz pair of the current basis, with its residual vector.
+struct Ritz {
+    value: f64,
+    x: Vec<f64>,
+    r: Vec<f64>,
+    res: f64,
+}
+
+/// The basis, its products and the projected matrix.
+struct Space {
+    n: usize,
+    m: usize,
+    /// `n × m`, column-contiguous, orthonormal.
+    q: Vec<f64>,
+    /// `A Q`, same layout.
+    w: Vec<f64>,
+    /// `sym(Qᵀ W)`, `m × m` row-major.
+    t: Vec<f64>,
+}
+
+impl Space {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            m: 0,
+            q: Vec::new(),
+            w: Vec::new(),
+            t: Vec::new(),
+        }
+    }
+
+    /// Appends orthonormal columns `v` with their products `av`, extending `T`.
+    fn append(&mut self, v: &[f64], av: &[f64], p: usize) {
+        let (n, m) = (self.n, self.m);
+        let mp = m + p;
+        // Q_allᵀ W_new ((m+p) × p) and Q_newᵀ W_old (p × m): T stays sym(Qᵀ W) exactly.
+        self.q.extend_from_slice(v);
+        let qw_new = gram(&self.q, mp, av, p, n);
+        let qnew_wold = gram(v, p, &self.w, m, n);
+        self.w.extend_from_slice(av);
+        let mut t = vec![0.0; mp * mp];
+        for i in 0..m {
+            t[i * mp..i * mp + m].copy_from_slice(&self.t[i * m..(i + 1) * m]);
+        }
+        for j in 0..p {
+            for i in 0..mp {
+                let mut x = qw_new[i * p + j];
+                if i < m {
+                    x = 0.5 * (x + qnew_wold[j * m + i]);
+                } else {
+                    x = 0.5 * (x + qw_new[(j + m) * p + (i - m)]);
+                }
+                t[i * mp + (m + j)] = x;
+                t[(m + j) * mp + i] = x;
+            }
+        }
+        self.t = t;
+        self.m = mp;
+    }
+
+    /// Thick restart onto the `keep` leading Ritz vectors. Costs no product; `T` becomes
+    /// the diagonal of their Ritz values (exact up to rounding since `Yᵀ T Y = Θ`).
+    fn restart(&mut self, eig: &SymmetricEigen, keep: usize) {
+        let (n, m) = (self.n, self.m);
+        let mut y = vec![0.0; m * keep];
+        for c in 0..keep {
+            for (i, yi) in eig.vector(c).iter().enumerate() {
+                y[i * keep + c] = *yi;
+            }
+        }
+        self.q = combine(&self.q, m, &y, keep, n);
+        self.w = combine(&self.w, m, &y, keep, n);
+        self.t = vec![0.0; keep * keep];
+        for c in 0..keep {
+            self.t[c * keep + c] = eig.values[c];
+        }
+        self.m = keep;
+    }
+
+    /// The leading `count` Ritz pairs, normalised, with true residuals.
+    fn ritz_pairs(&self, eig: &SymmetricEigen, count: usize) -> Vec<Ritz> {
+        let (n, m) = (self.n, self.m);
+        let mut y = vec![0.0; m * count];
+        for c in 0..count {
+            for (i, yi) in eig.vector(c).iter().enumerate() {
+                y[i * count + c] = *yi;
+            }
+        }
+        let xs = combine(&self.q, m, &y, count, n);
+        let axs = combine(&self.w, m, &y, count, n);
+        (0..count)
+            .map(|c| {
+                let value = eig.values[c];
+                let mut x = xs[c * n..(c + 1) * n].to_vec();
+                let scale = 1.0 / norm(&x);
+                x.iter_mut().for_each(|v| *v *= scale);
+                let r: Vec<f64> = axs[c * n..(c + 1) * n]
+                    .iter()
+                    .zip(&x)
+                    .map(|(ax, xi)| ax * scale - value * xi)
+                    .collect();
+                let res = norm(&r);
+                Ritz { value, x, r, res }
+            })
+            .collect()
+    }
+
+    /// Orthonormalises the `p` candidate columns of `v` against `Q` and each other (block
+    /// CGS2, then CGS2 inside the block). Returns the surviving columns, contiguous.
+    fn orthonormalise(&self, mut v: Vec<f64>, p: usize) -> (Vec<f64>, usize) {
+        let (n, m) = (self.n, self.m);
+        let original: Vec<f64> = (0..p).map(|j| norm(&v[j * n..(j + 1) * n])).collect();
+        if m > 0 {
+            let mut before = original.clone();
+            for pass in 0..3 {
+                let c = gram(&self.q, m, &v, p, n);
+                combine_into(&self.q, m, &c, p, n, -1.0, &mut v);
+                let after: Vec<f64> = (0..p).map(|j| norm(&v[j * n..(j + 1) * n])).collect();
+                // Twice is enough unless the second pass still removed a lot.
+                let cancelled = after.iter().zip(&before).any(|(a, b)| *a < 0.5 * b);
+                before = after;
+                if pass == 1 && !cancelled {
+                    break;
+                }
+            }
+        }
+        let mut out: Vec<f64> = Vec::with_capacity(p * n);
+        let mut kept = 0;
+        for j in 0..p {
+            let mut x = v[j * n..(j + 1) * n].to_vec();
+            if !(original[j] > 0.0 && original[j].is_finite()) {
+                continue;
+            }
+            for _ in 0..2 {
+                if kept > 0 {
+                    let c = gram(&out, kept, &x, 1, n);
+                    combine_into(&out, kept, &c, 1, n, -1.0, &mut x);
+                }
+            }
+            let nx = norm(&x);
+            if nx > DROP_TOL * original[j] {
+                x.iter_mut().for_each(|e| *e /= nx);
+                out.extend_from_slice(&x);
+                kept += 1;
+            }
+        }
+        (out, kept)
+    }
+}
+
+/// Counts products, checks their outputs, and turns operator failures into errors.
+struct Counter<'a, O: SymmetricOperator + ?Sized> {
+    op: &'a mut O,
+    products: usize,
+}
+
+impl<O: SymmetricOperator + ?Sized> Counter<'_, O> {
+    fn apply(&mut self, v: &[f64], p: usize) -> Result<Vec<f64>, EigenError> {
+        let mut out = vec![0.0; v.len()];
+        self.op
+            .apply_block(v, &mut out, p)
+            .map_err(EigenError::Operator)?;
+        self.products += p;
+        if let Some(i) = out.iter().position(|x| !x.is_finite()) {
+            return Err(EigenError::Operator(
+                format!("the operator returned a non-finite value (entry {i} of the block)").into(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn random_block(rng: &mut ChaCha8Rng, n: usize, p: usize) -> Vec<f64> {
+    (0..n * p).map(|_| 2.0 * rng.gen::<f64>() - 1.0).collect()
+}
+
+/// Orthonormal random columns (at most `p`) against the current basis; a few draws in case
+/// some collapse (they only do when the basis nearly spans the space).
+fn random_fill(space: &Space, rng: &mut ChaCha8Rng, p: usize) -> (Vec<f64>, usize) {
+    let p = p.min(space.n - space.m);
+    let mut block = Vec::new();
+    let mut got = 0;
+    for _ in 0..3 {
+        if got >= p {
+            break;
+        }
+        let mut trial = Space {
+            n: space.n,
+            m: space.m + got,
+            q: space.q.clone(),
+            w: Vec::new(),
+            t: Vec::new(),
+        };
+        trial.q.extend_from_slice(&block);
+        let (v, k) = trial.orthonormalise(random_block(rng, space.n, p - got), p - got);
+        block.extend_from_slice(&v);
+        got += k;
+    }
+    (block, got)
+}
+
+pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
+    op: &mut O,
+    opts: &EigenOptions,
+    warm_start: Option<&[Vec<f64>]>,
+    tuning: Tuning,
+) -> Result<EigenResult, EigenError> {
+    let n = op.dim();
+    let cfg: Resolved = opts.resolve(n, op.epsilon(), warm_start)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let mut counter = Counter { op, products: 0 };
+    let mut space = Space::new(n);
+
+    // Start block: warm vectors first, random fill up to the block size.
+    let warm = warm_start.unwrap_or(&[]);
+    let n_warm = warm
+        .len()
+        .min(cfg.block.max(cfg.max_basis - cfg.block))
+        .min(cfg.max_products);
+    let start = cfg.block.max(n_warm);
+    let mut v: Vec<f64> = warm[..n_warm].iter().flatten().copied().collect();
+    v.extend(random_block(&mut rng, n, start - n_warm));
+    let (mut block, mut p) = space.orthonormalise(v, start);
+    if p < start {
+        let tmp = Space {
+            n,
+            m: p,
+            q: block.clone(),
+            w: Vec::new(),
+            t: Vec::new(),
+        };
+        let (extra, e) = random_fill(&tmp, &mut rng, start - p);
+        block.extend_from_slice(&extra);
+        p += e;
+    }
+    let av = counter.apply(&block, p)?;
+    space.append(&block, &av, p);
+
+    let mut iterations = 0;
+    let mut anorm: f64 = 0.0;
+    let mut best = f64::INFINITY;
+    let mut stale = 0;
+    loop {
+        iterations += 1;
+        let eig = symmetric_eigen(&space.t, space.m)
+            .ok_or_else(|| EigenError::Operator("the projected matrix became non-finite".into()))?;
+        let m = space.m;
+        anorm = anorm.max(eig.values[0].abs()).max(eig.values[m - 1].abs());
+        let nr = cfg.block.min(m);
+        let ritz = space.ritz_pairs(&eig, nr);
+        let converged: Vec<bool> = ritz
+            .iter()
+            .map(|p| p.res <= cfg.tol * p.value.abs())
+            .collect();
+        let wanted = cfg.k.min(nr);
+        if std::env::var("EIGEN_TRACE").is_ok() {
+            eprintln!(
+                "it {iterations} m {m} products {} anorm {anorm:.3e} {:?}",
+                counter.products,
+                ritz.iter()
+                    .map(|r| format!("{:.6e}/{:.2e}", r.value, r.res))
+                    .collect::<Vec<_>>()
+            );
+        }
+
+        let stop = if converged[..wanted].iter().all(|c| *c) {
+            Some(StopReason::Converged)
+        } else {
+            // Stagnation bookkeeping on the unconverged wanted pairs. The measure is the
+            // absolute residual: relative ones jump while Ritz values are still moving.
+            let floor = cfg.eps * anorm;
+            let unconverged = || (0..wanted).filter(|&i| !converged[i]);
+            let worst = unconverged().map(|i| ritz[i].res).fold(0.0, f64::max);
+            if worst < STAGNATION_FACTOR * best || worst > JUMP_RESET * best {
+                // Progress, or a new direction entered the wanted set: start counting anew.
+                best = worst;
+                stale = 0;
+            } else {
+                stale += 1;
+            }
+            let at_floor = unconverged().all(|i| ritz[i].res <= NOISE_FLOOR_FACTOR * floor);
+            if stale >= STAGNATION_PATIENCE && at_floor {
+                Some(StopReason::Stagnated)
+            } else if m == n {
+                Some(StopReason::Stagnated)
+            } else if counter.products >= cfg.max_products {
+                Some(StopReason::MaxProducts)
+            } else {
+                None
+            }
+        };
+        if let Some(stop) = stop {
+            return Ok(finish(
+                ritz,
+                &converged,
+                cfg.k,
+                stop,
+                counter.products,
+                iterations,
+                cfg.tol,
+                warm_start,
+            ));
+        }
+
+        // Expansion block: residuals of the unconverged leading pairs.
+        let budget = cfg.max_products - counter.products;
+        let mut order: Vec<usize> = (0..nr).filter(|&i| !converged[i]).collect();
+        if tuning.pick_worst {
+            let rel = |i: usize| ritz[i].res / ritz[i].value.abs().max(cfg.eps * anorm);
+            order.sort_by(|&a, &b| rel(b).total_cmp(&rel(a)));
+        }
+        order.truncate(budget.min(tuning.max_expand));
+        let mut cand: Vec<f64> = Vec::new();
+        let mut p = 0;
+        for &i in &order {
+            cand.extend_from_slice(&ritz[i].r);
+            p += 1;
+        }
+        if cfg.max_basis >= n {
+            // The whole space fits: never restart, just do not overshoot n.
+            p = p.min(n - m);
+            cand.truncate(p * n);
+        } else if m + p > cfg.max_basis {
+            let keep = match tuning.keep {
+                RestartKeep::MaxRoom => cfg.max_basis - p,
+                RestartKeep::Block(extra) => (cfg.block + extra).min(cfg.max_basis - p),
+                RestartKeep::Percent(pc) => (cfg.max_basis * pc / 100).min(cfg.max_basis - p),
+            };
+            space.restart(&eig, keep.max(cfg.block).min(m));
+        }
+        let (mut block, mut got) = space.orthonormalise(cand, p);
+        if got == 0 {
+            // Invariant subspace (or exact degeneracy): continue from random directions.
+            (block, got) = random_fill(&space, &mut rng, p.max(1).min(budget));
+        }
+        if got == 0 {
+            return Ok(finish(
+                ritz,
+                &converged,
+                cfg.k,
+                StopReason::Stagnated,
+                counter.products,
+                iterations,
+                cfg.tol,
+                warm_start,
+            ));
+        }
+        let av = counter.apply(&block, got)?;
+        space.append(&block, &av, got);
+    }
+}
+
+/// Packages the leading Ritz pairs as the answer, with signs aligned to `previous`.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    ritz: Vec<Ritz>,
+    converged: &[bool],
+    k: usize,
+    stop: StopReason,
+    products: usize,
+    iterations: usize,
+    tol: f64,
+    previous: Option<&[Vec<f64>]>,
+) -> EigenResult {
+    let mut vectors: Vec<Vec<f64>> = Vec::with_capacity(ritz.len());
+    let mut rest = Vec::with_capacity(ritz.len());
+    for r in ritz {
+        vectors.push(r.x);
+        rest.push((r.value, r.res));
+    }
+    align_signs(&mut vectors, previous);
+    let mut pairs: Vec<EigenPair> = vectors
+        .into_iter()
+        .zip(rest)
+        .zip(converged)
+        .map(|((vector, (value, residual)), &converged)| EigenPair {
+            value,
+            vector,
+            residual,
+            converged,
+        })
+        .collect();
+    let guard_pairs = pairs.split_off(k.min(pairs.len()));
+    EigenResult {
+        pairs,
+        products,
+        iterations,
+        stop,
+        tol,
+        guard_pairs,
+    }
+}

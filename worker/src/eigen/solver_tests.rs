@@ -1,0 +1,600 @@
+//! Tests of the eigensolver against known spectra, nalgebra, and its own promises
+//! (ordering, signs, honest convergence flags, budgets, determinism, warm starts).
+
+use super::solver::{solve, RestartKeep, Tuning};
+use super::test_ops::*;
+use super::*;
+
+fn opts(k: usize, tol: f64) -> EigenOptions {
+    EigenOptions {
+        k,
+        tol,
+        ..EigenOptions::default()
+    }
+}
+
+/// Checks the invariants every result must satisfy: sorted descending, unit vectors,
+/// reported residuals equal to freshly recomputed ones, flags equal to the criterion.
+fn check_honest<O: SymmetricOperator + ?Sized>(op: &mut O, res: &EigenResult) {
+    check_honest_scaled(op, res, 1.0)
+}
+
+/// [`check_honest`] for an operator of norm up to `anorm` (sets the rounding slack).
+fn check_honest_scaled<O: SymmetricOperator + ?Sized>(op: &mut O, res: &EigenResult, anorm: f64) {
+    let mut scale: f64 = anorm;
+    for p in &res.pairs {
+        scale = scale.max(p.value.abs());
+    }
+    for w in res.pairs.windows(2) {
+        assert!(w[0].value >= w[1].value, "not descending");
+    }
+    for p in &res.pairs {
+        let nv = dot(&p.vector, &p.vector).sqrt();
+        assert!((nv - 1.0).abs() < 1e-12, "norm {nv}");
+        let fresh = true_residual(op, &p.vector, p.value);
+        let slack = 1e-10 * scale + 8.0 * op.epsilon() * scale;
+        assert!(
+            (fresh - p.residual).abs() <= 1e-6 * p.residual + slack,
+            "reported residual {} vs recomputed {fresh}",
+            p.residual
+        );
+        assert_eq!(p.converged, p.residual <= res.tol * p.value.abs());
+    }
+    if res.stop == StopReason::Converged {
+        assert!(res.all_converged());
+    }
+}
+
+fn diag_op(values: &[f64], n: usize, fill: impl Fn(usize) -> f64) -> DiagonalOperator {
+    let mut d = values.to_vec();
+    d.extend((values.len()..n).map(fill));
+    DiagonalOperator::new(d)
+}
+
+/// `|v · e_i|` for a diagonal operator's eigenvector `e_i`.
+fn cos_axis(v: &[f64], i: usize) -> f64 {
+    v[i].abs()
+}
+
+#[test]
+fn well_separated_diagonal() {
+    let mut op = diag_op(&[10.0, 8.0, 6.0], 1000, |i| 4.0 - 8.0 * i as f64 / 1000.0);
+    let res = top_k_eigenpairs(&mut op, &opts(3, 1e-8), None).unwrap();
+    assert_eq!(res.stop, StopReason::Converged);
+    for (p, want) in res.pairs.iter().zip([10.0, 8.0, 6.0]) {
+        assert!(
+            (p.value - want).abs() < 1e-8 * want,
+            "{} vs {want}",
+            p.value
+        );
+    }
+    for i in 0..3 {
+        assert!(cos_axis(&res.pairs[i].vector, i) > 1.0 - 1e-10);
+    }
+    check_honest(&mut op, &res);
+}
+
+#[test]
+fn clustered_top_eigenvalues() {
+    let mut op = diag_op(&[10.0, 9.99, 9.98, 5.0], 1000, |i| {
+        4.0 * (i as f64 / 1000.0) - 2.0
+    });
+    let res = top_k_eigenpairs(&mut op, &opts(3, 1e-8), None).unwrap();
+    assert_eq!(res.stop, StopReason::Converged);
+    for (i, (p, want)) in res.pairs.iter().zip([10.0, 9.99, 9.98]).enumerate() {
+        assert!((p.value - want).abs() < 1e-8 * want);
+        assert!(cos_axis(&p.vector, i) > 1.0 - 1e-6);
+    }
+    check_honest(&mut op, &res);
+    // At the default tol the values are still right to tol (vectors may mix in the cluster).
+    let res = top_k_eigenpairs(&mut op, &opts(3, 1e-3), None).unwrap();
+    assert_eq!(res.stop, StopReason::Converged);
+    for (p, want) in res.pairs.iter().zip([10.0, 9.99, 9.98]) {
+        assert!((p.value - want).abs() < 1e-3 * want);
+    }
+    check_honest(&mut op, &res);
+}
+
+#[test]
+fn exactly_repeated_top_eigenvalue() {
+    for (guard, warm) in [(2, false), (0, false), (0, true)] {
+        let mut op = diag_op(&[7.0, 7.0, 7.0, 3.0], 300, |i| 2.0 - i as f64 / 300.0);
+        let o = EigenOptions {
+            guard,
+            ..opts(3, 1e-10)
+        };
+        // A degenerate warm start (three copies of one vector) must be refilled at random.
+        let same = vec![vec![1.0; 300]; 3];
+        let res = top_k_eigenpairs(&mut op, &o, warm.then_some(&same[..])).unwrap();
+        assert_eq!(res.stop, StopReason::Converged, "guard {guard} warm {warm}");
+        for p in &res.pairs {
+            assert!((p.value - 7.0).abs() < 1e-9);
+            // Inside the eigenspace span(e0, e1, e2).
+            let inside: f64 = (0..3).map(|i| p.vector[i] * p.vector[i]).sum();
+            assert!(inside > 1.0 - 1e-9);
+        }
+        for a in 0..3 {
+            for b in 0..a {
+                assert!(dot(&res.pairs[a].vector, &res.pairs[b].vector).abs() < 1e-8);
+            }
+        }
+        check_honest(&mut op, &res);
+    }
+}
+
+#[test]
+fn large_negative_eigenvalues_are_not_top() {
+    let mut op = diag_op(&[-100.0, 1.0, 0.9, 0.8, -50.0], 400, |i| {
+        -0.5 - 0.5 * (i as f64 / 400.0)
+    });
+    let res = top_k_eigenpairs(&mut op, &opts(3, 1e-6), None).unwrap();
+    assert_eq!(res.stop, StopReason::Converged);
+    for (i, (p, want)) in res.pairs.iter().zip([1.0, 0.9, 0.8]).enumerate() {
+        assert!(
+            (p.value - want).abs() < 1e-6 * want,
+            "{} vs {want}",
+            p.value
+        );
+        assert!(cos_axis(&p.vector, i + 1) > 1.0 - 1e-6);
+    }
+    check_honest(&mut op, &res);
+}
+
+#[test]
+fn random_dense_matches_nalgebra() {
+    for (n, seed, tol) in [(50, 1, 1e-8), (120, 2, 1e-6), (300, 3, 1e-3)] {
+        let mut op = random_dense(n, seed);
+        let reference = nalgebra::DMatrix::from_row_slice(n, n, op.values()).symmetric_eigen();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| reference.eigenvalues[b].total_cmp(&reference.eigenvalues[a]));
+        let o = EigenOptions {
+            max_products: 5000,
+            ..opts(4, tol)
+        };
+        let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
+        assert_eq!(res.stop, StopReason::Converged, "n={n}");
+        check_honest(&mut op, &res);
+        for (i, p) in res.pairs.iter().enumerate() {
+            let lambda = reference.eigenvalues[order[i]];
+            // Ritz values of a converged pair are within residual²/gap of the truth.
+            assert!(
+                (p.value - lambda).abs() <= tol * lambda.abs(),
+                "n={n} i={i}"
+            );
+            let next = reference.eigenvalues[order[i + 1]];
+            let prev = if i > 0 {
+                reference.eigenvalues[order[i - 1]]
+            } else {
+                f64::INFINITY
+            };
+            let gap = (lambda - next).min(prev - lambda);
+            let truth = reference.eigenvectors.column(order[i]);
+            let cos = p
+                .vector
+                .iter()
+                .zip(truth.iter())
+                .map(|(a, b)| a * b)
+                .sum::<f64>();
+            // sin(angle) ≤ residual / gap.
+            let sin_bound = (p.residual / gap).min(1.0);
+            assert!(
+                cos.abs() >= (1.0 - sin_bound * sin_bound).sqrt() - 1e-9,
+                "n={n} i={i} |cos|={} bound {sin_bound}",
+                cos.abs()
+            );
+            if tol <= 1e-6 {
+                assert!(cos.abs() > 1.0 - 1e-6, "n={n} i={i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn hessian_like_warm_start_saves_products() {
+    let n = 2048;
+    let base = hessian_like(n, 7);
+    let mut previous = perturbed(&base, 1e-3, 99);
+    let mut current = SumOperator {
+        terms: vec![(1.0, base.clone())],
+    };
+    let tight = EigenOptions {
+        max_products: 5000,
+        ..opts(3, 1e-8)
+    };
+    let prev = top_k_eigenpairs(&mut previous, &tight, None).unwrap();
+    assert_eq!(prev.stop, StopReason::Converged);
+    let warm: Vec<Vec<f64>> = prev.pairs.iter().map(|p| p.vector.clone()).collect();
+
+    let o = opts(3, 1e-3);
+    let cold = top_k_eigenpairs(&mut current, &o, None).unwrap();
+    let hot = top_k_eigenpairs(&mut current, &o, Some(&warm)).unwrap();
+    for res in [&cold, &hot] {
+        assert_eq!(res.stop, StopReason::Converged);
+        check_honest(&mut current, res);
+        for (p, want) in res.pairs.iter().zip([50.0, 20.0, 19.9]) {
+            assert!((p.value - want).abs() <= 1e-3 * want);
+        }
+    }
+    // Warm vectors keep the previous signs.
+    for (p, w) in hot.pairs.iter().zip(&warm) {
+        assert!(dot(&p.vector, w) >= 0.0);
+    }
+    assert!(
+        hot.products * 10 <= cold.products * 6,
+        "warm {} vs cold {} products",
+        hot.products,
+        cold.products
+    );
+    // The outlier 50 is well separated: its vector is right whatever the start.
+    assert!(dot(&hot.pairs[0].vector, &base.eigenvector(0)).abs() > 1.0 - 1e-6);
+}
+
+#[test]
+fn swapped_near_degenerate_warm_start_is_sorted() {
+    let n = 1024;
+    let mut diag = vec![10.0, 9.97, 3.0];
+    diag.extend((3..n).map(|i| (i as f64 / n as f64) - 0.5));
+    let base = RotatedDiagonal::new(diag, 3);
+    let mut op = SumOperator {
+        terms: vec![(1.0, base.clone())],
+    };
+    let mut previous = perturbed(&base, 1e-3, 5);
+    let tight = opts(2, 1e-10);
+    let prev = top_k_eigenpairs(&mut previous, &tight, None).unwrap();
+    let swapped = vec![prev.pairs[1].vector.clone(), prev.pairs[0].vector.clone()];
+    let res = top_k_eigenpairs(&mut op, &tight, Some(&swapped)).unwrap();
+    assert_eq!(res.stop, StopReason::Converged);
+    assert!((res.pairs[0].value - 10.0).abs() < 1e-8);
+    assert!((res.pairs[1].value - 9.97).abs() < 1e-8);
+    for i in 0..2 {
+        assert!(dot(&res.pairs[i].vector, &base.eigenvector(i)).abs() > 1.0 - 1e-8);
+    }
+    check_honest(&mut op, &res);
+}
+
+#[test]
+fn tol_zero_on_f32_operator_ends_honestly() {
+    // Top 1, 0.9, 0.8 under a bulk near -1e4: one product's f32 rounding (~3e-8·1e4)
+    // exceeds 10·eps·0.8, so the wanted pairs cannot all converge; the solver must stop.
+    // Dense eigenvectors, so that the rounding of every entry of A·x carries bulk noise.
+    let mut diag = vec![1.0, 0.9, 0.8];
+    diag.extend((3..256).map(|i| -1e4 * (1.0 + i as f64 / 256.0)));
+    let inner = SumOperator {
+        terms: vec![(1.0, RotatedDiagonal::new(diag, 4))],
+    };
+    let mut op = F32Noise {
+        inner,
+        calls: 0,
+        products: 0,
+    };
+    let o = EigenOptions {
+        max_products: 3000,
+        ..opts(3, 0.0)
+    };
+    let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
+    eprintln!(
+        "{:?} {} {:?}",
+        res.stop,
+        res.products,
+        res.pairs
+            .iter()
+            .map(|p| (p.value, p.residual))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        matches!(res.stop, StopReason::Stagnated | StopReason::MaxProducts),
+        "{:?}",
+        res.stop
+    );
+    assert!(res.products <= 3000);
+    assert_eq!(res.products, op.products);
+    assert!((res.tol - 10.0 * f32::EPSILON as f64).abs() < 1e-20);
+    assert!(!res.all_converged());
+    check_honest_scaled(&mut op, &res, 2e4);
+    for (p, want) in res.pairs.iter().zip([1.0, 0.9, 0.8]) {
+        assert!((p.value - want).abs() < 1e-4);
+    }
+    // It stopped for the right reason, long before the budget.
+    assert_eq!(res.stop, StopReason::Stagnated);
+    assert!(res.products < 1000, "{}", res.products);
+}
+
+#[test]
+fn tol_zero_on_exact_operator_ends() {
+    let mut op = diag_op(&[3.0, 2.0, 1.0], 200, |i| 0.5 - i as f64 / 200.0);
+    let res = top_k_eigenpairs(&mut op, &opts(3, 0.0), None).unwrap();
+    assert!(res.stop != StopReason::MaxProducts, "{:?}", res.stop);
+    check_honest(&mut op, &res);
+    for (p, want) in res.pairs.iter().zip([3.0, 2.0, 1.0]) {
+        assert!((p.value - want).abs() < 1e-13);
+    }
+}
+
+#[test]
+fn product_budget_is_respected_and_counted_exactly() {
+    for budget in [5, 7, 23, 60] {
+        let inner = diag_op(&[1.0, 0.999, 0.998], 2000, |i| 0.99 - i as f64 / 4000.0);
+        let mut op = Counting::new(inner);
+        let o = EigenOptions {
+            max_products: budget,
+            ..opts(3, 1e-12)
+        };
+        let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
+        assert_eq!(res.stop, StopReason::MaxProducts);
+        assert_eq!(res.products, op.products);
+        assert_eq!(res.products, budget);
+        assert_eq!(res.pairs.len(), 3);
+        check_honest(&mut op.inner, &res);
+    }
+}
+
+#[test]
+fn small_dimensions_are_exact() {
+    for n in [5, 6, 9, 12] {
+        let mut op = random_dense(n, n as u64);
+        let reference = nalgebra::DMatrix::from_row_slice(n, n, op.values()).symmetric_eigen();
+        let mut want: Vec<f64> = reference.eigenvalues.iter().copied().collect();
+        want.sort_by(|a, b| b.total_cmp(a));
+        let res = top_k_eigenpairs(&mut op, &opts(3, 1e-10), None).unwrap();
+        assert!(res.products <= n + 5, "n={n}: {}", res.products);
+        for (p, w) in res.pairs.iter().zip(&want) {
+            assert!((p.value - w).abs() < 1e-10, "n={n}");
+        }
+        check_honest(&mut op, &res);
+    }
+    // k + guard = n, and k = n.
+    let mut op = DiagonalOperator::new(vec![1.0, 3.0, 2.0]);
+    let o = EigenOptions {
+        guard: 0,
+        ..opts(3, 0.0)
+    };
+    let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
+    for (p, want) in res.pairs.iter().zip([3.0, 2.0, 1.0]) {
+        assert!((p.value - want).abs() < 1e-14);
+    }
+    check_honest(&mut op, &res);
+}
+
+#[test]
+fn signs_follow_the_convention() {
+    let mut op = diag_op(&[5.0, 4.0, 3.0], 100, |i| 1.0 - i as f64 / 100.0);
+    let res = top_k_eigenpairs(&mut op, &opts(3, 1e-6), None).unwrap();
+    for (i, p) in res.pairs.iter().enumerate() {
+        assert!(p.vector[i] > 0.0, "largest entry must be positive");
+    }
+    let flipped: Vec<Vec<f64>> = res
+        .pairs
+        .iter()
+        .map(|p| p.vector.iter().map(|x| -x).collect())
+        .collect();
+    let res2 = top_k_eigenpairs(&mut op, &opts(3, 1e-6), Some(&flipped)).unwrap();
+    for (p, w) in res2.pairs.iter().zip(&flipped) {
+        assert!(dot(&p.vector, w) > 0.99);
+    }
+}
+
+#[test]
+fn invalid_options_are_errors() {
+    let mut op = DiagonalOperator::new(vec![1.0; 10]);
+    let check = |o: EigenOptions, warm: Option<&[Vec<f64>]>, needle: &str| {
+        let mut op = DiagonalOperator::new(vec![1.0; 10]);
+        match top_k_eigenpairs(&mut op, &o, warm) {
+            Err(EigenError::InvalidOptions(msg)) => assert!(msg.contains(needle), "{msg}"),
+            other => panic!("expected InvalidOptions({needle}), got {other:?}"),
+        }
+    };
+    check(opts(0, 1e-3), None, "k must be");
+    check(opts(9, 1e-3), None, "exceeds the dimension");
+    let huge_guard = EigenOptions {
+        guard: usize::MAX,
+        ..opts(3, 1e-3)
+    };
+    check(huge_guard, None, "exceeds the dimension");
+    check(opts(3, -1.0), None, "tol");
+    check(opts(3, f64::NAN), None, "tol");
+    check(opts(3, f64::INFINITY), None, "tol");
+    let small_budget = EigenOptions {
+        max_products: 4,
+        ..opts(3, 1e-3)
+    };
+    check(small_budget, None, "max_products");
+    let small_basis = EigenOptions {
+        max_basis: 7,
+        ..opts(3, 1e-3)
+    };
+    check(small_basis, None, "max_basis");
+    check(opts(3, 1e-3), Some(&[vec![1.0; 9]]), "length 9");
+    let mut bad = vec![1.0; 10];
+    bad[4] = f64::NAN;
+    check(
+        opts(3, 1e-3),
+        Some(&[vec![1.0; 10], bad]),
+        "warm-start vector 1",
+    );
+    let mut empty = DiagonalOperator::new(vec![]);
+    assert!(top_k_eigenpairs(&mut empty, &opts(1, 1e-3), None).is_err());
+    // A basis limit above n is clamped, not an error; a limit equal to n < 2(k+guard) is fine.
+    let o = EigenOptions {
+        max_basis: 10,
+        ..opts(3, 1e-3)
+    };
+    assert!(top_k_eigenpairs(&mut op, &o, None).is_ok());
+    let mut op6 = DiagonalOperator::new(vec![6.0, 5.0, 4.0, 3.0, 2.0, 1.0]);
+    let o = EigenOptions {
+        max_basis: 6,
+        ..opts(3, 1e-3)
+    };
+    assert!(top_k_eigenpairs(&mut op6, &o, None).is_ok());
+}
+
+#[test]
+fn operator_failures_are_errors() {
+    let inner = diag_op(&[3.0, 2.0, 1.0], 100, |i| 0.9 - i as f64 / 100.0);
+    let mut op = Counting::new(inner);
+    op.fail_on_call = Some(2);
+    let err = top_k_eigenpairs(&mut op, &opts(3, 1e-12), None).unwrap_err();
+    assert!(matches!(err, EigenError::Operator(_)));
+    assert!(err.to_string().contains("simulated device failure"));
+    let inner = diag_op(&[3.0, 2.0, 1.0], 100, |i| 0.9 - i as f64 / 100.0);
+    let mut op = Counting::new(inner);
+    op.nan_on_call = Some(1);
+    let err = top_k_eigenpairs(&mut op, &opts(3, 1e-12), None).unwrap_err();
+    assert!(err.to_string().contains("non-finite"), "{err}");
+}
+
+#[test]
+fn deterministic_for_a_seed_and_correct_for_others() {
+    let base = hessian_like(512, 11);
+    let mut op = SumOperator {
+        terms: vec![(1.0, base)],
+    };
+    let run = |op: &mut SumOperator, seed| {
+        let o = EigenOptions {
+            seed,
+            ..opts(3, 1e-6)
+        };
+        top_k_eigenpairs(op, &o, None).unwrap()
+    };
+    let a = run(&mut op, 1);
+    let b = run(&mut op, 1);
+    assert_eq!(a.products, b.products);
+    for (x, y) in a.pairs.iter().zip(&b.pairs) {
+        assert_eq!(x.value.to_bits(), y.value.to_bits());
+        assert_eq!(x.residual.to_bits(), y.residual.to_bits());
+        assert!(x
+            .vector
+            .iter()
+            .zip(&y.vector)
+            .all(|(u, v)| u.to_bits() == v.to_bits()));
+    }
+    for seed in [2, 3, 12345] {
+        let c = run(&mut op, seed);
+        assert_eq!(c.stop, StopReason::Converged);
+        for (p, want) in c.pairs.iter().zip([50.0, 20.0, 19.9]) {
+            assert!((p.value - want).abs() <= 1e-6 * want);
+        }
+        check_honest(&mut op, &c);
+    }
+}
+
+/// An MLP-Hessian-like spectrum: ten outliers (one per class, as for cross-entropy on
+/// ten classes), then a bulk piled up near zero with a tail to 0.8 and −0.3.
+fn mlp_like(n: usize, seed: u64) -> RotatedDiagonal {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut d = vec![35.0, 22.0, 15.0, 11.0, 8.0, 6.0, 4.5, 3.5, 2.8, 2.2];
+    d.extend((10..n).map(|_| {
+        let x: f64 = rng.gen();
+        if rng.gen::<f64>() < 0.7 {
+            0.8 * x.powi(3)
+        } else {
+            -0.3 * x.powi(3)
+        }
+    }));
+    RotatedDiagonal::new(d, seed)
+}
+
+/// Products used by cold and warm starts for guard / basis / restart choices on
+/// Hessian-like spectra (mean over 3 seeds). Slow-ish; run with
+/// `cargo test -p eigensweep-worker --lib eigen::solver_tests::tuning_table -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn tuning_table() {
+    let n = 4096;
+    let cases: Vec<(&str, RotatedDiagonal, usize, f64)> = vec![
+        ("hessian k3", hessian_like(n, 7), 3, 1e-3),
+        (
+            "cluster k3",
+            {
+                let mut d = vec![10.0, 9.99, 9.98, 9.0, 8.99];
+                d.extend((5..n).map(|i| 8.0 * (i as f64 / n as f64) - 4.0));
+                RotatedDiagonal::new(d, 8)
+            },
+            3,
+            1e-3,
+        ),
+        ("mlp k3", mlp_like(n, 9), 3, 1e-3),
+        ("mlp k3", mlp_like(n, 9), 3, 1e-6),
+        ("mlp k15", mlp_like(n, 9), 15, 1e-3),
+    ];
+    let only = std::env::var("EIGEN_CASE").ok();
+    for (name, base, k, tol) in &cases {
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        let mut previous = perturbed(base, 1e-3, 99);
+        let prev_opts = EigenOptions {
+            max_products: 20000,
+            ..opts(*k + 2, 1e-9)
+        };
+        let prev = top_k_eigenpairs(&mut previous, &prev_opts, None).unwrap();
+        let mut current = SumOperator {
+            terms: vec![(1.0, base.clone())],
+        };
+        let guards: Vec<usize> = std::env::var("EIGEN_GUARDS")
+            .map(|g| g.split(',').map(|x| x.parse().unwrap()).collect())
+            .unwrap_or(vec![1, 2, 3, 4]);
+        let bases: Vec<usize> = std::env::var("EIGEN_BASES")
+            .map(|g| g.split(',').map(|x| x.parse().unwrap()).collect())
+            .unwrap_or(vec![0, 12, 20, 30, 40, 60, 90]);
+        for &guard in &guards {
+            for &max_basis in &bases {
+                if max_basis != 0 && max_basis < 2 * (k + guard) {
+                    continue;
+                }
+                let expands: Vec<usize> = std::env::var("EIGEN_EXPAND")
+                    .map(|g| g.split(',').map(|x| x.parse().unwrap()).collect())
+                    .unwrap_or(vec![usize::MAX]);
+                let keeps = [
+                    RestartKeep::MaxRoom,
+                    RestartKeep::Block(2),
+                    RestartKeep::Percent(34),
+                    RestartKeep::Percent(50),
+                    RestartKeep::Percent(67),
+                ];
+                let keeps = if std::env::var("EIGEN_ALL_KEEPS").is_ok() {
+                    &keeps[..]
+                } else {
+                    &keeps[3..4]
+                };
+                for (&keep, &max_expand) in keeps
+                    .iter()
+                    .flat_map(|k| expands.iter().map(move |e| (k, e)))
+                {
+                    for pick_worst in [false, true] {
+                        let tuning = Tuning {
+                            keep,
+                            max_expand,
+                            pick_worst,
+                        };
+                        let mut tot = [0usize; 3];
+                        for seed in [1u64, 2, 3] {
+                            let o = EigenOptions {
+                                guard,
+                                max_basis,
+                                max_products: 20000,
+                                seed,
+                                ..opts(*k, *tol)
+                            };
+                            let cold = solve(&mut current, &o, None, tuning).unwrap();
+                            let warm: Vec<Vec<f64>> =
+                                prev.pairs[..*k].iter().map(|p| p.vector.clone()).collect();
+                            let hot = solve(&mut current, &o, Some(&warm), tuning).unwrap();
+                            assert_eq!(cold.stop, StopReason::Converged);
+                            assert_eq!(hot.stop, StopReason::Converged);
+                            tot[0] += cold.products;
+                            tot[1] += hot.products;
+                            tot[2] += cold.iterations;
+                        }
+                        println!(
+                        "{name:10} tol {tol:.0e} guard {guard} basis {max_basis:3} {keep:?} expand {max_expand} worst {pick_worst}: cold {:6.1} warm {:6.1} iters {:6.1}",
+                        tot[0] as f64 / 3.0,
+                        tot[1] as f64 / 3.0,
+                        tot[2] as f64 / 3.0,
+                    );
+                    }
+                }
+            }
+        }
+    }
+}

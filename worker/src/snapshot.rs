@@ -1,0 +1,131 @@
+//! One eigen-snapshot: the top-k Hessian eigenpairs at the current parameters, plus the
+//! per-snapshot statistics of METHOD.md (IPR, gradient and update alignment).
+
+use std::time::Instant;
+
+use thiserror::Error;
+
+use crate::eigen::{top_k_eigenpairs, EigenError, EigenOptions, EigenResult};
+use crate::mlp::{HessianOperator, HessianOptions, ModelError, Params};
+use crate::rng::{derived_seed, Stream};
+use crate::train::DeviceData;
+
+/// How snapshots are computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SnapshotSettings {
+    /// Number of top eigenpairs.
+    pub top_k: usize,
+    /// Relative tolerance on the eigenvalues (scipy eigsh's meaning; 0 = machine precision).
+    pub tol: f64,
+    /// Budget of Hessian-vector products per snapshot.
+    pub max_products: usize,
+    /// How the Hessian operator processes the data.
+    pub hessian: HessianOptions,
+}
+
+impl Default for SnapshotSettings {
+    fn default() -> Self {
+        Self { top_k: 3, tol: 1e-3, max_products: 1000, hessian: HessianOptions::default() }
+    }
+}
+
+/// Errors while taking a snapshot.
+#[derive(Debug, Error)]
+pub enum SnapshotError {
+    /// The model side failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The eigensolver failed.
+    #[error(transparent)]
+    Eigen(#[from] EigenError),
+}
+
+/// The eigenpairs at one θ and what was computed with them.
+#[derive(Debug, Clone)]
+pub struct EigenSnapshot {
+    /// Eigenpairs (sorted by eigenvalue, descending; sign convention applied).
+    pub eigen: EigenResult,
+    /// Mean loss over the Hessian's samples.
+    pub loss: f64,
+    /// Full-batch gradient over the Hessian's samples (flat, f64).
+    pub full_gradient: Vec<f64>,
+    /// Wall-clock seconds of the whole snapshot (operator set-up and solve).
+    pub seconds: f64,
+}
+
+/// Computes the top-k eigenpairs of the Hessian over `data` at `params`.
+///
+/// `previous` (the last snapshot's vectors of the same run) seeds the solver (warm start) and
+/// fixes the signs; the start block's random part comes from the run `seed`'s eigensolver
+/// stream, sub-stream `index`, so it does not depend on device or thread count.
+pub fn eigen_snapshot(
+    params: &Params,
+    data: &DeviceData,
+    settings: &SnapshotSettings,
+    seed: u64,
+    index: u64,
+    previous: Option<&[Vec<f64>]>,
+) -> Result<EigenSnapshot, SnapshotError> {
+    let started = Instant::now();
+    let mut op = HessianOperator::new(params, &data.x, &data.onehot, &settings.hessian)?;
+    let options = EigenOptions {
+        k: settings.top_k,
+        tol: settings.tol,
+        max_products: settings.max_products,
+        seed: derived_seed(seed, Stream::EigenStart, index),
+        ..EigenOptions::default()
+    };
+    let eigen = top_k_eigenpairs(&mut op, &options, previous)?;
+    Ok(EigenSnapshot {
+        eigen,
+        loss: op.loss(),
+        full_gradient: op.gradient().to_flat()?,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Inverse participation ratio Σ_j v_j⁴ of a unit vector: 1/N when spread evenly over all N
+/// entries, 1 when concentrated on one.
+pub fn ipr(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x * x * x).sum()
+}
+
+/// |v·g| / ‖g‖ for a unit vector v: the cosine between v and the direction of g, without sign
+/// (eigenvectors have no sign). Zero when g is zero, where no direction exists.
+pub fn alignment(v: &[f64], g: &[f64]) -> f64 {
+    let norm = g.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if norm == 0.0 {
+        return 0.0;
+    }
+    (v.iter().zip(g).map(|(a, b)| a * b).sum::<f64>() / norm).abs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipr_bounds() {
+        let n = 400;
+        let spread = vec![1.0 / (n as f64).sqrt(); n];
+        assert!((ipr(&spread) - 1.0 / n as f64).abs() < 1e-15);
+        let mut one = vec![0.0; n];
+        one[7] = -1.0;
+        assert_eq!(ipr(&one), 1.0);
+        // Two equal entries: IPR 1/2.
+        let mut two = vec![0.0; n];
+        two[0] = 0.5f64.sqrt();
+        two[1] = -(0.5f64.sqrt());
+        assert!((ipr(&two) - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn alignment_is_unsigned_cosine() {
+        let v = [0.6, 0.8, 0.0];
+        assert!((alignment(&v, &[3.0, 4.0, 0.0]) - 1.0).abs() < 1e-15);
+        assert!((alignment(&v, &[-3.0, -4.0, 0.0]) - 1.0).abs() < 1e-15);
+        assert!((alignment(&v, &[0.0, 0.0, 5.0])).abs() < 1e-15);
+        assert!((alignment(&v, &[1.0, 0.0, 0.0]) - 0.6).abs() < 1e-15);
+        assert_eq!(alignment(&v, &[0.0, 0.0, 0.0]), 0.0);
+    }
+}
