@@ -14,7 +14,10 @@ fn eigensweep(args: &[&str], envs: &[(&str, &Path)]) -> Output {
 }
 
 fn text(out: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn mnist_dir() -> PathBuf {
@@ -32,36 +35,83 @@ fn snapshot_rows(stdout: &str) -> Vec<(u64, f64, usize, usize, usize, f64)> {
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             let (conv, k) = f[4].split_once('/').unwrap();
-            (f[0].parse().unwrap(), f[1].parse().unwrap(), f[3].parse().unwrap(), conv.parse().unwrap(), k.parse().unwrap(), f[7].parse().unwrap())
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[3].parse().unwrap(),
+                conv.parse().unwrap(),
+                k.parse().unwrap(),
+                f[7].parse().unwrap(),
+            )
         })
         .collect()
 }
 
 #[test]
 fn train_on_synthetic_data_prints_converged_snapshots_and_is_reproducible() {
-    let args = ["--threads", "2", "train", "--steps", "120", "--snapshot-every", "60", "--train-size", "600", "--top-k", "2"];
+    let args = [
+        "--threads",
+        "2",
+        "train",
+        "--steps",
+        "120",
+        "--snapshot-every",
+        "60",
+        "--train-size",
+        "600",
+        "--top-k",
+        "2",
+    ];
     let out = eigensweep(&args, &[]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     let rows = snapshot_rows(&stdout);
-    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![0, 60, 120]);
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![0, 60, 120]
+    );
     for r in &rows {
-        assert_eq!((r.3, r.4), (2, 2), "all pairs converge at tol 1e-3: {stdout}");
+        assert_eq!(
+            (r.3, r.4),
+            (2, 2),
+            "all pairs converge at tol 1e-3: {stdout}"
+        );
         assert!(r.5 > 0.0 && r.5.is_finite());
     }
     assert!(rows[2].1 < rows[0].1, "training lowers the loss: {stdout}");
     // Same seed, same threads: identical numbers (timings aside).
     let again = eigensweep(&args, &[]);
-    let strip = |s: &str| snapshot_rows(s).iter().map(|r| (r.0, r.1.to_bits(), r.2, r.5.to_bits())).collect::<Vec<_>>();
+    let strip = |s: &str| {
+        snapshot_rows(s)
+            .iter()
+            .map(|r| (r.0, r.1.to_bits(), r.2, r.5.to_bits()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(strip(&stdout), strip(&text(&again).0));
 }
 
 #[test]
 fn train_on_real_mnist_digits() {
     let dir = mnist_dir();
-    assert!(dir.is_dir(), "set EIGENSWEEP_TEST_MNIST_DIR to a directory with MNIST IDX files (tried {})", dir.display());
+    assert!(
+        dir.is_dir(),
+        "set EIGENSWEEP_TEST_MNIST_DIR to a directory with MNIST IDX files (tried {})",
+        dir.display()
+    );
     let out = eigensweep(
-        &["train", "--data", dir.to_str().unwrap(), "--optimizer", "adam", "--steps", "60", "--snapshot-every", "60", "--hessian-samples", "1000"],
+        &[
+            "train",
+            "--data",
+            dir.to_str().unwrap(),
+            "--optimizer",
+            "adam",
+            "--steps",
+            "60",
+            "--snapshot-every",
+            "60",
+            "--hessian-samples",
+            "1000",
+        ],
         &[],
     );
     let (stdout, stderr) = text(&out);
@@ -82,7 +132,12 @@ fn missing_dataset_directory_is_an_input_error_naming_the_path() {
 fn truncated_idx_file_is_an_input_error_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let src = mnist_dir();
-    for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+    for name in [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ] {
         std::fs::copy(src.join(name), tmp.path().join(name)).unwrap();
     }
     // Replace the test labels with a file whose header promises more labels than it holds.
@@ -90,7 +145,16 @@ fn truncated_idx_file_is_an_input_error_naming_the_file() {
     bad.extend([1u8; 10]);
     std::fs::remove_file(tmp.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
     std::fs::write(tmp.path().join("t10k-labels-idx1-ubyte"), bad).unwrap();
-    let out = eigensweep(&["train", "--data", tmp.path().to_str().unwrap(), "--steps", "1"], &[]);
+    let out = eigensweep(
+        &[
+            "train",
+            "--data",
+            tmp.path().to_str().unwrap(),
+            "--steps",
+            "1",
+        ],
+        &[],
+    );
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("t10k-labels-idx1-ubyte"), "{stderr}");
@@ -102,7 +166,13 @@ fn fetch_without_network_exits_5_and_explains_the_manual_route() {
     let tmp = tempfile::tempdir().unwrap();
     // An unroutable proxy makes the download fail fast whether or not this machine is online.
     let out = Command::new(env!("CARGO_BIN_EXE_eigensweep"))
-        .args(["data", "fetch", "mnist", "--dir", tmp.path().to_str().unwrap()])
+        .args([
+            "data",
+            "fetch",
+            "mnist",
+            "--dir",
+            tmp.path().to_str().unwrap(),
+        ])
         .env("HTTPS_PROXY", "http://127.0.0.1:9")
         .env("HTTP_PROXY", "http://127.0.0.1:9")
         .env("https_proxy", "http://127.0.0.1:9")
@@ -123,12 +193,24 @@ fn bad_arguments_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     let out = eigensweep(&["train", "--snapshot-every", "0"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    let out = eigensweep(&["train", "--hessian-samples", "999999", "--train-size", "100"], &[]);
+    let out = eigensweep(
+        &[
+            "train",
+            "--hessian-samples",
+            "999999",
+            "--train-size",
+            "100",
+        ],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("--hessian-samples 999999"));
     let out = eigensweep(&["data", "fetch", "cifar"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).1.contains("mnist"), "the error lists the valid names");
+    assert!(
+        text(&out).1.contains("mnist"),
+        "the error lists the valid names"
+    );
 }
 
 #[test]
@@ -136,19 +218,37 @@ fn help_documents_exit_codes() {
     let out = eigensweep(&["--help"], &[]);
     assert!(out.status.success());
     let stdout = text(&out).0;
-    assert!(stdout.contains("Exit codes") && stdout.contains("5 download failed"), "{stdout}");
+    assert!(
+        stdout.contains("Exit codes") && stdout.contains("5 download failed"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn bench_quick_runs_and_reports_every_section() {
     let tmp = tempfile::tempdir().unwrap();
     let report = tmp.path().join("bench.md");
-    let out = eigensweep(&["bench", "--quick", "--mnist-dir", mnist_dir().to_str().unwrap(), "--write", report.to_str().unwrap()], &[]);
+    let out = eigensweep(
+        &[
+            "bench",
+            "--quick",
+            "--mnist-dir",
+            mnist_dir().to_str().unwrap(),
+            "--write",
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     let written = std::fs::read_to_string(&report).unwrap();
     assert_eq!(written.trim(), stdout.trim());
-    for section in ["### Training step", "### Hessian-vector product", "### Eigensolver", "PyTorch"] {
+    for section in [
+        "### Training step",
+        "### Hessian-vector product",
+        "### Eigensolver",
+        "PyTorch",
+    ] {
         assert!(written.contains(section), "missing {section}: {written}");
     }
 }

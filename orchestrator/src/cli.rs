@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "Exit codes: 0 success · 1 internal error (a bug) · 2 malformed command line · \
+const EXIT_CODES: &str =
+    "Exit codes: 0 success · 1 internal error (a bug) · 2 malformed command line · \
 3 bad input (file, dataset or setting) · 4 output not writable · 5 download failed · \
 6 training diverged or device failure";
 
@@ -116,6 +117,9 @@ pub struct BenchArgs {
     /// Snapshots along the training trajectory for the cold/warm eigensolver comparison.
     #[arg(long, default_value_t = 6)]
     pub snapshots: usize,
+    /// SGD steps before the second cold/warm trajectory segment starts.
+    #[arg(long, default_value_t = 3000)]
+    pub late_start: u64,
     /// Append the results as a section to this Markdown file.
     #[arg(long)]
     pub write: Option<PathBuf>,

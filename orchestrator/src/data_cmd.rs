@@ -9,10 +9,13 @@ use crate::failure::{Failure, WithExitCode};
 pub(crate) fn run(cmd: DataCommand) -> Result<(), Failure> {
     match cmd {
         DataCommand::Fetch { dataset, dir } => {
-            let kind: DatasetKind = dataset.parse().exit_code(exit_codes::USAGE, "eigensweep data fetch")?;
+            let kind: DatasetKind = dataset
+                .parse()
+                .exit_code(exit_codes::USAGE, "eigensweep data fetch")?;
             let dest = match dir {
                 Some(d) => d,
-                None => cached_dataset_dir(kind).exit_code(exit_codes::INPUT, "choosing the cache directory")?,
+                None => cached_dataset_dir(kind)
+                    .exit_code(exit_codes::INPUT, "choosing the cache directory")?,
             };
             let path = fetch(kind, &dest, &mut |msg: &str| eprintln!("{msg}"))
                 .exit_code(exit_codes::NETWORK, format!("fetching {}", kind.name()))?;
@@ -23,7 +26,8 @@ pub(crate) fn run(cmd: DataCommand) -> Result<(), Failure> {
             let dir = cache_dir().exit_code(exit_codes::INPUT, "choosing the cache directory")?;
             println!("cache directory: {}", dir.display());
             for kind in [DatasetKind::Mnist, DatasetKind::FashionMnist] {
-                let d = cached_dataset_dir(kind).exit_code(exit_codes::INPUT, "choosing the cache directory")?;
+                let d = cached_dataset_dir(kind)
+                    .exit_code(exit_codes::INPUT, "choosing the cache directory")?;
                 println!("{:<14} {}", kind.name(), d.display());
             }
             Ok(())

@@ -15,18 +15,32 @@ pub struct Failure {
 
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
-        Self { code: exit_codes::INTERNAL, error }
+        Self {
+            code: exit_codes::INTERNAL,
+            error,
+        }
     }
 }
 
 /// Attaches an exit code and a context line to any error.
 pub trait WithExitCode<T> {
     /// Maps the error to a [`Failure`] with `code`, adding `context` as the outer message.
-    fn exit_code<C: Display + Send + Sync + 'static>(self, code: i32, context: C) -> Result<T, Failure>;
+    fn exit_code<C: Display + Send + Sync + 'static>(
+        self,
+        code: i32,
+        context: C,
+    ) -> Result<T, Failure>;
 }
 
 impl<T, E: Into<anyhow::Error>> WithExitCode<T> for Result<T, E> {
-    fn exit_code<C: Display + Send + Sync + 'static>(self, code: i32, context: C) -> Result<T, Failure> {
-        self.map_err(|e| Failure { code, error: e.into().context(context) })
+    fn exit_code<C: Display + Send + Sync + 'static>(
+        self,
+        code: i32,
+        context: C,
+    ) -> Result<T, Failure> {
+        self.map_err(|e| Failure {
+            code,
+            error: e.into().context(context),
+        })
     }
 }

@@ -24,7 +24,11 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { exit_codes::USAGE } else { exit_codes::SUCCESS };
+            return if e.use_stderr() {
+                exit_codes::USAGE
+            } else {
+                exit_codes::SUCCESS
+            };
         }
     };
     if let Some(threads) = cli.threads {

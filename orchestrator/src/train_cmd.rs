@@ -18,22 +18,35 @@ use crate::cli::{OptimizerName, TrainArgs};
 use crate::failure::{Failure, WithExitCode};
 
 /// Loads `spec` (`synthetic`, `mnist`, `fashion-mnist` or a directory), cut to `train_size`.
-pub(crate) fn load_dataset(spec: &str, train_size: Option<usize>, seed: u64) -> Result<TrainTest, Failure> {
+pub(crate) fn load_dataset(
+    spec: &str,
+    train_size: Option<usize>,
+    seed: u64,
+) -> Result<TrainTest, Failure> {
     let mut data = match spec {
         "synthetic" => synthetic(train_size.unwrap_or(2_000), 1_000, seed),
         "mnist" | "fashion-mnist" | "fashion_mnist" => {
             let kind: DatasetKind = spec.parse().exit_code(exit_codes::INPUT, "--data")?;
-            let dir = cached_dataset_dir(kind).exit_code(exit_codes::INPUT, "choosing the cache directory")?;
+            let dir = cached_dataset_dir(kind)
+                .exit_code(exit_codes::INPUT, "choosing the cache directory")?;
             load_dir(&dir).exit_code(
                 exit_codes::INPUT,
-                format!("loading {} (run `eigensweep data fetch {}` first)", kind.name(), kind.name()),
+                format!(
+                    "loading {} (run `eigensweep data fetch {}` first)",
+                    kind.name(),
+                    kind.name()
+                ),
             )?
         }
-        dir => load_dir(Path::new(dir)).exit_code(exit_codes::INPUT, format!("loading dataset from {dir}"))?,
+        dir => load_dir(Path::new(dir))
+            .exit_code(exit_codes::INPUT, format!("loading dataset from {dir}"))?,
     };
     if let Some(n) = train_size {
         if spec != "synthetic" {
-            data.train = data.train.subset(n).exit_code(exit_codes::INPUT, "--train-size")?;
+            data.train = data
+                .train
+                .subset(n)
+                .exit_code(exit_codes::INPUT, "--train-size")?;
         }
     }
     Ok(data)
@@ -41,48 +54,82 @@ pub(crate) fn load_dataset(spec: &str, train_size: Option<usize>, seed: u64) -> 
 
 pub(crate) fn optimizer_config(name: OptimizerName, lr: Option<f64>, rho: f64) -> OptimizerConfig {
     match name {
-        OptimizerName::Sgd => OptimizerConfig::Sgd(SgdConfig { lr: lr.unwrap_or(SgdConfig::default().lr) }),
-        OptimizerName::Adam => OptimizerConfig::Adam(AdamConfig { lr: lr.unwrap_or(AdamConfig::default().lr), ..AdamConfig::default() }),
-        OptimizerName::Sam => OptimizerConfig::Sam(SamConfig { lr: lr.unwrap_or(SamConfig::default().lr), rho }),
+        OptimizerName::Sgd => OptimizerConfig::Sgd(SgdConfig {
+            lr: lr.unwrap_or(SgdConfig::default().lr),
+        }),
+        OptimizerName::Adam => OptimizerConfig::Adam(AdamConfig {
+            lr: lr.unwrap_or(AdamConfig::default().lr),
+            ..AdamConfig::default()
+        }),
+        OptimizerName::Sam => OptimizerConfig::Sam(SamConfig {
+            lr: lr.unwrap_or(SamConfig::default().lr),
+            rho,
+        }),
     }
 }
 
 pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
     if args.snapshot_every == 0 {
-        return Err(Failure { code: exit_codes::USAGE, error: anyhow::anyhow!("--snapshot-every must be at least 1") });
+        return Err(Failure {
+            code: exit_codes::USAGE,
+            error: anyhow::anyhow!("--snapshot-every must be at least 1"),
+        });
     }
     let mut data = load_dataset(&args.data, args.train_size, args.seed)?;
     if let Some(ms) = &args.normalize {
-        data.train.normalize(ms[0], ms[1]).exit_code(exit_codes::INPUT, "--normalize")?;
-        data.test.normalize(ms[0], ms[1]).exit_code(exit_codes::INPUT, "--normalize")?;
+        data.train
+            .normalize(ms[0], ms[1])
+            .exit_code(exit_codes::INPUT, "--normalize")?;
+        data.test
+            .normalize(ms[0], ms[1])
+            .exit_code(exit_codes::INPUT, "--normalize")?;
     }
     let mut widths = vec![data.train.dim];
     widths.extend(&args.hidden);
     widths.push(data.train.classes);
     let arch = Architecture::new(widths).exit_code(exit_codes::USAGE, "--hidden")?;
     let device = Device::Cpu;
-    let numerical = |ctx: &'static str| move |e: eigensweep_worker::mlp::ModelError| Failure {
-        code: exit_codes::NUMERICAL,
-        error: anyhow::Error::new(e).context(ctx),
+    let numerical = |ctx: &'static str| {
+        move |e: eigensweep_worker::mlp::ModelError| Failure {
+            code: exit_codes::NUMERICAL,
+            error: anyhow::Error::new(e).context(ctx),
+        }
     };
-    let train = DeviceData::new(&data.train, &arch, DType::F32, &device).exit_code(exit_codes::INPUT, "training data")?;
-    let test = DeviceData::new(&data.test, &arch, DType::F32, &device).exit_code(exit_codes::INPUT, "test data")?;
+    let train = DeviceData::new(&data.train, &arch, DType::F32, &device)
+        .exit_code(exit_codes::INPUT, "training data")?;
+    let test = DeviceData::new(&data.test, &arch, DType::F32, &device)
+        .exit_code(exit_codes::INPUT, "test data")?;
     let hessian_data = match args.hessian_samples {
         Some(n) if n > train.len() || n == 0 => {
             return Err(Failure {
                 code: exit_codes::USAGE,
-                error: anyhow::anyhow!("--hessian-samples {n}: must be between 1 and the {} training samples", train.len()),
+                error: anyhow::anyhow!(
+                    "--hessian-samples {n}: must be between 1 and the {} training samples",
+                    train.len()
+                ),
             })
         }
         Some(n) => train.head(n).map_err(numerical("Hessian subset"))?,
         None => train.clone(),
     };
-    let params = Params::init(&arch, BiasInit::Zero, &mut stream_rng(args.seed, Stream::Init, 0), DType::F32, &device)
-        .map_err(numerical("initialising parameters"))?;
+    let params = Params::init(
+        &arch,
+        BiasInit::Zero,
+        &mut stream_rng(args.seed, Stream::Init, 0),
+        DType::F32,
+        &device,
+    )
+    .map_err(numerical("initialising parameters"))?;
     let config = optimizer_config(args.optimizer, args.lr, args.rho);
-    let optimizer = config.build(&params).map_err(numerical("building the optimiser"))?;
+    let optimizer = config
+        .build(&params)
+        .map_err(numerical("building the optimiser"))?;
     let mut trainer = Trainer::new(params, optimizer, train, 128, args.seed);
-    let settings = SnapshotSettings { top_k: args.top_k, tol: args.tol, ..SnapshotSettings::default() };
+    let settings = SnapshotSettings {
+        top_k: args.top_k,
+        tol: args.tol,
+        ..SnapshotSettings::default()
+    };
 
     println!(
         "# {} on {} ({} train / {} test samples), N = {} parameters, Hessian on {} samples, top-{} at tol {:e}",
@@ -104,10 +151,20 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
     let mut index = 0u64;
     loop {
         let step = trainer.steps();
-        let snapshot_due = step % args.snapshot_every == 0 || step == args.steps;
+        let snapshot_due = step.is_multiple_of(args.snapshot_every) || step == args.steps;
         let snapshot = if snapshot_due {
-            let s = eigen_snapshot(trainer.params(), &hessian_data, &settings, args.seed, index, previous.as_deref())
-                .map_err(|e| Failure { code: exit_codes::NUMERICAL, error: anyhow::Error::new(e).context(format!("eigen-snapshot at step {step}")) })?;
+            let s = eigen_snapshot(
+                trainer.params(),
+                &hessian_data,
+                &settings,
+                args.seed,
+                index,
+                previous.as_deref(),
+            )
+            .map_err(|e| Failure {
+                code: exit_codes::NUMERICAL,
+                error: anyhow::Error::new(e).context(format!("eigen-snapshot at step {step}")),
+            })?;
             index += 1;
             Some(s)
         } else {
@@ -115,17 +172,31 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
         };
         // The alignments of a snapshot at θ_t use the gradient and update of step t → t+1.
         let step_started = Instant::now();
-        let record = if step < args.steps { Some(trainer.step().map_err(numerical("training step"))?) } else { None };
+        let record = if step < args.steps {
+            Some(trainer.step().map_err(numerical("training step"))?)
+        } else {
+            None
+        };
         train_seconds += step_started.elapsed().as_secs_f64();
         if let Some(r) = &record {
             if !r.loss.is_finite() {
-                return Err(Failure { code: exit_codes::NUMERICAL, error: anyhow::anyhow!("training diverged at step {}: loss {}", r.step, r.loss) });
+                return Err(Failure {
+                    code: exit_codes::NUMERICAL,
+                    error: anyhow::anyhow!("training diverged at step {}: loss {}", r.step, r.loss),
+                });
             }
         }
         if let Some(s) = snapshot {
-            let grad = match &record { Some(r) => Some(r.gradient.to_flat().map_err(numerical("gradient"))?), None => None };
-            let update = match &record { Some(r) => Some(r.update.to_flat().map_err(numerical("update"))?), None => None };
-            let (_, test_acc) = evaluate(trainer.params(), &test.x, &test.onehot, 4096).map_err(numerical("evaluation"))?;
+            let grad = match &record {
+                Some(r) => Some(r.gradient.to_flat().map_err(numerical("gradient"))?),
+                None => None,
+            };
+            let update = match &record {
+                Some(r) => Some(r.update.to_flat().map_err(numerical("update"))?),
+                None => None,
+            };
+            let (_, test_acc) = evaluate(trainer.params(), &test.x, &test.onehot, 4096)
+                .map_err(numerical("evaluation"))?;
             let rate = (step - last_step) as f64 / train_seconds.max(1e-9);
             let converged = s.eigen.pairs.iter().filter(|p| p.converged).count();
             let pairs: Vec<String> = s
@@ -133,9 +204,22 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
                 .pairs
                 .iter()
                 .map(|p| {
-                    let g = grad.as_deref().map(|g| alignment(&p.vector, g)).unwrap_or(f64::NAN);
-                    let u = update.as_deref().map(|u| alignment(&p.vector, u)).unwrap_or(f64::NAN);
-                    format!("{:.4e} ({:.1e}, {:.1e}, {:.3}, {:.3})", p.value, p.residual, ipr(&p.vector), g, u)
+                    let g = grad
+                        .as_deref()
+                        .map(|g| alignment(&p.vector, g))
+                        .unwrap_or(f64::NAN);
+                    let u = update
+                        .as_deref()
+                        .map(|u| alignment(&p.vector, u))
+                        .unwrap_or(f64::NAN);
+                    format!(
+                        "{:.4e} ({:.1e}, {:.1e}, {:.3}, {:.3})",
+                        p.value,
+                        p.residual,
+                        ipr(&p.vector),
+                        g,
+                        u
+                    )
                 })
                 .collect();
             println!(

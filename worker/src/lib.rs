@@ -13,7 +13,7 @@
 pub mod data;
 pub mod eigen;
 pub mod mlp;
-pub mod rng;
 pub mod optim;
-pub mod train;
+pub mod rng;
 pub mod snapshot;
+pub mod train;

@@ -50,11 +50,30 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(stream_rng(7, Stream::Init, 0), |r, _: u64| Some(r.next_u64())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(stream_rng(7, Stream::Init, 0), |r, _: u64| Some(r.next_u64())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream_rng(7, Stream::Init, 0), |r, _: u64| {
+                Some(r.next_u64())
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream_rng(7, Stream::Init, 0), |r, _: u64| {
+                Some(r.next_u64())
+            })
+            .collect();
         assert_eq!(a, b);
-        assert_ne!(derived_seed(7, Stream::Init, 0), derived_seed(7, Stream::DataOrder, 0));
-        assert_ne!(derived_seed(7, Stream::DataOrder, 0), derived_seed(7, Stream::DataOrder, 1));
-        assert_ne!(derived_seed(7, Stream::Init, 0), derived_seed(8, Stream::Init, 0));
+        assert_ne!(
+            derived_seed(7, Stream::Init, 0),
+            derived_seed(7, Stream::DataOrder, 0)
+        );
+        assert_ne!(
+            derived_seed(7, Stream::DataOrder, 0),
+            derived_seed(7, Stream::DataOrder, 1)
+        );
+        assert_ne!(
+            derived_seed(7, Stream::Init, 0),
+            derived_seed(8, Stream::Init, 0)
+        );
     }
 }

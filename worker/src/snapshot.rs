@@ -25,7 +25,12 @@ pub struct SnapshotSettings {
 
 impl Default for SnapshotSettings {
     fn default() -> Self {
-        Self { top_k: 3, tol: 1e-3, max_products: 1000, hessian: HessianOptions::default() }
+        Self {
+            top_k: 3,
+            tol: 1e-3,
+            max_products: 1000,
+            hessian: HessianOptions::default(),
+        }
     }
 }
 

@@ -20,7 +20,12 @@ pub struct DeviceData {
 
 impl DeviceData {
     /// Moves a dataset to `device` as `dtype`, checking it fits `arch`.
-    pub fn new(ds: &Dataset, arch: &Architecture, dtype: DType, device: &Device) -> Result<Self, ModelError> {
+    pub fn new(
+        ds: &Dataset,
+        arch: &Architecture,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         if ds.dim != arch.input_dim() || ds.classes != arch.output_dim() {
             return Err(ModelError::Shape(format!(
                 "dataset has {} inputs and {} classes but the network is {:?}",
@@ -54,12 +59,18 @@ impl DeviceData {
     /// The rows `indices` as a mini-batch.
     pub fn batch(&self, indices: &[u32]) -> Result<(Tensor, Tensor), ModelError> {
         let idx = Tensor::from_slice(indices, indices.len(), self.x.device())?;
-        Ok((self.x.index_select(&idx, 0)?, self.onehot.index_select(&idx, 0)?))
+        Ok((
+            self.x.index_select(&idx, 0)?,
+            self.onehot.index_select(&idx, 0)?,
+        ))
     }
 
     /// The first `n` samples (a fixed subset, e.g. for the Hessian).
     pub fn head(&self, n: usize) -> Result<DeviceData, ModelError> {
-        Ok(Self { x: self.x.narrow(0, 0, n)?, onehot: self.onehot.narrow(0, 0, n)? })
+        Ok(Self {
+            x: self.x.narrow(0, 0, n)?,
+            onehot: self.onehot.narrow(0, 0, n)?,
+        })
     }
 }
 
@@ -87,12 +98,26 @@ pub struct BatchOrder {
 impl BatchOrder {
     /// Order over `len` samples in batches of `batch_size`, starting at epoch 0.
     pub fn new(len: usize, batch_size: usize, seed: u64) -> Self {
-        Self::resume(len, batch_size, seed, OrderPosition { epoch: 0, offset: 0 })
+        Self::resume(
+            len,
+            batch_size,
+            seed,
+            OrderPosition {
+                epoch: 0,
+                offset: 0,
+            },
+        )
     }
 
     /// Order restored at `position`.
     pub fn resume(len: usize, batch_size: usize, seed: u64, position: OrderPosition) -> Self {
-        let mut order = Self { seed, len, batch_size: batch_size.max(1), position, permutation: Vec::new() };
+        let mut order = Self {
+            seed,
+            len,
+            batch_size: batch_size.max(1),
+            position,
+            permutation: Vec::new(),
+        };
         order.permutation = order.epoch_permutation(position.epoch);
         order
     }
@@ -106,7 +131,10 @@ impl BatchOrder {
     /// The indices of the next mini-batch.
     pub fn next_batch(&mut self) -> &[u32] {
         if self.position.offset >= self.len {
-            self.position = OrderPosition { epoch: self.position.epoch + 1, offset: 0 };
+            self.position = OrderPosition {
+                epoch: self.position.epoch + 1,
+                offset: 0,
+            };
             self.permutation = self.epoch_permutation(self.position.epoch);
         }
         let start = self.position.offset;
@@ -145,21 +173,43 @@ pub struct Trainer {
 
 impl Trainer {
     /// A trainer starting from `params` at step 0.
-    pub fn new(params: Params, optimizer: Box<dyn Optimizer>, data: DeviceData, batch_size: usize, seed: u64) -> Self {
+    pub fn new(
+        params: Params,
+        optimizer: Box<dyn Optimizer>,
+        data: DeviceData,
+        batch_size: usize,
+        seed: u64,
+    ) -> Self {
         let order = BatchOrder::new(data.len(), batch_size, seed);
-        Self { params, optimizer, order, data, step: 0 }
+        Self {
+            params,
+            optimizer,
+            order,
+            data,
+            step: 0,
+        }
     }
 
     /// Takes one optimiser step on the next mini-batch. The update is returned as a tensor
     /// difference (no host transfer), so statistics cost nothing unless asked for.
     pub fn step(&mut self) -> Result<StepRecord, ModelError> {
         let (x, onehot) = self.data.batch(self.order.next_batch())?;
-        let StepOutcome { params, loss, gradient } =
-            self.optimizer.step(&self.params, &mut |p: &Params| loss_and_gradient(p, &x, &onehot))?;
+        let StepOutcome {
+            params,
+            loss,
+            gradient,
+        } = self.optimizer.step(&self.params, &mut |p: &Params| {
+            loss_and_gradient(p, &x, &onehot)
+        })?;
         let update = params.zip_map(&self.params, |new, old| new - old)?;
         self.params = params;
         self.step += 1;
-        Ok(StepRecord { step: self.step, loss, gradient, update })
+        Ok(StepRecord {
+            step: self.step,
+            loss,
+            gradient,
+            update,
+        })
     }
 
     /// Current parameters θ_step.
@@ -191,7 +241,13 @@ mod tests {
     fn batch_order_covers_each_epoch_once_and_keeps_the_short_batch() {
         let mut order = BatchOrder::new(10, 4, 3);
         let mut seen: Vec<u32> = Vec::new();
-        let sizes: Vec<usize> = (0..3).map(|_| { let b = order.next_batch().to_vec(); seen.extend(&b); b.len() }).collect();
+        let sizes: Vec<usize> = (0..3)
+            .map(|_| {
+                let b = order.next_batch().to_vec();
+                seen.extend(&b);
+                b.len()
+            })
+            .collect();
         assert_eq!(sizes, vec![4, 4, 2]);
         seen.sort();
         assert_eq!(seen, (0..10).collect::<Vec<_>>());

@@ -15,15 +15,31 @@ use eigensweep_worker::train::{DeviceData, Trainer};
 
 const EVERY: u64 = 63;
 
-pub(crate) fn measure(data: &TrainTest, snapshots: usize) -> anyhow::Result<String> {
+/// `start`: SGD steps taken before the first snapshot (0 = from initialisation).
+pub(crate) fn measure(data: &TrainTest, snapshots: usize, start: u64) -> anyhow::Result<String> {
     let arch = Architecture::paper();
     let device = Device::Cpu;
     let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
-    let params = Params::init(&arch, BiasInit::Zero, &mut stream_rng(0, Stream::Init, 0), DType::F32, &device)?;
+    let params = Params::init(
+        &arch,
+        BiasInit::Zero,
+        &mut stream_rng(0, Stream::Init, 0),
+        DType::F32,
+        &device,
+    )?;
     let config = OptimizerConfig::Sgd(SgdConfig::default());
-    let mut trainer = Trainer::new(params.clone(), config.build(&params)?, train.clone(), 128, 0);
+    let mut trainer = Trainer::new(
+        params.clone(),
+        config.build(&params)?,
+        train.clone(),
+        128,
+        0,
+    );
+    for _ in 0..start {
+        trainer.step()?;
+    }
     let mut report = format!(
-        "### Eigensolver, top-3 at tol 1e-3, Hessian on {} MNIST images, snapshots every {EVERY} SGD steps\n\n\
+        "### Eigensolver, top-3 at tol 1e-3, Hessian on {} MNIST images, snapshots every {EVERY} SGD steps from step {start}\n\n\
          | step | λ₁ | λ₃ | cold HVPs | cold s | warm HVPs | warm s | warm/cold | all converged |\n|---|---|---|---|---|---|---|---|---|\n",
         train.len()
     );
@@ -32,9 +48,20 @@ pub(crate) fn measure(data: &TrainTest, snapshots: usize) -> anyhow::Result<Stri
     let mut setup_secs = 0.0;
     for index in 0..=snapshots as u64 {
         let t = Instant::now();
-        let mut op = HessianOperator::new(trainer.params(), &train.x, &train.onehot, &HessianOptions::default())?;
+        let mut op = HessianOperator::new(
+            trainer.params(),
+            &train.x,
+            &train.onehot,
+            &HessianOptions::default(),
+        )?;
         setup_secs += t.elapsed().as_secs_f64();
-        let options = EigenOptions { k: 3, tol: 1e-3, max_products: 2000, seed: derived_seed(0, Stream::EigenStart, index), ..EigenOptions::default() };
+        let options = EigenOptions {
+            k: 3,
+            tol: 1e-3,
+            max_products: 2000,
+            seed: derived_seed(0, Stream::EigenStart, index),
+            ..EigenOptions::default()
+        };
         let t = Instant::now();
         let cold = top_k_eigenpairs(&mut op, &options, None)?;
         let cold_s = t.elapsed().as_secs_f64();

@@ -39,12 +39,24 @@ print(json.dumps({"seconds": best, "threads": torch.get_num_threads(), "version"
 "#;
 
 pub(crate) fn measure(mnist_dir: &Path, samples: usize, ours: f64) -> String {
-    let available = Command::new("python3").args(["-c", "import torch"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let available = Command::new("python3")
+        .args(["-c", "import torch"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !available {
         return "### PyTorch double-backward HVP\n\nNot measured: `import torch` failed on this machine (torch is not installed).\n\n".into();
     }
-    let output = Command::new("python3").args(["-c", SCRIPT, &mnist_dir.display().to_string(), &samples.to_string()]).output();
-    let mut report = String::from("### PyTorch double-backward HVP (the paper's stack), same data\n\n");
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            SCRIPT,
+            &mnist_dir.display().to_string(),
+            &samples.to_string(),
+        ])
+        .output();
+    let mut report =
+        String::from("### PyTorch double-backward HVP (the paper's stack), same data\n\n");
     match output {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
@@ -58,12 +70,20 @@ pub(crate) fn measure(mnist_dir: &Path, samples: usize, ours: f64) -> String {
                     let _ = writeln!(report, "PyTorch: {:.1} ms per product ({}); eigensweep CPU engine: {:.1} ms; ratio **{:.2}×**.\n", s * 1e3, text.trim(), ours * 1e3, s / ours);
                 }
                 None => {
-                    let _ = writeln!(report, "PyTorch ran but printed no timing: {}\n", text.trim());
+                    let _ = writeln!(
+                        report,
+                        "PyTorch ran but printed no timing: {}\n",
+                        text.trim()
+                    );
                 }
             }
         }
         Ok(o) => {
-            let _ = writeln!(report, "PyTorch script failed: {}\n", String::from_utf8_lossy(&o.stderr).trim());
+            let _ = writeln!(
+                report,
+                "PyTorch script failed: {}\n",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
         }
         Err(e) => {
             let _ = writeln!(report, "Could not run python3: {e}\n");

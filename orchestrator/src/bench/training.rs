@@ -26,15 +26,35 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<Strin
     let arch = Architecture::paper();
     let device = Device::Cpu;
     let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
-    let params = Params::init(&arch, BiasInit::Zero, &mut stream_rng(0, Stream::Init, 0), DType::F32, &device)?;
-    let mut out = String::from("### Training step (batch 128, 1 thread, f32)\n\n| step | steps/s |\n|---|---|\n");
+    let params = Params::init(
+        &arch,
+        BiasInit::Zero,
+        &mut stream_rng(0, Stream::Init, 0),
+        DType::F32,
+        &device,
+    )?;
+    let mut out = String::from(
+        "### Training step (batch 128, 1 thread, f32)\n\n| step | steps/s |\n|---|---|\n",
+    );
     let mut sgd_rate = 0.0;
     for (name, config) in [
-        ("SGD (hand-written forward/backward)", OptimizerConfig::Sgd(SgdConfig::default())),
+        (
+            "SGD (hand-written forward/backward)",
+            OptimizerConfig::Sgd(SgdConfig::default()),
+        ),
         ("Adam", OptimizerConfig::Adam(AdamConfig::default())),
-        ("SAM (two gradients per step)", OptimizerConfig::Sam(SamConfig::default())),
+        (
+            "SAM (two gradients per step)",
+            OptimizerConfig::Sam(SamConfig::default()),
+        ),
     ] {
-        let mut trainer = Trainer::new(params.clone(), config.build(&params)?, train.clone(), 128, 0);
+        let mut trainer = Trainer::new(
+            params.clone(),
+            config.build(&params)?,
+            train.clone(),
+            128,
+            0,
+        );
         for _ in 0..20 {
             trainer.step()?;
         }
@@ -52,14 +72,24 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<Strin
         let _ = writeln!(out, "| {name} | {best:.0} |");
     }
     let autograd = autograd_sgd_rate(&train, &params, steps)?;
-    let _ = writeln!(out, "| SGD through candle autograd (reference) | {autograd:.0} |");
-    let _ = writeln!(out, "\nHand-written SGD step / autograd step: **{:.2}×**. Target: ≥ 1,500 SGD steps/s.\n", sgd_rate / autograd);
+    let _ = writeln!(
+        out,
+        "| SGD through candle autograd (reference) | {autograd:.0} |"
+    );
+    let _ = writeln!(
+        out,
+        "\nHand-written SGD step / autograd step: **{:.2}×**. Target: ≥ 1,500 SGD steps/s.\n",
+        sgd_rate / autograd
+    );
     Ok(out)
 }
 
 /// The same SGD step written with candle `Var`s and `backward()`.
 fn autograd_sgd_rate(train: &DeviceData, params: &Params, steps: usize) -> anyhow::Result<f64> {
-    let vars: Vec<Var> = params.tensors().map(Var::from_tensor).collect::<candle_core::Result<_>>()?;
+    let vars: Vec<Var> = params
+        .tensors()
+        .map(Var::from_tensor)
+        .collect::<candle_core::Result<_>>()?;
     let layers = vars.len() / 2;
     let step = |batch: usize| -> anyhow::Result<()> {
         let n = train.len();
@@ -67,7 +97,9 @@ fn autograd_sgd_rate(train: &DeviceData, params: &Params, steps: usize) -> anyho
         let (x, y) = train.batch(&idx)?;
         let mut a = x;
         for l in 0..layers {
-            let z = a.matmul(&vars[2 * l].as_tensor().t()?)?.broadcast_add(vars[2 * l + 1].as_tensor())?;
+            let z = a
+                .matmul(&vars[2 * l].as_tensor().t()?)?
+                .broadcast_add(vars[2 * l + 1].as_tensor())?;
             a = if l + 1 < layers { z.relu()? } else { z };
         }
         let m = a.max_keepdim(D::Minus1)?;
@@ -75,7 +107,9 @@ fn autograd_sgd_rate(train: &DeviceData, params: &Params, steps: usize) -> anyho
         let loss = (lse - (&a * &y)?.sum_keepdim(D::Minus1)?)?.mean_all()?;
         let grads = loss.backward()?;
         for v in &vars {
-            let g = grads.get(v).ok_or_else(|| anyhow::anyhow!("missing gradient"))?;
+            let g = grads
+                .get(v)
+                .ok_or_else(|| anyhow::anyhow!("missing gradient"))?;
             v.set(&(v.as_tensor() - (g * 1e-2)?)?)?;
         }
         Ok(())

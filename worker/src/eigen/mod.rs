@@ -1,10 +1,30 @@
 //! Top-k eigenpairs of symmetric operators (owned by the eigensolver work).
 //!
 //! [`top_k_eigenpairs`] finds the largest-algebraic eigenpairs of a [`SymmetricOperator`]
-//! known only through (block) products — in eigensweep, the loss Hessian through exact
+//! known only through (block) products — in eigensweep the loss Hessian, through exact
 //! Hessian-vector products, where every product is expensive and the number of products is
-//! the cost. See [`solver`](self::top_k_eigenpairs) for the method, [`EigenOptions`] for the
-//! knobs and [`align_signs`] for the sign convention of `METHOD.md`.
+//! the cost. The method (thick-restart block Krylov with exact Rayleigh–Ritz, true residuals,
+//! honest stop reasons) is described in the `solver` module source; [`EigenOptions`] holds
+//! the knobs and their measured defaults, [`align_signs`] the sign convention of `METHOD.md`.
+//!
+//! Typical use along a training run, warm-starting each snapshot from the previous one (the
+//! solver adds `guard` seeded random columns to the `k` previous vectors, and makes one
+//! Krylov step with them before accepting, so that an eigenvalue that rose into the top `k`
+//! is not missed):
+//!
+//! ```no_run
+//! # use eigensweep_worker::eigen::*;
+//! # fn hessian_at(_step: usize) -> DiagonalOperator { DiagonalOperator::new(vec![1.0; 10]) }
+//! let opts = EigenOptions { k: 3, tol: 1e-3, seed: 7, ..EigenOptions::default() };
+//! let mut previous: Option<Vec<Vec<f64>>> = None;
+//! for step in [0, 100, 200] {
+//!     let mut h = hessian_at(step);
+//!     let res = top_k_eigenpairs(&mut h, &opts, previous.as_deref())?;
+//!     // res.pairs: λ1 ≥ λ2 ≥ λ3, unit vectors, residuals, converged flags; res.products.
+//!     previous = Some(res.pairs.iter().map(|p| p.vector.clone()).collect());
+//! }
+//! # Ok::<(), EigenError>(())
+//! ```
 mod dense;
 mod linalg;
 mod operator;
@@ -13,6 +33,8 @@ mod result;
 mod sign;
 mod solver;
 
+#[cfg(test)]
+mod solver_bench;
 #[cfg(test)]
 mod solver_tests;
 #[cfg(test)]

@@ -14,7 +14,8 @@
 //!    pair `i` is converged when `‖r_i‖ ≤ tol·|θ_i|` (ARPACK's test, true residual);
 //! 3. stop when the `k` wanted pairs are converged, the budget is spent, or the residuals
 //!    stagnate at the operator's noise floor;
-//! 4. expand `Q` by the residuals of the unconverged pairs among the leading `b`,
+//! 4. expand `Q` by the residuals of the unconverged pairs among the leading `b` (at most
+//!    `opts.expand` of them; by default all),
 //!    orthogonalised twice against `Q` (block classical Gram–Schmidt, full
 //!    reorthogonalisation, a third pass if the second still cancelled a lot). Ritz residuals
 //!    of a block Krylov space span its next block, so this *is* block Lanczos (with a
@@ -27,33 +28,62 @@
 //! Residual directions that collapse under orthogonalisation (relative norm < 1e-10) are
 //! dropped; if a whole block collapses (an invariant subspace was found, e.g. an exactly
 //! repeated eigenvalue of multiplicity above the block rank) seeded random vectors replace
-//! it, so further copies of the eigenvalue are still found.
+//! it, so further copies of the eigenvalue are still found. Unconverged pairs whose residual
+//! is already at the noise floor go last in the expansion order (their residual is noise).
 //!
 //! # Start and warm start
 //!
 //! The start block has `b` columns (more if more warm vectors are given): the warm-start
 //! vectors first, then seeded random vectors (uniform in [−1, 1), from a `ChaCha8Rng` seeded
-//! by `opts.seed` — pure integer arithmetic, so identical everywhere). The random fill is not
-//! cosmetic: between snapshots near-degenerate pairs swap order and new eigenvalues rise into
-//! the top `k`; a block of only the previous vectors has no component along a newcomer, and
-//! would happily re-converge onto the stale set.
+//! by `opts.seed` — pure integer arithmetic, so identical everywhere; all sums here have a
+//! fixed order, see [`linalg`](super::linalg)). The random fill is not cosmetic: between
+//! snapshots near-degenerate pairs swap order and new eigenvalues rise into the top `k`; a
+//! block of only the previous vectors has no component along a newcomer, and would happily
+//! re-converge onto the stale set. Two checks make the random columns count:
+//! - convergence is never accepted on the first Rayleigh–Ritz (the start block alone) unless
+//!   all `b` leading pairs converged: one expansion with the residuals of the random guard
+//!   pairs (`guard` products) amplifies a newcomer enough to be seen;
+//! - a guard pair whose inclusion interval `[θ − r, θ + r]` reaches above the `k`-th Ritz
+//!   value while its residual is over `10·tol·|θ_k|` may hide a top-k eigenvalue: iterate on
+//!   (at most [`GUARD_PATIENCE`] extra iterations once the wanted pairs are converged).
 //!
 //! # Stopping honestly
 //!
 //! `tol = 0` means `10·epsilon()` of the operator. An `f32` operator cannot reach that for
 //! eigenvalues much smaller than `‖A‖` (the noise of one product is ~`eps·‖A‖`), so besides
 //! the budget the solver stops as [`StopReason::Stagnated`] when the worst unconverged
-//! residual of the wanted pairs has not improved by 10 % over
-//! [`STAGNATION_PATIENCE`] iterations **and** those residuals are at the noise floor
-//! (`≤ 1000·eps·‖A‖`, `‖A‖` estimated by the extreme Ritz values). It also stops so when the
-//! basis spans the whole space (the answer is then exact up to rounding).
+//! residual of the wanted pairs has not improved by 10 % over [`STAGNATION_PATIENCE`]
+//! iterations **and** those residuals are at the noise floor (`≤ 1000·eps·‖A‖`, `‖A‖`
+//! estimated by the extreme Ritz values). It also stops so when the basis spans the whole
+//! space (the answer is then exact up to rounding). The budget is never exceeded: the last
+//! block is cut to what is left.
 //!
-//! # Choices measured (`solver_tests::tuning_table`, `--ignored`)
+//! # Choices measured (`solver_bench`, ignored tests)
 //!
-//! See the module docs of [`options`](super::options) for the defaults and the crate's
-//! report for the table; in short, guard 2 and a basis of `max(6 b, 30)` columns with
-//! restarts that keep all but one block of Ritz vectors used the fewest products on the
-//! Hessian-like spectra, cold and warm.
+//! Products (mean of 3 seeds) at `n = 4096` for rotated-diagonal spectra: "hessian" (50, 20,
+//! 19.9, 5, bulk in [−0.5, 0.5]), "cluster" (10, 9.99, 9.98, 9, 8.99, bulk in [−4, 4]) and
+//! "mlp" (ten outliers 35 … 2.2, bulk piled at 0 with tails to 0.8 / −0.3); warm = the top-k
+//! of `A + 1e-3·E` (`‖E‖ ≤ 1`; for k = 15 and tol 1e-6, of `A + 1e-2·E`), tol 1e-3 unless
+//! noted, automatic basis, cold / warm:
+//!
+//! | guard | hessian k3 | cluster k3 | mlp k3  | mlp k3, tol 1e-6 | mlp k15   |
+//! |-------|------------|------------|---------|------------------|-----------|
+//! | 1     | 16 / 5     | 42 / 5     | 21 / 5  | 28 / 15          | 346 / 94  |
+//! | 2     | 20 / 7     | 44 / 7     | 24 / 7  | 34 / 18          | 385 / 116 |
+//! | 3     | 24 / 9     | 53 / 9     | 29 / 9  | 40 / 22          | 409 / 138 |
+//!
+//! - `max_basis` (guard 2, cold): cluster k3 56 / 45 / 44 / 44 products at 12 / 20 / 30 /
+//!   60 columns; mlp k3 tol 1e-6 41 / 34 / 34 / 34; mlp k15 762 / 448 / 390 / 385 / 379 at
+//!   40 / 60 / 90 / 102 / 120. Hence the default `max(6 (k + guard), 30)`.
+//! - restart (mlp k15, guard 2, 102 columns): keeping all but the next block 497 products,
+//!   `b + 2` vectors 423, a third 391, **half 385**, two thirds 392 (at 60 columns: 702 /
+//!   494 / 488 / **448** / 493). Hence thick restarts keep half the basis.
+//! - expansion size: residuals of one pair per iteration (`expand = 1`) cost 30–50 % fewer
+//!   products (hessian 12, cluster 30, mlp 14, mlp k15 203 cold), but misplaced eigenvalues
+//!   in the cluster runs (1–2 of 18 solves at guard 1 or 3) and once at k = 15, which full
+//!   blocks never did. Hence full blocks by default, `expand` as an option.
+//! - guard: each guard vector costs ~15 % more cold products and `1` more warm product per
+//!   solve; 2 is kept as the default for the margin it gives on clusters around λ_k.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -67,8 +97,13 @@ use super::sign::align_signs;
 
 /// Iterations without a 10 % improvement (at the noise floor) before declaring stagnation.
 pub const STAGNATION_PATIENCE: usize = 5;
-/// Required improvement factor of the worst wanted relative residual.
+/// Required improvement factor of the worst unconverged wanted residual.
 const STAGNATION_FACTOR: f64 = 0.9;
+/// A guard pair with a residual below `GUARD_SLACK · tol · |θ_k|` cannot hold back the
+/// stop, even if its inclusion interval overlaps the `k`-th Ritz value (clusters).
+const GUARD_SLACK: f64 = 10.0;
+/// Most extra iterations spent verifying converged wanted pairs (see `guards_ok`).
+const GUARD_PATIENCE: usize = 4;
 /// A worst residual this many times above the best so far means the wanted set changed
 /// (an eigenvalue was discovered); the stagnation count restarts from there.
 const JUMP_RESET: f64 = 10.0;
@@ -80,8 +115,10 @@ const NOISE_FLOOR_FACTOR: f64 = 1e3;
 /// orthogonalisation is numerically in span(Q) and is dropped.
 const DROP_TOL: f64 = 1e-10;
 
-/// How many Ritz vectors a thick restart keeps (crate-private knob for measurements).
+/// How many Ritz vectors a thick restart keeps (crate-private knob for measurements; the
+/// alternatives to `Percent(50)` are only constructed by `solver_bench`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum RestartKeep {
     /// Keep all but the room the next expansion block needs (`max_basis − p`).
     MaxRoom,
@@ -91,22 +128,16 @@ pub(crate) enum RestartKeep {
     Percent(usize),
 }
 
-/// Internal knobs, measured by `solver_tests::tuning_table`.
+/// Internal knobs, measured by `solver_bench::tuning_table`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tuning {
     pub keep: RestartKeep,
-    /// Most residuals added per iteration.
-    pub max_expand: usize,
-    /// Expand with the worst (relative) residuals first instead of the leading ones.
-    pub pick_worst: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
         Self {
             keep: RestartKeep::Percent(50),
-            max_expand: usize::MAX,
-            pick_worst: false,
         }
     }
 }
@@ -115,6 +146,11 @@ impl Default for Tuning {
 /// method). `warm_start` vectors (any number, each of length `n`, not necessarily
 /// orthonormal) seed the start block; the returned vectors' signs follow
 /// [`align_signs`] against the same `warm_start`.
+///
+/// Never panics on bad input: invalid options or warm vectors give
+/// [`EigenError::InvalidOptions`]; an operator error, or a non-finite value in a product,
+/// gives [`EigenError::Operator`]. Otherwise the result always comes back, with
+/// [`StopReason`] and per-pair `converged` flags saying how good it is.
 pub fn top_k_eigenpairs<O: SymmetricOperator + ?Sized>(
     op: &mut O,
     opts: &EigenOptions,
@@ -365,6 +401,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
     let mut anorm: f64 = 0.0;
     let mut best = f64::INFINITY;
     let mut stale = 0;
+    let mut checks = 0;
     loop {
         iterations += 1;
         let eig = symmetric_eigen(&space.t, space.m)
@@ -378,18 +415,28 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
             .map(|p| p.res <= cfg.tol * p.value.abs())
             .collect();
         let wanted = cfg.k.min(nr);
-        if std::env::var("EIGEN_TRACE").is_ok() {
-            eprintln!(
-                "it {iterations} m {m} products {} anorm {anorm:.3e} {:?}",
-                counter.products,
-                ritz.iter()
-                    .map(|r| format!("{:.6e}/{:.2e}", r.value, r.res))
-                    .collect::<Vec<_>>()
-            );
-        }
 
-        let stop = if converged[..wanted].iter().all(|c| *c) {
+        // The first Rayleigh–Ritz only sees the start block. After a warm start the wanted
+        // pairs may all pass the test there while an eigenvalue that rose above them has no
+        // weight in the block; one expansion with the (unconverged) random guard pairs'
+        // residuals amplifies such a newcomer enough to be seen, for `guard` products.
+        let verified = iterations > 1 || m == n || converged.iter().all(|c| *c);
+        // A guard pair whose interval [θ − r, θ + r] (it holds an eigenvalue) reaches above
+        // the k-th Ritz value, with a residual far above the tolerance, may hide an
+        // eigenvalue that belongs in the top k: keep going until it is resolved.
+        let theta_k = ritz[wanted - 1].value;
+        let guards_ok = (wanted..nr).all(|i| {
+            let g = &ritz[i];
+            g.value + g.res <= theta_k || g.res <= GUARD_SLACK * cfg.tol * theta_k.abs()
+        });
+        let all_wanted = converged[..wanted].iter().all(|c| *c);
+        let checked = (verified && guards_ok) || checks >= GUARD_PATIENCE;
+        let stop = if all_wanted && (checked || m == n || counter.products >= cfg.max_products) {
             Some(StopReason::Converged)
+        } else if all_wanted {
+            // Converged but not yet verified: a few more (cheap: guard-only) expansions.
+            checks += 1;
+            None
         } else {
             // Stagnation bookkeeping on the unconverged wanted pairs. The measure is the
             // absolute residual: relative ones jump while Ritz values are still moving.
@@ -404,9 +451,8 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
                 stale += 1;
             }
             let at_floor = unconverged().all(|i| ritz[i].res <= NOISE_FLOOR_FACTOR * floor);
-            if stale >= STAGNATION_PATIENCE && at_floor {
-                Some(StopReason::Stagnated)
-            } else if m == n {
+            // With m = n the Ritz pairs are exact up to rounding: nothing left to gain.
+            if (stale >= STAGNATION_PATIENCE && at_floor) || m == n {
                 Some(StopReason::Stagnated)
             } else if counter.products >= cfg.max_products {
                 Some(StopReason::MaxProducts)
@@ -429,18 +475,17 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
 
         // Expansion block: residuals of the unconverged leading pairs.
         let budget = cfg.max_products - counter.products;
+        // Pairs at the noise floor come last: their residuals are rounding noise, and
+        // expanding with them would spend products without helping anyone.
+        let noise = NOISE_FLOOR_FACTOR * cfg.eps * anorm;
         let mut order: Vec<usize> = (0..nr).filter(|&i| !converged[i]).collect();
-        if tuning.pick_worst {
-            let rel = |i: usize| ritz[i].res / ritz[i].value.abs().max(cfg.eps * anorm);
-            order.sort_by(|&a, &b| rel(b).total_cmp(&rel(a)));
-        }
-        order.truncate(budget.min(tuning.max_expand));
-        let mut cand: Vec<f64> = Vec::new();
-        let mut p = 0;
+        order.sort_by_key(|&i| ritz[i].res <= noise);
+        order.truncate(budget.min(cfg.expand));
+        let mut cand: Vec<f64> = Vec::with_capacity(order.len() * n);
         for &i in &order {
             cand.extend_from_slice(&ritz[i].r);
-            p += 1;
         }
+        let mut p = order.len();
         if cfg.max_basis >= n {
             // The whole space fits: never restart, just do not overshoot n.
             p = p.min(n - m);

@@ -1,7 +1,6 @@
 //! Tests of the eigensolver against known spectra, nalgebra, and its own promises
 //! (ordering, signs, honest convergence flags, budgets, determinism, warm starts).
 
-use super::solver::{solve, RestartKeep, Tuning};
 use super::test_ops::*;
 use super::*;
 
@@ -230,6 +229,57 @@ fn hessian_like_warm_start_saves_products() {
 }
 
 #[test]
+fn single_vector_expansion_is_cheaper_on_separated_spectra() {
+    let n = 2048;
+    let mut op = SumOperator {
+        terms: vec![(1.0, hessian_like(n, 7))],
+    };
+    let block = top_k_eigenpairs(&mut op, &opts(3, 1e-6), None).unwrap();
+    let o = EigenOptions {
+        expand: 1,
+        ..opts(3, 1e-6)
+    };
+    let single = top_k_eigenpairs(&mut op, &o, None).unwrap();
+    for res in [&block, &single] {
+        assert_eq!(res.stop, StopReason::Converged);
+        check_honest(&mut op, res);
+        for (p, want) in res.pairs.iter().zip([50.0, 20.0, 19.9]) {
+            assert!((p.value - want).abs() <= 1e-6 * want);
+        }
+    }
+    assert!(single.products < block.products);
+    assert!(single.iterations > block.iterations);
+}
+
+#[test]
+fn warm_start_finds_an_eigenvalue_that_rose_into_the_top_k() {
+    // Previous snapshot: 50, 20, 19.9, 5, bulk. Now the fourth direction jumped to 25: the
+    // previous top-3 are still exact eigenvectors (zero residual), but no longer the top-3.
+    let n = 2048;
+    let before = hessian_like(n, 21);
+    let mut after = before.clone();
+    after.diag[3] = 25.0;
+    let warm: Vec<Vec<f64>> = (0..3).map(|i| before.eigenvector(i)).collect();
+    let mut op = SumOperator {
+        terms: vec![(1.0, after.clone())],
+    };
+    for seed in 0..5 {
+        let o = EigenOptions {
+            seed,
+            ..opts(3, 1e-3)
+        };
+        let res = top_k_eigenpairs(&mut op, &o, Some(&warm)).unwrap();
+        assert_eq!(res.stop, StopReason::Converged);
+        let values: Vec<f64> = res.pairs.iter().map(|p| p.value).collect();
+        for (v, want) in values.iter().zip([50.0, 25.0, 20.0]) {
+            assert!((v - want).abs() < 1e-3 * want, "seed {seed}: {values:?}");
+        }
+        assert!(dot(&res.pairs[1].vector, &after.eigenvector(3)).abs() > 0.999);
+        check_honest(&mut op, &res);
+    }
+}
+
+#[test]
 fn swapped_near_degenerate_warm_start_is_sorted() {
     let n = 1024;
     let mut diag = vec![10.0, 9.97, 3.0];
@@ -272,15 +322,6 @@ fn tol_zero_on_f32_operator_ends_honestly() {
         ..opts(3, 0.0)
     };
     let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
-    eprintln!(
-        "{:?} {} {:?}",
-        res.stop,
-        res.products,
-        res.pairs
-            .iter()
-            .map(|p| (p.value, p.residual))
-            .collect::<Vec<_>>()
-    );
     assert!(
         matches!(res.stop, StopReason::Stagnated | StopReason::MaxProducts),
         "{:?}",
@@ -474,127 +515,5 @@ fn deterministic_for_a_seed_and_correct_for_others() {
             assert!((p.value - want).abs() <= 1e-6 * want);
         }
         check_honest(&mut op, &c);
-    }
-}
-
-/// An MLP-Hessian-like spectrum: ten outliers (one per class, as for cross-entropy on
-/// ten classes), then a bulk piled up near zero with a tail to 0.8 and −0.3.
-fn mlp_like(n: usize, seed: u64) -> RotatedDiagonal {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut d = vec![35.0, 22.0, 15.0, 11.0, 8.0, 6.0, 4.5, 3.5, 2.8, 2.2];
-    d.extend((10..n).map(|_| {
-        let x: f64 = rng.gen();
-        if rng.gen::<f64>() < 0.7 {
-            0.8 * x.powi(3)
-        } else {
-            -0.3 * x.powi(3)
-        }
-    }));
-    RotatedDiagonal::new(d, seed)
-}
-
-/// Products used by cold and warm starts for guard / basis / restart choices on
-/// Hessian-like spectra (mean over 3 seeds). Slow-ish; run with
-/// `cargo test -p eigensweep-worker --lib eigen::solver_tests::tuning_table -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn tuning_table() {
-    let n = 4096;
-    let cases: Vec<(&str, RotatedDiagonal, usize, f64)> = vec![
-        ("hessian k3", hessian_like(n, 7), 3, 1e-3),
-        (
-            "cluster k3",
-            {
-                let mut d = vec![10.0, 9.99, 9.98, 9.0, 8.99];
-                d.extend((5..n).map(|i| 8.0 * (i as f64 / n as f64) - 4.0));
-                RotatedDiagonal::new(d, 8)
-            },
-            3,
-            1e-3,
-        ),
-        ("mlp k3", mlp_like(n, 9), 3, 1e-3),
-        ("mlp k3", mlp_like(n, 9), 3, 1e-6),
-        ("mlp k15", mlp_like(n, 9), 15, 1e-3),
-    ];
-    let only = std::env::var("EIGEN_CASE").ok();
-    for (name, base, k, tol) in &cases {
-        if only.as_deref().is_some_and(|o| !name.contains(o)) {
-            continue;
-        }
-        let mut previous = perturbed(base, 1e-3, 99);
-        let prev_opts = EigenOptions {
-            max_products: 20000,
-            ..opts(*k + 2, 1e-9)
-        };
-        let prev = top_k_eigenpairs(&mut previous, &prev_opts, None).unwrap();
-        let mut current = SumOperator {
-            terms: vec![(1.0, base.clone())],
-        };
-        let guards: Vec<usize> = std::env::var("EIGEN_GUARDS")
-            .map(|g| g.split(',').map(|x| x.parse().unwrap()).collect())
-            .unwrap_or(vec![1, 2, 3, 4]);
-        let bases: Vec<usize> = std::env::var("EIGEN_BASES")
-            .map(|g| g.split(',').map(|x| x.parse().unwrap()).collect())
-            .unwrap_or(vec![0, 12, 20, 30, 40, 60, 90]);
-        for &guard in &guards {
-            for &max_basis in &bases {
-                if max_basis != 0 && max_basis < 2 * (k + guard) {
-                    continue;
-                }
-                let expands: Vec<usize> = std::env::var("EIGEN_EXPAND")
-                    .map(|g| g.split(',').map(|x| x.parse().unwrap()).collect())
-                    .unwrap_or(vec![usize::MAX]);
-                let keeps = [
-                    RestartKeep::MaxRoom,
-                    RestartKeep::Block(2),
-                    RestartKeep::Percent(34),
-                    RestartKeep::Percent(50),
-                    RestartKeep::Percent(67),
-                ];
-                let keeps = if std::env::var("EIGEN_ALL_KEEPS").is_ok() {
-                    &keeps[..]
-                } else {
-                    &keeps[3..4]
-                };
-                for (&keep, &max_expand) in keeps
-                    .iter()
-                    .flat_map(|k| expands.iter().map(move |e| (k, e)))
-                {
-                    for pick_worst in [false, true] {
-                        let tuning = Tuning {
-                            keep,
-                            max_expand,
-                            pick_worst,
-                        };
-                        let mut tot = [0usize; 3];
-                        for seed in [1u64, 2, 3] {
-                            let o = EigenOptions {
-                                guard,
-                                max_basis,
-                                max_products: 20000,
-                                seed,
-                                ..opts(*k, *tol)
-                            };
-                            let cold = solve(&mut current, &o, None, tuning).unwrap();
-                            let warm: Vec<Vec<f64>> =
-                                prev.pairs[..*k].iter().map(|p| p.vector.clone()).collect();
-                            let hot = solve(&mut current, &o, Some(&warm), tuning).unwrap();
-                            assert_eq!(cold.stop, StopReason::Converged);
-                            assert_eq!(hot.stop, StopReason::Converged);
-                            tot[0] += cold.products;
-                            tot[1] += hot.products;
-                            tot[2] += cold.iterations;
-                        }
-                        println!(
-                        "{name:10} tol {tol:.0e} guard {guard} basis {max_basis:3} {keep:?} expand {max_expand} worst {pick_worst}: cold {:6.1} warm {:6.1} iters {:6.1}",
-                        tot[0] as f64 / 3.0,
-                        tot[1] as f64 / 3.0,
-                        tot[2] as f64 / 3.0,
-                    );
-                    }
-                }
-            }
-        }
     }
 }

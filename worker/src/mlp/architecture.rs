@@ -63,7 +63,9 @@ impl Architecture {
 
     /// The paper's 784-100-100-10 network (N = 89,610).
     pub fn paper() -> Self {
-        Self { widths: vec![784, 100, 100, 10] }
+        Self {
+            widths: vec![784, 100, 100, 10],
+        }
     }
 
     /// Layer widths, input first.
@@ -124,7 +126,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_widths() {
-        assert!(matches!(Architecture::new(vec![5]), Err(ArchitectureError::TooFewLayers(_))));
-        assert!(matches!(Architecture::new(vec![5, 0, 2]), Err(ArchitectureError::ZeroWidth(_))));
+        assert!(matches!(
+            Architecture::new(vec![5]),
+            Err(ArchitectureError::TooFewLayers(_))
+        ));
+        assert!(matches!(
+            Architecture::new(vec![5, 0, 2]),
+            Err(ArchitectureError::ZeroWidth(_))
+        ));
     }
 }

@@ -25,7 +25,9 @@ pub fn forward(params: &Params, x: &Tensor) -> Result<Forward, ModelError> {
     let mut hidden = Vec::with_capacity(layers - 1);
     let mut a = x.clone();
     for l in 0..layers {
-        let z = a.matmul(&params.weight(l).t()?)?.broadcast_add(params.bias(l))?;
+        let z = a
+            .matmul(&params.weight(l).t()?)?
+            .broadcast_add(params.bias(l))?;
         if l + 1 == layers {
             return Ok(Forward { hidden, logits: z });
         }
@@ -37,14 +39,20 @@ pub fn forward(params: &Params, x: &Tensor) -> Result<Forward, ModelError> {
 
 /// Softmax probabilities and the *summed* cross-entropy of a block of logits against one-hot
 /// targets, via a max-shifted log-sum-exp so that large logits never overflow.
-pub fn softmax_cross_entropy(logits: &Tensor, onehot: &Tensor) -> Result<(Tensor, f64), ModelError> {
+pub fn softmax_cross_entropy(
+    logits: &Tensor,
+    onehot: &Tensor,
+) -> Result<(Tensor, f64), ModelError> {
     let m = logits.max_keepdim(D::Minus1)?;
     let e = logits.broadcast_sub(&m)?.exp()?;
     let s = e.sum_keepdim(D::Minus1)?;
     let probs = e.broadcast_div(&s)?;
     // loss_i = log Σ_j exp(z_ij) − z_{i,y_i} = log s_i + m_i − Σ_j onehot_ij z_ij
     let picked = (logits * onehot)?.sum_keepdim(D::Minus1)?;
-    let loss_sum = ((s.log()? + m)? - picked)?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    let loss_sum = ((s.log()? + m)? - picked)?
+        .sum_all()?
+        .to_dtype(DType::F64)?
+        .to_scalar::<f64>()?;
     Ok((probs, loss_sum))
 }
 
@@ -77,14 +85,30 @@ pub fn backward(
     }
     let grads = Params::from_tensors(
         params.architecture(),
-        weights.into_iter().map(|w| w.expect("every layer visited")).collect(),
-        biases.into_iter().map(|b| b.expect("every layer visited")).collect(),
+        weights
+            .into_iter()
+            .map(|w| w.expect("every layer visited"))
+            .collect(),
+        biases
+            .into_iter()
+            .map(|b| b.expect("every layer visited"))
+            .collect(),
     )?;
-    Ok((grads, deltas.into_iter().map(|d| d.expect("every layer visited")).collect()))
+    Ok((
+        grads,
+        deltas
+            .into_iter()
+            .map(|d| d.expect("every layer visited"))
+            .collect(),
+    ))
 }
 
 /// Mean cross-entropy over the block and its gradient: what one optimiser step needs.
-pub fn loss_and_gradient(params: &Params, x: &Tensor, onehot: &Tensor) -> Result<(f64, Params), ModelError> {
+pub fn loss_and_gradient(
+    params: &Params,
+    x: &Tensor,
+    onehot: &Tensor,
+) -> Result<(f64, Params), ModelError> {
     let n = x.dim(0)?;
     let fwd = forward(params, x)?;
     let (probs, loss_sum) = softmax_cross_entropy(&fwd.logits, onehot)?;
@@ -95,7 +119,12 @@ pub fn loss_and_gradient(params: &Params, x: &Tensor, onehot: &Tensor) -> Result
 
 /// Mean loss and accuracy of the network on a dataset, in chunks of `chunk` samples so that
 /// memory does not grow with the dataset.
-pub fn evaluate(params: &Params, x: &Tensor, onehot: &Tensor, chunk: usize) -> Result<(f64, f64), ModelError> {
+pub fn evaluate(
+    params: &Params,
+    x: &Tensor,
+    onehot: &Tensor,
+    chunk: usize,
+) -> Result<(f64, f64), ModelError> {
     let n = x.dim(0)?;
     let (mut loss_sum, mut correct) = (0.0, 0u64);
     let mut start = 0;

@@ -55,14 +55,21 @@ pub struct HessianOptions {
 
 impl Default for HessianOptions {
     fn default() -> Self {
-        Self { chunk: None, engine: HessianEngine::Auto, threads: None }
+        Self {
+            chunk: None,
+            engine: HessianEngine::Auto,
+            threads: None,
+        }
     }
 }
 
 impl HessianOptions {
     /// Options with a fixed chunk size and the default engine.
     pub fn with_chunk(chunk: usize) -> Self {
-        Self { chunk: Some(chunk), ..Self::default() }
+        Self {
+            chunk: Some(chunk),
+            ..Self::default()
+        }
     }
 }
 
@@ -102,14 +109,21 @@ pub struct HessianOperator {
 impl HessianOperator {
     /// Prepares products at `params` over the samples `x` (n × inputs) with one-hot targets
     /// `onehot` (n × classes), both in the parameters' dtype and device.
-    pub fn new(params: &Params, x: &Tensor, onehot: &Tensor, options: &HessianOptions) -> Result<Self, ModelError> {
+    pub fn new(
+        params: &Params,
+        x: &Tensor,
+        onehot: &Tensor,
+        options: &HessianOptions,
+    ) -> Result<Self, ModelError> {
         let n = x.dim(0)?;
         let use_cpu = options.engine == HessianEngine::Auto
             && params.device().is_cpu()
             && matches!(params.dtype(), DType::F32 | DType::F64);
         let chunk = options.chunk.unwrap_or(if use_cpu { 2048 } else { 8192 });
         if n == 0 || chunk == 0 {
-            return Err(ModelError::Shape(format!("Hessian needs samples and a positive chunk size (n = {n}, chunk = {chunk})")));
+            return Err(ModelError::Shape(format!(
+                "Hessian needs samples and a positive chunk size (n = {n}, chunk = {chunk})"
+            )));
         }
         let x = x.contiguous()?;
         let mut chunks = Vec::new();
@@ -134,12 +148,25 @@ impl HessianOperator {
                 .iter()
                 .map(|a| a.gt(0.0)?.to_dtype(params.dtype()))
                 .collect::<candle_core::Result<Vec<_>>>()?;
-            chunks.push((start, ChunkCache { x: xs, hidden: fwd.hidden, masks, probs, deltas }));
+            chunks.push((
+                start,
+                ChunkCache {
+                    x: xs,
+                    hidden: fwd.hidden,
+                    masks,
+                    probs,
+                    deltas,
+                },
+            ));
             start += len;
         }
-        let threads = options.threads.unwrap_or_else(candle_core::utils::get_num_threads);
+        let threads = options
+            .threads
+            .unwrap_or_else(candle_core::utils::get_num_threads);
         let engine = match (use_cpu, params.dtype()) {
-            (true, DType::F32) => Engine::CpuF32(cpu_engine::<f32>(params, &x, chunks, n, threads)?),
+            (true, DType::F32) => {
+                Engine::CpuF32(cpu_engine::<f32>(params, &x, chunks, n, threads)?)
+            }
             (true, _) => Engine::CpuF64(cpu_engine::<f64>(params, &x, chunks, n, threads)?),
             (false, _) => Engine::Tensor(chunks.into_iter().map(|(_, c)| c).collect()),
         };
@@ -180,7 +207,10 @@ impl HessianOperator {
 
     /// `H·v` for one direction given as parameter-shaped tensors.
     pub fn product(&mut self, v: &Params) -> Result<Params, ModelError> {
-        Ok(self.product_block(std::slice::from_ref(v))?.pop().expect("one product"))
+        Ok(self
+            .product_block(std::slice::from_ref(v))?
+            .pop()
+            .expect("one product"))
     }
 
     /// `H·v_j` for a block of directions. The first layer's two large matrix products are
@@ -209,7 +239,10 @@ impl HessianOperator {
             return Ok(Vec::new());
         }
         // Stacked first-layer directions: (count·h1) × inputs.
-        let v1_stack = Tensor::cat(&vs.iter().map(|v| v.weight(0).clone()).collect::<Vec<_>>(), 0)?;
+        let v1_stack = Tensor::cat(
+            &vs.iter().map(|v| v.weight(0).clone()).collect::<Vec<_>>(),
+            0,
+        )?;
         let h1 = self.params.weight(0).dim(0)?;
         let mut weights: Vec<Vec<Option<Tensor>>> = vec![vec![None; layers]; count];
         let mut biases: Vec<Vec<Option<Tensor>>> = vec![vec![None; layers]; count];
@@ -285,9 +318,14 @@ impl HessianOperator {
             }
             let delta = &chunk.deltas[l];
             let a_prev = &chunk.hidden[l - 1];
-            let gw = rdelta.t()?.matmul(a_prev)?.add(&delta.t()?.matmul(&r_hidden[l - 1])?)?;
+            let gw = rdelta
+                .t()?
+                .matmul(a_prev)?
+                .add(&delta.t()?.matmul(&r_hidden[l - 1])?)?;
             per_layer[l] = (Some(gw), gb);
-            let upstream = rdelta.matmul(self.params.weight(l))?.add(&delta.matmul(v.weight(l))?)?;
+            let upstream = rdelta
+                .matmul(self.params.weight(l))?
+                .add(&delta.matmul(v.weight(l))?)?;
             rdelta = (upstream * &chunk.masks[l - 1])?;
         }
         Ok((rdelta, per_layer))
@@ -307,7 +345,12 @@ impl SymmetricOperator for HessianOperator {
         self.params.architecture().num_params()
     }
 
-    fn apply_block(&mut self, inputs: &[f64], outputs: &mut [f64], count: usize) -> Result<(), OperatorError> {
+    fn apply_block(
+        &mut self,
+        inputs: &[f64],
+        outputs: &mut [f64],
+        count: usize,
+    ) -> Result<(), OperatorError> {
         Ok(self.apply_flat(inputs, outputs, count)?)
     }
 
@@ -322,10 +365,18 @@ impl SymmetricOperator for HessianOperator {
 
 impl HessianOperator {
     /// Products of flat f64 vectors (the eigensolver's interface), whatever the engine.
-    fn apply_flat(&mut self, inputs: &[f64], outputs: &mut [f64], count: usize) -> Result<(), ModelError> {
+    fn apply_flat(
+        &mut self,
+        inputs: &[f64],
+        outputs: &mut [f64],
+        count: usize,
+    ) -> Result<(), ModelError> {
         let n = self.params.architecture().num_params();
         if inputs.len() < n * count || outputs.len() < n * count {
-            return Err(ModelError::Shape(format!("Hessian product of {count} vectors of {n} needs {} values", n * count)));
+            return Err(ModelError::Shape(format!(
+                "Hessian product of {count} vectors of {n} needs {} values",
+                n * count
+            )));
         }
         match &self.engine {
             Engine::CpuF32(engine) => {
@@ -353,8 +404,13 @@ impl HessianOperator {
             .map(|j| Params::from_flat_tensor(&arch, &all.narrow(0, j * n, n)?))
             .collect::<Result<Vec<_>, _>>()?;
         let hv = self.product_block(&vs)?;
-        let flats = hv.iter().map(|p| p.flat_tensor()).collect::<Result<Vec<_>, _>>()?;
-        let out = Tensor::cat(&flats, 0)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        let flats = hv
+            .iter()
+            .map(|p| p.flat_tensor())
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = Tensor::cat(&flats, 0)?
+            .to_dtype(DType::F64)?
+            .to_vec1::<f64>()?;
         outputs[..n * count].copy_from_slice(&out);
         Ok(())
     }
@@ -370,18 +426,35 @@ fn cpu_engine<T: Real>(
 ) -> Result<CpuHessian<T>, ModelError> {
     let host = |t: &Tensor| -> Result<Vec<T>, ModelError> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
     let arch = params.architecture();
-    let weights = (0..arch.num_layers()).map(|l| host(params.weight(l))).collect::<Result<Vec<_>, _>>()?;
+    let weights = (0..arch.num_layers())
+        .map(|l| host(params.weight(l)))
+        .collect::<Result<Vec<_>, _>>()?;
     let chunks = chunks
         .into_iter()
         .map(|(start, c)| {
             Ok(CpuChunk {
                 start,
                 rows: c.x.dim(0)?,
-                hidden: c.hidden.iter().map(host).collect::<Result<_, ModelError>>()?,
+                hidden: c
+                    .hidden
+                    .iter()
+                    .map(host)
+                    .collect::<Result<_, ModelError>>()?,
                 probs: host(&c.probs)?,
-                deltas: c.deltas.iter().map(host).collect::<Result<_, ModelError>>()?,
+                deltas: c
+                    .deltas
+                    .iter()
+                    .map(host)
+                    .collect::<Result<_, ModelError>>()?,
             })
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
-    Ok(CpuHessian::new(arch.widths().to_vec(), weights, x.clone(), chunks, samples, threads))
+    Ok(CpuHessian::new(
+        arch.widths().to_vec(),
+        weights,
+        x.clone(),
+        chunks,
+        samples,
+        threads,
+    ))
 }

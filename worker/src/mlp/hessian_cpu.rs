@@ -68,8 +68,14 @@ fn gemm_into<T: Real>(
         return;
     }
     if k > 0 {
-        assert!(lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs, "gemm_into: lhs out of bounds");
-        assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs, "gemm_into: rhs out of bounds");
+        assert!(
+            lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs,
+            "gemm_into: lhs out of bounds"
+        );
+        assert!(
+            rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs,
+            "gemm_into: rhs out of bounds"
+        );
     }
     // SAFETY: the asserts above keep every index gemm touches inside the three slices, and
     // `dst` is exclusively borrowed, so it cannot alias `lhs` or `rhs`.
@@ -126,7 +132,7 @@ fn add_column_sums<T: Real>(acc: &mut [T], m: &[T]) {
     let width = acc.len();
     for row in m.chunks_exact(width) {
         for (b, r) in acc.iter_mut().zip(row) {
-            *b = *b + *r;
+            *b += *r;
         }
     }
 }
@@ -139,7 +145,9 @@ fn with_host_slice<T: Real, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<
         .ok_or_else(|| ModelError::Shape("CPU Hessian engine needs contiguous inputs".into()))?;
     match &*storage {
         Storage::Cpu(cpu) => Ok(f(&cpu.as_slice::<T>()?[start..end])),
-        _ => Err(ModelError::Shape("CPU Hessian engine used with a non-CPU tensor".into())),
+        _ => Err(ModelError::Shape(
+            "CPU Hessian engine used with a non-CPU tensor".into(),
+        )),
     }
 }
 
@@ -164,7 +172,14 @@ impl<T: Real> CpuHessian<T> {
         samples: usize,
         threads: usize,
     ) -> Self {
-        Self { widths, weights, x, chunks, inv_n: T::from_f64(1.0 / samples as f64), threads: threads.max(1) }
+        Self {
+            widths,
+            weights,
+            x,
+            chunks,
+            inv_n: T::from_f64(1.0 / samples as f64),
+            threads: threads.max(1),
+        }
     }
 
     fn num_params(&self) -> usize {
@@ -177,7 +192,12 @@ impl<T: Real> CpuHessian<T> {
     /// (`x · [V_1ᵀ …]` and `[R(δ_1) …]ᵀ · x`, wide and deep products near the machine's GEMM
     /// rate); the rest of the network runs per vector on sub-chunks of [`SUB_CHUNK`] samples
     /// whose temporaries stay in cache.
-    pub(crate) fn apply(&self, inputs: &[T], outputs: &mut [T], count: usize) -> Result<(), ModelError> {
+    pub(crate) fn apply(
+        &self,
+        inputs: &[T],
+        outputs: &mut [T],
+        count: usize,
+    ) -> Result<(), ModelError> {
         let np = self.num_params();
         let (input_dim, h1) = (self.widths[0], self.widths[1]);
         let first = input_dim * h1;
@@ -197,14 +217,27 @@ impl<T: Real> CpuHessian<T> {
                             let mut acc_w1 = vec![T::zero(); count * first];
                             let mut ws = self.workspace(count);
                             for chunk in self.chunks.iter().skip(t).step_by(threads) {
-                                let xs = &x[chunk.start * input_dim..(chunk.start + chunk.rows) * input_dim];
-                                self.chunk_product(chunk, xs, inputs, v1_stack, count, &mut acc, &mut acc_w1, &mut ws);
+                                let xs = &x[chunk.start * input_dim
+                                    ..(chunk.start + chunk.rows) * input_dim];
+                                self.chunk_product(
+                                    chunk,
+                                    xs,
+                                    inputs,
+                                    v1_stack,
+                                    count,
+                                    &mut acc,
+                                    &mut acc_w1,
+                                    &mut ws,
+                                );
                             }
                             (acc, acc_w1)
                         })
                     })
                     .collect();
-                handles.into_iter().map(|h| h.join().expect("Hessian worker thread panicked")).collect()
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("Hessian worker thread panicked"))
+                    .collect()
             })
         })?;
         let out = &mut outputs[..count * np];
@@ -214,7 +247,10 @@ impl<T: Real> CpuHessian<T> {
                 *o += *v;
             }
             for j in 0..count {
-                for (o, v) in out[j * np..j * np + first].iter_mut().zip(&acc_w1[j * first..(j + 1) * first]) {
+                for (o, v) in out[j * np..j * np + first]
+                    .iter_mut()
+                    .zip(&acc_w1[j * first..(j + 1) * first])
+                {
                     *o += *v;
                 }
             }
@@ -227,7 +263,10 @@ impl<T: Real> CpuHessian<T> {
         let sub = SUB_CHUNK.min(rows);
         Workspace {
             first: vec![T::zero(); rows * count * self.widths[1]],
-            r: self.widths[1..].iter().map(|w| vec![T::zero(); sub * w]).collect(),
+            r: self.widths[1..]
+                .iter()
+                .map(|w| vec![T::zero(); sub * w])
+                .collect(),
         }
     }
 
@@ -251,7 +290,15 @@ impl<T: Real> CpuHessian<T> {
         let stride = count * h1;
         let mut first = std::mem::take(&mut ws.first);
         // R(z_1) without bias for all vectors: x (rows × in) · V_stackᵀ (in × count·h1).
-        gemm_into(&mut first[..rows * stride], false, (rows, stride, input_dim), x, (input_dim, 1), v1_stack, (1, input_dim));
+        gemm_into(
+            &mut first[..rows * stride],
+            false,
+            (rows, stride, input_dim),
+            x,
+            (input_dim, 1),
+            v1_stack,
+            (1, input_dim),
+        );
         for j in 0..count {
             let v = &inputs[j * np..(j + 1) * np];
             let acc_j = &mut acc[j * np..(j + 1) * np];
@@ -266,21 +313,38 @@ impl<T: Real> CpuHessian<T> {
                 self.sub_chunk_product(chunk, s, sub, v, acc_j, ws);
                 // ...and R(δ_1) back, for the batched first-layer weight product.
                 for r in 0..sub {
-                    let dst = &mut first[(s + r) * stride + j * h1..(s + r) * stride + (j + 1) * h1];
+                    let dst =
+                        &mut first[(s + r) * stride + j * h1..(s + r) * stride + (j + 1) * h1];
                     dst.copy_from_slice(&ws.r[0][r * h1..(r + 1) * h1]);
                 }
                 s += sub;
             }
         }
         // R(∂W_1) for all vectors: [R(δ_1) …]ᵀ (count·h1 × rows) · x (rows × in).
-        gemm_into(acc_w1, true, (stride, input_dim, rows), &first[..rows * stride], (1, stride), x, (input_dim, 1));
+        gemm_into(
+            acc_w1,
+            true,
+            (stride, input_dim, rows),
+            &first[..rows * stride],
+            (1, stride),
+            x,
+            (input_dim, 1),
+        );
         ws.first = first;
     }
 
     /// The R-pass of rows `s..s+sub` of a chunk for one vector `v`, starting from R(z_1)
     /// (without bias) in `ws.r[0]` and leaving R(δ_1) there. Accumulates every part of
     /// `H v` except the first layer's weights into `acc`.
-    fn sub_chunk_product(&self, chunk: &CpuChunk<T>, s: usize, sub: usize, v: &[T], acc: &mut [T], ws: &mut Workspace<T>) {
+    fn sub_chunk_product(
+        &self,
+        chunk: &CpuChunk<T>,
+        s: usize,
+        sub: usize,
+        v: &[T],
+        acc: &mut [T],
+        ws: &mut Workspace<T>,
+    ) {
         let layers = self.widths.len() - 1;
         let rows = sub;
         let w = &self.widths;
@@ -303,18 +367,37 @@ impl<T: Real> CpuHessian<T> {
             if l > 0 {
                 let a_prev = &chunk.hidden[l - 1][at(fan_in)];
                 // a_{l−1} V_lᵀ: V_l is out × in, so Vᵀ has row stride 1, column stride fan_in.
-                gemm_into(rz, false, (rows, fan_out, fan_in), a_prev, (fan_in, 1), v_w, (1, fan_in));
-                gemm_into(rz, true, (rows, fan_out, fan_in), &before[l - 1][..rows * fan_in], (fan_in, 1), &self.weights[l], (1, fan_in));
+                gemm_into(
+                    rz,
+                    false,
+                    (rows, fan_out, fan_in),
+                    a_prev,
+                    (fan_in, 1),
+                    v_w,
+                    (1, fan_in),
+                );
+                gemm_into(
+                    rz,
+                    true,
+                    (rows, fan_out, fan_in),
+                    &before[l - 1][..rows * fan_in],
+                    (fan_in, 1),
+                    &self.weights[l],
+                    (1, fan_in),
+                );
             }
             if l + 1 < layers {
                 bias_relu_mask(rz, v_b, &chunk.hidden[l][at(fan_out)]);
             } else {
                 // Output: R(δ_L) = p ⊙ (R(z_L) + c − ⟨p, R(z_L) + c⟩) / n, in place.
                 let probs = &chunk.probs[at(fan_out)];
-                for (row, p_row) in rz.chunks_exact_mut(fan_out).zip(probs.chunks_exact(fan_out)) {
+                for (row, p_row) in rz
+                    .chunks_exact_mut(fan_out)
+                    .zip(probs.chunks_exact(fan_out))
+                {
                     let mut sum = T::zero();
                     for ((r, b), p) in row.iter_mut().zip(v_b).zip(p_row) {
-                        *r = *r + *b;
+                        *r += *b;
                         sum += *p * *r;
                     }
                     for (r, p) in row.iter_mut().zip(p_row) {
@@ -340,11 +423,43 @@ impl<T: Real> CpuHessian<T> {
             let r_prev = &mut before[l - 1][..rows * fan_in];
             // R(δ_l)ᵀ a_{l−1} + δ_lᵀ R(a_{l−1}); transposed lhs: row stride 1, column stride fan_out.
             // R(a_{l−1}) is read before r_prev is overwritten with R(δ_{l−1}).
-            gemm_into(acc_w, true, (fan_out, fan_in, rows), rd, (1, fan_out), a_prev, (fan_in, 1));
-            gemm_into(acc_w, true, (fan_out, fan_in, rows), delta, (1, fan_out), r_prev, (fan_in, 1));
+            gemm_into(
+                acc_w,
+                true,
+                (fan_out, fan_in, rows),
+                rd,
+                (1, fan_out),
+                a_prev,
+                (fan_in, 1),
+            );
+            gemm_into(
+                acc_w,
+                true,
+                (fan_out, fan_in, rows),
+                delta,
+                (1, fan_out),
+                r_prev,
+                (fan_in, 1),
+            );
             let v_w = &v[offsets[l]..offsets[l] + fan_in * fan_out];
-            gemm_into(r_prev, false, (rows, fan_in, fan_out), rd, (fan_out, 1), &self.weights[l], (fan_in, 1));
-            gemm_into(r_prev, true, (rows, fan_in, fan_out), delta, (fan_out, 1), v_w, (fan_in, 1));
+            gemm_into(
+                r_prev,
+                false,
+                (rows, fan_in, fan_out),
+                rd,
+                (fan_out, 1),
+                &self.weights[l],
+                (fan_in, 1),
+            );
+            gemm_into(
+                r_prev,
+                true,
+                (rows, fan_in, fan_out),
+                delta,
+                (fan_out, 1),
+                v_w,
+                (fan_in, 1),
+            );
             relu_mask(r_prev, a_prev);
         }
     }

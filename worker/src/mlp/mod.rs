@@ -14,7 +14,9 @@ pub(crate) mod reference;
 pub(crate) mod tests;
 
 pub use architecture::{Architecture, ArchitectureError, BiasInit, LayerSlots};
-pub use gradient::{backward, evaluate, forward, loss_and_gradient, softmax_cross_entropy, Forward};
+pub use gradient::{
+    backward, evaluate, forward, loss_and_gradient, softmax_cross_entropy, Forward,
+};
 pub use hessian::{HessianEngine, HessianOperator, HessianOptions};
 pub use params::Params;
 

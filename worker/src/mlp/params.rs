@@ -50,7 +50,11 @@ impl Params {
             weights.push(Tensor::zeros((layer.fan_out, layer.fan_in), dtype, device)?);
             biases.push(Tensor::zeros(layer.fan_out, dtype, device)?);
         }
-        Ok(Self { arch: arch.clone(), weights, biases })
+        Ok(Self {
+            arch: arch.clone(),
+            weights,
+            biases,
+        })
     }
 
     /// Builds parameters from a flat vector in the documented layout (see [`Architecture`]).
@@ -61,7 +65,10 @@ impl Params {
         device: &Device,
     ) -> Result<Self, ModelError> {
         if flat.len() != arch.num_params() {
-            return Err(ModelError::FlatLength { expected: arch.num_params(), got: flat.len() });
+            return Err(ModelError::FlatLength {
+                expected: arch.num_params(),
+                got: flat.len(),
+            });
         }
         let all = Tensor::from_slice(flat, flat.len(), device)?.to_dtype(dtype)?;
         Self::from_flat_tensor(arch, &all)
@@ -74,9 +81,16 @@ impl Params {
         for layer in arch.layers() {
             let w = all.narrow(0, layer.weight_offset, layer.fan_in * layer.fan_out)?;
             weights.push(w.reshape((layer.fan_out, layer.fan_in))?);
-            biases.push(all.narrow(0, layer.bias_offset, layer.fan_out)?.contiguous()?);
+            biases.push(
+                all.narrow(0, layer.bias_offset, layer.fan_out)?
+                    .contiguous()?,
+            );
         }
-        Ok(Self { arch: arch.clone(), weights, biases })
+        Ok(Self {
+            arch: arch.clone(),
+            weights,
+            biases,
+        })
     }
 
     /// Wraps existing tensors; shapes are checked against `arch`.
@@ -86,18 +100,23 @@ impl Params {
         biases: Vec<Tensor>,
     ) -> Result<Self, ModelError> {
         let layers = arch.layers();
-        let ok = weights.len() == layers.len()
-            && biases.len() == layers.len()
-            && layers.iter().zip(&weights).zip(&biases).all(|((l, w), b)| {
-                w.dims() == [l.fan_out, l.fan_in] && b.dims() == [l.fan_out]
-            });
+        let ok =
+            weights.len() == layers.len()
+                && biases.len() == layers.len()
+                && layers.iter().zip(&weights).zip(&biases).all(|((l, w), b)| {
+                    w.dims() == [l.fan_out, l.fan_in] && b.dims() == [l.fan_out]
+                });
         if !ok {
             return Err(ModelError::Shape(format!(
                 "tensors do not match architecture {:?}",
                 arch.widths()
             )));
         }
-        Ok(Self { arch: arch.clone(), weights, biases })
+        Ok(Self {
+            arch: arch.clone(),
+            weights,
+            biases,
+        })
     }
 
     /// The flat vector in f64 (documented layout).
@@ -142,7 +161,10 @@ impl Params {
 
     /// All tensors, weight then bias per layer (the flat layout's order).
     pub fn tensors(&self) -> impl Iterator<Item = &Tensor> {
-        self.weights.iter().zip(&self.biases).flat_map(|(w, b)| [w, b])
+        self.weights
+            .iter()
+            .zip(&self.biases)
+            .flat_map(|(w, b)| [w, b])
     }
 
     /// Applies `f` tensor by tensor to `self` and `other` (same architecture), producing a new
@@ -152,9 +174,23 @@ impl Params {
         other: &Params,
         mut f: impl FnMut(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
     ) -> Result<Params, ModelError> {
-        let weights = self.weights.iter().zip(&other.weights).map(|(a, b)| f(a, b)).collect::<Result<_, _>>()?;
-        let biases = self.biases.iter().zip(&other.biases).map(|(a, b)| f(a, b)).collect::<Result<_, _>>()?;
-        Ok(Params { arch: self.arch.clone(), weights, biases })
+        let weights = self
+            .weights
+            .iter()
+            .zip(&other.weights)
+            .map(|(a, b)| f(a, b))
+            .collect::<Result<_, _>>()?;
+        let biases = self
+            .biases
+            .iter()
+            .zip(&other.biases)
+            .map(|(a, b)| f(a, b))
+            .collect::<Result<_, _>>()?;
+        Ok(Params {
+            arch: self.arch.clone(),
+            weights,
+            biases,
+        })
     }
 
     /// Applies `f` to every tensor.
@@ -164,14 +200,22 @@ impl Params {
     ) -> Result<Params, ModelError> {
         let weights = self.weights.iter().map(&mut f).collect::<Result<_, _>>()?;
         let biases = self.biases.iter().map(&mut f).collect::<Result<_, _>>()?;
-        Ok(Params { arch: self.arch.clone(), weights, biases })
+        Ok(Params {
+            arch: self.arch.clone(),
+            weights,
+            biases,
+        })
     }
 
     /// Σ_j x_j² over all parameters, in f64.
     pub fn squared_norm(&self) -> Result<f64, ModelError> {
         let mut total = 0.0;
         for t in self.tensors() {
-            total += t.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
+            total += t
+                .to_dtype(DType::F64)?
+                .sqr()?
+                .sum_all()?
+                .to_scalar::<f64>()?;
         }
         Ok(total)
     }

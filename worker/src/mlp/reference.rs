@@ -10,7 +10,12 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// Arithmetic the reference needs.
 pub trait Scalar:
-    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self> + Neg<Output = Self>
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
 {
     fn from_f64(x: f64) -> Self;
     fn re(self) -> f64;
@@ -59,7 +64,10 @@ impl Div for Cx {
     type Output = Cx;
     fn div(self, o: Cx) -> Cx {
         let d = o.0 * o.0 + o.1 * o.1;
-        Cx((self.0 * o.0 + self.1 * o.1) / d, (self.1 * o.0 - self.0 * o.1) / d)
+        Cx(
+            (self.0 * o.0 + self.1 * o.1) / d,
+            (self.1 * o.0 - self.0 * o.1) / d,
+        )
     }
 }
 impl Neg for Cx {
@@ -80,13 +88,21 @@ impl Scalar for Cx {
         Cx(r * self.1.cos(), r * self.1.sin())
     }
     fn ln(self) -> Self {
-        Cx((self.0 * self.0 + self.1 * self.1).sqrt().ln(), self.1.atan2(self.0))
+        Cx(
+            (self.0 * self.0 + self.1 * self.1).sqrt().ln(),
+            self.1.atan2(self.0),
+        )
     }
 }
 
 /// Mean cross-entropy and its gradient for widths `widths`, flat parameters `theta` (per layer
 /// weight `out × in` row-major, then bias), inputs `x` (n × widths[0]) and labels.
-pub fn loss_and_gradient<T: Scalar>(widths: &[usize], theta: &[T], x: &[f64], labels: &[usize]) -> (T, Vec<T>) {
+pub fn loss_and_gradient<T: Scalar>(
+    widths: &[usize],
+    theta: &[T],
+    x: &[f64],
+    labels: &[usize],
+) -> (T, Vec<T>) {
     let n = labels.len();
     let layers = widths.len() - 1;
     let mut offsets = Vec::new();
@@ -101,7 +117,10 @@ pub fn loss_and_gradient<T: Scalar>(widths: &[usize], theta: &[T], x: &[f64], la
     let inv_n = T::from_f64(1.0 / n as f64);
     for s in 0..n {
         // Forward, keeping every layer's output.
-        let mut acts: Vec<Vec<T>> = vec![x[s * widths[0]..(s + 1) * widths[0]].iter().map(|&v| T::from_f64(v)).collect()];
+        let mut acts: Vec<Vec<T>> = vec![x[s * widths[0]..(s + 1) * widths[0]]
+            .iter()
+            .map(|&v| T::from_f64(v))
+            .collect()];
         for l in 0..layers {
             let (fi, fo) = (widths[l], widths[l + 1]);
             let w = &theta[offsets[l]..offsets[l] + fi * fo];
@@ -113,7 +132,11 @@ pub fn loss_and_gradient<T: Scalar>(widths: &[usize], theta: &[T], x: &[f64], la
                 for i in 0..fi {
                     acc = acc + w[j * fi + i] * a[i];
                 }
-                z[j] = if l + 1 < layers && acc.re() <= 0.0 { T::from_f64(0.0) } else { acc };
+                z[j] = if l + 1 < layers && acc.re() <= 0.0 {
+                    T::from_f64(0.0)
+                } else {
+                    acc
+                };
             }
             acts.push(z);
         }
@@ -164,7 +187,11 @@ pub fn dense_hessian(widths: &[usize], theta: &[f64], x: &[f64], labels: &[usize
     let h = 1e-30;
     let mut out = vec![0.0; n * n];
     for j in 0..n {
-        let perturbed: Vec<Cx> = theta.iter().enumerate().map(|(k, &t)| Cx(t, if k == j { h } else { 0.0 })).collect();
+        let perturbed: Vec<Cx> = theta
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| Cx(t, if k == j { h } else { 0.0 }))
+            .collect();
         let (_, g) = loss_and_gradient(widths, &perturbed, x, labels);
         for i in 0..n {
             out[i * n + j] = g[i].1 / h;

@@ -19,10 +19,21 @@ pub(crate) struct Tiny {
 pub(crate) fn tiny(seed: u64, widths: &[usize], n: usize) -> Tiny {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let arch = Architecture::new(widths.to_vec()).unwrap();
-    let theta = (0..arch.num_params()).map(|_| rng.gen_range(-0.8..0.8)).collect();
-    let x = (0..n * widths[0]).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    let labels = (0..n).map(|_| rng.gen_range(0..arch.output_dim())).collect();
-    Tiny { widths: widths.to_vec(), theta, x, labels }
+    let theta = (0..arch.num_params())
+        .map(|_| rng.gen_range(-0.8..0.8))
+        .collect();
+    let x = (0..n * widths[0])
+        .map(|_| rng.gen_range(-1.0..1.0))
+        .collect();
+    let labels = (0..n)
+        .map(|_| rng.gen_range(0..arch.output_dim()))
+        .collect();
+    Tiny {
+        widths: widths.to_vec(),
+        theta,
+        x,
+        labels,
+    }
 }
 
 pub(crate) fn tensors(t: &Tiny, dtype: DType) -> (Params, Tensor, Tensor) {
@@ -30,18 +41,29 @@ pub(crate) fn tensors(t: &Tiny, dtype: DType) -> (Params, Tensor, Tensor) {
     let dev = Device::Cpu;
     let params = Params::from_flat(&arch, &t.theta, dtype, &dev).unwrap();
     let n = t.labels.len();
-    let x = Tensor::from_slice(&t.x, (n, t.widths[0]), &dev).unwrap().to_dtype(dtype).unwrap();
+    let x = Tensor::from_slice(&t.x, (n, t.widths[0]), &dev)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap();
     let classes = arch.output_dim();
     let mut onehot = vec![0.0f64; n * classes];
     for (i, &l) in t.labels.iter().enumerate() {
         onehot[i * classes + l] = 1.0;
     }
-    let onehot = Tensor::from_slice(&onehot, (n, classes), &dev).unwrap().to_dtype(dtype).unwrap();
+    let onehot = Tensor::from_slice(&onehot, (n, classes), &dev)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap();
     (params, x, onehot)
 }
 
 fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt();
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt();
     let den: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt();
     num / den
 }
@@ -74,31 +96,49 @@ fn gradient_matches_scalar_reference() {
     let (params, x, onehot) = tensors(&t, DType::F64);
     let (loss, grad) = loss_and_gradient(&params, &x, &onehot).unwrap();
     let (ref_loss, ref_grad) = reference::loss_and_gradient(&t.widths, &t.theta, &t.x, &t.labels);
-    assert!((loss - ref_loss).abs() < 1e-13 * ref_loss.abs(), "{loss} vs {ref_loss}");
+    assert!(
+        (loss - ref_loss).abs() < 1e-13 * ref_loss.abs(),
+        "{loss} vs {ref_loss}"
+    );
     assert!(rel_err(&grad.to_flat().unwrap(), &ref_grad) < 1e-13);
 }
 
 #[test]
 fn hessian_products_equal_dense_complex_step_hessian_in_f64() {
     for engine in [HessianEngine::Auto, HessianEngine::Tensor] {
-    for (seed, widths, n, chunk) in [(2, vec![6, 5, 4, 3], 9, 9), (3, vec![7, 6, 5, 4, 3], 11, 4), (4, vec![5, 8, 3], 13, 5)] {
-        let t = tiny(seed, &widths, n);
-        let (params, x, onehot) = tensors(&t, DType::F64);
-        let dense = reference::dense_hessian(&t.widths, &t.theta, &t.x, &t.labels);
-        let mut op = HessianOperator::new(&params, &x, &onehot, &HessianOptions { chunk: Some(chunk), engine, threads: Some(2) }).unwrap();
-        // Blocks of 3 exercise the batched first-layer products, including a ragged last block.
-        let ours = hessian_columns(&mut op, 3);
-        let err = rel_err(&ours, &dense);
-        assert!(err < 1e-9, "widths {widths:?}: relative error {err:e}");
-        // The reference itself must be a genuine, non-trivial Hessian (not both zero).
-        assert!(dense.iter().map(|v| v * v).sum::<f64>() > 1e-6);
-        let np = params.architecture().num_params();
-        assert_eq!(op.products(), np);
-        // The loss and gradient cached with the operator are the full-batch ones.
-        let (ref_loss, ref_grad) = reference::loss_and_gradient(&t.widths, &t.theta, &t.x, &t.labels);
-        assert!((op.loss() - ref_loss).abs() < 1e-12);
-        assert!(rel_err(&op.gradient().to_flat().unwrap(), &ref_grad) < 1e-12);
-    }
+        for (seed, widths, n, chunk) in [
+            (2, vec![6, 5, 4, 3], 9, 9),
+            (3, vec![7, 6, 5, 4, 3], 11, 4),
+            (4, vec![5, 8, 3], 13, 5),
+        ] {
+            let t = tiny(seed, &widths, n);
+            let (params, x, onehot) = tensors(&t, DType::F64);
+            let dense = reference::dense_hessian(&t.widths, &t.theta, &t.x, &t.labels);
+            let mut op = HessianOperator::new(
+                &params,
+                &x,
+                &onehot,
+                &HessianOptions {
+                    chunk: Some(chunk),
+                    engine,
+                    threads: Some(2),
+                },
+            )
+            .unwrap();
+            // Blocks of 3 exercise the batched first-layer products, including a ragged last block.
+            let ours = hessian_columns(&mut op, 3);
+            let err = rel_err(&ours, &dense);
+            assert!(err < 1e-9, "widths {widths:?}: relative error {err:e}");
+            // The reference itself must be a genuine, non-trivial Hessian (not both zero).
+            assert!(dense.iter().map(|v| v * v).sum::<f64>() > 1e-6);
+            let np = params.architecture().num_params();
+            assert_eq!(op.products(), np);
+            // The loss and gradient cached with the operator are the full-batch ones.
+            let (ref_loss, ref_grad) =
+                reference::loss_and_gradient(&t.widths, &t.theta, &t.x, &t.labels);
+            assert!((op.loss() - ref_loss).abs() < 1e-12);
+            assert!(rel_err(&op.gradient().to_flat().unwrap(), &ref_grad) < 1e-12);
+        }
     }
 }
 
@@ -132,10 +172,30 @@ fn random_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
 fn synthetic_problem(n: usize, dtype: DType, seed: u64) -> (Params, Tensor, Tensor) {
     let arch = Architecture::paper();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let params = Params::init(&arch, BiasInit::PyTorchUniform, &mut rng, DType::F64, &Device::Cpu).unwrap();
-    let x: Vec<f64> = (0..n * 784).map(|_| if rng.gen_bool(0.2) { rng.gen_range(0.0..1.0) } else { 0.0 }).collect();
+    let params = Params::init(
+        &arch,
+        BiasInit::PyTorchUniform,
+        &mut rng,
+        DType::F64,
+        &Device::Cpu,
+    )
+    .unwrap();
+    let x: Vec<f64> = (0..n * 784)
+        .map(|_| {
+            if rng.gen_bool(0.2) {
+                rng.gen_range(0.0..1.0)
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let labels: Vec<usize> = (0..n).map(|_| rng.gen_range(0..10)).collect();
-    let t = Tiny { widths: arch.widths().to_vec(), theta: params.to_flat().unwrap(), x, labels };
+    let t = Tiny {
+        widths: arch.widths().to_vec(),
+        theta: params.to_flat().unwrap(),
+        x,
+        labels,
+    };
     tensors(&t, dtype)
 }
 
@@ -155,7 +215,10 @@ fn hessian_is_symmetric_and_f32_agrees_with_f64_on_paper_architecture() {
     let (hu, hv) = out64.split_at(n);
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     let (uhv, vhu) = (dot(&u, hv), dot(&v, hu));
-    assert!((uhv - vhu).abs() <= 1e-11 * uhv.abs().max(vhu.abs()), "{uhv} vs {vhu}");
+    assert!(
+        (uhv - vhu).abs() <= 1e-11 * uhv.abs().max(vhu.abs()),
+        "{uhv} vs {vhu}"
+    );
     let mut out32 = vec![0.0; 2 * n];
     h32.apply_block(&inputs, &mut out32, 2).unwrap();
     let err = rel_err(&out32, &out64);
@@ -182,8 +245,13 @@ fn init_is_xavier_uniform_and_reproducible() {
         assert!(w.iter().all(|v| v.abs() <= bound));
         // Uniform on (−a, a) has variance a²/3.
         let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
-        assert!((var - bound * bound / 3.0).abs() < 0.1 * bound * bound / 3.0, "variance {var}");
-        assert!(fp[layer.bias_offset..layer.bias_offset + layer.fan_out].iter().all(|&v| v == 0.0));
+        assert!(
+            (var - bound * bound / 3.0).abs() < 0.1 * bound * bound / 3.0,
+            "variance {var}"
+        );
+        assert!(fp[layer.bias_offset..layer.bias_offset + layer.fan_out]
+            .iter()
+            .all(|&v| v == 0.0));
     }
 }
 
@@ -195,12 +263,26 @@ fn cpu_and_tensor_engines_agree_across_chunks_and_threads() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let v: Vec<f64> = (0..3 * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let mut reference = vec![0.0; 3 * n];
-    let tensor_opts = HessianOptions { chunk: Some(700), engine: HessianEngine::Tensor, threads: None };
-    HessianOperator::new(&p, &x, &y, &tensor_opts).unwrap().apply_block(&v, &mut reference, 3).unwrap();
+    let tensor_opts = HessianOptions {
+        chunk: Some(700),
+        engine: HessianEngine::Tensor,
+        threads: None,
+    };
+    HessianOperator::new(&p, &x, &y, &tensor_opts)
+        .unwrap()
+        .apply_block(&v, &mut reference, 3)
+        .unwrap();
     for (chunk, threads) in [(300, 1), (300, 2), (64, 3), (2048, 2)] {
-        let opts = HessianOptions { chunk: Some(chunk), engine: HessianEngine::Auto, threads: Some(threads) };
+        let opts = HessianOptions {
+            chunk: Some(chunk),
+            engine: HessianEngine::Auto,
+            threads: Some(threads),
+        };
         let mut out = vec![0.0; 3 * n];
-        HessianOperator::new(&p, &x, &y, &opts).unwrap().apply_block(&v, &mut out, 3).unwrap();
+        HessianOperator::new(&p, &x, &y, &opts)
+            .unwrap()
+            .apply_block(&v, &mut out, 3)
+            .unwrap();
         let err = rel_err(&out, &reference);
         assert!(err < 1e-12, "chunk {chunk}, threads {threads}: {err:e}");
     }
@@ -213,9 +295,16 @@ fn cpu_engine_is_deterministic_for_a_thread_count() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let run = || {
-        let opts = HessianOptions { chunk: Some(128), engine: HessianEngine::Auto, threads: Some(2) };
+        let opts = HessianOptions {
+            chunk: Some(128),
+            engine: HessianEngine::Auto,
+            threads: Some(2),
+        };
         let mut out = vec![0.0; n];
-        HessianOperator::new(&p, &x, &y, &opts).unwrap().apply_block(&v, &mut out, 1).unwrap();
+        HessianOperator::new(&p, &x, &y, &opts)
+            .unwrap()
+            .apply_block(&v, &mut out, 1)
+            .unwrap();
         out
     };
     assert_eq!(run(), run());
@@ -234,19 +323,38 @@ fn eigensolver_on_small_mlp_hessian_matches_dense_eigendecomposition() {
     order.sort_by(|&a, &b| eig.eigenvalues[b].partial_cmp(&eig.eigenvalues[a]).unwrap());
     let mut op = HessianOperator::new(&params, &x, &onehot, &HessianOptions::default()).unwrap();
     let k = 4;
-    let opts = EigenOptions { k, tol: 1e-10, max_products: 2000, ..EigenOptions::default() };
+    let opts = EigenOptions {
+        k,
+        tol: 1e-10,
+        max_products: 2000,
+        ..EigenOptions::default()
+    };
     let result = top_k_eigenpairs(&mut op, &opts, None).unwrap();
     assert_eq!(result.pairs.len(), k);
     for (i, pair) in result.pairs.iter().enumerate() {
         let want = eig.eigenvalues[order[i]];
-        assert!((pair.value - want).abs() <= 1e-8 * want.abs().max(1e-3), "λ{}: {} vs {}", i + 1, pair.value, want);
+        assert!(
+            (pair.value - want).abs() <= 1e-8 * want.abs().max(1e-3),
+            "λ{}: {} vs {}",
+            i + 1,
+            pair.value,
+            want
+        );
         assert!(pair.converged);
         // Compare vectors where the eigenvalue is separated from its neighbours.
-        let gap = (0..n).filter(|&j| j != order[i]).map(|j| (eig.eigenvalues[j] - want).abs()).fold(f64::INFINITY, f64::min);
+        let gap = (0..n)
+            .filter(|&j| j != order[i])
+            .map(|j| (eig.eigenvalues[j] - want).abs())
+            .fold(f64::INFINITY, f64::min);
         if gap > 1e-3 * want.abs() {
             let col = eig.eigenvectors.column(order[i]);
             let cos: f64 = pair.vector.iter().zip(col.iter()).map(|(a, b)| a * b).sum();
-            assert!(cos.abs() > 1.0 - 1e-8, "eigenvector {} |cos| = {}", i + 1, cos.abs());
+            assert!(
+                cos.abs() > 1.0 - 1e-8,
+                "eigenvector {} |cos| = {}",
+                i + 1,
+                cos.abs()
+            );
         }
     }
 }

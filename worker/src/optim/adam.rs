@@ -7,7 +7,6 @@
 //! ```
 //! The grouping of the last line is PyTorch's, so that results match it to rounding.
 
-
 use super::{GradientFn, Optimizer, StepOutcome};
 use crate::mlp::{ModelError, Params};
 
@@ -26,7 +25,12 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
     }
 }
 
@@ -43,7 +47,12 @@ impl Adam {
     /// Zero moments shaped like `like`.
     pub fn new(config: AdamConfig, like: &Params) -> Result<Self, ModelError> {
         let zeros = Params::zeros(like.architecture(), like.dtype(), like.device())?;
-        Ok(Self { config, m: zeros.clone(), v: zeros, t: 0 })
+        Ok(Self {
+            config,
+            m: zeros.clone(),
+            v: zeros,
+            t: 0,
+        })
     }
 
     /// Steps taken so far (t of the bias correction).
@@ -65,24 +74,40 @@ impl Adam {
 }
 
 impl Optimizer for Adam {
-    fn step(&mut self, params: &Params, grad: &mut GradientFn<'_>) -> Result<StepOutcome, ModelError> {
+    fn step(
+        &mut self,
+        params: &Params,
+        grad: &mut GradientFn<'_>,
+    ) -> Result<StepOutcome, ModelError> {
         let (loss, gradient) = grad(params)?;
-        let AdamConfig { lr, beta1, beta2, eps } = self.config;
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+        } = self.config;
         self.t += 1;
         let t = self.t as i32;
-        self.m = self.m.zip_map(&gradient, |m, g| (m * beta1)? + (g * (1.0 - beta1))?)?;
-        self.v = self.v.zip_map(&gradient, |v, g| (v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
+        self.m = self
+            .m
+            .zip_map(&gradient, |m, g| (m * beta1)? + (g * (1.0 - beta1))?)?;
+        self.v = self
+            .v
+            .zip_map(&gradient, |v, g| (v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
         let bias_correction1 = 1.0 - beta1.powi(t);
         let bias_correction2_sqrt = (1.0 - beta2.powi(t)).sqrt();
         let step_size = lr / bias_correction1;
         let denom = self.v.map(|v| (v.sqrt()? / bias_correction2_sqrt)? + eps)?;
         let update = self.m.zip_map(&denom, |m, d| (m / d)? * step_size)?;
         let params = params.zip_map(&update, |p, u| p - u)?;
-        Ok(StepOutcome { params, loss, gradient })
+        Ok(StepOutcome {
+            params,
+            loss,
+            gradient,
+        })
     }
 
     fn name(&self) -> &'static str {
         "adam"
     }
 }
-

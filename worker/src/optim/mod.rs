@@ -33,7 +33,11 @@ pub struct StepOutcome {
 /// One optimiser.
 pub trait Optimizer: Send {
     /// Takes one step from `params` using `grad` on the current mini-batch.
-    fn step(&mut self, params: &Params, grad: &mut GradientFn<'_>) -> Result<StepOutcome, ModelError>;
+    fn step(
+        &mut self,
+        params: &Params,
+        grad: &mut GradientFn<'_>,
+    ) -> Result<StepOutcome, ModelError>;
 
     /// Short name for logs ("sgd", "adam", "sam").
     fn name(&self) -> &'static str;

@@ -21,7 +21,10 @@ pub struct SamConfig {
 
 impl Default for SamConfig {
     fn default() -> Self {
-        Self { lr: 1e-2, rho: 0.05 }
+        Self {
+            lr: 1e-2,
+            rho: 0.05,
+        }
     }
 }
 
@@ -39,13 +42,21 @@ impl Sam {
 }
 
 impl Optimizer for Sam {
-    fn step(&mut self, params: &Params, grad: &mut GradientFn<'_>) -> Result<StepOutcome, ModelError> {
+    fn step(
+        &mut self,
+        params: &Params,
+        grad: &mut GradientFn<'_>,
+    ) -> Result<StepOutcome, ModelError> {
         let (loss, gradient) = grad(params)?;
         let scale = self.config.rho / (gradient.squared_norm()?.sqrt() + 1e-12);
         let perturbed = params.zip_map(&gradient, |p, g| p + (g * scale)?)?;
         let (_, sharp_gradient) = grad(&perturbed)?;
         let params = descend(params, &sharp_gradient, self.config.lr)?;
-        Ok(StepOutcome { params, loss, gradient })
+        Ok(StepOutcome {
+            params,
+            loss,
+            gradient,
+        })
     }
 
     fn name(&self) -> &'static str {

@@ -35,10 +35,18 @@ pub(super) fn descend(params: &Params, gradient: &Params, lr: f64) -> Result<Par
 }
 
 impl Optimizer for Sgd {
-    fn step(&mut self, params: &Params, grad: &mut GradientFn<'_>) -> Result<StepOutcome, ModelError> {
+    fn step(
+        &mut self,
+        params: &Params,
+        grad: &mut GradientFn<'_>,
+    ) -> Result<StepOutcome, ModelError> {
         let (loss, gradient) = grad(params)?;
         let params = descend(params, &gradient, self.config.lr)?;
-        Ok(StepOutcome { params, loss, gradient })
+        Ok(StepOutcome {
+            params,
+            loss,
+            gradient,
+        })
     }
 
     fn name(&self) -> &'static str {

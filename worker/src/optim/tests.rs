@@ -28,7 +28,10 @@ fn run(t: &Tiny, config: OptimizerConfig, steps: usize) -> (Vec<f64>, usize) {
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -54,7 +57,14 @@ fn adam_first_step_is_bias_corrected_sign_step() {
     let t = tiny(22, &[5, 4, 3], 8);
     let lr = 1e-2;
     let g = ref_grad(&t, &t.theta);
-    let (ours, _) = run(&t, OptimizerConfig::Adam(AdamConfig { lr, ..AdamConfig::default() }), 1);
+    let (ours, _) = run(
+        &t,
+        OptimizerConfig::Adam(AdamConfig {
+            lr,
+            ..AdamConfig::default()
+        }),
+        1,
+    );
     for ((o, th), gi) in ours.iter().zip(&t.theta).zip(&g) {
         let expected = th - lr * gi / (gi.abs() + 1e-8);
         assert!((o - expected).abs() < 1e-15, "{o} vs {expected}");
@@ -64,7 +74,12 @@ fn adam_first_step_is_bias_corrected_sign_step() {
 #[test]
 fn adam_several_steps_match_textbook_recursion() {
     let t = tiny(23, &[5, 4, 3], 8);
-    let c = AdamConfig { lr: 5e-2, beta1: 0.8, beta2: 0.99, eps: 1e-6 };
+    let c = AdamConfig {
+        lr: 5e-2,
+        beta1: 0.8,
+        beta2: 0.99,
+        eps: 1e-6,
+    };
     let mut theta = t.theta.clone();
     let mut m = vec![0.0; theta.len()];
     let mut v = vec![0.0; theta.len()];
@@ -79,7 +94,11 @@ fn adam_several_steps_match_textbook_recursion() {
         }
         let (ours, calls) = run(&t, OptimizerConfig::Adam(c), step as usize);
         assert_eq!(calls, step as usize);
-        assert!(max_abs_diff(&ours, &theta) < 1e-12, "step {step}: {}", max_abs_diff(&ours, &theta));
+        assert!(
+            max_abs_diff(&ours, &theta) < 1e-12,
+            "step {step}: {}",
+            max_abs_diff(&ours, &theta)
+        );
     }
 }
 
@@ -91,7 +110,11 @@ fn sam_uses_two_gradients_on_the_same_batch() {
     for step in 1..=2 {
         let g = ref_grad(&t, &theta);
         let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let perturbed: Vec<f64> = theta.iter().zip(&g).map(|(th, gi)| th + c.rho * gi / (norm + 1e-12)).collect();
+        let perturbed: Vec<f64> = theta
+            .iter()
+            .zip(&g)
+            .map(|(th, gi)| th + c.rho * gi / (norm + 1e-12))
+            .collect();
         let g_sharp = ref_grad(&t, &perturbed);
         for (th, gi) in theta.iter_mut().zip(&g_sharp) {
             *th -= c.lr * gi;
