@@ -11,7 +11,9 @@ use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKi
 use eigensweep_worker::mlp::{evaluate, Architecture, BiasInit, Params};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
 use eigensweep_worker::rng::{stream_rng, Stream};
-use eigensweep_worker::snapshot::{alignment, eigen_snapshot, ipr, SnapshotSettings};
+use eigensweep_worker::snapshot::{
+    alignment, eigen_snapshot, ipr, warm_start_vectors, SnapshotSettings,
+};
 use eigensweep_worker::train::{DeviceData, Trainer};
 
 use crate::cli::{OptimizerName, TrainArgs};
@@ -234,7 +236,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
                 if step == 0 { f64::NAN } else { rate },
                 pairs.join("  ")
             );
-            previous = Some(s.eigen.pairs.into_iter().map(|p| p.vector).collect());
+            previous = Some(warm_start_vectors(&s.eigen));
             train_seconds = 0.0;
             last_step = step;
         }

@@ -89,6 +89,20 @@ pub fn eigen_snapshot(
     })
 }
 
+/// The vectors to warm-start the next snapshot of the same run with: the wanted eigenvectors
+/// (in order, so the sign convention can match them index by index) followed by the guard
+/// Ritz vectors. Passing the guard vectors too lets the next solve start from a good estimate
+/// of the k+1-th, k+2-th directions instead of random ones, which is what makes the k-th
+/// pair converge fast (measured in `eigensweep bench`: ~15 → ~11 products per top-3 snapshot).
+pub fn warm_start_vectors(result: &EigenResult) -> Vec<Vec<f64>> {
+    result
+        .pairs
+        .iter()
+        .chain(&result.guard_pairs)
+        .map(|p| p.vector.clone())
+        .collect()
+}
+
 /// Inverse participation ratio Σ_j v_j⁴ of a unit vector: 1/N when spread evenly over all N
 /// entries, 1 when concentrated on one.
 pub fn ipr(v: &[f64]) -> f64 {

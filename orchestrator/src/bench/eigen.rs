@@ -11,6 +11,7 @@ use eigensweep_worker::eigen::{top_k_eigenpairs, EigenOptions};
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOperator, HessianOptions, Params};
 use eigensweep_worker::optim::{OptimizerConfig, SgdConfig};
 use eigensweep_worker::rng::{derived_seed, stream_rng, Stream};
+use eigensweep_worker::snapshot::warm_start_vectors;
 use eigensweep_worker::train::{DeviceData, Trainer};
 
 const EVERY: u64 = 63;
@@ -87,9 +88,9 @@ pub(crate) fn measure(data: &TrainTest, snapshots: usize, start: u64) -> anyhow:
                 warm.products as f64 / cold.products as f64,
                 if all { "yes" } else { "no" }
             );
-            previous = Some(warm.pairs.into_iter().map(|p| p.vector).collect());
+            previous = Some(warm_start_vectors(&warm));
         } else {
-            previous = Some(cold.pairs.into_iter().map(|p| p.vector).collect());
+            previous = Some(warm_start_vectors(&cold));
         }
         for _ in 0..EVERY {
             trainer.step()?;

@@ -42,7 +42,7 @@ fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
 /// perturbed by 1e-3·E (EIGEN_PERT=size to change). Run with
 /// `cargo test -p eigensweep-worker --lib eigen::solver_bench::tuning_table -- --ignored --nocapture`
 /// (filters: EIGEN_CASE=substring, EIGEN_GUARDS=1,2, EIGEN_BASES=0,60 (0 = auto),
-/// EIGEN_EXPAND=1,0 (0 = full block), EIGEN_ALL_KEEPS=1 for all restart policies).
+/// EIGEN_EXPAND=1,0 (0 = k, the default; k + guard or more = full block), EIGEN_ALL_KEEPS=1 for all restart policies).
 #[test]
 #[ignore = "a measurement for tuning, not a check: run with --ignored --nocapture"]
 fn tuning_table() {
