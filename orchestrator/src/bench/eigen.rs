@@ -17,7 +17,12 @@ use eigensweep_worker::train::{DeviceData, Trainer};
 const EVERY: u64 = 63;
 
 /// `start`: SGD steps taken before the first snapshot (0 = from initialisation).
-pub(crate) fn measure(data: &TrainTest, snapshots: usize, start: u64) -> anyhow::Result<String> {
+/// Returns the report and the mean products per snapshot, cold and warm.
+pub(crate) fn measure(
+    data: &TrainTest,
+    snapshots: usize,
+    start: u64,
+) -> anyhow::Result<(String, f64, f64)> {
     let arch = Architecture::paper();
     let device = Device::Cpu;
     let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
@@ -103,5 +108,6 @@ pub(crate) fn measure(data: &TrainTest, snapshots: usize, start: u64) -> anyhow:
         100.0 * warm_total as f64 / cold_total.max(1) as f64,
         setup_secs / (snapshots as f64 + 1.0)
     );
-    Ok(report)
+    let count = snapshots.max(1) as f64;
+    Ok((report, cold_total as f64 / count, warm_total as f64 / count))
 }
