@@ -16,6 +16,10 @@ pub const NETWORK: i32 = 5;
 /// A numerical failure: training diverged (non-finite loss) or a device operation failed.
 pub const NUMERICAL: i32 = 6;
 
+/// The sweep ran to the end, but some runs or baseline networks failed or diverged (their
+/// status and error are in `runs.parquet`); the others are complete.
+pub const RUNS_FAILED: i32 = 7;
+
 /// `(code, meaning)` for every exit code, for `--help` texts and the README.
 pub const ALL: &[(i32, &str)] = &[
     (SUCCESS, "success"),
@@ -25,6 +29,10 @@ pub const ALL: &[(i32, &str)] = &[
     (OUTPUT, "an output could not be written"),
     (NETWORK, "a download failed"),
     (NUMERICAL, "training diverged or a device operation failed"),
+    (
+        RUNS_FAILED,
+        "some runs of the sweep failed or diverged (see runs.parquet)",
+    ),
 ];
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str =
     "Exit codes: 0 success · 1 internal error (a bug) · 2 malformed command line · \
 3 bad input (file, dataset or setting) · 4 output not writable · 5 download failed · \
-6 training diverged or device failure";
+6 training diverged or device failure · 7 some runs of a sweep failed or diverged";
 
 /// Sweeps of Hessian-eigenvector studies: train MLPs, follow the top Hessian eigenvectors.
 #[derive(Debug, Parser)]
@@ -31,6 +31,43 @@ pub enum Command {
     Train(TrainArgs),
     /// Measure training speed, Hessian-vector products and the eigensolver on this machine.
     Bench(BenchArgs),
+    /// Check a sweep file and report every problem in it at once.
+    Validate(SweepArgs),
+    /// Print a sweep's runs and baseline tasks with their keys and estimated cost.
+    Plan(SweepArgs),
+    /// Run a sweep on this machine: every run and baseline network, resumable.
+    Run(RunArgs),
+}
+
+/// `eigensweep validate|plan FILE [--set KEY.PATH=VALUE]... [--out DIR]`
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The sweep file (YAML; see sweeps/*.yaml for examples).
+    pub file: PathBuf,
+    /// Override a field for this launch, e.g. `--set training.steps=200`,
+    /// `--set optimizers[1].lr=3e-4`, `--set seeds=[0,1]` (the value is YAML; repeatable).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Output directory (replaces the file's `output`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `eigensweep run …`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The sweep and its overrides.
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+    /// Runs executed at the same time.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// CPU threads per run (default: cores / jobs).
+    #[arg(long)]
+    pub threads_per_run: Option<usize>,
+    /// Write parts and a checkpoint after every this many snapshots.
+    #[arg(long, default_value_t = 8)]
+    pub checkpoint_every: u64,
 }
 
 /// `eigensweep data …`

@@ -8,6 +8,8 @@ pub mod bench;
 mod cli;
 mod data_cmd;
 mod failure;
+mod run_cmd;
+mod sweep_cmd;
 mod train_cmd;
 
 use std::ffi::OsString;
@@ -40,6 +42,9 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Data(args) => data_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Validate(args) => sweep_cmd::validate(args),
+        Command::Plan(args) => sweep_cmd::plan(args),
+        Command::Run(args) => run_cmd::run(args),
     };
     match result {
         Ok(()) => exit_codes::SUCCESS,

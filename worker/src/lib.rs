@@ -14,6 +14,8 @@ pub mod data;
 pub mod eigen;
 pub mod mlp;
 pub mod optim;
+pub mod output;
 pub mod rng;
+pub mod run;
 pub mod snapshot;
 pub mod train;

@@ -190,6 +190,32 @@ impl Trainer {
         }
     }
 
+    /// A trainer continuing from a checkpoint: `params` and `optimizer` as they were after
+    /// `step` steps, the batch order at `position`.
+    pub fn resume(
+        params: Params,
+        optimizer: Box<dyn Optimizer>,
+        data: DeviceData,
+        batch_size: usize,
+        seed: u64,
+        step: u64,
+        position: OrderPosition,
+    ) -> Self {
+        let order = BatchOrder::resume(data.len(), batch_size, seed, position);
+        Self {
+            params,
+            optimizer,
+            order,
+            data,
+            step,
+        }
+    }
+
+    /// The optimiser (for saving its state).
+    pub fn optimizer(&self) -> &dyn Optimizer {
+        self.optimizer.as_ref()
+    }
+
     /// Takes one optimiser step on the next mini-batch. The update is returned as a tensor
     /// difference (no host transfer), so statistics cost nothing unless asked for.
     pub fn step(&mut self) -> Result<StepRecord, ModelError> {

@@ -64,13 +64,6 @@ impl Adam {
     pub fn moments(&self) -> (&Params, &Params) {
         (&self.m, &self.v)
     }
-
-    /// Restores a saved state (moments and step count).
-    pub fn restore(&mut self, m: Params, v: Params, t: u64) {
-        self.m = m;
-        self.v = v;
-        self.t = t;
-    }
 }
 
 impl Optimizer for Adam {
@@ -109,5 +102,27 @@ impl Optimizer for Adam {
 
     fn name(&self) -> &'static str {
         "adam"
+    }
+
+    fn state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+        Ok((vec![self.m.to_flat()?, self.v.to_flat()?], self.t))
+    }
+
+    fn restore(&mut self, state: &[Vec<f64>], steps: u64) -> Result<(), ModelError> {
+        let [m, v] = state else {
+            return Err(ModelError::Shape(format!(
+                "Adam state needs 2 tensors (m, v), the checkpoint holds {}",
+                state.len()
+            )));
+        };
+        let (arch, dtype, device) = (
+            self.m.architecture().clone(),
+            self.m.dtype(),
+            self.m.device().clone(),
+        );
+        self.m = Params::from_flat(&arch, m, dtype, &device)?;
+        self.v = Params::from_flat(&arch, v, dtype, &device)?;
+        self.t = steps;
+        Ok(())
     }
 }

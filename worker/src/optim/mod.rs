@@ -41,6 +41,25 @@ pub trait Optimizer: Send {
 
     /// Short name for logs ("sgd", "adam", "sam").
     fn name(&self) -> &'static str;
+
+    /// The state a checkpoint must keep (flattened tensors, in a fixed order) and the step
+    /// counter. Stateless optimisers return nothing.
+    fn state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+        Ok((Vec::new(), 0))
+    }
+
+    /// Restores what [`Optimizer::state`] returned.
+    fn restore(&mut self, state: &[Vec<f64>], steps: u64) -> Result<(), ModelError> {
+        if state.is_empty() && steps == 0 {
+            Ok(())
+        } else {
+            Err(ModelError::Shape(format!(
+                "{} keeps no state, but a checkpoint holds {} tensors",
+                self.name(),
+                state.len()
+            )))
+        }
+    }
 }
 
 /// Which optimiser, with its hyperparameters.

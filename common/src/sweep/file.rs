@@ -1,0 +1,352 @@
+//! The sweep file as written: serde types, every struct rejecting unknown fields.
+//!
+//! A complete example with every field (defaults noted; see `sweeps/*.yaml` for real ones):
+//!
+//! ```yaml
+//! name: quickstart                 # required, [A-Za-z0-9_.-]+
+//! output: out/quickstart           # default out/<name>; relative to the current directory
+//! datasets:                        # at least one; names unique
+//!   - name: synthetic              # the `dataset=` partition value, [A-Za-z0-9_.-]+
+//!     source: synthetic            # synthetic | mnist | fashion-mnist | a directory of IDX files
+//!     seed: 0                      # synthetic only: the generator's seed (default 0)
+//!     train_size: 2000             # synthetic: generate N (default 2000); else the first N
+//!     test_size: 500               # synthetic: generate N (default 1000); else the first N
+//!     normalize: {mean: 0.1307, std: 0.3081}   # optional: (x - mean) / std
+//! model:
+//!   hidden: [100, 100]             # default [100, 100]; input 784 and output 10 from the data
+//!   bias_init: zero                # zero (default) | pytorch
+//! training:
+//!   steps: 600                     # required, >= 1
+//!   batch_size: 128                # default 128
+//!   log_every: 1                   # a metrics row every K steps (default 1)
+//!   eval: {every: 100}             # full train/test loss, accuracy (default: snapshot schedule)
+//! optimizers:                      # at least one; names unique; a kind may appear several times
+//!   - {name: sgd, kind: sgd, lr: 0.01}
+//!   - {name: adam, kind: adam, lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1.0e-8}
+//!   - {name: sam, kind: sam, lr: 0.01, rho: 0.05}
+//! seeds: [0, 1, 2]                 # at least one, unique
+//! snapshots:
+//!   schedule: {every: 100, log: {count: 10}, linear: {count: 50}, steps: [5, 50]}
+//!   top_k: 3                       # default 3
+//!   tol: 1.0e-3                    # default 1e-3; 0 = machine precision
+//!   max_products: 1000             # default 1000: Hessian-vector products per eigen-solve
+//!   hessian_samples: null          # default null = the whole training set, else the first N
+//!   store_weights: false           # default false: also store θ at every snapshot
+//! extra_eigen:                     # optional: other eigen settings for some seeds' runs
+//!   - {seeds: [0], top_k: 15, tol: 0.0}   # top_k, tol, max_products default to snapshots'
+//! baseline:                        # random-init networks per dataset (paper Eq. 4)
+//!   networks: 100                  # default 100; 0 disables the baseline
+//!   top_k: 3                       # default 3
+//!   tol: 1.0e-3                    # default 1e-3 (max_products: snapshots.max_products)
+//! ```
+//!
+//! Optimiser hyperparameters left out take METHOD.md's values: SGD lr 1e-2; Adam lr 1e-3,
+//! β1 0.9, β2 0.999, ε 1e-8; SAM lr 1e-2, ρ 0.05.
+//!
+//! These types only check shapes and types; the rules between fields (positive rates, unique
+//! names, seeds that exist, …) are [`validate`](super::validate())'s job, which reports all
+//! of them at once.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Input width of every supported dataset: 28 × 28 grey pixels.
+pub const INPUT_WIDTH: usize = 784;
+/// Number of classes of every supported dataset.
+pub const CLASSES: usize = 10;
+
+/// A whole sweep file (see the [module docs](self) for the format).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// The sweep's name, `[A-Za-z0-9_.-]+`.
+    pub name: String,
+    /// Output directory, relative to the current directory (default `out/<name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<PathBuf>,
+    /// The datasets; every run is repeated on each.
+    pub datasets: Vec<DatasetSpec>,
+    /// The network.
+    #[serde(default)]
+    pub model: ModelSpec,
+    /// Training length, batches and what is logged.
+    pub training: TrainingSpec,
+    /// The optimisers; every run is repeated with each.
+    pub optimizers: Vec<OptimizerSpec>,
+    /// The run seeds (init, data order, eigensolver start vectors).
+    pub seeds: Vec<u64>,
+    /// When and how the Hessian eigenpairs are computed.
+    pub snapshots: SnapshotSpec,
+    /// Other eigen settings for the runs of chosen seeds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_eigen: Vec<ExtraEigenSpec>,
+    /// The random-initialisation baseline.
+    #[serde(default)]
+    pub baseline: BaselineSpec,
+}
+
+/// One dataset of the sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    /// The `dataset=` partition value, `[A-Za-z0-9_.-]+`.
+    pub name: String,
+    /// `synthetic`, `mnist`, `fashion-mnist` (from the cache) or a directory with IDX files
+    /// (relative to the current directory).
+    pub source: String,
+    /// Synthetic data only: the generator's seed (default 0). Fixed per dataset so that every
+    /// run and baseline network of the dataset sees the same samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Synthetic: how many training samples to generate (default 2000). Otherwise: use the
+    /// first N training samples (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_size: Option<usize>,
+    /// Synthetic: how many test samples to generate (default 1000). Otherwise: use the first
+    /// N test samples (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_size: Option<usize>,
+    /// Pixel normalisation `(x − mean) / std` after scaling to [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<Normalize>,
+}
+
+/// `(x − mean) / std`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalize {
+    /// Subtracted from every pixel.
+    pub mean: f64,
+    /// Divides every pixel; > 0.
+    pub std: f64,
+}
+
+/// The MLP: `[INPUT_WIDTH] + hidden + [CLASSES]` widths, ReLU, Xavier-uniform weights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSpec {
+    /// Hidden layer widths (default `[100, 100]`).
+    pub hidden: Vec<usize>,
+    /// How biases start (default zero).
+    pub bias_init: BiasInit,
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        Self {
+            hidden: vec![100, 100],
+            bias_init: BiasInit::Zero,
+        }
+    }
+}
+
+impl ModelSpec {
+    /// All layer widths, input and output included: `[784, hidden…, 10]`.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut widths = Vec::with_capacity(self.hidden.len() + 2);
+        widths.push(INPUT_WIDTH);
+        widths.extend_from_slice(&self.hidden);
+        widths.push(CLASSES);
+        widths
+    }
+
+    /// Number of parameters N = Σ (in·out + out) over the layers (89,610 for 784-100-100-10).
+    pub fn param_count(&self) -> u64 {
+        self.widths()
+            .windows(2)
+            // Saturating: absurd widths in a file must give an error message, not a panic.
+            .map(|w| {
+                (w[0] as u64)
+                    .saturating_mul(w[1] as u64)
+                    .saturating_add(w[1] as u64)
+            })
+            .fold(0, u64::saturating_add)
+    }
+}
+
+/// Initial biases (METHOD.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BiasInit {
+    /// All zero.
+    #[default]
+    Zero,
+    /// PyTorch's `nn.Linear` default, U(−1/√fan_in, 1/√fan_in).
+    Pytorch,
+}
+
+/// Training length, batches and what is logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    /// Optimiser steps, ≥ 1.
+    pub steps: u64,
+    /// Mini-batch size (default 128).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Write a metrics row every K steps (default 1).
+    #[serde(default = "default_log_every")]
+    pub log_every: u64,
+    /// When to compute full training and test loss and accuracy (default: at the snapshots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval: Option<Schedule>,
+}
+
+fn default_batch_size() -> usize {
+    128
+}
+
+fn default_log_every() -> u64 {
+    1
+}
+
+/// A set of training steps: the union of whichever parts are given, clipped to
+/// `[0, steps]`, sorted, without duplicates (see [`schedule_steps`](super::schedule_steps)).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// `0, K, 2K, …` and the last step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u64>,
+    /// `round(geomspace(1, steps, count))`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<Count>,
+    /// `round(i · steps / (count − 1))` for `i` in `0..count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<Count>,
+    /// Explicit steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<u64>>,
+}
+
+/// `{count: C}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Count {
+    /// How many points.
+    pub count: u64,
+}
+
+/// One optimiser. Fields a kind does not use are rejected by validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSpec {
+    /// The `optimizer=` partition value, `[A-Za-z0-9_.-]+`.
+    pub name: String,
+    /// sgd, adam or sam.
+    pub kind: OptimizerKind,
+    /// Learning rate (default 1e-2 for SGD and SAM, 1e-3 for Adam).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Adam's β1 (default 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    /// Adam's β2 (default 0.999).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    /// Adam's ε (default 1e-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+    /// SAM's ρ (default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rho: Option<f64>,
+}
+
+/// The optimiser families (PyTorch semantics, METHOD.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// θ ← θ − η g.
+    Sgd,
+    /// Bias-corrected Adam.
+    Adam,
+    /// Sharpness-aware minimisation on SGD.
+    Sam,
+}
+
+impl OptimizerKind {
+    /// The name used in sweep files.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::Sam => "sam",
+        }
+    }
+}
+
+/// When and how the Hessian eigenpairs are computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSpec {
+    /// The snapshot steps.
+    pub schedule: Schedule,
+    /// Number of top eigenpairs (default 3).
+    #[serde(default = "default_top_k")]
+    pub top_k: usize,
+    /// Eigenvalue tolerance: residual ≤ tol·|λ| (default 1e-3; 0 = machine precision).
+    #[serde(default = "default_tol")]
+    pub tol: f64,
+    /// Hessian-vector product budget of one eigen-solve (default 1000).
+    #[serde(default = "default_max_products")]
+    pub max_products: usize,
+    /// Hessian on the first N training samples; `null` (default) = the whole training set.
+    #[serde(default)]
+    pub hessian_samples: Option<usize>,
+    /// Also store θ at every snapshot (default false).
+    #[serde(default)]
+    pub store_weights: bool,
+}
+
+fn default_top_k() -> usize {
+    3
+}
+
+fn default_tol() -> f64 {
+    1e-3
+}
+
+fn default_max_products() -> usize {
+    1000
+}
+
+/// Eigen settings that replace `snapshots`' for the runs of some seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraEigenSpec {
+    /// The seeds whose runs use these settings (each must be one of the sweep's seeds).
+    pub seeds: Vec<u64>,
+    /// Number of top eigenpairs (default: `snapshots.top_k`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<usize>,
+    /// Tolerance (default: `snapshots.tol`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tol: Option<f64>,
+    /// Product budget per solve (default: `snapshots.max_products`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_products: Option<usize>,
+}
+
+/// The random-initialisation baseline: per dataset, `networks` untrained networks (seed =
+/// network index) and their top eigenvectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BaselineSpec {
+    /// Networks per dataset (default 100; 0 disables the baseline).
+    pub networks: usize,
+    /// Number of top eigenpairs (default 3).
+    pub top_k: usize,
+    /// Tolerance (default 1e-3).
+    pub tol: f64,
+}
+
+impl Default for BaselineSpec {
+    fn default() -> Self {
+        Self {
+            networks: 100,
+            top_k: 3,
+            tol: 1e-3,
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! The sweep after validation: every default filled in, every choice explicit.
+//!
+//! [`ResolvedSweep::to_yaml`] writes it back in the sweep-file format (what `run` stores as
+//! `OUT/sweep.yaml`); reading that file again gives the same sweep and the same run keys.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::file::{
+    BaselineSpec, DatasetSpec, ExtraEigenSpec, ModelSpec, Normalize, OptimizerKind, OptimizerSpec,
+    Schedule, SnapshotSpec, SweepFile, TrainingSpec,
+};
+
+/// A validated sweep with all defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedSweep {
+    /// The sweep's name.
+    pub name: String,
+    /// Output directory (relative to the current directory unless absolute).
+    pub output: PathBuf,
+    /// The datasets, in file order.
+    pub datasets: Vec<ResolvedDataset>,
+    /// The network.
+    pub model: ModelSpec,
+    /// Training settings.
+    pub training: ResolvedTraining,
+    /// The optimisers, in file order.
+    pub optimizers: Vec<NamedOptimizer>,
+    /// The run seeds, in file order.
+    pub seeds: Vec<u64>,
+    /// Snapshot settings (the defaults for every run).
+    pub snapshots: SnapshotSpec,
+    /// Eigen settings that replace `snapshots`' for some seeds.
+    pub extra_eigen: Vec<ExtraEigen>,
+    /// The random-init baseline.
+    pub baseline: BaselineSpec,
+    /// The `--set` / `--out` overrides this sweep was resolved with, for the record.
+    pub overrides: Vec<String>,
+}
+
+/// A dataset with its sizes resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "DatasetSpec")]
+pub struct ResolvedDataset {
+    /// The `dataset=` partition value.
+    pub name: String,
+    /// Where the samples come from.
+    pub source: DataSource,
+    /// Training samples: generated (synthetic) or the first N; `None` = all of them.
+    pub train_size: Option<usize>,
+    /// Test samples: generated (synthetic) or the first N; `None` = all of them.
+    pub test_size: Option<usize>,
+    /// `(x − mean) / std`, if any.
+    pub normalize: Option<Normalize>,
+}
+
+/// Where a dataset's samples come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSource {
+    /// The built-in seeded generator.
+    Synthetic {
+        /// Generator seed.
+        seed: u64,
+    },
+    /// MNIST from the cache.
+    Mnist,
+    /// FashionMNIST from the cache.
+    FashionMnist,
+    /// A directory with the four IDX files, relative to the current directory.
+    Directory(PathBuf),
+}
+
+impl DataSource {
+    /// Reads a `source:` value: `synthetic`, `mnist`, `fashion-mnist` (or `fashion_mnist`,
+    /// any case) name the built-in sources; anything else is a directory.
+    pub fn parse(source: &str, seed: Option<u64>) -> Self {
+        match source.to_ascii_lowercase().as_str() {
+            "synthetic" => DataSource::Synthetic {
+                seed: seed.unwrap_or(0),
+            },
+            "mnist" => DataSource::Mnist,
+            "fashion-mnist" | "fashion_mnist" => DataSource::FashionMnist,
+            _ => DataSource::Directory(PathBuf::from(source)),
+        }
+    }
+
+    /// Number of training samples, where known without reading any file.
+    pub fn known_train_len(&self) -> Option<usize> {
+        match self {
+            DataSource::Mnist | DataSource::FashionMnist => Some(60_000),
+            DataSource::Synthetic { .. } | DataSource::Directory(_) => None,
+        }
+    }
+
+    /// Number of test samples, where known without reading any file.
+    pub fn known_test_len(&self) -> Option<usize> {
+        match self {
+            DataSource::Mnist | DataSource::FashionMnist => Some(10_000),
+            DataSource::Synthetic { .. } | DataSource::Directory(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for DataSource {
+    /// The `source:` value: `synthetic`, `mnist`, `fashion-mnist` or the directory.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataSource::Synthetic { .. } => f.write_str("synthetic"),
+            DataSource::Mnist => f.write_str("mnist"),
+            DataSource::FashionMnist => f.write_str("fashion-mnist"),
+            DataSource::Directory(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
+impl ResolvedDataset {
+    /// Number of training samples the runs use, where known without reading any file.
+    pub fn known_train_len(&self) -> Option<usize> {
+        match self.train_size {
+            Some(n) => Some(n),
+            None => self.source.known_train_len(),
+        }
+    }
+}
+
+impl From<ResolvedDataset> for DatasetSpec {
+    fn from(d: ResolvedDataset) -> Self {
+        let seed = match d.source {
+            DataSource::Synthetic { seed } => Some(seed),
+            _ => None,
+        };
+        DatasetSpec {
+            name: d.name,
+            source: d.source.to_string(),
+            seed,
+            train_size: d.train_size,
+            test_size: d.test_size,
+            normalize: d.normalize,
+        }
+    }
+}
+
+/// Training settings with the eval schedule resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedTraining {
+    /// Optimiser steps.
+    pub steps: u64,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// A metrics row every K steps.
+    pub log_every: u64,
+    /// Full train/test evaluation schedule.
+    pub eval: Schedule,
+}
+
+/// An optimiser under its sweep name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "OptimizerSpec")]
+pub struct NamedOptimizer {
+    /// The `optimizer=` partition value.
+    pub name: String,
+    /// Kind and hyperparameters.
+    pub config: OptimizerConfig,
+}
+
+/// An optimiser's kind and every hyperparameter (PyTorch semantics, METHOD.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OptimizerConfig {
+    /// θ ← θ − η g.
+    Sgd {
+        /// η.
+        lr: f64,
+    },
+    /// Bias-corrected Adam.
+    Adam {
+        /// η.
+        lr: f64,
+        /// First-moment decay.
+        beta1: f64,
+        /// Second-moment decay.
+        beta2: f64,
+        /// Denominator ε.
+        eps: f64,
+    },
+    /// SAM on SGD.
+    Sam {
+        /// η.
+        lr: f64,
+        /// Neighbourhood radius.
+        rho: f64,
+    },
+}
+
+impl OptimizerConfig {
+    /// The kind.
+    pub fn kind(&self) -> OptimizerKind {
+        match self {
+            OptimizerConfig::Sgd { .. } => OptimizerKind::Sgd,
+            OptimizerConfig::Adam { .. } => OptimizerKind::Adam,
+            OptimizerConfig::Sam { .. } => OptimizerKind::Sam,
+        }
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { lr }
+            | OptimizerConfig::Adam { lr, .. }
+            | OptimizerConfig::Sam { lr, .. } => lr,
+        }
+    }
+}
+
+impl From<NamedOptimizer> for OptimizerSpec {
+    fn from(o: NamedOptimizer) -> Self {
+        let mut spec = OptimizerSpec {
+            name: o.name,
+            kind: o.config.kind(),
+            lr: Some(o.config.lr()),
+            beta1: None,
+            beta2: None,
+            eps: None,
+            rho: None,
+        };
+        match o.config {
+            OptimizerConfig::Sgd { .. } => {}
+            OptimizerConfig::Adam {
+                beta1, beta2, eps, ..
+            } => {
+                spec.beta1 = Some(beta1);
+                spec.beta2 = Some(beta2);
+                spec.eps = Some(eps);
+            }
+            OptimizerConfig::Sam { rho, .. } => spec.rho = Some(rho),
+        }
+        spec
+    }
+}
+
+/// How one eigen-solve is run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EigenSettings {
+    /// Number of top eigenpairs.
+    pub top_k: usize,
+    /// Residual ≤ tol·|λ|; 0 = machine precision.
+    pub tol: f64,
+    /// Hessian-vector product budget.
+    pub max_products: usize,
+}
+
+/// Eigen settings for the runs of some seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraEigen {
+    /// The seeds.
+    pub seeds: Vec<u64>,
+    /// Their settings.
+    pub eigen: EigenSettings,
+}
+
+impl ResolvedSweep {
+    /// The eigen settings of `seed`'s runs: its `extra_eigen` entry, else `snapshots`'.
+    pub fn eigen_for_seed(&self, seed: u64) -> EigenSettings {
+        self.extra_eigen
+            .iter()
+            .find(|e| e.seeds.contains(&seed))
+            .map(|e| e.eigen)
+            .unwrap_or(EigenSettings {
+                top_k: self.snapshots.top_k,
+                tol: self.snapshots.tol,
+                max_products: self.snapshots.max_products,
+            })
+    }
+
+    /// The eigen settings of the baseline networks (budget: `snapshots.max_products`).
+    pub fn baseline_eigen(&self) -> EigenSettings {
+        EigenSettings {
+            top_k: self.baseline.top_k,
+            tol: self.baseline.tol,
+            max_products: self.snapshots.max_products,
+        }
+    }
+
+    /// The sweep in the file format, every field explicit.
+    pub fn to_file(&self) -> SweepFile {
+        SweepFile {
+            name: self.name.clone(),
+            output: Some(self.output.clone()),
+            datasets: self
+                .datasets
+                .iter()
+                .cloned()
+                .map(DatasetSpec::from)
+                .collect(),
+            model: self.model.clone(),
+            training: TrainingSpec {
+                steps: self.training.steps,
+                batch_size: self.training.batch_size,
+                log_every: self.training.log_every,
+                eval: Some(self.training.eval.clone()),
+            },
+            optimizers: self
+                .optimizers
+                .iter()
+                .cloned()
+                .map(OptimizerSpec::from)
+                .collect(),
+            seeds: self.seeds.clone(),
+            snapshots: self.snapshots.clone(),
+            extra_eigen: self
+                .extra_eigen
+                .iter()
+                .map(|e| ExtraEigenSpec {
+                    seeds: e.seeds.clone(),
+                    top_k: Some(e.eigen.top_k),
+                    tol: Some(e.eigen.tol),
+                    max_products: Some(e.eigen.max_products),
+                })
+                .collect(),
+            baseline: self.baseline.clone(),
+        }
+    }
+
+    /// The resolved sweep as a sweep file (what `run` writes to `OUT/sweep.yaml`), with a
+    /// header comment naming the overrides it was resolved with. Parsing it back gives the
+    /// same sweep and the same run keys.
+    pub fn to_yaml(&self) -> String {
+        let mut text = String::from(
+            "# Resolved by eigensweep: the sweep as run, with every default filled in.\n",
+        );
+        if self.overrides.is_empty() {
+            text.push_str("# No command-line overrides.\n");
+        } else {
+            text.push_str("# Command-line overrides:\n");
+            for o in &self.overrides {
+                text.push_str("#   ");
+                text.push_str(&o.replace('\n', " "));
+                text.push('\n');
+            }
+        }
+        // Serialising plain structs of strings, numbers and lists cannot fail.
+        text.push_str(&serde_yaml::to_string(&self.to_file()).expect("sweep serialises to YAML"));
+        text
+    }
+}

@@ -1,0 +1,536 @@
+//! Checks a [`SweepFile`] and resolves its defaults, reporting every problem at once.
+
+use std::collections::HashMap;
+
+use super::error::{fmt_number, FieldError};
+use super::file::{OptimizerKind, OptimizerSpec, Schedule, SweepFile};
+use super::resolved::{
+    DataSource, EigenSettings, ExtraEigen, NamedOptimizer, OptimizerConfig, ResolvedDataset,
+    ResolvedSweep, ResolvedTraining,
+};
+use super::schedule::schedule_steps;
+
+/// Most points a schedule part may ask for (a `count`, or `steps / every`): a typo with extra
+/// zeros should be an error, not a schedule that exhausts memory.
+pub const MAX_SCHEDULE_COUNT: u64 = 10_000_000;
+
+/// Most baseline networks per dataset (the paper uses 100; every pair is compared).
+pub const MAX_BASELINE_NETWORKS: usize = 100_000;
+
+/// Generated training samples of a synthetic dataset when `train_size` is left out.
+pub const DEFAULT_SYNTHETIC_TRAIN: usize = 2_000;
+/// Generated test samples of a synthetic dataset when `test_size` is left out.
+pub const DEFAULT_SYNTHETIC_TEST: usize = 1_000;
+
+/// Extra pairs the eigensolver carries beside the wanted `k` (its block is `k + 2`), so one
+/// solve needs a budget of at least `k + 2` products.
+const SOLVER_GUARD: usize = 2;
+
+/// A sweep that passed [`validate`]: resolved, with its schedules expanded. Turn it into work
+/// with [`runs`](ValidatedSweep::runs) and [`baseline_tasks`](ValidatedSweep::baseline_tasks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatedSweep {
+    pub(crate) resolved: ResolvedSweep,
+    pub(crate) snapshot_steps: Vec<u64>,
+    pub(crate) eval_steps: Vec<u64>,
+}
+
+impl ValidatedSweep {
+    /// The sweep with every default filled in.
+    pub fn resolved(&self) -> &ResolvedSweep {
+        &self.resolved
+    }
+
+    /// The snapshot steps shared by every run, sorted.
+    pub fn snapshot_steps(&self) -> &[u64] {
+        &self.snapshot_steps
+    }
+
+    /// The full-evaluation steps shared by every run, sorted.
+    pub fn eval_steps(&self) -> &[u64] {
+        &self.eval_steps
+    }
+
+    /// The resolved sweep as YAML (see [`ResolvedSweep::to_yaml`]).
+    pub fn to_yaml(&self) -> String {
+        self.resolved.to_yaml()
+    }
+}
+
+/// Checks every rule of the sweep format and fills in the defaults.
+///
+/// Returns every problem found, in file order, each with the path of its field, the value
+/// as written and what was expected; nothing is reported only after another is fixed.
+pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
+    let mut c = Checker::default();
+    c.name("name", &file.name);
+    let output = file
+        .output
+        .clone()
+        .unwrap_or_else(|| ["out", file.name.as_str()].iter().collect());
+    if output.as_os_str().is_empty() {
+        c.fail("output", "\"\"", "expected a directory path");
+    }
+
+    // The number of parameters bounds every top_k.
+    let params = file.model.param_count();
+    for (i, &w) in file.model.hidden.iter().enumerate() {
+        if w == 0 {
+            c.fail(
+                format!("model.hidden[{i}]"),
+                "0",
+                "expected a layer width of at least 1",
+            );
+        }
+    }
+
+    let datasets = check_datasets(&mut c, file);
+
+    let t = &file.training;
+    c.at_least("training.steps", t.steps, 1);
+    c.at_least("training.batch_size", t.batch_size as u64, 1);
+    c.at_least("training.log_every", t.log_every, 1);
+    let eval = match &t.eval {
+        Some(eval) => {
+            check_schedule(&mut c, "training.eval", eval, t.steps);
+            eval.clone()
+        }
+        None => file.snapshots.schedule.clone(),
+    };
+
+    let optimizers = check_optimizers(&mut c, &file.optimizers);
+
+    c.non_empty("seeds", file.seeds.is_empty(), "at least one seed");
+    c.unique("seeds", "seed", file.seeds.iter().map(u64::to_string));
+
+    let s = &file.snapshots;
+    check_schedule(&mut c, "snapshots.schedule", &s.schedule, t.steps);
+    c.eigen("snapshots", s.top_k, s.tol, s.max_products, params);
+    if let Some(n) = s.hessian_samples {
+        c.at_least("snapshots.hessian_samples", n as u64, 1);
+        for (i, d) in datasets.iter().enumerate() {
+            if let Some(len) = d.known_train_len().filter(|&len| n > len) {
+                c.fail(
+                    "snapshots.hessian_samples",
+                    n.to_string(),
+                    format!(
+                        "expected at most the {len} training samples of datasets[{i}] ({})",
+                        d.name
+                    ),
+                );
+            }
+        }
+    }
+
+    let extra_eigen = check_extra_eigen(&mut c, file, params);
+
+    let b = &file.baseline;
+    if b.networks > MAX_BASELINE_NETWORKS {
+        c.fail(
+            "baseline.networks",
+            b.networks.to_string(),
+            format!("expected at most {MAX_BASELINE_NETWORKS} networks"),
+        );
+    }
+    if b.networks > 0 {
+        c.eigen_k("baseline.top_k", b.top_k, params);
+        c.tol("baseline.tol", b.tol);
+        if b.top_k.saturating_add(SOLVER_GUARD) > s.max_products && b.top_k <= params as usize {
+            c.fail(
+                "baseline.top_k",
+                b.top_k.to_string(),
+                format!(
+                    "expected at most snapshots.max_products − {SOLVER_GUARD} = {} (the baseline \
+                     shares the runs' product budget)",
+                    s.max_products.saturating_sub(SOLVER_GUARD)
+                ),
+            );
+        }
+    }
+
+    if !c.errors.is_empty() {
+        return Err(c.errors);
+    }
+    let resolved = ResolvedSweep {
+        name: file.name.clone(),
+        output,
+        datasets,
+        model: file.model.clone(),
+        training: ResolvedTraining {
+            steps: t.steps,
+            batch_size: t.batch_size,
+            log_every: t.log_every,
+            eval,
+        },
+        optimizers,
+        seeds: file.seeds.clone(),
+        snapshots: file.snapshots.clone(),
+        extra_eigen,
+        baseline: file.baseline.clone(),
+        overrides: Vec::new(),
+    };
+    Ok(ValidatedSweep {
+        snapshot_steps: schedule_steps(&resolved.snapshots.schedule, t.steps),
+        eval_steps: schedule_steps(&resolved.training.eval, t.steps),
+        resolved,
+    })
+}
+
+fn check_datasets(c: &mut Checker, file: &SweepFile) -> Vec<ResolvedDataset> {
+    c.non_empty("datasets", file.datasets.is_empty(), "at least one dataset");
+    c.unique(
+        "datasets",
+        "dataset name",
+        file.datasets.iter().map(|d| d.name.clone()),
+    );
+    let mut resolved = Vec::with_capacity(file.datasets.len());
+    for (i, d) in file.datasets.iter().enumerate() {
+        let at = |field: &str| format!("datasets[{i}].{field}");
+        c.name(&at("name"), &d.name);
+        if d.source.trim().is_empty() {
+            c.fail(
+                at("source"),
+                format!("{:?}", d.source),
+                "expected synthetic, mnist, fashion-mnist or a directory with IDX files",
+            );
+        }
+        let source = DataSource::parse(&d.source, d.seed);
+        let synthetic = matches!(source, DataSource::Synthetic { .. });
+        if let (false, Some(seed)) = (synthetic, d.seed) {
+            c.fail(
+                at("seed"),
+                seed.to_string(),
+                "only synthetic datasets have a generator seed",
+            );
+        }
+        for (field, size, known) in [
+            ("train_size", d.train_size, source.known_train_len()),
+            ("test_size", d.test_size, source.known_test_len()),
+        ] {
+            let Some(n) = size else { continue };
+            c.at_least(&at(field), n as u64, 1);
+            if let Some(len) = known.filter(|&len| n > len) {
+                c.fail(
+                    at(field),
+                    n.to_string(),
+                    format!("expected at most {len} (all of {source})"),
+                );
+            }
+        }
+        if let Some(norm) = d.normalize {
+            if !norm.mean.is_finite() {
+                c.fail(
+                    at("normalize.mean"),
+                    fmt_number(norm.mean),
+                    "expected a finite number",
+                );
+            }
+            c.positive(&at("normalize.std"), norm.std);
+        }
+        resolved.push(ResolvedDataset {
+            name: d.name.clone(),
+            train_size: d
+                .train_size
+                .or(synthetic.then_some(DEFAULT_SYNTHETIC_TRAIN)),
+            test_size: d.test_size.or(synthetic.then_some(DEFAULT_SYNTHETIC_TEST)),
+            source,
+            normalize: d.normalize,
+        });
+    }
+    resolved
+}
+
+fn check_optimizers(c: &mut Checker, optimizers: &[OptimizerSpec]) -> Vec<NamedOptimizer> {
+    c.non_empty(
+        "optimizers",
+        optimizers.is_empty(),
+        "at least one optimizer",
+    );
+    c.unique(
+        "optimizers",
+        "optimizer name",
+        optimizers.iter().map(|o| o.name.clone()),
+    );
+    let mut resolved = Vec::with_capacity(optimizers.len());
+    for (i, o) in optimizers.iter().enumerate() {
+        let at = |field: &str| format!("optimizers[{i}].{field}");
+        c.name(&at("name"), &o.name);
+        let lr = o.lr.unwrap_or(match o.kind {
+            OptimizerKind::Adam => 1e-3,
+            OptimizerKind::Sgd | OptimizerKind::Sam => 1e-2,
+        });
+        c.positive(&at("lr"), lr);
+        let (allowed, takes): (&[&str], &str) = match o.kind {
+            OptimizerKind::Sgd => (&[], "lr"),
+            OptimizerKind::Adam => (&["beta1", "beta2", "eps"], "lr, beta1, beta2, eps"),
+            OptimizerKind::Sam => (&["rho"], "lr, rho"),
+        };
+        for (field, value) in [
+            ("beta1", o.beta1),
+            ("beta2", o.beta2),
+            ("eps", o.eps),
+            ("rho", o.rho),
+        ] {
+            if let (Some(v), false) = (value, allowed.contains(&field)) {
+                c.fail(
+                    at(field),
+                    fmt_number(v),
+                    format!("not a setting of kind {} (it takes {takes})", o.kind.name()),
+                );
+            }
+        }
+        let config = match o.kind {
+            OptimizerKind::Sgd => OptimizerConfig::Sgd { lr },
+            OptimizerKind::Adam => {
+                let (beta1, beta2, eps) = (
+                    o.beta1.unwrap_or(0.9),
+                    o.beta2.unwrap_or(0.999),
+                    o.eps.unwrap_or(1e-8),
+                );
+                c.open_unit(&at("beta1"), beta1);
+                c.open_unit(&at("beta2"), beta2);
+                c.positive(&at("eps"), eps);
+                OptimizerConfig::Adam {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                }
+            }
+            OptimizerKind::Sam => {
+                let rho = o.rho.unwrap_or(0.05);
+                c.positive(&at("rho"), rho);
+                OptimizerConfig::Sam { lr, rho }
+            }
+        };
+        resolved.push(NamedOptimizer {
+            name: o.name.clone(),
+            config,
+        });
+    }
+    resolved
+}
+
+fn check_extra_eigen(c: &mut Checker, file: &SweepFile, params: u64) -> Vec<ExtraEigen> {
+    let s = &file.snapshots;
+    let mut claimed: HashMap<u64, usize> = HashMap::new();
+    let mut resolved = Vec::with_capacity(file.extra_eigen.len());
+    for (i, e) in file.extra_eigen.iter().enumerate() {
+        let at = |field: &str| format!("extra_eigen[{i}].{field}");
+        c.non_empty(&at("seeds"), e.seeds.is_empty(), "at least one seed");
+        for (j, seed) in e.seeds.iter().enumerate() {
+            if !file.seeds.contains(seed) {
+                c.fail(
+                    format!("extra_eigen[{i}].seeds[{j}]"),
+                    seed.to_string(),
+                    "expected one of the sweep's seeds",
+                );
+            } else if let Some(&other) = claimed.get(seed) {
+                if other != i {
+                    c.fail(
+                        format!("extra_eigen[{i}].seeds[{j}]"),
+                        seed.to_string(),
+                        format!(
+                            "expected a seed without other extra settings \
+                             (extra_eigen[{other}] has it)"
+                        ),
+                    );
+                }
+            } else {
+                claimed.insert(*seed, i);
+            }
+        }
+        let eigen = EigenSettings {
+            top_k: e.top_k.unwrap_or(s.top_k),
+            tol: e.tol.unwrap_or(s.tol),
+            max_products: e.max_products.unwrap_or(s.max_products),
+        };
+        c.eigen(
+            &format!("extra_eigen[{i}]"),
+            eigen.top_k,
+            eigen.tol,
+            eigen.max_products,
+            params,
+        );
+        resolved.push(ExtraEigen {
+            seeds: e.seeds.clone(),
+            eigen,
+        });
+    }
+    resolved
+}
+
+fn check_schedule(c: &mut Checker, at: &str, schedule: &Schedule, total_steps: u64) {
+    if *schedule == Schedule::default() {
+        c.fail(
+            at,
+            "{}",
+            "expected at least one of every, log, linear, steps",
+        );
+        return;
+    }
+    if let Some(k) = schedule.every {
+        c.at_least(&format!("{at}.every"), k, 1);
+        if k > 0 && total_steps / k >= MAX_SCHEDULE_COUNT {
+            c.fail(
+                format!("{at}.every"),
+                k.to_string(),
+                format!(
+                    "expected a step giving fewer than {MAX_SCHEDULE_COUNT} points over \
+                     {total_steps} steps"
+                ),
+            );
+        }
+    }
+    for (part, count, min) in [("log", schedule.log, 1), ("linear", schedule.linear, 2)] {
+        let Some(count) = count else { continue };
+        let path = format!("{at}.{part}.count");
+        c.at_least(&path, count.count, min);
+        if count.count > MAX_SCHEDULE_COUNT {
+            c.fail(
+                path,
+                count.count.to_string(),
+                format!("expected at most {MAX_SCHEDULE_COUNT}"),
+            );
+        }
+    }
+    if total_steps > 0
+        && c.errors_under(at) == 0
+        && schedule_steps(schedule, total_steps).is_empty()
+    {
+        c.fail(
+            at,
+            "",
+            format!("selects no step in [0, {total_steps}] (training.steps)"),
+        );
+    }
+}
+
+/// Collects errors; each check records a [`FieldError`] and carries on.
+#[derive(Default)]
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    fn fail(
+        &mut self,
+        path: impl Into<String>,
+        value: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.errors.push(FieldError::new(path, value, message));
+    }
+
+    fn errors_under(&self, prefix: &str) -> usize {
+        self.errors
+            .iter()
+            .filter(|e| e.path.starts_with(prefix))
+            .count()
+    }
+
+    /// Names become directory names (`dataset=NAME`), so they stay within a safe alphabet.
+    fn name(&mut self, path: &str, name: &str) {
+        let alphabet = |ch: char| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-');
+        if name.is_empty() || !name.chars().all(alphabet) || name == "." || name == ".." {
+            self.fail(
+                path,
+                format!("{name:?}"),
+                "expected a name of letters, digits, `_`, `.` and `-` (not `.` or `..`)",
+            );
+        }
+    }
+
+    fn non_empty(&mut self, path: &str, empty: bool, what: &str) {
+        if empty {
+            self.fail(path, "[]", format!("expected {what}"));
+        }
+    }
+
+    /// Reports every repeat of a value, pointing at its first occurrence.
+    fn unique(&mut self, list: &str, what: &str, values: impl Iterator<Item = String>) {
+        let mut first: HashMap<String, usize> = HashMap::new();
+        for (i, v) in values.enumerate() {
+            if let Some(&j) = first.get(&v) {
+                let path = if what == "seed" {
+                    format!("{list}[{i}]")
+                } else {
+                    format!("{list}[{i}].name")
+                };
+                self.fail(
+                    path,
+                    v,
+                    format!("expected a unique {what} ({list}[{j}] has it too)"),
+                );
+            } else {
+                first.insert(v, i);
+            }
+        }
+    }
+
+    fn at_least(&mut self, path: &str, value: u64, min: u64) {
+        if value < min {
+            let what = if min == 1 {
+                "a positive integer".to_string()
+            } else {
+                format!("at least {min}")
+            };
+            self.fail(path, value.to_string(), format!("expected {what}"));
+        }
+    }
+
+    fn positive(&mut self, path: &str, x: f64) {
+        if !(x.is_finite() && x > 0.0) {
+            self.fail(path, fmt_number(x), "expected a positive number");
+        }
+    }
+
+    fn open_unit(&mut self, path: &str, x: f64) {
+        if !(x > 0.0 && x < 1.0) {
+            self.fail(
+                path,
+                fmt_number(x),
+                "expected a number strictly between 0 and 1",
+            );
+        }
+    }
+
+    fn tol(&mut self, path: &str, x: f64) {
+        if !(x.is_finite() && x >= 0.0) {
+            self.fail(
+                path,
+                fmt_number(x),
+                "expected a finite number ≥ 0 (0 = machine precision)",
+            );
+        }
+    }
+
+    fn eigen_k(&mut self, path: &str, top_k: usize, params: u64) {
+        if top_k == 0 {
+            self.fail(path, "0", "expected at least 1 eigenpair");
+        } else if top_k as u64 > params {
+            self.fail(
+                path,
+                top_k.to_string(),
+                format!("expected at most the model's {params} parameters"),
+            );
+        }
+    }
+
+    /// `top_k`, `tol` and `max_products` of one eigen-settings block under `at`.
+    fn eigen(&mut self, at: &str, top_k: usize, tol: f64, max_products: usize, params: u64) {
+        self.eigen_k(&format!("{at}.top_k"), top_k, params);
+        self.tol(&format!("{at}.tol"), tol);
+        if max_products < top_k.saturating_add(SOLVER_GUARD) {
+            self.fail(
+                format!("{at}.max_products"),
+                max_products.to_string(),
+                format!(
+                    "expected at least top_k + {SOLVER_GUARD} = {} (one start block of the \
+                     eigensolver)",
+                    top_k.saturating_add(SOLVER_GUARD)
+                ),
+            );
+        }
+    }
+}

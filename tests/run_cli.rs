@@ -1,0 +1,289 @@
+//! End-to-end tests of `eigensweep run`: outputs, DuckDB, resume after SIGKILL, bad input,
+//! divergence.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use eigensweep_worker::output::{
+    read_metric_rows, read_run_records, read_snapshot_rows, read_weight_rows,
+};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn eigensweep(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eigensweep"));
+    cmd.args(args).current_dir(repo_root());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    eigensweep(args).output().expect("running eigensweep")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small sweep: quickstart with fewer steps, frequent snapshots and checkpoints.
+fn small_sweep_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "run",
+        "sweeps/quickstart.yaml",
+        "--out",
+        out,
+        "--threads-per-run",
+        "2",
+        "--checkpoint-every",
+        "2",
+        "--set",
+        "training.steps=240",
+        "--set",
+        "snapshots.schedule={every: 30}",
+        "--set",
+        "datasets[0].train_size=800",
+        "--set",
+        "snapshots.hessian_samples=400",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+fn run_dirs(out: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for opt in ["sgd", "adam", "sam"] {
+        dirs.push(out.join(format!("runs/dataset=synthetic/optimizer={opt}/seed=0")));
+    }
+    dirs
+}
+
+#[test]
+fn sweep_writes_documented_tables_that_duckdb_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = run(&small_sweep_args(out.to_str().unwrap(), &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.join("sweep.yaml").is_file());
+    let records = read_run_records(&out.join("runs.parquet")).unwrap();
+    assert_eq!(records.iter().filter(|r| r.kind == "run").count(), 3);
+    assert!(records.iter().all(|r| r.status == "done"), "{records:?}");
+    for dir in run_dirs(&out) {
+        let snaps = read_snapshot_rows(&dir.join("snapshots")).unwrap();
+        // Steps 0, 30, …, 240: 9 snapshots × top-3.
+        assert_eq!(snaps.len(), 27, "{}", dir.display());
+        assert!(snaps
+            .iter()
+            .all(|r| r.eigenvector.len() == 89_610 && r.converged));
+        let metrics = read_metric_rows(&dir.join("metrics")).unwrap();
+        assert_eq!(metrics.len(), 241);
+        // θ at the final step is always kept.
+        let weights = read_weight_rows(&dir.join("weights")).unwrap();
+        assert_eq!(weights.last().map(|w| w.step), Some(240));
+    }
+    // DuckDB over the hive layout must see what the run printed.
+    let has_duckdb = Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !has_duckdb {
+        assert!(
+            std::env::var_os("EIGENSWEEP_REQUIRE_DUCKDB").is_none(),
+            "EIGENSWEEP_REQUIRE_DUCKDB is set but `import duckdb` fails: pip install duckdb"
+        );
+        eprintln!("note: duckdb not importable; skipping the DuckDB half of this test (pip install duckdb)");
+        return;
+    }
+    let query = format!(
+        "import duckdb\n\
+         rows = duckdb.sql(\"\"\"select optimizer, eigenvalue from read_parquet('{}/runs/**/snapshots/*.parquet', hive_partitioning=true) \
+         where index = 1 and step = 240 order by optimizer\"\"\").fetchall()\n\
+         for o, v in rows: print(o, repr(v))\n",
+        out.display()
+    );
+    let py = Command::new("python3")
+        .args(["-c", &query])
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let printed = String::from_utf8_lossy(&py.stdout).into_owned();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 3, "{printed}");
+    for line in lines {
+        let (opt, value) = line.split_once(' ').unwrap();
+        let value: f64 = value.parse().unwrap();
+        // The run's summary printed λ1 of its last snapshot with 7 significant digits.
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("synthetic/{opt}/0")))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        let printed_l1: f64 = row.split_whitespace().nth(4).unwrap().parse().unwrap();
+        assert!(
+            (printed_l1 - value).abs() <= 1e-6 * value.abs(),
+            "{opt}: printed {printed_l1}, duckdb {value}"
+        );
+    }
+}
+
+#[test]
+fn killed_runs_resume_to_identical_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    let o = run(&small_sweep_args(reference.to_str().unwrap(), &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (i, delay_ms) in [300u64, 1200, 2500].into_iter().enumerate() {
+        let out = tmp.path().join(format!("killed-{i}"));
+        let args = small_sweep_args(out.to_str().unwrap(), &[]);
+        let mut child = eigensweep(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let o = run(&args);
+        assert!(
+            o.status.success(),
+            "resume after kill at {delay_ms} ms: {}",
+            stderr(&o)
+        );
+        // Compared through their Debug text: exact (shortest round-trip floats) and NaN-equal
+        // (the final snapshot's alignments are NaN, and NaN != NaN).
+        let same = |a: String, b: String, what: &str| {
+            assert!(a == b, "kill at {delay_ms} ms: {what} differ")
+        };
+        for (a, b) in run_dirs(&reference).iter().zip(run_dirs(&out)) {
+            let snaps = read_snapshot_rows(&a.join("snapshots")).unwrap();
+            assert_eq!(snaps.len(), 27);
+            same(
+                format!("{snaps:?}"),
+                format!("{:?}", read_snapshot_rows(&b.join("snapshots")).unwrap()),
+                "snapshots",
+            );
+            same(
+                format!("{:?}", read_metric_rows(&a.join("metrics")).unwrap()),
+                format!("{:?}", read_metric_rows(&b.join("metrics")).unwrap()),
+                "metrics",
+            );
+            same(
+                format!("{:?}", read_weight_rows(&a.join("weights")).unwrap()),
+                format!("{:?}", read_weight_rows(&b.join("weights")).unwrap()),
+                "weights",
+            );
+        }
+    }
+}
+
+#[test]
+fn changed_configuration_never_mixes_with_old_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = run(&small_sweep_args(
+        out.to_str().unwrap(),
+        &["--set", "training.steps=60"],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&small_sweep_args(
+        out.to_str().unwrap(),
+        &["--set", "training.steps=90"],
+    ));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another configuration"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_inputs_get_documented_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Missing sweep file.
+    let o = run(&["run", "/nonexistent/sweep.yaml"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/nonexistent/sweep.yaml"));
+    // Malformed YAML.
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, "name: [unclosed\n").unwrap();
+    let o = run(&["run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // Unwritable output directory (a path under a regular file).
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = run(&[
+        "run",
+        "sweeps/quickstart.yaml",
+        "--out",
+        file.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    // A dataset directory whose files have the wrong size.
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let mnist = std::env::var_os("EIGENSWEEP_TEST_MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/data/mnist-10k"));
+    for name in [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+    ] {
+        std::fs::copy(mnist.join(name), data.join(name)).unwrap();
+    }
+    std::fs::write(
+        data.join("t10k-labels-idx1-ubyte"),
+        [0u8, 0, 8, 1, 0, 0, 7, 208, 1, 2, 3],
+    )
+    .unwrap();
+    let o = run(&[
+        "run",
+        "sweeps/quickstart.yaml",
+        "--out",
+        tmp.path().join("o2").to_str().unwrap(),
+        "--set",
+        &format!("datasets[0].source={}", data.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("t10k-labels-idx1-ubyte"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_diverging_run_is_marked_and_the_others_finish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = run(&small_sweep_args(
+        out.to_str().unwrap(),
+        &[
+            "--set",
+            "optimizers[0].lr=1.0e12",
+            "--set",
+            "training.steps=60",
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(stderr(&o).contains("diverged"), "{}", stderr(&o));
+    let records = read_run_records(&out.join("runs.parquet")).unwrap();
+    let status = |opt: &str| {
+        records
+            .iter()
+            .find(|r| r.optimizer.as_deref() == Some(opt))
+            .unwrap()
+            .status
+            .clone()
+    };
+    assert_eq!(status("sgd"), "diverged");
+    assert_eq!(status("adam"), "done");
+    assert_eq!(status("sam"), "done");
+}

@@ -1,0 +1,272 @@
+//! End-to-end tests of `eigensweep validate` and `eigensweep plan`: the shipped sweep files,
+//! broken files, overrides, and the plan's numbers, as a user sees them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use eigensweep_common::exit_codes;
+
+/// The repository root: sweep files name paths relative to it (`../shared/data/mnist-10k`).
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `eigensweep ARGS` in the repository root; returns (exit code, stdout, stderr).
+fn eigensweep(args: &[&str]) -> (i32, String, String) {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_eigensweep"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("running eigensweep");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A sweep file with `text` in a fresh temporary directory.
+fn sweep_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sweep.yaml");
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    (dir, path)
+}
+
+/// The `key` column of the plan's runs table.
+fn run_keys(plan_stdout: &str) -> Vec<String> {
+    plan_stdout
+        .lines()
+        .skip_while(|l| *l != "runs")
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+const SMALL: &str = "
+name: small
+datasets: [{name: synth, source: synthetic, train_size: 300}]
+model: {hidden: [8]}
+training: {steps: 20}
+optimizers:
+  - {name: sgd, kind: sgd}
+  - {name: adam, kind: adam}
+seeds: [0, 1]
+snapshots: {schedule: {every: 10}}
+baseline: {networks: 2}
+";
+
+#[test]
+fn validate_accepts_every_shipped_sweep_file() {
+    for (file, runs, tasks) in [
+        ("sweeps/quickstart.yaml", 3, 4),
+        ("sweeps/mnist-10k.yaml", 6, 10),
+        ("sweeps/paper-mnist.yaml", 15, 100),
+        ("sweeps/paper-fashion-mnist.yaml", 15, 100),
+    ] {
+        let (code, stdout, stderr) = eigensweep(&["validate", file]);
+        assert_eq!(code, 0, "{file}: {stderr}");
+        assert_eq!(
+            stdout,
+            format!("{file}: ok ({runs} runs, {tasks} baseline tasks)\n")
+        );
+    }
+}
+
+#[test]
+fn validate_lists_every_error_with_its_path_and_exits_3() {
+    let broken = SMALL
+        .replace("name: small", "name: small sweep")
+        .replace("{name: sgd, kind: sgd}", "{name: sgd, kind: sgd, lr: -1}")
+        .replace(
+            "{name: adam, kind: adam}",
+            "{name: sgd, kind: adam, beta2: 1.5}",
+        )
+        .replace(
+            "seeds: [0, 1]",
+            "seeds: [0, 1]\nextra_eigen: [{seeds: [7]}]",
+        );
+    let (_dir, file) = sweep_file(&broken);
+    let (code, stdout, stderr) = eigensweep(&["validate", &file]);
+    assert_eq!(code, exit_codes::INPUT, "{stdout}{stderr}");
+    for expected in [
+        format!("{file}: `name`: expected a name of letters"),
+        format!("{file}: `optimizers[1].name`: expected a unique optimizer name (optimizers[0] has it too), got sgd"),
+        format!("{file}: `optimizers[0].lr`: expected a positive number, got -1"),
+        format!("{file}: `optimizers[1].beta2`: expected a number strictly between 0 and 1, got 1.5"),
+        format!("{file}: `extra_eigen[0].seeds[0]`: expected one of the sweep's seeds, got 7"),
+        format!("{file}: 5 errors in the sweep"),
+    ] {
+        assert!(stderr.contains(&expected), "missing {expected:?} in:\n{stderr}");
+    }
+    assert!(stdout.is_empty());
+}
+
+#[test]
+fn unknown_fields_and_yaml_errors_are_located() {
+    let (_dir, file) =
+        sweep_file(&SMALL.replace("training: {steps: 20}", "training: {steps: 20, stesp: 5}"));
+    let (code, _, stderr) = eigensweep(&["validate", &file]);
+    assert_eq!(code, exit_codes::INPUT);
+    assert!(
+        stderr.contains(&format!(
+            "{file}:5:23: `training.stesp`: unknown field `stesp`, expected one of"
+        )),
+        "{stderr}"
+    );
+
+    let (_dir, file) = sweep_file("name: x\ndatasets: [\n");
+    let (code, _, stderr) = eigensweep(&["validate", &file]);
+    assert_eq!(code, exit_codes::INPUT);
+    assert!(
+        stderr.contains(&format!("{file}:3:1: did not find expected node content")),
+        "{stderr}"
+    );
+
+    let (_dir, file) = sweep_file(&SMALL.replace("steps: 20}", "steps: twenty}"));
+    let (code, _, stderr) = eigensweep(&["validate", &file]);
+    assert_eq!(code, exit_codes::INPUT);
+    assert!(
+        stderr.contains("`training.steps`: invalid type: string \"twenty\", expected u64"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_sweep_file_exits_3_naming_it() {
+    let (code, stdout, stderr) = eigensweep(&["validate", "sweeps/no-such-sweep.yaml"]);
+    assert_eq!(code, exit_codes::INPUT);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("cannot read sweep file sweeps/no-such-sweep.yaml"),
+        "{stderr}"
+    );
+    let (code, _, _) = eigensweep(&["plan", "sweeps/no-such-sweep.yaml"]);
+    assert_eq!(code, exit_codes::INPUT);
+}
+
+#[test]
+fn a_missing_dataset_directory_is_an_input_error() {
+    let (_dir, file) = sweep_file(SMALL);
+    let (code, _, stderr) =
+        eigensweep(&["validate", &file, "--set", "datasets[0].source=no/such/dir"]);
+    assert_eq!(code, exit_codes::INPUT);
+    assert!(
+        stderr.contains(&format!(
+            "{file}: `datasets[0].source`: dataset directory no/such/dir does not exist"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn set_changes_keys_and_name_or_out_do_not() {
+    let (_dir, file) = sweep_file(SMALL);
+    let (code, stdout, stderr) = eigensweep(&["plan", &file]);
+    assert_eq!(code, 0, "{stderr}");
+    let base = run_keys(&stdout);
+    assert_eq!(base.len(), 4, "{stdout}");
+
+    let (_, stdout, _) = eigensweep(&["plan", &file, "--set", "optimizers[1].lr=3e-4"]);
+    let changed = run_keys(&stdout);
+    assert_eq!(changed[..2], base[..2], "the SGD runs keep their keys");
+    assert!(
+        changed[2] != base[2] && changed[3] != base[3],
+        "the Adam runs get new keys"
+    );
+
+    let (_, stdout, _) = eigensweep(&[
+        "plan",
+        &file,
+        "--set",
+        "name=renamed",
+        "--out",
+        "/tmp/elsewhere",
+    ]);
+    assert_eq!(run_keys(&stdout), base);
+    assert!(
+        stdout.starts_with("sweep renamed → /tmp/elsewhere:"),
+        "{stdout}"
+    );
+
+    let (_, stdout, _) = eigensweep(&["validate", &file, "--set", "seeds=[0, 1, 2]"]);
+    assert!(
+        stdout.ends_with("ok (6 runs, 2 baseline tasks)\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn set_with_a_bad_path_or_value_is_an_input_error() {
+    let (_dir, file) = sweep_file(SMALL);
+    for (set, expected) in [
+        (
+            "optimizers[5].lr=1",
+            "`optimizers[5].lr`: --set: index 5 is out of range: `optimizers` has 2 entries",
+        ),
+        (
+            "training.stpes=5",
+            "`training.stpes`: unknown field `stpes`",
+        ),
+        (
+            "training.steps=abc",
+            "`training.steps`: invalid type: string \"abc\", expected u64",
+        ),
+        (
+            "training.steps.every=5",
+            "`training.steps` is a number, not a mapping",
+        ),
+        ("training.steps", "--set expects KEY.PATH=VALUE"),
+    ] {
+        let (code, _, stderr) = eigensweep(&["validate", &file, "--set", set]);
+        assert_eq!(code, exit_codes::INPUT, "{set}");
+        assert!(stderr.contains(expected), "{set}: {stderr}");
+    }
+}
+
+#[test]
+fn plan_prints_runs_baseline_and_totals() {
+    let (_dir, file) = sweep_file(SMALL);
+    let (code, stdout, stderr) = eigensweep(&["plan", &file]);
+    assert_eq!(code, 0, "{stderr}");
+    // N = 784·8 + 8 + 8·10 + 10 = 6,370; snapshots 0, 10, 20; top-3 → 21 + 2·11 = 43 HVPs;
+    // eigenvectors 3 · 3 · 6,370 · 4 = 229,320 B, tables 20 · 64 + 9 · 96 = 2,144 B.
+    assert!(stdout.contains("runs:     4 runs, 12 snapshots, 172 HVPs, 926 kB on disk (eigenvectors 917 kB, tables 8.58 kB)"), "{stdout}");
+    // Baseline: 2 networks, top-3 cold solves of 21 products, 3 · 6,370 · 4 + 3 · 96 bytes each.
+    assert!(
+        stdout.contains("baseline: 2 tasks, 42 HVPs, 153 kB on disk"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("total:    214 HVPs, 1.08 MB on disk"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains(" synth ")).count(),
+        6,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn plan_of_the_paper_sweep_shows_its_disk_estimate() {
+    let (code, stdout, stderr) = eigensweep(&["plan", "sweeps/paper-mnist.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    // 12 runs at top-3 and 3 (seed 0) at top-15, 1,584 snapshots of 89,610 float32 each:
+    // 1.70 GB of eigenvectors per top-3 run, as the study quotes; θ adds 0.57 GB per run.
+    assert!(
+        stdout.contains("runs:     15 runs, 23,760 snapshots"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(eigenvectors 46.0 GB, weights 8.52 GB, tables 108 MB)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("total:    4,963,308 HVPs, 54.7 GB on disk"),
+        "{stdout}"
+    );
+    assert_eq!(run_keys(&stdout).len(), 15);
+}

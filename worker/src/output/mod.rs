@@ -1,0 +1,58 @@
+//! Typed, self-describing Parquet tables for a sweep's outputs.
+//!
+//! | table | rows | where |
+//! |---|---|---|
+//! | `snapshots` ([`SnapshotRow`]) | one per snapshot and eigen-index | `OUT/runs/dataset=D/optimizer=O/seed=S/snapshots/part-NNNNN.parquet` |
+//! | `metrics` ([`MetricRow`]) | one per logged training step | `…/metrics/part-NNNNN.parquet` |
+//! | `weights` ([`WeightRow`]) | one per snapshot (θ), when enabled | `…/weights/part-NNNNN.parquet` |
+//! | `baseline` ([`BaselineRow`]) | one per random-init network and eigen-index | `OUT/baseline/dataset=D/part-NNNNN.parquet` |
+//! | `runs` ([`RunRecord`]) | one per run and baseline task | `OUT/runs.parquet` |
+//!
+//! The directory layout is hive-partitioned ([`paths`]), so DuckDB reads it directly:
+//!
+//! ```sql
+//! SELECT optimizer, step, avg(ipr)
+//! FROM read_parquet('OUT/runs/**/snapshots/*.parquet', hive_partitioning = true)
+//! WHERE index = 1 GROUP BY ALL ORDER BY ALL;
+//! ```
+//!
+//! Every file explains itself: each Arrow field carries a `description` in its metadata, and
+//! the Parquet key-value metadata holds `eigensweep.table` (the table name),
+//! `eigensweep.format_version` (`"1"`), `eigensweep.description` and one
+//! `eigensweep.column.<name>` description per column (visible in DuckDB through
+//! `parquet_kv_metadata(...)`). Column names equal the Rust field names; the column lists in
+//! each table's module (`TableRow::columns`) are the single source of schema, metadata and
+//! documentation.
+//!
+//! Parts are written whole to a hidden temporary name, fsync'd and renamed ([`PartWriter`]),
+//! so a reader never sees a torn file; the same rows always give byte-identical files (fixed
+//! `created_by`, no timestamps, Snappy compression, fixed metadata order).
+//!
+//! Floating-point values are stored as they are: NaN stays NaN (e.g. the gradient and update
+//! alignments at a run's final snapshot), and only `Option` fields become nulls.
+
+mod baseline;
+mod error;
+mod metrics;
+mod parts;
+pub mod paths;
+mod runs;
+pub mod schema;
+mod snapshots;
+mod weights;
+
+#[cfg(test)]
+mod tests;
+
+pub use baseline::{read_baseline_rows, BaselineRow};
+pub use error::OutputError;
+pub use metrics::{read_metric_rows, MetricRow};
+pub use parts::{
+    count_parts, list_parts, parse_part_file_name, part_file_name, read_parts, read_schema,
+    read_table, remove_parts_from, temp_path, write_table_atomically, PartWriter,
+};
+pub use paths::{baseline_dir, run_dir, runs_table_path, validate_partition_value, RunDirs};
+pub use runs::{read_run_records, RunRecord};
+pub use schema::TableRow;
+pub use snapshots::{read_snapshot_rows, SnapshotRow};
+pub use weights::{read_weight_rows, WeightRow};

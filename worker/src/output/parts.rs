@@ -1,0 +1,278 @@
+//! Writing tables as numbered part files, atomically, and reading them back.
+//!
+//! A part is `DIR/part-NNNNN.parquet` (the number zero-padded to five digits; wider numbers
+//! are allowed and still read in numeric order). It is written under the hidden name
+//! `DIR/.part-NNNNN.parquet.tmp`, fsync'd, renamed into place, and the directory fsync'd, so a
+//! reader (or a resumed run) never sees a torn file under a `part-*.parquet` name.
+
+use std::fs::{self, File};
+use std::io;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+
+use super::schema::{
+    check_schema, writer_properties, TableRow, FORMAT_VERSION, FORMAT_VERSION_KEY, TABLE_KEY,
+};
+use super::OutputError;
+
+/// File name of part `index`: `part-00042.parquet`.
+pub fn part_file_name(index: u32) -> String {
+    format!("part-{index:05}.parquet")
+}
+
+/// The part number of a file name `part-N.parquet`, if it is one.
+pub fn parse_part_file_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("part-")?.strip_suffix(".parquet")?;
+    if digits.len() < 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The temporary name a file is written under before the rename: `.NAME.tmp` beside it.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "table".to_string());
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Writes parts of one table into one directory.
+#[derive(Debug)]
+pub struct PartWriter<R> {
+    dir: PathBuf,
+    next: u32,
+    rows: PhantomData<fn(&R)>,
+}
+
+impl<R: TableRow> PartWriter<R> {
+    /// A writer whose first part is `start_index`; creates `dir` and its parents.
+    ///
+    /// On resume, call [`remove_parts_from`]`(dir, k)` first and open with `start_index = k`.
+    pub fn open(dir: impl Into<PathBuf>, start_index: u32) -> Result<Self, OutputError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(|e| OutputError::io("creating directory", &dir, e))?;
+        Ok(Self {
+            dir,
+            next: start_index,
+            rows: PhantomData,
+        })
+    }
+
+    /// The number the next written part will get.
+    pub fn next_index(&self) -> u32 {
+        self.next
+    }
+
+    /// The directory the parts go to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `rows` as the next part and returns its path; writes nothing and returns `None`
+    /// for zero rows (the index is not used up then).
+    ///
+    /// Fails with [`OutputError::PartExists`] rather than replace an existing part.
+    pub fn write_part(&mut self, rows: &[R]) -> Result<Option<PathBuf>, OutputError> {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let path = self.dir.join(part_file_name(self.next));
+        match fs::symlink_metadata(&path) {
+            Ok(_) => return Err(OutputError::PartExists { path }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(OutputError::io("checking", &path, e)),
+        }
+        write_table_atomically(&path, rows)?;
+        self.next = self
+            .next
+            .checked_add(1)
+            .expect("more than 4 billion parts in one directory");
+        Ok(Some(path))
+    }
+}
+
+/// Writes `rows` as one Parquet file at `path` through `.NAME.tmp` + fsync + rename (+ fsync
+/// of the directory). An empty `rows` gives a valid file with the schema and no rows. The
+/// parent directory must exist. Used for `OUT/runs.parquet` (rows: [`super::RunRecord`]) and
+/// by [`PartWriter`].
+///
+/// The same rows always give the same bytes (see [`super::schema::writer_properties`]).
+pub fn write_table_atomically<R: TableRow>(path: &Path, rows: &[R]) -> Result<(), OutputError> {
+    let tmp = temp_path(path);
+    let result = write_file(&tmp, path, rows).and_then(|()| {
+        fs::rename(&tmp, path).map_err(|e| OutputError::io("renaming a temporary file to", path, e))
+    });
+    if result.is_err() {
+        // Best effort: the error that matters is the one in `result`.
+        let _ = fs::remove_file(&tmp);
+        return result;
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+        _ => sync_dir(Path::new(".")),
+    }
+}
+
+fn write_file<R: TableRow>(tmp: &Path, path: &Path, rows: &[R]) -> Result<(), OutputError> {
+    let batch = R::to_batch(rows).map_err(|message| OutputError::Batch {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let file = File::create(tmp).map_err(|e| OutputError::io("creating", tmp, e))?;
+    let sync_handle = file
+        .try_clone()
+        .map_err(|e| OutputError::io("opening", tmp, e))?;
+    let mut writer = ArrowWriter::try_new(file, R::schema(), Some(writer_properties::<R>()))
+        .map_err(|e| OutputError::parquet("writing", path, e))?;
+    if !rows.is_empty() {
+        writer
+            .write(&batch)
+            .map_err(|e| OutputError::parquet("writing", path, e))?;
+    }
+    writer
+        .close()
+        .map_err(|e| OutputError::parquet("writing", path, e))?;
+    sync_handle
+        .sync_all()
+        .map_err(|e| OutputError::io("syncing", path, e))
+}
+
+/// Makes a rename or removal in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), OutputError> {
+    let d = File::open(dir).map_err(|e| OutputError::io("opening directory", dir, e))?;
+    d.sync_all()
+        .map_err(|e| OutputError::io("syncing directory", dir, e))
+}
+
+/// The parts in `dir` as (number, path), in numeric order; none if `dir` does not exist.
+/// Temporary files and other names are ignored.
+pub fn list_parts(dir: &Path) -> Result<Vec<(u32, PathBuf)>, OutputError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(OutputError::io("reading directory", dir, e)),
+    };
+    let mut parts = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| OutputError::io("reading directory", dir, e))?;
+        if let Some(index) = entry.file_name().to_str().and_then(parse_part_file_name) {
+            parts.push((index, entry.path()));
+        }
+    }
+    parts.sort();
+    Ok(parts)
+}
+
+/// How many parts `dir` holds (0 if it does not exist).
+pub fn count_parts(dir: &Path) -> Result<usize, OutputError> {
+    Ok(list_parts(dir)?.len())
+}
+
+/// Deletes the parts numbered `index` and above, and every `.*.tmp` leftover, from `dir`;
+/// returns how many parts (not temporary files) were deleted. A missing `dir` is fine (0).
+///
+/// Used on resume: the parts written after the last checkpoint are dropped and rewritten.
+pub fn remove_parts_from(dir: &Path, index: u32) -> Result<usize, OutputError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(OutputError::io("reading directory", dir, e)),
+    };
+    let mut removed = 0;
+    let mut touched = false;
+    for entry in entries {
+        let entry = entry.map_err(|e| OutputError::io("reading directory", dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let is_late_part = parse_part_file_name(name).is_some_and(|n| n >= index);
+        if is_late_part || is_temp_name(name) {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(|e| OutputError::io("removing", &path, e))?;
+            touched = true;
+            if is_late_part {
+                removed += 1;
+            }
+        }
+    }
+    if touched {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
+/// Reads one table file written by [`write_table_atomically`] or [`PartWriter`]; checks that
+/// it holds table `R` (by its `eigensweep.table` metadata), the format version and the
+/// column types.
+pub fn read_table<R: TableRow>(path: &Path) -> Result<Vec<R>, OutputError> {
+    let file = File::open(path).map_err(|e| OutputError::io("opening", path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| OutputError::parquet("reading", path, e))?;
+    check_table::<R>(path, builder.schema())?;
+    let reader = builder
+        .build()
+        .map_err(|e| OutputError::parquet("reading", path, e))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| OutputError::schema(path, e.to_string()))?;
+        rows.extend(R::from_batch(&batch).map_err(|m| OutputError::schema(path, m))?);
+    }
+    Ok(rows)
+}
+
+/// Reads all parts of table `R` in `dir`, in part order (empty if `dir` does not exist).
+pub fn read_parts<R: TableRow>(dir: &Path) -> Result<Vec<R>, OutputError> {
+    let mut rows = Vec::new();
+    for (_, path) in list_parts(dir)? {
+        rows.extend(read_table::<R>(&path)?);
+    }
+    Ok(rows)
+}
+
+/// The Arrow schema of a table file as a reader sees it: field descriptions in the field
+/// metadata, and the Parquet key-value metadata (table name, version, descriptions) in the
+/// schema metadata.
+pub fn read_schema(path: &Path) -> Result<SchemaRef, OutputError> {
+    let file = File::open(path).map_err(|e| OutputError::io("opening", path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| OutputError::parquet("reading", path, e))?;
+    Ok(builder.schema().clone())
+}
+
+fn check_table<R: TableRow>(path: &Path, schema: &SchemaRef) -> Result<(), OutputError> {
+    let meta = schema.metadata();
+    match meta.get(TABLE_KEY).map(String::as_str) {
+        Some(t) if t == R::TABLE => {}
+        Some(t) => {
+            return Err(OutputError::schema(
+                path,
+                format!("holds the `{t}` table, expected `{}`", R::TABLE),
+            ))
+        }
+        None => {
+            return Err(OutputError::schema(
+                path,
+                format!("no `{TABLE_KEY}` metadata: not an eigensweep table"),
+            ))
+        }
+    }
+    match meta.get(FORMAT_VERSION_KEY).map(String::as_str) {
+        Some(FORMAT_VERSION) => {}
+        other => {
+            return Err(OutputError::schema(
+                path,
+                format!("table format version {other:?}, this build reads {FORMAT_VERSION:?}"),
+            ))
+        }
+    }
+    check_schema::<R>(schema).map_err(|m| OutputError::schema(path, m))
+}

@@ -1,0 +1,139 @@
+//! The `runs` table (`OUT/runs.parquet`): one row per run and baseline task of a sweep.
+
+use std::path::Path;
+
+use arrow_array::{ArrayRef, RecordBatch};
+
+use super::schema::{
+    col_f64, col_timestamp_opt, col_u64, col_utf8, col_utf8_opt, f64s, timestamps_opt, u64s, utf8,
+    utf8_opt, ColumnSpec, ColumnType as T, TableRow,
+};
+use super::{read_table, OutputError};
+
+/// The state of one run or baseline task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// The task's key (hash of its resolved configuration).
+    pub key: String,
+    /// "run" or "baseline".
+    pub kind: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Optimiser name; `None` for baseline tasks.
+    pub optimizer: Option<String>,
+    /// Seed.
+    pub seed: u64,
+    /// Resolved configuration as JSON.
+    pub config_json: String,
+    /// pending, running, done, failed or diverged.
+    pub status: String,
+    /// Error text of a failed or diverged task.
+    pub error: Option<String>,
+    /// Host that ran it.
+    pub host: Option<String>,
+    /// Start time, Unix milliseconds (UTC).
+    pub start_time: Option<i64>,
+    /// End time, Unix milliseconds (UTC).
+    pub end_time: Option<i64>,
+    /// Training steps completed.
+    pub steps_done: u64,
+    /// Snapshots completed.
+    pub snapshots_done: u64,
+    /// Wall-clock seconds spent.
+    pub wall_seconds: f64,
+}
+
+const COLUMNS: &[ColumnSpec] = &[
+    ColumnSpec::required("key", T::Utf8, "Key of the run or baseline task: hash of its fully resolved configuration; its output rows carry it as run_key / task_key."),
+    ColumnSpec::required("kind", T::Utf8, "\"run\" (a training run) or \"baseline\" (random-initialisation networks of one dataset)."),
+    ColumnSpec::required("dataset", T::Utf8, "Dataset name, as in the `dataset` hive partition."),
+    ColumnSpec::optional("optimizer", T::Utf8, "Optimiser name from the sweep file, as in the `optimizer` hive partition; null for baseline tasks."),
+    ColumnSpec::required("seed", T::UInt64, "Seed of the run (initial weights, data order and eigensolver starts derive from it)."),
+    ColumnSpec::required("config_json", T::Utf8, "The fully resolved configuration of the task as JSON; `key` is its hash."),
+    ColumnSpec::required("status", T::Utf8, "pending, running, done, failed or diverged (non-finite loss)."),
+    ColumnSpec::optional("error", T::Utf8, "Error message of a failed task, or the divergence report of a diverged one; null otherwise."),
+    ColumnSpec::optional("host", T::Utf8, "Host name of the machine that ran the task; null until it starts."),
+    ColumnSpec::optional("start_time", T::TimestampMsUtc, "When the task (last) started, UTC, millisecond precision; null until it starts."),
+    ColumnSpec::optional("end_time", T::TimestampMsUtc, "When the task finished, failed or diverged, UTC, millisecond precision; null until then."),
+    ColumnSpec::required("steps_done", T::UInt64, "Training steps completed (baseline: networks completed)."),
+    ColumnSpec::required("snapshots_done", T::UInt64, "Eigen-snapshots completed."),
+    ColumnSpec::required("wall_seconds", T::Float64, "Wall-clock seconds spent on the task, summed over resumed attempts."),
+];
+
+impl TableRow for RunRecord {
+    const TABLE: &'static str = "runs";
+    const DESCRIPTION: &'static str =
+        "One row per training run and baseline task of the sweep: configuration, status and progress.";
+
+    fn columns() -> &'static [ColumnSpec] {
+        COLUMNS
+    }
+
+    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
+        vec![
+            utf8(rows.iter().map(|r| r.key.as_str())),
+            utf8(rows.iter().map(|r| r.kind.as_str())),
+            utf8(rows.iter().map(|r| r.dataset.as_str())),
+            utf8_opt(rows.iter().map(|r| r.optimizer.as_deref())),
+            u64s(rows.iter().map(|r| r.seed)),
+            utf8(rows.iter().map(|r| r.config_json.as_str())),
+            utf8(rows.iter().map(|r| r.status.as_str())),
+            utf8_opt(rows.iter().map(|r| r.error.as_deref())),
+            utf8_opt(rows.iter().map(|r| r.host.as_deref())),
+            timestamps_opt(rows.iter().map(|r| r.start_time)),
+            timestamps_opt(rows.iter().map(|r| r.end_time)),
+            u64s(rows.iter().map(|r| r.steps_done)),
+            u64s(rows.iter().map(|r| r.snapshots_done)),
+            f64s(rows.iter().map(|r| r.wall_seconds)),
+        ]
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
+        let key = col_utf8(batch, "key")?;
+        let kind = col_utf8(batch, "kind")?;
+        let dataset = col_utf8(batch, "dataset")?;
+        let optimizer = col_utf8_opt(batch, "optimizer")?;
+        let seed = col_u64(batch, "seed")?;
+        let config_json = col_utf8(batch, "config_json")?;
+        let status = col_utf8(batch, "status")?;
+        let error = col_utf8_opt(batch, "error")?;
+        let host = col_utf8_opt(batch, "host")?;
+        let start_time = col_timestamp_opt(batch, "start_time")?;
+        let end_time = col_timestamp_opt(batch, "end_time")?;
+        let steps_done = col_u64(batch, "steps_done")?;
+        let snapshots_done = col_u64(batch, "snapshots_done")?;
+        let wall_seconds = col_f64(batch, "wall_seconds")?;
+        let mut kind = kind.into_iter();
+        let mut dataset = dataset.into_iter();
+        let mut optimizer = optimizer.into_iter();
+        let mut config_json = config_json.into_iter();
+        let mut status = status.into_iter();
+        let mut error = error.into_iter();
+        let mut host = host.into_iter();
+        Ok(key
+            .into_iter()
+            .enumerate()
+            .map(|(i, key)| RunRecord {
+                key,
+                kind: kind.next().unwrap_or_default(),
+                dataset: dataset.next().unwrap_or_default(),
+                optimizer: optimizer.next().flatten(),
+                seed: seed[i],
+                config_json: config_json.next().unwrap_or_default(),
+                status: status.next().unwrap_or_default(),
+                error: error.next().flatten(),
+                host: host.next().flatten(),
+                start_time: start_time[i],
+                end_time: end_time[i],
+                steps_done: steps_done[i],
+                snapshots_done: snapshots_done[i],
+                wall_seconds: wall_seconds[i],
+            })
+            .collect())
+    }
+}
+
+/// Reads `OUT/runs.parquet` (the path of the file itself).
+pub fn read_run_records(path: &Path) -> Result<Vec<RunRecord>, OutputError> {
+    read_table(path)
+}

@@ -1,0 +1,416 @@
+//! What the tables share: column declarations, the Arrow schema built from them (with a
+//! description per field), the table-level metadata, the Parquet writer settings, and small
+//! helpers to build and take apart Arrow columns.
+//!
+//! Each table declares its columns once as a `&'static [ColumnSpec]`; the schema, the
+//! metadata and the README's column tables can all be generated from that list.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, ListArray, RecordBatch, StringArray,
+    TimestampMillisecondArray, UInt32Array, UInt64Array,
+};
+use arrow_buffer::OffsetBuffer;
+use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+/// Version of the table layout; stored as [`FORMAT_VERSION_KEY`]. Bump on any change to a
+/// column's name, type or meaning.
+pub const FORMAT_VERSION: &str = "1";
+/// Parquet key-value metadata key holding the table name ("snapshots", "metrics", …).
+pub const TABLE_KEY: &str = "eigensweep.table";
+/// Parquet key-value metadata key holding [`FORMAT_VERSION`].
+pub const FORMAT_VERSION_KEY: &str = "eigensweep.format_version";
+/// Parquet key-value metadata key holding a one-sentence description of the table.
+pub const TABLE_DESCRIPTION_KEY: &str = "eigensweep.description";
+/// Prefix of the key-value metadata keys that repeat each column's description
+/// (`eigensweep.column.<name>`), for readers such as DuckDB that do not show Arrow field
+/// metadata (`SELECT * FROM parquet_kv_metadata('file.parquet')`).
+pub const COLUMN_DESCRIPTION_PREFIX: &str = "eigensweep.column.";
+/// Arrow field metadata key holding the column's description.
+pub const FIELD_DESCRIPTION_KEY: &str = "description";
+/// The Parquet `created_by` string: fixed, so that parts stay byte-identical across
+/// parquet-rs upgrades (the default embeds the crate version).
+pub const CREATED_BY: &str = "eigensweep 0.1";
+/// Compression of every column: Snappy (pure Rust, deterministic, fast).
+pub const COMPRESSION: Compression = Compression::SNAPPY;
+/// At most this many rows per row group.
+pub const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
+/// At most about this many encoded bytes per row group (128 MiB); eigenvector rows of the
+/// paper's 89,610-parameter network are ~350 kB each, so a row group holds ~370 of them.
+pub const MAX_ROW_GROUP_BYTES: usize = 128 << 20;
+/// Name of the item field of list columns (Arrow's default).
+pub const LIST_ITEM_NAME: &str = "item";
+
+/// The logical type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// UTF-8 text (Arrow `Utf8`, DuckDB `VARCHAR`).
+    Utf8,
+    /// Arrow `UInt64` (DuckDB `UBIGINT`).
+    UInt64,
+    /// Arrow `UInt32` (DuckDB `UINTEGER`).
+    UInt32,
+    /// Arrow `Float64` (DuckDB `DOUBLE`).
+    Float64,
+    /// Arrow `Boolean`.
+    Boolean,
+    /// Milliseconds since the Unix epoch, UTC: Arrow `Timestamp(ms, "UTC")` (DuckDB
+    /// `TIMESTAMP WITH TIME ZONE`). The Rust field is an `i64`.
+    TimestampMsUtc,
+    /// Arrow `List<Float32>` with non-null items (DuckDB `FLOAT[]`).
+    ListFloat32,
+}
+
+impl ColumnType {
+    /// The Arrow data type.
+    pub fn data_type(self) -> DataType {
+        match self {
+            ColumnType::Utf8 => DataType::Utf8,
+            ColumnType::UInt64 => DataType::UInt64,
+            ColumnType::UInt32 => DataType::UInt32,
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Boolean => DataType::Boolean,
+            ColumnType::TimestampMsUtc => {
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+            }
+            ColumnType::ListFloat32 => DataType::List(list_item_field()),
+        }
+    }
+
+    /// How the column reads in DuckDB (for documentation).
+    pub fn duckdb_type(self) -> &'static str {
+        match self {
+            ColumnType::Utf8 => "VARCHAR",
+            ColumnType::UInt64 => "UBIGINT",
+            ColumnType::UInt32 => "UINTEGER",
+            ColumnType::Float64 => "DOUBLE",
+            ColumnType::Boolean => "BOOLEAN",
+            ColumnType::TimestampMsUtc => "TIMESTAMP WITH TIME ZONE",
+            ColumnType::ListFloat32 => "FLOAT[]",
+        }
+    }
+}
+
+/// The item field of `List<Float32>` columns: named "item", non-null, no metadata.
+pub fn list_item_field() -> FieldRef {
+    Arc::new(Field::new(LIST_ITEM_NAME, DataType::Float32, false))
+}
+
+/// One column of a table: name (= the Rust field's name), type, nullability, description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnSpec {
+    /// Column name.
+    pub name: &'static str,
+    /// Logical type.
+    pub ty: ColumnType,
+    /// Whether the column may hold nulls (the Rust field is an `Option`).
+    pub nullable: bool,
+    /// One-sentence description, stored in the field metadata.
+    pub description: &'static str,
+}
+
+impl ColumnSpec {
+    /// A non-null column.
+    pub const fn required(name: &'static str, ty: ColumnType, description: &'static str) -> Self {
+        Self {
+            name,
+            ty,
+            nullable: false,
+            description,
+        }
+    }
+
+    /// A nullable column.
+    pub const fn optional(name: &'static str, ty: ColumnType, description: &'static str) -> Self {
+        Self {
+            name,
+            ty,
+            nullable: true,
+            description,
+        }
+    }
+
+    /// The Arrow field, with the description under [`FIELD_DESCRIPTION_KEY`].
+    pub fn field(&self) -> Field {
+        Field::new(self.name, self.ty.data_type(), self.nullable).with_metadata(HashMap::from([(
+            FIELD_DESCRIPTION_KEY.to_string(),
+            self.description.to_string(),
+        )]))
+    }
+}
+
+/// A row type that is stored as one Parquet table.
+pub trait TableRow: Sized {
+    /// Table name, stored under [`TABLE_KEY`] and checked on reading.
+    const TABLE: &'static str;
+    /// One sentence on what a row is, stored under [`TABLE_DESCRIPTION_KEY`].
+    const DESCRIPTION: &'static str;
+    /// The columns, in file order; names equal the Rust field names.
+    fn columns() -> &'static [ColumnSpec];
+    /// Builds the Arrow columns for `rows`, in the order of [`Self::columns`].
+    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef>;
+    /// Takes a batch (whose schema has been checked against [`Self::columns`]) apart.
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String>;
+
+    /// The Arrow schema: the columns with their descriptions. The table-level metadata is
+    /// kept out of it on purpose (it goes to the Parquet key-value metadata in a fixed order,
+    /// whereas Arrow's schema metadata is a hash map whose order would vary between runs).
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(
+            Self::columns()
+                .iter()
+                .map(|c| c.field())
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// Builds a record batch for `rows`.
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch, String> {
+        RecordBatch::try_new(Self::schema(), Self::to_arrays(rows)).map_err(|e| e.to_string())
+    }
+}
+
+/// The Parquet key-value metadata of a table, in a fixed order: table name, format version,
+/// table description, then one entry per column.
+pub fn table_metadata<R: TableRow>() -> Vec<KeyValue> {
+    let mut kv = vec![
+        KeyValue::new(TABLE_KEY.to_string(), R::TABLE.to_string()),
+        KeyValue::new(FORMAT_VERSION_KEY.to_string(), FORMAT_VERSION.to_string()),
+        KeyValue::new(
+            TABLE_DESCRIPTION_KEY.to_string(),
+            R::DESCRIPTION.to_string(),
+        ),
+    ];
+    kv.extend(R::columns().iter().map(|c| {
+        KeyValue::new(
+            format!("{COLUMN_DESCRIPTION_PREFIX}{}", c.name),
+            c.description.to_string(),
+        )
+    }));
+    kv
+}
+
+/// The Parquet writer settings for a table. Nothing in them depends on time or on the
+/// machine, so the same rows always give the same bytes.
+///
+/// Float columns are written PLAIN (no dictionary: their values are nearly all distinct), and
+/// list columns without statistics (min/max over a whole eigenvector is useless and costs a
+/// pass over it).
+pub fn writer_properties<R: TableRow>() -> WriterProperties {
+    let mut builder = WriterProperties::builder()
+        .set_created_by(CREATED_BY.to_string())
+        .set_compression(COMPRESSION)
+        .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(MAX_ROW_GROUP_BYTES))
+        .set_key_value_metadata(Some(table_metadata::<R>()));
+    for column in R::columns() {
+        match column.ty {
+            ColumnType::Float64 => {
+                builder =
+                    builder.set_column_dictionary_enabled(ColumnPath::from(column.name), false);
+            }
+            ColumnType::ListFloat32 => {
+                let path = list_item_path(column.name);
+                builder = builder
+                    .set_column_dictionary_enabled(path.clone(), false)
+                    .set_column_statistics_enabled(path, EnabledStatistics::None);
+            }
+            _ => {}
+        }
+    }
+    builder.build()
+}
+
+/// The Parquet leaf path of a list column's items (`NAME.list.item`).
+pub fn list_item_path(name: &str) -> ColumnPath {
+    ColumnPath::new(vec![
+        name.to_string(),
+        "list".to_string(),
+        LIST_ITEM_NAME.to_string(),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------
+// Building columns.
+
+pub(crate) fn utf8<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(values))
+}
+
+pub(crate) fn utf8_opt<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    Arc::new(values.collect::<StringArray>())
+}
+
+pub(crate) fn u64s(values: impl Iterator<Item = u64>) -> ArrayRef {
+    Arc::new(UInt64Array::from_iter_values(values))
+}
+
+pub(crate) fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
+    Arc::new(UInt32Array::from_iter_values(values))
+}
+
+pub(crate) fn f64s(values: impl Iterator<Item = f64>) -> ArrayRef {
+    Arc::new(Float64Array::from_iter_values(values))
+}
+
+pub(crate) fn f64_opt(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
+    Arc::new(values.collect::<Float64Array>())
+}
+
+pub(crate) fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
+    Arc::new(BooleanArray::from(values.collect::<Vec<bool>>()))
+}
+
+pub(crate) fn timestamps_opt(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+    Arc::new(
+        values
+            .collect::<TimestampMillisecondArray>()
+            .with_timezone("UTC"),
+    )
+}
+
+pub(crate) fn f32_lists<'a>(values: impl Iterator<Item = &'a [f32]> + Clone) -> ArrayRef {
+    let offsets = OffsetBuffer::from_lengths(values.clone().map(<[f32]>::len));
+    let items = Float32Array::from_iter_values(values.flat_map(|v| v.iter().copied()));
+    Arc::new(ListArray::new(
+        list_item_field(),
+        offsets,
+        Arc::new(items),
+        None,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Taking columns apart. Every function checks type and nulls and says which column failed.
+
+fn typed<'a, T: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, String> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("missing column `{name}`"))?;
+    column.as_any().downcast_ref::<T>().ok_or_else(|| {
+        format!(
+            "column `{name}` has type {}, expected {}",
+            column.data_type(),
+            std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("?")
+        )
+    })
+}
+
+fn no_nulls(array: &dyn Array, name: &str) -> Result<(), String> {
+    if array.null_count() > 0 {
+        Err(format!(
+            "column `{name}` has {} null values but is required",
+            array.null_count()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn col_utf8(batch: &RecordBatch, name: &str) -> Result<Vec<String>, String> {
+    let a = typed::<StringArray>(batch, name)?;
+    no_nulls(a, name)?;
+    Ok(a.iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}
+
+pub(crate) fn col_utf8_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
+    let a = typed::<StringArray>(batch, name)?;
+    Ok(a.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+pub(crate) fn col_u64(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, String> {
+    let a = typed::<UInt64Array>(batch, name)?;
+    no_nulls(a, name)?;
+    Ok(a.values().to_vec())
+}
+
+pub(crate) fn col_u32(batch: &RecordBatch, name: &str) -> Result<Vec<u32>, String> {
+    let a = typed::<UInt32Array>(batch, name)?;
+    no_nulls(a, name)?;
+    Ok(a.values().to_vec())
+}
+
+pub(crate) fn col_f64(batch: &RecordBatch, name: &str) -> Result<Vec<f64>, String> {
+    let a = typed::<Float64Array>(batch, name)?;
+    no_nulls(a, name)?;
+    Ok(a.values().to_vec())
+}
+
+pub(crate) fn col_f64_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>, String> {
+    Ok(typed::<Float64Array>(batch, name)?.iter().collect())
+}
+
+pub(crate) fn col_bool(batch: &RecordBatch, name: &str) -> Result<Vec<bool>, String> {
+    let a = typed::<BooleanArray>(batch, name)?;
+    no_nulls(a, name)?;
+    Ok(a.values().iter().collect())
+}
+
+pub(crate) fn col_timestamp_opt(
+    batch: &RecordBatch,
+    name: &str,
+) -> Result<Vec<Option<i64>>, String> {
+    Ok(typed::<TimestampMillisecondArray>(batch, name)?
+        .iter()
+        .collect())
+}
+
+pub(crate) fn col_f32_lists(batch: &RecordBatch, name: &str) -> Result<Vec<Vec<f32>>, String> {
+    let a = typed::<ListArray>(batch, name)?;
+    no_nulls(a, name)?;
+    let items = a
+        .values()
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .ok_or_else(|| format!("column `{name}` is not a list of float32"))?;
+    no_nulls(items, name)?;
+    let values = items.values();
+    let offsets = a.value_offsets();
+    Ok(offsets
+        .windows(2)
+        .map(|w| values[w[0] as usize..w[1] as usize].to_vec())
+        .collect())
+}
+
+/// Checks a file's Arrow schema against the table's columns: every declared column must be
+/// there with its type (extra columns are ignored, so that a later format may add some).
+pub(crate) fn check_schema<R: TableRow>(schema: &Schema) -> Result<(), String> {
+    for column in R::columns() {
+        let field = schema
+            .field_with_name(column.name)
+            .map_err(|_| format!("missing column `{}`", column.name))?;
+        let type_ok = match (column.ty, field.data_type()) {
+            // Any item name and nullability: other writers call the item "element".
+            (ColumnType::ListFloat32, DataType::List(item)) => {
+                item.data_type() == &DataType::Float32
+            }
+            (ty, found) => found == &ty.data_type(),
+        };
+        if !type_ok {
+            return Err(format!(
+                "column `{}` has type {}, expected {}",
+                column.name,
+                field.data_type(),
+                column.ty.data_type()
+            ));
+        }
+        if field.is_nullable() && !column.nullable {
+            return Err(format!(
+                "column `{}` is nullable but should be required",
+                column.name
+            ));
+        }
+    }
+    Ok(())
+}

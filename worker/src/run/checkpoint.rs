@@ -1,0 +1,317 @@
+//! A run's checkpoint: everything needed to continue it exactly as if it had never stopped.
+//!
+//! What is *not* stored is as important as what is: the data order and every random start are
+//! functions of (seed, epoch) and (seed, snapshot index), so positions suffice; rows already
+//! flushed to Parquet parts are on disk, and the checkpoint records how many parts each table
+//! had, so that parts written after it can be dropped on resume and rewritten identically.
+//!
+//! Format: a small little-endian binary file, `ESCKPT01` magic, then the fields, then the
+//! SHA-256 of everything before it, written to a temporary name, fsync'd and renamed. A torn or
+//! foreign file is detected (bad magic, short read, checksum) and reported, never half-used.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+const MAGIC: &[u8; 8] = b"ESCKPT01";
+
+/// Errors reading or writing a checkpoint.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    /// File system error.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a complete checkpoint of this format.
+    #[error("checkpoint {path} is damaged or of another format: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// The state of a run between two steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// Key of the run this belongs to (a checkpoint of another configuration is refused).
+    pub run_key: String,
+    /// Steps taken.
+    pub step: u64,
+    /// Epoch of the batch order.
+    pub epoch: u64,
+    /// Offset within the epoch's permutation.
+    pub offset: u64,
+    /// Snapshots completed.
+    pub snapshots_done: u64,
+    /// Flat parameters θ_step, in the compute dtype's bits widened to f64 exactly.
+    pub params: Vec<f64>,
+    /// Optimiser state tensors, flattened (Adam: m then v), and its step counter.
+    pub optimizer_state: Vec<Vec<f64>>,
+    /// Optimiser step counter (Adam's t).
+    pub optimizer_steps: u64,
+    /// Warm-start vectors of the next snapshot.
+    pub warm_start: Vec<Vec<f64>>,
+    /// Parquet parts written so far, per table, in a fixed table order.
+    pub parts: Vec<(String, u32)>,
+    /// Wall seconds spent on the run before this checkpoint.
+    pub wall_seconds: f64,
+    /// Whether the run had finished (every step, snapshot and row done) at this checkpoint.
+    pub complete: bool,
+}
+
+struct Enc(Vec<u8>);
+
+impl Enc {
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn vec(&mut self, v: &[f64]) {
+        self.u64(v.len() as u64);
+        for x in v {
+            self.f64(*x);
+        }
+    }
+    fn vecs(&mut self, vs: &[Vec<f64>]) {
+        self.u64(vs.len() as u64);
+        for v in vs {
+            self.vec(v);
+        }
+    }
+}
+
+struct Dec<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Dec<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or("truncated")?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+    fn f64(&mut self) -> Result<f64, String> {
+        Ok(f64::from_bits(self.u64()?))
+    }
+    fn len(&mut self) -> Result<usize, String> {
+        let n = self.u64()?;
+        // Every element takes at least one byte, so a length beyond the file is corruption.
+        if n as usize > self.bytes.len() {
+            return Err(format!("implausible length {n}"));
+        }
+        Ok(n as usize)
+    }
+    fn str(&mut self) -> Result<String, String> {
+        let n = self.len()?;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|e| e.to_string())
+    }
+    fn vec(&mut self) -> Result<Vec<f64>, String> {
+        let n = self.len()?;
+        (0..n).map(|_| self.f64()).collect()
+    }
+    fn vecs(&mut self) -> Result<Vec<Vec<f64>>, String> {
+        let n = self.len()?;
+        (0..n).map(|_| self.vec()).collect()
+    }
+}
+
+impl Checkpoint {
+    fn encode(&self) -> Vec<u8> {
+        let mut e = Enc(MAGIC.to_vec());
+        e.str(&self.run_key);
+        e.u64(self.step);
+        e.u64(self.epoch);
+        e.u64(self.offset);
+        e.u64(self.snapshots_done);
+        e.vec(&self.params);
+        e.vecs(&self.optimizer_state);
+        e.u64(self.optimizer_steps);
+        e.vecs(&self.warm_start);
+        e.u64(self.parts.len() as u64);
+        for (name, n) in &self.parts {
+            e.str(name);
+            e.u64(u64::from(*n));
+        }
+        e.f64(self.wall_seconds);
+        e.u64(u64::from(self.complete));
+        let digest = Sha256::digest(&e.0);
+        e.0.extend_from_slice(&digest);
+        e.0
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.len() < MAGIC.len() + 32 || &bytes[..MAGIC.len()] != MAGIC {
+            return Err("missing ESCKPT01 header".into());
+        }
+        let (body, digest) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(body).as_slice() != digest {
+            return Err("checksum mismatch (the file was cut short or altered)".into());
+        }
+        let mut d = Dec {
+            bytes: body,
+            pos: MAGIC.len(),
+        };
+        let run_key = d.str()?;
+        let step = d.u64()?;
+        let epoch = d.u64()?;
+        let offset = d.u64()?;
+        let snapshots_done = d.u64()?;
+        let params = d.vec()?;
+        let optimizer_state = d.vecs()?;
+        let optimizer_steps = d.u64()?;
+        let warm_start = d.vecs()?;
+        let n = d.len()?;
+        let mut parts = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = d.str()?;
+            let count = u32::try_from(d.u64()?).map_err(|e| e.to_string())?;
+            parts.push((name, count));
+        }
+        let wall_seconds = d.f64()?;
+        let complete = d.u64()? == 1;
+        if d.pos != body.len() {
+            return Err("trailing bytes".into());
+        }
+        Ok(Self {
+            run_key,
+            step,
+            epoch,
+            offset,
+            snapshots_done,
+            params,
+            optimizer_state,
+            optimizer_steps,
+            warm_start,
+            parts,
+            wall_seconds,
+            complete,
+        })
+    }
+
+    /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).
+    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
+        let io = |action, source| CheckpointError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| io("creating the directory of", e))?;
+        }
+        let tmp = path.with_extension("tmp");
+        let mut f = File::create(&tmp).map_err(|e| io("creating", e))?;
+        f.write_all(&self.encode()).map_err(|e| io("writing", e))?;
+        f.sync_all().map_err(|e| io("syncing", e))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(|e| io("renaming into place", e))?;
+        Ok(())
+    }
+
+    /// Reads `path`; `Ok(None)` when there is no checkpoint.
+    pub fn load(path: &Path) -> Result<Option<Self>, CheckpointError> {
+        let bytes = match fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(CheckpointError::Io {
+                    action: "reading",
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        Self::decode(&bytes)
+            .map(Some)
+            .map_err(|reason| CheckpointError::Corrupt {
+                path: path.to_path_buf(),
+                reason,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Checkpoint {
+        Checkpoint {
+            run_key: "abc123".into(),
+            step: 630,
+            epoch: 10,
+            offset: 256,
+            snapshots_done: 11,
+            params: vec![0.5, -1.25, f64::from(1.1f32), 0.0],
+            optimizer_state: vec![vec![1.0, 2.0], vec![3.0, 4.0]],
+            optimizer_steps: 630,
+            warm_start: vec![vec![0.6, 0.8], vec![-0.8, 0.6]],
+            parts: vec![("snapshots".into(), 3), ("metrics".into(), 3)],
+            wall_seconds: 12.5,
+            complete: false,
+        }
+    }
+
+    #[test]
+    fn round_trips_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/checkpoint.bin");
+        sample().save(&path).unwrap();
+        assert_eq!(Checkpoint::load(&path).unwrap(), Some(sample()));
+        assert!(!path.with_extension("tmp").exists());
+        assert_eq!(
+            Checkpoint::load(&dir.path().join("none.bin")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn damaged_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.bin");
+        sample().save(&path).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        fs::write(&path, &bytes[..bytes.len() - 40]).unwrap();
+        let err = Checkpoint::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("checksum") && err.contains("checkpoint.bin"),
+            "{err}"
+        );
+        let mut flipped = bytes.clone();
+        flipped[20] ^= 1;
+        fs::write(&path, flipped).unwrap();
+        assert!(Checkpoint::load(&path).is_err());
+        fs::write(&path, b"not a checkpoint at all, definitely not").unwrap();
+        assert!(Checkpoint::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("ESCKPT01"));
+    }
+}

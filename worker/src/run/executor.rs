@@ -1,0 +1,577 @@
+//! The run loop.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{DType, Device};
+use thiserror::Error;
+
+use super::checkpoint::{Checkpoint, CheckpointError};
+use crate::data::TrainTest;
+use crate::mlp::{evaluate, Architecture, BiasInit, ModelError, Params};
+use crate::optim::OptimizerConfig;
+use crate::output::{
+    remove_parts_from, MetricRow, OutputError, PartWriter, SnapshotRow, WeightRow,
+};
+use crate::rng::{stream_rng, Stream};
+use crate::snapshot::{
+    alignment, eigen_snapshot, ipr, warm_start_vectors, SnapshotError, SnapshotSettings,
+};
+use crate::train::{DeviceData, OrderPosition, StepRecord, Trainer};
+
+/// Everything one run needs, already resolved from the sweep file.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// Stable key of the run's configuration.
+    pub key: String,
+    /// Network shape.
+    pub arch: Architecture,
+    /// Bias initialisation.
+    pub bias_init: BiasInit,
+    /// Optimiser and hyperparameters.
+    pub optimizer: OptimizerConfig,
+    /// Run seed.
+    pub seed: u64,
+    /// Training steps.
+    pub steps: u64,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// A metrics row every this many steps (eval steps always get one).
+    pub log_every: u64,
+    /// Steps at which eigen-snapshots are taken (θ after that many steps).
+    pub snapshot_steps: Vec<u64>,
+    /// Steps at which full train and test loss/accuracy are evaluated.
+    pub eval_steps: Vec<u64>,
+    /// Eigensolver settings.
+    pub snapshot: SnapshotSettings,
+    /// Hessian on the first N training samples (`None`: all).
+    pub hessian_samples: Option<usize>,
+    /// Store θ at every snapshot (θ at the final step is always stored).
+    pub store_weights: bool,
+    /// Write parts and a checkpoint after every this many snapshots.
+    pub checkpoint_every: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunStatus {
+    /// All steps and snapshots done.
+    Done,
+    /// The loss became non-finite at `step`.
+    Diverged {
+        /// Step whose mini-batch loss was non-finite.
+        step: u64,
+    },
+    /// Asked to stop (preemption): a checkpoint was written; run again to continue.
+    Stopped,
+}
+
+/// Seconds spent per stage (this launch only).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageSeconds {
+    /// Optimiser steps and metrics.
+    pub training: f64,
+    /// Hessian operator set-up and eigensolves.
+    pub eigen: f64,
+    /// Full-dataset evaluations.
+    pub evaluation: f64,
+    /// Parquet parts and checkpoints.
+    pub writing: f64,
+}
+
+/// The outcome of [`execute`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// How it ended.
+    pub status: RunStatus,
+    /// Steps completed.
+    pub steps_done: u64,
+    /// Snapshots completed.
+    pub snapshots_done: u64,
+    /// Step the launch resumed from (`None`: started fresh or was already finished).
+    pub resumed_from: Option<u64>,
+    /// Whether the run had already finished before this launch (nothing was done).
+    pub already_finished: bool,
+    /// Wall seconds over all launches of the run.
+    pub wall_seconds: f64,
+    /// Where this launch's time went.
+    pub stages: StageSeconds,
+    /// Products used by the most recent snapshot.
+    pub last_products: usize,
+    /// Eigenvalues of the last snapshot taken in this launch (empty if none).
+    pub last_eigenvalues: Vec<f64>,
+    /// Test accuracy at the last evaluation of this launch.
+    pub last_test_accuracy: Option<f64>,
+}
+
+/// What a progress callback sees.
+#[derive(Debug, Clone, Copy)]
+pub struct RunProgress {
+    /// Steps done.
+    pub step: u64,
+    /// Total steps.
+    pub steps: u64,
+    /// Snapshots done.
+    pub snapshots_done: u64,
+    /// Total snapshots.
+    pub snapshots: u64,
+    /// Products of the latest snapshot.
+    pub last_products: usize,
+}
+
+/// Errors that fail a run.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// Model or tensor failure.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Eigen-snapshot failure.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// Writing a table failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// Reading or writing the checkpoint failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// File-system error on a marker file.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory holds a checkpoint of a different configuration.
+    #[error("{path} belongs to run {found}, not {expected}: refusing to mix outputs of different configurations")]
+    ForeignCheckpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its run key.
+        found: String,
+        /// This run's key.
+        expected: String,
+    },
+    /// Inconsistent plan.
+    #[error("invalid run plan: {0}")]
+    Plan(String),
+}
+
+const TABLES: [&str; 3] = ["snapshots", "metrics", "weights"];
+
+struct Writers {
+    snapshots: PartWriter<SnapshotRow>,
+    metrics: PartWriter<MetricRow>,
+    weights: PartWriter<WeightRow>,
+    snapshot_rows: Vec<SnapshotRow>,
+    metric_rows: Vec<MetricRow>,
+    weight_rows: Vec<WeightRow>,
+}
+
+impl Writers {
+    fn open(dir: &Path, parts: &[(String, u32)]) -> Result<Self, RunError> {
+        let start = |table: &str| {
+            parts
+                .iter()
+                .find(|(t, _)| t == table)
+                .map(|(_, n)| *n)
+                .unwrap_or(0)
+        };
+        for table in TABLES {
+            remove_parts_from(&dir.join(table), start(table))?;
+        }
+        Ok(Self {
+            snapshots: PartWriter::open(dir.join("snapshots"), start("snapshots"))?,
+            metrics: PartWriter::open(dir.join("metrics"), start("metrics"))?,
+            weights: PartWriter::open(dir.join("weights"), start("weights"))?,
+            snapshot_rows: Vec::new(),
+            metric_rows: Vec::new(),
+            weight_rows: Vec::new(),
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), RunError> {
+        self.snapshots
+            .write_part(&std::mem::take(&mut self.snapshot_rows))?;
+        self.metrics
+            .write_part(&std::mem::take(&mut self.metric_rows))?;
+        self.weights
+            .write_part(&std::mem::take(&mut self.weight_rows))?;
+        Ok(())
+    }
+
+    fn parts(&self) -> Vec<(String, u32)> {
+        vec![
+            ("snapshots".into(), self.snapshots.next_index()),
+            ("metrics".into(), self.metrics.next_index()),
+            ("weights".into(), self.weights.next_index()),
+        ]
+    }
+}
+
+fn marker_io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> RunError + 'a {
+    move |source| RunError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn flat_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// Runs (or resumes, or skips if finished) one run in `dir`.
+///
+/// `stop` is polled after every snapshot: when set, the run writes its parts and a checkpoint
+/// and returns [`RunStatus::Stopped`].
+pub fn execute(
+    plan: &RunPlan,
+    data: &TrainTest,
+    dir: &Path,
+    progress: &mut dyn FnMut(&RunProgress),
+    stop: &AtomicBool,
+) -> Result<RunReport, RunError> {
+    let launch = Instant::now();
+    let mut stages = StageSeconds::default();
+    let success = dir.join("_SUCCESS");
+    let diverged = dir.join("_DIVERGED");
+    let checkpoint_path = dir.join("checkpoint.bin");
+    let snapshot_steps: BTreeSet<u64> = plan
+        .snapshot_steps
+        .iter()
+        .copied()
+        .filter(|&s| s <= plan.steps)
+        .collect();
+    let eval_steps: BTreeSet<u64> = plan
+        .eval_steps
+        .iter()
+        .copied()
+        .filter(|&s| s <= plan.steps)
+        .collect();
+    if plan.log_every == 0 || plan.batch_size == 0 || plan.checkpoint_every == 0 {
+        return Err(RunError::Plan(
+            "log_every, batch_size and checkpoint_every must be positive".into(),
+        ));
+    }
+
+    let saved = Checkpoint::load(&checkpoint_path)?;
+    if let Some(c) = &saved {
+        if c.run_key != plan.key {
+            return Err(RunError::ForeignCheckpoint {
+                path: checkpoint_path,
+                found: c.run_key.clone(),
+                expected: plan.key.clone(),
+            });
+        }
+    }
+    if saved.as_ref().is_some_and(|c| c.complete) && !success.exists() {
+        // Killed between the final checkpoint and the marker: the run is complete.
+        fs::write(&success, "").map_err(marker_io("writing", &success))?;
+    }
+    for (marker, status) in [(&success, None), (&diverged, Some(()))] {
+        if marker.exists() {
+            let text = fs::read_to_string(marker).map_err(marker_io("reading", marker))?;
+            let c = saved.as_ref();
+            return Ok(RunReport {
+                status: match status {
+                    None => RunStatus::Done,
+                    Some(()) => RunStatus::Diverged {
+                        step: text.trim().parse().unwrap_or(0),
+                    },
+                },
+                steps_done: c.map(|c| c.step).unwrap_or(0),
+                snapshots_done: c.map(|c| c.snapshots_done).unwrap_or(0),
+                resumed_from: None,
+                already_finished: true,
+                wall_seconds: c.map(|c| c.wall_seconds).unwrap_or(0.0),
+                stages,
+                last_products: 0,
+                last_eigenvalues: Vec::new(),
+                last_test_accuracy: None,
+            });
+        }
+    }
+    fs::create_dir_all(dir).map_err(marker_io("creating", dir))?;
+
+    let device = Device::Cpu;
+    let dtype = DType::F32;
+    let train = DeviceData::new(&data.train, &plan.arch, dtype, &device)?;
+    let test = DeviceData::new(&data.test, &plan.arch, dtype, &device)?;
+    let hessian_data = match plan.hessian_samples {
+        Some(n) if n == 0 || n > train.len() => {
+            return Err(RunError::Plan(format!(
+                "hessian_samples {n} outside 1..={}",
+                train.len()
+            )));
+        }
+        Some(n) => train.head(n)?,
+        None => train.clone(),
+    };
+
+    let fresh = Params::init(
+        &plan.arch,
+        plan.bias_init,
+        &mut stream_rng(plan.seed, Stream::Init, 0),
+        dtype,
+        &device,
+    )?;
+    let (mut trainer, mut snapshots_done, mut warm, mut writers, wall_before, resumed_from) =
+        match &saved {
+            Some(c) => {
+                let params = Params::from_flat(&plan.arch, &c.params, dtype, &device)?;
+                let mut optimizer = plan.optimizer.build(&params)?;
+                optimizer.restore(&c.optimizer_state, c.optimizer_steps)?;
+                let position = OrderPosition {
+                    epoch: c.epoch,
+                    offset: c.offset as usize,
+                };
+                let trainer = Trainer::resume(
+                    params,
+                    optimizer,
+                    train.clone(),
+                    plan.batch_size,
+                    plan.seed,
+                    c.step,
+                    position,
+                );
+                let warm = if c.warm_start.is_empty() {
+                    None
+                } else {
+                    Some(c.warm_start.clone())
+                };
+                (
+                    trainer,
+                    c.snapshots_done,
+                    warm,
+                    Writers::open(dir, &c.parts)?,
+                    c.wall_seconds,
+                    Some(c.step),
+                )
+            }
+            None => {
+                let optimizer = plan.optimizer.build(&fresh)?;
+                let trainer =
+                    Trainer::new(fresh, optimizer, train.clone(), plan.batch_size, plan.seed);
+                (trainer, 0, None, Writers::open(dir, &[])?, 0.0, None)
+            }
+        };
+    let total_snapshots = snapshot_steps.len() as u64;
+    let mut last_products = 0;
+    let mut last_eigenvalues = Vec::new();
+    let mut last_test_accuracy = None;
+    let mut since_checkpoint = 0u64;
+
+    let save_checkpoint = |trainer: &Trainer,
+                           snapshots_done: u64,
+                           warm: &Option<Vec<Vec<f64>>>,
+                           writers: &Writers,
+                           wall: f64,
+                           complete: bool|
+     -> Result<(), RunError> {
+        let (optimizer_state, optimizer_steps) = trainer.optimizer().state()?;
+        let position = trainer.order_position();
+        Checkpoint {
+            run_key: plan.key.clone(),
+            step: trainer.steps(),
+            epoch: position.epoch,
+            offset: position.offset as u64,
+            snapshots_done,
+            params: trainer.params().to_flat()?,
+            optimizer_state,
+            optimizer_steps,
+            warm_start: warm.clone().unwrap_or_default(),
+            parts: writers.parts(),
+            wall_seconds: wall,
+            complete,
+        }
+        .save(&checkpoint_path)?;
+        Ok(())
+    };
+
+    loop {
+        let t = trainer.steps();
+        // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
+        let snapshot = if snapshot_steps.contains(&t) {
+            let started = Instant::now();
+            let s = eigen_snapshot(
+                trainer.params(),
+                &hessian_data,
+                &plan.snapshot,
+                plan.seed,
+                snapshots_done,
+                warm.as_deref(),
+            )?;
+            stages.eigen += started.elapsed().as_secs_f64();
+            Some(s)
+        } else {
+            None
+        };
+        let evaluation = if eval_steps.contains(&t) {
+            let started = Instant::now();
+            let tr = evaluate(trainer.params(), &train.x, &train.onehot, 4096)?;
+            let te = evaluate(trainer.params(), &test.x, &test.onehot, 4096)?;
+            stages.evaluation += started.elapsed().as_secs_f64();
+            last_test_accuracy = Some(te.1);
+            Some((tr, te))
+        } else {
+            None
+        };
+        let params_t = if snapshot.is_some() && (plan.store_weights || t == plan.steps) {
+            Some(trainer.params().to_flat()?)
+        } else {
+            None
+        };
+        let started = Instant::now();
+        let record: Option<StepRecord> = if t < plan.steps {
+            Some(trainer.step()?)
+        } else {
+            None
+        };
+        let (grad_norm, update_norm) = match &record {
+            Some(r) if t % plan.log_every == 0 || evaluation.is_some() => (
+                r.gradient.squared_norm()?.sqrt(),
+                r.update.squared_norm()?.sqrt(),
+            ),
+            _ => (f64::NAN, f64::NAN),
+        };
+        stages.training += started.elapsed().as_secs_f64();
+        let batch_loss = record.as_ref().map(|r| r.loss).unwrap_or(f64::NAN);
+        if t % plan.log_every == 0 || evaluation.is_some() {
+            writers.metric_rows.push(MetricRow {
+                run_key: plan.key.clone(),
+                step: t,
+                batch_loss,
+                grad_norm,
+                update_norm,
+                train_loss: evaluation.map(|e| e.0 .0),
+                train_accuracy: evaluation.map(|e| e.0 .1),
+                test_loss: evaluation.map(|e| e.1 .0),
+                test_accuracy: evaluation.map(|e| e.1 .1),
+            });
+        }
+        if let Some(s) = snapshot {
+            let grad = record.as_ref().map(|r| r.gradient.to_flat()).transpose()?;
+            let update = record.as_ref().map(|r| r.update.to_flat()).transpose()?;
+            for (i, pair) in s.eigen.pairs.iter().enumerate() {
+                writers.snapshot_rows.push(SnapshotRow {
+                    run_key: plan.key.clone(),
+                    step: t,
+                    index: i as u32 + 1,
+                    eigenvalue: pair.value,
+                    residual: pair.residual,
+                    converged: pair.converged,
+                    products: s.eigen.products as u32,
+                    ipr: ipr(&pair.vector),
+                    grad_alignment: grad
+                        .as_deref()
+                        .map(|g| alignment(&pair.vector, g))
+                        .unwrap_or(f64::NAN),
+                    full_grad_alignment: alignment(&pair.vector, &s.full_gradient),
+                    update_alignment: update
+                        .as_deref()
+                        .map(|u| alignment(&pair.vector, u))
+                        .unwrap_or(f64::NAN),
+                    eigenvector: flat_f32(&pair.vector),
+                });
+            }
+            if let Some(theta) = params_t {
+                writers.weight_rows.push(WeightRow {
+                    run_key: plan.key.clone(),
+                    step: t,
+                    theta: flat_f32(&theta),
+                });
+            }
+            last_products = s.eigen.products;
+            last_eigenvalues = s.eigen.pairs.iter().map(|p| p.value).collect();
+            warm = Some(warm_start_vectors(&s.eigen));
+            snapshots_done += 1;
+            since_checkpoint += 1;
+        }
+        if let Some(r) = &record {
+            if !r.loss.is_finite() {
+                let started = Instant::now();
+                writers.flush()?;
+                fs::write(&diverged, format!("{}\n", r.step))
+                    .map_err(marker_io("writing", &diverged))?;
+                stages.writing += started.elapsed().as_secs_f64();
+                let wall = wall_before + launch.elapsed().as_secs_f64();
+                return Ok(RunReport {
+                    status: RunStatus::Diverged { step: r.step },
+                    steps_done: r.step,
+                    snapshots_done,
+                    resumed_from,
+                    already_finished: false,
+                    wall_seconds: wall,
+                    stages,
+                    last_products,
+                    last_eigenvalues,
+                    last_test_accuracy,
+                });
+            }
+        }
+        progress(&RunProgress {
+            step: trainer.steps(),
+            steps: plan.steps,
+            snapshots_done,
+            snapshots: total_snapshots,
+            last_products,
+        });
+        let finished = record.is_none();
+        let stopping = stop.load(Ordering::Relaxed);
+        if finished || since_checkpoint >= plan.checkpoint_every || stopping {
+            let started = Instant::now();
+            if finished && !snapshot_steps.contains(&plan.steps) {
+                // The final θ is always kept (the minima comparison needs it).
+                writers.weight_rows.push(WeightRow {
+                    run_key: plan.key.clone(),
+                    step: t,
+                    theta: flat_f32(&trainer.params().to_flat()?),
+                });
+            }
+            writers.flush()?;
+            let wall = wall_before + launch.elapsed().as_secs_f64();
+            save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, finished)?;
+            stages.writing += started.elapsed().as_secs_f64();
+            since_checkpoint = 0;
+            if finished {
+                fs::write(&success, "").map_err(marker_io("writing", &success))?;
+                return Ok(RunReport {
+                    status: RunStatus::Done,
+                    steps_done: t,
+                    snapshots_done,
+                    resumed_from,
+                    already_finished: false,
+                    wall_seconds: wall,
+                    stages,
+                    last_products,
+                    last_eigenvalues,
+                    last_test_accuracy,
+                });
+            }
+            if stopping {
+                return Ok(RunReport {
+                    status: RunStatus::Stopped,
+                    steps_done: trainer.steps(),
+                    snapshots_done,
+                    resumed_from,
+                    already_finished: false,
+                    wall_seconds: wall,
+                    stages,
+                    last_products,
+                    last_eigenvalues,
+                    last_test_accuracy,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! One run, end to end: training with eigen-snapshots, statistics, Parquet parts, checkpoints.
+//!
+//! [`execute`] is what a sweep calls for every (dataset, optimiser, seed). It owns the run's
+//! directory (`…/dataset=D/optimizer=O/seed=S/`) and guarantees:
+//! - resumability: a checkpoint every few snapshots records the exact state (parameters,
+//!   optimiser moments, batch-order position, warm-start vectors, parts written); a restarted
+//!   run drops any part written after its last checkpoint and continues, so its final tables
+//!   hold exactly the rows of an uninterrupted run with the same thread count;
+//! - no torn files: parts and checkpoints are written to a temporary name and renamed;
+//! - a clear end state: `_SUCCESS` or `_DIVERGED` markers, so a finished run is skipped.
+
+mod baseline;
+mod checkpoint;
+mod executor;
+
+pub use baseline::{baseline_done, execute_baseline, BaselinePlan};
+pub use checkpoint::{Checkpoint, CheckpointError};
+pub use executor::{execute, RunError, RunPlan, RunProgress, RunReport, RunStatus, StageSeconds};
