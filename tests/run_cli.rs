@@ -287,3 +287,38 @@ fn a_diverging_run_is_marked_and_the_others_finish() {
     assert_eq!(status("adam"), "done");
     assert_eq!(status("sam"), "done");
 }
+
+#[test]
+fn the_quickstart_sweep_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("quickstart");
+    let o = run(&[
+        "run",
+        "sweeps/quickstart.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records = read_run_records(&out.join("runs.parquet")).unwrap();
+    assert_eq!(records.len(), 3 + 4, "3 runs and 4 baseline networks");
+    assert!(records.iter().all(|r| r.status == "done"), "{records:?}");
+    assert!(
+        stderr(&o).contains("eigen-solves"),
+        "the stage split is printed: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn nonsensical_run_options_are_usage_errors() {
+    for args in [
+        ["--jobs", "0"],
+        ["--checkpoint-every", "0"],
+        ["--checkpoint-minutes", "-1"],
+    ] {
+        let mut all = vec!["run", "sweeps/quickstart.yaml"];
+        all.extend(args);
+        let o = run(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}

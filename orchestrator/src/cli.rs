@@ -68,6 +68,9 @@ pub struct RunArgs {
     /// Write parts and a checkpoint after every this many snapshots.
     #[arg(long, default_value_t = 8)]
     pub checkpoint_every: u64,
+    /// Also checkpoint after this many minutes without one.
+    #[arg(long, default_value_t = 5.0)]
+    pub checkpoint_minutes: f64,
 }
 
 /// `eigensweep data …`

@@ -117,7 +117,12 @@ fn arch_for(data: &TrainTest, hidden: &[usize]) -> Result<Architecture, Failure>
     Architecture::new(widths).exit_code(exit_codes::INPUT, "model.hidden")
 }
 
-fn run_plan(spec: &RunSpec, arch: Architecture, checkpoint_every: u64) -> RunPlan {
+fn run_plan(
+    spec: &RunSpec,
+    arch: Architecture,
+    checkpoint_every: u64,
+    checkpoint_seconds: f64,
+) -> RunPlan {
     RunPlan {
         key: spec.key.clone(),
         arch,
@@ -138,6 +143,7 @@ fn run_plan(spec: &RunSpec, arch: Architecture, checkpoint_every: u64) -> RunPla
         hessian_samples: spec.hessian_samples,
         store_weights: spec.store_weights,
         checkpoint_every,
+        checkpoint_seconds,
     }
 }
 
@@ -176,6 +182,20 @@ impl RunsTable {
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
+    if args.checkpoint_every == 0
+        || !(args.checkpoint_minutes > 0.0 && args.checkpoint_minutes.is_finite())
+        || args.jobs == 0
+    {
+        return Err(Failure {
+            code: exit_codes::USAGE,
+            error: anyhow::anyhow!(
+                "--jobs ({}), --checkpoint-every ({}) and --checkpoint-minutes ({}) must be positive",
+                args.jobs,
+                args.checkpoint_every,
+                args.checkpoint_minutes
+            ),
+        });
+    }
     let sweep = crate::sweep_cmd::load(&args.sweep)?;
     let resolved = sweep.resolved();
     let out = resolved.output.clone();
@@ -338,6 +358,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
                         &bars,
                         &stop,
                         args.checkpoint_every,
+                        args.checkpoint_minutes,
                         &stages,
                         &summaries,
                     ),
@@ -404,6 +425,7 @@ fn run_one(
     bars: &MultiProgress,
     stop: &AtomicBool,
     checkpoint_every: u64,
+    checkpoint_minutes: f64,
     stages: &Mutex<StageSeconds>,
     summaries: &Mutex<Vec<String>>,
 ) -> Result<Option<String>, Failure> {
@@ -416,7 +438,7 @@ fn run_one(
         Ok(a) => a,
         Err(f) => return Ok(Some(format!("{label}: {:#}", f.error))),
     };
-    let plan = run_plan(spec, arch, checkpoint_every);
+    let plan = run_plan(spec, arch, checkpoint_every, checkpoint_minutes * 60.0);
     let dir = match run_dir(out, &spec.dataset.name, &spec.optimizer.name, spec.seed) {
         Ok(d) => d,
         Err(e) => return Ok(Some(format!("{label}: {e}"))),

@@ -51,8 +51,11 @@ pub struct RunPlan {
     pub hessian_samples: Option<usize>,
     /// Store θ at every snapshot (θ at the final step is always stored).
     pub store_weights: bool,
-    /// Write parts and a checkpoint after every this many snapshots.
+    /// Write parts and a checkpoint after every this many snapshots...
     pub checkpoint_every: u64,
+    /// ...and at the first step after this many seconds without one, so that sparse
+    /// snapshot schedules still lose at most this much work to a crash.
+    pub checkpoint_seconds: f64,
 }
 
 /// How a run ended.
@@ -370,6 +373,7 @@ pub fn execute(
     let mut last_eigenvalues = Vec::new();
     let mut last_test_accuracy = None;
     let mut since_checkpoint = 0u64;
+    let mut last_checkpoint = Instant::now();
 
     let save_checkpoint = |trainer: &Trainer,
                            snapshots_done: u64,
@@ -528,7 +532,8 @@ pub fn execute(
         });
         let finished = record.is_none();
         let stopping = stop.load(Ordering::Relaxed);
-        if finished || since_checkpoint >= plan.checkpoint_every || stopping {
+        let overdue = last_checkpoint.elapsed().as_secs_f64() >= plan.checkpoint_seconds;
+        if finished || since_checkpoint >= plan.checkpoint_every || stopping || overdue {
             let started = Instant::now();
             if finished && !snapshot_steps.contains(&plan.steps) {
                 // The final θ is always kept (the minima comparison needs it).
@@ -543,6 +548,7 @@ pub fn execute(
             save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, finished)?;
             stages.writing += started.elapsed().as_secs_f64();
             since_checkpoint = 0;
+            last_checkpoint = Instant::now();
             if finished {
                 fs::write(&success, "").map_err(marker_io("writing", &success))?;
                 return Ok(RunReport {
