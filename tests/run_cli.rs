@@ -286,6 +286,85 @@ fn a_diverging_run_is_marked_and_the_others_finish() {
     assert_eq!(status("sgd"), "diverged");
     assert_eq!(status("adam"), "done");
     assert_eq!(status("sam"), "done");
+    // The diverged run's directory belongs to its configuration: a changed learning rate is
+    // refused rather than reported as that old divergence.
+    let o = run(&small_sweep_args(
+        out.to_str().unwrap(),
+        &[
+            "--set",
+            "optimizers[0].lr=1.0e-2",
+            "--set",
+            "training.steps=60",
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+#[test]
+fn divergence_on_a_snapshot_step_is_divergence_not_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = run(&small_sweep_args(
+        out.to_str().unwrap(),
+        &[
+            "--set",
+            "optimizers[0].lr=1.0e12",
+            "--set",
+            "training.steps=20",
+            "--set",
+            "snapshots.schedule={every: 1}",
+            "--set",
+            "baseline.networks=0",
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    let records = read_run_records(&out.join("runs.parquet")).unwrap();
+    let sgd = records
+        .iter()
+        .find(|r| r.optimizer.as_deref() == Some("sgd"))
+        .unwrap();
+    assert_eq!(sgd.status, "diverged", "{sgd:?}");
+    // The step named is the one whose metrics row holds the first non-finite loss.
+    let metrics =
+        read_metric_rows(&out.join("runs/dataset=synthetic/optimizer=sgd/seed=0/metrics")).unwrap();
+    let first_bad = metrics
+        .iter()
+        .find(|m| m.batch_loss.is_some_and(|l| !l.is_finite()));
+    let marker =
+        std::fs::read_to_string(out.join("runs/dataset=synthetic/optimizer=sgd/seed=0/_DIVERGED"))
+            .unwrap();
+    match first_bad {
+        Some(m) => assert_eq!(marker.trim(), m.step.to_string()),
+        // Or θ itself overflowed first, found before a snapshot at that step.
+        None => assert!(marker.trim().parse::<u64>().unwrap() <= 20),
+    }
+}
+
+#[test]
+fn baseline_parts_of_another_configuration_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let args = [
+        "--set",
+        "training.steps=30",
+        "--set",
+        "optimizers=[{name: sgd, kind: sgd}]",
+    ];
+    let o = run(&small_sweep_args(out.to_str().unwrap(), &args));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = read_run_records(&out.join("runs.parquet")).unwrap();
+    // Relaunching the same sweep keeps the recorded history of finished tasks.
+    let o = run(&small_sweep_args(out.to_str().unwrap(), &args));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        format!("{before:?}"),
+        format!("{:?}", read_run_records(&out.join("runs.parquet")).unwrap())
+    );
+    let mut changed = args.to_vec();
+    changed.extend(["--set", "baseline.top_k=2"]);
+    let o = run(&small_sweep_args(out.to_str().unwrap(), &changed));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("baseline task"), "{}", stderr(&o));
 }
 
 #[test]

@@ -16,7 +16,8 @@ use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKi
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
 use eigensweep_worker::output::{
-    baseline_dir, run_dir, runs_table_path, write_table_atomically, RunRecord,
+    baseline_dir, list_parts, read_run_records, read_table, run_dir, runs_table_path,
+    write_table_atomically, BaselineRow, RunRecord,
 };
 use eigensweep_worker::run::{
     execute, execute_baseline, BaselinePlan, Checkpoint, RunPlan, RunStatus, StageSeconds,
@@ -227,6 +228,36 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
             }
         }
     }
+    for d in &resolved.datasets {
+        let networks: Vec<&BaselineTask> = baseline
+            .iter()
+            .filter(|t| t.dataset.name == d.name)
+            .collect();
+        let dir = out.join("baseline").join(format!("dataset={}", d.name));
+        let parts =
+            list_parts(&dir).exit_code(exit_codes::INPUT, format!("listing {}", dir.display()))?;
+        for (index, path) in parts {
+            match networks.iter().find(|t| t.network as u32 == index) {
+                None => foreign.push(format!(
+                    "{} is network {index}, but this sweep has {} baseline networks",
+                    path.display(),
+                    networks.len()
+                )),
+                Some(task) => {
+                    let rows: Vec<BaselineRow> = read_table(&path)
+                        .exit_code(exit_codes::INPUT, format!("reading {}", path.display()))?;
+                    if let Some(r) = rows.iter().find(|r| r.task_key != task.key) {
+                        foreign.push(format!(
+                            "{} holds baseline task {} but this sweep's is {}",
+                            path.display(),
+                            r.task_key,
+                            task.key
+                        ));
+                    }
+                }
+            }
+        }
+    }
     if !foreign.is_empty() {
         return Err(Failure {
             code: exit_codes::INPUT,
@@ -263,6 +294,27 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
         path: runs_table_path(&out),
         records: Mutex::new(BTreeMap::new()),
     };
+    // Finished tasks keep their recorded history (host, times, steps) across launches.
+    let previous: BTreeMap<String, RunRecord> = if table.path.exists() {
+        read_run_records(&table.path)
+            .exit_code(
+                exit_codes::INPUT,
+                format!("reading {}", table.path.display()),
+            )?
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let keep_history = |fresh: RunRecord| match previous.get(&fresh.key) {
+        Some(old)
+            if old.status == fresh.status && (old.status == "done" || old.status == "diverged") =>
+        {
+            old.clone()
+        }
+        _ => fresh,
+    };
     let mut tasks = Vec::new();
     {
         let mut records = table.records.lock().expect("runs table lock");
@@ -277,7 +329,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
             };
             records.insert(
                 spec.key.clone(),
-                RunRecord {
+                keep_history(RunRecord {
                     key: spec.key.clone(),
                     kind: "run".into(),
                     dataset: spec.dataset.name.clone(),
@@ -292,7 +344,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
                     steps_done: 0,
                     snapshots_done: 0,
                     wall_seconds: 0.0,
-                },
+                }),
             );
             tasks.push(Task::Run(spec.clone()));
         }
@@ -303,7 +355,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
                 .exists();
             records.insert(
                 task.key.clone(),
-                RunRecord {
+                keep_history(RunRecord {
                     key: task.key.clone(),
                     kind: "baseline".into(),
                     dataset: task.dataset.name.clone(),
@@ -318,7 +370,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
                     steps_done: 0,
                     snapshots_done: 0,
                     wall_seconds: 0.0,
-                },
+                }),
             );
             tasks.push(Task::Baseline(task.clone()));
         }
@@ -347,6 +399,10 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
+                // After a fatal error no new task starts.
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(task) = tasks.get(i) else { break };
                 let result = match task {
@@ -444,11 +500,14 @@ fn run_one(
         Err(e) => return Ok(Some(format!("{label}: {e}"))),
     };
     let started = now_ms();
-    table.update(&spec.key, |r| {
-        r.status = "running".into();
-        r.host = host();
-        r.start_time = Some(started);
-    })?;
+    // A finished run keeps its record; only runs with work left become "running".
+    if !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
+        table.update(&spec.key, |r| {
+            r.status = "running".into();
+            r.host = host();
+            r.start_time.get_or_insert(started);
+        })?;
+    }
     let bar = bars.add(ProgressBar::new(plan.steps));
     bar.set_style(
         ProgressStyle::with_template("{prefix:>8} [{bar:30}] step {pos}/{len}  {msg}  ETA {eta}")
@@ -456,7 +515,6 @@ fn run_one(
             .progress_chars("=> "),
     );
     bar.set_prefix(label.clone());
-    let clock = Instant::now();
     let result = execute(
         &plan,
         data,
@@ -473,6 +531,12 @@ fn run_one(
     bar.finish_and_clear();
     let ended = now_ms();
     match result {
+        Ok(report) if report.already_finished => Ok(match report.status {
+            RunStatus::Diverged { step } => Some(format!(
+                "{label}: diverged (non-finite loss at step {step})"
+            )),
+            _ => None,
+        }),
         Ok(report) => {
             {
                 let mut s = stages.lock().expect("lock");
@@ -496,7 +560,6 @@ fn run_one(
                     r.error = Some(format!("non-finite loss at step {step}"));
                 }
             })?;
-            let _ = clock;
             if !report.already_finished {
                 summaries.lock().expect("lock").push(format!(
                     "{:<40} {:>9} {:>9} {:>9}  {}",
@@ -569,7 +632,8 @@ fn baseline_one(
     let result = execute_baseline(&plan, data, &dir);
     let ended = now_ms();
     match result {
-        Ok(_) => {
+        Ok(None) => Ok(None),
+        Ok(Some(_)) => {
             table.update(&task.key, |r| {
                 r.status = "done".into();
                 r.host = host();

@@ -58,9 +58,13 @@ impl EigenResult {
 /// Errors of the eigensolver.
 #[derive(Debug, thiserror::Error)]
 pub enum EigenError {
-    /// The operator failed, or returned non-finite values.
+    /// The operator failed.
     #[error("operator product failed: {0}")]
     Operator(#[source] OperatorError),
+    /// A product (or the projected matrix) had non-finite entries: the matrix is not
+    /// representable at this point (for a Hessian: the parameters have blown up).
+    #[error("the operator returned non-finite values: {0}")]
+    NonFinite(String),
     /// The options (or warm-start vectors) do not fit the operator.
     #[error("invalid eigensolver options: {0}")]
     InvalidOptions(String),

@@ -323,9 +323,7 @@ impl<O: SymmetricOperator + ?Sized> Counter<'_, O> {
             .map_err(EigenError::Operator)?;
         self.products += p;
         if let Some(i) = out.iter().position(|x| !x.is_finite()) {
-            return Err(EigenError::Operator(
-                format!("the operator returned a non-finite value (entry {i} of the block)").into(),
-            ));
+            return Err(EigenError::NonFinite(format!("entry {i} of the block")));
         }
         Ok(out)
     }
@@ -405,7 +403,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
     loop {
         iterations += 1;
         let eig = symmetric_eigen(&space.t, space.m)
-            .ok_or_else(|| EigenError::Operator("the projected matrix became non-finite".into()))?;
+            .ok_or_else(|| EigenError::NonFinite("the projected matrix".into()))?;
         let m = space.m;
         anorm = anorm.max(eig.values[0].abs()).max(eig.values[m - 1].abs());
         let nr = cfg.block.min(m);

@@ -6,8 +6,7 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    col_f64, col_f64_opt, col_u64, col_utf8, f64_opt, f64s, u64s, utf8, ColumnSpec,
-    ColumnType as T, TableRow,
+    col_f64_opt, col_u64, col_utf8, f64_opt, u64s, utf8, ColumnSpec, ColumnType as T, TableRow,
 };
 use super::{read_parts, OutputError};
 
@@ -19,12 +18,12 @@ pub struct MetricRow {
     pub run_key: String,
     /// Training step.
     pub step: u64,
-    /// Mini-batch loss of the step.
-    pub batch_loss: f64,
-    /// ‖mini-batch gradient‖.
-    pub grad_norm: f64,
-    /// ‖θ_{t+1} − θ_t‖.
-    pub update_norm: f64,
+    /// Mini-batch loss of the step (`None` at the final step, from which no step is taken).
+    pub batch_loss: Option<f64>,
+    /// ‖mini-batch gradient‖ (`None` at the final step).
+    pub grad_norm: Option<f64>,
+    /// ‖θ_{t+1} − θ_t‖ (`None` at the final step).
+    pub update_norm: Option<f64>,
     /// Full training-set loss (eval steps only).
     pub train_loss: Option<f64>,
     /// Full training-set accuracy (eval steps only).
@@ -38,9 +37,9 @@ pub struct MetricRow {
 const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
     ColumnSpec::required("step", T::UInt64, "Training step: the number of optimiser updates applied to θ before this step's update."),
-    ColumnSpec::required("batch_loss", T::Float64, "Mean cross-entropy on this step's mini-batch, before the update."),
-    ColumnSpec::required("grad_norm", T::Float64, "Euclidean norm of this step's mini-batch gradient."),
-    ColumnSpec::required("update_norm", T::Float64, "Euclidean norm of this step's parameter update θ(t+1) − θ(t)."),
+    ColumnSpec::optional("batch_loss", T::Float64, "Mean cross-entropy on this step's mini-batch, before the update; null at the run's final step (no update is taken from it)."),
+    ColumnSpec::optional("grad_norm", T::Float64, "Euclidean norm of this step's mini-batch gradient; null at the final step."),
+    ColumnSpec::optional("update_norm", T::Float64, "Euclidean norm of this step's parameter update θ(t+1) − θ(t); null at the final step."),
     ColumnSpec::optional("train_loss", T::Float64, "Mean cross-entropy on the full training set at θ(t); null except at eval steps."),
     ColumnSpec::optional("train_accuracy", T::Float64, "Accuracy (fraction in [0, 1]) on the full training set at θ(t); null except at eval steps."),
     ColumnSpec::optional("test_loss", T::Float64, "Mean cross-entropy on the test set at θ(t); null except at eval steps."),
@@ -60,9 +59,9 @@ impl TableRow for MetricRow {
         vec![
             utf8(rows.iter().map(|r| r.run_key.as_str())),
             u64s(rows.iter().map(|r| r.step)),
-            f64s(rows.iter().map(|r| r.batch_loss)),
-            f64s(rows.iter().map(|r| r.grad_norm)),
-            f64s(rows.iter().map(|r| r.update_norm)),
+            f64_opt(rows.iter().map(|r| r.batch_loss)),
+            f64_opt(rows.iter().map(|r| r.grad_norm)),
+            f64_opt(rows.iter().map(|r| r.update_norm)),
             f64_opt(rows.iter().map(|r| r.train_loss)),
             f64_opt(rows.iter().map(|r| r.train_accuracy)),
             f64_opt(rows.iter().map(|r| r.test_loss)),
@@ -73,9 +72,9 @@ impl TableRow for MetricRow {
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
         let run_key = col_utf8(batch, "run_key")?;
         let step = col_u64(batch, "step")?;
-        let batch_loss = col_f64(batch, "batch_loss")?;
-        let grad_norm = col_f64(batch, "grad_norm")?;
-        let update_norm = col_f64(batch, "update_norm")?;
+        let batch_loss = col_f64_opt(batch, "batch_loss")?;
+        let grad_norm = col_f64_opt(batch, "grad_norm")?;
+        let update_norm = col_f64_opt(batch, "update_norm")?;
         let train_loss = col_f64_opt(batch, "train_loss")?;
         let train_accuracy = col_f64_opt(batch, "train_accuracy")?;
         let test_loss = col_f64_opt(batch, "test_loss")?;

@@ -81,9 +81,9 @@ fn metrics() -> Vec<MetricRow> {
             MetricRow {
                 run_key: "run-a".to_string(),
                 step,
-                batch_loss: 2.3 - step as f64 * 0.01,
-                grad_norm: 1.0 + step as f64,
-                update_norm: 0.01 * step as f64,
+                batch_loss: (step < 19).then_some(2.3 - step as f64 * 0.01),
+                grad_norm: (step < 19).then_some(1.0 + step as f64),
+                update_norm: (step < 19).then_some(0.01 * step as f64),
                 train_loss: eval.then_some(2.0 - step as f64 * 0.02),
                 train_accuracy: eval.then_some(0.1 + step as f64 * 0.01),
                 test_loss: if step == 10 {

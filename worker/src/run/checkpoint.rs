@@ -5,7 +5,7 @@
 //! flushed to Parquet parts are on disk, and the checkpoint records how many parts each table
 //! had, so that parts written after it can be dropped on resume and rewritten identically.
 //!
-//! Format: a small little-endian binary file, `ESCKPT01` magic, then the fields, then the
+//! Format: a small little-endian binary file, `ESCKPT02` magic, then the fields, then the
 //! SHA-256 of everything before it, written to a temporary name, fsync'd and renamed. A torn or
 //! foreign file is detected (bad magic, short read, checksum) and reported, never half-used.
 
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-const MAGIC: &[u8; 8] = b"ESCKPT01";
+const MAGIC: &[u8; 8] = b"ESCKPT02";
 
 /// Errors reading or writing a checkpoint.
 #[derive(Debug, Error)]
@@ -69,6 +69,8 @@ pub struct Checkpoint {
     pub wall_seconds: f64,
     /// Whether the run had finished (every step, snapshot and row done) at this checkpoint.
     pub complete: bool,
+    /// CPU threads the run computed with: results are bit-identical only for the same count.
+    pub threads: u64,
 }
 
 struct Enc(Vec<u8>);
@@ -163,6 +165,7 @@ impl Checkpoint {
         }
         e.f64(self.wall_seconds);
         e.u64(u64::from(self.complete));
+        e.u64(self.threads);
         let digest = Sha256::digest(&e.0);
         e.0.extend_from_slice(&digest);
         e.0
@@ -170,7 +173,7 @@ impl Checkpoint {
 
     fn decode(bytes: &[u8]) -> Result<Self, String> {
         if bytes.len() < MAGIC.len() + 32 || &bytes[..MAGIC.len()] != MAGIC {
-            return Err("missing ESCKPT01 header".into());
+            return Err("missing ESCKPT02 header".into());
         }
         let (body, digest) = bytes.split_at(bytes.len() - 32);
         if Sha256::digest(body).as_slice() != digest {
@@ -198,6 +201,7 @@ impl Checkpoint {
         }
         let wall_seconds = d.f64()?;
         let complete = d.u64()? == 1;
+        let threads = d.u64()?;
         if d.pos != body.len() {
             return Err("trailing bytes".into());
         }
@@ -214,6 +218,7 @@ impl Checkpoint {
             parts,
             wall_seconds,
             complete,
+            threads,
         })
     }
 
@@ -276,6 +281,7 @@ mod tests {
             parts: vec![("snapshots".into(), 3), ("metrics".into(), 3)],
             wall_seconds: 12.5,
             complete: false,
+            threads: 2,
         }
     }
 
@@ -312,6 +318,6 @@ mod tests {
         assert!(Checkpoint::load(&path)
             .unwrap_err()
             .to_string()
-            .contains("ESCKPT01"));
+            .contains("ESCKPT02"));
     }
 }

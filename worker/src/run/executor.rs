@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use super::checkpoint::{Checkpoint, CheckpointError};
 use crate::data::TrainTest;
+use crate::eigen::EigenError;
 use crate::mlp::{evaluate, Architecture, BiasInit, ModelError, Params};
 use crate::optim::OptimizerConfig;
 use crate::output::{
@@ -161,6 +162,16 @@ pub enum RunError {
         /// This run's key.
         expected: String,
     },
+    /// The run was started with another thread count, which changes its rounding.
+    #[error("{path} was computed with {saved} threads per run, this launch uses {now}: resume with --threads-per-run {saved} so the run's numbers stay identical")]
+    ThreadMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Threads of the earlier launch.
+        saved: u64,
+        /// Threads of this launch.
+        now: u64,
+    },
     /// Inconsistent plan.
     #[error("invalid run plan: {0}")]
     Plan(String),
@@ -268,7 +279,15 @@ pub fn execute(
     }
 
     let saved = Checkpoint::load(&checkpoint_path)?;
+    let threads = candle_core::utils::get_num_threads() as u64;
     if let Some(c) = &saved {
+        if c.threads != threads && !c.complete {
+            return Err(RunError::ThreadMismatch {
+                path: checkpoint_path,
+                saved: c.threads,
+                now: threads,
+            });
+        }
         if c.run_key != plan.key {
             return Err(RunError::ForeignCheckpoint {
                 path: checkpoint_path,
@@ -292,7 +311,10 @@ pub fn execute(
                         step: text.trim().parse().unwrap_or(0),
                     },
                 },
-                steps_done: c.map(|c| c.step).unwrap_or(0),
+                steps_done: match status {
+                    Some(()) => text.trim().parse().unwrap_or(0),
+                    None => c.map(|c| c.step).unwrap_or(0),
+                },
                 snapshots_done: c.map(|c| c.snapshots_done).unwrap_or(0),
                 resumed_from: None,
                 already_finished: true,
@@ -397,24 +419,63 @@ pub fn execute(
             parts: writers.parts(),
             wall_seconds: wall,
             complete,
+            threads,
         }
         .save(&checkpoint_path)?;
         Ok(())
     };
 
+    // Ends the run as diverged at step `$step`: flush what was computed, checkpoint (so the
+    // directory is tied to this configuration's key) and leave the `_DIVERGED` marker.
+    macro_rules! diverge {
+        ($step:expr) => {{
+            let step: u64 = $step;
+            let started = Instant::now();
+            writers.flush()?;
+            let wall = wall_before + launch.elapsed().as_secs_f64();
+            save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, false)?;
+            fs::write(&diverged, format!("{step}\n")).map_err(marker_io("writing", &diverged))?;
+            stages.writing += started.elapsed().as_secs_f64();
+            return Ok(RunReport {
+                status: RunStatus::Diverged { step },
+                steps_done: step,
+                snapshots_done,
+                resumed_from,
+                already_finished: false,
+                wall_seconds: wall,
+                stages,
+                last_products,
+                last_eigenvalues,
+                last_test_accuracy,
+            });
+        }};
+    }
+
     loop {
         let t = trainer.steps();
+        // An update can overflow θ without the loss it was computed from showing it; the
+        // eigensolver must not be handed such parameters.
+        if snapshot_steps.contains(&t) && trainer.params().to_flat()?.iter().any(|v| !v.is_finite())
+        {
+            diverge!(t);
+        }
         // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
         let snapshot = if snapshot_steps.contains(&t) {
             let started = Instant::now();
-            let s = eigen_snapshot(
+            let s = match eigen_snapshot(
                 trainer.params(),
                 &hessian_data,
                 &plan.snapshot,
                 plan.seed,
                 snapshots_done,
                 warm.as_deref(),
-            )?;
+            ) {
+                Ok(s) => s,
+                // The Hessian overflows at θ_t although θ_t itself is finite: as diverged as
+                // a non-finite loss, and reported the same way.
+                Err(SnapshotError::Eigen(EigenError::NonFinite(_))) => diverge!(t),
+                Err(e) => return Err(e.into()),
+            };
             stages.eigen += started.elapsed().as_secs_f64();
             Some(s)
         } else {
@@ -443,13 +504,13 @@ pub fn execute(
         };
         let (grad_norm, update_norm) = match &record {
             Some(r) if t % plan.log_every == 0 || evaluation.is_some() => (
-                r.gradient.squared_norm()?.sqrt(),
-                r.update.squared_norm()?.sqrt(),
+                Some(r.gradient.squared_norm()?.sqrt()),
+                Some(r.update.squared_norm()?.sqrt()),
             ),
-            _ => (f64::NAN, f64::NAN),
+            _ => (None, None),
         };
         stages.training += started.elapsed().as_secs_f64();
-        let batch_loss = record.as_ref().map(|r| r.loss).unwrap_or(f64::NAN);
+        let batch_loss = record.as_ref().map(|r| r.loss);
         if t % plan.log_every == 0 || evaluation.is_some() {
             writers.metric_rows.push(MetricRow {
                 run_key: plan.key.clone(),
@@ -501,27 +562,9 @@ pub fn execute(
             snapshots_done += 1;
             since_checkpoint += 1;
         }
-        if let Some(r) = &record {
-            if !r.loss.is_finite() {
-                let started = Instant::now();
-                writers.flush()?;
-                fs::write(&diverged, format!("{}\n", r.step))
-                    .map_err(marker_io("writing", &diverged))?;
-                stages.writing += started.elapsed().as_secs_f64();
-                let wall = wall_before + launch.elapsed().as_secs_f64();
-                return Ok(RunReport {
-                    status: RunStatus::Diverged { step: r.step },
-                    steps_done: r.step,
-                    snapshots_done,
-                    resumed_from,
-                    already_finished: false,
-                    wall_seconds: wall,
-                    stages,
-                    last_products,
-                    last_eigenvalues,
-                    last_test_accuracy,
-                });
-            }
+        if record.as_ref().is_some_and(|r| !r.loss.is_finite()) {
+            // The loss at θ_t is non-finite: the run diverged at step t.
+            diverge!(t);
         }
         progress(&RunProgress {
             step: trainer.steps(),
