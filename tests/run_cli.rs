@@ -401,3 +401,79 @@ fn nonsensical_run_options_are_usage_errors() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn sigterm_checkpoints_exits_8_and_the_relaunch_completes_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    let o = run(&small_sweep_args(reference.to_str().unwrap(), &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("out");
+    let args = small_sweep_args(out.to_str().unwrap(), &[]);
+    let child = eigensweep(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("run the same command again"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (a, b) in run_dirs(&reference).iter().zip(run_dirs(&out)) {
+        let snaps = read_snapshot_rows(&a.join("snapshots")).unwrap();
+        assert_eq!(
+            format!("{snaps:?}"),
+            format!("{:?}", read_snapshot_rows(&b.join("snapshots")).unwrap())
+        );
+        assert_eq!(
+            format!("{:?}", read_metric_rows(&a.join("metrics")).unwrap()),
+            format!("{:?}", read_metric_rows(&b.join("metrics")).unwrap())
+        );
+    }
+}
+
+#[test]
+fn shards_cover_the_sweep_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let short = ["--set", "training.steps=30"];
+    let mut keys = Vec::new();
+    for shard in ["0/3", "1/3", "2/3"] {
+        let mut extra = short.to_vec();
+        extra.extend(["--shard", shard]);
+        let o = run(&small_sweep_args(out.to_str().unwrap(), &extra));
+        assert!(o.status.success(), "{shard}: {}", stderr(&o));
+        let (i, k) = shard.split_once('/').unwrap();
+        let records =
+            read_run_records(&out.join(format!("runs-shard-{i}-of-{k}.parquet"))).unwrap();
+        assert!(records.iter().all(|r| r.status == "done"));
+        keys.extend(records.into_iter().map(|r| r.key));
+    }
+    // 3 runs + 4 baseline networks, each in exactly one shard.
+    let total = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!((total, keys.len()), (7, 7));
+    for dir in run_dirs(&out) {
+        assert!(dir.join("_SUCCESS").exists(), "{}", dir.display());
+    }
+    assert_eq!(
+        std::fs::read_dir(out.join("baseline/dataset=synthetic"))
+            .unwrap()
+            .count(),
+        4
+    );
+    let o = run(&["run", "sweeps/quickstart.yaml", "--shard", "3/3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

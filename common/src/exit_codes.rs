@@ -20,6 +20,10 @@ pub const NUMERICAL: i32 = 6;
 /// status and error are in `runs.parquet`); the others are complete.
 pub const RUNS_FAILED: i32 = 7;
 
+/// Stopped by SIGTERM, SIGUSR1 or SIGINT (e.g. Slurm preemption) after every running run
+/// wrote a checkpoint; running the same command again continues the sweep.
+pub const INTERRUPTED: i32 = 8;
+
 /// `(code, meaning)` for every exit code, for `--help` texts and the README.
 pub const ALL: &[(i32, &str)] = &[
     (SUCCESS, "success"),

@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str =
     "Exit codes: 0 success · 1 internal error (a bug) · 2 malformed command line · \
 3 bad input (file, dataset or setting) · 4 output not writable · 5 download failed · \
-6 training diverged or device failure · 7 some runs of a sweep failed or diverged";
+6 training diverged or device failure · 7 some runs of a sweep failed or diverged · \
+8 stopped by SIGTERM/SIGUSR1/SIGINT after checkpointing (run again to continue)";
 
 /// Sweeps of Hessian-eigenvector studies: train MLPs, follow the top Hessian eigenvectors.
 #[derive(Debug, Parser)]
@@ -68,6 +69,10 @@ pub struct RunArgs {
     /// Write parts and a checkpoint after every this many snapshots.
     #[arg(long, default_value_t = 8)]
     pub checkpoint_every: u64,
+    /// Run only the tasks i with i mod K = I (0-based `I/K`), e.g. one Slurm array task each;
+    /// the shards of one sweep together cover it exactly once.
+    #[arg(long, value_name = "I/K")]
+    pub shard: Option<String>,
     /// Also checkpoint after this many minutes without one.
     #[arg(long, default_value_t = 5.0)]
     pub checkpoint_minutes: f64,

@@ -182,7 +182,25 @@ impl RunsTable {
     }
 }
 
+/// Parses `--shard I/K` (0 ≤ I < K).
+fn parse_shard(text: &str) -> Result<(usize, usize), Failure> {
+    let parsed = text.split_once('/').and_then(|(i, k)| {
+        Some((
+            i.trim().parse::<usize>().ok()?,
+            k.trim().parse::<usize>().ok()?,
+        ))
+    });
+    match parsed {
+        Some((i, k)) if k > 0 && i < k => Ok((i, k)),
+        _ => Err(Failure {
+            code: exit_codes::USAGE,
+            error: anyhow::anyhow!("--shard {text}: expected I/K with 0 ≤ I < K, e.g. 0/4"),
+        }),
+    }
+}
+
 pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if args.checkpoint_every == 0
         || !(args.checkpoint_minutes > 0.0 && args.checkpoint_minutes.is_finite())
         || args.jobs == 0
@@ -211,8 +229,24 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     )?;
     let _ = std::fs::remove_file(&probe);
 
-    let runs = sweep.runs();
-    let baseline = sweep.baseline_tasks();
+    // Shards split the task list (runs first, then baseline networks) round-robin.
+    let in_shard = |i: usize| shard.is_none_or(|(s, k)| i % k == s);
+    let all_runs = sweep.runs();
+    let run_count = all_runs.len();
+    let runs: Vec<RunSpec> = all_runs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| in_shard(*i))
+        .map(|(_, r)| r)
+        .collect();
+    let all_baseline = sweep.baseline_tasks();
+    let baseline: Vec<BaselineTask> = all_baseline
+        .iter()
+        .cloned()
+        .enumerate()
+        .filter(|(i, _)| in_shard(run_count + i))
+        .map(|(_, t)| t)
+        .collect();
     // Refuse before any work if a run directory holds another configuration's checkpoint.
     let mut foreign = Vec::new();
     for spec in &runs {
@@ -229,7 +263,8 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
         }
     }
     for d in &resolved.datasets {
-        let networks: Vec<&BaselineTask> = baseline
+        // Against the whole sweep, not this shard: other shards' parts are legitimate.
+        let networks: Vec<&BaselineTask> = all_baseline
             .iter()
             .filter(|t| t.dataset.name == d.name)
             .collect();
@@ -290,8 +325,14 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     // candle and the HVP engine read the thread count from here on every operation.
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
 
+    // Shards run as separate jobs: each keeps its own runs table (read them all with
+    // read_parquet('OUT/runs*.parquet')).
+    let table_path = match shard {
+        None => runs_table_path(&out),
+        Some((i, k)) => out.join(format!("runs-shard-{i}-of-{k}.parquet")),
+    };
     let table = RunsTable {
-        path: runs_table_path(&out),
+        path: table_path,
         records: Mutex::new(BTreeMap::new()),
     };
     // Finished tasks keep their recorded history (host, times, steps) across launches.
@@ -391,7 +432,18 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     total_bar.set_style(ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} tasks  {elapsed_precise} elapsed, ETA {eta_precise}").expect("template").progress_chars("=> "));
     total_bar.set_prefix("sweep");
     let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
+    // SIGTERM / SIGUSR1 (Slurm's preemption warning) / SIGINT: every running run checkpoints
+    // at its next step and returns; no new task starts.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGUSR1,
+        signal_hook::consts::SIGINT,
+    ] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .exit_code(exit_codes::INTERNAL, "installing signal handlers")?;
+    }
+
     let stages = Mutex::new(StageSeconds::default());
     let failures = Mutex::new(Vec::<String>::new());
     let summaries = Mutex::new(Vec::<String>::new());
@@ -436,6 +488,14 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     total_bar.finish();
     if let Some(f) = fatal.into_inner().expect("lock") {
         return Err(f);
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Err(Failure {
+            code: exit_codes::INTERRUPTED,
+            error: anyhow::anyhow!(
+                "stopped by a signal: running runs wrote checkpoints; run the same command again to continue the sweep"
+            ),
+        });
     }
     let mut summaries = summaries.into_inner().expect("lock");
     if !summaries.is_empty() {
