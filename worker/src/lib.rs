@@ -7,6 +7,13 @@
 //!   finds datasets on disk and fetches the standard ones into a cache.
 //! - [`eigen`] finds the top-k (largest algebraic) eigenpairs of a symmetric operator that is
 //!   only available through products, with warm starts and honest convergence reports.
+//! - [`mlp`] is the network: parameters, loss and gradient written out by hand, and the exact
+//!   Hessian-vector product (Pearlmutter's R-operator) as an [`eigen::SymmetricOperator`].
+//! - [`optim`] holds SGD, Adam and SAM with PyTorch semantics; [`train`] the batch order and
+//!   the training step; [`rng`] the seeded streams everything random comes from.
+//! - [`snapshot`] takes one eigen-snapshot with its statistics (IPR, alignments).
+//! - [`output`] writes and reads the Parquet tables; [`run`] executes one run (or baseline
+//!   network) end to end with checkpoints, so a killed sweep resumes exactly.
 //!
 //! Definitions follow `METHOD.md` of the study this tool reproduces.
 
