@@ -59,6 +59,40 @@ fn run_dirs(out: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// Asserts that every run of `out` holds exactly the rows of the same run in `reference`.
+/// Rows are compared through their Debug text: exact (shortest round-trip floats) and
+/// NaN-equal (the final snapshot's alignments are NaN, and NaN != NaN).
+fn assert_same_tables(reference: &Path, out: &Path, context: &str) {
+    for (a, b) in run_dirs(reference).iter().zip(run_dirs(out)) {
+        let snaps = read_snapshot_rows(&a.join("snapshots")).unwrap();
+        assert_eq!(snaps.len(), 27, "{context}: reference {}", a.display());
+        let pairs = [
+            (
+                "snapshots",
+                format!("{snaps:?}"),
+                format!("{:?}", read_snapshot_rows(&b.join("snapshots")).unwrap()),
+            ),
+            (
+                "metrics",
+                format!("{:?}", read_metric_rows(&a.join("metrics")).unwrap()),
+                format!("{:?}", read_metric_rows(&b.join("metrics")).unwrap()),
+            ),
+            (
+                "weights",
+                format!("{:?}", read_weight_rows(&a.join("weights")).unwrap()),
+                format!("{:?}", read_weight_rows(&b.join("weights")).unwrap()),
+            ),
+        ];
+        for (table, want, got) in pairs {
+            assert!(
+                want == got,
+                "{context}: {table} of {} differ from the uninterrupted run",
+                b.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn sweep_writes_documented_tables_that_duckdb_reads() {
     let tmp = tempfile::tempdir().unwrap();
@@ -155,30 +189,7 @@ fn killed_runs_resume_to_identical_outputs() {
             "resume after kill at {delay_ms} ms: {}",
             stderr(&o)
         );
-        // Compared through their Debug text: exact (shortest round-trip floats) and NaN-equal
-        // (the final snapshot's alignments are NaN, and NaN != NaN).
-        let same = |a: String, b: String, what: &str| {
-            assert!(a == b, "kill at {delay_ms} ms: {what} differ")
-        };
-        for (a, b) in run_dirs(&reference).iter().zip(run_dirs(&out)) {
-            let snaps = read_snapshot_rows(&a.join("snapshots")).unwrap();
-            assert_eq!(snaps.len(), 27);
-            same(
-                format!("{snaps:?}"),
-                format!("{:?}", read_snapshot_rows(&b.join("snapshots")).unwrap()),
-                "snapshots",
-            );
-            same(
-                format!("{:?}", read_metric_rows(&a.join("metrics")).unwrap()),
-                format!("{:?}", read_metric_rows(&b.join("metrics")).unwrap()),
-                "metrics",
-            );
-            same(
-                format!("{:?}", read_weight_rows(&a.join("weights")).unwrap()),
-                format!("{:?}", read_weight_rows(&b.join("weights")).unwrap()),
-                "weights",
-            );
-        }
+        assert_same_tables(&reference, &out, &format!("kill at {delay_ms} ms"));
     }
 }
 
@@ -430,17 +441,7 @@ fn sigterm_checkpoints_exits_8_and_the_relaunch_completes_identically() {
     );
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
-    for (a, b) in run_dirs(&reference).iter().zip(run_dirs(&out)) {
-        let snaps = read_snapshot_rows(&a.join("snapshots")).unwrap();
-        assert_eq!(
-            format!("{snaps:?}"),
-            format!("{:?}", read_snapshot_rows(&b.join("snapshots")).unwrap())
-        );
-        assert_eq!(
-            format!("{:?}", read_metric_rows(&a.join("metrics")).unwrap()),
-            format!("{:?}", read_metric_rows(&b.join("metrics")).unwrap())
-        );
-    }
+    assert_same_tables(&reference, &out, "after SIGTERM and relaunch");
 }
 
 #[test]
