@@ -1,97 +1,17 @@
 //! End-to-end tests of `eigensweep run`: outputs, DuckDB, resume after SIGKILL, bad input,
 //! divergence.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use eigensweep_worker::output::{
     read_metric_rows, read_run_records, read_snapshot_rows, read_weight_rows,
 };
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn eigensweep(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eigensweep"));
-    cmd.args(args).current_dir(repo_root());
-    cmd
-}
-
-fn run(args: &[&str]) -> Output {
-    eigensweep(args).output().expect("running eigensweep")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A small sweep: quickstart with fewer steps, frequent snapshots and checkpoints.
-fn small_sweep_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
-        "run",
-        "sweeps/quickstart.yaml",
-        "--out",
-        out,
-        "--threads-per-run",
-        "2",
-        "--checkpoint-every",
-        "2",
-        "--set",
-        "training.steps=240",
-        "--set",
-        "snapshots.schedule={every: 30}",
-        "--set",
-        "datasets[0].train_size=800",
-        "--set",
-        "snapshots.hessian_samples=400",
-    ];
-    v.extend_from_slice(extra);
-    v
-}
-
-fn run_dirs(out: &Path) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    for opt in ["sgd", "adam", "sam"] {
-        dirs.push(out.join(format!("runs/dataset=synthetic/optimizer={opt}/seed=0")));
-    }
-    dirs
-}
-
-/// Asserts that every run of `out` holds exactly the rows of the same run in `reference`.
-/// Rows are compared through their Debug text: exact (shortest round-trip floats) and
-/// NaN-equal (the final snapshot's alignments are NaN, and NaN != NaN).
-fn assert_same_tables(reference: &Path, out: &Path, context: &str) {
-    for (a, b) in run_dirs(reference).iter().zip(run_dirs(out)) {
-        let snaps = read_snapshot_rows(&a.join("snapshots")).unwrap();
-        assert_eq!(snaps.len(), 27, "{context}: reference {}", a.display());
-        let pairs = [
-            (
-                "snapshots",
-                format!("{snaps:?}"),
-                format!("{:?}", read_snapshot_rows(&b.join("snapshots")).unwrap()),
-            ),
-            (
-                "metrics",
-                format!("{:?}", read_metric_rows(&a.join("metrics")).unwrap()),
-                format!("{:?}", read_metric_rows(&b.join("metrics")).unwrap()),
-            ),
-            (
-                "weights",
-                format!("{:?}", read_weight_rows(&a.join("weights")).unwrap()),
-                format!("{:?}", read_weight_rows(&b.join("weights")).unwrap()),
-            ),
-        ];
-        for (table, want, got) in pairs {
-            assert!(
-                want == got,
-                "{context}: {table} of {} differ from the uninterrupted run",
-                b.display()
-            );
-        }
-    }
-}
+use support::{assert_same_tables, eigensweep, repo_root, run, run_dirs, small_sweep_args, stderr};
 
 #[test]
 fn sweep_writes_documented_tables_that_duckdb_reads() {

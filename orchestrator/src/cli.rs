@@ -63,9 +63,13 @@ pub struct RunArgs {
     /// Runs executed at the same time.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// CPU threads per run (default: cores / jobs).
+    /// CPU threads per run (default: this process's CPUs / jobs).
     #[arg(long)]
     pub threads_per_run: Option<usize>,
+    /// CPU threads of this process (under MPI: of each rank). Default: the CPUs this process
+    /// may run on, shared fairly with the other ranks on the same node.
+    #[arg(long)]
+    pub threads_per_rank: Option<usize>,
     /// Write parts and a checkpoint after every this many snapshots.
     #[arg(long, default_value_t = 8)]
     pub checkpoint_every: u64,
@@ -171,4 +175,8 @@ pub struct BenchArgs {
     /// Smaller sizes, for a smoke test of the benchmark itself.
     #[arg(long)]
     pub quick: bool,
+    /// Measure the MPI fleet instead: speed-up of 2 ranks over 1 on a sweep of equal runs,
+    /// and the cost of handing out a task (needs the `mpi` build and `mpirun`).
+    #[arg(long)]
+    pub fleet: bool,
 }

@@ -8,6 +8,7 @@ pub mod bench;
 mod cli;
 mod data_cmd;
 mod failure;
+mod launcher;
 mod run_cmd;
 mod sweep_cmd;
 mod train_cmd;

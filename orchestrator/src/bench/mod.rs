@@ -7,6 +7,7 @@
 //! of each), because the machines are shared and absolute times drift.
 
 mod eigen;
+mod fleet;
 mod hvp;
 mod torch;
 mod training;
@@ -23,6 +24,15 @@ use crate::failure::{Failure, WithExitCode};
 
 /// Runs the benchmark and prints (and optionally appends) a Markdown report.
 pub fn run(args: BenchArgs) -> Result<(), Failure> {
+    if args.fleet {
+        let report = format!(
+            "## `eigensweep bench --fleet{}` — {}\n\n{}",
+            if args.quick { " --quick" } else { "" },
+            timestamp(),
+            fleet::measure(args.quick)?
+        );
+        return emit(&report, args.write.as_deref());
+    }
     let dir: PathBuf = args.mnist_dir.clone().unwrap_or_else(test_mnist_dir);
     let data: TrainTest = load_dir(&dir).exit_code(
         exit_codes::INPUT,
@@ -73,8 +83,13 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
     );
     eprintln!("[4/4] PyTorch double-backward HVP (if torch is importable) …");
     report.push_str(&torch::measure(&dir, samples, our_hvp_seconds));
+    emit(&report, args.write.as_deref())
+}
+
+/// Prints the report and appends it to `write` when given.
+fn emit(report: &str, write: Option<&std::path::Path>) -> Result<(), Failure> {
     println!("{report}");
-    if let Some(path) = &args.write {
+    if let Some(path) = write {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -5,8 +5,8 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    col_f64, col_timestamp_opt, col_u64, col_utf8, col_utf8_opt, f64s, timestamps_opt, u64s, utf8,
-    utf8_opt, ColumnSpec, ColumnType as T, TableRow,
+    col_f64, col_timestamp_opt, col_u32_opt, col_u64, col_utf8, col_utf8_opt, f64s, timestamps_opt,
+    u32_opt, u64s, utf8, utf8_opt, ColumnSpec, ColumnType as T, TableRow,
 };
 use super::{read_table, OutputError};
 
@@ -31,6 +31,8 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Host that ran it.
     pub host: Option<String>,
+    /// MPI rank that ran it (`None` without MPI).
+    pub rank: Option<u32>,
     /// Start time, Unix milliseconds (UTC).
     pub start_time: Option<i64>,
     /// End time, Unix milliseconds (UTC).
@@ -53,6 +55,7 @@ const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("status", T::Utf8, "pending, running, done, failed or diverged (non-finite loss)."),
     ColumnSpec::optional("error", T::Utf8, "Error message of a failed task, or the divergence report of a diverged one; null otherwise."),
     ColumnSpec::optional("host", T::Utf8, "Host name of the machine that ran the task; null until it starts."),
+    ColumnSpec::optional("rank", T::UInt32, "MPI rank (in MPI_COMM_WORLD) that last worked on the task; null when the sweep ran without MPI."),
     ColumnSpec::optional("start_time", T::TimestampMsUtc, "When the task (last) started, UTC, millisecond precision; null until it starts."),
     ColumnSpec::optional("end_time", T::TimestampMsUtc, "When the task finished, failed or diverged, UTC, millisecond precision; null until then."),
     ColumnSpec::required("steps_done", T::UInt64, "Training steps completed (baseline: networks completed)."),
@@ -80,6 +83,7 @@ impl TableRow for RunRecord {
             utf8(rows.iter().map(|r| r.status.as_str())),
             utf8_opt(rows.iter().map(|r| r.error.as_deref())),
             utf8_opt(rows.iter().map(|r| r.host.as_deref())),
+            u32_opt(rows.iter().map(|r| r.rank)),
             timestamps_opt(rows.iter().map(|r| r.start_time)),
             timestamps_opt(rows.iter().map(|r| r.end_time)),
             u64s(rows.iter().map(|r| r.steps_done)),
@@ -98,6 +102,7 @@ impl TableRow for RunRecord {
         let status = col_utf8(batch, "status")?;
         let error = col_utf8_opt(batch, "error")?;
         let host = col_utf8_opt(batch, "host")?;
+        let rank = col_u32_opt(batch, "rank")?;
         let start_time = col_timestamp_opt(batch, "start_time")?;
         let end_time = col_timestamp_opt(batch, "end_time")?;
         let steps_done = col_u64(batch, "steps_done")?;
@@ -123,6 +128,7 @@ impl TableRow for RunRecord {
                 status: status.next().unwrap_or_default(),
                 error: error.next().flatten(),
                 host: host.next().flatten(),
+                rank: rank[i],
                 start_time: start_time[i],
                 end_time: end_time[i],
                 steps_done: steps_done[i],

@@ -255,6 +255,10 @@ pub(crate) fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
     Arc::new(UInt32Array::from_iter_values(values))
 }
 
+pub(crate) fn u32_opt(values: impl Iterator<Item = Option<u32>>) -> ArrayRef {
+    Arc::new(values.collect::<UInt32Array>())
+}
+
 pub(crate) fn f64s(values: impl Iterator<Item = f64>) -> ArrayRef {
     Arc::new(Float64Array::from_iter_values(values))
 }
@@ -339,6 +343,10 @@ pub(crate) fn col_u32(batch: &RecordBatch, name: &str) -> Result<Vec<u32>, Strin
     let a = typed::<UInt32Array>(batch, name)?;
     no_nulls(a, name)?;
     Ok(a.values().to_vec())
+}
+
+pub(crate) fn col_u32_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u32>>, String> {
+    Ok(typed::<UInt32Array>(batch, name)?.iter().collect())
 }
 
 pub(crate) fn col_f64(batch: &RecordBatch, name: &str) -> Result<Vec<f64>, String> {

@@ -132,6 +132,7 @@ fn run_records() -> Vec<RunRecord> {
             status: "done".to_string(),
             error: None,
             host: Some("node-1".to_string()),
+            rank: Some(2),
             start_time: Some(1_764_000_000_123),
             end_time: Some(1_764_000_100_456),
             steps_done: 100,
@@ -148,6 +149,7 @@ fn run_records() -> Vec<RunRecord> {
             status: "failed".to_string(),
             error: Some("reading /data/x: No such file or directory".to_string()),
             host: None,
+            rank: None,
             start_time: Some(-5),
             end_time: None,
             steps_done: 0,
@@ -164,6 +166,7 @@ fn run_records() -> Vec<RunRecord> {
             status: "pending".to_string(),
             error: None,
             host: None,
+            rank: None,
             start_time: None,
             end_time: None,
             steps_done: 0,
@@ -267,7 +270,7 @@ fn runs_table_round_trip_and_replace() {
     // An empty table is a valid file with the schema.
     write_table_atomically::<RunRecord>(&path, &[]).unwrap();
     assert!(read_run_records(&path).unwrap().is_empty());
-    assert_eq!(read_schema(&path).unwrap().fields().len(), 14);
+    assert_eq!(read_schema(&path).unwrap().fields().len(), 15);
 }
 
 #[test]

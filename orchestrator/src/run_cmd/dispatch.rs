@@ -1,0 +1,389 @@
+//! Handing tasks to worker threads and keeping the ledger of a sweep: the runs table, the
+//! failures, the end-of-sweep summary and the progress report.
+//!
+//! Worker threads see only the [`Dispatch`] trait: ask for the next task, record a status
+//! change, report how a task ended. On one machine [`LocalDispatch`] answers directly; under
+//! MPI the answers come from rank 0 (see `fleet.rs`), which owns the only [`Ledger`].
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use eigensweep_common::exit_codes;
+use eigensweep_worker::output::{runs_table_path, write_table_atomically, RunRecord};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::prepare::Prepared;
+use super::task::{execute_task, TaskOutcome, WorkerContext};
+use crate::failure::{Failure, WithExitCode};
+
+/// A change to one row of the runs table (a closure cannot cross MPI, so the change is data).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct RecordUpdate {
+    pub status: Option<String>,
+    pub error: Option<String>,
+    pub host: Option<String>,
+    pub rank: Option<u32>,
+    /// Sets the start time unless the row already has one (the first attempt's start).
+    pub start_time_if_unset: Option<i64>,
+    pub end_time: Option<i64>,
+    pub steps_done: Option<u64>,
+    pub snapshots_done: Option<u64>,
+    pub wall_seconds: Option<f64>,
+    /// Adds to the recorded wall-clock seconds.
+    pub add_wall_seconds: Option<f64>,
+}
+
+impl RecordUpdate {
+    fn apply(&self, r: &mut RunRecord) {
+        if let Some(s) = &self.status {
+            r.status = s.clone();
+        }
+        if self.error.is_some() {
+            r.error = self.error.clone();
+        }
+        if self.host.is_some() {
+            r.host = self.host.clone();
+            // A task that moves to another process records where it ran last.
+            r.rank = self.rank;
+        }
+        if let Some(t) = self.start_time_if_unset {
+            r.start_time.get_or_insert(t);
+        }
+        if self.end_time.is_some() {
+            r.end_time = self.end_time;
+        }
+        if let Some(n) = self.steps_done {
+            r.steps_done = n;
+        }
+        if let Some(n) = self.snapshots_done {
+            r.snapshots_done = n;
+        }
+        if let Some(s) = self.wall_seconds {
+            r.wall_seconds = s;
+        }
+        if let Some(s) = self.add_wall_seconds {
+            r.wall_seconds += s;
+        }
+    }
+}
+
+/// What worker threads ask of whoever hands out the work.
+pub(super) trait Dispatch: Sync {
+    /// The next task to execute (an index into the launch's task list); `None`: no more.
+    fn next(&self) -> Option<usize>;
+    /// Applies a status change to the task's row of the runs table.
+    fn record(&self, key: &str, update: RecordUpdate) -> Result<(), Failure>;
+    /// Reports how task `index` ended; `Err` stops the sweep.
+    fn finished(&self, index: usize, outcome: Result<TaskOutcome, Failure>);
+}
+
+/// The worker loop: take tasks until there are none or the stop flag is set.
+pub(super) fn work(ctx: &WorkerContext, dispatch: &dyn Dispatch) {
+    loop {
+        if ctx.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Some(index) = dispatch.next() else { break };
+        let outcome = execute_task(ctx, index, dispatch);
+        let fatal = outcome.is_err();
+        dispatch.finished(index, outcome);
+        if fatal {
+            // After a fatal error no new task starts, here or anywhere else.
+            ctx.stop.store(true, Ordering::SeqCst);
+            break;
+        }
+    }
+}
+
+/// The one authoritative record of a launch (kept by the only process that writes
+/// `runs.parquet`).
+pub(super) struct Ledger {
+    name: String,
+    path: PathBuf,
+    records: BTreeMap<String, RunRecord>,
+    keys: Vec<String>,
+    labels: Vec<String>,
+    costs: Vec<f64>,
+    summaries: Vec<String>,
+    failures: Vec<String>,
+    stages: [f64; 4],
+    fatal: Option<Failure>,
+    finished: usize,
+    cost_left: f64,
+    cost_worked: f64,
+    clock: Instant,
+    bar: ProgressBar,
+    log_lines: bool,
+    dirty: bool,
+}
+
+impl Ledger {
+    /// Checks the output directory against the sweep, writes `sweep.yaml` and the starting
+    /// runs table, and returns the ledger with the dispatch order: unfinished tasks first,
+    /// longest first (so the last tasks to start are short ones and ranks finish together).
+    pub(super) fn open(
+        prep: &Prepared,
+        bars: &MultiProgress,
+    ) -> Result<(Self, Vec<usize>), Failure> {
+        prep.check_foreign_outputs()?;
+        prep.write_sweep_file()?;
+        let records = prep.initial_records()?;
+        let costs: Vec<f64> = prep.tasks.iter().map(|t| t.cost(&prep.datasets)).collect();
+        let finished_before = |i: usize| {
+            records
+                .get(prep.tasks[i].key())
+                .is_some_and(|r| r.status == "done" || r.status == "diverged")
+        };
+        let mut order: Vec<usize> = (0..prep.tasks.len()).collect();
+        // Stable: equal tasks keep the sweep's order.
+        order.sort_by(|&a, &b| {
+            finished_before(a)
+                .cmp(&finished_before(b))
+                .then(costs[b].total_cmp(&costs[a]))
+        });
+        let cost_left = (0..prep.tasks.len())
+            .filter(|&i| !finished_before(i))
+            .map(|i| costs[i])
+            .sum();
+        let bar = bars.add(ProgressBar::new(prep.tasks.len() as u64));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>8} [{bar:30}] {pos}/{len} tasks  {elapsed_precise} elapsed, ETA {eta_precise}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix("sweep");
+        let ledger = Ledger {
+            name: prep.name.clone(),
+            path: prep.table_path.clone(),
+            records,
+            keys: prep.tasks.iter().map(|t| t.key().to_string()).collect(),
+            labels: prep.tasks.iter().map(|t| t.label()).collect(),
+            costs,
+            summaries: Vec::new(),
+            failures: Vec::new(),
+            stages: [0.0; 4],
+            fatal: None,
+            finished: 0,
+            cost_left,
+            cost_worked: 0.0,
+            clock: Instant::now(),
+            bar,
+            // On a cluster stderr is a log file: one line per finished task instead of bars.
+            log_lines: !std::io::stderr().is_terminal(),
+            dirty: false,
+        };
+        ledger.write()?;
+        Ok((ledger, order))
+    }
+
+    fn write(&self) -> Result<(), Failure> {
+        let rows: Vec<RunRecord> = self.records.values().cloned().collect();
+        write_table_atomically(&self.path, &rows).exit_code(
+            exit_codes::OUTPUT,
+            format!("writing {}", self.path.display()),
+        )
+    }
+
+    /// Applies a status change now; the runs table is rewritten at [`Ledger::flush`], so
+    /// that a request for work never waits behind a file write.
+    pub(super) fn record_later(&mut self, key: &str, update: &RecordUpdate) {
+        if let Some(r) = self.records.get_mut(key) {
+            update.apply(r);
+            self.dirty = true;
+        }
+    }
+
+    /// Rewrites the runs table if [`Ledger::record_later`] changed it.
+    pub(super) fn flush(&mut self) -> Result<(), Failure> {
+        if std::mem::take(&mut self.dirty) {
+            self.write()?;
+        }
+        Ok(())
+    }
+
+    /// Takes note of an error that stops the sweep (the first one is reported).
+    pub(super) fn fatal(&mut self, f: Failure) {
+        if self.fatal.is_none() {
+            self.fatal = Some(f);
+        }
+    }
+
+    /// Whether a fatal error has been reported.
+    pub(super) fn has_fatal(&self) -> bool {
+        self.fatal.is_some()
+    }
+
+    /// Takes note of how task `index` ended (`rank`: where it ran, under MPI).
+    pub(super) fn finished(
+        &mut self,
+        index: usize,
+        outcome: Result<TaskOutcome, Failure>,
+        where_: Option<String>,
+    ) {
+        self.finished += 1;
+        self.bar.inc(1);
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(f) => {
+                self.fatal(f);
+                return;
+            }
+        };
+        if let Some(p) = &outcome.problem {
+            self.failures.push(p.clone());
+        }
+        if let Some(s) = &outcome.summary {
+            self.summaries.push(s.clone());
+        }
+        for (total, s) in self.stages.iter_mut().zip(outcome.stages) {
+            *total += s;
+        }
+        if !outcome.worked {
+            return;
+        }
+        // Stopped runs go back to the queue of the next launch: their cost is still left.
+        if outcome.status != "pending" {
+            self.cost_left -= self.costs[index];
+            self.cost_worked += self.costs[index];
+        }
+        if self.log_lines {
+            let elapsed = self.clock.elapsed().as_secs_f64();
+            let eta = if self.cost_worked > 0.0 {
+                human_seconds(elapsed * self.cost_left.max(0.0) / self.cost_worked)
+            } else {
+                "?".into()
+            };
+            eprintln!(
+                "[{}/{}] {} ({}): {} in {:.1} s{}; sweep ETA {}",
+                self.finished,
+                self.keys.len(),
+                self.labels[index],
+                &self.keys[index][..self.keys[index].len().min(12)],
+                outcome.status,
+                outcome.seconds,
+                where_.map(|w| format!(" on {w}")).unwrap_or_default(),
+                eta
+            );
+        }
+    }
+
+    /// Ends the launch: the exit status, and the summary of the runs that worked.
+    pub(super) fn conclude(self, interrupted: bool) -> Result<(), Failure> {
+        self.bar.finish();
+        if let Some(f) = self.fatal {
+            return Err(f);
+        }
+        if interrupted {
+            return Err(Failure {
+                code: exit_codes::INTERRUPTED,
+                error: anyhow::anyhow!(
+                    "stopped by a signal: running runs wrote checkpoints; run the same command again to continue the sweep"
+                ),
+            });
+        }
+        let mut summaries = self.summaries;
+        if !summaries.is_empty() {
+            summaries.sort();
+            println!(
+                "{:<40} {:>9} {:>9} {:>9}  last eigenvalues",
+                "run (dataset/optimizer/seed)", "status", "snapshots", "test_acc"
+            );
+            for line in summaries {
+                println!("{line}");
+            }
+        }
+        let [training, eigen, evaluation, writing] = self.stages;
+        eprintln!(
+            "time in this launch: training {training:.1} s, eigen-solves {eigen:.1} s, evaluation {evaluation:.1} s, writing {writing:.1} s",
+        );
+        let out = self.path.parent().map(PathBuf::from).unwrap_or_default();
+        if self.failures.is_empty() {
+            println!("sweep `{}` complete: {}", self.name, out.display());
+            Ok(())
+        } else {
+            Err(Failure {
+                code: exit_codes::RUNS_FAILED,
+                error: anyhow::anyhow!(
+                    "{} of {} tasks did not finish:\n  {}\n(see {})",
+                    self.failures.len(),
+                    self.keys.len(),
+                    self.failures.join("\n  "),
+                    runs_table_path(&out).display()
+                ),
+            })
+        }
+    }
+}
+
+/// `1h 02m`, `3m 20s`, `12s`.
+pub(super) fn human_seconds(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_set_what_they_carry_and_keep_the_rest() {
+        let mut r = RunRecord {
+            key: "k".into(),
+            kind: "run".into(),
+            dataset: "d".into(),
+            optimizer: None,
+            seed: 0,
+            config_json: "{}".into(),
+            status: "pending".into(),
+            error: None,
+            host: None,
+            rank: None,
+            start_time: Some(5),
+            end_time: None,
+            steps_done: 0,
+            snapshots_done: 0,
+            wall_seconds: 1.0,
+        };
+        RecordUpdate {
+            status: Some("running".into()),
+            host: Some("n1".into()),
+            rank: Some(3),
+            start_time_if_unset: Some(9),
+            add_wall_seconds: Some(2.0),
+            ..RecordUpdate::default()
+        }
+        .apply(&mut r);
+        assert_eq!(r.status, "running");
+        assert_eq!((r.host.as_deref(), r.rank), (Some("n1"), Some(3)));
+        assert_eq!(r.start_time, Some(5), "the first attempt's start stays");
+        assert_eq!(r.wall_seconds, 3.0);
+        // Round trip through the wire format.
+        let u: RecordUpdate = serde_json::from_str(
+            &serde_json::to_string(&RecordUpdate {
+                steps_done: Some(7),
+                ..RecordUpdate::default()
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        u.apply(&mut r);
+        assert_eq!((r.steps_done, r.status.as_str()), (7, "running"));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_seconds(12.4), "12s");
+        assert_eq!(human_seconds(200.0), "3m 20s");
+        assert_eq!(human_seconds(3720.0), "1h 02m");
+    }
+}

@@ -1,0 +1,100 @@
+//! `eigensweep run SWEEP.yaml`: every run and baseline network of a sweep, in parallel on this
+//! machine or, built with the `mpi` feature and started by `mpirun`/`srun`, over the ranks of
+//! an MPI job; resumable; writing the hive-partitioned Parquet dataset.
+//!
+//! [`prepare`] reads the sweep and settles what is left to do; [`task`] executes one run or
+//! baseline network; [`dispatch`] is what worker threads see and the ledger (runs table,
+//! summary, progress); [`coordinator`] is the main thread that hands out tasks, to this
+//! process's workers and, under MPI, to other ranks; `fleet` is the MPI side (rank start-up,
+//! the other ranks' main threads); [`threads`] sizes CPU threads when processes share a node.
+
+mod coordinator;
+mod dispatch;
+#[cfg(feature = "mpi")]
+mod fleet;
+mod prepare;
+mod task;
+mod threads;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use eigensweep_common::exit_codes;
+use indicatif::MultiProgress;
+
+use crate::cli::RunArgs;
+use crate::failure::{Failure, WithExitCode};
+use coordinator::{coordinate, spawn_workers, NoPeers};
+use dispatch::Ledger;
+use prepare::{prepare, Prepared};
+use task::WorkerContext;
+
+pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
+    #[cfg(feature = "mpi")]
+    if crate::launcher::launched_by_mpi() {
+        return fleet::run(args);
+    }
+    run_local(args)
+}
+
+/// SIGTERM / SIGUSR1 (Slurm's preemption warning) / SIGINT set the flag: every running run
+/// checkpoints at its next step and returns, and no new task starts.
+fn install_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGUSR1,
+        signal_hook::consts::SIGINT,
+    ] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .exit_code(exit_codes::INTERNAL, "installing signal handlers")?;
+    }
+    Ok(stop)
+}
+
+/// Threads per run from this process's CPU budget; sets RAYON_NUM_THREADS, which candle and
+/// the HVP engine read on every operation.
+fn size_threads(args: &RunArgs, process_budget: usize) -> (usize, usize) {
+    let per_process = args.threads_per_rank.unwrap_or(process_budget).max(1);
+    let jobs = args.jobs.max(1);
+    let per_run = args.threads_per_run.unwrap_or((per_process / jobs).max(1));
+    std::env::set_var("RAYON_NUM_THREADS", per_run.to_string());
+    (jobs, per_run)
+}
+
+fn banner(prep: &Prepared, processes: &str, jobs: usize, threads: usize) {
+    eprintln!(
+        "sweep `{}`: {} runs and {} baseline networks → {} ({processes}{jobs} jobs × {threads} threads)",
+        prep.name,
+        prep.runs,
+        prep.tasks.len() - prep.runs,
+        prep.out.display(),
+    );
+}
+
+/// One process, `--jobs` worker threads.
+fn run_local(args: RunArgs) -> Result<(), Failure> {
+    let prep = prepare(&args)?;
+    let bars = MultiProgress::new();
+    let (ledger, order) = Ledger::open(&prep, &bars)?;
+    let (jobs, threads) = size_threads(&args, threads::affinity().len());
+    banner(&prep, "", jobs, threads);
+    let stop = install_signal_flag()?;
+    let ctx = WorkerContext {
+        prep: &prep,
+        bars: &bars,
+        stop: &stop,
+        checkpoint_every: args.checkpoint_every,
+        checkpoint_minutes: args.checkpoint_minutes,
+        rank: None,
+        host: task::host(),
+    };
+    let waited = std::sync::Mutex::new((0.0, 0u64));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ledger = std::thread::scope(|scope| {
+        spawn_workers(scope, jobs, tx, &ctx, "", &waited);
+        coordinate(&NoPeers, ledger, order, &rx, &ctx, &waited)
+    });
+    let interrupted = stop.load(Ordering::SeqCst);
+    ledger.conclude(interrupted)
+}

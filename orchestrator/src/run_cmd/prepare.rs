@@ -1,0 +1,400 @@
+//! Reading a sweep and settling what a launch has to do: the task list, the datasets, the
+//! output directory's consistency with the sweep, and the starting runs table.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eigensweep_common::exit_codes;
+use eigensweep_common::sweep::plan::{estimate_baseline, estimate_run};
+use eigensweep_common::sweep::{
+    BaselineTask, DataSource, ResolvedDataset, RunSpec, ValidatedSweep,
+};
+use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKind, TrainTest};
+use eigensweep_worker::output::{
+    list_parts, read_run_records, read_table, runs_table_path, BaselineRow, RunRecord,
+};
+use eigensweep_worker::run::Checkpoint;
+
+use crate::cli::RunArgs;
+use crate::failure::{Failure, WithExitCode};
+
+/// One unit of work.
+pub(super) enum Task {
+    Run(RunSpec),
+    Baseline(BaselineTask),
+}
+
+impl Task {
+    /// The key of its row in the runs table.
+    pub(super) fn key(&self) -> &str {
+        match self {
+            Task::Run(s) => &s.key,
+            Task::Baseline(t) => &t.key,
+        }
+    }
+
+    /// `dataset/optimizer/seed` or `baseline dataset/network`, for people.
+    pub(super) fn label(&self) -> String {
+        match self {
+            Task::Run(s) => format!("{}/{}/{}", s.dataset.name, s.optimizer.name, s.seed),
+            Task::Baseline(t) => format!("baseline {}/{}", t.dataset.name, t.network),
+        }
+    }
+
+    /// Relative cost (floating-point work, roughly), for longest-first dispatch and the ETA:
+    /// Hessian-vector products × samples × parameters, plus training.
+    pub(super) fn cost(&self, datasets: &BTreeMap<String, Arc<TrainTest>>) -> f64 {
+        let samples = |name: &str, hessian: Option<usize>| {
+            let n = datasets.get(name).map_or(1, |d| d.train.len);
+            hessian.unwrap_or(n).min(n).max(1) as f64
+        };
+        match self {
+            Task::Run(s) => {
+                let params = s.model.param_count() as f64;
+                let hvp = estimate_run(s).products as f64
+                    * samples(&s.dataset.name, s.hessian_samples)
+                    * params
+                    * 4.0;
+                let train = s.steps as f64 * s.batch_size as f64 * params * 6.0;
+                hvp + train + 1.0
+            }
+            Task::Baseline(t) => {
+                estimate_baseline(t).products as f64
+                    * samples(&t.dataset.name, t.hessian_samples)
+                    * t.model.param_count() as f64
+                    * 4.0
+                    + 1.0
+            }
+        }
+    }
+}
+
+/// Everything every process of a launch knows before work starts.
+pub(super) struct Prepared {
+    /// The validated sweep (with overrides applied).
+    pub sweep: ValidatedSweep,
+    /// The sweep's name.
+    pub name: String,
+    /// The output directory.
+    pub out: PathBuf,
+    /// This launch's tasks (its shard): runs first, then baseline networks.
+    pub tasks: Vec<Task>,
+    /// Runs among `tasks`.
+    pub runs: usize,
+    /// Every dataset of the sweep, loaded once.
+    pub datasets: BTreeMap<String, Arc<TrainTest>>,
+    /// Where the runs table of this launch lives.
+    pub table_path: PathBuf,
+}
+
+/// Parses `--shard I/K` (0 ≤ I < K).
+fn parse_shard(text: &str) -> Result<(usize, usize), Failure> {
+    let parsed = text.split_once('/').and_then(|(i, k)| {
+        Some((
+            i.trim().parse::<usize>().ok()?,
+            k.trim().parse::<usize>().ok()?,
+        ))
+    });
+    match parsed {
+        Some((i, k)) if k > 0 && i < k => Ok((i, k)),
+        _ => Err(Failure {
+            code: exit_codes::USAGE,
+            error: anyhow::anyhow!("--shard {text}: expected I/K with 0 ≤ I < K, e.g. 0/4"),
+        }),
+    }
+}
+
+/// Checks the options, reads the sweep, makes sure the output directory is writable and loads
+/// the datasets. Every process of a launch does this; nothing here writes outputs.
+pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if args.checkpoint_every == 0
+        || !(args.checkpoint_minutes > 0.0 && args.checkpoint_minutes.is_finite())
+        || args.jobs == 0
+        || args.threads_per_run == Some(0)
+        || args.threads_per_rank == Some(0)
+    {
+        return Err(Failure {
+            code: exit_codes::USAGE,
+            error: anyhow::anyhow!(
+                "--jobs ({}), --threads-per-run, --threads-per-rank, --checkpoint-every ({}) and --checkpoint-minutes ({}) must be positive",
+                args.jobs,
+                args.checkpoint_every,
+                args.checkpoint_minutes
+            ),
+        });
+    }
+    let sweep = crate::sweep_cmd::load(&args.sweep)?;
+    let resolved = sweep.resolved();
+    let out = resolved.output.clone();
+    std::fs::create_dir_all(&out).exit_code(
+        exit_codes::OUTPUT,
+        format!("creating output directory {}", out.display()),
+    )?;
+    // One probe name per process: ranks of one job probe the same shared directory at once.
+    let probe = out.join(format!(".eigensweep-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").exit_code(
+        exit_codes::OUTPUT,
+        format!("output directory {} is not writable", out.display()),
+    )?;
+    let _ = std::fs::remove_file(&probe);
+
+    // Shards split the task list (runs first, then baseline networks) round-robin.
+    let in_shard = |i: usize| shard.is_none_or(|(s, k)| i % k == s);
+    let all_runs = sweep.runs();
+    let run_count = all_runs.len();
+    let mut tasks: Vec<Task> = all_runs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| in_shard(*i))
+        .map(|(_, r)| Task::Run(r))
+        .collect();
+    let runs = tasks.len();
+    tasks.extend(
+        sweep
+            .baseline_tasks()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| in_shard(run_count + i))
+            .map(|(_, t)| Task::Baseline(t)),
+    );
+
+    let mut datasets = BTreeMap::new();
+    for d in &resolved.datasets {
+        datasets.insert(d.name.clone(), Arc::new(load_dataset(d)?));
+    }
+    // Shards run as separate jobs: each keeps its own runs table (read them all with
+    // read_parquet('OUT/runs*.parquet')).
+    let table_path = match shard {
+        None => runs_table_path(&out),
+        Some((i, k)) => out.join(format!("runs-shard-{i}-of-{k}.parquet")),
+    };
+    Ok(Prepared {
+        name: resolved.name.clone(),
+        sweep,
+        out,
+        tasks,
+        runs,
+        datasets,
+        table_path,
+    })
+}
+
+/// Loads a dataset as the sweep describes it (subsets and normalisation applied).
+fn load_dataset(d: &ResolvedDataset) -> Result<TrainTest, Failure> {
+    let ctx = || format!("dataset `{}`", d.name);
+    let mut data = match &d.source {
+        DataSource::Synthetic { seed } => synthetic(
+            d.train_size.unwrap_or(2_000),
+            d.test_size.unwrap_or(1_000),
+            *seed,
+        ),
+        DataSource::Mnist | DataSource::FashionMnist => {
+            let kind = if d.source == DataSource::Mnist {
+                DatasetKind::Mnist
+            } else {
+                DatasetKind::FashionMnist
+            };
+            let dir = cached_dataset_dir(kind).exit_code(exit_codes::INPUT, ctx())?;
+            load_dir(&dir).exit_code(
+                exit_codes::INPUT,
+                format!(
+                    "{} (run `eigensweep data fetch {}` first)",
+                    ctx(),
+                    kind.name()
+                ),
+            )?
+        }
+        DataSource::Directory(dir) => load_dir(dir).exit_code(exit_codes::INPUT, ctx())?,
+    };
+    if !matches!(d.source, DataSource::Synthetic { .. }) {
+        if let Some(n) = d.train_size {
+            data.train = data
+                .train
+                .subset(n)
+                .exit_code(exit_codes::INPUT, format!("{}: train_size", ctx()))?;
+        }
+        if let Some(n) = d.test_size {
+            data.test = data
+                .test
+                .subset(n)
+                .exit_code(exit_codes::INPUT, format!("{}: test_size", ctx()))?;
+        }
+    }
+    if let Some(n) = &d.normalize {
+        data.train
+            .normalize(n.mean as f32, n.std as f32)
+            .exit_code(exit_codes::INPUT, format!("{}: normalize", ctx()))?;
+        data.test
+            .normalize(n.mean as f32, n.std as f32)
+            .exit_code(exit_codes::INPUT, format!("{}: normalize", ctx()))?;
+    }
+    Ok(data)
+}
+
+impl Prepared {
+    /// Refuses, before any work, an output directory that holds another configuration's
+    /// checkpoint or baseline parts.
+    pub(super) fn check_foreign_outputs(&self) -> Result<(), Failure> {
+        let mut foreign = Vec::new();
+        for task in &self.tasks {
+            let Task::Run(spec) = task else { continue };
+            let dir = self.out.join("runs").join(spec.partition());
+            if let Ok(Some(c)) = Checkpoint::load(&dir.join("checkpoint.bin")) {
+                if c.run_key != spec.key {
+                    foreign.push(format!(
+                        "{} holds run {} but this sweep's run there is {}",
+                        dir.display(),
+                        c.run_key,
+                        spec.key
+                    ));
+                }
+            }
+        }
+        let all_baseline = self.sweep.baseline_tasks();
+        for d in &self.sweep.resolved().datasets {
+            // Against the whole sweep, not this shard: other shards' parts are legitimate.
+            let networks: Vec<&BaselineTask> = all_baseline
+                .iter()
+                .filter(|t| t.dataset.name == d.name)
+                .collect();
+            let dir = self
+                .out
+                .join("baseline")
+                .join(format!("dataset={}", d.name));
+            let parts = list_parts(&dir)
+                .exit_code(exit_codes::INPUT, format!("listing {}", dir.display()))?;
+            for (index, path) in parts {
+                match networks.iter().find(|t| t.network as u32 == index) {
+                    None => foreign.push(format!(
+                        "{} is network {index}, but this sweep has {} baseline networks",
+                        path.display(),
+                        networks.len()
+                    )),
+                    Some(task) => {
+                        let rows: Vec<BaselineRow> = read_table(&path)
+                            .exit_code(exit_codes::INPUT, format!("reading {}", path.display()))?;
+                        if let Some(r) = rows.iter().find(|r| r.task_key != task.key) {
+                            foreign.push(format!(
+                                "{} holds baseline task {} but this sweep's is {}",
+                                path.display(),
+                                r.task_key,
+                                task.key
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if foreign.is_empty() {
+            return Ok(());
+        }
+        Err(Failure {
+            code: exit_codes::INPUT,
+            error: anyhow::anyhow!(
+                "outputs in {} were written under another configuration:\n  {}\nuse another --out, or delete those directories to recompute them",
+                self.out.display(),
+                foreign.join("\n  ")
+            ),
+        })
+    }
+
+    /// Writes the resolved sweep beside its outputs (`OUT/sweep.yaml`), atomically.
+    pub(super) fn write_sweep_file(&self) -> Result<(), Failure> {
+        let yaml_path = self.out.join("sweep.yaml");
+        let tmp = self.out.join(".sweep.yaml.tmp");
+        std::fs::write(&tmp, self.sweep.to_yaml())
+            .exit_code(exit_codes::OUTPUT, format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &yaml_path).exit_code(
+            exit_codes::OUTPUT,
+            format!("writing {}", yaml_path.display()),
+        )
+    }
+
+    /// The runs table at the start of this launch: status from the markers on disk, and the
+    /// recorded history (host, times, steps) of tasks that were already finished.
+    pub(super) fn initial_records(&self) -> Result<BTreeMap<String, RunRecord>, Failure> {
+        let previous: BTreeMap<String, RunRecord> = if self.table_path.exists() {
+            read_run_records(&self.table_path)
+                .exit_code(
+                    exit_codes::INPUT,
+                    format!("reading {}", self.table_path.display()),
+                )?
+                .into_iter()
+                .map(|r| (r.key.clone(), r))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let keep_history = |fresh: RunRecord| match previous.get(&fresh.key) {
+            Some(old)
+                if old.status == fresh.status
+                    && (old.status == "done" || old.status == "diverged") =>
+            {
+                old.clone()
+            }
+            _ => fresh,
+        };
+        let mut records = BTreeMap::new();
+        for task in &self.tasks {
+            let (status, kind, dataset, optimizer, seed, config_json) = match task {
+                Task::Run(spec) => {
+                    let dir = self.out.join("runs").join(spec.partition());
+                    let status = if dir.join("_SUCCESS").exists() {
+                        "done"
+                    } else if dir.join("_DIVERGED").exists() {
+                        "diverged"
+                    } else {
+                        "pending"
+                    };
+                    (
+                        status,
+                        "run",
+                        &spec.dataset.name,
+                        Some(spec.optimizer.name.clone()),
+                        spec.seed,
+                        spec.config_json(),
+                    )
+                }
+                Task::Baseline(t) => {
+                    let done = self
+                        .out
+                        .join("baseline")
+                        .join(t.partition())
+                        .join(format!("part-{:05}.parquet", t.network))
+                        .exists();
+                    (
+                        if done { "done" } else { "pending" },
+                        "baseline",
+                        &t.dataset.name,
+                        None,
+                        t.seed,
+                        t.config_json(),
+                    )
+                }
+            };
+            records.insert(
+                task.key().to_string(),
+                keep_history(RunRecord {
+                    key: task.key().to_string(),
+                    kind: kind.into(),
+                    dataset: dataset.clone(),
+                    optimizer,
+                    seed,
+                    config_json,
+                    status: status.into(),
+                    error: None,
+                    host: None,
+                    rank: None,
+                    start_time: None,
+                    end_time: None,
+                    steps_done: 0,
+                    snapshots_done: 0,
+                    wall_seconds: 0.0,
+                }),
+            );
+        }
+        Ok(records)
+    }
+}

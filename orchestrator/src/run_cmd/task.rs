@@ -1,0 +1,380 @@
+//! Executing one task (a training run or a baseline network) on this process, reporting its
+//! progress to the runs table through a [`Dispatch`].
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use eigensweep_common::exit_codes;
+use eigensweep_common::sweep::{
+    BaselineTask, BiasInit as SpecBias, OptimizerConfig as SpecOptimizer, RunSpec,
+};
+use eigensweep_worker::data::TrainTest;
+use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
+use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
+use eigensweep_worker::output::{baseline_dir, run_dir};
+use eigensweep_worker::run::{execute, execute_baseline, BaselinePlan, RunPlan, RunStatus};
+use eigensweep_worker::snapshot::SnapshotSettings;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::dispatch::{Dispatch, RecordUpdate};
+use super::prepare::{Prepared, Task};
+use crate::failure::{Failure, WithExitCode};
+
+/// What a worker thread needs to execute tasks.
+pub(super) struct WorkerContext<'a> {
+    /// The launch's tasks and datasets.
+    pub prep: &'a Prepared,
+    /// Per-run progress bars (hidden when stderr is not a terminal).
+    pub bars: &'a MultiProgress,
+    /// Set by a signal or a fatal error: running runs checkpoint and return.
+    pub stop: &'a AtomicBool,
+    /// Checkpoint after this many snapshots…
+    pub checkpoint_every: u64,
+    /// …or this many minutes.
+    pub checkpoint_minutes: f64,
+    /// This process's MPI rank, if any.
+    pub rank: Option<u32>,
+    /// This machine's name.
+    pub host: Option<String>,
+}
+
+/// How a task ended (a failure of the task itself is an outcome, not an error).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct TaskOutcome {
+    /// `label: what went wrong` for a failed or diverged task.
+    pub problem: Option<String>,
+    /// The run's line in the end-of-sweep summary (runs that worked in this launch).
+    pub summary: Option<String>,
+    /// Seconds in training, eigen-solves, evaluation and writing.
+    pub stages: [f64; 4],
+    /// Whether the task did any work in this launch (false: finished before).
+    pub worked: bool,
+    /// done, diverged, failed or pending (stopped by a signal).
+    pub status: String,
+    /// Wall-clock seconds of this attempt.
+    pub seconds: f64,
+}
+
+/// Current time in Unix milliseconds.
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// This machine's host name.
+pub(super) fn host() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+}
+
+fn bias(b: SpecBias) -> BiasInit {
+    match b {
+        SpecBias::Zero => BiasInit::Zero,
+        SpecBias::Pytorch => BiasInit::PyTorchUniform,
+    }
+}
+
+fn optimizer(o: &SpecOptimizer) -> OptimizerConfig {
+    match *o {
+        SpecOptimizer::Sgd { lr } => OptimizerConfig::Sgd(SgdConfig { lr }),
+        SpecOptimizer::Adam {
+            lr,
+            beta1,
+            beta2,
+            eps,
+        } => OptimizerConfig::Adam(AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+        }),
+        SpecOptimizer::Sam { lr, rho } => OptimizerConfig::Sam(SamConfig { lr, rho }),
+    }
+}
+
+fn arch_for(data: &TrainTest, hidden: &[usize]) -> Result<Architecture, Failure> {
+    let mut widths = vec![data.train.dim];
+    widths.extend(hidden);
+    widths.push(data.train.classes);
+    Architecture::new(widths).exit_code(exit_codes::INPUT, "model.hidden")
+}
+
+fn run_plan(
+    spec: &RunSpec,
+    arch: Architecture,
+    checkpoint_every: u64,
+    checkpoint_seconds: f64,
+) -> RunPlan {
+    RunPlan {
+        key: spec.key.clone(),
+        arch,
+        bias_init: bias(spec.model.bias_init),
+        optimizer: optimizer(&spec.optimizer.config),
+        seed: spec.seed,
+        steps: spec.steps,
+        batch_size: spec.batch_size,
+        log_every: spec.log_every,
+        snapshot_steps: spec.snapshot_steps.clone(),
+        eval_steps: spec.eval_steps.clone(),
+        snapshot: SnapshotSettings {
+            top_k: spec.eigen.top_k,
+            tol: spec.eigen.tol,
+            max_products: spec.eigen.max_products,
+            hessian: HessianOptions::default(),
+        },
+        hessian_samples: spec.hessian_samples,
+        store_weights: spec.store_weights,
+        checkpoint_every,
+        checkpoint_seconds,
+    }
+}
+
+/// Executes task `index`. `Err` only for what must stop the whole sweep (the runs table or
+/// the output directory cannot be written); a task that fails is an `Ok` outcome.
+pub(super) fn execute_task(
+    ctx: &WorkerContext,
+    index: usize,
+    dispatch: &dyn Dispatch,
+) -> Result<TaskOutcome, Failure> {
+    let clock = Instant::now();
+    let mut outcome = match &ctx.prep.tasks[index] {
+        Task::Run(spec) => run_one(ctx, spec, dispatch),
+        Task::Baseline(t) => baseline_one(ctx, t, dispatch),
+    }?;
+    outcome.seconds = clock.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+fn failed(label: &str, text: String) -> TaskOutcome {
+    TaskOutcome {
+        problem: Some(format!("{label}: {text}")),
+        status: "failed".into(),
+        worked: true,
+        ..TaskOutcome::default()
+    }
+}
+
+fn run_one(
+    ctx: &WorkerContext,
+    spec: &RunSpec,
+    dispatch: &dyn Dispatch,
+) -> Result<TaskOutcome, Failure> {
+    let out: &Path = &ctx.prep.out;
+    let data = &ctx.prep.datasets[&spec.dataset.name];
+    let label = format!(
+        "{}/{}/{}",
+        spec.dataset.name, spec.optimizer.name, spec.seed
+    );
+    let arch = match arch_for(data, &spec.model.hidden) {
+        Ok(a) => a,
+        Err(f) => return Ok(failed(&label, format!("{:#}", f.error))),
+    };
+    let plan = run_plan(
+        spec,
+        arch,
+        ctx.checkpoint_every,
+        ctx.checkpoint_minutes * 60.0,
+    );
+    let dir = match run_dir(out, &spec.dataset.name, &spec.optimizer.name, spec.seed) {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(&label, e.to_string())),
+    };
+    // A finished run keeps its record; only runs with work left become "running".
+    if !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
+        dispatch.record(
+            &spec.key,
+            RecordUpdate {
+                status: Some("running".into()),
+                host: ctx.host.clone(),
+                rank: ctx.rank,
+                start_time_if_unset: Some(now_ms()),
+                ..RecordUpdate::default()
+            },
+        )?;
+    }
+    let bar = ctx.bars.add(ProgressBar::new(plan.steps));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>8} [{bar:30}] step {pos}/{len}  {msg}  ETA {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(label.clone());
+    let result = execute(
+        &plan,
+        data,
+        &dir,
+        &mut |p| {
+            bar.set_position(p.step);
+            bar.set_message(format!(
+                "snapshots {}/{}, {} HVPs last",
+                p.snapshots_done, p.snapshots, p.last_products
+            ));
+        },
+        ctx.stop,
+    );
+    bar.finish_and_clear();
+    let ended = now_ms();
+    let diverged = |step: u64| {
+        Some(format!(
+            "{label}: diverged (non-finite loss at step {step})"
+        ))
+    };
+    match result {
+        Ok(report) if report.already_finished => Ok(TaskOutcome {
+            problem: match report.status {
+                RunStatus::Diverged { step } => diverged(step),
+                _ => None,
+            },
+            status: match report.status {
+                RunStatus::Diverged { .. } => "diverged",
+                _ => "done",
+            }
+            .into(),
+            ..TaskOutcome::default()
+        }),
+        Ok(report) => {
+            let status = match report.status {
+                RunStatus::Done => "done",
+                RunStatus::Diverged { .. } => "diverged",
+                RunStatus::Stopped => "pending",
+            };
+            dispatch.record(
+                &spec.key,
+                RecordUpdate {
+                    status: Some(status.into()),
+                    end_time: Some(ended),
+                    steps_done: Some(report.steps_done),
+                    snapshots_done: Some(report.snapshots_done),
+                    wall_seconds: Some(report.wall_seconds),
+                    error: match report.status {
+                        RunStatus::Diverged { step } => {
+                            Some(format!("non-finite loss at step {step}"))
+                        }
+                        _ => None,
+                    },
+                    ..RecordUpdate::default()
+                },
+            )?;
+            let s = &report.stages;
+            Ok(TaskOutcome {
+                problem: match report.status {
+                    RunStatus::Diverged { step } => diverged(step),
+                    _ => None,
+                },
+                summary: Some(format!(
+                    "{:<40} {:>9} {:>9} {:>9}  {}",
+                    label,
+                    status,
+                    report.snapshots_done,
+                    report
+                        .last_test_accuracy
+                        .map(|a| format!("{a:.4}"))
+                        .unwrap_or_else(|| "-".into()),
+                    report
+                        .last_eigenvalues
+                        .iter()
+                        .map(|v| format!("{v:.6e}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )),
+                stages: [s.training, s.eigen, s.evaluation, s.writing],
+                worked: true,
+                status: status.into(),
+                seconds: 0.0,
+            })
+        }
+        Err(e) => {
+            let text = format!("{e}");
+            dispatch.record(
+                &spec.key,
+                RecordUpdate {
+                    status: Some("failed".into()),
+                    end_time: Some(ended),
+                    error: Some(text.clone()),
+                    ..RecordUpdate::default()
+                },
+            )?;
+            Ok(failed(&label, format!("failed: {text}")))
+        }
+    }
+}
+
+fn baseline_one(
+    ctx: &WorkerContext,
+    task: &BaselineTask,
+    dispatch: &dyn Dispatch,
+) -> Result<TaskOutcome, Failure> {
+    let data = &ctx.prep.datasets[&task.dataset.name];
+    let label = format!("baseline {}/{}", task.dataset.name, task.network);
+    let arch = match arch_for(data, &task.model.hidden) {
+        Ok(a) => a,
+        Err(f) => return Ok(failed(&label, format!("{:#}", f.error))),
+    };
+    let dir = match baseline_dir(&ctx.prep.out, &task.dataset.name) {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(&label, e.to_string())),
+    };
+    let plan = BaselinePlan {
+        key: task.key.clone(),
+        dataset: task.dataset.name.clone(),
+        network: task.network as u32,
+        arch,
+        bias_init: bias(task.model.bias_init),
+        snapshot: SnapshotSettings {
+            top_k: task.eigen.top_k,
+            tol: task.eigen.tol,
+            max_products: task.eigen.max_products,
+            hessian: HessianOptions::default(),
+        },
+        hessian_samples: task.hessian_samples,
+    };
+    let started = now_ms();
+    let clock = Instant::now();
+    let result = execute_baseline(&plan, data, &dir);
+    let ended = now_ms();
+    match result {
+        Ok(None) => Ok(TaskOutcome {
+            status: "done".into(),
+            ..TaskOutcome::default()
+        }),
+        Ok(Some(_)) => {
+            let seconds = clock.elapsed().as_secs_f64();
+            dispatch.record(
+                &task.key,
+                RecordUpdate {
+                    status: Some("done".into()),
+                    host: ctx.host.clone(),
+                    rank: ctx.rank,
+                    start_time_if_unset: Some(started),
+                    end_time: Some(ended),
+                    snapshots_done: Some(1),
+                    add_wall_seconds: Some(seconds),
+                    ..RecordUpdate::default()
+                },
+            )?;
+            Ok(TaskOutcome {
+                status: "done".into(),
+                worked: true,
+                ..TaskOutcome::default()
+            })
+        }
+        Err(e) => {
+            let text = format!("{e}");
+            dispatch.record(
+                &task.key,
+                RecordUpdate {
+                    status: Some("failed".into()),
+                    error: Some(text.clone()),
+                    ..RecordUpdate::default()
+                },
+            )?;
+            Ok(failed(&label, format!("failed: {text}")))
+        }
+    }
+}

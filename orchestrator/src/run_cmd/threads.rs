@@ -1,0 +1,113 @@
+//! How many CPU threads a process should use when several share a node.
+//!
+//! Launchers differ: `mpirun` may bind each rank to its own cores, `srun --cpus-per-task`
+//! gives each task a disjoint mask, and a plain launch leaves every rank free to run on every
+//! core of the node (or of the job's cgroup). Counting, for each CPU in this process's
+//! affinity mask, how many processes of the node may run there, and taking the fair share,
+//! gives the right answer in all three cases without knowing which launcher ran us.
+
+// Without the `mpi` feature only the affinity count is used.
+#![cfg_attr(not(feature = "mpi"), allow(dead_code))]
+
+/// Bits in the affinity bitmap exchanged between the ranks of a node (glibc's CPU_SETSIZE).
+pub(crate) const MAX_CPUS: usize = 1024;
+
+/// The CPUs this process may run on, by index.
+pub(crate) fn affinity() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: cpu_set_t is plain data; sched_getaffinity fills at most its size in bytes.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+                let cpus: Vec<usize> = (0..MAX_CPUS)
+                    .filter(|&c| libc::CPU_ISSET(c, &set))
+                    .collect();
+                if !cpus.is_empty() {
+                    return cpus;
+                }
+            }
+        }
+    }
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    (0..n).collect()
+}
+
+/// A CPU list as a fixed-size bitmap (for an all-gather among the ranks of a node).
+pub(crate) fn to_bitmap(cpus: &[usize]) -> Vec<u64> {
+    let mut words = vec![0u64; MAX_CPUS / 64];
+    for &c in cpus.iter().filter(|&&c| c < MAX_CPUS) {
+        words[c / 64] |= 1 << (c % 64);
+    }
+    words
+}
+
+/// The CPU list of a bitmap made by [`to_bitmap`].
+pub(crate) fn from_bitmap(words: &[u64]) -> Vec<usize> {
+    (0..words.len() * 64)
+        .filter(|&c| words[c / 64] & (1 << (c % 64)) != 0)
+        .collect()
+}
+
+/// This process's fair share of its CPUs: Σ over its CPUs of 1 / (processes of the node that
+/// may run on that CPU), rounded down, at least 1. `all` holds every process's mask, its own
+/// included.
+pub(crate) fn fair_share(mine: &[usize], all: &[Vec<usize>]) -> usize {
+    let share: f64 = mine
+        .iter()
+        .map(|c| {
+            let sharing = all.iter().filter(|m| m.contains(c)).count().max(1);
+            1.0 / sharing as f64
+        })
+        .sum();
+    // A little slack so that 3 × (1/3) counts as 1.
+    ((share + 1e-9).floor() as usize).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unbound_ranks_split_the_node() {
+        let node: Vec<usize> = (0..16).collect();
+        let all = vec![node.clone(); 4];
+        assert_eq!(fair_share(&node, &all), 4);
+        let all3 = vec![node.clone(); 3];
+        assert_eq!(fair_share(&node, &all3), 5);
+    }
+
+    #[test]
+    fn bound_ranks_keep_their_cores() {
+        let a: Vec<usize> = (0..8).collect();
+        let b: Vec<usize> = (8..16).collect();
+        let all = vec![a.clone(), b.clone()];
+        assert_eq!(fair_share(&a, &all), 8);
+        assert_eq!(fair_share(&b, &all), 8);
+    }
+
+    #[test]
+    fn oversubscribed_ranks_get_one_thread_each() {
+        let node: Vec<usize> = vec![0, 1];
+        let all = vec![node.clone(); 3];
+        assert_eq!(fair_share(&node, &all), 1);
+    }
+
+    #[test]
+    fn partly_overlapping_masks() {
+        // Rank A alone on 0..4, shares 4..8 with B: 4 + 4/2 = 6.
+        let a: Vec<usize> = (0..8).collect();
+        let b: Vec<usize> = (4..8).collect();
+        assert_eq!(fair_share(&a, &[a.clone(), b.clone()]), 6);
+        assert_eq!(fair_share(&b, &[a.clone(), b.clone()]), 2);
+    }
+
+    #[test]
+    fn bitmaps_round_trip() {
+        let cpus = vec![0, 1, 63, 64, 200, 1023];
+        assert_eq!(from_bitmap(&to_bitmap(&cpus)), cpus);
+        assert!(!affinity().is_empty());
+    }
+}

@@ -1,0 +1,302 @@
+//! End-to-end tests of the MPI fleet (`mpirun -np K eigensweep run …`), built only with the
+//! `mpi` feature: `cargo test -p eigensweep --features mpi --test mpi_cli`. They need
+//! OpenMPI's `mpirun` on PATH; CI runs them as root, hence the two OMPI_ALLOW_RUN_AS_ROOT
+//! variables, and on 2 cores, hence `--oversubscribe`.
+
+#![cfg(feature = "mpi")]
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use eigensweep_worker::output::read_run_records;
+use support::{
+    assert_same_baseline_and_status, assert_same_tables, repo_root, run, run_dirs,
+    small_sweep_args, stderr,
+};
+
+fn mpirun(ranks: usize, args: &[&str]) -> Command {
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--oversubscribe", "-np", &ranks.to_string()])
+        .arg(env!("CARGO_BIN_EXE_eigensweep"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    cmd
+}
+
+fn mpirun_output(ranks: usize, args: &[&str]) -> Output {
+    mpirun(ranks, args)
+        .output()
+        .expect("running mpirun (is OpenMPI installed?)")
+}
+
+/// The small sweep on one process without MPI, computed once for all tests of this file.
+fn reference() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("reference");
+        let o = run(&small_sweep_args(out.to_str().unwrap(), &[]));
+        assert!(o.status.success(), "reference run: {}", stderr(&o));
+        (tmp, out)
+    })
+    .1
+}
+
+fn assert_same_as_reference(out: &Path, context: &str) {
+    assert_same_tables(reference(), out, context);
+    assert_same_baseline_and_status(reference(), out, context);
+}
+
+#[test]
+fn three_ranks_write_what_one_process_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = mpirun_output(3, &small_sweep_args(out.to_str().unwrap(), &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_as_reference(&out, "3 ranks");
+    let records = read_run_records(&out.join("runs.parquet")).unwrap();
+    let mut ranks: Vec<u32> = records.iter().filter_map(|r| r.rank).collect();
+    assert_eq!(ranks.len(), 7, "every task records its rank: {records:?}");
+    assert!(ranks.iter().all(|&r| r < 3), "{ranks:?}");
+    ranks.sort();
+    ranks.dedup();
+    assert!(
+        ranks.len() >= 2,
+        "the work was spread over ranks: {ranks:?}"
+    );
+    // Rank 0 logs one line per task and the coordination cost.
+    let log = stderr(&o);
+    assert!(log.contains("[7/7]"), "{log}");
+    assert!(log.contains("coordination:"), "{log}");
+}
+
+#[test]
+fn one_rank_is_a_full_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = mpirun_output(1, &small_sweep_args(out.to_str().unwrap(), &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_as_reference(&out, "-np 1");
+    let records = read_run_records(&out.join("runs.parquet")).unwrap();
+    assert!(records.iter().all(|r| r.rank == Some(0)), "{records:?}");
+}
+
+/// Waits until some run has written a Parquet part (so the sweep is well under way).
+fn wait_for_first_part(out: &Path, child: &mut std::process::Child) {
+    let clock = Instant::now();
+    loop {
+        let started = run_dirs(out).iter().any(|d| {
+            std::fs::read_dir(d.join("snapshots"))
+                .map(|mut r| r.next().is_some())
+                .unwrap_or(false)
+        });
+        if started {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("mpirun ended ({status}) before any run wrote a part");
+        }
+        assert!(
+            clock.elapsed() < Duration::from_secs(120),
+            "no part after 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_on_every_rank_checkpoints_and_the_relaunch_completes_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let args = small_sweep_args(out.to_str().unwrap(), &[]);
+    let mut child = mpirun(3, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_first_part(&out, &mut child);
+    // What Slurm does on preemption under srun: SIGTERM to every task (the ranks are
+    // mpirun's children here).
+    let ranks = Command::new("pgrep")
+        .args(["-P", &child.id().to_string()])
+        .output()
+        .unwrap();
+    let pids: Vec<String> = String::from_utf8_lossy(&ranks.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(pids.len(), 3, "rank processes: {pids:?}");
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .args(&pids)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
+    let records = read_run_records(&out.join("runs.parquet")).unwrap();
+    assert!(
+        records.iter().any(|r| r.status != "done"),
+        "the sweep was interrupted before it finished: {records:?}"
+    );
+    let o = mpirun_output(3, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_as_reference(&out, "3 ranks after SIGTERM and relaunch");
+}
+
+#[test]
+fn sigusr1_to_mpirun_stops_every_rank_with_exit_8() {
+    // Slurm's `--signal=B:USR1@T` warns the batch script, which passes USR1 to mpirun;
+    // mpirun forwards it to every rank.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let args = small_sweep_args(out.to_str().unwrap(), &[]);
+    let mut child = mpirun(2, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_first_part(&out, &mut child);
+    let status = Command::new("kill")
+        .args(["-USR1", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
+    let o = mpirun_output(2, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_as_reference(&out, "2 ranks after SIGUSR1 and relaunch");
+}
+
+#[test]
+fn a_failing_run_on_one_rank_does_not_stop_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = mpirun_output(
+        2,
+        &small_sweep_args(
+            out.to_str().unwrap(),
+            &[
+                "--set",
+                "optimizers[0].lr=1.0e12",
+                "--set",
+                "training.steps=60",
+            ],
+        ),
+    );
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(stderr(&o).contains("diverged"), "{}", stderr(&o));
+    let records = read_run_records(&out.join("runs.parquet")).unwrap();
+    for r in &records {
+        let want = if r.optimizer.as_deref() == Some("sgd") {
+            "diverged"
+        } else {
+            "done"
+        };
+        assert_eq!(r.status, want, "{r:?}");
+    }
+}
+
+#[test]
+fn shards_under_mpi_cover_the_sweep_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut keys = Vec::new();
+    for shard in ["0/3", "1/3", "2/3"] {
+        let o = mpirun_output(
+            2,
+            &small_sweep_args(
+                out.to_str().unwrap(),
+                &["--set", "training.steps=30", "--shard", shard],
+            ),
+        );
+        assert!(o.status.success(), "{shard}: {}", stderr(&o));
+        let (i, k) = shard.split_once('/').unwrap();
+        let records =
+            read_run_records(&out.join(format!("runs-shard-{i}-of-{k}.parquet"))).unwrap();
+        assert!(records.iter().all(|r| r.status == "done"), "{records:?}");
+        keys.extend(records.into_iter().map(|r| r.key));
+    }
+    let total = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!((total, keys.len()), (7, 7));
+    for dir in run_dirs(&out) {
+        assert!(dir.join("_SUCCESS").exists(), "{}", dir.display());
+    }
+}
+
+#[test]
+fn a_bad_sweep_file_fails_on_every_rank_with_its_exit_code() {
+    let o = mpirun_output(2, &["run", "sweeps/does-not-exist.yaml"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("does-not-exist.yaml"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_mpirun_batch_script_forwards_preemption_and_requeues() {
+    // cluster/mpirun.sbatch outside Slurm: a fake job id, a stub `scontrol` that records its
+    // arguments, and mpirun options for this machine instead of Slurm's placement.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let stub = tmp.path().join("bin");
+    std::fs::create_dir_all(&stub).unwrap();
+    let calls = tmp.path().join("scontrol-calls");
+    std::fs::write(
+        stub.join("scontrol"),
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", calls.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(stub.join("scontrol"))
+        .status()
+        .unwrap();
+    let args = small_sweep_args(out.to_str().unwrap(), &[]);
+    let script = |args: &[&str]| {
+        let mut cmd = Command::new("bash");
+        cmd.arg("cluster/mpirun.sbatch")
+            .args(&args[1..])
+            .current_dir(repo_root())
+            .env("EIGENSWEEP", env!("CARGO_BIN_EXE_eigensweep"))
+            .env("EIGENSWEEP_MPIRUN_OPTS", "--oversubscribe -np 2")
+            .env("SLURM_JOB_ID", "4242")
+            .env(
+                "PATH",
+                format!("{}:{}", stub.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+        cmd
+    };
+    let mut child = script(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_first_part(&out, &mut child);
+    // What `#SBATCH --signal=B:USR1@300` does before the time limit.
+    let status = Command::new("kill")
+        .args(["-USR1", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap().trim(),
+        "requeue 4242"
+    );
+    // The requeued job finishes the sweep.
+    let o = script(&args).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_as_reference(&out, "mpirun.sbatch after USR1 and requeue");
+}

@@ -1,0 +1,123 @@
+//! Helpers shared by the end-to-end tests that run sweeps (`run_cli`, `mpi_cli`).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use eigensweep_worker::output::{
+    read_baseline_rows, read_metric_rows, read_run_records, read_snapshot_rows, read_weight_rows,
+};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn eigensweep(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eigensweep"));
+    cmd.args(args).current_dir(repo_root());
+    cmd
+}
+
+pub fn run(args: &[&str]) -> Output {
+    eigensweep(args).output().expect("running eigensweep")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small sweep: quickstart with fewer steps, frequent snapshots and checkpoints.
+pub fn small_sweep_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "run",
+        "sweeps/quickstart.yaml",
+        "--out",
+        out,
+        "--threads-per-run",
+        "2",
+        "--checkpoint-every",
+        "2",
+        "--set",
+        "training.steps=240",
+        "--set",
+        "snapshots.schedule={every: 30}",
+        "--set",
+        "datasets[0].train_size=800",
+        "--set",
+        "snapshots.hessian_samples=400",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+pub fn run_dirs(out: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for opt in ["sgd", "adam", "sam"] {
+        dirs.push(out.join(format!("runs/dataset=synthetic/optimizer={opt}/seed=0")));
+    }
+    dirs
+}
+
+/// Asserts that every run of `out` holds exactly the rows of the same run in `reference`.
+/// Rows are compared through their Debug text: exact (shortest round-trip floats) and
+/// NaN-equal (the final snapshot's alignments are NaN, and NaN != NaN).
+pub fn assert_same_tables(reference: &Path, out: &Path, context: &str) {
+    for (a, b) in run_dirs(reference).iter().zip(run_dirs(out)) {
+        let snaps = read_snapshot_rows(&a.join("snapshots")).unwrap();
+        assert_eq!(snaps.len(), 27, "{context}: reference {}", a.display());
+        let pairs = [
+            (
+                "snapshots",
+                format!("{snaps:?}"),
+                format!("{:?}", read_snapshot_rows(&b.join("snapshots")).unwrap()),
+            ),
+            (
+                "metrics",
+                format!("{:?}", read_metric_rows(&a.join("metrics")).unwrap()),
+                format!("{:?}", read_metric_rows(&b.join("metrics")).unwrap()),
+            ),
+            (
+                "weights",
+                format!("{:?}", read_weight_rows(&a.join("weights")).unwrap()),
+                format!("{:?}", read_weight_rows(&b.join("weights")).unwrap()),
+            ),
+        ];
+        for (table, want, got) in pairs {
+            assert!(
+                want == got,
+                "{context}: {table} of {} differ from the uninterrupted run",
+                b.display()
+            );
+        }
+    }
+}
+
+/// Asserts that two outputs of the same sweep hold the same baseline rows and the same runs
+/// table, ignoring where and when tasks ran (host, rank, times, wall-clock seconds).
+pub fn assert_same_baseline_and_status(reference: &Path, out: &Path, context: &str) {
+    let dir = |o: &Path| o.join("baseline/dataset=synthetic");
+    let want = read_baseline_rows(&dir(reference)).unwrap();
+    assert_eq!(want.len(), 4, "{context}: reference baseline rows");
+    let got = read_baseline_rows(&dir(out)).unwrap();
+    assert!(
+        format!("{want:?}") == format!("{got:?}"),
+        "{context}: baseline rows differ"
+    );
+    let strip = |o: &Path| {
+        let mut rows = read_run_records(&o.join("runs.parquet")).unwrap();
+        for r in &mut rows {
+            r.host = None;
+            r.rank = None;
+            r.start_time = None;
+            r.end_time = None;
+            r.wall_seconds = 0.0;
+        }
+        format!("{rows:?}")
+    };
+    assert_eq!(
+        strip(reference),
+        strip(out),
+        "{context}: runs tables differ"
+    );
+}
