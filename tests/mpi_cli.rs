@@ -300,3 +300,53 @@ fn the_mpirun_batch_script_forwards_preemption_and_requeues() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_same_as_reference(&out, "mpirun.sbatch after USR1 and requeue");
 }
+
+#[test]
+fn two_processes_of_a_timely_cluster_write_the_single_process_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let single = tmp.path().join("single");
+    let o = run(&small_sweep_args(
+        single.to_str().unwrap(),
+        &["--set", "training.steps=60"],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cluster = tmp.path().join("cluster");
+    let o = Command::new("cp")
+        .arg("-r")
+        .arg(&single)
+        .arg(&cluster)
+        .status()
+        .unwrap();
+    assert!(o.success());
+    let o = run(&["analyze", single.to_str().unwrap(), "-w", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = mpirun_output(2, &["analyze", cluster.to_str().unwrap(), "-w", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("timely cluster of 2 processes"),
+        "{}",
+        stderr(&o)
+    );
+    // Every table file, byte for byte.
+    let mut files = Vec::new();
+    let mut stack = vec![single.join("analysis")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 10, "{files:?}");
+    for a in files {
+        let b = cluster.join(a.strip_prefix(&single).unwrap());
+        assert!(
+            std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+            "{} differs between 1 process and 2",
+            b.display()
+        );
+    }
+}

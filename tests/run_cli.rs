@@ -317,6 +317,14 @@ fn the_quickstart_sweep_finishes() {
         "the stage split is printed: {}",
         stderr(&o)
     );
+    // The README's quickstart goes on with the analysis and the report.
+    let o = run(&["analyze", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!text.contains("not available"), "{text}");
+    assert!(out.join("report/index.html").is_file());
 }
 
 #[test]

@@ -38,6 +38,89 @@ pub enum Command {
     Plan(SweepArgs),
     /// Run a sweep on this machine: every run and baseline network, resumable.
     Run(RunArgs),
+    /// Analyse a sweep's output: every two-time displacement pair, the random-init baseline,
+    /// weight displacement, update alignment, convergence, subspace overlap, summaries.
+    Analyze(AnalyzeArgs),
+    /// Compare the minima the optimisers found (Appendix B.2): the best run of each, the loss
+    /// along the line between every two, λ1 and ε-sharpness at each.
+    Minima(MinimaArgs),
+    /// Render every figure of the paper from a sweep's tables (SVG, PNG, CSV, index.html).
+    Report(ReportArgs),
+}
+
+/// `eigensweep minima OUT …`
+#[derive(Debug, Args)]
+pub struct MinimaArgs {
+    /// The sweep's output directory (its datasets are loaded as `OUT/sweep.yaml` says).
+    pub out: PathBuf,
+    /// The comparison's settings.
+    #[command(flatten)]
+    pub settings: MinimaSettings,
+}
+
+/// Settings of the minima comparison.
+#[derive(Debug, Args)]
+pub struct MinimaSettings {
+    /// Points of the α grid on [−1, 2] for θ = α θ_A + (1 − α) θ_B (α = 0, 1 always added).
+    #[arg(long, default_value_t = 31)]
+    pub alpha_points: usize,
+    /// ε of the ε-sharpness box |y_j| ≤ ε(|θ_j| + 1) (Keskar et al.).
+    #[arg(long, default_value_t = 1e-3)]
+    pub epsilon: f64,
+    /// Projected gradient-ascent iterations of the ε-sharpness.
+    #[arg(long, default_value_t = 20)]
+    pub sharpness_iterations: usize,
+}
+
+/// `eigensweep report OUT …`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The sweep's output directory (run `eigensweep analyze OUT` first for the two-time
+    /// figures).
+    pub out: PathBuf,
+    /// Gaussian smoothing σ (snapshots) of the convergence curves, Figure 7.
+    #[arg(long, default_value_t = 2.0)]
+    pub convergence_sigma: f64,
+    /// Gaussian smoothing σ (snapshots) of the raw alignments, Figure 12.
+    #[arg(long, default_value_t = 5.0)]
+    pub alignment_sigma: f64,
+    /// Waiting times t_w with a curve in Figures 1/9, 10, 11.
+    #[arg(long, default_value_t = 6)]
+    pub waiting_times: usize,
+    /// Seed of the single-run figures 12, 14/15, 16 (default: the one with the most
+    /// eigenpairs).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Do not compute the minima comparison (Figure 8) when it is missing.
+    #[arg(long)]
+    pub no_minima: bool,
+    /// Settings of the minima comparison, when the report computes it.
+    #[command(flatten)]
+    pub minima: MinimaSettings,
+}
+
+/// `eigensweep analyze OUT …`
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The sweep's output directory (holds runs/, baseline/, runs.parquet).
+    pub out: PathBuf,
+    /// Timely worker threads in this process (default: its CPUs).
+    #[arg(short = 'w', long)]
+    pub workers: Option<usize>,
+    /// Eigenvector rows per tile (a tile pair's dot products are one matrix product).
+    #[arg(long, default_value_t = 256)]
+    pub tile_rows: usize,
+    /// Tiles per side of a panel (each tile read serves up to this many products; memory
+    /// grows with it).
+    #[arg(long, default_value_t = 4)]
+    pub panel: usize,
+    /// Analyse only finished runs (with `_SUCCESS`); by default runs in progress are analysed
+    /// as far as their snapshots go, and a later `analyze` computes only what is new.
+    #[arg(long)]
+    pub only_finished: bool,
+    /// Recompute everything instead of reusing current results.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `eigensweep validate|plan FILE [--set KEY.PATH=VALUE]... [--out DIR]`
@@ -175,6 +258,16 @@ pub struct BenchArgs {
     /// Smaller sizes, for a smoke test of the benchmark itself.
     #[arg(long)]
     pub quick: bool,
+    /// Measure the analysis engine instead: pairs per second, tile-product FLOP rate against
+    /// the machine's matrix-multiply rate, peak memory, on synthetic data at the paper's sizes.
+    #[arg(long)]
+    pub analysis: bool,
+    /// Snapshots per run for `--analysis` (the paper: 1,584).
+    #[arg(long, default_value_t = 1584)]
+    pub analysis_snapshots: usize,
+    /// Eigen-indices per snapshot for `--analysis`.
+    #[arg(long, default_value_t = 1)]
+    pub analysis_k: usize,
     /// Measure the MPI fleet instead: speed-up of 2 ranks over 1 on a sweep of equal runs,
     /// and the cost of handing out a task (needs the `mpi` build and `mpirun`).
     #[arg(long)]

@@ -4,11 +4,13 @@
 //! with their whole cause chain and mapped to the documented exit codes of
 //! [`eigensweep_common::exit_codes`].
 
+mod analyze_cmd;
 pub mod bench;
 mod cli;
 mod data_cmd;
 mod failure;
 mod launcher;
+mod report_cmd;
 mod run_cmd;
 mod sweep_cmd;
 mod train_cmd;
@@ -46,6 +48,9 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Validate(args) => sweep_cmd::validate(args),
         Command::Plan(args) => sweep_cmd::plan(args),
         Command::Run(args) => run_cmd::run(args),
+        Command::Analyze(args) => analyze_cmd::run(args),
+        Command::Minima(args) => report_cmd::run_minima(args),
+        Command::Report(args) => report_cmd::run_report(args),
     };
     match result {
         Ok(()) => exit_codes::SUCCESS,

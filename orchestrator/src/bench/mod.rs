@@ -6,6 +6,7 @@
 //! Everything is a ratio of quantities measured side by side (interleaved repetitions, best
 //! of each), because the machines are shared and absolute times drift.
 
+mod analysis;
 mod eigen;
 mod fleet;
 mod hvp;
@@ -24,6 +25,15 @@ use crate::failure::{Failure, WithExitCode};
 
 /// Runs the benchmark and prints (and optionally appends) a Markdown report.
 pub fn run(args: BenchArgs) -> Result<(), Failure> {
+    if args.analysis {
+        let report = format!(
+            "## `eigensweep bench --analysis{}` — {}\n\n{}",
+            if args.quick { " --quick" } else { "" },
+            timestamp(),
+            analysis::measure(args.analysis_snapshots, args.analysis_k, args.quick)?
+        );
+        return emit(&report, args.write.as_deref());
+    }
     if args.fleet {
         let report = format!(
             "## `eigensweep bench --fleet{}` — {}\n\n{}",

@@ -182,7 +182,7 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
 }
 
 /// Loads a dataset as the sweep describes it (subsets and normalisation applied).
-fn load_dataset(d: &ResolvedDataset) -> Result<TrainTest, Failure> {
+pub(crate) fn load_dataset(d: &ResolvedDataset) -> Result<TrainTest, Failure> {
     let ctx = || format!("dataset `{}`", d.name);
     let mut data = match &d.source {
         DataSource::Synthetic { seed } => synthetic(

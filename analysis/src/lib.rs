@@ -1,0 +1,268 @@
+//! # eigensweep-analysis
+//!
+//! Turns a sweep's snapshot tables into the quantities of the paper's figures: every two-time
+//! displacement pair, the random-init baseline τ, weight displacement, two-time update
+//! alignment, convergence to the final eigenvector, subspace overlap and per-optimiser
+//! summaries, as Parquet tables under `OUT/analysis/` ([`tables`]).
+//!
+//! - [`catalog`] finds the runs and baselines and reads their scalars (not their vectors).
+//! - [`plan`] cuts each run into tiles of snapshots and lists the tile-pair jobs that cover
+//!   every snapshot pair exactly once; [`manifest`] says which are already done.
+//! - [`engine`](crate::analyze) runs the jobs on timely-dataflow workers (threads, or
+//!   processes of a cluster): tiles are exchanged to the workers that need them and each job
+//!   is one matrix product ([`product`]); [`job`] turns a product into rows.
+//! - [`summaries`] builds the small whole-sweep tables from the scalars.
+//!
+//! ```no_run
+//! use eigensweep_analysis::{analyze, AnalyzeOptions};
+//! let opts = AnalyzeOptions { workers: 4, ..AnalyzeOptions::default() };
+//! let report = analyze(std::path::Path::new("out/quickstart"), &opts, &|p| {
+//!     eprintln!("{}/{} pairs", p.pairs_done, p.pairs_total)
+//! })?;
+//! println!("{} pairs computed, {} reused", report.pairs_computed, report.pairs_reused);
+//! # Ok::<(), eigensweep_analysis::AnalysisError>(())
+//! ```
+//!
+//! Definitions follow `METHOD.md` of the study ("Two-time and across-run statistics").
+
+pub mod bench;
+pub mod catalog;
+mod engine;
+mod error;
+pub mod job;
+pub mod manifest;
+mod options;
+pub mod plan;
+pub mod product;
+pub mod summaries;
+pub mod tables;
+pub mod tile;
+
+#[cfg(test)]
+mod testdata;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use eigensweep_worker::output::{list_parts, write_table_atomically};
+
+pub use bench::{bench, BenchOptions, BenchReport};
+pub use catalog::Catalog;
+pub use error::AnalysisError;
+pub use options::{AnalyzeOptions, AnalyzeReport, ClusterProcess, Progress};
+
+use crate::engine::EngineStats;
+use crate::job::run_table_dir;
+use crate::manifest::{JobRecord, Manifest};
+use crate::plan::{JobKind, Plan};
+use crate::tables::{
+    ALIGNMENT_SUMMARY_FILE, ANALYSIS_DIR, BASELINE_FILE, PAIR_TABLES, RUN_ALIGNMENT_FILE,
+    SPECTRUM_SUMMARY_FILE,
+};
+
+/// Analyses the sweep output `out` into `out/analysis`, computing only the tile pairs whose
+/// snapshots changed since the last analysis. `progress` is called on the calling thread a
+/// few times a second while the workers run.
+pub fn analyze(
+    out: &Path,
+    opts: &AnalyzeOptions,
+    progress: &dyn Fn(Progress),
+) -> Result<AnalyzeReport, AnalysisError> {
+    let started = Instant::now();
+    opts.validate()?;
+    let catalog = Arc::new(Catalog::scan(out, opts.only_finished)?);
+    let analysis = out.join(ANALYSIS_DIR);
+    fs::create_dir_all(&analysis)
+        .map_err(|e| AnalysisError::io("creating directory", &analysis, e))?;
+    let manifest = Manifest::load(&analysis);
+    let peers = engine::peers(opts);
+    let plan = Arc::new(Plan::new(
+        &catalog,
+        opts.tile_rows,
+        opts.panel,
+        peers,
+        &manifest,
+        opts.force,
+    ));
+
+    let process = opts.process.as_ref().map_or(0, |p| p.index);
+    let local = process * opts.workers..(process + 1) * opts.workers;
+    let pairs_total = plan.pairs_of_worker(local);
+    let stats = Arc::new(EngineStats::default());
+    let poll = || {
+        progress(Progress {
+            pairs_done: stats.pairs_done.load(Ordering::Relaxed),
+            pairs_total,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    };
+    let outcomes = if plan.todo.is_empty() {
+        Vec::new()
+    } else {
+        engine::run(
+            Arc::clone(&plan),
+            Arc::clone(&catalog),
+            analysis.clone(),
+            opts,
+            Arc::clone(&stats),
+            &poll,
+        )?
+    };
+
+    let seconds = |ns: &std::sync::atomic::AtomicU64| ns.load(Ordering::Relaxed) as f64 * 1e-9;
+    let mut report = AnalyzeReport {
+        runs: catalog.runs.len(),
+        runs_finished: catalog.runs.iter().filter(|r| r.finished).count(),
+        baselines: catalog.baselines.len(),
+        jobs_computed: plan.todo.len() as u64,
+        jobs_reused: (plan.jobs.len() - plan.todo.len()) as u64,
+        pairs_computed: plan.pairs_todo(),
+        pairs_reused: plan.pairs_reused(),
+        seconds: 0.0,
+        product_seconds: seconds(&stats.product_ns),
+        product_flops: stats.flops.load(Ordering::Relaxed) as f64,
+        load_seconds: seconds(&stats.load_ns),
+        write_seconds: seconds(&stats.write_ns),
+        dir: analysis.clone(),
+    };
+    if opts.is_leader() {
+        finish(&catalog, &plan, &manifest, outcomes, &analysis)?;
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The leader's part after the dataflow: check every job reported, write the whole-sweep
+/// tables, remove parts no job owns any more, and record the new manifest.
+fn finish(
+    catalog: &Catalog,
+    plan: &Plan,
+    old: &Manifest,
+    outcomes: Vec<job::JobOutcome>,
+    analysis: &Path,
+) -> Result<(), AnalysisError> {
+    let mut by_job = BTreeMap::new();
+    for o in outcomes {
+        if let Some(e) = &o.error {
+            return Err(AnalysisError::data(analysis, format!("job {e}")));
+        }
+        by_job.insert(o.job, o);
+    }
+    let missing: Vec<&str> = plan
+        .todo
+        .iter()
+        .filter(|j| !by_job.contains_key(j))
+        .map(|&j| plan.jobs[j].name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(AnalysisError::Engine(format!(
+            "{} jobs did not report (first: {}); nothing was recorded as done",
+            missing.len(),
+            missing[0]
+        )));
+    }
+    let mut manifest = Manifest {
+        format: plan::ANALYSIS_FORMAT,
+        jobs: BTreeMap::new(),
+    };
+    for (j, job) in plan.jobs.iter().enumerate() {
+        let record = match by_job.get(&j) {
+            Some(o) => JobRecord {
+                fingerprint: job.fingerprint.clone(),
+                pairs: job.pairs,
+                baseline: o.baseline.clone(),
+            },
+            None => old.jobs[&job.name].clone(),
+        };
+        manifest.jobs.insert(job.name.clone(), record);
+    }
+
+    let mut baseline = Vec::new();
+    for d in 0..catalog.baselines.len() {
+        let moments: Vec<_> = plan
+            .jobs
+            .iter()
+            .filter(|j| matches!(j.kind, JobKind::BaselinePair { .. }) && j.owner as usize == d)
+            .filter_map(|j| manifest.jobs[&j.name].baseline.clone())
+            .collect();
+        baseline.extend(summaries::baseline_rows(catalog, d, &moments));
+    }
+    write_table_atomically(&analysis.join(BASELINE_FILE), &baseline)?;
+    let run_alignment = summaries::run_alignment(catalog);
+    write_table_atomically(
+        &analysis.join(ALIGNMENT_SUMMARY_FILE),
+        &summaries::alignment_summary(&run_alignment),
+    )?;
+    write_table_atomically(&analysis.join(RUN_ALIGNMENT_FILE), &run_alignment)?;
+    write_table_atomically(
+        &analysis.join(SPECTRUM_SUMMARY_FILE),
+        &summaries::spectrum_summary(catalog),
+    )?;
+    remove_stale_parts(catalog, plan, analysis)?;
+    manifest.save(analysis)
+}
+
+/// Deletes the parts of runs that are gone and of tile pairs that no longer exist (a run
+/// restarted with fewer snapshots, another tile size), so that the tables hold each pair once.
+fn remove_stale_parts(
+    catalog: &Catalog,
+    plan: &Plan,
+    analysis: &Path,
+) -> Result<(), AnalysisError> {
+    for table in PAIR_TABLES {
+        let mut expected: BTreeMap<std::path::PathBuf, BTreeSet<u32>> = BTreeMap::new();
+        for (r, run) in catalog.runs.iter().enumerate() {
+            expected.insert(run_table_dir(analysis, table, run), BTreeSet::new());
+            for job in plan.jobs.iter().filter(|j| j.owner as usize == r) {
+                let wanted = match job.kind {
+                    JobKind::Pair { .. } => table != "convergence",
+                    JobKind::Final { .. } => table == "convergence",
+                    JobKind::BaselinePair { .. } => false,
+                };
+                if wanted {
+                    if let Some(set) = expected.get_mut(&run_table_dir(analysis, table, run)) {
+                        set.insert(job.part as u32);
+                    }
+                }
+            }
+        }
+        for dir in run_dirs_under(&analysis.join(table))? {
+            let keep = expected.get(&dir);
+            for (number, path) in list_parts(&dir)? {
+                if !keep.is_some_and(|k| k.contains(&number)) {
+                    fs::remove_file(&path).map_err(|e| AnalysisError::io("removing", &path, e))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `<dataset>/<optimizer>/seed-<S>` directories under a table directory.
+fn run_dirs_under(table: &Path) -> Result<Vec<std::path::PathBuf>, AnalysisError> {
+    let mut level = vec![table.to_path_buf()];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for dir in level {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(AnalysisError::io("reading directory", &dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| AnalysisError::io("reading directory", &dir, e))?;
+                if entry.path().is_dir() {
+                    next.push(entry.path());
+                }
+            }
+        }
+        level = next;
+    }
+    Ok(level)
+}

@@ -1,0 +1,180 @@
+//! `eigensweep analyze OUT`: the dataflow analysis of a sweep's output (every two-time
+//! displacement pair, the random-init baseline τ, weight displacement, two-time update
+//! alignment, convergence, subspace overlap, summaries) into `OUT/analysis/`.
+//!
+//! `-w THREADS` timely workers in this process; under `mpirun`/`srun` (feature `mpi`) the
+//! ranks form one timely cluster, with the addresses gathered over MPI, and write the same
+//! tables a single process would.
+
+use std::path::Path;
+
+use eigensweep_analysis::{analyze, AnalysisError, AnalyzeOptions, AnalyzeReport};
+use eigensweep_common::exit_codes;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::AnalyzeArgs;
+use crate::failure::Failure;
+
+/// The exit code of an analysis error.
+fn failure(e: AnalysisError) -> Failure {
+    let code = match &e {
+        AnalysisError::Option { .. } => exit_codes::USAGE,
+        AnalysisError::NotAnOutput { .. } | AnalysisError::Data { .. } => exit_codes::INPUT,
+        AnalysisError::Output(_) | AnalysisError::Io { .. } => exit_codes::OUTPUT,
+        AnalysisError::Engine(_) => exit_codes::INTERNAL,
+    };
+    Failure {
+        code,
+        error: anyhow::Error::new(e),
+    }
+}
+
+pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let opts = AnalyzeOptions {
+        workers,
+        process: None,
+        tile_rows: args.tile_rows,
+        panel: args.panel,
+        only_finished: args.only_finished,
+        force: args.force,
+    };
+    #[cfg(feature = "mpi")]
+    if crate::launcher::launched_by_mpi() {
+        return cluster::run(&args.out, opts);
+    }
+    run_process(&args.out, &opts, true)
+}
+
+/// Runs the analysis in this process; `leader` prints the bar and the report.
+fn run_process(out: &Path, opts: &AnalyzeOptions, leader: bool) -> Result<(), Failure> {
+    let bar = if leader {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "analyze [{bar:30}] {pos}/{len} snapshot pairs  {per_sec}  {elapsed_precise}, ETA {eta}",
+        )
+        .expect("template")
+        .progress_chars("=> "),
+    );
+    let report = analyze(out, opts, &|p| {
+        bar.set_length(p.pairs_total);
+        bar.set_position(p.pairs_done);
+    })
+    .map_err(failure)?;
+    bar.finish_and_clear();
+    if leader {
+        print_report(&report, opts);
+    }
+    Ok(())
+}
+
+fn print_report(r: &AnalyzeReport, opts: &AnalyzeOptions) {
+    let processes = opts.process.as_ref().map_or(1, |p| p.addresses.len());
+    println!(
+        "analysed {} runs ({} finished) and {} baselines with {} worker(s) × {} process(es) in {:.1} s",
+        r.runs, r.runs_finished, r.baselines, opts.workers, processes, r.seconds
+    );
+    println!(
+        "tile pairs: {} computed, {} reused; snapshot pairs: {} computed, {} reused",
+        r.jobs_computed, r.jobs_reused, r.pairs_computed, r.pairs_reused
+    );
+    if r.product_seconds > 0.0 {
+        println!(
+            "this process: tile products {:.2} s ({:.1} GFLOP/s per worker), reading {:.2} s, rows and writing {:.2} s",
+            r.product_seconds,
+            r.product_flops / r.product_seconds / 1e9,
+            r.load_seconds,
+            r.write_seconds
+        );
+    }
+    println!("tables in {}", r.dir.display());
+}
+
+#[cfg(feature = "mpi")]
+mod cluster {
+    //! The ranks of an MPI job as one timely cluster.
+
+    use std::net::TcpListener;
+    use std::path::Path;
+
+    use eigensweep_analysis::{AnalyzeOptions, ClusterProcess};
+    use eigensweep_common::exit_codes;
+    use mpi::collective::SystemOperation;
+    use mpi::traits::*;
+
+    use crate::failure::{Failure, WithExitCode};
+
+    /// Bytes per address in the all-gather (`host:port`, zero-padded).
+    const ADDRESS_BYTES: usize = 256;
+
+    pub(super) fn run(out: &Path, mut opts: AnalyzeOptions) -> Result<(), Failure> {
+        let Some(universe) = mpi::initialize() else {
+            return Err(Failure {
+                code: exit_codes::INTERNAL,
+                error: anyhow::anyhow!("MPI was already initialised"),
+            });
+        };
+        let world = universe.world();
+        let rank = world.rank();
+        // Each rank picks a free port on its host; timely binds it right after the exchange.
+        let host = std::env::var("EIGENSWEEP_ANALYZE_HOST")
+            .ok()
+            .or_else(|| mpi::environment::processor_name().ok())
+            .unwrap_or_else(|| "localhost".into());
+        let port = TcpListener::bind(("0.0.0.0", 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .exit_code(
+                exit_codes::NETWORK,
+                "finding a free TCP port for the timely cluster",
+            )?;
+        let mine = format!("{host}:{port}");
+        let mut buf = [0u8; ADDRESS_BYTES];
+        buf[..mine.len().min(ADDRESS_BYTES)]
+            .copy_from_slice(&mine.as_bytes()[..mine.len().min(ADDRESS_BYTES)]);
+        let mut all = vec![0u8; ADDRESS_BYTES * world.size() as usize];
+        world.all_gather_into(&buf[..], &mut all[..]);
+        let addresses: Vec<String> = all
+            .chunks(ADDRESS_BYTES)
+            .map(|c| {
+                let end = c.iter().position(|&b| b == 0).unwrap_or(c.len());
+                String::from_utf8_lossy(&c[..end]).into_owned()
+            })
+            .collect();
+        if rank == 0 {
+            eprintln!(
+                "timely cluster of {} processes × {} workers: {}",
+                addresses.len(),
+                opts.workers,
+                addresses.join(", ")
+            );
+        }
+        opts.process = Some(ClusterProcess {
+            index: rank as usize,
+            addresses,
+        });
+        let result = super::run_process(out, &opts, rank == 0);
+        // Every rank ends with the worst exit code, so mpirun's status means something.
+        let code = result.as_ref().err().map_or(0, |f| f.code);
+        let mut worst = 0;
+        world.all_reduce_into(&code, &mut worst, SystemOperation::max());
+        match result {
+            Err(f) => Err(f),
+            Ok(()) if worst != 0 => Err(Failure {
+                code: worst,
+                error: anyhow::anyhow!(
+                    "rank {rank}: another rank's analysis failed (see its error)"
+                ),
+            }),
+            Ok(()) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `eigensweep bench --analysis`: the analysis engine on synthetic snapshots at the paper's
+//! dimensions (N = 89,610): pairs per second, the tile products' FLOP rate against a plain
+//! matrix product of the same shape measured in the same run, and the memory peak.
+
+use std::fmt::Write as _;
+
+use eigensweep_analysis::{bench, BenchOptions};
+use eigensweep_common::exit_codes;
+
+use crate::failure::Failure;
+
+/// Measures and returns a Markdown section.
+pub(super) fn measure(snapshots: usize, k: usize, quick: bool) -> Result<String, Failure> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "### Analysis engine (`bench --analysis`)\n\n\
+         Synthetic run at N = 89,610, tiles of 256 rows, panels of 4; \"tile products\" is the \
+         FLOP rate of each worker's products over its own time, \"plain gemm\" one f32 matrix \
+         product of the same shape on one thread in the same process.\n\n\
+         | snapshots | k | workers | snapshot pairs | pairs/s | tile products GFLOP/s | plain gemm GFLOP/s | efficiency | worker time in products | reading s | rows+writing s | peak RSS |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let snapshots = if quick { snapshots.min(128) } else { snapshots };
+    for w in [1, workers] {
+        eprintln!("analysis benchmark: {snapshots} snapshots, k = {k}, {w} worker(s) …");
+        let opts = BenchOptions {
+            snapshots,
+            k,
+            workers: w,
+            ..BenchOptions::default()
+        };
+        let b = bench(&opts).map_err(|e| Failure {
+            code: exit_codes::INTERNAL,
+            error: anyhow::Error::new(e).context("analysis benchmark"),
+        })?;
+        let _ = writeln!(
+            r,
+            "| {snapshots} | {k} | {w} | {} | {:.0} | {:.1} | {:.1} | {:.0}% | {:.0}% | {:.1} | {:.1} | {} |",
+            b.pairs,
+            b.pairs_per_second,
+            b.product_gflops,
+            b.plain_gflops,
+            100.0 * b.efficiency,
+            100.0 * b.product_share,
+            b.load_seconds,
+            b.write_seconds,
+            b.peak_rss_bytes
+                .map_or("n/a".into(), |v| format!("{:.0} MiB", v as f64 / 1048576.0))
+        );
+        if w == workers {
+            break;
+        }
+    }
+    r.push('\n');
+    Ok(r)
+}

@@ -1,0 +1,136 @@
+//! `eigensweep minima OUT` (Appendix B.2: the best minimum of each optimiser, the loss along
+//! the line between every two of them, λ1 and ε-sharpness at each) and `eigensweep report OUT`
+//! (every figure of the paper as SVG, PNG and CSV, with `OUT/report/index.html`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use eigensweep_common::exit_codes;
+use eigensweep_common::sweep::{read_sweep, Overrides};
+use eigensweep_report::{
+    minima, report, report_with_minima, MinimaOptions, ReportError, ReportOptions,
+};
+use eigensweep_worker::data::TrainTest;
+
+use crate::cli::{MinimaArgs, MinimaSettings, ReportArgs};
+use crate::failure::{Failure, WithExitCode};
+
+/// The exit code of a report error.
+fn failure(e: ReportError) -> Failure {
+    let code = match &e {
+        ReportError::Option { .. } => exit_codes::USAGE,
+        ReportError::Sweep { .. }
+        | ReportError::Data { .. }
+        | ReportError::Parquet { .. }
+        | ReportError::Analysis(_) => exit_codes::INPUT,
+        ReportError::Io { .. } | ReportError::Output(_) => exit_codes::OUTPUT,
+        ReportError::Model { .. } | ReportError::Eigen { .. } => exit_codes::NUMERICAL,
+        ReportError::Draw { .. } => exit_codes::INTERNAL,
+    };
+    Failure {
+        code,
+        error: anyhow::Error::new(e),
+    }
+}
+
+/// The datasets of the sweep that wrote `out`, loaded as its runs saw them (`OUT/sweep.yaml`
+/// holds the resolved sweep; relative dataset paths resolve from the current directory, as
+/// when the sweep ran).
+fn load_datasets(out: &Path) -> Result<BTreeMap<String, TrainTest>, Failure> {
+    let path = out.join("sweep.yaml");
+    let sweep = read_sweep(
+        &path,
+        &Overrides {
+            output: Some(out.to_path_buf()),
+            ..Overrides::default()
+        },
+    )
+    .exit_code(
+        exit_codes::INPUT,
+        format!(
+            "{} is not a sweep output (reading its sweep.yaml)",
+            out.display()
+        ),
+    )?;
+    let mut data = BTreeMap::new();
+    for d in &sweep.resolved().datasets {
+        data.insert(d.name.clone(), crate::run_cmd::load_dataset(d)?);
+    }
+    Ok(data)
+}
+
+fn minima_options(args: &MinimaSettings) -> MinimaOptions {
+    MinimaOptions {
+        alpha_points: args.alpha_points,
+        epsilon: args.epsilon,
+        sharpness_iterations: args.sharpness_iterations,
+        ..MinimaOptions::default()
+    }
+}
+
+pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
+    let opts = minima_options(&args.settings);
+    let data = load_datasets(&args.out)?;
+    let r = minima(&args.out, &data, &opts).map_err(failure)?;
+    println!(
+        "{:<14} {:<10} {:>5} {:>9} {:>11} {:>12} {:>12}",
+        "dataset", "optimizer", "seed", "test_acc", "loss", "λ1", "ε-sharpness"
+    );
+    for m in &r.minima {
+        println!(
+            "{:<14} {:<10} {:>5} {:>9.4} {:>11.4e} {:>12.5e} {:>12.5e}",
+            m.dataset, m.optimizer, m.seed, m.test_accuracy, m.loss, m.lambda1, m.sharpness
+        );
+    }
+    println!(
+        "{} minima, {} interpolation points in {:.1} s → {}",
+        r.minima.len(),
+        r.interpolation.len(),
+        r.seconds,
+        r.dir.display()
+    );
+    Ok(())
+}
+
+pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
+    let opts = ReportOptions {
+        convergence_sigma: args.convergence_sigma,
+        alignment_sigma: args.alignment_sigma,
+        waiting_times: args.waiting_times,
+        chosen_seed: args.seed,
+        ..ReportOptions::default()
+    };
+    let minima_opts = minima_options(&args.minima);
+    let summary = if args.no_minima {
+        report(&args.out, &opts).map_err(failure)?
+    } else {
+        // Fig. 8 needs the minima; compute them if they are missing and the data is here.
+        match load_datasets(&args.out) {
+            Ok(data) => {
+                report_with_minima(&args.out, &data, &minima_opts, false, &opts)
+                    .map_err(failure)?
+                    .1
+            }
+            Err(f) => {
+                eprintln!("note: no minima comparison (Figure 8): {:#}", f.error);
+                report(&args.out, &opts).map_err(failure)?
+            }
+        }
+    };
+    let drawn = summary.figures.iter().filter(|f| f.files.is_some()).count();
+    for f in summary.figures.iter().filter(|f| f.files.is_none()) {
+        println!(
+            "not available: Figure {} ({}) for {}: {}",
+            f.number,
+            f.title,
+            f.dataset,
+            f.missing.as_deref().unwrap_or("no data")
+        );
+    }
+    println!(
+        "{drawn} figures (SVG, PNG and CSV each) in {}; open {}",
+        summary.dir.display(),
+        summary.index.display()
+    );
+    Ok(())
+}

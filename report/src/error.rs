@@ -1,0 +1,110 @@
+//! What can go wrong while reading a sweep's tables, computing the minima comparison or
+//! writing the report; every message names the file or the quantity concerned.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// Errors of [`crate::report`] and [`crate::minima`].
+#[derive(Debug, Error)]
+pub enum ReportError {
+    /// A file-system operation failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path concerned.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A worker table could not be read or written.
+    #[error(transparent)]
+    Output(#[from] eigensweep_worker::output::OutputError),
+    /// The analysis crate could not scan the output directory.
+    #[error(transparent)]
+    Analysis(#[from] eigensweep_analysis::AnalysisError),
+    /// A Parquet file could not be read.
+    #[error("reading {}: {message}", path.display())]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What parquet or arrow said.
+        message: String,
+    },
+    /// `OUT/sweep.yaml` is missing or invalid.
+    #[error("reading the sweep {}: {message}", path.display())]
+    Sweep {
+        /// The sweep file.
+        path: PathBuf,
+        /// Why it could not be used.
+        message: String,
+    },
+    /// The output directory does not hold what the step needs.
+    #[error("{}: {message}", path.display())]
+    Data {
+        /// The directory or file concerned.
+        path: PathBuf,
+        /// What is missing or inconsistent.
+        message: String,
+    },
+    /// A model computation (loss, gradient, Hessian product) failed.
+    #[error("{context}: {source}")]
+    Model {
+        /// Which minimum or interpolation point.
+        context: String,
+        /// The cause.
+        #[source]
+        source: eigensweep_worker::mlp::ModelError,
+    },
+    /// The eigensolver failed on a minimum's Hessian.
+    #[error("{context}: {source}")]
+    Eigen {
+        /// Which minimum.
+        context: String,
+        /// The cause.
+        #[source]
+        source: eigensweep_worker::eigen::EigenError,
+    },
+    /// Drawing a figure failed.
+    #[error("drawing {figure}: {message}")]
+    Draw {
+        /// The figure's file stem.
+        figure: String,
+        /// What plotters said.
+        message: String,
+    },
+    /// An option outside its valid range.
+    #[error("option `{option}`: {reason}")]
+    Option {
+        /// The option.
+        option: &'static str,
+        /// Why it is rejected.
+        reason: String,
+    },
+}
+
+impl ReportError {
+    pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        ReportError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn data(path: &Path, message: impl Into<String>) -> Self {
+        ReportError::Data {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn parquet(path: &Path, message: impl ToString) -> Self {
+        ReportError::Parquet {
+            path: path.to_path_buf(),
+            message: message.to_string(),
+        }
+    }
+}

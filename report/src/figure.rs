@@ -1,0 +1,309 @@
+//! The data of a figure, separate from how it is drawn: panels of series of points, with
+//! optional min–max bands and reference lines. Every figure builder fills one of these, and
+//! the same value is both drawn ([`crate::draw`]) and written as CSV ([`Figure::to_csv`]), so
+//! the CSV beside a picture holds exactly what it shows.
+
+use std::fmt::Write as _;
+
+/// An RGB colour.
+pub type Rgb = (u8, u8, u8);
+
+/// How an axis maps values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Linear.
+    Linear,
+    /// Logarithmic (values ≤ 0 are left out of the drawing, not of the CSV).
+    Log,
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A solid line.
+    Line,
+    /// A dashed line (reference values such as the baseline τ or 1/N).
+    Dashed,
+    /// Markers only (one value per run).
+    Points,
+    /// A line with markers.
+    LinePoints,
+}
+
+/// One plotted value, with an optional band (min–max over seeds) around it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// Horizontal value.
+    pub x: f64,
+    /// Vertical value.
+    pub y: f64,
+    /// Lower edge of the band.
+    pub lo: Option<f64>,
+    /// Upper edge of the band.
+    pub hi: Option<f64>,
+}
+
+impl Point {
+    /// A point without band.
+    pub fn new(x: f64, y: f64) -> Self {
+        Self {
+            x,
+            y,
+            lo: None,
+            hi: None,
+        }
+    }
+
+    /// A point with a band [lo, hi].
+    pub fn banded(x: f64, y: f64, lo: f64, hi: f64) -> Self {
+        Self {
+            x,
+            y,
+            lo: Some(lo),
+            hi: Some(hi),
+        }
+    }
+}
+
+/// A labelled curve or point set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend label (and the `series` column of the CSV).
+    pub label: String,
+    /// Colour.
+    pub color: Rgb,
+    /// Line, dashed line or markers.
+    pub style: Style,
+    /// Whether the label goes into the legend (reference lines of the same kind in every
+    /// panel are labelled once).
+    pub in_legend: bool,
+    /// The values, in drawing order.
+    pub points: Vec<Point>,
+}
+
+impl Series {
+    /// A series drawn in `style`, shown in the legend.
+    pub fn new(label: impl Into<String>, color: Rgb, style: Style, points: Vec<Point>) -> Self {
+        Self {
+            label: label.into(),
+            color,
+            style,
+            in_legend: true,
+            points,
+        }
+    }
+}
+
+/// One panel: an optimiser (or a dataset) with its series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    /// Panel title.
+    pub title: String,
+    /// The curves.
+    pub series: Vec<Series>,
+    /// Text lines printed in the panel's upper left corner (e.g. final accuracies).
+    pub notes: Vec<String>,
+    /// Axes of their own, for a panel that shows another quantity than its neighbours.
+    pub axes: Option<Axes>,
+}
+
+/// Labels and scales of a panel's axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axes {
+    /// Horizontal axis label.
+    pub x_label: String,
+    /// Vertical axis label.
+    pub y_label: String,
+    /// Horizontal scale.
+    pub x_scale: Scale,
+    /// Vertical scale.
+    pub y_scale: Scale,
+    /// Fixed vertical range (room for the legend above the points, or a natural zero).
+    pub y_range: Option<(f64, f64)>,
+}
+
+impl Panel {
+    /// An empty panel.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            series: Vec::new(),
+            notes: Vec::new(),
+            axes: None,
+        }
+    }
+
+    /// Whether nothing would be drawn.
+    pub fn is_empty(&self) -> bool {
+        self.series.iter().all(|s| s.points.is_empty())
+    }
+}
+
+/// Where the legend of each panel goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegendAt {
+    /// Upper right corner.
+    UpperRight,
+    /// Lower right corner.
+    LowerRight,
+    /// Upper left corner.
+    UpperLeft,
+    /// Lower left corner.
+    LowerLeft,
+}
+
+/// A figure of one dataset: one panel per optimiser, shared axis labels and scales.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// Title drawn above the panels.
+    pub title: String,
+    /// Horizontal axis label.
+    pub x_label: String,
+    /// Vertical axis label.
+    pub y_label: String,
+    /// Horizontal scale.
+    pub x_scale: Scale,
+    /// Vertical scale.
+    pub y_scale: Scale,
+    /// Fixed vertical range, where the quantity has natural bounds (alignments in [0, 1]).
+    pub y_range: Option<(f64, f64)>,
+    /// Legend position.
+    pub legend: LegendAt,
+    /// The panels, left to right.
+    pub panels: Vec<Panel>,
+}
+
+impl Figure {
+    /// A figure with linear axes and no panels yet.
+    pub fn new(title: impl Into<String>, x_label: &str, y_label: &str) -> Self {
+        Self {
+            title: title.into(),
+            x_label: x_label.to_string(),
+            y_label: y_label.to_string(),
+            x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
+            y_range: None,
+            legend: LegendAt::UpperRight,
+            panels: Vec::new(),
+        }
+    }
+
+    /// Whether no panel has anything to draw.
+    pub fn is_empty(&self) -> bool {
+        self.panels.iter().all(Panel::is_empty)
+    }
+
+    /// The plotted values in long form: `panel,series,x,y,lo,hi` (empty `lo`/`hi` without a
+    /// band); values are written with Rust's shortest round-trip formatting, so reading the
+    /// CSV back gives the same f64 values.
+    pub fn to_csv(&self) -> String {
+        let mut csv = String::from("panel,series,x,y,lo,hi\n");
+        for panel in &self.panels {
+            for series in &panel.series {
+                for p in &series.points {
+                    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+                    let _ = writeln!(
+                        csv,
+                        "{},{},{},{},{},{}",
+                        csv_field(&panel.title),
+                        csv_field(&series.label),
+                        p.x,
+                        p.y,
+                        opt(p.lo),
+                        opt(p.hi)
+                    );
+                }
+            }
+        }
+        csv
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break.
+pub fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// `count` colours along the viridis map (dark blue → yellow), for ordered families such as
+/// waiting times t_w: early is dark, late is bright, so order is visible without the legend.
+pub fn sequential_colors(count: usize) -> Vec<Rgb> {
+    // Viridis anchors at 0, 1/6, …, 1; interpolated linearly. The last anchor is a darker
+    // yellow than viridis' own end, which is hard to see on white.
+    const ANCHORS: [Rgb; 7] = [
+        (68, 1, 84),
+        (68, 57, 131),
+        (49, 104, 142),
+        (33, 145, 140),
+        (53, 183, 121),
+        (144, 215, 67),
+        (222, 200, 20),
+    ];
+    (0..count)
+        .map(|i| {
+            let t = if count <= 1 {
+                0.0
+            } else {
+                i as f64 / (count - 1) as f64
+            };
+            let pos = t * (ANCHORS.len() - 1) as f64;
+            let k = (pos.floor() as usize).min(ANCHORS.len() - 2);
+            let f = pos - k as f64;
+            let (a, b) = (ANCHORS[k], ANCHORS[k + 1]);
+            let mix = |x: u8, y: u8| (x as f64 + f * (y as f64 - x as f64)).round() as u8;
+            (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+        })
+        .collect()
+}
+
+/// Distinct colours for unordered categories (eigen-indices, seeds, optimiser pairs): the
+/// Tableau-10 palette, cycled.
+pub fn category_color(i: usize) -> Rgb {
+    const TABLEAU: [Rgb; 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    TABLEAU[i % TABLEAU.len()]
+}
+
+/// The red of reference lines (baseline τ, 1/N), as in the paper.
+pub const REFERENCE_RED: Rgb = (200, 0, 0);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trips_values_and_quotes_labels() {
+        let mut fig = Figure::new("t", "x", "y");
+        let mut panel = Panel::new("adam, lr 1e-3");
+        panel.series.push(Series::new(
+            "v1",
+            (0, 0, 0),
+            Style::Line,
+            vec![
+                Point::new(1.0, 0.1 + 0.2),
+                Point::banded(2.0, 3.0, 1.0, 4.5),
+            ],
+        ));
+        fig.panels.push(panel);
+        let csv = fig.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "panel,series,x,y,lo,hi");
+        assert_eq!(lines[1], "\"adam, lr 1e-3\",v1,1,0.30000000000000004,,");
+        assert_eq!(lines[2], "\"adam, lr 1e-3\",v1,2,3,1,4.5");
+        assert_eq!(sequential_colors(3)[0], (68, 1, 84));
+        assert_eq!(sequential_colors(1).len(), 1);
+    }
+}

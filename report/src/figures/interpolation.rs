@@ -1,0 +1,85 @@
+//! The loss between the best minima, with their sharpness (Fig. 8), from `OUT/minima`.
+
+use super::{Built, Context};
+use crate::figure::{category_color, Axes, Figure, LegendAt, Panel, Point, Scale, Series, Style};
+use crate::minima::read_minima;
+use crate::ReportError;
+
+pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
+    let Some((minima, curves)) = read_minima(&ctx.inputs.out)? else {
+        return Ok(Built::Missing("run `eigensweep minima OUT` first".into()));
+    };
+    let minima: Vec<_> = minima
+        .into_iter()
+        .filter(|m| m.dataset == dataset)
+        .collect();
+    if minima.is_empty() {
+        return Ok(Built::Missing(
+            "OUT/minima has no row for this dataset: run `eigensweep minima OUT` again".into(),
+        ));
+    }
+    let mut fig = Figure::new(
+        format!("Best minima — {dataset}"),
+        "α  (θ = α θ_A + (1 − α) θ_B)",
+        "train+test loss",
+    );
+    fig.y_scale = Scale::Log;
+    fig.legend = LegendAt::UpperRight;
+
+    let mut lines = Panel::new("loss along the line between two minima");
+    let mut pairs: Vec<(String, String)> = curves
+        .iter()
+        .filter(|c| c.dataset == dataset)
+        .map(|c| (c.optimizer_a.clone(), c.optimizer_b.clone()))
+        .collect();
+    pairs.dedup();
+    for (n, (a, b)) in pairs.iter().enumerate() {
+        let mut points: Vec<Point> = curves
+            .iter()
+            .filter(|c| c.dataset == dataset && &c.optimizer_a == a && &c.optimizer_b == b)
+            .map(|c| Point::new(c.alpha, c.loss))
+            .collect();
+        points.sort_by(|p, q| p.x.total_cmp(&q.x));
+        lines.series.push(Series::new(
+            format!("A = {a}, B = {b}"),
+            category_color(n),
+            Style::Line,
+            points,
+        ));
+    }
+
+    // The sharpness panel: each minimum as a point (λ1, ε-sharpness), values printed too.
+    let mut sharp = Panel::new("sharpness at each minimum");
+    sharp.axes = Some(Axes {
+        x_label: "λ1".into(),
+        y_label: format!("ε-sharpness (ε = {})", minima[0].epsilon),
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+        // From zero (sharpness and λ1 are ratios to nothing and to flat), with the upper
+        // third left to the legend that carries the values.
+        y_range: Some((
+            0.0,
+            1.6 * minima
+                .iter()
+                .fold(0.0, |m: f64, r| m.max(r.sharpness))
+                .max(1e-9),
+        )),
+    });
+    for (n, m) in minima.iter().enumerate() {
+        sharp.series.push(Series::new(
+            format!(
+                "{} (seed {}): λ1 = {}, ε-sharpness = {}, test acc. = {:.4}",
+                m.optimizer,
+                m.seed,
+                crate::draw::tick(m.lambda1),
+                crate::draw::tick(m.sharpness),
+                m.test_accuracy
+            ),
+            category_color(n),
+            Style::Points,
+            vec![Point::new(m.lambda1, m.sharpness)],
+        ));
+    }
+    fig.panels = vec![lines, sharp];
+    Ok(Built::Figure(fig))
+}

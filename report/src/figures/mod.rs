@@ -1,0 +1,169 @@
+//! The paper's figures, one builder per file. A builder turns the tables of one dataset into
+//! a [`Figure`] (or a [`Heatmap`]) with one panel per optimiser, or says which setting would
+//! have produced the data it lacks.
+
+mod alignment;
+mod convergence;
+mod eigenvector_map;
+mod interpolation;
+mod spectrum;
+mod training;
+mod two_time;
+
+use crate::figure::Figure;
+use crate::heatmap::Heatmap;
+use crate::inputs::Inputs;
+use crate::{ReportError, ReportOptions};
+
+/// What a builder made of one dataset.
+pub enum Built {
+    /// A panel figure.
+    Figure(Figure),
+    /// Eigenvector heat maps.
+    Heatmap(Heatmap),
+    /// The data are missing; the text says what enables them.
+    Missing(String),
+}
+
+/// What builders read from.
+pub struct Context<'a> {
+    /// The tables.
+    pub inputs: &'a Inputs,
+    /// The report's settings.
+    pub opts: &'a ReportOptions,
+}
+
+/// One figure of the paper: its place in the report and how to build it.
+pub struct FigureSpec {
+    /// File stem, e.g. `fig01-displacement`.
+    pub id: &'static str,
+    /// The paper's figure number(s).
+    pub number: &'static str,
+    /// Short title.
+    pub title: &'static str,
+    /// Caption in the report (what is plotted, and how).
+    pub caption: &'static str,
+    /// The builder.
+    pub build: fn(&Context<'_>, &str) -> Result<Built, ReportError>,
+}
+
+/// Every figure, in the paper's order.
+pub const FIGURES: &[FigureSpec] = &[
+    FigureSpec {
+        id: "fig01-displacement",
+        number: "1 / 9",
+        title: "Two-time displacement of the leading eigenvector",
+        caption: "Δ⁽¹⁾(t_w, t_w + t) = (2 − 2|v(t_w)·v(t_w + t)|)/N against the lag t on log–log axes, one curve per waiting time t_w (log-spaced among the snapshots; dark = early, bright = late), mean over seeds. Dashed red: the random-initialisation baseline τ⁽¹⁾.",
+        build: two_time::displacement,
+    },
+    FigureSpec {
+        id: "fig02-alignment",
+        number: "2 / 13",
+        title: "Mean gradient vs update alignment",
+        caption: "Per run and eigen-index, the mean over training of |cos(v⁽ⁱ⁾, mini-batch gradient)| (x) against the mean of |cos(v⁽ⁱ⁾, update)| (y). Dashed grey: update = gradient.",
+        build: alignment::mean_alignment,
+    },
+    FigureSpec {
+        id: "fig03-ipr",
+        number: "3",
+        title: "Localisation (IPR) of the leading eigenvector",
+        caption: "IPR(v⁽¹⁾) = Σ_j v_j⁴ over training: mean over seeds with the min–max band. Dashed red: 1/N, a fully delocalised vector.",
+        build: spectrum::ipr,
+    },
+    FigureSpec {
+        id: "fig04-training-loss",
+        number: "4",
+        title: "Training loss",
+        caption: "Mean cross-entropy on the full training set at the evaluation steps (the mini-batch loss where fewer than two evaluations exist), log scale: mean over seeds with the min–max band.",
+        build: training::loss,
+    },
+    FigureSpec {
+        id: "fig05-test-accuracy",
+        number: "5",
+        title: "Test accuracy",
+        caption: "Test accuracy at the evaluation steps, one curve per seed; the final values are printed in each panel.",
+        build: training::accuracy,
+    },
+    FigureSpec {
+        id: "fig06-eigenvalues",
+        number: "6",
+        title: "Top Hessian eigenvalues",
+        caption: "λ⁽ⁱ⁾ over training for the indices every run has: mean over seeds with the min–max band.",
+        build: spectrum::eigenvalues,
+    },
+    FigureSpec {
+        id: "fig07-convergence",
+        number: "7",
+        title: "Convergence to the final eigenvector",
+        caption: "|v⁽ⁱ⁾(t_final)·v⁽ⁱ⁾(t)| over training, mean over seeds, Gaussian-smoothed over snapshots (σ in the report settings).",
+        build: convergence::convergence,
+    },
+    FigureSpec {
+        id: "fig08-minima",
+        number: "8",
+        title: "Loss between the best minima",
+        caption: "Train+test loss along α θ_A + (1 − α) θ_B, α ∈ [−1, 2], for every pair of optimisers' best runs (best final test accuracy over seeds); α = 1 is θ_A, α = 0 is θ_B. Right: λ1 and ε-sharpness at each minimum.",
+        build: interpolation::minima,
+    },
+    FigureSpec {
+        id: "fig10-weight-displacement",
+        number: "10",
+        title: "Two-time weight displacement",
+        caption: "Δ_w(t_w, t_w + t) = ‖θ(t_w) − θ(t_w + t)‖²/N against t on log–log axes, one curve per waiting time t_w, mean over seeds (not normalised by gradient noise).",
+        build: two_time::weight_displacement,
+    },
+    FigureSpec {
+        id: "fig11-update-alignment-two-time",
+        number: "11",
+        title: "Two-time update alignment",
+        caption: "|v⁽¹⁾(t_w)·(θ(t_w + t) − θ(t_w))| / ‖θ(t_w + t) − θ(t_w)‖ against t (log axis), one curve per waiting time t_w, mean over seeds.",
+        build: two_time::update_alignment,
+    },
+    FigureSpec {
+        id: "fig12-raw-alignment",
+        number: "12",
+        title: "Raw alignment over training (chosen seed)",
+        caption: "|cos| of the mini-batch gradient (solid) and of the update (dashed) with v⁽ⁱ⁾ at each snapshot of the chosen seed, Gaussian-smoothed over snapshots (σ in the report settings).",
+        build: alignment::raw_alignment,
+    },
+    FigureSpec {
+        id: "fig14-alignment-top-k",
+        number: "14",
+        title: "Alignment of the top eigenvectors (chosen seed)",
+        caption: "Mean over training of the gradient and update alignment with each eigenvector v⁽ⁱ⁾ of the chosen seed, against the index i.",
+        build: alignment::alignment_by_index,
+    },
+    FigureSpec {
+        id: "fig15-ipr-top-k",
+        number: "15",
+        title: "IPR of the top eigenvectors (chosen seed)",
+        caption: "IPR(v⁽ⁱ⁾) over training for every eigenvector of the chosen seed (dark = v⁽¹⁾, bright = the last index), log scale.",
+        build: spectrum::ipr_by_index,
+    },
+    FigureSpec {
+        id: "fig16-eigenvector-map",
+        number: "16",
+        title: "Leading eigenvector on the weight matrices (chosen seed)",
+        caption: "v⁽¹⁾ at the end of training, each layer's entries in the shape of its weight matrix (rows = outputs, columns = inputs) with its bias beside it. One symmetric colour scale per panel, range printed; a pixel shows the largest-magnitude entry it covers.",
+        build: eigenvector_map::eigenvector_map,
+    },
+];
+
+/// The seed of the single-run figures: the option, else the run with the most indices,
+/// ties to the smallest seed.
+pub(crate) fn chosen_seed(ctx: &Context<'_>, dataset: &str) -> Option<u64> {
+    if let Some(seed) = ctx.opts.chosen_seed {
+        return Some(seed);
+    }
+    ctx.inputs
+        .catalog
+        .runs
+        .iter()
+        .filter(|r| r.dataset == dataset)
+        .max_by_key(|r| (r.k, std::cmp::Reverse(r.seed)))
+        .map(|r| r.seed)
+}
+
+/// What to tell a reader when the analysis tables are missing.
+pub(crate) const NEEDS_ANALYSIS: &str =
+    "the analysis tables are missing: run `eigensweep analyze OUT` first";

@@ -1,0 +1,182 @@
+//! The static `OUT/report/index.html`: every figure with its caption, per dataset, the
+//! figures that could not be drawn with the setting that enables them, and the sweep's
+//! settings. No scripts and no external resources, so the page opens from a cluster's
+//! file system or an archived copy alike.
+
+use std::fmt::Write as _;
+
+use crate::{FigureOutcome, ReportOptions};
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a relative path for an `href`/`src` (keeps `/`, letters, digits, `-_.`).
+pub fn url_path(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The page. `figures` are in report order; paths in them are relative to `OUT/report`.
+pub fn index_html(
+    title: &str,
+    figures: &[FigureOutcome],
+    sweep_text: Option<&str>,
+    sweep_error: Option<&str>,
+    opts: &ReportOptions,
+) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{t}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em auto; max-width: 1500px; padding: 0 1em; color: #222; }}
+figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; border: 1px solid #ddd; }}
+figcaption {{ max-width: 70em; }} .missing {{ color: #8a4b00; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+nav a {{ margin-right: 1em; }}
+</style></head><body>
+<h1>{t}</h1>
+"#,
+        t = escape(title)
+    );
+    let _ = writeln!(
+        h,
+        "<p>Figures as in the paper (numbers in brackets); one panel per optimiser. Each figure links its SVG and the CSV of the plotted values. Smoothing: σ = {} snapshots (Fig. 7), σ = {} snapshots (Fig. 12); {} waiting times per two-time figure.</p>",
+        opts.convergence_sigma, opts.alignment_sigma, opts.waiting_times
+    );
+
+    let missing: Vec<&FigureOutcome> = figures.iter().filter(|f| f.files.is_none()).collect();
+    h.push_str("<nav>");
+    for f in figures.iter().filter(|f| f.files.is_some()) {
+        let _ = write!(
+            h,
+            r##"<a href="#{id}-{ds}">Fig. {n} ({ds})</a>"##,
+            id = escape(f.id),
+            ds = escape(&f.dataset),
+            n = escape(f.number)
+        );
+    }
+    h.push_str("</nav>\n");
+
+    for f in figures {
+        let Some(files) = &f.files else { continue };
+        let _ = write!(
+            h,
+            r#"<figure id="{id}-{ds}"><h2>Fig. {n}: {title} — {ds}</h2>
+<a href="{svg}"><img src="{png}" alt="{title}, {ds}"></a>
+<figcaption>{caption} <a href="{svg}">SVG</a> · <a href="{csv}">CSV</a></figcaption></figure>
+"#,
+            id = escape(f.id),
+            ds = escape(&f.dataset),
+            n = escape(f.number),
+            title = escape(f.title),
+            caption = escape(f.caption),
+            svg = escape(&url_path(&files.svg)),
+            png = escape(&url_path(&files.png)),
+            csv = escape(&url_path(&files.csv)),
+        );
+    }
+
+    if !missing.is_empty() {
+        h.push_str("<h2>Not available</h2>\n<ul class=\"missing\">\n");
+        for f in missing {
+            let _ = writeln!(
+                h,
+                "<li>Fig. {} ({}) — {}: {}</li>",
+                escape(f.number),
+                escape(&f.dataset),
+                escape(f.title),
+                escape(f.missing.as_deref().unwrap_or("no data"))
+            );
+        }
+        h.push_str("</ul>\n");
+    }
+
+    h.push_str("<h2>Sweep settings</h2>\n");
+    match (sweep_text, sweep_error) {
+        (Some(text), _) => {
+            let _ = writeln!(h, "<p>OUT/sweep.yaml:</p>\n<pre>{}</pre>", escape(text));
+        }
+        (None, Some(e)) => {
+            let _ = writeln!(h, "<p class=\"missing\">{}</p>", escape(e));
+        }
+        (None, None) => h.push_str("<p class=\"missing\">OUT/sweep.yaml is missing.</p>\n"),
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The `src` and `href` targets of a page, decoded back to relative paths (for tests and
+/// for checking a written report).
+pub fn referenced_paths(html: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        let mut rest = html;
+        while let Some(i) = rest.find(attr) {
+            rest = &rest[i + attr.len()..];
+            let end = rest.find('"').unwrap_or(rest.len());
+            let target = &rest[..end];
+            if !target.starts_with('#') {
+                paths.push(percent_decode(&target.replace("&amp;", "&")));
+            }
+            rest = &rest[end..];
+        }
+    }
+    paths
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded_and_decoded_back() {
+        assert_eq!(url_path("a b/c&d.png"), "a%20b/c%26d.png");
+        let html = format!(
+            r##"<img src="{}"><a href="#x">"##,
+            escape(&url_path("d&x/f.png"))
+        );
+        assert_eq!(referenced_paths(&html), vec!["d&x/f.png".to_string()]);
+        assert_eq!(escape("<a & 'b'>"), "&lt;a &amp; &#39;b&#39;&gt;");
+    }
+}

@@ -1,0 +1,239 @@
+//! What the report reads from an output directory: the resolved sweep, the per-snapshot
+//! scalars (through the analysis crate's catalog, which reads no eigenvectors), the metrics,
+//! and projected columns of the analysis tables.
+//!
+//! The pair tables of a long run hold millions of rows; reading only the columns a figure
+//! plots (a Parquet projection) keeps the report's memory small, where reading whole rows
+//! would also decode the repeated run key, dataset and optimiser strings.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use arrow_array::{Array, Float64Array, UInt32Array, UInt64Array};
+use eigensweep_analysis::catalog::RunEntry;
+use eigensweep_analysis::tables::ANALYSIS_DIR;
+use eigensweep_analysis::Catalog;
+use eigensweep_common::sweep::{read_sweep, Overrides, ValidatedSweep};
+use eigensweep_worker::output::{list_parts, read_metric_rows, read_table, MetricRow, TableRow};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use crate::ReportError;
+
+/// File name of the resolved sweep under `OUT`.
+pub const SWEEP_FILE: &str = "sweep.yaml";
+
+/// The resolved sweep of `OUT/sweep.yaml`, with its text (shown in the report).
+pub struct SweepInfo {
+    /// The sweep, validated again (it is the file `run` wrote).
+    pub sweep: ValidatedSweep,
+    /// The file's text.
+    pub text: String,
+}
+
+/// Reads and validates `OUT/sweep.yaml`.
+pub fn read_out_sweep(out: &Path) -> Result<SweepInfo, ReportError> {
+    let path = out.join(SWEEP_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| ReportError::Sweep {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let sweep = read_sweep(&path, &Overrides::default()).map_err(|e| ReportError::Sweep {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(SweepInfo { sweep, text })
+}
+
+/// Everything the figures draw from, loaded once.
+pub struct Inputs {
+    /// The output directory.
+    pub out: PathBuf,
+    /// The sweep, if `OUT/sweep.yaml` is there and valid.
+    pub sweep: Option<SweepInfo>,
+    /// Why the sweep could not be read, if it could not.
+    pub sweep_error: Option<String>,
+    /// Runs and baselines with their per-snapshot scalars.
+    pub catalog: Catalog,
+    /// Metric rows per run (same order as `catalog.runs`).
+    pub metrics: Vec<Vec<MetricRow>>,
+}
+
+impl Inputs {
+    /// Loads the sweep, the catalog and the metrics of `out`.
+    pub fn load(out: &Path) -> Result<Self, ReportError> {
+        let (sweep, sweep_error) = match read_out_sweep(out) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let catalog = Catalog::scan(out, false)?;
+        let metrics = catalog
+            .runs
+            .iter()
+            .map(|r| read_metric_rows(&r.dirs.metrics))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            out: out.to_path_buf(),
+            sweep,
+            sweep_error,
+            catalog,
+            metrics,
+        })
+    }
+
+    /// The datasets: in sweep order where the sweep is known, then any others found.
+    pub fn datasets(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .sweep
+            .iter()
+            .flat_map(|s| s.sweep.resolved().datasets.iter().map(|d| d.name.clone()))
+            .collect();
+        for r in &self.catalog.runs {
+            if !names.contains(&r.dataset) {
+                names.push(r.dataset.clone());
+            }
+        }
+        names
+    }
+
+    /// The optimisers with runs on `dataset`, in sweep order, then any others.
+    pub fn optimizers(&self, dataset: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .sweep
+            .iter()
+            .flat_map(|s| s.sweep.resolved().optimizers.iter().map(|o| o.name.clone()))
+            .collect();
+        for r in &self.catalog.runs {
+            if !names.contains(&r.optimizer) {
+                names.push(r.optimizer.clone());
+            }
+        }
+        names.retain(|o| {
+            self.catalog
+                .runs
+                .iter()
+                .any(|r| r.dataset == dataset && &r.optimizer == o)
+        });
+        names
+    }
+
+    /// The runs (with their index into `catalog.runs`) of one dataset and optimiser, by seed.
+    pub fn runs(&self, dataset: &str, optimizer: &str) -> Vec<(usize, &RunEntry)> {
+        self.catalog
+            .runs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.dataset == dataset && r.optimizer == optimizer)
+            .collect()
+    }
+
+    /// The sweep's default number of eigenpairs per snapshot (`snapshots.top_k`), or the
+    /// smallest k among the runs without a sweep: the indices every run has.
+    pub fn common_k(&self) -> u32 {
+        match &self.sweep {
+            Some(s) => s.sweep.resolved().snapshots.top_k as u32,
+            None => self.catalog.runs.iter().map(|r| r.k).min().unwrap_or(1),
+        }
+    }
+
+    /// N, the number of parameters, from the sweep's model.
+    pub fn parameters(&self) -> Option<usize> {
+        let s = self.sweep.as_ref()?;
+        Some(
+            eigensweep_worker::mlp::Architecture::new(s.sweep.resolved().model.widths())
+                .ok()?
+                .num_params(),
+        )
+    }
+
+    /// `OUT/analysis`.
+    pub fn analysis_dir(&self) -> PathBuf {
+        self.out.join(ANALYSIS_DIR)
+    }
+
+    /// The directory of one run's parts of an analysis pair table.
+    pub fn pair_table_dir(&self, table: &str, run: &RunEntry) -> PathBuf {
+        self.analysis_dir()
+            .join(table)
+            .join(&run.dataset)
+            .join(&run.optimizer)
+            .join(format!("seed-{}", run.seed))
+    }
+
+    /// One of the small whole-sweep analysis tables, or `None` if it was not written.
+    pub fn summary_table<R: TableRow>(&self, file: &str) -> Result<Option<Vec<R>>, ReportError> {
+        let path = self.analysis_dir().join(file);
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(read_table::<R>(&path)?))
+    }
+}
+
+/// The named columns of every part in `dir`, as f64 (steps and indices are exact in f64 up
+/// to 2^53), one vector per column in the order asked. Empty if `dir` has no parts.
+pub fn read_columns(dir: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>, ReportError> {
+    let mut values = vec![Vec::new(); columns.len()];
+    for (_, path) in list_parts(dir)? {
+        let file = File::open(&path).map_err(|e| ReportError::io("opening", &path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| ReportError::parquet(&path, e))?;
+        let schema = builder.parquet_schema();
+        let indices = columns
+            .iter()
+            .map(|name| {
+                (0..schema.num_columns())
+                    .find(|&i| schema.column(i).name() == *name)
+                    .ok_or_else(|| ReportError::parquet(&path, format!("no column `{name}`")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mask = ProjectionMask::leaves(schema, indices);
+        let reader = builder
+            .with_projection(mask)
+            .build()
+            .map_err(|e| ReportError::parquet(&path, e))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| ReportError::parquet(&path, e))?;
+            for (name, out) in columns.iter().zip(values.iter_mut()) {
+                let column = batch
+                    .column_by_name(name)
+                    .ok_or_else(|| ReportError::parquet(&path, format!("no column `{name}`")))?;
+                let any = column.as_any();
+                if let Some(a) = any.downcast_ref::<Float64Array>() {
+                    out.extend(a.iter().map(|v| v.unwrap_or(f64::NAN)));
+                } else if let Some(a) = any.downcast_ref::<UInt64Array>() {
+                    out.extend(a.iter().map(|v| v.map_or(f64::NAN, |v| v as f64)));
+                } else if let Some(a) = any.downcast_ref::<UInt32Array>() {
+                    out.extend(a.iter().map(|v| v.map_or(f64::NAN, f64::from)));
+                } else {
+                    return Err(ReportError::parquet(
+                        &path,
+                        format!("column `{name}` has type {}", column.data_type()),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// Groups values by a key and averages them: the mean over seeds of a quantity per step.
+pub fn mean_by<K: Ord>(items: impl Iterator<Item = (K, f64)>) -> BTreeMap<K, (f64, f64, f64)> {
+    let mut acc: BTreeMap<K, (f64, f64, f64, usize)> = BTreeMap::new();
+    for (k, v) in items {
+        if !v.is_finite() {
+            continue;
+        }
+        let e = acc
+            .entry(k)
+            .or_insert((0.0, f64::INFINITY, f64::NEG_INFINITY, 0));
+        e.0 += v;
+        e.1 = e.1.min(v);
+        e.2 = e.2.max(v);
+        e.3 += 1;
+    }
+    acc.into_iter()
+        .map(|(k, (sum, lo, hi, n))| (k, (sum / n as f64, lo, hi)))
+        .collect()
+}

@@ -1,0 +1,216 @@
+//! # eigensweep-report
+//!
+//! The last stage of eigensweep: pictures and the minima comparison, from a sweep's Parquet
+//! tables alone.
+//!
+//! - [`report`] renders every figure of the paper ([`figures::FIGURES`]: 1/9, 2/13, 3–8,
+//!   10–12, 14–16), one panel per optimiser and one figure per dataset, as SVG and PNG with
+//!   the CSV of the plotted values beside each, and lays them out in a static
+//!   `OUT/report/index.html` with captions and the sweep's settings. A figure whose data are
+//!   missing is listed with the setting that would produce them.
+//! - [`minima`] is the post-training comparison of Appendix B.2: per optimiser the run with
+//!   the best final test accuracy, the loss along the line between every two such minima,
+//!   λ1 and the ε-sharpness at each, written to `OUT/minima/*.parquet`; Fig. 8 draws it.
+//!
+//! A figure is data first ([`figure::Figure`]: panels of series, bands, reference lines),
+//! drawn by one backend-generic function ([`draw`]) on SVG and on a bitmap ([`render`]),
+//! with an embedded font ([`font`]) so nothing needs to be installed.
+//!
+//! ```no_run
+//! use eigensweep_report::{report, ReportOptions};
+//! let summary = report(std::path::Path::new("out/quickstart"), &ReportOptions::default())?;
+//! println!("{} figures, index at {}", summary.rendered(), summary.index.display());
+//! # Ok::<(), eigensweep_report::ReportError>(())
+//! ```
+
+pub mod draw;
+mod error;
+pub mod figure;
+pub mod figures;
+pub mod font;
+pub mod heatmap;
+pub mod html;
+pub mod inputs;
+pub mod minima;
+mod options;
+pub mod render;
+pub mod smoothing;
+
+#[cfg(test)]
+mod testdata;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use eigensweep_worker::data::TrainTest;
+
+pub use error::ReportError;
+pub use minima::{minima, MinimaReport};
+pub use options::{MinimaOptions, ReportOptions};
+
+use crate::figures::{Built, Context, FIGURES};
+use crate::inputs::Inputs;
+use crate::render::{render_files, write_atomically, Picture};
+
+/// Directory (under `OUT`) of the report.
+pub const REPORT_DIR: &str = "report";
+/// File name of the report's page.
+pub const INDEX_FILE: &str = "index.html";
+
+/// The files of a rendered figure, relative to `OUT/report`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FigureFiles {
+    /// The SVG.
+    pub svg: String,
+    /// The PNG.
+    pub png: String,
+    /// The CSV of the plotted values.
+    pub csv: String,
+}
+
+/// What became of one figure of one dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FigureOutcome {
+    /// File stem, e.g. `fig01-displacement`.
+    pub id: &'static str,
+    /// The paper's figure number(s).
+    pub number: &'static str,
+    /// Short title.
+    pub title: &'static str,
+    /// Caption.
+    pub caption: &'static str,
+    /// Dataset.
+    pub dataset: String,
+    /// The files, if it was drawn.
+    pub files: Option<FigureFiles>,
+    /// Why not, and what enables it, if it was not.
+    pub missing: Option<String>,
+}
+
+/// What [`report`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSummary {
+    /// Every figure of every dataset, in report order.
+    pub figures: Vec<FigureOutcome>,
+    /// `OUT/report`.
+    pub dir: PathBuf,
+    /// `OUT/report/index.html`.
+    pub index: PathBuf,
+}
+
+impl ReportSummary {
+    /// Figures drawn.
+    pub fn rendered(&self) -> usize {
+        self.figures.iter().filter(|f| f.files.is_some()).count()
+    }
+}
+
+/// Renders the report of the sweep output `out` into `OUT/report/` from its tables: the
+/// runs' tables, `OUT/analysis` (if the analysis ran) and `OUT/minima` (if [`minima`] ran;
+/// Fig. 8 is listed as not available otherwise).
+pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportError> {
+    opts.validate()?;
+    let inputs = Inputs::load(out)?;
+    let datasets = inputs.datasets();
+    if inputs.catalog.runs.is_empty() {
+        return Err(ReportError::data(
+            out,
+            "no run with snapshots under runs/: nothing to report",
+        ));
+    }
+    let dir = out.join(REPORT_DIR);
+    fs::create_dir_all(&dir).map_err(|e| ReportError::io("creating directory", &dir, e))?;
+    let ctx = Context {
+        inputs: &inputs,
+        opts,
+    };
+    let (panel_w, panel_h) = opts.panel_size;
+    let mut outcomes = Vec::new();
+    for spec in FIGURES {
+        for dataset in &datasets {
+            let built = (spec.build)(&ctx, dataset)?;
+            let (picture, csv, size): (Box<dyn Picture>, String, (u32, u32)) = match built {
+                Built::Figure(fig) => {
+                    let size = (
+                        panel_w * fig.panels.len().max(1) as u32,
+                        panel_h + draw::TITLE_HEIGHT,
+                    );
+                    let csv = fig.to_csv();
+                    (Box::new(fig), csv, size)
+                }
+                Built::Heatmap(map) => {
+                    let size = map.size(opts.panel_size);
+                    let csv = map.to_csv();
+                    (Box::new(map), csv, size)
+                }
+                Built::Missing(why) => {
+                    outcomes.push(FigureOutcome {
+                        id: spec.id,
+                        number: spec.number,
+                        title: spec.title,
+                        caption: spec.caption,
+                        dataset: dataset.clone(),
+                        files: None,
+                        missing: Some(why),
+                    });
+                    continue;
+                }
+            };
+            let sub = dir.join(dataset);
+            render_files(&sub, spec.id, size, &csv, picture.as_ref())?;
+            let rel = |ext: &str| format!("{dataset}/{}.{ext}", spec.id);
+            outcomes.push(FigureOutcome {
+                id: spec.id,
+                number: spec.number,
+                title: spec.title,
+                caption: spec.caption,
+                dataset: dataset.clone(),
+                files: Some(FigureFiles {
+                    svg: rel("svg"),
+                    png: rel("png"),
+                    csv: rel("csv"),
+                }),
+                missing: None,
+            });
+        }
+    }
+    let name = inputs
+        .sweep
+        .as_ref()
+        .map(|s| s.sweep.resolved().name.clone())
+        .unwrap_or_else(|| out.display().to_string());
+    let page = html::index_html(
+        &format!("eigensweep report: {name}"),
+        &outcomes,
+        inputs.sweep.as_ref().map(|s| s.text.as_str()),
+        inputs.sweep_error.as_deref(),
+        opts,
+    );
+    let index = dir.join(INDEX_FILE);
+    write_atomically(&index, page.as_bytes())?;
+    Ok(ReportSummary {
+        figures: outcomes,
+        dir,
+        index,
+    })
+}
+
+/// [`minima`] first where `OUT/minima` is missing (or always, with `recompute`), then
+/// [`report`]: what `eigensweep report` runs when it has the datasets at hand.
+pub fn report_with_minima(
+    out: &Path,
+    data: &BTreeMap<String, TrainTest>,
+    minima_opts: &MinimaOptions,
+    recompute: bool,
+    opts: &ReportOptions,
+) -> Result<(Option<MinimaReport>, ReportSummary), ReportError> {
+    let computed = if recompute || minima::read_minima(out)?.is_none() {
+        Some(minima(out, data, minima_opts)?)
+    } else {
+        None
+    };
+    Ok((computed, report(out, opts)?))
+}
