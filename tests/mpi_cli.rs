@@ -350,3 +350,29 @@ fn two_processes_of_a_timely_cluster_write_the_single_process_tables() {
         );
     }
 }
+
+#[test]
+fn more_ranks_than_tasks_and_srun_without_pmi() {
+    // Shard 0/4 of the quickstart holds 2 tasks (run 0 and baseline network 1); 3 ranks.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = mpirun_output(
+        3,
+        &small_sweep_args(
+            out.to_str().unwrap(),
+            &["--set", "training.steps=30", "--shard", "0/4"],
+        ),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records = read_run_records(&out.join("runs-shard-0-of-4.parquet")).unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.status == "done"), "{records:?}");
+    // A task of a Slurm step without PMI would run the whole sweep: refused.
+    let o = support::eigensweep(&small_sweep_args(out.to_str().unwrap(), &[]))
+        .env("SLURM_PROCID", "1")
+        .env("SLURM_STEP_NUM_TASKS", "4")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PMI"), "{}", stderr(&o));
+}

@@ -406,3 +406,21 @@ fn shards_cover_the_sweep_exactly_once() {
     let o = run(&["run", "sweeps/quickstart.yaml", "--shard", "3/3"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn one_of_several_launcher_tasks_without_mpi_is_refused() {
+    // mpirun -np 3 of a binary built without the `mpi` feature: every rank would run the
+    // whole sweep into the same directory.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = eigensweep(&small_sweep_args(out.to_str().unwrap(), &[]))
+        .env("OMPI_COMM_WORLD_SIZE", "3")
+        .output()
+        .unwrap();
+    if cfg!(feature = "mpi") {
+        return; // this binary would join the MPI job instead
+    }
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--features mpi"), "{}", stderr(&o));
+    assert!(!out.join("runs").exists(), "nothing may be written");
+}

@@ -30,6 +30,12 @@ fn failure(e: AnalysisError) -> Failure {
 }
 
 pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
+    if let Some(problem) = crate::launcher::unsupported_launch() {
+        return Err(Failure {
+            code: exit_codes::USAGE,
+            error: anyhow::anyhow!(problem),
+        });
+    }
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -129,14 +135,15 @@ mod cluster {
             .ok()
             .or_else(|| mpi::environment::processor_name().ok())
             .unwrap_or_else(|| "localhost".into());
+        // A rank that finds no port still takes part in the all-gather (with an empty
+        // address), so that every rank fails together instead of waiting for it.
         let port = TcpListener::bind(("0.0.0.0", 0))
             .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .exit_code(
-                exit_codes::NETWORK,
-                "finding a free TCP port for the timely cluster",
-            )?;
-        let mine = format!("{host}:{port}");
+            .map(|a| a.port());
+        let mine = match &port {
+            Ok(port) => format!("{host}:{port}"),
+            Err(_) => String::new(),
+        };
         let mut buf = [0u8; ADDRESS_BYTES];
         buf[..mine.len().min(ADDRESS_BYTES)]
             .copy_from_slice(&mine.as_bytes()[..mine.len().min(ADDRESS_BYTES)]);
@@ -149,6 +156,18 @@ mod cluster {
                 String::from_utf8_lossy(&c[..end]).into_owned()
             })
             .collect();
+        if let Err(e) = port {
+            return Err(e).exit_code(
+                exit_codes::NETWORK,
+                format!("rank {rank}: finding a free TCP port for the timely cluster"),
+            );
+        }
+        if let Some(r) = addresses.iter().position(String::is_empty) {
+            return Err(Failure {
+                code: exit_codes::NETWORK,
+                error: anyhow::anyhow!("rank {r} found no free TCP port for the timely cluster"),
+            });
+        }
         if rank == 0 {
             eprintln!(
                 "timely cluster of {} processes × {} workers: {}",

@@ -21,3 +21,37 @@ pub(crate) fn launched_by_mpi() -> bool {
         .iter()
         .any(|v| std::env::var_os(v).is_some())
 }
+
+/// Why this launch cannot work, if it cannot: the process is one of several tasks started by
+/// a launcher, but it will not talk MPI (a build without the `mpi` feature, or `srun` without
+/// a PMI plugin). Every task would then run the whole sweep into the same directory.
+pub(crate) fn unsupported_launch() -> Option<String> {
+    let count = |v: &str| {
+        std::env::var(v)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+    };
+    let tasks = count("OMPI_COMM_WORLD_SIZE")
+        .or_else(|| count("PMI_SIZE"))
+        .or_else(|| {
+            // A task of a Slurm job step (srun), not the batch script itself.
+            std::env::var_os("SLURM_PROCID").and(count("SLURM_STEP_NUM_TASKS"))
+        })
+        .unwrap_or(1);
+    if tasks <= 1 || (cfg!(feature = "mpi") && launched_by_mpi()) {
+        return None;
+    }
+    Some(if cfg!(feature = "mpi") {
+        format!(
+            "started as one of {tasks} tasks, but without an MPI process manager (PMI): every \
+             task would run the whole sweep. Launch with `srun --mpi=pmix` (see `srun --mpi=list`) \
+             or mpirun, or use `--shard I/K` for independent tasks"
+        )
+    } else {
+        format!(
+            "started as one of {tasks} tasks of an MPI launcher, but this binary was built \
+             without the `mpi` feature: every task would run the whole sweep. Build with \
+             `cargo build --release --features mpi`, or use `--shard I/K` for independent tasks"
+        )
+    })
+}

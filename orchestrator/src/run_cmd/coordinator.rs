@@ -280,7 +280,11 @@ impl Coordinator<'_> {
             } => {
                 let outcome = outcome.map_err(|(code, message)| Failure {
                     code,
-                    error: anyhow::anyhow!("{whence}: {message}"),
+                    error: if whence.is_empty() {
+                        anyhow::anyhow!(message)
+                    } else {
+                        anyhow::anyhow!("{whence}: {message}")
+                    },
                 });
                 ledger.finished(index, outcome, Some(whence).filter(|w| !w.is_empty()));
             }

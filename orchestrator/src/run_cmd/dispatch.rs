@@ -88,7 +88,46 @@ pub(super) fn work(ctx: &WorkerContext, dispatch: &dyn Dispatch) {
             break;
         }
         let Some(index) = dispatch.next() else { break };
-        let outcome = execute_task(ctx, index, dispatch);
+        if ctx.stop.load(Ordering::SeqCst) {
+            // Stopped while asking: hand the task back unstarted (it stays pending).
+            dispatch.finished(
+                index,
+                Ok(TaskOutcome {
+                    status: "pending".into(),
+                    ..TaskOutcome::default()
+                }),
+            );
+            break;
+        }
+        // A panic (a bug) fails the task, not the sweep, and never leaves other ranks
+        // waiting for a rank that is gone.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            execute_task(ctx, index, dispatch)
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            let text = format!("internal error (a bug, please report it): {what}");
+            let key = ctx.prep.tasks[index].key().to_string();
+            dispatch.record(
+                &key,
+                RecordUpdate {
+                    status: Some("failed".into()),
+                    error: Some(text.clone()),
+                    end_time: Some(super::task::now_ms()),
+                    ..RecordUpdate::default()
+                },
+            )?;
+            Ok(TaskOutcome {
+                problem: Some(format!("{}: {text}", ctx.prep.tasks[index].label())),
+                status: "failed".into(),
+                worked: true,
+                ..TaskOutcome::default()
+            })
+        });
         let fatal = outcome.is_err();
         dispatch.finished(index, outcome);
         if fatal {
@@ -271,6 +310,14 @@ impl Ledger {
                 eta
             );
         }
+    }
+
+    /// Whether every task of the launch has a final status (done, diverged or failed): a
+    /// signal that arrives after the last task is then no interruption.
+    pub(super) fn all_finished(&self) -> bool {
+        self.records
+            .values()
+            .all(|r| matches!(r.status.as_str(), "done" | "diverged" | "failed"))
     }
 
     /// Ends the launch: the exit status, and the summary of the runs that worked.

@@ -89,6 +89,8 @@ fn node_threads(node: &SimpleCommunicator) -> usize {
 
 /// `mpirun`/`srun` entry point: every rank calls this.
 pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
+    // First of all: a preemption signal during start-up must not kill the process.
+    let stop = install_signal_flag()?;
     let Some((universe, _threading)) = mpi::initialize_with_threading(Threading::Funneled) else {
         return Err(Failure {
             code: exit_codes::INTERNAL,
@@ -157,7 +159,6 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
     eprintln!(
         "{whence}: node-local rank {local_rank} of {local_size}, {jobs} jobs × {threads} threads"
     );
-    let stop = install_signal_flag()?;
     let ctx = WorkerContext {
         prep: &prep,
         bars: &bars,
@@ -175,7 +176,8 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
             spawn_workers(scope, jobs, tx, &ctx, &whence, &waited);
             coordinate(&World(&world), ledger, order, &rx, &ctx, &waited)
         });
-        let result = ledger.conclude(stop.load(Ordering::SeqCst));
+        let interrupted = stop.load(Ordering::SeqCst) && !ledger.all_finished();
+        let result = ledger.conclude(interrupted);
         let code = result.as_ref().err().map_or(0, |f| f.code);
         for r in 1..size {
             world.process_at_rank(r).send_with_tag(&code, TAG_FINAL);

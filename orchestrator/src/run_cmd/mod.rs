@@ -31,6 +31,12 @@ use prepare::{prepare, Prepared};
 use task::WorkerContext;
 
 pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
+    if let Some(problem) = crate::launcher::unsupported_launch() {
+        return Err(Failure {
+            code: exit_codes::USAGE,
+            error: anyhow::anyhow!(problem),
+        });
+    }
     #[cfg(feature = "mpi")]
     if crate::launcher::launched_by_mpi() {
         return fleet::run(args);
@@ -75,12 +81,13 @@ fn banner(prep: &Prepared, processes: &str, jobs: usize, threads: usize) {
 
 /// One process, `--jobs` worker threads.
 fn run_local(args: RunArgs) -> Result<(), Failure> {
+    // First of all: a preemption signal during start-up must not kill the process.
+    let stop = install_signal_flag()?;
     let prep = prepare(&args)?;
     let bars = MultiProgress::new();
     let (ledger, order) = Ledger::open(&prep, &bars)?;
     let (jobs, threads) = size_threads(&args, threads::affinity().len());
     banner(&prep, "", jobs, threads);
-    let stop = install_signal_flag()?;
     let ctx = WorkerContext {
         prep: &prep,
         bars: &bars,
@@ -96,6 +103,6 @@ fn run_local(args: RunArgs) -> Result<(), Failure> {
         spawn_workers(scope, jobs, tx, &ctx, "", &waited);
         coordinate(&NoPeers, ledger, order, &rx, &ctx, &waited)
     });
-    let interrupted = stop.load(Ordering::SeqCst);
+    let interrupted = stop.load(Ordering::SeqCst) && !ledger.all_finished();
     ledger.conclude(interrupted)
 }

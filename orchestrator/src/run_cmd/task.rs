@@ -151,13 +151,31 @@ pub(super) fn execute_task(
     Ok(outcome)
 }
 
-fn failed(label: &str, text: String) -> TaskOutcome {
-    TaskOutcome {
-        problem: Some(format!("{label}: {text}")),
+/// Records task `key` as failed with `text` (and where and when) and returns its outcome.
+fn failed(
+    ctx: &WorkerContext,
+    dispatch: &dyn Dispatch,
+    key: &str,
+    label: &str,
+    text: String,
+) -> Result<TaskOutcome, Failure> {
+    dispatch.record(
+        key,
+        RecordUpdate {
+            status: Some("failed".into()),
+            error: Some(text.clone()),
+            host: ctx.host.clone(),
+            rank: ctx.rank,
+            end_time: Some(now_ms()),
+            ..RecordUpdate::default()
+        },
+    )?;
+    Ok(TaskOutcome {
+        problem: Some(format!("{label}: failed: {text}")),
         status: "failed".into(),
         worked: true,
         ..TaskOutcome::default()
-    }
+    })
 }
 
 fn run_one(
@@ -173,7 +191,7 @@ fn run_one(
     );
     let arch = match arch_for(data, &spec.model.hidden) {
         Ok(a) => a,
-        Err(f) => return Ok(failed(&label, format!("{:#}", f.error))),
+        Err(f) => return failed(ctx, dispatch, &spec.key, &label, format!("{:#}", f.error)),
     };
     let plan = run_plan(
         spec,
@@ -183,7 +201,7 @@ fn run_one(
     );
     let dir = match run_dir(out, &spec.dataset.name, &spec.optimizer.name, spec.seed) {
         Ok(d) => d,
-        Err(e) => return Ok(failed(&label, e.to_string())),
+        Err(e) => return failed(ctx, dispatch, &spec.key, &label, e.to_string()),
     };
     // A finished run keeps its record; only runs with work left become "running".
     if !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
@@ -289,19 +307,7 @@ fn run_one(
                 seconds: 0.0,
             })
         }
-        Err(e) => {
-            let text = format!("{e}");
-            dispatch.record(
-                &spec.key,
-                RecordUpdate {
-                    status: Some("failed".into()),
-                    end_time: Some(ended),
-                    error: Some(text.clone()),
-                    ..RecordUpdate::default()
-                },
-            )?;
-            Ok(failed(&label, format!("failed: {text}")))
-        }
+        Err(e) => failed(ctx, dispatch, &spec.key, &label, format!("{e}")),
     }
 }
 
@@ -314,11 +320,11 @@ fn baseline_one(
     let label = format!("baseline {}/{}", task.dataset.name, task.network);
     let arch = match arch_for(data, &task.model.hidden) {
         Ok(a) => a,
-        Err(f) => return Ok(failed(&label, format!("{:#}", f.error))),
+        Err(f) => return failed(ctx, dispatch, &task.key, &label, format!("{:#}", f.error)),
     };
     let dir = match baseline_dir(&ctx.prep.out, &task.dataset.name) {
         Ok(d) => d,
-        Err(e) => return Ok(failed(&label, e.to_string())),
+        Err(e) => return failed(ctx, dispatch, &task.key, &label, e.to_string()),
     };
     let plan = BaselinePlan {
         key: task.key.clone(),
@@ -364,17 +370,6 @@ fn baseline_one(
                 ..TaskOutcome::default()
             })
         }
-        Err(e) => {
-            let text = format!("{e}");
-            dispatch.record(
-                &task.key,
-                RecordUpdate {
-                    status: Some("failed".into()),
-                    error: Some(text.clone()),
-                    ..RecordUpdate::default()
-                },
-            )?;
-            Ok(failed(&label, format!("failed: {text}")))
-        }
+        Err(e) => failed(ctx, dispatch, &task.key, &label, format!("{e}")),
     }
 }
