@@ -13,22 +13,6 @@ fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn has_duckdb() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import duckdb"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(
-            std::env::var_os("EIGENSWEEP_REQUIRE_DUCKDB").is_none(),
-            "EIGENSWEEP_REQUIRE_DUCKDB is set but `import duckdb` fails: pip install duckdb"
-        );
-        eprintln!("note: duckdb not importable; skipping the DuckDB half of this test");
-    }
-    ok
-}
-
 fn duckdb(query: &str) -> String {
     let py = Command::new("python3")
         .args(["-c", query])
@@ -92,7 +76,7 @@ fn analyze_writes_every_table_and_reuses_them_on_a_rerun() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains(" 0 computed"), "{}", stdout(&o));
 
-    if !has_duckdb() {
+    if !support::duckdb_available() {
         return;
     }
     // 9 snapshots per run: 36 pairs × 3 indices × 3 runs; Δ = (2 − 2|cos|)/N, and the

@@ -241,29 +241,28 @@ fn a_bad_sweep_file_fails_on_every_rank_with_its_exit_code() {
     assert!(stderr(&o).contains("does-not-exist.yaml"), "{}", stderr(&o));
 }
 
-#[test]
-fn the_mpirun_batch_script_forwards_preemption_and_requeues() {
-    // cluster/mpirun.sbatch outside Slurm: a fake job id, a stub `scontrol` that records its
-    // arguments, and mpirun options for this machine instead of Slurm's placement.
+/// Runs `cluster/SCRIPT` outside Slurm: a fake job id, a stub `scontrol` that records its
+/// arguments, the `stubs` given (name, shell text) on PATH; USR1 to the script as Slurm's
+/// `--signal=B:USR1@300` would send it, then the requeued job.
+fn batch_script_forwards_preemption_and_requeues(script: &str, stubs: &[(&str, &str)]) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let stub = tmp.path().join("bin");
     std::fs::create_dir_all(&stub).unwrap();
     let calls = tmp.path().join("scontrol-calls");
-    std::fs::write(
-        stub.join("scontrol"),
-        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", calls.display()),
-    )
-    .unwrap();
-    Command::new("chmod")
-        .arg("+x")
-        .arg(stub.join("scontrol"))
-        .status()
-        .unwrap();
+    let scontrol = format!("#!/bin/sh\necho \"$@\" >> '{}'\n", calls.display());
+    for (name, text) in [("scontrol", scontrol.as_str())].iter().chain(stubs) {
+        std::fs::write(stub.join(name), text).unwrap();
+        Command::new("chmod")
+            .arg("+x")
+            .arg(stub.join(name))
+            .status()
+            .unwrap();
+    }
     let args = small_sweep_args(out.to_str().unwrap(), &[]);
-    let script = |args: &[&str]| {
+    let launch = |args: &[&str]| {
         let mut cmd = Command::new("bash");
-        cmd.arg("cluster/mpirun.sbatch")
+        cmd.arg(format!("cluster/{script}"))
             .args(&args[1..])
             .current_dir(repo_root())
             .env("EIGENSWEEP", env!("CARGO_BIN_EXE_eigensweep"))
@@ -277,28 +276,46 @@ fn the_mpirun_batch_script_forwards_preemption_and_requeues() {
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
         cmd
     };
-    let mut child = script(&args)
+    let mut child = launch(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     wait_for_first_part(&out, &mut child);
-    // What `#SBATCH --signal=B:USR1@300` does before the time limit.
     let status = Command::new("kill")
         .args(["-USR1", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(8), "{script}: {}", stderr(&o));
     assert_eq!(
         std::fs::read_to_string(&calls).unwrap().trim(),
-        "requeue 4242"
+        "requeue 4242",
+        "{script}"
     );
     // The requeued job finishes the sweep.
-    let o = script(&args).output().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_same_as_reference(&out, "mpirun.sbatch after USR1 and requeue");
+    let o = launch(&args).output().unwrap();
+    assert!(o.status.success(), "{script}: {}", stderr(&o));
+    assert_same_as_reference(&out, &format!("{script} after USR1 and requeue"));
+}
+
+#[test]
+fn the_mpirun_batch_script_forwards_preemption_and_requeues() {
+    batch_script_forwards_preemption_and_requeues("mpirun.sbatch", &[]);
+}
+
+#[test]
+fn the_srun_batch_script_forwards_preemption_and_requeues() {
+    // No Slurm here: `srun` is a stub that drops srun's options and becomes mpirun (same
+    // process, so the script's USR1 reaches it as it would reach srun).
+    batch_script_forwards_preemption_and_requeues(
+        "srun.sbatch",
+        &[(
+            "srun",
+            "#!/bin/sh\nwhile [ \"${1#--}\" != \"$1\" ]; do shift; done\nexec mpirun --oversubscribe -np 2 \"$@\"\n",
+        )],
+    );
 }
 
 #[test]

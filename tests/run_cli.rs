@@ -38,17 +38,7 @@ fn sweep_writes_documented_tables_that_duckdb_reads() {
         assert_eq!(weights.last().map(|w| w.step), Some(240));
     }
     // DuckDB over the hive layout must see what the run printed.
-    let has_duckdb = Command::new("python3")
-        .args(["-c", "import duckdb"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !has_duckdb {
-        assert!(
-            std::env::var_os("EIGENSWEEP_REQUIRE_DUCKDB").is_none(),
-            "EIGENSWEEP_REQUIRE_DUCKDB is set but `import duckdb` fails: pip install duckdb"
-        );
-        eprintln!("note: duckdb not importable; skipping the DuckDB half of this test (pip install duckdb)");
+    if !support::duckdb_available() {
         return;
     }
     let query = format!(
