@@ -10,6 +10,12 @@ use crate::ReportError;
 
 const GREY: (u8, u8, u8) = (150, 150, 150);
 
+/// The colour halfway to white (individual runs beside their mean).
+fn lighter((r, g, b): (u8, u8, u8)) -> (u8, u8, u8) {
+    let mix = |c: u8| ((c as u16 + 255) / 2) as u8;
+    (mix(r), mix(g), mix(b))
+}
+
 pub fn mean_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     let Some(rows) = ctx
         .inputs
@@ -19,7 +25,7 @@ pub fn mean_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportE
     };
     let k = ctx.inputs.common_k();
     let mut fig = Figure::new(
-        format!("Mean alignment per run — {dataset}"),
+        format!("Mean alignment over training: seed means (Fig. 2) and runs (Fig. 13) — {dataset}"),
         "mean |cos(vi, gradient)|",
         "mean |cos(vi, update)|",
     );
@@ -34,9 +40,24 @@ pub fn mean_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportE
                 .map(|r| Point::new(r.mean_grad_alignment, r.mean_update_alignment))
                 .collect();
             hi = points.iter().fold(hi, |h, p| h.max(p.x).max(p.y));
+            // Figure 2: the mean over seeds (with the min–max of the runs' update alignment
+            // as its band); Figure 13: every run, in a lighter shade.
+            let n = points.len() as f64;
+            if n > 0.0 {
+                let mean_x = points.iter().map(|p| p.x).sum::<f64>() / n;
+                let mean_y = points.iter().map(|p| p.y).sum::<f64>() / n;
+                let lo = points.iter().map(|p| p.y).fold(f64::INFINITY, f64::min);
+                let top = points.iter().map(|p| p.y).fold(f64::NEG_INFINITY, f64::max);
+                panel.series.push(Series::new(
+                    format!("v{index}, mean over seeds"),
+                    category_color(index as usize - 1),
+                    Style::LinePoints,
+                    vec![Point::banded(mean_x, mean_y, lo, top)],
+                ));
+            }
             panel.series.push(Series::new(
-                format!("v{index}"),
-                category_color(index as usize - 1),
+                format!("v{index}, each run"),
+                lighter(category_color(index as usize - 1)),
                 Style::Points,
                 points,
             ));

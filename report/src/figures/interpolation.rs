@@ -32,7 +32,9 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
         .filter(|c| c.dataset == dataset)
         .map(|c| (c.optimizer_a.clone(), c.optimizer_b.clone()))
         .collect();
-    pairs.dedup();
+    // Every (A, B) once, whatever the row order.
+    let mut seen = std::collections::BTreeSet::new();
+    pairs.retain(|p| seen.insert(p.clone()));
     for (n, (a, b)) in pairs.iter().enumerate() {
         let mut points: Vec<Point> = curves
             .iter()

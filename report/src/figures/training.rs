@@ -1,7 +1,7 @@
 //! Training curves from the metrics table: loss (Fig. 4) and test accuracy (Fig. 5).
 
 use super::{Built, Context};
-use crate::figure::{category_color, Figure, LegendAt, Panel, Point, Scale, Series, Style};
+use crate::figure::{category_color, Axes, Figure, LegendAt, Panel, Point, Scale, Series, Style};
 use crate::inputs::mean_by;
 use crate::ReportError;
 
@@ -58,6 +58,41 @@ pub fn accuracy(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> 
         "test accuracy",
     );
     fig.legend = LegendAt::LowerRight;
+    // The paper's Figure 5: the final test accuracy of every seed, one colour per optimiser,
+    // in one panel so that optimisers compare on one axis; the curves follow per optimiser.
+    let mut finals_panel = Panel::new("final test accuracy per seed");
+    finals_panel.axes = Some(Axes {
+        x_label: "seed".into(),
+        y_label: "final test accuracy".into(),
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+        y_range: None,
+    });
+    for (n, optimizer) in ctx.inputs.optimizers(dataset).into_iter().enumerate() {
+        let points: Vec<Point> = ctx
+            .inputs
+            .runs(dataset, &optimizer)
+            .into_iter()
+            .filter_map(|(i, run)| {
+                let last = ctx.inputs.metrics[i]
+                    .iter()
+                    .filter(|m| m.test_accuracy.is_some())
+                    .max_by_key(|m| m.step)?;
+                Some(Point::new(run.seed as f64, last.test_accuracy?))
+            })
+            .collect();
+        if !points.is_empty() {
+            finals_panel.series.push(Series::new(
+                optimizer.clone(),
+                category_color(n),
+                Style::Points,
+                points,
+            ));
+        }
+    }
+    if !finals_panel.series.is_empty() {
+        fig.panels.push(finals_panel);
+    }
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut panel = Panel::new(&optimizer);
         let mut finals = Vec::new();

@@ -115,7 +115,7 @@ pub fn update_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, Repor
             y_label: "|v1(t_w)·Δθ| / ‖Δθ‖",
             y_scale: Scale::Linear,
             legend: LegendAt::UpperRight,
-            missing: "no weight_displacement rows: set snapshots.store_weights: true in the sweep (θ at every snapshot), then run `eigensweep analyze OUT`",
+            missing: "no update_alignment_two_time rows: set snapshots.store_weights: true in the sweep (θ at every snapshot), then run `eigensweep analyze OUT`",
         },
     )
 }
@@ -177,7 +177,20 @@ fn two_time(ctx: &Context<'_>, dataset: &str, spec: &TwoTime) -> Result<Built, R
             }
         }
         let means = mean_by(values.into_iter());
-        let waits: BTreeSet<u64> = means.keys().map(|&(w, _)| w).collect();
+        // Waiting times with at least three lags make curves; the last few t_w of a run
+        // have one or two and would take a colour for a dot.
+        let mut lags: BTreeMap<u64, usize> = BTreeMap::new();
+        for &(w, _) in means.keys() {
+            *lags.entry(w).or_default() += 1;
+        }
+        let mut waits: BTreeSet<u64> = lags
+            .iter()
+            .filter(|(_, &n)| n >= 3)
+            .map(|(&w, _)| w)
+            .collect();
+        if waits.is_empty() {
+            waits = lags.keys().copied().collect();
+        }
         let chosen = pick_waiting_times(&waits, ctx.opts.waiting_times);
         let colors = sequential_colors(chosen.len());
         let mut curves: BTreeMap<u64, Vec<Point>> = BTreeMap::new();

@@ -120,7 +120,9 @@ pub fn minima(
             let (train_loss, _) = train
                 .loss_and_accuracy(theta)
                 .map_err(model(format!("{what}: training loss")))?;
-            let (test_loss, _) = test
+            // The accuracy of the θ actually compared (the run's last step), not only the
+            // metrics' last evaluation that chose the run.
+            let (test_loss, test_accuracy) = test
                 .loss_and_accuracy(theta)
                 .map_err(model(format!("{what}: test loss")))?;
             let params = train.params(theta).map_err(model(what.clone()))?;
@@ -161,7 +163,7 @@ pub fn minima(
                 seed: b.seed,
                 run_key: b.run_key.clone(),
                 step: b.step,
-                test_accuracy: b.test_accuracy,
+                test_accuracy,
                 train_loss,
                 test_loss,
                 loss: both(train_loss, test_loss),
