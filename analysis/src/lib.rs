@@ -11,7 +11,8 @@
 //! - [`engine`](crate::analyze) runs the jobs on timely-dataflow workers (threads, or
 //!   processes of a cluster): tiles are exchanged to the workers that need them and each job
 //!   is one matrix product ([`product`]); [`job`] turns a product into rows.
-//! - [`summaries`] builds the small whole-sweep tables from the scalars.
+//! - [`summaries`] builds the small whole-sweep tables from the scalars; the statistics over
+//!   seeds are a differential-dataflow `reduce` ([`group_stats`]).
 //!
 //! ```no_run
 //! use eigensweep_analysis::{analyze, AnalyzeOptions};
@@ -29,6 +30,7 @@ pub mod bench;
 pub mod catalog;
 mod engine;
 mod error;
+pub mod group_stats;
 pub mod job;
 pub mod manifest;
 mod options;

@@ -1,10 +1,12 @@
 //! The whole-sweep tables built from the snapshot scalars alone (no vectors): alignment means
 //! per run and over seeds, IPR and eigenvalue statistics over seeds per step, and the
-//! baseline τ from the moments of the baseline jobs.
+//! baseline τ from the moments of the baseline jobs. Statistics over seeds run as a
+//! differential-dataflow reduce ([`crate::group_stats`]).
 
 use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
+use crate::group_stats::group_stats;
 use crate::manifest::Moments;
 use crate::tables::{AlignmentSummaryRow, BaselineStatsRow, RunAlignmentRow, SpectrumSummaryRow};
 
@@ -15,19 +17,6 @@ fn mean_of(values: impl Iterator<Item = f64>) -> (u64, f64) {
         sum += v;
     }
     (n, if n == 0 { f64::NAN } else { sum / n as f64 })
-}
-
-fn mean_std(values: &[f64]) -> (f64, f64) {
-    let mut m = Moments::empty(0);
-    values
-        .iter()
-        .filter(|v| !v.is_nan())
-        .for_each(|&v| m.push(v));
-    if m.count == 0 {
-        (f64::NAN, f64::NAN)
-    } else {
-        (m.mean, m.std())
-    }
 }
 
 /// Mean alignments over each run's snapshots, per index (NaN values, e.g. at the final step
@@ -60,84 +49,66 @@ pub fn run_alignment(catalog: &Catalog) -> Vec<RunAlignmentRow> {
     rows
 }
 
-/// The run means of [`run_alignment`] over seeds, per (dataset, optimiser, index).
+/// The run means of [`run_alignment`] over seeds, per (dataset, optimiser, index): a
+/// differential-dataflow reduce ([`group_stats`]).
 pub fn alignment_summary(runs: &[RunAlignmentRow]) -> Vec<AlignmentSummaryRow> {
-    let mut groups: BTreeMap<(&str, &str, u32), Vec<&RunAlignmentRow>> = BTreeMap::new();
-    for r in runs {
-        groups
-            .entry((r.dataset.as_str(), r.optimizer.as_str(), r.index))
-            .or_default()
-            .push(r);
-    }
-    groups
-        .into_iter()
-        .map(|((dataset, optimizer, index), rs)| {
-            let grad: Vec<f64> = rs.iter().map(|r| r.mean_grad_alignment).collect();
-            let update: Vec<f64> = rs.iter().map(|r| r.mean_update_alignment).collect();
-            let (grad_alignment_mean, grad_alignment_std) = mean_std(&grad);
-            let (update_alignment_mean, update_alignment_std) = mean_std(&update);
-            AlignmentSummaryRow {
-                dataset: dataset.to_string(),
-                optimizer: optimizer.to_string(),
-                index,
-                runs: rs.len() as u64,
-                grad_alignment_mean,
-                grad_alignment_std,
-                update_alignment_mean,
-                update_alignment_std,
-            }
+    let records = runs
+        .iter()
+        .map(|r| {
+            (
+                (r.dataset.clone(), r.optimizer.clone(), r.index),
+                [r.mean_grad_alignment, r.mean_update_alignment],
+            )
         })
+        .collect();
+    group_stats(records)
+        .into_iter()
+        .map(
+            |((dataset, optimizer, index), runs, [grad, update])| AlignmentSummaryRow {
+                dataset,
+                optimizer,
+                index,
+                runs,
+                grad_alignment_mean: grad.mean,
+                grad_alignment_std: grad.std,
+                update_alignment_mean: update.mean,
+                update_alignment_std: update.std,
+            },
+        )
         .collect()
 }
 
-/// IPR and eigenvalue mean/min/max over the runs of each (dataset, optimiser, index, step).
+/// IPR and eigenvalue mean/min/max over the runs of each (dataset, optimiser, index, step):
+/// a differential-dataflow reduce ([`group_stats`]); NaN values are left out.
 pub fn spectrum_summary(catalog: &Catalog) -> Vec<SpectrumSummaryRow> {
-    // (dataset, optimizer, index, step) → (IPR, eigenvalue) of each run.
-    type Key<'a> = (&'a str, &'a str, u32, u64);
-    let mut groups: BTreeMap<Key<'_>, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut records = Vec::new();
     for run in &catalog.runs {
         for s in &run.snapshots {
             for p in &s.pairs {
-                groups
-                    .entry((
-                        run.dataset.as_str(),
-                        run.optimizer.as_str(),
-                        p.index,
-                        s.step,
-                    ))
-                    .or_default()
-                    .push((p.ipr, p.eigenvalue));
+                records.push((
+                    (run.dataset.clone(), run.optimizer.clone(), p.index, s.step),
+                    [p.ipr, p.eigenvalue],
+                ));
             }
         }
     }
-    groups
+    group_stats(records)
         .into_iter()
-        .map(|((dataset, optimizer, index, step), v)| {
-            let n = v.len() as f64;
-            let stats = |f: fn(&(f64, f64)) -> f64| {
-                let xs = v.iter().map(f);
-                (
-                    xs.clone().sum::<f64>() / n,
-                    xs.clone().fold(f64::INFINITY, f64::min),
-                    xs.fold(f64::NEG_INFINITY, f64::max),
-                )
-            };
-            let (ipr_mean, ipr_min, ipr_max) = stats(|x| x.0);
-            let (eigenvalue_mean, eigenvalue_min, eigenvalue_max) = stats(|x| x.1);
-            SpectrumSummaryRow {
-                dataset: dataset.to_string(),
-                optimizer: optimizer.to_string(),
+        .map(
+            |((dataset, optimizer, index, step), runs, [ipr, eigenvalue])| SpectrumSummaryRow {
+                dataset,
+                optimizer,
                 index,
                 step,
-                runs: v.len() as u64,
-                ipr_mean,
-                ipr_min,
-                ipr_max,
-                eigenvalue_mean,
-                eigenvalue_min,
-                eigenvalue_max,
-            }
-        })
+                runs,
+                ipr_mean: ipr.mean,
+                ipr_min: ipr.min,
+                ipr_max: ipr.max,
+                eigenvalue_mean: eigenvalue.mean,
+                eigenvalue_min: eigenvalue.min,
+                eigenvalue_max: eigenvalue.max,
+            },
+        )
         .collect()
 }
 
