@@ -1,60 +1,5 @@
-//! Building and taking apart the Arrow columns of the analysis tables. The worker crate keeps
-//! its own helpers private to it; these are the few the analysis tables need.
-
-use std::sync::Arc;
-
-use arrow_array::{
-    Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
-};
-
-pub(crate) fn utf8<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(values))
-}
-
-pub(crate) fn u64s(values: impl Iterator<Item = u64>) -> ArrayRef {
-    Arc::new(UInt64Array::from_iter_values(values))
-}
-
-pub(crate) fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
-    Arc::new(UInt32Array::from_iter_values(values))
-}
-
-pub(crate) fn f64s(values: impl Iterator<Item = f64>) -> ArrayRef {
-    Arc::new(Float64Array::from_iter_values(values))
-}
-
-fn typed<'a, T: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, String> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| format!("missing column `{name}`"))?;
-    let typed = column
-        .as_any()
-        .downcast_ref::<T>()
-        .ok_or_else(|| format!("column `{name}` has type {}", column.data_type()))?;
-    if typed.null_count() > 0 {
-        return Err(format!("column `{name}` has null values but is required"));
-    }
-    Ok(typed)
-}
-
-pub(crate) fn col_utf8(batch: &RecordBatch, name: &str) -> Result<Vec<String>, String> {
-    Ok(typed::<StringArray>(batch, name)?
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
-}
-
-pub(crate) fn col_u64(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, String> {
-    Ok(typed::<UInt64Array>(batch, name)?.values().to_vec())
-}
-
-pub(crate) fn col_u32(batch: &RecordBatch, name: &str) -> Result<Vec<u32>, String> {
-    Ok(typed::<UInt32Array>(batch, name)?.values().to_vec())
-}
-
-pub(crate) fn col_f64(batch: &RecordBatch, name: &str) -> Result<Vec<f64>, String> {
-    Ok(typed::<Float64Array>(batch, name)?.values().to_vec())
-}
+//! The analysis tables' row types are declared with [`analysis_table!`], which builds and
+//! reads their columns with the worker's shared helpers (`eigensweep_worker::output::schema`).
 
 /// Declares a table row type: the struct, its column list (with descriptions) and its
 /// [`TableRow`](eigensweep_worker::output::TableRow) impl, from one list of
@@ -102,13 +47,13 @@ macro_rules! analysis_table {
     (@rust u64) => { u64 };
     (@rust u32) => { u32 };
     (@rust f64) => { f64 };
-    (@build str, $rows:ident, $f:ident) => { $crate::tables::columns::utf8($rows.iter().map(|r| r.$f.as_str())) };
-    (@build u64, $rows:ident, $f:ident) => { $crate::tables::columns::u64s($rows.iter().map(|r| r.$f)) };
-    (@build u32, $rows:ident, $f:ident) => { $crate::tables::columns::u32s($rows.iter().map(|r| r.$f)) };
-    (@build f64, $rows:ident, $f:ident) => { $crate::tables::columns::f64s($rows.iter().map(|r| r.$f)) };
-    (@read str, $b:ident, $f:ident) => { $crate::tables::columns::col_utf8($b, stringify!($f))? };
-    (@read u64, $b:ident, $f:ident) => { $crate::tables::columns::col_u64($b, stringify!($f))? };
-    (@read u32, $b:ident, $f:ident) => { $crate::tables::columns::col_u32($b, stringify!($f))? };
-    (@read f64, $b:ident, $f:ident) => { $crate::tables::columns::col_f64($b, stringify!($f))? };
+    (@build str, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::utf8($rows.iter().map(|r| r.$f.as_str())) };
+    (@build u64, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::u64s($rows.iter().map(|r| r.$f)) };
+    (@build u32, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::u32s($rows.iter().map(|r| r.$f)) };
+    (@build f64, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::f64s($rows.iter().map(|r| r.$f)) };
+    (@read str, $b:ident, $f:ident) => { eigensweep_worker::output::schema::col_utf8($b, stringify!($f))? };
+    (@read u64, $b:ident, $f:ident) => { eigensweep_worker::output::schema::col_u64($b, stringify!($f))? };
+    (@read u32, $b:ident, $f:ident) => { eigensweep_worker::output::schema::col_u32($b, stringify!($f))? };
+    (@read f64, $b:ident, $f:ident) => { eigensweep_worker::output::schema::col_f64($b, stringify!($f))? };
 }
 pub(crate) use analysis_table;

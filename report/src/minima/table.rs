@@ -1,12 +1,11 @@
 //! The minima comparison's tables under `OUT/minima/`, in the worker's table conventions
 //! (column descriptions in the metadata, written to a temporary name and renamed).
 
-use std::sync::Arc;
-
-use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+use arrow_array::{ArrayRef, RecordBatch};
+use eigensweep_worker::output::schema::{
+    bools, col_bool, col_f64, col_u32, col_u64, col_utf8, f64s, u32s, u64s, utf8, ColumnSpec,
+    ColumnType as T,
 };
-use eigensweep_worker::output::schema::{ColumnSpec, ColumnType as T};
 use eigensweep_worker::output::TableRow;
 
 /// Directory (under `OUT`) of the minima tables.
@@ -131,35 +130,6 @@ const INTERPOLATION_COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("accuracy", T::Float64, "Accuracy on train+test at θ."),
 ];
 
-fn strings<'a>(v: impl Iterator<Item = &'a str>) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(v))
-}
-fn floats(v: impl Iterator<Item = f64>) -> ArrayRef {
-    Arc::new(Float64Array::from_iter_values(v))
-}
-fn u64s(v: impl Iterator<Item = u64>) -> ArrayRef {
-    Arc::new(UInt64Array::from_iter_values(v))
-}
-
-fn column<'a, A: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a A, String> {
-    batch
-        .column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<A>())
-        .ok_or_else(|| format!("column `{name}` is missing or of the wrong type"))
-}
-fn get_str(batch: &RecordBatch, name: &str) -> Result<Vec<String>, String> {
-    Ok(column::<StringArray>(batch, name)?
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
-}
-fn get_f64(batch: &RecordBatch, name: &str) -> Result<Vec<f64>, String> {
-    Ok(column::<Float64Array>(batch, name)?.values().to_vec())
-}
-fn get_u64(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, String> {
-    Ok(column::<UInt64Array>(batch, name)?.values().to_vec())
-}
-
 impl TableRow for MinimumRow {
     const TABLE: &'static str = "minima";
     const DESCRIPTION: &'static str = "One row per dataset and optimiser: the run with the best final test accuracy, the losses at its final θ, λ1 and the ε-sharpness there (Appendix B.2).";
@@ -170,48 +140,44 @@ impl TableRow for MinimumRow {
 
     fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
         vec![
-            strings(rows.iter().map(|r| r.dataset.as_str())),
-            strings(rows.iter().map(|r| r.optimizer.as_str())),
+            utf8(rows.iter().map(|r| r.dataset.as_str())),
+            utf8(rows.iter().map(|r| r.optimizer.as_str())),
             u64s(rows.iter().map(|r| r.seed)),
-            strings(rows.iter().map(|r| r.run_key.as_str())),
+            utf8(rows.iter().map(|r| r.run_key.as_str())),
             u64s(rows.iter().map(|r| r.step)),
-            floats(rows.iter().map(|r| r.test_accuracy)),
-            floats(rows.iter().map(|r| r.train_loss)),
-            floats(rows.iter().map(|r| r.test_loss)),
-            floats(rows.iter().map(|r| r.loss)),
-            floats(rows.iter().map(|r| r.lambda1)),
-            floats(rows.iter().map(|r| r.lambda1_residual)),
-            Arc::new(BooleanArray::from(
-                rows.iter().map(|r| r.lambda1_converged).collect::<Vec<_>>(),
-            )),
+            f64s(rows.iter().map(|r| r.test_accuracy)),
+            f64s(rows.iter().map(|r| r.train_loss)),
+            f64s(rows.iter().map(|r| r.test_loss)),
+            f64s(rows.iter().map(|r| r.loss)),
+            f64s(rows.iter().map(|r| r.lambda1)),
+            f64s(rows.iter().map(|r| r.lambda1_residual)),
+            bools(rows.iter().map(|r| r.lambda1_converged)),
             u64s(rows.iter().map(|r| r.hessian_samples)),
-            floats(rows.iter().map(|r| r.epsilon)),
-            Arc::new(UInt32Array::from_iter_values(
-                rows.iter().map(|r| r.sharpness_iterations),
-            )),
-            floats(rows.iter().map(|r| r.sharpness_max_loss)),
-            floats(rows.iter().map(|r| r.sharpness)),
+            f64s(rows.iter().map(|r| r.epsilon)),
+            u32s(rows.iter().map(|r| r.sharpness_iterations)),
+            f64s(rows.iter().map(|r| r.sharpness_max_loss)),
+            f64s(rows.iter().map(|r| r.sharpness)),
         ]
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
-        let dataset = get_str(batch, "dataset")?;
-        let optimizer = get_str(batch, "optimizer")?;
-        let seed = get_u64(batch, "seed")?;
-        let run_key = get_str(batch, "run_key")?;
-        let step = get_u64(batch, "step")?;
-        let test_accuracy = get_f64(batch, "test_accuracy")?;
-        let train_loss = get_f64(batch, "train_loss")?;
-        let test_loss = get_f64(batch, "test_loss")?;
-        let loss = get_f64(batch, "loss")?;
-        let lambda1 = get_f64(batch, "lambda1")?;
-        let lambda1_residual = get_f64(batch, "lambda1_residual")?;
-        let converged = column::<BooleanArray>(batch, "lambda1_converged")?;
-        let hessian_samples = get_u64(batch, "hessian_samples")?;
-        let epsilon = get_f64(batch, "epsilon")?;
-        let iterations = column::<UInt32Array>(batch, "sharpness_iterations")?;
-        let max_loss = get_f64(batch, "sharpness_max_loss")?;
-        let sharpness = get_f64(batch, "sharpness")?;
+        let dataset = col_utf8(batch, "dataset")?;
+        let optimizer = col_utf8(batch, "optimizer")?;
+        let seed = col_u64(batch, "seed")?;
+        let run_key = col_utf8(batch, "run_key")?;
+        let step = col_u64(batch, "step")?;
+        let test_accuracy = col_f64(batch, "test_accuracy")?;
+        let train_loss = col_f64(batch, "train_loss")?;
+        let test_loss = col_f64(batch, "test_loss")?;
+        let loss = col_f64(batch, "loss")?;
+        let lambda1 = col_f64(batch, "lambda1")?;
+        let lambda1_residual = col_f64(batch, "lambda1_residual")?;
+        let converged = col_bool(batch, "lambda1_converged")?;
+        let hessian_samples = col_u64(batch, "hessian_samples")?;
+        let epsilon = col_f64(batch, "epsilon")?;
+        let iterations = col_u32(batch, "sharpness_iterations")?;
+        let max_loss = col_f64(batch, "sharpness_max_loss")?;
+        let sharpness = col_f64(batch, "sharpness")?;
         Ok((0..batch.num_rows())
             .map(|i| MinimumRow {
                 dataset: dataset[i].clone(),
@@ -225,10 +191,10 @@ impl TableRow for MinimumRow {
                 loss: loss[i],
                 lambda1: lambda1[i],
                 lambda1_residual: lambda1_residual[i],
-                lambda1_converged: converged.value(i),
+                lambda1_converged: converged[i],
                 hessian_samples: hessian_samples[i],
                 epsilon: epsilon[i],
-                sharpness_iterations: iterations.value(i),
+                sharpness_iterations: iterations[i],
                 sharpness_max_loss: max_loss[i],
                 sharpness: sharpness[i],
             })
@@ -246,26 +212,26 @@ impl TableRow for InterpolationRow {
 
     fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
         vec![
-            strings(rows.iter().map(|r| r.dataset.as_str())),
-            strings(rows.iter().map(|r| r.optimizer_a.as_str())),
-            strings(rows.iter().map(|r| r.optimizer_b.as_str())),
-            floats(rows.iter().map(|r| r.alpha)),
-            floats(rows.iter().map(|r| r.train_loss)),
-            floats(rows.iter().map(|r| r.test_loss)),
-            floats(rows.iter().map(|r| r.loss)),
-            floats(rows.iter().map(|r| r.accuracy)),
+            utf8(rows.iter().map(|r| r.dataset.as_str())),
+            utf8(rows.iter().map(|r| r.optimizer_a.as_str())),
+            utf8(rows.iter().map(|r| r.optimizer_b.as_str())),
+            f64s(rows.iter().map(|r| r.alpha)),
+            f64s(rows.iter().map(|r| r.train_loss)),
+            f64s(rows.iter().map(|r| r.test_loss)),
+            f64s(rows.iter().map(|r| r.loss)),
+            f64s(rows.iter().map(|r| r.accuracy)),
         ]
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
-        let dataset = get_str(batch, "dataset")?;
-        let a = get_str(batch, "optimizer_a")?;
-        let b = get_str(batch, "optimizer_b")?;
-        let alpha = get_f64(batch, "alpha")?;
-        let train_loss = get_f64(batch, "train_loss")?;
-        let test_loss = get_f64(batch, "test_loss")?;
-        let loss = get_f64(batch, "loss")?;
-        let accuracy = get_f64(batch, "accuracy")?;
+        let dataset = col_utf8(batch, "dataset")?;
+        let a = col_utf8(batch, "optimizer_a")?;
+        let b = col_utf8(batch, "optimizer_b")?;
+        let alpha = col_f64(batch, "alpha")?;
+        let train_loss = col_f64(batch, "train_loss")?;
+        let test_loss = col_f64(batch, "test_loss")?;
+        let loss = col_f64(batch, "loss")?;
+        let accuracy = col_f64(batch, "accuracy")?;
         Ok((0..batch.num_rows())
             .map(|i| InterpolationRow {
                 dataset: dataset[i].clone(),

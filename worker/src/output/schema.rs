@@ -237,41 +237,51 @@ pub fn list_item_path(name: &str) -> ColumnPath {
 }
 
 // ---------------------------------------------------------------------------------------
-// Building columns.
+// Building and reading columns: shared by every crate that defines a table (the analysis and
+// report tables use them too), so that all tables treat types and nulls alike.
 
-pub(crate) fn utf8<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+/// A required text column.
+pub fn utf8<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(values))
 }
 
-pub(crate) fn utf8_opt<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+/// A nullable text column.
+pub fn utf8_opt<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(values.collect::<StringArray>())
 }
 
-pub(crate) fn u64s(values: impl Iterator<Item = u64>) -> ArrayRef {
+/// A required UInt64 column.
+pub fn u64s(values: impl Iterator<Item = u64>) -> ArrayRef {
     Arc::new(UInt64Array::from_iter_values(values))
 }
 
-pub(crate) fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
+/// A required UInt32 column.
+pub fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
     Arc::new(UInt32Array::from_iter_values(values))
 }
 
-pub(crate) fn u32_opt(values: impl Iterator<Item = Option<u32>>) -> ArrayRef {
+/// A nullable UInt32 column.
+pub fn u32_opt(values: impl Iterator<Item = Option<u32>>) -> ArrayRef {
     Arc::new(values.collect::<UInt32Array>())
 }
 
-pub(crate) fn f64s(values: impl Iterator<Item = f64>) -> ArrayRef {
+/// A required Float64 column.
+pub fn f64s(values: impl Iterator<Item = f64>) -> ArrayRef {
     Arc::new(Float64Array::from_iter_values(values))
 }
 
-pub(crate) fn f64_opt(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
+/// A nullable Float64 column.
+pub fn f64_opt(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
     Arc::new(values.collect::<Float64Array>())
 }
 
-pub(crate) fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
+/// A required Boolean column.
+pub fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
     Arc::new(BooleanArray::from(values.collect::<Vec<bool>>()))
 }
 
-pub(crate) fn timestamps_opt(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+/// A nullable millisecond UTC timestamp column.
+pub fn timestamps_opt(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(
         values
             .collect::<TimestampMillisecondArray>()
@@ -279,7 +289,8 @@ pub(crate) fn timestamps_opt(values: impl Iterator<Item = Option<i64>>) -> Array
     )
 }
 
-pub(crate) fn f32_lists<'a>(values: impl Iterator<Item = &'a [f32]> + Clone) -> ArrayRef {
+/// A required list<float32> column (eigenvectors, θ).
+pub fn f32_lists<'a>(values: impl Iterator<Item = &'a [f32]> + Clone) -> ArrayRef {
     let offsets = OffsetBuffer::from_lengths(values.clone().map(<[f32]>::len));
     let items = Float32Array::from_iter_values(values.flat_map(|v| v.iter().copied()));
     Arc::new(ListArray::new(
@@ -320,7 +331,8 @@ fn no_nulls(array: &dyn Array, name: &str) -> Result<(), String> {
     }
 }
 
-pub(crate) fn col_utf8(batch: &RecordBatch, name: &str) -> Result<Vec<String>, String> {
+/// Reads a required text column (an error names the column).
+pub fn col_utf8(batch: &RecordBatch, name: &str) -> Result<Vec<String>, String> {
     let a = typed::<StringArray>(batch, name)?;
     no_nulls(a, name)?;
     Ok(a.iter()
@@ -328,53 +340,59 @@ pub(crate) fn col_utf8(batch: &RecordBatch, name: &str) -> Result<Vec<String>, S
         .collect())
 }
 
-pub(crate) fn col_utf8_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
+/// Reads a nullable text column.
+pub fn col_utf8_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
     let a = typed::<StringArray>(batch, name)?;
     Ok(a.iter().map(|v| v.map(str::to_string)).collect())
 }
 
-pub(crate) fn col_u64(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, String> {
+/// Reads a required UInt64 column.
+pub fn col_u64(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, String> {
     let a = typed::<UInt64Array>(batch, name)?;
     no_nulls(a, name)?;
     Ok(a.values().to_vec())
 }
 
-pub(crate) fn col_u32(batch: &RecordBatch, name: &str) -> Result<Vec<u32>, String> {
+/// Reads a required UInt32 column.
+pub fn col_u32(batch: &RecordBatch, name: &str) -> Result<Vec<u32>, String> {
     let a = typed::<UInt32Array>(batch, name)?;
     no_nulls(a, name)?;
     Ok(a.values().to_vec())
 }
 
-pub(crate) fn col_u32_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u32>>, String> {
+/// Reads a nullable UInt32 column.
+pub fn col_u32_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u32>>, String> {
     Ok(typed::<UInt32Array>(batch, name)?.iter().collect())
 }
 
-pub(crate) fn col_f64(batch: &RecordBatch, name: &str) -> Result<Vec<f64>, String> {
+/// Reads a required Float64 column.
+pub fn col_f64(batch: &RecordBatch, name: &str) -> Result<Vec<f64>, String> {
     let a = typed::<Float64Array>(batch, name)?;
     no_nulls(a, name)?;
     Ok(a.values().to_vec())
 }
 
-pub(crate) fn col_f64_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>, String> {
+/// Reads a nullable Float64 column.
+pub fn col_f64_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>, String> {
     Ok(typed::<Float64Array>(batch, name)?.iter().collect())
 }
 
-pub(crate) fn col_bool(batch: &RecordBatch, name: &str) -> Result<Vec<bool>, String> {
+/// Reads a required Boolean column.
+pub fn col_bool(batch: &RecordBatch, name: &str) -> Result<Vec<bool>, String> {
     let a = typed::<BooleanArray>(batch, name)?;
     no_nulls(a, name)?;
     Ok(a.values().iter().collect())
 }
 
-pub(crate) fn col_timestamp_opt(
-    batch: &RecordBatch,
-    name: &str,
-) -> Result<Vec<Option<i64>>, String> {
+/// Reads a nullable timestamp column as Unix milliseconds.
+pub fn col_timestamp_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, String> {
     Ok(typed::<TimestampMillisecondArray>(batch, name)?
         .iter()
         .collect())
 }
 
-pub(crate) fn col_f32_lists(batch: &RecordBatch, name: &str) -> Result<Vec<Vec<f32>>, String> {
+/// Reads a required list<float32> column.
+pub fn col_f32_lists(batch: &RecordBatch, name: &str) -> Result<Vec<Vec<f32>>, String> {
     let a = typed::<ListArray>(batch, name)?;
     no_nulls(a, name)?;
     let items = a
