@@ -111,30 +111,37 @@ fn wait_for_first_part(out: &Path, child: &mut std::process::Child) {
     }
 }
 
-#[test]
-fn sigterm_on_every_rank_checkpoints_and_the_relaunch_completes_identically() {
+/// Starts the small sweep on `ranks` ranks, sends `signal` once a run has written a part —
+/// to every rank (`to_ranks`, what Slurm does to srun's tasks) or to mpirun (which forwards
+/// it) — expects exit 8 with the sweep unfinished, relaunches and expects the reference.
+fn interrupt_and_relaunch(ranks: usize, signal: &str, to_ranks: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let args = small_sweep_args(out.to_str().unwrap(), &[]);
-    let mut child = mpirun(3, &args)
+    let mut child = mpirun(ranks, &args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     wait_for_first_part(&out, &mut child);
-    // What Slurm does on preemption under srun: SIGTERM to every task (the ranks are
-    // mpirun's children here).
-    let ranks = Command::new("pgrep")
-        .args(["-P", &child.id().to_string()])
-        .output()
-        .unwrap();
-    let pids: Vec<String> = String::from_utf8_lossy(&ranks.stdout)
-        .split_whitespace()
-        .map(String::from)
-        .collect();
-    assert_eq!(pids.len(), 3, "rank processes: {pids:?}");
+    let pids: Vec<String> = if to_ranks {
+        // The ranks are mpirun's children here.
+        let found = Command::new("pgrep")
+            .args(["-P", &child.id().to_string()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&found.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    } else {
+        vec![child.id().to_string()]
+    };
+    if to_ranks {
+        assert_eq!(pids.len(), ranks, "rank processes: {pids:?}");
+    }
     let status = Command::new("kill")
-        .arg("-TERM")
+        .arg(format!("-{signal}"))
         .args(&pids)
         .status()
         .unwrap();
@@ -146,34 +153,25 @@ fn sigterm_on_every_rank_checkpoints_and_the_relaunch_completes_identically() {
         records.iter().any(|r| r.status != "done"),
         "the sweep was interrupted before it finished: {records:?}"
     );
-    let o = mpirun_output(3, &args);
+    let o = mpirun_output(ranks, &args);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_same_as_reference(&out, "3 ranks after SIGTERM and relaunch");
+    assert_same_as_reference(
+        &out,
+        &format!("{ranks} ranks after SIG{signal} and relaunch"),
+    );
+}
+
+#[test]
+fn sigterm_on_every_rank_checkpoints_and_the_relaunch_completes_identically() {
+    // What Slurm does on preemption under srun: SIGTERM to every task.
+    interrupt_and_relaunch(3, "TERM", true);
 }
 
 #[test]
 fn sigusr1_to_mpirun_stops_every_rank_with_exit_8() {
     // Slurm's `--signal=B:USR1@T` warns the batch script, which passes USR1 to mpirun;
     // mpirun forwards it to every rank.
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let args = small_sweep_args(out.to_str().unwrap(), &[]);
-    let mut child = mpirun(2, &args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_first_part(&out, &mut child);
-    let status = Command::new("kill")
-        .args(["-USR1", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
-    let o = mpirun_output(2, &args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_same_as_reference(&out, "2 ranks after SIGUSR1 and relaunch");
+    interrupt_and_relaunch(2, "USR1", false);
 }
 
 #[test]
