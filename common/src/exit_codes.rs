@@ -21,23 +21,54 @@ pub const NUMERICAL: i32 = 6;
 pub const RUNS_FAILED: i32 = 7;
 
 /// Stopped by SIGTERM, SIGUSR1 or SIGINT (e.g. Slurm preemption) after every running run
-/// wrote a checkpoint; running the same command again continues the sweep.
+/// wrote a checkpoint (an unfinished eigen-snapshot or baseline network is abandoned and redone
+/// on relaunch); running the same command again continues the sweep.
 pub const INTERRUPTED: i32 = 8;
 
-/// `(code, meaning)` for every exit code, for `--help` texts and the README.
+/// Another launch holds the output directory (or this shard of it): nothing was done. The
+/// message names the holder (host, PID, start time); wait for it, or stop it, and run again.
+pub const LOCKED: i32 = 9;
+
+/// `eigensweep status`: the sweep is not complete yet (tasks pending, running, failed or
+/// diverged); the table printed says which.
+pub const INCOMPLETE: i32 = 10;
+
+/// `(code, meaning)` for every exit code: the one list that `--help`, the README and the tests
+/// use.
 pub const ALL: &[(i32, &str)] = &[
     (SUCCESS, "success"),
     (INTERNAL, "internal error (a bug; please report it)"),
-    (USAGE, "malformed command line"),
+    (
+        USAGE,
+        "malformed command line, or started in a way it cannot run",
+    ),
     (INPUT, "bad input: file, dataset or setting"),
-    (OUTPUT, "an output could not be written"),
+    (
+        OUTPUT,
+        "an output could not be written (full disk, quota, read-only or failing filesystem)",
+    ),
     (NETWORK, "a download failed"),
     (NUMERICAL, "training diverged or a device operation failed"),
     (
         RUNS_FAILED,
         "some runs of the sweep failed or diverged (see runs.parquet)",
     ),
+    (
+        INTERRUPTED,
+        "stopped by SIGTERM/SIGUSR1/SIGINT after checkpointing: run the same command again",
+    ),
+    (
+        LOCKED,
+        "the output is in use by another launch (the message names it)",
+    ),
+    (INCOMPLETE, "status: the sweep is not complete yet"),
 ];
+
+/// The exit codes as one paragraph, for `--help`.
+pub fn help_text() -> String {
+    let items: Vec<String> = ALL.iter().map(|(c, m)| format!("{c} {m}")).collect();
+    format!("Exit codes: {}.", items.join(" · "))
+}
 
 #[cfg(test)]
 mod tests {
@@ -49,5 +80,26 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), ALL.len());
+    }
+
+    #[test]
+    fn every_code_is_listed_and_in_the_help() {
+        let help = help_text();
+        for code in [
+            SUCCESS,
+            INTERNAL,
+            USAGE,
+            INPUT,
+            OUTPUT,
+            NETWORK,
+            NUMERICAL,
+            RUNS_FAILED,
+            INTERRUPTED,
+            LOCKED,
+            INCOMPLETE,
+        ] {
+            assert!(ALL.iter().any(|(c, _)| *c == code), "{code} missing");
+            assert!(help.contains(&format!("{code} ")), "{code} not in help");
+        }
     }
 }

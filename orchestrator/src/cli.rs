@@ -4,15 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str =
-    "Exit codes: 0 success · 1 internal error (a bug) · 2 malformed command line · \
-3 bad input (file, dataset or setting) · 4 output not writable · 5 download failed · \
-6 training diverged or device failure · 7 some runs of a sweep failed or diverged · \
-8 stopped by SIGTERM/SIGUSR1/SIGINT after checkpointing (run again to continue)";
-
 /// Sweeps of Hessian-eigenvector studies: train MLPs, follow the top Hessian eigenvectors.
 #[derive(Debug, Parser)]
-#[command(name = "eigensweep", version, about, after_help = EXIT_CODES)]
+#[command(name = "eigensweep", version, about, after_help = eigensweep_common::exit_codes::help_text())]
 pub struct Cli {
     /// CPU threads for tensor work (default: all cores; sets RAYON_NUM_THREADS).
     #[arg(long, global = true)]

@@ -111,7 +111,9 @@ pub fn assert_same_baseline_and_status(reference: &Path, out: &Path, context: &s
             r.rank = None;
             r.start_time = None;
             r.end_time = None;
-            r.wall_seconds = 0.0;
+            r.wall_seconds = None;
+            r.checkpoint_time = None;
+            r.updated_time = None;
         }
         format!("{rows:?}")
     };

@@ -35,6 +35,8 @@ pub(super) struct RecordUpdate {
     pub wall_seconds: Option<f64>,
     /// Adds to the recorded wall-clock seconds.
     pub add_wall_seconds: Option<f64>,
+    /// When the task last wrote a checkpoint (Unix ms).
+    pub checkpoint_time: Option<i64>,
 }
 
 impl RecordUpdate {
@@ -56,17 +58,20 @@ impl RecordUpdate {
         if self.end_time.is_some() {
             r.end_time = self.end_time;
         }
-        if let Some(n) = self.steps_done {
-            r.steps_done = n;
+        if self.steps_done.is_some() {
+            r.steps_done = self.steps_done;
         }
-        if let Some(n) = self.snapshots_done {
-            r.snapshots_done = n;
+        if self.snapshots_done.is_some() {
+            r.snapshots_done = self.snapshots_done;
         }
-        if let Some(s) = self.wall_seconds {
-            r.wall_seconds = s;
+        if self.wall_seconds.is_some() {
+            r.wall_seconds = self.wall_seconds;
         }
         if let Some(s) = self.add_wall_seconds {
-            r.wall_seconds += s;
+            r.wall_seconds = Some(r.wall_seconds.unwrap_or(0.0) + s);
+        }
+        if self.checkpoint_time.is_some() {
+            r.checkpoint_time = self.checkpoint_time;
         }
     }
 }
@@ -234,6 +239,7 @@ impl Ledger {
     pub(super) fn record_later(&mut self, key: &str, update: &RecordUpdate) {
         if let Some(r) = self.records.get_mut(key) {
             update.apply(r);
+            r.updated_time = Some(super::task::now_ms());
             self.dirty = true;
         }
     }
@@ -397,9 +403,13 @@ mod tests {
             rank: None,
             start_time: Some(5),
             end_time: None,
-            steps_done: 0,
-            snapshots_done: 0,
-            wall_seconds: 1.0,
+            steps_total: Some(10),
+            snapshots_total: Some(2),
+            steps_done: None,
+            snapshots_done: None,
+            wall_seconds: Some(1.0),
+            checkpoint_time: None,
+            updated_time: None,
         };
         RecordUpdate {
             status: Some("running".into()),
@@ -413,7 +423,7 @@ mod tests {
         assert_eq!(r.status, "running");
         assert_eq!((r.host.as_deref(), r.rank), (Some("n1"), Some(3)));
         assert_eq!(r.start_time, Some(5), "the first attempt's start stays");
-        assert_eq!(r.wall_seconds, 3.0);
+        assert_eq!(r.wall_seconds, Some(3.0));
         // Round trip through the wire format.
         let u: RecordUpdate = serde_json::from_str(
             &serde_json::to_string(&RecordUpdate {
@@ -424,7 +434,7 @@ mod tests {
         )
         .unwrap();
         u.apply(&mut r);
-        assert_eq!((r.steps_done, r.status.as_str()), (7, "running"));
+        assert_eq!((r.steps_done, r.status.as_str()), (Some(7), "running"));
     }
 
     #[test]

@@ -315,15 +315,18 @@ impl Prepared {
     /// The runs table at the start of this launch: status from the markers on disk, and the
     /// recorded history (host, times, steps) of tasks that were already finished.
     pub(super) fn initial_records(&self) -> Result<BTreeMap<String, RunRecord>, Failure> {
+        // The table is a status report and the markers on disk are the truth: a table that
+        // cannot be read (an older layout, a torn copy) is rebuilt from them.
         let previous: BTreeMap<String, RunRecord> = if self.table_path.exists() {
-            read_run_records(&self.table_path)
-                .exit_code(
-                    exit_codes::INPUT,
-                    format!("reading {}", self.table_path.display()),
-                )?
-                .into_iter()
-                .map(|r| (r.key.clone(), r))
-                .collect()
+            match read_run_records(&self.table_path) {
+                Ok(rows) => rows.into_iter().map(|r| (r.key.clone(), r)).collect(),
+                Err(e) => {
+                    eprintln!(
+                        "warning: {e}; rebuilding the runs table from the markers on disk (the hosts and times of earlier launches are not kept)"
+                    );
+                    BTreeMap::new()
+                }
+            }
         } else {
             BTreeMap::new()
         };
@@ -334,11 +337,24 @@ impl Prepared {
             {
                 old.clone()
             }
+            // An unfinished task keeps what is known of its progress (its checkpoint), its
+            // first start and the time it has used so far.
+            Some(old) if fresh.status == "pending" => RunRecord {
+                steps_done: old.steps_done,
+                snapshots_done: old.snapshots_done,
+                checkpoint_time: old.checkpoint_time,
+                wall_seconds: old.wall_seconds,
+                start_time: old.start_time,
+                host: old.host.clone(),
+                rank: old.rank,
+                ..fresh
+            },
             _ => fresh,
         };
+        let now = super::task::now_ms();
         let mut records = BTreeMap::new();
         for task in &self.tasks {
-            let (status, kind, dataset, optimizer, seed, config_json) = match task {
+            let (status, kind, dataset, optimizer, seed, config_json, totals) = match task {
                 Task::Run(spec) => {
                     let dir = self.out.join("runs").join(spec.partition());
                     let status = if dir.join("_SUCCESS").exists() {
@@ -355,6 +371,13 @@ impl Prepared {
                         Some(spec.optimizer.name.clone()),
                         spec.seed,
                         spec.config_json(),
+                        (
+                            Some(spec.steps),
+                            spec.snapshot_steps
+                                .iter()
+                                .filter(|&&s| s <= spec.steps)
+                                .count() as u64,
+                        ),
                     )
                 }
                 Task::Baseline(t) => {
@@ -371,6 +394,7 @@ impl Prepared {
                         None,
                         t.seed,
                         t.config_json(),
+                        (None, 1),
                     )
                 }
             };
@@ -389,9 +413,13 @@ impl Prepared {
                     rank: None,
                     start_time: None,
                     end_time: None,
-                    steps_done: 0,
-                    snapshots_done: 0,
-                    wall_seconds: 0.0,
+                    steps_total: totals.0,
+                    snapshots_total: Some(totals.1),
+                    steps_done: None,
+                    snapshots_done: None,
+                    wall_seconds: None,
+                    checkpoint_time: None,
+                    updated_time: Some(now),
                 }),
             );
         }

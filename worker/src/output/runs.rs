@@ -5,8 +5,9 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    col_f64, col_timestamp_opt, col_u32_opt, col_u64, col_utf8, col_utf8_opt, f64s, timestamps_opt,
-    u32_opt, u64s, utf8, utf8_opt, ColumnSpec, ColumnType as T, TableRow,
+    col_f64_opt, col_timestamp_opt, col_u32_opt, col_u64, col_u64_opt, col_utf8, col_utf8_opt,
+    f64_opt, timestamps_opt, u32_opt, u64_opt, u64s, utf8, utf8_opt, ColumnSpec, ColumnType as T,
+    TableRow,
 };
 use super::{read_table, OutputError};
 
@@ -37,12 +38,21 @@ pub struct RunRecord {
     pub start_time: Option<i64>,
     /// End time, Unix milliseconds (UTC).
     pub end_time: Option<i64>,
-    /// Training steps completed.
-    pub steps_done: u64,
-    /// Snapshots completed.
-    pub snapshots_done: u64,
-    /// Wall-clock seconds spent.
-    pub wall_seconds: f64,
+    /// Training steps the run has (`None` for baseline tasks).
+    pub steps_total: Option<u64>,
+    /// Eigen-snapshots the task takes in all.
+    pub snapshots_total: Option<u64>,
+    /// Training steps completed as far as known (`None`: not known yet).
+    pub steps_done: Option<u64>,
+    /// Snapshots completed as far as known (`None`: not known yet).
+    pub snapshots_done: Option<u64>,
+    /// Wall-clock seconds spent, summed over attempts (`None`: never ran).
+    pub wall_seconds: Option<f64>,
+    /// When the task last wrote a checkpoint, Unix milliseconds (UTC).
+    pub checkpoint_time: Option<i64>,
+    /// When the launch that owns the task last changed this row (status or progress), Unix
+    /// milliseconds (UTC): a running task whose row stops changing has probably lost its owner.
+    pub updated_time: Option<i64>,
 }
 
 const COLUMNS: &[ColumnSpec] = &[
@@ -58,9 +68,13 @@ const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::optional("rank", T::UInt32, "MPI rank (in MPI_COMM_WORLD) that last worked on the task; null when the sweep ran without MPI."),
     ColumnSpec::optional("start_time", T::TimestampMsUtc, "When the task (last) started, UTC, millisecond precision; null until it starts."),
     ColumnSpec::optional("end_time", T::TimestampMsUtc, "When the task finished, failed or diverged, UTC, millisecond precision; null until then."),
-    ColumnSpec::required("steps_done", T::UInt64, "Training steps completed (baseline: networks completed)."),
-    ColumnSpec::required("snapshots_done", T::UInt64, "Eigen-snapshots completed."),
-    ColumnSpec::required("wall_seconds", T::Float64, "Wall-clock seconds spent on the task, summed over resumed attempts."),
+    ColumnSpec::optional("steps_total", T::UInt64, "Training steps of the run; null for baseline tasks."),
+    ColumnSpec::optional("snapshots_total", T::UInt64, "Eigen-snapshots the task takes in all (a baseline task: 1)."),
+    ColumnSpec::optional("steps_done", T::UInt64, "Training steps completed, updated while the run trains and at every checkpoint; null while unknown (never started, or a baseline task)."),
+    ColumnSpec::optional("snapshots_done", T::UInt64, "Eigen-snapshots completed, updated like steps_done; null while unknown."),
+    ColumnSpec::optional("wall_seconds", T::Float64, "Wall-clock seconds spent on the task, summed over resumed attempts; null until an attempt ends."),
+    ColumnSpec::optional("checkpoint_time", T::TimestampMsUtc, "When the task last wrote a checkpoint (the point a relaunch resumes from), UTC; null before the first one."),
+    ColumnSpec::optional("updated_time", T::TimestampMsUtc, "When the launch owning the task last changed this row (status or progress), UTC; a `running` row that stops changing has probably lost its owner (see `eigensweep status`)."),
 ];
 
 impl TableRow for RunRecord {
@@ -86,9 +100,13 @@ impl TableRow for RunRecord {
             u32_opt(rows.iter().map(|r| r.rank)),
             timestamps_opt(rows.iter().map(|r| r.start_time)),
             timestamps_opt(rows.iter().map(|r| r.end_time)),
-            u64s(rows.iter().map(|r| r.steps_done)),
-            u64s(rows.iter().map(|r| r.snapshots_done)),
-            f64s(rows.iter().map(|r| r.wall_seconds)),
+            u64_opt(rows.iter().map(|r| r.steps_total)),
+            u64_opt(rows.iter().map(|r| r.snapshots_total)),
+            u64_opt(rows.iter().map(|r| r.steps_done)),
+            u64_opt(rows.iter().map(|r| r.snapshots_done)),
+            f64_opt(rows.iter().map(|r| r.wall_seconds)),
+            timestamps_opt(rows.iter().map(|r| r.checkpoint_time)),
+            timestamps_opt(rows.iter().map(|r| r.updated_time)),
         ]
     }
 
@@ -105,9 +123,13 @@ impl TableRow for RunRecord {
         let rank = col_u32_opt(batch, "rank")?;
         let start_time = col_timestamp_opt(batch, "start_time")?;
         let end_time = col_timestamp_opt(batch, "end_time")?;
-        let steps_done = col_u64(batch, "steps_done")?;
-        let snapshots_done = col_u64(batch, "snapshots_done")?;
-        let wall_seconds = col_f64(batch, "wall_seconds")?;
+        let steps_total = col_u64_opt(batch, "steps_total")?;
+        let snapshots_total = col_u64_opt(batch, "snapshots_total")?;
+        let steps_done = col_u64_opt(batch, "steps_done")?;
+        let snapshots_done = col_u64_opt(batch, "snapshots_done")?;
+        let wall_seconds = col_f64_opt(batch, "wall_seconds")?;
+        let checkpoint_time = col_timestamp_opt(batch, "checkpoint_time")?;
+        let updated_time = col_timestamp_opt(batch, "updated_time")?;
         let mut kind = kind.into_iter();
         let mut dataset = dataset.into_iter();
         let mut optimizer = optimizer.into_iter();
@@ -131,9 +153,13 @@ impl TableRow for RunRecord {
                 rank: rank[i],
                 start_time: start_time[i],
                 end_time: end_time[i],
+                steps_total: steps_total[i],
+                snapshots_total: snapshots_total[i],
                 steps_done: steps_done[i],
                 snapshots_done: snapshots_done[i],
                 wall_seconds: wall_seconds[i],
+                checkpoint_time: checkpoint_time[i],
+                updated_time: updated_time[i],
             })
             .collect())
     }

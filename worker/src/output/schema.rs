@@ -255,6 +255,11 @@ pub fn u64s(values: impl Iterator<Item = u64>) -> ArrayRef {
     Arc::new(UInt64Array::from_iter_values(values))
 }
 
+/// A nullable UInt64 column.
+pub fn u64_opt(values: impl Iterator<Item = Option<u64>>) -> ArrayRef {
+    Arc::new(values.collect::<UInt64Array>())
+}
+
 /// A required UInt32 column.
 pub fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
     Arc::new(UInt32Array::from_iter_values(values))
@@ -351,6 +356,11 @@ pub fn col_u64(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, String> {
     let a = typed::<UInt64Array>(batch, name)?;
     no_nulls(a, name)?;
     Ok(a.values().to_vec())
+}
+
+/// Reads a nullable UInt64 column.
+pub fn col_u64_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u64>>, String> {
+    Ok(typed::<UInt64Array>(batch, name)?.iter().collect())
 }
 
 /// Reads a required UInt32 column.
