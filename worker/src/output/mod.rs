@@ -33,6 +33,7 @@
 
 mod baseline;
 mod error;
+mod fatal;
 mod metrics;
 mod parts;
 pub mod paths;
@@ -46,6 +47,7 @@ mod tests;
 
 pub use baseline::{read_baseline_rows, BaselineRow};
 pub use error::OutputError;
+pub use fatal::{fatal_io_cause, is_fatal_io};
 pub use metrics::{read_metric_rows, MetricRow};
 pub use parts::{
     count_parts, list_parts, parse_part_file_name, part_file_name, read_parts, read_schema,
