@@ -157,6 +157,18 @@ pub struct RunArgs {
     /// Also checkpoint after this many minutes without one.
     #[arg(long, default_value_t = 5.0)]
     pub checkpoint_minutes: f64,
+    /// When stderr is not a terminal (a batch log): a progress line for every running run
+    /// this often (step/total, snapshots, the last snapshot's products and seconds, steps/s,
+    /// ETA), and the sweep's totals; also how often running tasks update their row of the
+    /// runs table. With a terminal, progress bars instead.
+    #[arg(
+        long,
+        env = "EIGENSWEEP_PROGRESS_SECONDS",
+        default_value_t = 60.0,
+        value_name = "SECONDS",
+        value_parser = positive_seconds
+    )]
+    pub progress_seconds: f64,
 }
 
 /// `eigensweep data …`
@@ -266,4 +278,14 @@ pub struct BenchArgs {
     /// and the cost of handing out a task (needs the `mpi` build and `mpirun`).
     #[arg(long)]
     pub fleet: bool,
+}
+
+/// A positive, finite number of seconds.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
+        _ => Err(format!(
+            "expected a positive number of seconds, e.g. 60, got {text:?}"
+        )),
+    }
 }

@@ -5,6 +5,8 @@
 //! [`eigensweep_common::exit_codes`].
 
 mod analyze_cmd;
+#[macro_use]
+mod console;
 pub mod bench;
 mod cli;
 mod data_cmd;
@@ -55,7 +57,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     match result {
         Ok(()) => exit_codes::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
+            console::note!("error: {:#}", failure.error);
             failure.code
         }
     }

@@ -122,7 +122,13 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             hessian_samples: task.hessian_samples,
         };
         let dir = baseline_dir(out, &task.dataset.name).unwrap();
-        execute_baseline(&plan, &data[&task.dataset.name], &dir).unwrap();
+        execute_baseline(
+            &plan,
+            &data[&task.dataset.name],
+            &dir,
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .unwrap();
     }
     (sweep, data)
 }

@@ -1,11 +1,12 @@
 //! One eigen-snapshot: the top-k Hessian eigenpairs at the current parameters, plus the
 //! per-snapshot statistics of METHOD.md (IPR, gradient and update alignment).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use thiserror::Error;
 
-use crate::eigen::{top_k_eigenpairs, EigenError, EigenOptions, EigenResult};
+use crate::eigen::{top_k_eigenpairs, EigenError, EigenOptions, EigenResult, Interruptible};
 use crate::mlp::{HessianOperator, HessianOptions, ModelError, Params};
 use crate::rng::{derived_seed, Stream};
 use crate::train::DeviceData;
@@ -43,6 +44,9 @@ pub enum SnapshotError {
     /// The eigensolver failed.
     #[error(transparent)]
     Eigen(#[from] EigenError),
+    /// The stop flag was set: the snapshot was abandoned (nothing of it is kept).
+    #[error("eigen-snapshot stopped by a signal")]
+    Interrupted,
 }
 
 /// The eigenpairs at one θ and what was computed with them.
@@ -71,8 +75,31 @@ pub fn eigen_snapshot(
     index: u64,
     previous: Option<&[Vec<f64>]>,
 ) -> Result<EigenSnapshot, SnapshotError> {
+    let never = AtomicBool::new(false);
+    eigen_snapshot_interruptible(params, data, settings, seed, index, previous, &never)
+}
+
+/// [`eigen_snapshot`] that gives up with [`SnapshotError::Interrupted`] soon after `stop` is
+/// set: before and after the Hessian operator's set-up, and between any two product blocks of
+/// the solve. An abandoned snapshot leaves no trace, so redoing it later gives the same result.
+pub fn eigen_snapshot_interruptible(
+    params: &Params,
+    data: &DeviceData,
+    settings: &SnapshotSettings,
+    seed: u64,
+    index: u64,
+    previous: Option<&[Vec<f64>]>,
+    stop: &AtomicBool,
+) -> Result<EigenSnapshot, SnapshotError> {
+    let stopped = || stop.load(Ordering::Relaxed);
+    if stopped() {
+        return Err(SnapshotError::Interrupted);
+    }
     let started = Instant::now();
     let mut op = HessianOperator::new(params, &data.x, &data.onehot, &settings.hessian)?;
+    if stopped() {
+        return Err(SnapshotError::Interrupted);
+    }
     let options = EigenOptions {
         k: settings.top_k,
         tol: settings.tol,
@@ -80,7 +107,11 @@ pub fn eigen_snapshot(
         seed: derived_seed(seed, Stream::EigenStart, index),
         ..EigenOptions::default()
     };
-    let eigen = top_k_eigenpairs(&mut op, &options, previous)?;
+    let eigen = match top_k_eigenpairs(&mut Interruptible { op: &mut op, stop }, &options, previous)
+    {
+        Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
+        other => other?,
+    };
     Ok(EigenSnapshot {
         eigen,
         loss: op.loss(),

@@ -145,6 +145,11 @@ pub(super) fn spawn_workers<'scope, 'env>(
 }
 
 /// Rank 0's main thread: serves its own workers and the other ranks until all are done.
+///
+/// A panic here (a bug) must not leave workers or ranks waiting for answers that never come:
+/// it stops the sweep, answers every further request with "no more work" until every worker
+/// and rank has returned, and ends the launch with an internal error (exit 1) recorded in the
+/// ledger.
 pub(super) fn coordinate(
     peers: &dyn Peers,
     ledger: Ledger,
@@ -160,10 +165,75 @@ pub(super) fn coordinate(
         active: (1..size).collect(),
         stats: (0.0, 0),
         ctx,
+        local_open: true,
     };
+    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        serve(peers, &mut c, rx, ctx, waited)
+    }));
+    if let Err(panic) = served {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        ctx.stop.store(true, Ordering::SeqCst);
+        drain(peers, &mut c, rx);
+        c.ledger.fatal(Failure {
+            code: exit_codes::INTERNAL,
+            error: anyhow::anyhow!(
+                "internal error in the coordinating thread (a bug, please report it): {what}; running runs checkpointed, run the same command again to continue"
+            ),
+        });
+        let _ = c.ledger.flush();
+    }
+    c.ledger
+}
+
+/// After a panic: stop every rank, answer every request with "no more work", and return once
+/// every worker of this process and every other rank is gone.
+fn drain(peers: &dyn Peers, c: &mut Coordinator, rx: &mpsc::Receiver<Local>) {
+    for &r in &c.active {
+        peers.send_stop(r);
+    }
+    loop {
+        while let Some((from, bytes)) = peers.poll() {
+            match serde_json::from_slice::<Up>(&bytes) {
+                Ok(Up::Next) => peers.send_task(from, None),
+                Ok(Up::Bye { .. }) => {
+                    c.active.remove(&from);
+                }
+                _ => {}
+            }
+        }
+        if c.local_open {
+            match rx.recv_timeout(Duration::from_millis(5)) {
+                Ok(Local::Next(reply)) => {
+                    let _ = reply.send(None);
+                }
+                Ok(Local::Up(_)) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => c.local_open = false,
+            }
+        } else if c.active.is_empty() {
+            return;
+        } else {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// The coordinating loop proper (see [`coordinate`]).
+fn serve(
+    peers: &dyn Peers,
+    c: &mut Coordinator,
+    rx: &mpsc::Receiver<Local>,
+    ctx: &WorkerContext,
+    waited: &Mutex<(f64, u64)>,
+) {
+    let size = peers.size();
     let mut stop_sent = false;
-    let mut local_open = true;
     let mut last_write = Instant::now();
+    let mut last_totals = Instant::now();
     loop {
         let mut busy = false;
         while let Some((from, bytes)) = peers.poll() {
@@ -177,22 +247,26 @@ pub(super) fn coordinate(
                 }),
             }
         }
-        while local_open {
+        while c.local_open {
             match rx.try_recv() {
                 Ok(message) => {
                     busy = true;
                     c.local(message);
                 }
                 Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => local_open = false,
+                Err(mpsc::TryRecvError::Disconnected) => c.local_open = false,
             }
         }
-        let done = !local_open && c.active.is_empty();
+        let done = !c.local_open && c.active.is_empty();
         if done || last_write.elapsed() >= TABLE_WRITE_INTERVAL {
             if let Err(f) = c.ledger.flush() {
                 c.ledger.fatal(f);
             }
             last_write = Instant::now();
+        }
+        if ctx.log_lines && !done && last_totals.elapsed().as_secs_f64() >= ctx.progress_seconds {
+            crate::console::note!("{}", c.ledger.totals_line());
+            last_totals = Instant::now();
         }
         if c.stopped() && !stop_sent {
             for &r in &c.active {
@@ -211,7 +285,7 @@ pub(super) fn coordinate(
                 match rx.recv_timeout(TABLE_WRITE_INTERVAL / 2) {
                     Ok(message) => c.local(message),
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => local_open = false,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => c.local_open = false,
                 }
             } else {
                 // Polling keeps every MPI call on this thread; a millisecond is nothing next
@@ -223,13 +297,12 @@ pub(super) fn coordinate(
     let (s0, n0) = *waited.lock().expect("lock");
     let (request_seconds, requests) = (c.stats.0 + s0, c.stats.1 + n0);
     if requests > 0 && ctx.rank.is_some() {
-        eprintln!(
+        crate::console::note!(
             "coordination: {requests} task requests over {size} ranks, {:.3} ms per request on average ({} in all)",
             1e3 * request_seconds / requests as f64,
             human_seconds(request_seconds)
         );
     }
-    c.ledger
 }
 
 /// The state of [`coordinate`].
@@ -241,6 +314,8 @@ struct Coordinator<'a> {
     /// Seconds the other ranks' workers waited for tasks, and their requests.
     stats: (f64, u64),
     ctx: &'a WorkerContext<'a>,
+    /// Whether this process's workers may still send (false once all have returned).
+    local_open: bool,
 }
 
 impl Coordinator<'_> {

@@ -17,7 +17,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use super::prepare::Prepared;
-use super::task::{execute_task, TaskOutcome, WorkerContext};
+use super::task::{execute_task, short_key, TaskOutcome, WorkerContext};
 use crate::failure::{Failure, WithExitCode};
 
 /// A change to one row of the runs table (a closure cannot cross MPI, so the change is data).
@@ -160,6 +160,8 @@ pub(super) struct Ledger {
     cost_left: f64,
     cost_worked: f64,
     clock: Instant,
+    /// Steps done of each running run when this launch started it (for the sweep's ETA).
+    progress_base: BTreeMap<String, u64>,
     bar: ProgressBar,
     log_lines: bool,
     dirty: bool,
@@ -202,6 +204,8 @@ impl Ledger {
             .progress_chars("=> "),
         );
         bar.set_prefix("sweep");
+        // The elapsed time ticks even while no task finishes.
+        bar.enable_steady_tick(std::time::Duration::from_secs(1));
         let ledger = Ledger {
             name: prep.name.clone(),
             path: prep.table_path.clone(),
@@ -217,6 +221,7 @@ impl Ledger {
             cost_left,
             cost_worked: 0.0,
             clock: Instant::now(),
+            progress_base: BTreeMap::new(),
             bar,
             // On a cluster stderr is a log file: one line per finished task instead of bars.
             log_lines: !std::io::stderr().is_terminal(),
@@ -238,6 +243,10 @@ impl Ledger {
     /// that a request for work never waits behind a file write.
     pub(super) fn record_later(&mut self, key: &str, update: &RecordUpdate) {
         if let Some(r) = self.records.get_mut(key) {
+            if update.status.as_deref() == Some("running") {
+                self.progress_base
+                    .insert(key.to_string(), r.steps_done.unwrap_or(0));
+            }
             update.apply(r);
             r.updated_time = Some(super::task::now_ms());
             self.dirty = true;
@@ -304,18 +313,63 @@ impl Ledger {
             } else {
                 "?".into()
             };
-            eprintln!(
-                "[{}/{}] {} ({}): {} in {:.1} s{}; sweep ETA {}",
+            crate::console::note!(
+                "[{}/{}] {} ({}): {} after {:.1} s{}; sweep ETA {}",
                 self.finished,
                 self.keys.len(),
                 self.labels[index],
-                &self.keys[index][..self.keys[index].len().min(12)],
-                outcome.status,
+                short_key(&self.keys[index]),
+                outcome.note.as_deref().unwrap_or(&outcome.status),
                 outcome.seconds,
                 where_.map(|w| format!(" on {w}")).unwrap_or_default(),
                 eta
             );
         }
+    }
+
+    /// The sweep's totals for a batch log: tasks by status and a cost-weighted ETA that
+    /// counts the finished tasks of this launch and the progress of the running ones.
+    pub(super) fn totals_line(&self) -> String {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in self.records.values() {
+            *counts.entry(r.status.as_str()).or_default() += 1;
+        }
+        let mut partial = 0.0;
+        for (i, key) in self.keys.iter().enumerate() {
+            let Some(r) = self.records.get(key) else {
+                continue;
+            };
+            if r.status != "running" {
+                continue;
+            }
+            if let (Some(done), Some(total), Some(base)) =
+                (r.steps_done, r.steps_total, self.progress_base.get(key))
+            {
+                if total > 0 {
+                    partial += self.costs[i] * done.saturating_sub(*base) as f64 / total as f64;
+                }
+            }
+        }
+        let worked = self.cost_worked + partial;
+        let elapsed = self.clock.elapsed().as_secs_f64();
+        let eta = if worked > 0.0 {
+            human_seconds(elapsed * (self.cost_left - partial).max(0.0) / worked)
+        } else {
+            "?".into()
+        };
+        let count = |s: &str| counts.get(s).copied().unwrap_or(0);
+        format!(
+            "sweep `{}`: {} done, {} running, {} pending, {} failed, {} diverged of {} tasks; {} elapsed, ETA {}",
+            self.name,
+            count("done"),
+            count("running"),
+            count("pending"),
+            count("failed"),
+            count("diverged"),
+            self.records.len(),
+            human_seconds(elapsed),
+            eta
+        )
     }
 
     /// Whether every task of the launch has a final status (done, diverged or failed): a
@@ -343,21 +397,24 @@ impl Ledger {
         let mut summaries = self.summaries;
         if !summaries.is_empty() {
             summaries.sort();
-            println!(
+            crate::console::say!(
                 "{:<40} {:>9} {:>9} {:>9}  last eigenvalues",
-                "run (dataset/optimizer/seed)", "status", "snapshots", "test_acc"
+                "run (dataset/optimizer/seed)",
+                "status",
+                "snapshots",
+                "test_acc"
             );
             for line in summaries {
-                println!("{line}");
+                crate::console::say!("{line}");
             }
         }
         let [training, eigen, evaluation, writing] = self.stages;
-        eprintln!(
+        crate::console::note!(
             "time in this launch: training {training:.1} s, eigen-solves {eigen:.1} s, evaluation {evaluation:.1} s, writing {writing:.1} s",
         );
         let out = self.path.parent().map(PathBuf::from).unwrap_or_default();
         if self.failures.is_empty() {
-            println!("sweep `{}` complete: {}", self.name, out.display());
+            crate::console::say!("sweep `{}` complete: {}", self.name, out.display());
             Ok(())
         } else {
             Err(Failure {

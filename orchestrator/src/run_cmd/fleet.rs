@@ -17,6 +17,7 @@
 //! continues. A fatal error on one rank stops the job the same way. At the end rank 0 sends
 //! every rank the exit code, so all ranks exit alike.
 
+use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -156,7 +157,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
         banner(&prep, &format!("{size} ranks × "), jobs, threads);
     }
     let whence = format!("rank {rank} ({})", host().unwrap_or_else(|| "?".into()));
-    eprintln!(
+    crate::console::note!(
         "{whence}: node-local rank {local_rank} of {local_size}, {jobs} jobs × {threads} threads"
     );
     let ctx = WorkerContext {
@@ -165,6 +166,8 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
         stop: &stop,
         checkpoint_every: args.checkpoint_every,
         checkpoint_minutes: args.checkpoint_minutes,
+        progress_seconds: args.progress_seconds,
+        log_lines: !std::io::stderr().is_terminal(),
         rank: Some(rank as u32),
         host: host(),
     };

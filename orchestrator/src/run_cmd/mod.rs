@@ -16,6 +16,7 @@ mod prepare;
 mod task;
 mod threads;
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -70,13 +71,55 @@ fn size_threads(args: &RunArgs, process_budget: usize) -> (usize, usize) {
 }
 
 fn banner(prep: &Prepared, processes: &str, jobs: usize, threads: usize) {
-    eprintln!(
+    crate::console::note!(
         "sweep `{}`: {} runs and {} baseline networks → {} ({processes}{jobs} jobs × {threads} threads)",
         prep.name,
         prep.runs,
         prep.tasks.len() - prep.runs,
         prep.out.display(),
     );
+    crate::console::note!("{}", found_line(prep));
+}
+
+/// What this launch found in the output: finished tasks (skipped), runs resuming from a
+/// checkpoint (and from which step), tasks starting from scratch.
+fn found_line(prep: &Prepared) -> String {
+    use eigensweep_worker::run::{baseline_done, Checkpoint};
+    let (mut done, mut fresh) = (0, 0);
+    let mut resuming = Vec::new();
+    for task in &prep.tasks {
+        match task {
+            prepare::Task::Run(spec) => {
+                let dir = prep.out.join("runs").join(spec.partition());
+                if dir.join("_SUCCESS").exists() || dir.join("_DIVERGED").exists() {
+                    done += 1;
+                } else if let Ok(Some(c)) = Checkpoint::load(&dir.join("checkpoint.bin")) {
+                    resuming.push(format!(
+                        "{}/{}/{} at step {}/{}",
+                        spec.dataset.name, spec.optimizer.name, spec.seed, c.step, spec.steps
+                    ));
+                } else {
+                    fresh += 1;
+                }
+            }
+            prepare::Task::Baseline(t) => {
+                let dir = prep.out.join("baseline").join(t.partition());
+                if baseline_done(&dir, t.network as u32) {
+                    done += 1;
+                } else {
+                    fresh += 1;
+                }
+            }
+        }
+    }
+    let mut line = format!(
+        "found: {done} tasks finished (skipped), {} resuming from a checkpoint, {fresh} starting from scratch",
+        resuming.len()
+    );
+    if !resuming.is_empty() {
+        line.push_str(&format!(" (resuming: {})", resuming.join(", ")));
+    }
+    line
 }
 
 /// One process, `--jobs` worker threads.
@@ -94,6 +137,8 @@ fn run_local(args: RunArgs) -> Result<(), Failure> {
         stop: &stop,
         checkpoint_every: args.checkpoint_every,
         checkpoint_minutes: args.checkpoint_minutes,
+        progress_seconds: args.progress_seconds,
+        log_lines: !std::io::stderr().is_terminal(),
         rank: None,
         host: task::host(),
     };

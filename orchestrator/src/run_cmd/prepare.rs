@@ -321,7 +321,7 @@ impl Prepared {
             match read_run_records(&self.table_path) {
                 Ok(rows) => rows.into_iter().map(|r| (r.key.clone(), r)).collect(),
                 Err(e) => {
-                    eprintln!(
+                    crate::console::note!(
                         "warning: {e}; rebuilding the runs table from the markers on disk (the hosts and times of earlier launches are not kept)"
                     );
                     BTreeMap::new()

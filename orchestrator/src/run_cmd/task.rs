@@ -12,13 +12,15 @@ use eigensweep_common::sweep::{
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
-use eigensweep_worker::output::{baseline_dir, run_dir};
-use eigensweep_worker::run::{execute, execute_baseline, BaselinePlan, RunPlan, RunStatus};
+use eigensweep_worker::output::{baseline_dir, fatal_io_cause, run_dir};
+use eigensweep_worker::run::{
+    execute, execute_baseline, BaselinePlan, Checkpoint, RunError, RunPlan, RunProgress, RunStatus,
+};
 use eigensweep_worker::snapshot::SnapshotSettings;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use super::dispatch::{Dispatch, RecordUpdate};
+use super::dispatch::{human_seconds, Dispatch, RecordUpdate};
 use super::prepare::{Prepared, Task};
 use crate::failure::{Failure, WithExitCode};
 
@@ -38,6 +40,11 @@ pub(super) struct WorkerContext<'a> {
     pub rank: Option<u32>,
     /// This machine's name.
     pub host: Option<String>,
+    /// Seconds between progress lines of a running run in a batch log (stderr not a
+    /// terminal), and between progress updates of its runs-table row.
+    pub progress_seconds: f64,
+    /// Whether progress goes to a log as lines (stderr is not a terminal) instead of bars.
+    pub log_lines: bool,
 }
 
 /// How a task ended (a failure of the task itself is an outcome, not an error).
@@ -55,6 +62,9 @@ pub(super) struct TaskOutcome {
     pub status: String,
     /// Wall-clock seconds of this attempt.
     pub seconds: f64,
+    /// What the progress log says instead of the status, e.g. `checkpointed at step 1200`
+    /// for a run stopped by a signal.
+    pub note: Option<String>,
 }
 
 /// Current time in Unix milliseconds.
@@ -178,6 +188,121 @@ fn failed(
     })
 }
 
+/// The error of a task that met a full disk, an exhausted quota or a read-only or failing
+/// filesystem: the whole launch stops (exit 4) and the task stays unfailed, to be completed by
+/// the same command once the filesystem is fixed.
+fn fatal_output(dispatch: &dyn Dispatch, key: &str, label: &str, e: &RunError) -> Option<Failure> {
+    let cause = fatal_io_cause(e)?;
+    let _ = dispatch.record(
+        key,
+        RecordUpdate {
+            status: Some("pending".into()),
+            ..RecordUpdate::default()
+        },
+    );
+    let what = match cause.kind() {
+        std::io::ErrorKind::StorageFull => "the output filesystem is full",
+        std::io::ErrorKind::QuotaExceeded => "the disk quota is exhausted",
+        std::io::ErrorKind::ReadOnlyFilesystem => "the output filesystem is read-only",
+        _ => "the output device failed (I/O error)",
+    };
+    Some(Failure {
+        code: exit_codes::OUTPUT,
+        error: anyhow::anyhow!(
+            "{label}: {e}\n{what}: the launch stopped, no task was marked failed and intact checkpoints are kept. Free space (or fix the filesystem) and run the same command again"
+        ),
+    })
+}
+
+/// What a run's progress lines and runs-table updates need between two callbacks.
+struct ProgressLog {
+    label: String,
+    clock: Instant,
+    first_step: Option<u64>,
+    first_snapshots: u64,
+    snapshot_seconds: f64,
+    last_snapshots: u64,
+    last_line: Instant,
+    last_record: Instant,
+}
+
+impl ProgressLog {
+    fn new(label: String) -> Self {
+        Self {
+            label,
+            clock: Instant::now(),
+            first_step: None,
+            first_snapshots: 0,
+            snapshot_seconds: 0.0,
+            last_snapshots: 0,
+            last_line: Instant::now(),
+            last_record: Instant::now(),
+        }
+    }
+
+    /// Takes note of a progress callback; returns the log line when one is due.
+    fn update(&mut self, p: &RunProgress, interval: f64) -> Option<String> {
+        let first = *self.first_step.get_or_insert_with(|| {
+            self.first_snapshots = p.snapshots_done;
+            self.last_snapshots = p.snapshots_done;
+            p.step
+        });
+        if p.snapshots_done > self.last_snapshots {
+            self.snapshot_seconds += p.last_snapshot_seconds;
+            self.last_snapshots = p.snapshots_done;
+        }
+        if self.last_line.elapsed().as_secs_f64() < interval {
+            return None;
+        }
+        self.last_line = Instant::now();
+        let elapsed = self.clock.elapsed().as_secs_f64();
+        let steps = p.step.saturating_sub(first);
+        let snaps = p.snapshots_done.saturating_sub(self.first_snapshots);
+        let training = (elapsed - self.snapshot_seconds).max(0.0);
+        let rate = if training > 0.0 {
+            steps as f64 / training
+        } else {
+            0.0
+        };
+        // Time left: the steps at this launch's training rate plus the snapshots at this
+        // launch's seconds per snapshot (the last one's before any is complete).
+        let per_snapshot = if snaps > 0 {
+            self.snapshot_seconds / snaps as f64
+        } else {
+            p.last_snapshot_seconds
+        };
+        let steps_left = p.steps.saturating_sub(p.step) as f64;
+        let snaps_left = p.snapshots.saturating_sub(p.snapshots_done) as f64;
+        let eta = if rate > 0.0 && (snaps > 0 || snaps_left == 0.0) {
+            human_seconds(steps_left / rate + snaps_left * per_snapshot)
+        } else {
+            "?".into()
+        };
+        Some(format!(
+            "  {}: step {}/{}, snapshots {}/{}, last snapshot {} products in {:.1} s, {:.0} steps/s, ETA {}",
+            self.label,
+            p.step,
+            p.steps,
+            p.snapshots_done,
+            p.snapshots,
+            p.last_products,
+            p.last_snapshot_seconds,
+            rate,
+            eta
+        ))
+    }
+
+    /// Whether the runs-table row is due for a progress update.
+    fn record_due(&mut self, p: &RunProgress, interval: f64) -> bool {
+        if p.checkpointed || self.last_record.elapsed().as_secs_f64() >= interval {
+            self.last_record = Instant::now();
+            true
+        } else {
+            false
+        }
+    }
+}
+
 fn run_one(
     ctx: &WorkerContext,
     spec: &RunSpec,
@@ -216,6 +341,21 @@ fn run_one(
             },
         )?;
     }
+    if ctx.log_lines && !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
+        let from = match Checkpoint::load(&dir.join("checkpoint.bin")) {
+            Ok(Some(c)) => format!(
+                "resuming from its checkpoint at step {} ({} snapshots)",
+                c.step, c.snapshots_done
+            ),
+            _ => "from step 0".into(),
+        };
+        crate::console::note!(
+            "start {label} ({}): {from}, {} steps",
+            short_key(&spec.key),
+            plan.steps
+        );
+    }
+    let mut log = ProgressLog::new(label.clone());
     let bar = ctx.bars.add(ProgressBar::new(plan.steps));
     bar.set_style(
         ProgressStyle::with_template("{prefix:>8} [{bar:30}] step {pos}/{len}  {msg}  ETA {eta}")
@@ -233,6 +373,22 @@ fn run_one(
                 "snapshots {}/{}, {} HVPs last",
                 p.snapshots_done, p.snapshots, p.last_products
             ));
+            if let Some(line) = log.update(p, ctx.progress_seconds) {
+                if ctx.log_lines {
+                    crate::console::note!("{line}");
+                }
+            }
+            if log.record_due(p, ctx.progress_seconds) {
+                let _ = dispatch.record(
+                    &spec.key,
+                    RecordUpdate {
+                        steps_done: Some(p.step),
+                        snapshots_done: Some(p.snapshots_done),
+                        checkpoint_time: p.checkpointed.then(now_ms),
+                        ..RecordUpdate::default()
+                    },
+                );
+            }
         },
         ctx.stop,
     );
@@ -280,7 +436,14 @@ fn run_one(
                 },
             )?;
             let s = &report.stages;
+            let note = (report.status == RunStatus::Stopped).then(|| {
+                format!(
+                    "checkpointed at step {} ({} snapshots); the next launch continues it",
+                    report.steps_done, report.snapshots_done
+                )
+            });
             Ok(TaskOutcome {
+                note,
                 problem: match report.status {
                     RunStatus::Diverged { step } => diverged(step),
                     _ => None,
@@ -307,8 +470,16 @@ fn run_one(
                 seconds: 0.0,
             })
         }
-        Err(e) => failed(ctx, dispatch, &spec.key, &label, format!("{e}")),
+        Err(e) => match fatal_output(dispatch, &spec.key, &label, &e) {
+            Some(f) => Err(f),
+            None => failed(ctx, dispatch, &spec.key, &label, format!("{e}")),
+        },
     }
+}
+
+/// The first 12 characters of a task key, as logs show it.
+pub(super) fn short_key(key: &str) -> &str {
+    &key[..key.len().min(12)]
 }
 
 fn baseline_one(
@@ -340,9 +511,12 @@ fn baseline_one(
         },
         hessian_samples: task.hessian_samples,
     };
+    if ctx.log_lines && !eigensweep_worker::run::baseline_done(&dir, task.network as u32) {
+        crate::console::note!("start {label} ({})", short_key(&task.key));
+    }
     let started = now_ms();
     let clock = Instant::now();
-    let result = execute_baseline(&plan, data, &dir);
+    let result = execute_baseline(&plan, data, &dir, ctx.stop);
     let ended = now_ms();
     match result {
         Ok(None) => Ok(TaskOutcome {
@@ -370,6 +544,16 @@ fn baseline_one(
                 ..TaskOutcome::default()
             })
         }
-        Err(e) => failed(ctx, dispatch, &task.key, &label, format!("{e}")),
+        Err(RunError::Interrupted) => Ok(TaskOutcome {
+            status: "pending".into(),
+            worked: true,
+            note: Some("stopped before its eigenpairs were complete: nothing written, the next launch redoes it".into()),
+            seconds: clock.elapsed().as_secs_f64(),
+            ..TaskOutcome::default()
+        }),
+        Err(e) => match fatal_output(dispatch, &task.key, &label, &e) {
+            Some(f) => Err(f),
+            None => failed(ctx, dispatch, &task.key, &label, format!("{e}")),
+        },
     }
 }

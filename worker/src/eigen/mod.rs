@@ -41,7 +41,9 @@ mod solver_tests;
 mod test_ops;
 
 pub use dense::{symmetric_eigen, SymmetricEigen};
-pub use operator::{DenseSymmetric, DiagonalOperator, OperatorError, SymmetricOperator};
+pub use operator::{
+    DenseSymmetric, DiagonalOperator, Interrupted, Interruptible, OperatorError, SymmetricOperator,
+};
 pub use options::{auto_max_basis, EigenOptions, TOL_ZERO_FACTOR};
 pub use result::{EigenError, EigenPair, EigenResult, StopReason};
 pub use sign::align_signs;

@@ -5,6 +5,52 @@ use std::error::Error as StdError;
 /// An error raised by an operator while computing a product (device failure, I/O, ...).
 pub type OperatorError = Box<dyn StdError + Send + Sync + 'static>;
 
+/// The error an [`Interruptible`] operator returns once its stop flag is set: the solve is
+/// abandoned between two product blocks (the solver reports
+/// [`EigenError::Interrupted`](super::EigenError::Interrupted)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped by a signal")
+    }
+}
+
+impl StdError for Interrupted {}
+
+/// An operator that refuses every product once `stop` is set, so that a preemption signal
+/// ends a long solve within one product block (a top-15 solve at tol 0 can take minutes; a
+/// cluster sends SIGKILL 30 s after SIGTERM).
+pub struct Interruptible<'a, O: SymmetricOperator + ?Sized> {
+    /// The operator doing the work.
+    pub op: &'a mut O,
+    /// Checked before every product block.
+    pub stop: &'a std::sync::atomic::AtomicBool,
+}
+
+impl<O: SymmetricOperator + ?Sized> SymmetricOperator for Interruptible<'_, O> {
+    fn dim(&self) -> usize {
+        self.op.dim()
+    }
+
+    fn apply_block(
+        &mut self,
+        inputs: &[f64],
+        outputs: &mut [f64],
+        count: usize,
+    ) -> Result<(), OperatorError> {
+        if self.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Box::new(Interrupted));
+        }
+        self.op.apply_block(inputs, outputs, count)
+    }
+
+    fn epsilon(&self) -> f64 {
+        self.op.epsilon()
+    }
+}
+
 /// A real symmetric linear operator `A` of dimension `n`, known only through products `A·x`.
 ///
 /// The eigensolver works in `f64` on the host; an operator that computes in lower precision

@@ -65,6 +65,10 @@ pub enum EigenError {
     /// representable at this point (for a Hessian: the parameters have blown up).
     #[error("the operator returned non-finite values: {0}")]
     NonFinite(String),
+    /// The solve was abandoned because its stop flag was set (an
+    /// [`Interruptible`](super::Interruptible) operator); no result exists.
+    #[error("eigen-solve stopped by a signal")]
+    Interrupted,
     /// The options (or warm-start vectors) do not fit the operator.
     #[error("invalid eigensolver options: {0}")]
     InvalidOptions(String),

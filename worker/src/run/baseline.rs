@@ -3,6 +3,7 @@
 //! all pairs of such networks to get τ.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device};
 
@@ -11,7 +12,7 @@ use crate::data::TrainTest;
 use crate::mlp::{Architecture, BiasInit, Params};
 use crate::output::{BaselineRow, PartWriter};
 use crate::rng::{stream_rng, Stream};
-use crate::snapshot::{eigen_snapshot, ipr, SnapshotSettings};
+use crate::snapshot::{eigen_snapshot_interruptible, ipr, SnapshotError, SnapshotSettings};
 use crate::train::DeviceData;
 
 /// One baseline network, resolved from the sweep.
@@ -41,10 +42,14 @@ pub fn baseline_done(dir: &Path, network: u32) -> bool {
 /// Computes the network's eigenpairs and writes them as `dir/part-<network>.parquet`
 /// (atomically, so a killed task leaves nothing behind and is simply redone). Returns the
 /// number of products used, or `None` if the part already existed.
+///
+/// Once `stop` is set the solve is abandoned between two product blocks and
+/// [`RunError::Interrupted`] returned: nothing is written, the next launch redoes the network.
 pub fn execute_baseline(
     plan: &BaselinePlan,
     data: &TrainTest,
     dir: &Path,
+    stop: &AtomicBool,
 ) -> Result<Option<usize>, RunError> {
     if baseline_done(dir, plan.network) {
         return Ok(None);
@@ -69,7 +74,18 @@ pub fn execute_baseline(
         DType::F32,
         &device,
     )?;
-    let s = eigen_snapshot(&params, &hessian_data, &plan.snapshot, seed, 0, None)?;
+    let s = match eigen_snapshot_interruptible(
+        &params,
+        &hessian_data,
+        &plan.snapshot,
+        seed,
+        0,
+        None,
+        stop,
+    ) {
+        Err(SnapshotError::Interrupted) => return Err(RunError::Interrupted),
+        other => other?,
+    };
     let rows: Vec<BaselineRow> = s
         .eigen
         .pairs

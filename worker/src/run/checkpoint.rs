@@ -233,12 +233,19 @@ impl Checkpoint {
             fs::create_dir_all(dir).map_err(|e| io("creating the directory of", e))?;
         }
         let tmp = path.with_extension("tmp");
-        let mut f = File::create(&tmp).map_err(|e| io("creating", e))?;
-        f.write_all(&self.encode()).map_err(|e| io("writing", e))?;
-        f.sync_all().map_err(|e| io("syncing", e))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(|e| io("renaming into place", e))?;
-        Ok(())
+        let written = (|| {
+            let mut f = File::create(&tmp).map_err(|e| io("creating", e))?;
+            f.write_all(&self.encode()).map_err(|e| io("writing", e))?;
+            f.sync_all().map_err(|e| io("syncing", e))?;
+            drop(f);
+            fs::rename(&tmp, path).map_err(|e| io("renaming into place", e))
+        })();
+        if written.is_err() {
+            // A full disk must not leave a torn temporary beside the intact checkpoint; the
+            // error that matters is the one already in `written`.
+            let _ = fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// Reads `path`; `Ok(None)` when there is no checkpoint.
@@ -296,6 +303,16 @@ mod tests {
             Checkpoint::load(&dir.path().join("none.bin")).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn a_failed_save_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The final name is taken by a non-empty directory: the rename fails.
+        let path = dir.path().join("checkpoint.bin");
+        std::fs::create_dir_all(path.join("x")).unwrap();
+        assert!(sample().save(&path).is_err());
+        assert!(!path.with_extension("tmp").exists());
     }
 
     #[test]

@@ -19,7 +19,8 @@ use crate::output::{
 };
 use crate::rng::{stream_rng, Stream};
 use crate::snapshot::{
-    alignment, eigen_snapshot, ipr, warm_start_vectors, SnapshotError, SnapshotSettings,
+    alignment, eigen_snapshot_interruptible, ipr, warm_start_vectors, SnapshotError,
+    SnapshotSettings,
 };
 use crate::train::{DeviceData, OrderPosition, StepRecord, Trainer};
 
@@ -124,6 +125,10 @@ pub struct RunProgress {
     pub snapshots: u64,
     /// Products of the latest snapshot.
     pub last_products: usize,
+    /// Wall-clock seconds of the latest snapshot (0 before the first one of this launch).
+    pub last_snapshot_seconds: f64,
+    /// Whether a checkpoint at `step` was written just now.
+    pub checkpointed: bool,
 }
 
 /// Errors that fail a run.
@@ -175,6 +180,10 @@ pub enum RunError {
     /// Inconsistent plan.
     #[error("invalid run plan: {0}")]
     Plan(String),
+    /// The stop flag was set before the task could finish and it has nothing to checkpoint
+    /// (a baseline network): nothing was written, the task is redone by the next launch.
+    #[error("stopped by a signal before the task finished; nothing was written")]
+    Interrupted,
 }
 
 const TABLES: [&str; 3] = ["snapshots", "metrics", "weights"];
@@ -246,8 +255,11 @@ fn flat_f32(v: &[f64]) -> Vec<f32> {
 
 /// Runs (or resumes, or skips if finished) one run in `dir`.
 ///
-/// `stop` is polled after every snapshot: when set, the run writes its parts and a checkpoint
-/// and returns [`RunStatus::Stopped`].
+/// `stop` is polled after every training step and between the product blocks of every
+/// eigen-solve: when set, the run writes its parts and a checkpoint at the last completed step
+/// and returns [`RunStatus::Stopped`]. A snapshot in progress is abandoned (the checkpoint is
+/// taken at its step, before it), so the relaunch redoes it with the same start vectors and the
+/// tables equal an uninterrupted run's.
 pub fn execute(
     plan: &RunPlan,
     data: &TrainTest,
@@ -392,6 +404,7 @@ pub fn execute(
         };
     let total_snapshots = snapshot_steps.len() as u64;
     let mut last_products = 0;
+    let mut last_snapshot_seconds = 0.0;
     let mut last_eigenvalues = Vec::new();
     let mut last_test_accuracy = None;
     let mut since_checkpoint = 0u64;
@@ -462,15 +475,48 @@ pub fn execute(
         // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
         let snapshot = if snapshot_steps.contains(&t) {
             let started = Instant::now();
-            let s = match eigen_snapshot(
+            let s = match eigen_snapshot_interruptible(
                 trainer.params(),
                 &hessian_data,
                 &plan.snapshot,
                 plan.seed,
                 snapshots_done,
                 warm.as_deref(),
+                stop,
             ) {
                 Ok(s) => s,
+                // Preempted mid-solve: abandon the snapshot and checkpoint at step t, before
+                // it (its rows, evaluation and step t → t+1 are not taken yet); the relaunch
+                // starts at t and redoes the snapshot exactly.
+                Err(SnapshotError::Interrupted) => {
+                    stages.eigen += started.elapsed().as_secs_f64();
+                    let started = Instant::now();
+                    writers.flush()?;
+                    let wall = wall_before + launch.elapsed().as_secs_f64();
+                    save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, false)?;
+                    stages.writing += started.elapsed().as_secs_f64();
+                    progress(&RunProgress {
+                        step: t,
+                        steps: plan.steps,
+                        snapshots_done,
+                        snapshots: total_snapshots,
+                        last_products,
+                        last_snapshot_seconds,
+                        checkpointed: true,
+                    });
+                    return Ok(RunReport {
+                        status: RunStatus::Stopped,
+                        steps_done: t,
+                        snapshots_done,
+                        resumed_from,
+                        already_finished: false,
+                        wall_seconds: wall,
+                        stages,
+                        last_products,
+                        last_eigenvalues,
+                        last_test_accuracy,
+                    });
+                }
                 // The Hessian overflows at θ_t although θ_t itself is finite: as diverged as
                 // a non-finite loss, and reported the same way.
                 Err(SnapshotError::Eigen(EigenError::NonFinite(_))) => diverge!(t),
@@ -557,6 +603,7 @@ pub fn execute(
                 });
             }
             last_products = s.eigen.products;
+            last_snapshot_seconds = s.seconds;
             last_eigenvalues = s.eigen.pairs.iter().map(|p| p.value).collect();
             warm = Some(warm_start_vectors(&s.eigen));
             snapshots_done += 1;
@@ -566,17 +613,20 @@ pub fn execute(
             // The loss at θ_t is non-finite: the run diverged at step t.
             diverge!(t);
         }
-        progress(&RunProgress {
-            step: trainer.steps(),
-            steps: plan.steps,
-            snapshots_done,
-            snapshots: total_snapshots,
-            last_products,
-        });
         let finished = record.is_none();
         let stopping = stop.load(Ordering::Relaxed);
         let overdue = last_checkpoint.elapsed().as_secs_f64() >= plan.checkpoint_seconds;
-        if finished || since_checkpoint >= plan.checkpoint_every || stopping || overdue {
+        if !(finished || since_checkpoint >= plan.checkpoint_every || stopping || overdue) {
+            progress(&RunProgress {
+                step: trainer.steps(),
+                steps: plan.steps,
+                snapshots_done,
+                snapshots: total_snapshots,
+                last_products,
+                last_snapshot_seconds,
+                checkpointed: false,
+            });
+        } else {
             let started = Instant::now();
             if finished && !snapshot_steps.contains(&plan.steps) {
                 // The final θ is always kept (the minima comparison needs it).
@@ -592,6 +642,15 @@ pub fn execute(
             stages.writing += started.elapsed().as_secs_f64();
             since_checkpoint = 0;
             last_checkpoint = Instant::now();
+            progress(&RunProgress {
+                step: trainer.steps(),
+                steps: plan.steps,
+                snapshots_done,
+                snapshots: total_snapshots,
+                last_products,
+                last_snapshot_seconds,
+                checkpointed: true,
+            });
             if finished {
                 fs::write(&success, "").map_err(marker_io("writing", &success))?;
                 return Ok(RunReport {
