@@ -391,3 +391,162 @@ fn more_ranks_than_tasks_and_srun_without_pmi() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("PMI"), "{}", stderr(&o));
 }
+
+/// A sweep of two SGD runs (seeds 0, 1) on the first 4,000 real digits with the top-15
+/// eigenpairs at tol 0 at steps 0 and 20: each rank is soon in the middle of a long solve.
+fn top15_two_seeds(dir: &Path) -> PathBuf {
+    let data = std::env::var_os("EIGENSWEEP_TEST_MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/data/mnist-10k"))
+        .canonicalize()
+        .expect("set EIGENSWEEP_TEST_MNIST_DIR to a directory with MNIST IDX files");
+    let path = dir.join("top15.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "name: top15
+datasets:
+  - {{name: mnist, source: {}, train_size: 4000, test_size: 500}}
+training: {{steps: 20, batch_size: 128}}
+optimizers:
+  - {{name: sgd, kind: sgd, lr: 1.0e-2}}
+seeds: [0, 1]
+snapshots:
+  schedule: {{steps: [0, 20]}}
+  top_k: 15
+  tol: 0.0
+baseline: {{networks: 0}}
+",
+            data.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Preemption in the middle of eigen-solves on every rank: SIGTERM to every rank (srun's
+/// way) or USR1 to mpirun (the batch script's way) ends the job with exit 8 within seconds;
+/// both runs checkpoint before their abandoned snapshot and the relaunch completes with the
+/// tables of one uninterrupted process.
+fn stop_mid_solve_under_mpirun(signal: &str, to_ranks: bool) {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = top15_two_seeds(tmp.path());
+    let sweep = sweep.to_str().unwrap();
+    let out = tmp.path().join("out");
+    let args = [
+        "run",
+        sweep,
+        "--out",
+        out.to_str().unwrap(),
+        "--threads-per-run",
+        "1",
+    ];
+    let mut child = mpirun(2, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    let mut started = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while started < 2 {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("both runs start");
+        if line.starts_with("start mnist/sgd/") {
+            started += 1;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let pids: Vec<String> = if to_ranks {
+        let found = Command::new("pgrep")
+            .args(["-P", &child.id().to_string()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&found.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    } else {
+        vec![child.id().to_string()]
+    };
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .args(&pids)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(60),
+            "mpirun still running a minute after SIG{signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = signalled.elapsed();
+    let log = reader.join().unwrap();
+    assert_eq!(status.code(), Some(8), "{log}");
+    assert!(
+        took <= Duration::from_secs(10),
+        "exit {took:?} after SIG{signal} (budget: 5 s plus one product block)\n{log}"
+    );
+    assert_eq!(
+        log.matches("checkpointed at step 0 (0 snapshots)").count(),
+        2,
+        "both runs abandon their first snapshot:\n{log}"
+    );
+    let o = mpirun_output(2, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reference = tmp.path().join("reference");
+    let o = run(&[
+        "run",
+        sweep,
+        "--out",
+        reference.to_str().unwrap(),
+        "--threads-per-run",
+        "1",
+        "--jobs",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for seed in [0, 1] {
+        let dir = |o: &Path| o.join(format!("runs/dataset=mnist/optimizer=sgd/seed={seed}"));
+        let rows = |o: &Path| {
+            format!(
+                "{:?}{:?}",
+                eigensweep_worker::output::read_snapshot_rows(&dir(o).join("snapshots")).unwrap(),
+                eigensweep_worker::output::read_metric_rows(&dir(o).join("metrics")).unwrap()
+            )
+        };
+        assert!(
+            rows(&reference) == rows(&out),
+            "seed {seed}: tables after SIG{signal} and relaunch differ from one process"
+        );
+    }
+}
+
+#[test]
+fn sigterm_to_every_rank_mid_solve_exits_8_within_seconds() {
+    stop_mid_solve_under_mpirun("TERM", true);
+}
+
+#[test]
+fn usr1_to_mpirun_mid_solve_exits_8_within_seconds() {
+    stop_mid_solve_under_mpirun("USR1", false);
+}
