@@ -46,6 +46,7 @@ pub mod plan;
 mod resolved;
 mod schedule;
 mod validate;
+mod wording;
 
 pub use error::{FieldError, Location, SweepError};
 pub use expand::{BaselineTask, RunSpec};
