@@ -50,9 +50,9 @@ fn snapshot_rows(stdout: &str) -> Vec<(u64, f64, usize, usize, usize, f64)> {
 #[test]
 fn train_on_synthetic_data_prints_converged_snapshots_and_is_reproducible() {
     let args = [
+        "train",
         "--threads",
         "2",
-        "train",
         "--steps",
         "120",
         "--snapshot-every",

@@ -34,8 +34,7 @@ fn failure(e: ReportError) -> Failure {
 }
 
 /// The datasets of the sweep that wrote `out`, loaded as its runs saw them (`OUT/sweep.yaml`
-/// holds the resolved sweep; relative dataset paths resolve from the current directory, as
-/// when the sweep ran).
+/// holds the resolved sweep, with absolute dataset paths: this works from any directory).
 fn load_datasets(out: &Path) -> Result<BTreeMap<String, TrainTest>, Failure> {
     let path = out.join("sweep.yaml");
     let sweep = read_sweep(
@@ -112,7 +111,10 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
                     .1
             }
             Err(f) => {
-                eprintln!("note: no minima comparison (Figure 8): {:#}", f.error);
+                eprintln!(
+                    "note: no minima comparison (Figure 8): {}",
+                    crate::failure::chain(&f.error)
+                );
                 report(&args.out, &opts).map_err(failure)?
             }
         }

@@ -436,10 +436,10 @@ fn check_schedule(c: &mut Checker, at: &str, schedule: &Schedule, total_steps: u
         if step > total_steps {
             c.warnings.push(FieldError::new(
                 format!("{at}.steps[{i}]"),
-                step.to_string(),
+                "",
                 format!(
-                    "step past the last training step (training.steps = {total_steps}): it is \
-                     not taken; remove it or raise training.steps"
+                    "step {step} is past the last training step (training.steps = \
+                     {total_steps}) and is not taken; remove it or raise training.steps"
                 ),
             ));
         }
