@@ -92,11 +92,12 @@ fn validate_lists_every_error_with_its_path_and_exits_3() {
     let (code, stdout, stderr) = eigensweep(&["validate", &file]);
     assert_eq!(code, exit_codes::INPUT, "{stdout}{stderr}");
     for expected in [
-        format!("{file}: `name`: expected a name of letters"),
-        format!("{file}: `optimizers[1].name`: expected a unique optimizer name (optimizers[0] has it too), got sgd"),
-        format!("{file}: `optimizers[0].lr`: expected a positive number, got -1"),
-        format!("{file}: `optimizers[1].beta2`: expected a number strictly between 0 and 1, got 1.5"),
-        format!("{file}: `extra_eigen[0].seeds[0]`: expected one of the sweep's seeds, got 7"),
+        // Each with the line and column of its value (issue 7: every message names where).
+        format!("{file}:2:7: `name`: expected a name of letters"),
+        format!("{file}:8:12: `optimizers[1].name`: expected a unique optimizer name (optimizers[0] has it too), got sgd"),
+        format!("{file}:7:32: `optimizers[0].lr`: expected a positive number, got -1"),
+        format!("{file}:8:36: `optimizers[1].beta2`: expected a number strictly between 0 and 1, got 1.5"),
+        format!("{file}:10:24: `extra_eigen[0].seeds[0]`: expected one of the sweep's seeds, got 7"),
         format!("5 errors in the sweep {file}; nothing was run"),
     ] {
         assert!(stderr.contains(&expected), "missing {expected:?} in:\n{stderr}");
@@ -291,7 +292,7 @@ fn a_snapshot_step_past_the_end_is_dropped_with_a_warning() {
         assert_eq!(code, exit_codes::SUCCESS, "{stderr}");
         assert!(
             stderr.contains(&format!(
-                "{file}: warning: `snapshots.schedule.steps[1]`: step 25 is past the last \
+                "{file}:10:46: warning: `snapshots.schedule.steps[1]`: step 25 is past the last \
                  training step (training.steps = 20) and is not taken; remove it or raise \
                  training.steps"
             )),

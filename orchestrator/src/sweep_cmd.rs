@@ -39,7 +39,7 @@ pub(crate) fn load(args: &SweepArgs) -> Result<ValidatedSweep, Failure> {
         Err(SweepError::Invalid { errors, .. }) => return Err(report(file, &errors)),
     };
     for w in sweep.warnings() {
-        eprintln!("{}: warning: {w}", file.display());
+        eprintln!("{}: warning: {w}", w.origin(file));
     }
     let mut errors = check_data(&mut sweep, file);
     errors.extend(check_output(&sweep));

@@ -48,18 +48,21 @@ impl FieldError {
         }
     }
 
-    /// The error prefixed by where the value was written: `--set KEY.PATH=VALUE: …` when a
-    /// command-line override wrote it, else the file, as `FILE:LINE:COLUMN: …` when the
-    /// location is known (the form editors jump to) and `FILE: …` otherwise.
+    /// The error prefixed by where the value was written ([`origin`](Self::origin)).
     pub fn in_file(&self, file: &Path) -> String {
+        format!("{}: {self}", self.origin(file))
+    }
+
+    /// Where the value was written: `--set KEY.PATH=VALUE` when a command-line override wrote
+    /// it, else the file, as `FILE:LINE:COLUMN` when the location is known (the form editors
+    /// jump to) and `FILE` otherwise.
+    pub fn origin(&self, file: &Path) -> String {
         if let Some(argument) = &self.set_by {
-            return format!("{argument}: {self}");
+            return argument.clone();
         }
         match self.location {
-            Some(Location { line, column }) => {
-                format!("{}:{line}:{column}: {self}", file.display())
-            }
-            None => format!("{}: {self}", file.display()),
+            Some(Location { line, column }) => format!("{}:{line}:{column}", file.display()),
+            None => file.display().to_string(),
         }
     }
 }

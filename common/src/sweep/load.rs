@@ -7,6 +7,7 @@ use serde_yaml::Value;
 use super::error::{FieldError, Location, SweepError};
 use super::file::SweepFile;
 use super::overrides::{apply_traced, Applied};
+use super::position::field_position;
 use super::resolved::DataSource;
 use super::validate::{validate, ValidatedSweep};
 use super::wording::plain;
@@ -103,16 +104,34 @@ fn parse(
         }
         errors
     };
+    let place = |mut errors: Vec<FieldError>| {
+        for e in &mut errors {
+            place(e, text, &applied);
+        }
+        errors
+    };
     let file: SweepFile = serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = field_path(e.path());
         let mut error = yaml_error(&path, e.inner());
         error.location = locate(text, &path);
         blame(vec![error])
     })?;
-    let mut sweep = validate(&file).map_err(blame)?;
+    let mut sweep = validate(&file).map_err(place)?;
     sweep.resolved.overrides = overrides.describe();
+    sweep.warnings = place(std::mem::take(&mut sweep.warnings));
     sweep.applied = applied;
+    sweep.text = text.to_string();
     Ok(sweep)
+}
+
+/// Says where the value of a rule violation (found after parsing, so without a position)
+/// was written: the `--set`/`--out` argument that wrote it, else its line and column in
+/// `text`, where it is written there.
+pub(crate) fn place(error: &mut FieldError, text: &str, applied: &[Applied]) {
+    blame_override(error, applied);
+    if error.set_by.is_none() && error.location.is_none() {
+        error.location = field_position(text, &error.path);
+    }
 }
 
 /// Names the last override that wrote the field of `error` (or a field above it) as its

@@ -43,6 +43,7 @@ mod key;
 mod load;
 mod overrides;
 pub mod plan;
+mod position;
 mod resolved;
 mod schedule;
 mod validate;

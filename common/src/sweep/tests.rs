@@ -449,6 +449,34 @@ fn errors_in_overridden_values_name_the_override() {
 }
 
 #[test]
+fn rule_errors_in_the_file_have_a_location() {
+    let e = errors(&TINY.replace("lr: 0.01", "lr: -1"), &[]);
+    assert_eq!(e[0].path, "optimizers[0].lr");
+    assert_eq!(
+        e[0].location,
+        Some(Location {
+            line: 9,
+            column: 32
+        })
+    );
+    // Errors found later (the data on disk) are placed too, or blamed on their --set.
+    let later = FieldError::new("datasets[0].source", "", "missing");
+    let placed = tiny(&[]).attribute(later.clone());
+    assert_eq!(
+        placed.location,
+        Some(Location {
+            line: 5,
+            column: 27
+        })
+    );
+    let blamed = tiny(&["datasets[0].source=/x"]).attribute(later);
+    assert_eq!(
+        (blamed.location, blamed.set_by.as_deref()),
+        (None, Some("--set datasets[0].source=/x"))
+    );
+}
+
+#[test]
 fn a_snapshot_step_past_the_end_is_a_warning() {
     let sweep = tiny(&["snapshots.schedule={every: 5, steps: [3, 12]}"]);
     assert_eq!(sweep.snapshot_steps(), &[0, 3, 5, 10]);

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::error::{fmt_number, FieldError};
 use super::file::{OptimizerKind, OptimizerSpec, Schedule, SweepFile};
-use super::load::blame_override;
+use super::load::place;
 use super::overrides::Applied;
 use super::resolved::{
     DataSource, EigenSettings, ExtraEigen, NamedOptimizer, OptimizerConfig, ResolvedDataset,
@@ -43,6 +43,8 @@ pub struct ValidatedSweep {
     pub(crate) warnings: Vec<FieldError>,
     /// What each command-line override wrote, to blame errors found later on it.
     pub(crate) applied: Vec<Applied>,
+    /// The file's text, to locate errors found later (empty when built from a file tree).
+    pub(crate) text: String,
 }
 
 impl ValidatedSweep {
@@ -58,10 +60,10 @@ impl ValidatedSweep {
     }
 
     /// `error` (found by a later check, e.g. on the file system) attributed to the `--set` or
-    /// `--out` argument that wrote its field, if one did: the message then names that
-    /// argument instead of the file.
+    /// `--out` argument that wrote its field, if one did (the message then names that
+    /// argument instead of the file), else placed at its line and column in the file.
     pub fn attribute(&self, mut error: FieldError) -> FieldError {
-        blame_override(&mut error, &self.applied);
+        place(&mut error, &self.text, &self.applied);
         error
     }
 
@@ -209,6 +211,7 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
         data_digests: BTreeMap::new(),
         warnings: c.warnings,
         applied: Vec::new(),
+        text: String::new(),
     })
 }
 
