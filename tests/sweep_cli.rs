@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 
 use eigensweep_common::exit_codes;
 
-/// The repository root: sweep files name paths relative to it (`../shared/data/mnist-10k`).
+/// The repository root, where the commands run (the shipped sweeps name their data relative
+/// to their own folder, so any directory would do).
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -145,6 +146,8 @@ fn a_missing_sweep_file_exits_3_naming_it() {
         stderr.contains("cannot read sweep file sweeps/no-such-sweep.yaml"),
         "{stderr}"
     );
+    // The operating system's words once, not once per error in the chain (issue 7).
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
     let (code, _, _) = eigensweep(&["plan", "sweeps/no-such-sweep.yaml"]);
     assert_eq!(code, exit_codes::INPUT);
 }
