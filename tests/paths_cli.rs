@@ -178,6 +178,31 @@ fn relative_data_is_read_from_the_sweep_folder_and_keys_follow_the_files() {
         stderr(&o)
     );
     assert!(out.join("report/digits/fig08-minima.svg").is_file());
+
+    // An OUT/sweep.yaml of an earlier version, whose relative path meant the current
+    // directory, still finds its data from there.
+    let yaml = out.join("sweep.yaml");
+    let old = std::fs::read_to_string(&yaml)
+        .unwrap()
+        .replace(&format!("source: {}", data_abs.display()), "source: data");
+    std::fs::write(&yaml, old).unwrap();
+    let minima = [
+        "minima",
+        out_s,
+        "--alpha-points",
+        "3",
+        "--sharpness-iterations",
+        "1",
+    ];
+    let o = run_in(tmp.path(), &minima);
+    assert_eq!(o.status.code(), Some(exit_codes::SUCCESS), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("reading data from the current directory"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_in(&elsewhere, &minima);
+    assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
 }
 
 #[test]
