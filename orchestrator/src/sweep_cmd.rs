@@ -74,6 +74,7 @@ fn check_output(sweep: &ValidatedSweep) -> Option<FieldError> {
     );
     Some(sweep.attribute(error))
 }
+
 /// Prints `errors` one per line and returns the failure that sums them up.
 fn report(file: &Path, errors: &[FieldError]) -> Failure {
     for e in errors {

@@ -98,13 +98,7 @@ fn parse(
             argument: format!("--out {}", out.display()),
         });
     }
-    let blame = |mut errors: Vec<FieldError>| {
-        for e in &mut errors {
-            blame_override(e, &applied);
-        }
-        errors
-    };
-    let place = |mut errors: Vec<FieldError>| {
+    let placed = |mut errors: Vec<FieldError>| {
         for e in &mut errors {
             place(e, text, &applied);
         }
@@ -114,11 +108,11 @@ fn parse(
         let path = field_path(e.path());
         let mut error = yaml_error(&path, e.inner());
         error.location = locate(text, &path);
-        blame(vec![error])
+        placed(vec![error])
     })?;
-    let mut sweep = validate(&file).map_err(place)?;
+    let mut sweep = validate(&file).map_err(placed)?;
     sweep.resolved.overrides = overrides.describe();
-    sweep.warnings = place(std::mem::take(&mut sweep.warnings));
+    sweep.warnings = placed(std::mem::take(&mut sweep.warnings));
     sweep.applied = applied;
     sweep.text = text.to_string();
     Ok(sweep)
@@ -136,7 +130,7 @@ pub(crate) fn place(error: &mut FieldError, text: &str, applied: &[Applied]) {
 
 /// Names the last override that wrote the field of `error` (or a field above it) as its
 /// source: an error in a value typed on the command line is not the file's.
-pub(crate) fn blame_override(error: &mut FieldError, applied: &[Applied]) {
+fn blame_override(error: &mut FieldError, applied: &[Applied]) {
     let under = |set: &str| {
         error.path == set
             || error
