@@ -90,11 +90,10 @@ pub(crate) fn unsupported_launch() -> Option<String> {
 fn unsupported_launch_in(var: impl Fn(&str) -> Option<String>, mpi_build: bool) -> Option<String> {
     let tasks = match tasks_in(&var) {
         Tasks::One => return None,
-        // The mpi build joins the job through MPI whenever a launcher variable is present.
+        // The mpi build joins the job through MPI whenever a launcher variable is present
+        // (always so for `Unknown`). Started by `srun` without a PMI plugin (only SLURM_*
+        // variables) it would run alone in every task: refused below.
         _ if mpi_build && launched_by_mpi_in(&var) => return None,
-        // The mpi build started by hand (`srun` without a PMI plugin sets only SLURM_*): it
-        // runs alone, so several copies would each run the sweep.
-        Tasks::Unknown if mpi_build => return None,
         Tasks::Several(Some(n)) => format!("one of {n} tasks"),
         Tasks::Several(None) => "one of several tasks".to_string(),
         Tasks::Unknown => "a task (of an unknown number)".to_string(),
