@@ -100,6 +100,20 @@ fn relative_data_is_read_from_the_sweep_folder_and_keys_follow_the_files() {
         "OUT/sweep.yaml must hold the absolute data path:\n{recorded}"
     );
 
+    // `plan` prints the keys `run` used (both key the data on its files' digest).
+    let o = run_in(tmp.path(), &["plan", file_s, "--out", out_s]);
+    let plan = String::from_utf8_lossy(&o.stdout).into_owned();
+    let records = eigensweep_worker::output::read_run_records(&out.join("runs.parquet")).unwrap();
+    assert_eq!(records.len(), 3);
+    for r in &records {
+        assert!(plan.contains(&r.key), "{} not in the plan:\n{plan}", r.key);
+        assert!(
+            r.config_json.contains("\"data_digest\":\"sha256:"),
+            "{}",
+            r.config_json
+        );
+    }
+
     // The same files named by an absolute path, and through a link with another name: the
     // same keys, so the finished sweep is simply found finished.
     let link = tmp.path().join("digits-link");
