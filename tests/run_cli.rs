@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use eigensweep_common::exit_codes;
 use eigensweep_worker::output::{
     read_metric_rows, read_run_records, read_snapshot_rows, read_weight_rows,
 };
@@ -116,12 +117,14 @@ fn changed_configuration_never_mixes_with_old_outputs() {
         out.to_str().unwrap(),
         &["--set", "training.steps=90"],
     ));
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("another configuration"),
         "{}",
         stderr(&o)
     );
+    // The message says what changed, old → new (issue 7).
+    assert!(stderr(&o).contains("steps: 60 → 90"), "{}", stderr(&o));
 }
 
 #[test]
@@ -400,17 +403,34 @@ fn shards_cover_the_sweep_exactly_once() {
 #[test]
 fn one_of_several_launcher_tasks_without_mpi_is_refused() {
     // mpirun -np 3 of a binary built without the `mpi` feature: every rank would run the
-    // whole sweep into the same directory.
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let o = eigensweep(&small_sweep_args(out.to_str().unwrap(), &[]))
-        .env("OMPI_COMM_WORLD_SIZE", "3")
-        .output()
-        .unwrap();
+    // whole sweep into the same directory. The same for MVAPICH2 and for PMIx launchers that
+    // publish only the rank (issue 7: these ran the whole sweep in every task).
     if cfg!(feature = "mpi") {
         return; // this binary would join the MPI job instead
     }
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--features mpi"), "{}", stderr(&o));
-    assert!(!out.join("runs").exists(), "nothing may be written");
+    let launches: &[&[(&str, &str)]] = &[
+        &[("OMPI_COMM_WORLD_SIZE", "3")],
+        &[("PMIX_RANK", "0")],
+        &[("MV2_COMM_WORLD_SIZE", "2"), ("MV2_COMM_WORLD_RANK", "0")],
+    ];
+    for vars in launches {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let o = eigensweep(&small_sweep_args(out.to_str().unwrap(), &[]))
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(exit_codes::USAGE),
+            "{vars:?}: {}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("--features mpi"),
+            "{vars:?}: {}",
+            stderr(&o)
+        );
+        assert!(!out.exists(), "{vars:?}: nothing may be written");
+    }
 }

@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 
 use eigensweep_common::exit_codes;
 
-/// The repository root: sweep files name paths relative to it (`../shared/data/mnist-10k`).
+/// The repository root, where the commands run (the shipped sweeps name their data relative
+/// to their own folder, so any directory would do).
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -92,12 +93,13 @@ fn validate_lists_every_error_with_its_path_and_exits_3() {
     let (code, stdout, stderr) = eigensweep(&["validate", &file]);
     assert_eq!(code, exit_codes::INPUT, "{stdout}{stderr}");
     for expected in [
-        format!("{file}: `name`: expected a name of letters"),
-        format!("{file}: `optimizers[1].name`: expected a unique optimizer name (optimizers[0] has it too), got sgd"),
-        format!("{file}: `optimizers[0].lr`: expected a positive number, got -1"),
-        format!("{file}: `optimizers[1].beta2`: expected a number strictly between 0 and 1, got 1.5"),
-        format!("{file}: `extra_eigen[0].seeds[0]`: expected one of the sweep's seeds, got 7"),
-        format!("{file}: 5 errors in the sweep"),
+        // Each with the line and column of its value (issue 7: every message names where).
+        format!("{file}:2:7: `name`: expected a name of letters"),
+        format!("{file}:8:12: `optimizers[1].name`: expected a unique optimizer name (optimizers[0] has it too), got sgd"),
+        format!("{file}:7:32: `optimizers[0].lr`: expected a positive number, got -1"),
+        format!("{file}:8:36: `optimizers[1].beta2`: expected a number strictly between 0 and 1, got 1.5"),
+        format!("{file}:10:24: `extra_eigen[0].seeds[0]`: expected one of the sweep's seeds, got 7"),
+        format!("5 errors in the sweep {file}; nothing was run"),
     ] {
         assert!(stderr.contains(&expected), "missing {expected:?} in:\n{stderr}");
     }
@@ -112,7 +114,8 @@ fn unknown_fields_and_yaml_errors_are_located() {
     assert_eq!(code, exit_codes::INPUT);
     assert!(
         stderr.contains(&format!(
-            "{file}:5:23: `training.stesp`: unknown field `stesp`, expected one of"
+            "{file}:5:23: `training.stesp`: unknown field `stesp`: expected one of steps, \
+             batch_size, log_every, eval — did you mean steps?"
         )),
         "{stderr}"
     );
@@ -129,7 +132,7 @@ fn unknown_fields_and_yaml_errors_are_located() {
     let (code, _, stderr) = eigensweep(&["validate", &file]);
     assert_eq!(code, exit_codes::INPUT);
     assert!(
-        stderr.contains("`training.steps`: invalid type: string \"twenty\", expected u64"),
+        stderr.contains("`training.steps`: expected a whole number ≥ 0, got the text \"twenty\""),
         "{stderr}"
     );
 }
@@ -143,6 +146,8 @@ fn a_missing_sweep_file_exits_3_naming_it() {
         stderr.contains("cannot read sweep file sweeps/no-such-sweep.yaml"),
         "{stderr}"
     );
+    // The operating system's words once, not once per error in the chain (issue 7).
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
     let (code, _, _) = eigensweep(&["plan", "sweeps/no-such-sweep.yaml"]);
     assert_eq!(code, exit_codes::INPUT);
 }
@@ -153,12 +158,18 @@ fn a_missing_dataset_directory_is_an_input_error() {
     let (code, _, stderr) =
         eigensweep(&["validate", &file, "--set", "datasets[0].source=no/such/dir"]);
     assert_eq!(code, exit_codes::INPUT);
+    // The path was typed on the command line: it is read from the current directory, and the
+    // message names the --set argument, not the file.
+    let cwd = repo_root().canonicalize().unwrap();
     assert!(
         stderr.contains(&format!(
-            "{file}: `datasets[0].source`: dataset directory no/such/dir does not exist"
+            "--set datasets[0].source=no/such/dir: `datasets[0].source`: dataset directory {} \
+             does not exist",
+            cwd.join("no/such/dir").display()
         )),
         "{stderr}"
     );
+    assert!(!stderr.contains(&format!("{file}: `")), "{stderr}");
 }
 
 #[test]
@@ -204,25 +215,102 @@ fn set_with_a_bad_path_or_value_is_an_input_error() {
     for (set, expected) in [
         (
             "optimizers[5].lr=1",
-            "`optimizers[5].lr`: --set: index 5 is out of range: `optimizers` has 2 entries",
+            "`optimizers[5].lr`: index 5 is out of range: `optimizers` has 2 entries",
         ),
         (
             "training.stpes=5",
-            "`training.stpes`: unknown field `stpes`",
+            "`training.stpes`: unknown field `stpes`: expected one of steps, batch_size, \
+             log_every, eval — did you mean steps?",
         ),
         (
             "training.steps=abc",
-            "`training.steps`: invalid type: string \"abc\", expected u64",
+            "`training.steps`: expected a whole number ≥ 0, got the text \"abc\"",
+        ),
+        (
+            "training.steps=1.5",
+            "`training.steps`: expected a whole number ≥ 0, got 1.5",
+        ),
+        (
+            "training.steps=-5",
+            "`training.steps`: expected a whole number ≥ 0, got -5",
+        ),
+        (
+            "optimizers[0].lr=-1",
+            "`optimizers[0].lr`: expected a positive number, got -1",
         ),
         (
             "training.steps.every=5",
-            "`training.steps` is a number, not a mapping",
+            "`training.steps.every`: `training.steps` is a number, not a mapping",
         ),
-        ("training.steps", "--set expects KEY.PATH=VALUE"),
+        (
+            "training.steps",
+            "`training.steps`: expected KEY.PATH=VALUE",
+        ),
     ] {
+        // Every message names the --set argument (not the file), the field and the value.
         let (code, _, stderr) = eigensweep(&["validate", &file, "--set", set]);
         assert_eq!(code, exit_codes::INPUT, "{set}");
-        assert!(stderr.contains(expected), "{set}: {stderr}");
+        assert!(
+            stderr.contains(&format!("--set {set}: {expected}")),
+            "{set}: {stderr}"
+        );
+        assert!(!stderr.contains(&format!("{file}: `")), "{set}: {stderr}");
+    }
+}
+
+#[test]
+fn type_errors_in_the_file_are_in_words_with_a_suggestion() {
+    let (_dir, file) = sweep_file(&SMALL.replace("kind: sgd}", "kind: sgdd}"));
+    let (code, _, stderr) = eigensweep(&["validate", &file]);
+    assert_eq!(code, exit_codes::INPUT);
+    assert!(
+        stderr.contains(&format!(
+            "{file}:7:23: `optimizers[0].kind`: unknown value `sgdd`: expected one of sgd, \
+             adam, sam — did you mean sgd?"
+        )),
+        "{stderr}"
+    );
+    for (steps, got) in [("-20", "-20"), ("20.5", "20.5")] {
+        let (_dir, file) = sweep_file(&SMALL.replace("steps: 20}", &format!("steps: {steps}}}")));
+        let (code, _, stderr) = eigensweep(&["validate", &file]);
+        assert_eq!(code, exit_codes::INPUT);
+        assert!(
+            stderr.contains(&format!(
+                "{file}:5:19: `training.steps`: expected a whole number ≥ 0, got {got}"
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("u64"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_snapshot_step_past_the_end_is_dropped_with_a_warning() {
+    let (_dir, file) = sweep_file(&SMALL.replace(
+        "schedule: {every: 10}",
+        "schedule: {every: 10, steps: [5, 25]}",
+    ));
+    for command in ["validate", "plan"] {
+        let (code, _, stderr) = eigensweep(&[command, &file]);
+        assert_eq!(code, exit_codes::SUCCESS, "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{file}:10:46: warning: `snapshots.schedule.steps[1]`: step 25 is past the last \
+                 training step (training.steps = 20) and is not taken; remove it or raise \
+                 training.steps"
+            )),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn threads_is_not_an_option_of_commands_it_cannot_change() {
+    let (_dir, file) = sweep_file(SMALL);
+    for command in ["validate", "plan"] {
+        let (code, _, stderr) = eigensweep(&[command, &file, "--threads", "2"]);
+        assert_eq!(code, exit_codes::USAGE, "{command}: {stderr}");
+        assert!(stderr.contains("--threads"), "{stderr}");
     }
 }
 

@@ -8,9 +8,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "eigensweep", version, about, after_help = eigensweep_common::exit_codes::help_text())]
 pub struct Cli {
-    /// CPU threads for tensor work (default: all cores; sets RAYON_NUM_THREADS).
-    #[arg(long, global = true)]
-    pub threads: Option<usize>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -42,6 +39,41 @@ pub enum Command {
     Report(ReportArgs),
 }
 
+impl Command {
+    /// The CPU thread budget of a command whose tensor work uses one (`--threads`); `run`
+    /// sizes its threads itself.
+    pub fn threads(&self) -> Option<usize> {
+        match self {
+            Command::Train(a) => a.threads.threads,
+            Command::Bench(a) => a.threads.threads,
+            Command::Analyze(a) => a.threads.threads,
+            Command::Minima(a) => a.threads.threads,
+            Command::Report(a) => a.threads.threads,
+            Command::Data(_) | Command::Validate(_) | Command::Plan(_) | Command::Run(_) => None,
+        }
+    }
+}
+
+/// `--threads` of the commands that compute with tensors. Not on `validate`, `plan` and
+/// `data`, where it could not change anything.
+#[derive(Debug, Args)]
+pub struct ThreadArgs {
+    /// CPU threads for tensor work (default: the CPUs this process may run on; sets
+    /// RAYON_NUM_THREADS).
+    #[arg(long, value_parser = positive)]
+    pub threads: Option<usize>,
+}
+
+/// A count that must be at least 1, for the thread and job options: clap names the option
+/// and the value in its message.
+fn positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("expected at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("expected a whole number ≥ 1, got `{text}`")),
+    }
+}
+
 /// `eigensweep minima OUT …`
 #[derive(Debug, Args)]
 pub struct MinimaArgs {
@@ -50,6 +82,9 @@ pub struct MinimaArgs {
     /// The comparison's settings.
     #[command(flatten)]
     pub settings: MinimaSettings,
+    /// CPU threads.
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 /// Settings of the minima comparison.
@@ -91,6 +126,9 @@ pub struct ReportArgs {
     /// Settings of the minima comparison, when the report computes it.
     #[command(flatten)]
     pub minima: MinimaSettings,
+    /// CPU threads.
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 /// `eigensweep analyze OUT …`
@@ -115,48 +153,59 @@ pub struct AnalyzeArgs {
     /// Recompute everything instead of reusing current results.
     #[arg(long)]
     pub force: bool,
+    /// CPU threads of the tile products' matrix multiplies.
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 /// `eigensweep validate|plan FILE [--set KEY.PATH=VALUE]... [--out DIR]`
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// The sweep file (YAML; see sweeps/*.yaml for examples).
+    /// The sweep file (YAML; see sweeps/*.yaml for examples). A relative dataset `source` in
+    /// it is read from the file's folder.
     pub file: PathBuf,
     /// Override a field for this launch, e.g. `--set training.steps=200`,
-    /// `--set optimizers[1].lr=3e-4`, `--set seeds=[0,1]` (the value is YAML; repeatable).
-    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    /// `--set optimizers[1].lr=3e-4`, `--set seeds=[0,1]` (the value is YAML; repeatable; a
+    /// relative dataset `source` here is read from the current directory).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE", help_heading = "Sweep")]
     pub set: Vec<String>,
-    /// Output directory (replaces the file's `output`).
-    #[arg(long)]
+    /// Output directory (replaces the file's `output`; no `key=value` folders in it).
+    #[arg(long, help_heading = "Output")]
     pub out: Option<PathBuf>,
 }
 
-/// `eigensweep run …`
+/// `eigensweep run …`: options grouped under the headings `--help` shows them in.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The sweep and its overrides.
     #[command(flatten)]
     pub sweep: SweepArgs,
     /// Runs executed at the same time.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = positive, help_heading = "Parallelism")]
     pub jobs: usize,
-    /// CPU threads per run (default: this process's CPUs / jobs).
-    #[arg(long)]
+    /// CPU threads of this process, shared by its jobs (under MPI: of each rank). Default:
+    /// the CPUs this process may run on, shared fairly with the other ranks on the same node.
+    #[arg(
+        long,
+        alias = "threads-per-rank",
+        value_parser = positive,
+        help_heading = "Parallelism"
+    )]
+    pub threads: Option<usize>,
+    /// CPU threads of each run (default: --threads / --jobs). Part of a run's arithmetic: a
+    /// run resumed with another count is refused.
+    #[arg(long, value_parser = positive, help_heading = "Parallelism")]
     pub threads_per_run: Option<usize>,
-    /// CPU threads of this process (under MPI: of each rank). Default: the CPUs this process
-    /// may run on, shared fairly with the other ranks on the same node.
-    #[arg(long)]
-    pub threads_per_rank: Option<usize>,
     /// Write parts and a checkpoint after every this many snapshots.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Checkpoints")]
     pub checkpoint_every: u64,
+    /// Also checkpoint after this many minutes without one.
+    #[arg(long, default_value_t = 5.0, value_parser = positive_minutes, help_heading = "Checkpoints")]
+    pub checkpoint_minutes: f64,
     /// Run only the tasks i with i mod K = I (0-based `I/K`), e.g. one Slurm array task each;
     /// the shards of one sweep together cover it exactly once.
-    #[arg(long, value_name = "I/K")]
+    #[arg(long, value_name = "I/K", help_heading = "Cluster")]
     pub shard: Option<String>,
-    /// Also checkpoint after this many minutes without one.
-    #[arg(long, default_value_t = 5.0)]
-    pub checkpoint_minutes: f64,
     /// When stderr is not a terminal (a batch log): a progress line for every running run
     /// this often (step/total, snapshots, the last snapshot's products and seconds, steps/s,
     /// ETA), and the sweep's totals; also how often running tasks update their row of the
@@ -166,9 +215,20 @@ pub struct RunArgs {
         env = "EIGENSWEEP_PROGRESS_SECONDS",
         default_value_t = 60.0,
         value_name = "SECONDS",
-        value_parser = positive_seconds
+        value_parser = positive_seconds,
+        help_heading = "Output"
     )]
     pub progress_seconds: f64,
+}
+
+/// `--checkpoint-minutes`: a positive, finite number of minutes.
+fn positive_minutes(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(m) if m > 0.0 && m.is_finite() => Ok(m),
+        _ => Err(format!(
+            "expected a positive number of minutes, got `{text}`"
+        )),
+    }
 }
 
 /// `eigensweep data …`
@@ -240,6 +300,9 @@ pub struct TrainArgs {
     /// Normalise pixels as (x − MEAN)/STD, e.g. 0.1307,0.3081.
     #[arg(long, value_delimiter = ',', num_args = 2)]
     pub normalize: Option<Vec<f32>>,
+    /// CPU threads.
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 /// `eigensweep bench …`
@@ -278,6 +341,9 @@ pub struct BenchArgs {
     /// and the cost of handing out a task (needs the `mpi` build and `mpirun`).
     #[arg(long)]
     pub fleet: bool,
+    /// CPU threads.
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 /// A positive, finite number of seconds.

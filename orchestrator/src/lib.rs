@@ -38,7 +38,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             };
         }
     };
-    if let Some(threads) = cli.threads {
+    if let Some(threads) = cli.command.threads() {
         // candle and gemm read the thread count from RAYON_NUM_THREADS on every product, so
         // setting it here, before any work starts, applies to the whole process.
         std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
@@ -57,7 +57,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     match result {
         Ok(()) => exit_codes::SUCCESS,
         Err(failure) => {
-            console::note!("error: {:#}", failure.error);
+            console::note!("error: {}", failure::chain(&failure.error));
             failure.code
         }
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use eigensweep_common::exit_codes;
-use eigensweep_common::sweep::{read_sweep, Overrides};
+use eigensweep_common::sweep::{parse_sweep, read_sweep, DataSource, Overrides, ResolvedDataset};
 use eigensweep_report::{
     minima, report, report_with_minima, MinimaOptions, ReportError, ReportOptions,
 };
@@ -34,8 +34,7 @@ fn failure(e: ReportError) -> Failure {
 }
 
 /// The datasets of the sweep that wrote `out`, loaded as its runs saw them (`OUT/sweep.yaml`
-/// holds the resolved sweep; relative dataset paths resolve from the current directory, as
-/// when the sweep ran).
+/// holds the resolved sweep, with absolute dataset paths: this works from any directory).
 fn load_datasets(out: &Path) -> Result<BTreeMap<String, TrainTest>, Failure> {
     let path = out.join("sweep.yaml");
     let sweep = read_sweep(
@@ -54,9 +53,48 @@ fn load_datasets(out: &Path) -> Result<BTreeMap<String, TrainTest>, Failure> {
     )?;
     let mut data = BTreeMap::new();
     for d in &sweep.resolved().datasets {
-        data.insert(d.name.clone(), crate::run_cmd::load_dataset(d)?);
+        let d = legacy_relative_source(&path, d).unwrap_or_else(|| d.clone());
+        data.insert(d.name.clone(), crate::run_cmd::load_dataset(&d)?);
     }
     Ok(data)
+}
+
+/// `d` with its directory read from the current directory, where `OUT/sweep.yaml` was
+/// written before relative paths were recorded absolute (they meant the current directory
+/// then) and the path read from `OUT` does not exist but that one does. Old outputs keep
+/// their Figure 8 when the report runs where the sweep ran.
+fn legacy_relative_source(sweep_yaml: &Path, d: &ResolvedDataset) -> Option<ResolvedDataset> {
+    let DataSource::Directory(resolved) = &d.source else {
+        return None;
+    };
+    if resolved.exists() {
+        return None;
+    }
+    let text = std::fs::read_to_string(sweep_yaml).ok()?;
+    let as_written = parse_sweep(&text, &Overrides::default()).ok()?;
+    let old = as_written
+        .resolved()
+        .datasets
+        .iter()
+        .find(|o| o.name == d.name)?;
+    let DataSource::Directory(dir) = &old.source else {
+        return None;
+    };
+    if !dir.is_relative() || !dir.is_dir() {
+        return None;
+    }
+    eprintln!(
+        "note: {}: dataset `{}`: {} does not exist; reading {} from the current directory, as \
+         sweep files written before dataset paths were recorded absolute meant",
+        sweep_yaml.display(),
+        d.name,
+        resolved.display(),
+        dir.display()
+    );
+    Some(ResolvedDataset {
+        source: DataSource::Directory(dir.clone()),
+        ..d.clone()
+    })
 }
 
 fn minima_options(args: &MinimaSettings) -> MinimaOptions {
@@ -112,7 +150,10 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
                     .1
             }
             Err(f) => {
-                eprintln!("note: no minima comparison (Figure 8): {:#}", f.error);
+                eprintln!(
+                    "note: no minima comparison (Figure 8): {}",
+                    crate::failure::chain(&f.error)
+                );
                 report(&args.out, &opts).map_err(failure)?
             }
         }

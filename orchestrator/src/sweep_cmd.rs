@@ -10,13 +10,14 @@ use eigensweep_common::sweep::plan::{human_bytes, Estimate, Plan};
 use eigensweep_common::sweep::{
     read_sweep, DataSource, FieldError, Overrides, SweepError, ValidatedSweep,
 };
-use eigensweep_worker::data::{cached_dataset_dir, locate_files, DatasetKind};
+use eigensweep_worker::data::{cached_dataset_dir, data_digest, locate_files, DatasetKind};
 
 use crate::cli::SweepArgs;
 use crate::failure::Failure;
 
-/// Reads, overrides and validates the sweep file of `args`, and checks that its dataset
-/// directories hold the four IDX files. Every problem is printed to stderr, one per line as
+/// Reads, overrides and validates the sweep file of `args`, checks that its dataset
+/// directories hold the four IDX files and keys their runs on the files' digests, and checks
+/// that the output path can be read back. Every problem is printed to stderr, one per line as
 /// `FILE: `path`: message` (or `FILE:LINE:COLUMN: …`); the failure then says how many there
 /// were, with exit code [`exit_codes::INPUT`]. Cached datasets (mnist, fashion-mnist) that
 /// are not downloaded yet only get a note: fetching them is the next step, not an error in
@@ -27,7 +28,7 @@ pub(crate) fn load(args: &SweepArgs) -> Result<ValidatedSweep, Failure> {
         output: args.out.clone(),
     };
     let file = &args.file;
-    let sweep = match read_sweep(file, &overrides) {
+    let mut sweep = match read_sweep(file, &overrides) {
         Ok(sweep) => sweep,
         Err(e @ SweepError::Read { .. }) => {
             return Err(Failure {
@@ -37,12 +38,41 @@ pub(crate) fn load(args: &SweepArgs) -> Result<ValidatedSweep, Failure> {
         }
         Err(SweepError::Invalid { errors, .. }) => return Err(report(file, &errors)),
     };
-    let errors = check_data(&sweep, file);
+    for w in sweep.warnings() {
+        eprintln!("{}: warning: {w}", w.origin(file));
+    }
+    let mut errors = check_data(&mut sweep, file);
+    errors.extend(check_output(&sweep));
     if errors.is_empty() {
         Ok(sweep)
     } else {
         Err(report(file, &errors))
     }
+}
+
+/// The output path must not have a `key=value` folder: DuckDB's hive partitioning reads every
+/// `key=value` folder of a file's path as a column, so `/scratch/seed=3/out` would label
+/// every row of every run `seed = 3` in the README's queries. Refused rather than worked
+/// around in the queries, because every user's own query would meet it too.
+fn check_output(sweep: &ValidatedSweep) -> Option<FieldError> {
+    let output = &sweep.resolved().output;
+    let absolute = std::path::absolute(output).unwrap_or_else(|_| output.clone());
+    let folder = absolute
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .find(|c| c.contains('='))?;
+    let (key, value) = folder.split_once('=').unwrap_or((folder, ""));
+    let error = FieldError::new(
+        "output",
+        absolute.display().to_string(),
+        format!(
+            "the folder `{folder}` looks like a hive partition: DuckDB's hive_partitioning \
+             would read it as a column `{key}` = {value} of every row of the outputs, in place \
+             of their own `{key}` if they have one (`seed=3` above the output makes every \
+             run read back as seed 3); choose an output path without `=` in its folder names"
+        ),
+    );
+    Some(sweep.attribute(error))
 }
 
 /// Prints `errors` one per line and returns the failure that sums them up.
@@ -51,28 +81,43 @@ fn report(file: &Path, errors: &[FieldError]) -> Failure {
         eprintln!("{}", e.in_file(file));
     }
     let n = errors.len();
+    // Errors all in command-line values are not the file's.
+    let whose = if errors.iter().all(|e| e.set_by.is_some()) {
+        "in the command-line overrides of"
+    } else {
+        "in the sweep"
+    };
     Failure {
         code: exit_codes::INPUT,
         error: anyhow!(
-            "{}: {n} error{} in the sweep; nothing was run",
+            "{n} error{} {whose} {}; nothing was run",
+            if n == 1 { "" } else { "s" },
             file.display(),
-            if n == 1 { "" } else { "s" }
         ),
     }
 }
 
-/// Dataset directories must hold the IDX files; the cache is only reported on.
-fn check_data(sweep: &ValidatedSweep, file: &Path) -> Vec<FieldError> {
+/// Dataset directories must hold the IDX files, and their runs are keyed on the files'
+/// digest; the cache is only reported on.
+fn check_data(sweep: &mut ValidatedSweep, file: &Path) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let mut digests = Vec::new();
     for (i, d) in sweep.resolved().datasets.iter().enumerate() {
         let path = format!("datasets[{i}].source");
         match &d.source {
             DataSource::Synthetic { .. } => {}
-            DataSource::Directory(dir) => {
-                if let Err(e) = locate_files(dir) {
-                    errors.push(FieldError::new(path, "", e.to_string()));
-                }
-            }
+            DataSource::Directory(dir) => match data_digest(dir) {
+                Ok(digest) => digests.push((d.name.clone(), digest)),
+                Err(e) => errors.push(sweep.attribute(FieldError::new(
+                    path,
+                    "",
+                    format!(
+                        "{} (a relative `source` is read from the sweep file's folder, or \
+                         from the current directory when given with --set)",
+                        crate::failure::chain(&anyhow::Error::new(e))
+                    ),
+                ))),
+            },
             DataSource::Mnist | DataSource::FashionMnist => {
                 let kind = if d.source == DataSource::Mnist {
                     DatasetKind::Mnist
@@ -91,6 +136,9 @@ fn check_data(sweep: &ValidatedSweep, file: &Path) -> Vec<FieldError> {
                 }
             }
         }
+    }
+    for (name, digest) in digests {
+        sweep.set_data_digest(&name, digest);
     }
     errors
 }

@@ -18,6 +18,9 @@ pub struct FieldError {
     pub message: String,
     /// Line and column in the file, where the YAML parser knows them.
     pub location: Option<Location>,
+    /// The `--set KEY.PATH=VALUE` argument that wrote the value, when it came from the
+    /// command line rather than the file: the message then names it instead of the file.
+    pub set_by: Option<String>,
 }
 
 /// A 1-based line and column in the sweep file.
@@ -41,17 +44,25 @@ impl FieldError {
             value: value.into(),
             message: message.into(),
             location: None,
+            set_by: None,
         }
     }
 
-    /// The error prefixed by the file it is in, as `FILE:LINE:COLUMN: …` when the location
-    /// is known (the form editors jump to) and `FILE: …` otherwise.
+    /// The error prefixed by where the value was written ([`origin`](Self::origin)).
     pub fn in_file(&self, file: &Path) -> String {
+        format!("{}: {self}", self.origin(file))
+    }
+
+    /// Where the value was written: `--set KEY.PATH=VALUE` when a command-line override wrote
+    /// it, else the file, as `FILE:LINE:COLUMN` when the location is known (the form editors
+    /// jump to) and `FILE` otherwise.
+    pub fn origin(&self, file: &Path) -> String {
+        if let Some(argument) = &self.set_by {
+            return argument.clone();
+        }
         match self.location {
-            Some(Location { line, column }) => {
-                format!("{}:{line}:{column}: {self}", file.display())
-            }
-            None => format!("{}: {self}", file.display()),
+            Some(Location { line, column }) => format!("{}:{line}:{column}", file.display()),
+            None => file.display().to_string(),
         }
     }
 }

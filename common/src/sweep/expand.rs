@@ -9,14 +9,18 @@
 //! stored. The sweep's name and output directory are not part of it: renaming a sweep or
 //! moving its outputs keeps its keys, while changing any number gives new ones. The dataset
 //! and optimiser names are, because they are where the outputs live (`dataset=…/optimizer=…`).
+//!
+//! A dataset read from a directory is keyed on its files' digest
+//! ([`ValidatedSweep::set_data_digest`]), not on the directory's path, which still appears in
+//! the configuration JSON for people: the key hashes that JSON without `dataset.source`.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use super::file::ModelSpec;
-use super::key::{canonical_config_json, short_hash};
-use super::resolved::{EigenSettings, NamedOptimizer, ResolvedDataset};
+use super::key::{canonical, canonical_config_json, config_value, short_hash};
+use super::resolved::{DataSource, EigenSettings, NamedOptimizer, ResolvedDataset};
 use super::validate::ValidatedSweep;
 
 /// One training run: everything a worker needs, and its key.
@@ -49,6 +53,10 @@ pub struct RunSpec {
     pub hessian_samples: Option<usize>,
     /// Whether θ is stored at every snapshot.
     pub store_weights: bool,
+    /// Digest of the dataset's files, where it is read from a directory and the digest was
+    /// set: then the key depends on it instead of on the directory's path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_digest: Option<String>,
 }
 
 impl RunSpec {
@@ -56,6 +64,12 @@ impl RunSpec {
     /// table's config column).
     pub fn config_json(&self) -> String {
         canonical_config_json("run", self)
+    }
+
+    /// The text the key hashes: [`config_json`](Self::config_json) without the dataset's
+    /// path when its digest stands for it.
+    fn key_json(&self) -> String {
+        key_json(config_value("run", self))
     }
 
     /// Output folder of the run, relative to the sweep's output directory's `runs/`:
@@ -86,6 +100,9 @@ pub struct BaselineTask {
     pub eigen: EigenSettings,
     /// Hessian on the first N training samples; `None` = the whole training set.
     pub hessian_samples: Option<usize>,
+    /// Digest of the dataset's files (see [`RunSpec::data_digest`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_digest: Option<String>,
 }
 
 impl BaselineTask {
@@ -94,13 +111,37 @@ impl BaselineTask {
         canonical_config_json("baseline", self)
     }
 
+    /// The text the key hashes (see [`RunSpec::key_json`]).
+    fn key_json(&self) -> String {
+        key_json(config_value("baseline", self))
+    }
+
     /// Output folder relative to the sweep's output directory's `baseline/`: `dataset=D`.
     pub fn partition(&self) -> PathBuf {
         PathBuf::from(format!("dataset={}", self.dataset.name))
     }
 }
 
+/// Canonical JSON of a task's configuration `value` without `dataset.source` when a
+/// `data_digest` identifies the data.
+fn key_json(mut value: serde_json::Value) -> String {
+    if value.get("data_digest").is_some() {
+        if let Some(serde_json::Value::Object(dataset)) = value.get_mut("dataset") {
+            dataset.remove("source");
+        }
+    }
+    canonical(&value)
+}
+
 impl ValidatedSweep {
+    /// The digest that keys `dataset`, if it is read from a directory and has one.
+    fn data_digest(&self, dataset: &ResolvedDataset) -> Option<String> {
+        match dataset.source {
+            DataSource::Directory(_) => self.data_digests.get(&dataset.name).cloned(),
+            _ => None,
+        }
+    }
+
     /// Every run, datasets outermost, then optimisers, then seeds (file order within each).
     pub fn runs(&self) -> Vec<RunSpec> {
         let s = &self.resolved;
@@ -122,8 +163,9 @@ impl ValidatedSweep {
                         eigen: s.eigen_for_seed(seed),
                         hessian_samples: s.snapshots.hessian_samples,
                         store_weights: s.snapshots.store_weights,
+                        data_digest: self.data_digest(dataset),
                     };
-                    run.key = short_hash(&run.config_json());
+                    run.key = short_hash(&run.key_json());
                     runs.push(run);
                 }
             }
@@ -145,8 +187,9 @@ impl ValidatedSweep {
                     seed: network as u64,
                     eigen: s.baseline_eigen(),
                     hessian_samples: s.snapshots.hessian_samples,
+                    data_digest: self.data_digest(dataset),
                 };
-                task.key = short_hash(&task.config_json());
+                task.key = short_hash(&task.key_json());
                 tasks.push(task);
             }
         }

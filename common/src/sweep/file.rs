@@ -8,6 +8,7 @@
 //! datasets:                        # at least one; names unique
 //!   - name: synthetic              # the `dataset=` partition value, [A-Za-z0-9_.-]+
 //!     source: synthetic            # synthetic | mnist | fashion-mnist | a directory of IDX files
+//!                                  # (relative: to this file's folder; in --set: to the cwd)
 //!     seed: 0                      # synthetic only: the generator's seed (default 0)
 //!     train_size: 2000             # synthetic: generate N (default 2000); else the first N
 //!     test_size: 500               # synthetic: generate N (default 1000); else the first N
@@ -93,7 +94,8 @@ pub struct DatasetSpec {
     /// The `dataset=` partition value, `[A-Za-z0-9_.-]+`.
     pub name: String,
     /// `synthetic`, `mnist`, `fashion-mnist` (from the cache) or a directory with IDX files
-    /// (relative to the current directory).
+    /// ([`read_sweep`](super::read_sweep) reads a relative directory from the sweep file's
+    /// folder, or, given with `--set`, from the current directory).
     pub source: String,
     /// Synthetic data only: the generator's seed (default 0). Fixed per dataset so that every
     /// run and baseline network of the dataset sees the same samples.

@@ -21,15 +21,24 @@ struct Versioned<'a, T> {
 /// sorted at every level, no whitespace, numbers as serde_json writes them (shortest
 /// round-trip form). The same configuration gives the same text on every machine.
 pub(crate) fn canonical_config_json<T: Serialize>(task: &'static str, config: &T) -> String {
-    let value = serde_json::to_value(Versioned {
+    canonical(&config_value(task, config))
+}
+
+/// The configuration as a JSON tree, tagged like [`canonical_config_json`].
+pub(crate) fn config_value<T: Serialize>(task: &'static str, config: &T) -> Value {
+    serde_json::to_value(Versioned {
         format_version: KEY_FORMAT_VERSION,
         task,
         config,
     })
     // The configurations are plain structs with string keys: conversion cannot fail.
-    .expect("configuration serialises to JSON");
+    .expect("configuration serialises to JSON")
+}
+
+/// `value` as canonical JSON text.
+pub(crate) fn canonical(value: &Value) -> String {
     let mut out = String::new();
-    write_canonical(&value, &mut out);
+    write_canonical(value, &mut out);
     out
 }
 

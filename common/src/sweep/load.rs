@@ -6,8 +6,11 @@ use serde_yaml::Value;
 
 use super::error::{FieldError, Location, SweepError};
 use super::file::SweepFile;
-use super::overrides::apply_overrides;
+use super::overrides::{apply_traced, Applied};
+use super::position::field_position;
+use super::resolved::DataSource;
 use super::validate::{validate, ValidatedSweep};
+use super::wording::plain;
 
 /// Command-line changes to a sweep file for one launch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,21 +33,48 @@ impl Overrides {
 }
 
 /// Reads, overrides, deserialises and validates the sweep file at `path`.
+///
+/// Dataset directories end up absolute: a relative `source` written in the file is read from
+/// the file's folder (so a sweep file works from any current directory, as config-driven
+/// tools do), while one given with `--set` is read from the current directory, where the
+/// user typed it. `OUT/sweep.yaml` thus records where the data really was.
 pub fn read_sweep(path: &Path, overrides: &Overrides) -> Result<ValidatedSweep, SweepError> {
     let text = std::fs::read_to_string(path).map_err(|source| SweepError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_sweep(&text, overrides).map_err(|errors| SweepError::Invalid {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let invalid = |errors| SweepError::Invalid {
         path: path.to_path_buf(),
         errors,
-    })
+    };
+    let mut sweep = parse(&text, overrides, Some(folder)).map_err(invalid)?;
+    for d in &mut sweep.resolved.datasets {
+        if let DataSource::Directory(dir) = &mut d.source {
+            // The real path where the folder exists (no `sweeps/../..` in OUT/sweep.yaml);
+            // otherwise the current directory prefixed, for the message that it is missing.
+            if let Ok(abs) = dir.canonicalize().or_else(|_| std::path::absolute(&*dir)) {
+                *dir = abs;
+            }
+        }
+    }
+    Ok(sweep)
 }
 
 /// [`read_sweep`] on the file's text. Syntax and type errors come first and alone (the
 /// parser stops at them); once the file has the right shape, every rule violation is
-/// reported together.
+/// reported together. Dataset directories are kept as written.
 pub fn parse_sweep(text: &str, overrides: &Overrides) -> Result<ValidatedSweep, Vec<FieldError>> {
+    parse(text, overrides, None)
+}
+
+/// [`parse_sweep`], with the relative dataset directories of the text (not those of the
+/// overrides) joined to `folder`.
+fn parse(
+    text: &str,
+    overrides: &Overrides,
+    folder: Option<&Path>,
+) -> Result<ValidatedSweep, Vec<FieldError>> {
     let mut tree: Value = serde_yaml::from_str(text).map_err(|e| vec![yaml_error("", &e)])?;
     if tree.is_null() {
         return Err(vec![FieldError::new(
@@ -54,22 +84,86 @@ pub fn parse_sweep(text: &str, overrides: &Overrides) -> Result<ValidatedSweep, 
              and snapshots)",
         )]);
     }
-    tree = apply_overrides(tree, &overrides.set).map_err(|e| vec![e])?;
+    if let Some(folder) = folder {
+        resolve_sources(&mut tree, folder);
+    }
+    let (mut tree, mut applied) = apply_traced(tree, &overrides.set).map_err(|e| vec![e])?;
     if let (Some(out), Value::Mapping(map)) = (&overrides.output, &mut tree) {
         map.insert(
             Value::String("output".into()),
             Value::String(out.to_string_lossy().into_owned()),
         );
+        applied.push(Applied {
+            path: "output".into(),
+            argument: format!("--out {}", out.display()),
+        });
     }
+    let placed = |mut errors: Vec<FieldError>| {
+        for e in &mut errors {
+            place(e, text, &applied);
+        }
+        errors
+    };
     let file: SweepFile = serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = field_path(e.path());
         let mut error = yaml_error(&path, e.inner());
         error.location = locate(text, &path);
-        vec![error]
+        placed(vec![error])
     })?;
-    let mut sweep = validate(&file)?;
+    let mut sweep = validate(&file).map_err(placed)?;
     sweep.resolved.overrides = overrides.describe();
+    sweep.warnings = placed(std::mem::take(&mut sweep.warnings));
+    sweep.applied = applied;
+    sweep.text = text.to_string();
     Ok(sweep)
+}
+
+/// Says where the value of a rule violation (found after parsing, so without a position)
+/// was written: the `--set`/`--out` argument that wrote it, else its line and column in
+/// `text`, where it is written there.
+pub(crate) fn place(error: &mut FieldError, text: &str, applied: &[Applied]) {
+    blame_override(error, applied);
+    if error.set_by.is_none() && error.location.is_none() {
+        error.location = field_position(text, &error.path);
+    }
+}
+
+/// Names the last override that wrote the field of `error` (or a field above it) as its
+/// source: an error in a value typed on the command line is not the file's.
+fn blame_override(error: &mut FieldError, applied: &[Applied]) {
+    let under = |set: &str| {
+        error.path == set
+            || error
+                .path
+                .strip_prefix(set)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    };
+    if let Some(a) = applied.iter().rev().find(|a| under(&a.path)) {
+        error.set_by = Some(a.argument.clone());
+        error.location = None;
+    }
+}
+
+/// Joins every relative dataset directory (`datasets[i].source` that is not a built-in
+/// source) of the tree to `folder`. Anything of the wrong shape is left for the parser to
+/// report.
+fn resolve_sources(tree: &mut Value, folder: &Path) {
+    let Some(Value::Sequence(datasets)) = tree.get_mut("datasets") else {
+        return;
+    };
+    for d in datasets {
+        let Some(Value::String(source)) = d.get_mut("source") else {
+            continue;
+        };
+        if source.trim().is_empty() {
+            continue;
+        }
+        if let DataSource::Directory(dir) = DataSource::parse(source, None) {
+            if dir.is_relative() {
+                *source = folder.join(dir).to_string_lossy().into_owned();
+            }
+        }
+    }
 }
 
 /// serde_path_to_error writes the root as `.`; we leave it empty.
@@ -92,6 +186,7 @@ fn yaml_error(path: &str, e: &serde_yaml::Error) -> FieldError {
     if let Some(Location { line, column }) = location {
         message = message.replace(&format!(" at line {line} column {column}"), "");
     }
+    let message = plain(&message);
     FieldError {
         location,
         ..FieldError::new(path, "", message)

@@ -43,9 +43,11 @@ mod key;
 mod load;
 mod overrides;
 pub mod plan;
+mod position;
 mod resolved;
 mod schedule;
 mod validate;
+mod wording;
 
 pub use error::{FieldError, Location, SweepError};
 pub use expand::{BaselineTask, RunSpec};

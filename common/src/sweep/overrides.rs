@@ -26,23 +26,54 @@ enum Segment {
 /// Fails on the first override that cannot be applied: no `=`, a malformed path, a value
 /// that is not valid YAML, an index past the end of a list, a name no entry has, or a path
 /// that goes through a number or a string.
-pub fn apply_overrides(mut yaml: Value, overrides: &[String]) -> Result<Value, FieldError> {
+pub fn apply_overrides(yaml: Value, overrides: &[String]) -> Result<Value, FieldError> {
+    apply_traced(yaml, overrides).map(|(yaml, _)| yaml)
+}
+
+/// What one `--set` changed: the field path it reached, with list entries by position
+/// (`optimizers[1].lr`, the form error paths take), and the argument as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Applied {
+    /// The field path, positions resolved.
+    pub path: String,
+    /// `--set KEY.PATH=VALUE` as typed.
+    pub argument: String,
+}
+
+/// [`apply_overrides`], also returning what each override changed, so that an error in a
+/// value it set can name the `--set` argument instead of the file.
+pub(crate) fn apply_traced(
+    mut yaml: Value,
+    overrides: &[String],
+) -> Result<(Value, Vec<Applied>), FieldError> {
+    let mut applied = Vec::with_capacity(overrides.len());
     for text in overrides {
+        let argument = format!("--set {text}");
         let Some((path, raw)) = text.split_once('=') else {
-            return Err(FieldError::new(
-                text.trim(),
-                "",
-                "--set expects KEY.PATH=VALUE, e.g. training.steps=200",
-            ));
+            return Err(FieldError {
+                set_by: Some(argument),
+                ..FieldError::new(
+                    text.trim(),
+                    "",
+                    "expected KEY.PATH=VALUE, e.g. training.steps=200",
+                )
+            });
         };
         let (path, raw) = (path.trim(), raw.trim());
-        let fail = |message: String| FieldError::new(path, raw, format!("--set: {message}"));
+        let fail = |message: String| FieldError {
+            set_by: Some(argument.clone()),
+            ..FieldError::new(path, raw, message)
+        };
         let segments = parse_path(path).map_err(fail)?;
         let value: Value = serde_yaml::from_str(raw)
             .map_err(|e| fail(format!("the value is not valid YAML ({e})")))?;
-        set(&mut yaml, &segments, value).map_err(fail)?;
+        let reached = set(&mut yaml, &segments, value).map_err(fail)?;
+        applied.push(Applied {
+            path: describe(&reached),
+            argument,
+        });
     }
-    Ok(yaml)
+    Ok((yaml, applied))
 }
 
 fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
@@ -122,7 +153,10 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn set(root: &mut Value, segments: &[Segment], new: Value) -> Result<(), String> {
+/// Sets the field at `segments` to `new`; returns its path with list entries named by
+/// position.
+fn set(root: &mut Value, segments: &[Segment], new: Value) -> Result<Vec<Segment>, String> {
+    let mut reached = Vec::with_capacity(segments.len());
     let mut node = root;
     for (depth, segment) in segments.iter().enumerate() {
         let last = depth + 1 == segments.len();
@@ -133,24 +167,26 @@ fn set(root: &mut Value, segments: &[Segment], new: Value) -> Result<(), String>
         }
         node = match (node, segment) {
             (Value::Mapping(map), Segment::Key(key)) => {
+                reached.push(Segment::Key(key.clone()));
                 let key = Value::String(key.clone());
                 if last {
                     map.insert(key, new);
-                    return Ok(());
+                    return Ok(reached);
                 }
                 map.entry(key).or_insert(Value::Null)
             }
             (Value::Sequence(list), Segment::Index(i)) => {
                 let len = list.len();
+                reached.push(Segment::Index(*i));
                 if last && *i == len {
                     // One past the end appends: `--set datasets[1]={...}` adds a dataset.
                     list.push(new);
-                    return Ok(());
+                    return Ok(reached);
                 }
                 match list.get_mut(*i) {
                     Some(entry) if last => {
                         *entry = new;
-                        return Ok(());
+                        return Ok(reached);
                     }
                     Some(entry) => entry,
                     None => {
@@ -180,9 +216,10 @@ fn set(root: &mut Value, segments: &[Segment], new: Value) -> Result<(), String>
                         }
                     ));
                 };
+                reached.push(Segment::Index(position));
                 if last {
                     list[position] = new;
-                    return Ok(());
+                    return Ok(reached);
                 }
                 &mut list[position]
             }
@@ -285,8 +322,9 @@ baseline:
         );
         assert_eq!(
             e.to_string(),
-            "`optimizers[2].lr`: --set: index 2 is out of range: `optimizers` has 2 entries, got 1"
+            "`optimizers[2].lr`: index 2 is out of range: `optimizers` has 2 entries, got 1"
         );
+        assert_eq!(e.set_by.as_deref(), Some("--set optimizers[2].lr=1"));
     }
 
     #[test]
@@ -318,7 +356,7 @@ baseline:
             "a[0]b=1",
         ] {
             let e = apply(BASE, &[bad]).unwrap_err();
-            assert!(e.message.starts_with("--set"), "{bad}: {e}");
+            assert_eq!(e.set_by, Some(format!("--set {bad}")), "{bad}: {e}");
         }
         let e = apply(BASE, &["seeds=[0, 1"]).unwrap_err();
         assert!(e.message.contains("not valid YAML"), "{e}");

@@ -68,7 +68,8 @@ pub enum DataSource {
     Mnist,
     /// FashionMNIST from the cache.
     FashionMnist,
-    /// A directory with the four IDX files, relative to the current directory.
+    /// A directory with the four IDX files: absolute after [`read_sweep`](super::read_sweep)
+    /// (relative ones resolved, see there); as written after [`parse_sweep`](super::parse_sweep).
     Directory(PathBuf),
 }
 

@@ -398,26 +398,98 @@ fn type_errors_have_the_field_path_and_location() {
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].path, "training.steps");
     assert_eq!(e[0].location.map(|l| l.line), Some(7));
-    assert!(
-        e[0].message.contains("invalid type: string \"ten\""),
-        "{}",
-        e[0]
+    assert_eq!(
+        e[0].message,
+        "expected a whole number ≥ 0, got the text \"ten\""
     );
+    assert_eq!(e[0].set_by, None);
 
     let e = errors(TINY, &["optimizers[0].kind=adm"]);
     assert_eq!(e[0].path, "optimizers[0].kind");
-    assert!(e[0]
-        .message
-        .contains("unknown variant `adm`, expected one of `sgd`, `adam`, `sam`"));
-    // The value came from --set, not from the file: no location to show.
+    assert_eq!(
+        e[0].message,
+        "unknown value `adm`: expected one of sgd, adam, sam — did you mean adam?"
+    );
+    // The value came from --set, not from the file: no location to show, the argument named.
     assert_eq!(e[0].location, None);
+    assert_eq!(e[0].set_by.as_deref(), Some("--set optimizers[0].kind=adm"));
 
     let e = errors(TINY, &["snapshots.store_weights=maybe"]);
     assert_eq!(e[0].path, "snapshots.store_weights");
-    assert!(e[0].message.contains("expected a boolean"), "{}", e[0]);
+    assert!(e[0].message.contains("expected true or false"), "{}", e[0]);
 
     let e = errors(TINY, &["training.steps=-5"]);
     assert_eq!(e[0].path, "training.steps");
+    assert_eq!(e[0].message, "expected a whole number ≥ 0, got -5");
+}
+
+#[test]
+fn errors_in_overridden_values_name_the_override() {
+    // A rule broken by a --set value (found after deserialisation) is the override's.
+    let e = errors(TINY, &["training.steps=5", "optimizers.adam.lr=-1"]);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].path, "optimizers[1].lr");
+    assert_eq!(e[0].set_by.as_deref(), Some("--set optimizers.adam.lr=-1"));
+    assert_eq!(
+        e[0].in_file(std::path::Path::new("s.yaml")),
+        "--set optimizers.adam.lr=-1: `optimizers[1].lr`: expected a positive number, got -1"
+    );
+    // A whole entry replaced by --set owns the errors inside it.
+    let e = errors(TINY, &["optimizers[0]={name: sgd, kind: sgd, lr: 0}"]);
+    assert_eq!(
+        e[0].set_by.as_deref(),
+        Some("--set optimizers[0]={name: sgd, kind: sgd, lr: 0}")
+    );
+    // The same rule broken in the file is the file's.
+    let e = errors(&TINY.replace("lr: 0.01", "lr: -1"), &["training.steps=5"]);
+    assert_eq!(
+        (e[0].path.as_str(), e[0].set_by.as_ref()),
+        ("optimizers[0].lr", None)
+    );
+}
+
+#[test]
+fn rule_errors_in_the_file_have_a_location() {
+    let e = errors(&TINY.replace("lr: 0.01", "lr: -1"), &[]);
+    assert_eq!(e[0].path, "optimizers[0].lr");
+    assert_eq!(
+        e[0].location,
+        Some(Location {
+            line: 9,
+            column: 32
+        })
+    );
+    // Errors found later (the data on disk) are placed too, or blamed on their --set.
+    let later = FieldError::new("datasets[0].source", "", "missing");
+    let placed = tiny(&[]).attribute(later.clone());
+    assert_eq!(
+        placed.location,
+        Some(Location {
+            line: 5,
+            column: 27
+        })
+    );
+    let blamed = tiny(&["datasets[0].source=/x"]).attribute(later);
+    assert_eq!(
+        (blamed.location, blamed.set_by.as_deref()),
+        (None, Some("--set datasets[0].source=/x"))
+    );
+}
+
+#[test]
+fn a_snapshot_step_past_the_end_is_a_warning() {
+    let sweep = tiny(&["snapshots.schedule={every: 5, steps: [3, 12]}"]);
+    assert_eq!(sweep.snapshot_steps(), &[0, 3, 5, 10]);
+    let w = sweep.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].path, "snapshots.schedule.steps[1]");
+    assert!(
+        w[0].message
+            .contains("step 12 is past the last training step (training.steps = 10)"),
+        "{}",
+        w[0]
+    );
+    assert!(tiny(&[]).warnings().is_empty());
 }
 
 #[test]
@@ -444,12 +516,15 @@ fn missing_required_fields_are_named() {
     let e = errors(&text, &[]);
     assert_eq!(
         (e[0].path.as_str(), e[0].message.as_str()),
-        ("", "missing field `seeds`")
+        ("", "the field `seeds` is missing (it has no default)")
     );
     let e = errors(TINY, &["training={batch_size: 3}"]);
     assert_eq!(
         (e[0].path.as_str(), e[0].message.as_str()),
-        ("training", "missing field `steps`")
+        (
+            "training",
+            "the field `steps` is missing (it has no default)"
+        )
     );
 }
 
@@ -493,6 +568,74 @@ fn keys_are_fixed_for_a_fixed_configuration() {
         r#"{"dataset":{"name":"synth","seed":0,"source":"synthetic","test_size":50,"train_size":200},"eigen":{"max_products":1000,"tol":0.001,"top_k":1},"format_version":1,"hessian_samples":null,"model":{"bias_init":"zero","hidden":[4]},"network":0,"seed":0,"task":"baseline"}"#
     );
     assert_eq!(task.key, "1df0eb23300169c4");
+}
+
+#[test]
+fn a_directory_dataset_is_keyed_on_its_digest_not_its_path() {
+    let on_dir = |dir: &str, digest: Option<&str>| {
+        let mut sweep = tiny(&[&format!("datasets[0]={{name: synth, source: {dir}}}")]);
+        if let Some(d) = digest {
+            sweep.set_data_digest("synth", d.to_string());
+        }
+        sweep
+    };
+    let a = on_dir("/data/mnist", Some("sha256:aa"));
+    let b = on_dir("../../elsewhere/mnist", Some("sha256:aa"));
+    let c = on_dir("/data/mnist", Some("sha256:bb"));
+    assert_eq!(keys(&a), keys(&b));
+    assert_eq!(baseline_keys(&a), baseline_keys(&b));
+    assert!(keys(&a).iter().zip(keys(&c)).all(|(x, y)| *x != y));
+    assert!(baseline_keys(&a)
+        .iter()
+        .zip(baseline_keys(&c))
+        .all(|(x, y)| *x != y));
+    // The path stays in the configuration for people, beside the digest.
+    let json = a.runs()[0].config_json();
+    assert!(json.contains(r#""source":"/data/mnist""#), "{json}");
+    assert!(json.contains(r#""data_digest":"sha256:aa""#), "{json}");
+    // Without a digest (this crate reads no files) the path is what is keyed.
+    assert_ne!(
+        keys(&on_dir("/data/mnist", None)),
+        keys(&on_dir("/x", None))
+    );
+    // Digests of synthetic data are ignored: it is keyed on its generator settings.
+    let mut synthetic = tiny(&[]);
+    synthetic.set_data_digest("synth", "sha256:aa".into());
+    assert_eq!(keys(&synthetic), keys(&tiny(&[])));
+}
+
+#[test]
+fn relative_directories_are_read_from_the_file_folder_and_set_ones_from_the_cwd() {
+    let dir = std::env::temp_dir().join(format!("eigensweep-sweep-paths-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sweeps")).unwrap();
+    let file = dir.join("sweeps/s.yaml");
+    std::fs::write(
+        &file,
+        TINY.replace(
+            "source: synthetic, train_size: 200, test_size: 50",
+            "source: ../data",
+        ),
+    )
+    .unwrap();
+    let source = |sets: &[&str]| {
+        let overrides = Overrides {
+            set: sets.iter().map(|s| s.to_string()).collect(),
+            output: None,
+        };
+        let sweep = read_sweep(&file, &overrides).unwrap();
+        sweep.resolved().datasets[0].source.clone()
+    };
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(
+        source(&[]),
+        DataSource::Directory(dir.join("sweeps").join("../data"))
+    );
+    assert_eq!(
+        source(&["datasets[0].source=rel/data"]),
+        DataSource::Directory(cwd.join("rel/data"))
+    );
+    assert_eq!(source(&["datasets[0].source=mnist"]), DataSource::Mnist);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -697,7 +840,7 @@ fn shipped_small_sweeps_have_the_advertised_shape() {
     assert_eq!(mnist.snapshot_steps().len(), 50);
     assert_eq!(
         mnist.resolved().datasets[0].source,
-        DataSource::Directory("../shared/data/mnist-10k".into())
+        DataSource::Directory("../../shared/data/mnist-10k".into())
     );
     assert_eq!(mnist.baseline_tasks().len(), 10);
 }

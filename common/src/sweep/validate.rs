@@ -1,9 +1,11 @@
 //! Checks a [`SweepFile`] and resolves its defaults, reporting every problem at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::error::{fmt_number, FieldError};
 use super::file::{OptimizerKind, OptimizerSpec, Schedule, SweepFile};
+use super::load::place;
+use super::overrides::Applied;
 use super::resolved::{
     DataSource, EigenSettings, ExtraEigen, NamedOptimizer, OptimizerConfig, ResolvedDataset,
     ResolvedSweep, ResolvedTraining,
@@ -33,12 +35,45 @@ pub struct ValidatedSweep {
     pub(crate) resolved: ResolvedSweep,
     pub(crate) snapshot_steps: Vec<u64>,
     pub(crate) eval_steps: Vec<u64>,
+    /// Content digests of directory datasets, by dataset name (see
+    /// [`set_data_digest`](ValidatedSweep::set_data_digest)).
+    pub(crate) data_digests: BTreeMap<String, String>,
+    /// Settings that are valid but probably not what was meant (printed by every command that
+    /// reads the sweep; they change nothing).
+    pub(crate) warnings: Vec<FieldError>,
+    /// What each command-line override wrote, to blame errors found later on it.
+    pub(crate) applied: Vec<Applied>,
+    /// The file's text, to locate errors found later (empty when built from a file tree).
+    pub(crate) text: String,
 }
 
 impl ValidatedSweep {
     /// The sweep with every default filled in.
     pub fn resolved(&self) -> &ResolvedSweep {
         &self.resolved
+    }
+
+    /// Valid settings that are probably not what was meant, e.g. a snapshot step past the
+    /// last training step (dropped).
+    pub fn warnings(&self) -> &[FieldError] {
+        &self.warnings
+    }
+
+    /// `error` (found by a later check, e.g. on the file system) attributed to the `--set` or
+    /// `--out` argument that wrote its field, if one did (the message then names that
+    /// argument instead of the file), else placed at its line and column in the file.
+    pub fn attribute(&self, mut error: FieldError) -> FieldError {
+        place(&mut error, &self.text, &self.applied);
+        error
+    }
+
+    /// Keys the runs and baseline networks of the dataset `name` on `digest`, the identity of
+    /// its files, instead of on its directory's path: the same files named by another path
+    /// (absolute, relative, through a link) give the same keys, and other files under the
+    /// same path give new ones. This crate reads no files: whoever can (the command line)
+    /// computes the digest, and every command that prints or uses keys must set it.
+    pub fn set_data_digest(&mut self, name: &str, digest: String) {
+        self.data_digests.insert(name.to_string(), digest);
     }
 
     /// The snapshot steps shared by every run, sorted.
@@ -173,6 +208,10 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
         snapshot_steps: schedule_steps(&resolved.snapshots.schedule, t.steps),
         eval_steps: schedule_steps(&resolved.training.eval, t.steps),
         resolved,
+        data_digests: BTreeMap::new(),
+        warnings: c.warnings,
+        applied: Vec::new(),
+        text: String::new(),
     })
 }
 
@@ -394,6 +433,20 @@ fn check_schedule(c: &mut Checker, at: &str, schedule: &Schedule, total_steps: u
             );
         }
     }
+    // An explicit step past the end is dropped, not an error: shortening a sweep with
+    // `--set training.steps=…` should not require editing its step lists. But it is said.
+    for (i, &step) in schedule.steps.iter().flatten().enumerate() {
+        if step > total_steps {
+            c.warnings.push(FieldError::new(
+                format!("{at}.steps[{i}]"),
+                "",
+                format!(
+                    "step {step} is past the last training step (training.steps = \
+                     {total_steps}) and is not taken; remove it or raise training.steps"
+                ),
+            ));
+        }
+    }
     if total_steps > 0
         && c.errors_under(at) == 0
         && schedule_steps(schedule, total_steps).is_empty()
@@ -410,6 +463,8 @@ fn check_schedule(c: &mut Checker, at: &str, schedule: &Schedule, total_steps: u
 #[derive(Default)]
 struct Checker {
     errors: Vec<FieldError>,
+    /// Settings that are valid but probably not what was meant.
+    warnings: Vec<FieldError>,
 }
 
 impl Checker {

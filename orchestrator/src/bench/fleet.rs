@@ -105,7 +105,7 @@ pub(super) fn measure(quick: bool) -> Result<String, Failure> {
     std::fs::write(&sweep, sweep_yaml(&tmp.join("unused"), seeds, steps, false))
         .exit_code(exit_codes::OUTPUT, format!("writing {}", sweep.display()))?;
     let out = tmp.join("out");
-    let one_thread = ["--threads-per-rank", "1"];
+    let one_thread = ["--threads", "1"];
     let (mut np1, mut np2, mut np1_all) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     let mut request = Vec::new();
     for rep in 0..reps {

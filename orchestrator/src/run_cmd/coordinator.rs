@@ -85,7 +85,7 @@ impl Dispatch for ChannelDispatch<'_> {
     }
 
     fn finished(&self, index: usize, outcome: Result<TaskOutcome, Failure>) {
-        let outcome = outcome.map_err(|f| (f.code, format!("{:#}", f.error)));
+        let outcome = outcome.map_err(|f| (f.code, crate::failure::chain(&f.error)));
         let _ = self.tx.send(Local::Up(Up::Finished {
             index,
             outcome,

@@ -8,6 +8,7 @@
 //! process's workers and, under MPI, to other ranks; `fleet` is the MPI side (rank start-up,
 //! the other ranks' main threads); [`threads`] sizes CPU threads when processes share a node.
 
+mod config_diff;
 mod coordinator;
 mod dispatch;
 #[cfg(feature = "mpi")]
@@ -60,10 +61,11 @@ fn install_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
     Ok(stop)
 }
 
-/// Threads per run from this process's CPU budget; sets RAYON_NUM_THREADS, which candle and
-/// the HVP engine read on every operation.
+/// Threads per run from this process's CPU budget (`--threads`, else `process_budget`); sets
+/// RAYON_NUM_THREADS, which candle and the HVP engine read on every operation. Explicit
+/// options that would exceed `--threads` were refused by [`prepare`].
 fn size_threads(args: &RunArgs, process_budget: usize) -> (usize, usize) {
-    let per_process = args.threads_per_rank.unwrap_or(process_budget).max(1);
+    let per_process = args.threads.unwrap_or(process_budget).max(1);
     let jobs = args.jobs.max(1);
     let per_run = args.threads_per_run.unwrap_or((per_process / jobs).max(1));
     std::env::set_var("RAYON_NUM_THREADS", per_run.to_string());

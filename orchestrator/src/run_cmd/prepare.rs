@@ -16,6 +16,7 @@ use eigensweep_worker::output::{
 };
 use eigensweep_worker::run::Checkpoint;
 
+use super::config_diff::config_diff;
 use crate::cli::RunArgs;
 use crate::failure::{Failure, WithExitCode};
 
@@ -105,29 +106,44 @@ fn parse_shard(text: &str) -> Result<(usize, usize), Failure> {
     }
 }
 
+/// Refuses `--jobs`, `--threads` and `--threads-per-run` given together where they cannot
+/// all hold: `--threads` is this process's budget, so the jobs' threads must fit in it. (Zero
+/// counts are refused by the command-line parser, naming the option.)
+fn check_parallelism(args: &RunArgs) -> Result<(), Failure> {
+    let Some(threads) = args.threads else {
+        return Ok(());
+    };
+    let per_run = args.threads_per_run.unwrap_or(1);
+    if args.jobs.saturating_mul(per_run) <= threads {
+        return Ok(());
+    }
+    let asked = match args.threads_per_run {
+        Some(r) => format!("--jobs {} × --threads-per-run {r}", args.jobs),
+        None => format!("--jobs {} (one thread each at least)", args.jobs),
+    };
+    Err(Failure {
+        code: exit_codes::USAGE,
+        error: anyhow::anyhow!(
+            "{asked} need {} threads, more than --threads {threads}: raise --threads, or lower \
+             --jobs or --threads-per-run",
+            args.jobs.saturating_mul(per_run)
+        ),
+    })
+}
+
 /// Checks the options, reads the sweep, makes sure the output directory is writable and loads
 /// the datasets. Every process of a launch does this; nothing here writes outputs.
 pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    if args.checkpoint_every == 0
-        || !(args.checkpoint_minutes > 0.0 && args.checkpoint_minutes.is_finite())
-        || args.jobs == 0
-        || args.threads_per_run == Some(0)
-        || args.threads_per_rank == Some(0)
-    {
-        return Err(Failure {
-            code: exit_codes::USAGE,
-            error: anyhow::anyhow!(
-                "--jobs ({}), --threads-per-run, --threads-per-rank, --checkpoint-every ({}) and --checkpoint-minutes ({}) must be positive",
-                args.jobs,
-                args.checkpoint_every,
-                args.checkpoint_minutes
-            ),
-        });
-    }
+    check_parallelism(args)?;
     let sweep = crate::sweep_cmd::load(&args.sweep)?;
     let resolved = sweep.resolved();
     let out = resolved.output.clone();
+    // The data first: a launch that cannot read a dataset leaves no output directory behind.
+    let mut datasets = BTreeMap::new();
+    for d in &resolved.datasets {
+        datasets.insert(d.name.clone(), Arc::new(load_dataset(d)?));
+    }
     std::fs::create_dir_all(&out).exit_code(
         exit_codes::OUTPUT,
         format!("creating output directory {}", out.display()),
@@ -160,10 +176,6 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
             .map(|(_, t)| Task::Baseline(t)),
     );
 
-    let mut datasets = BTreeMap::new();
-    for d in &resolved.datasets {
-        datasets.insert(d.name.clone(), Arc::new(load_dataset(d)?));
-    }
     // Shards run as separate jobs: each keeps its own runs table (read them all with
     // read_parquet('OUT/runs*.parquet')).
     let table_path = match shard {
@@ -236,7 +248,22 @@ pub(crate) fn load_dataset(d: &ResolvedDataset) -> Result<TrainTest, Failure> {
 impl Prepared {
     /// Refuses, before any work, an output directory that holds another configuration's
     /// checkpoint or baseline parts.
+    ///
+    /// Each refusal names the fields that differ (old → new), from the configuration the runs
+    /// table recorded under the old key.
     pub(super) fn check_foreign_outputs(&self) -> Result<(), Failure> {
+        let recorded = self.recorded_configs();
+        let differences = |old_key: &str, new_json: String| match recorded.get(old_key) {
+            Some(old_json) => {
+                let lines = config_diff(old_json, &new_json);
+                if lines.is_empty() {
+                    String::new()
+                } else {
+                    format!("; changed: {}", lines.join("; "))
+                }
+            }
+            None => "; its configuration is not in the runs table, compare with sweep.yaml".into(),
+        };
         let mut foreign = Vec::new();
         for task in &self.tasks {
             let Task::Run(spec) = task else { continue };
@@ -244,10 +271,11 @@ impl Prepared {
             if let Ok(Some(c)) = Checkpoint::load(&dir.join("checkpoint.bin")) {
                 if c.run_key != spec.key {
                     foreign.push(format!(
-                        "{} holds run {} but this sweep's run there is {}",
+                        "{} holds run {} but this sweep's run there is {}{}",
                         dir.display(),
                         c.run_key,
-                        spec.key
+                        spec.key,
+                        differences(&c.run_key, spec.config_json())
                     ));
                 }
             }
@@ -277,10 +305,11 @@ impl Prepared {
                             .exit_code(exit_codes::INPUT, format!("reading {}", path.display()))?;
                         if let Some(r) = rows.iter().find(|r| r.task_key != task.key) {
                             foreign.push(format!(
-                                "{} holds baseline task {} but this sweep's is {}",
+                                "{} holds baseline task {} but this sweep's is {}{}",
                                 path.display(),
                                 r.task_key,
-                                task.key
+                                task.key,
+                                differences(&r.task_key, task.config_json())
                             ));
                         }
                     }
@@ -298,6 +327,28 @@ impl Prepared {
                 foreign.join("\n  ")
             ),
         })
+    }
+
+    /// The configuration JSON of every task the runs tables of the output directory record,
+    /// by key (unreadable tables are skipped: this only explains a refusal).
+    fn recorded_configs(&self) -> BTreeMap<String, String> {
+        let mut configs = BTreeMap::new();
+        let tables = std::fs::read_dir(&self.out)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("runs") && n.ends_with(".parquet"))
+            });
+        for table in tables {
+            for r in read_run_records(&table).unwrap_or_default() {
+                configs.insert(r.key, r.config_json);
+            }
+        }
+        configs
     }
 
     /// Writes the resolved sweep beside its outputs (`OUT/sweep.yaml`), atomically.

@@ -316,7 +316,15 @@ fn run_one(
     );
     let arch = match arch_for(data, &spec.model.hidden) {
         Ok(a) => a,
-        Err(f) => return failed(ctx, dispatch, &spec.key, &label, format!("{:#}", f.error)),
+        Err(f) => {
+            return failed(
+                ctx,
+                dispatch,
+                &spec.key,
+                &label,
+                crate::failure::chain(&f.error),
+            )
+        }
     };
     let plan = run_plan(
         spec,
@@ -491,7 +499,15 @@ fn baseline_one(
     let label = format!("baseline {}/{}", task.dataset.name, task.network);
     let arch = match arch_for(data, &task.model.hidden) {
         Ok(a) => a,
-        Err(f) => return failed(ctx, dispatch, &task.key, &label, format!("{:#}", f.error)),
+        Err(f) => {
+            return failed(
+                ctx,
+                dispatch,
+                &task.key,
+                &label,
+                crate::failure::chain(&f.error),
+            )
+        }
     };
     let dir = match baseline_dir(&ctx.prep.out, &task.dataset.name) {
         Ok(d) => d,

@@ -9,6 +9,7 @@
 //!   numbers, shapes, exact byte counts, label range), scaling pixels to `[0, 1]`.
 //! - [`locate`] names the datasets ([`DatasetKind`]), finds the four standard files in a
 //!   directory ([`load_dir`]) and chooses the cache directory ([`cache_dir`]).
+//! - [`digest`] identifies a dataset directory by its files' content, for run keys.
 //! - [`synthetic`](mod@synthetic) makes a seeded, learnable, MNIST-shaped dataset for tests
 //!   and for machines without the real data.
 //! - [`fetch`](mod@fetch) downloads the standard files into the cache and verifies their
@@ -17,12 +18,14 @@
 //! All fallible functions return [`DataError`], whose messages name the file concerned.
 
 mod atomic;
+pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod idx;
 pub mod locate;
 pub mod synthetic;
 
+pub use digest::data_digest;
 pub use error::DataError;
 pub use fetch::{fetch, manual_instructions, standard_files, verify_file, RemoteFile};
 pub use idx::{load_idx_pair, read_images, read_labels, write_idx_images, write_idx_labels};
