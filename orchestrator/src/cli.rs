@@ -157,6 +157,10 @@ pub struct RunArgs {
     /// Also checkpoint after this many minutes without one.
     #[arg(long, default_value_t = 5.0)]
     pub checkpoint_minutes: f64,
+    /// Do not lock the output directory (for filesystems without file locks, e.g. Lustre
+    /// mounted without `-o flock`): you make sure that no other launch uses it meanwhile.
+    #[arg(long)]
+    pub no_lock: bool,
 }
 
 /// `eigensweep data …`

@@ -10,6 +10,7 @@ mod cli;
 mod data_cmd;
 mod failure;
 mod launcher;
+mod output_lock;
 mod report_cmd;
 mod run_cmd;
 mod sweep_cmd;

@@ -83,7 +83,7 @@ fn banner(prep: &Prepared, processes: &str, jobs: usize, threads: usize) {
 fn run_local(args: RunArgs) -> Result<(), Failure> {
     // First of all: a preemption signal during start-up must not kill the process.
     let stop = install_signal_flag()?;
-    let prep = prepare(&args)?;
+    let prep = prepare(&args, true)?;
     let bars = MultiProgress::new();
     let (ledger, order) = Ledger::open(&prep, &bars)?;
     let (jobs, threads) = size_threads(&args, threads::affinity().len());

@@ -18,6 +18,7 @@ use eigensweep_worker::run::Checkpoint;
 
 use crate::cli::RunArgs;
 use crate::failure::{Failure, WithExitCode};
+use crate::output_lock::{self, OutputLock, Scope};
 
 /// One unit of work.
 pub(super) enum Task {
@@ -86,6 +87,9 @@ pub(super) struct Prepared {
     pub datasets: BTreeMap<String, Arc<TrainTest>>,
     /// Where the runs table of this launch lives.
     pub table_path: PathBuf,
+    /// This launch's hold on the output (or its shard) while it lives; `None` in the processes
+    /// that do not own the launch (MPI ranks other than 0) and with `--no-lock`.
+    pub _lock: Option<OutputLock>,
 }
 
 /// Parses `--shard I/K` (0 ≤ I < K).
@@ -106,8 +110,10 @@ fn parse_shard(text: &str) -> Result<(usize, usize), Failure> {
 }
 
 /// Checks the options, reads the sweep, makes sure the output directory is writable and loads
-/// the datasets. Every process of a launch does this; nothing here writes outputs.
-pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
+/// the datasets. Every process of a launch does this; nothing here writes outputs. The
+/// process that owns the launch (`owner`: the only one, or MPI rank 0) also takes the output's
+/// lock, before the datasets load, so that a second launch is refused at once.
+pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if args.checkpoint_every == 0
         || !(args.checkpoint_minutes > 0.0 && args.checkpoint_minutes.is_finite())
@@ -139,6 +145,21 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
         format!("output directory {} is not writable", out.display()),
     )?;
     let _ = std::fs::remove_file(&probe);
+    let lock = if !owner {
+        None
+    } else if args.no_lock {
+        eprintln!(
+            "warning: --no-lock: nothing stops another launch from using {} at the same time",
+            out.display()
+        );
+        None
+    } else {
+        let scope = match shard {
+            None => Scope::Sweep,
+            Some((index, count)) => Scope::Shard { index, count },
+        };
+        Some(output_lock::acquire(&out, scope)?)
+    };
 
     // Shards split the task list (runs first, then baseline networks) round-robin.
     let in_shard = |i: usize| shard.is_none_or(|(s, k)| i % k == s);
@@ -178,6 +199,7 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
         runs,
         datasets,
         table_path,
+        _lock: lock,
     })
 }
 
