@@ -40,6 +40,20 @@ pub enum Command {
     Minima(MinimaArgs),
     /// Render every figure of the paper from a sweep's tables (SVG, PNG, CSV, index.html).
     Report(ReportArgs),
+    /// How a sweep is doing, from its files (read-only; works while it runs, from any node):
+    /// per task status and progress, counts, ETA, tasks whose launch is gone. Exit code 0
+    /// when every task is done, 10 when not.
+    Status(StatusArgs),
+}
+
+/// `eigensweep status OUT [--json]`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The sweep's output directory (holds sweep.yaml and the runs tables).
+    pub out: PathBuf,
+    /// Print one JSON document (tasks, counts, ETA, launches) instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `eigensweep minima OUT …`

@@ -13,6 +13,7 @@ mod launcher;
 mod output_lock;
 mod report_cmd;
 mod run_cmd;
+mod status_cmd;
 mod sweep_cmd;
 mod train_cmd;
 
@@ -52,6 +53,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Minima(args) => report_cmd::run_minima(args),
         Command::Report(args) => report_cmd::run_report(args),
+        Command::Status(args) => status_cmd::run(args),
     };
     match result {
         Ok(()) => exit_codes::SUCCESS,

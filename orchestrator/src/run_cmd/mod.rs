@@ -26,7 +26,7 @@ use crate::cli::RunArgs;
 use crate::failure::{Failure, WithExitCode};
 use coordinator::{coordinate, spawn_workers, NoPeers};
 use dispatch::Ledger;
-pub(crate) use prepare::load_dataset;
+pub(crate) use prepare::{baseline_cost, load_dataset, run_cost};
 use prepare::{prepare, Prepared};
 use task::WorkerContext;
 

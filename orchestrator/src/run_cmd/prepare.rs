@@ -51,24 +51,23 @@ impl Task {
             hessian.unwrap_or(n).min(n).max(1) as f64
         };
         match self {
-            Task::Run(s) => {
-                let params = s.model.param_count() as f64;
-                let hvp = estimate_run(s).products as f64
-                    * samples(&s.dataset.name, s.hessian_samples)
-                    * params
-                    * 4.0;
-                let train = s.steps as f64 * s.batch_size as f64 * params * 6.0;
-                hvp + train + 1.0
-            }
-            Task::Baseline(t) => {
-                estimate_baseline(t).products as f64
-                    * samples(&t.dataset.name, t.hessian_samples)
-                    * t.model.param_count() as f64
-                    * 4.0
-                    + 1.0
-            }
+            Task::Run(s) => run_cost(s, samples(&s.dataset.name, s.hessian_samples)),
+            Task::Baseline(t) => baseline_cost(t, samples(&t.dataset.name, t.hessian_samples)),
         }
     }
+}
+
+/// [`Task::cost`] of a run whose Hessian is taken on `samples` samples.
+pub(crate) fn run_cost(s: &RunSpec, samples: f64) -> f64 {
+    let params = s.model.param_count() as f64;
+    let hvp = estimate_run(s).products as f64 * samples * params * 4.0;
+    let train = s.steps as f64 * s.batch_size as f64 * params * 6.0;
+    hvp + train + 1.0
+}
+
+/// [`Task::cost`] of a baseline network whose Hessian is taken on `samples` samples.
+pub(crate) fn baseline_cost(t: &BaselineTask, samples: f64) -> f64 {
+    estimate_baseline(t).products as f64 * samples * t.model.param_count() as f64 * 4.0 + 1.0
 }
 
 /// Everything every process of a launch knows before work starts.
