@@ -186,6 +186,19 @@ fn shards_run_side_by_side_but_never_twice_nor_beside_a_whole_launch() {
         "the whole-sweep launch names the shard in its way: {}",
         stderr(&whole)
     );
+    // A shard of another split would overlap it.
+    let other_split = run(&long_args(out_s, &["--shard", "1/3"]));
+    assert_eq!(
+        other_split.status.code(),
+        Some(exit_codes::LOCKED),
+        "{}",
+        stderr(&other_split)
+    );
+    assert!(
+        stderr(&other_split).contains("another split"),
+        "{}",
+        stderr(&other_split)
+    );
     assert_still_running(&mut zero, "shard refusals");
 
     // The other shard works beside it.

@@ -13,8 +13,9 @@
 //! | `.eigensweep-analysis-lock` | — | — | exclusive |
 //!
 //! So shards of one sweep run side by side, the same shard twice is refused, and a
-//! whole-sweep launch and a shard launch exclude each other. (Shards split with different K
-//! overlap but are not detected: use one K per output.) The analysis commands only read what
+//! whole-sweep launch and a shard launch exclude each other. Shards of different splits
+//! (`I/2` and `J/3`) overlap: a shard launch that finds a shard lock of another K held after
+//! taking its own is refused (of two racing, at least one sees the other). The analysis commands only read what
 //! `run` writes and write elsewhere, so they may run beside a launch, but not beside each
 //! other.
 //!
@@ -187,6 +188,19 @@ pub(crate) fn acquire(out: &Path, scope: Scope) -> Result<OutputLock, LockError>
             lock_or_name(&file, out, scope, true, || {
                 read_holder(&path).into_iter().collect()
             })?;
+            // Shards of another split overlap this one. Checked after locking our own shard,
+            // so of two launches racing with different K at least one sees the other.
+            let other_splits: Vec<PathBuf> = held_shard_locks(out)
+                .into_iter()
+                .filter(|p| shard_count(p) != Some(count))
+                .collect();
+            if !other_splits.is_empty() {
+                return Err(LockError::Held {
+                    out: out.to_path_buf(),
+                    wanted: format!("{} (shards of another split are running)", scope.describe()),
+                    holders: other_splits.iter().filter_map(|p| read_holder(p)).collect(),
+                });
+            }
             write_holder(&file, &path, &me)?;
             Ok(OutputLock {
                 _files: vec![sweep, file],
@@ -348,6 +362,12 @@ pub(crate) fn held_shard_locks(out: &Path) -> Vec<PathBuf> {
     held
 }
 
+/// K of a shard lock file `.eigensweep-lock-shard-I-of-K`.
+fn shard_count(path: &Path) -> Option<usize> {
+    let name = path.file_name()?.to_str()?;
+    name.rsplit_once("-of-")?.1.parse().ok()
+}
+
 /// This machine's host name.
 pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -444,13 +464,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Shards of another split overlap these: refused.
+        drop(whole);
+        let zero = acquire(out, Scope::Shard { index: 0, count: 2 }).unwrap();
+        match acquire(out, Scope::Shard { index: 1, count: 3 }) {
+            Err(e @ LockError::Held { .. }) => {
+                assert!(e.to_string().contains("another split"), "{e}");
+                assert!(e.to_string().contains("shard 0/2"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The refused launch left no lock behind: the same split still works.
+        let one = acquire(out, Scope::Shard { index: 1, count: 2 }).unwrap();
+        drop((zero, one));
         // The analysis lock is independent of the launches'.
         let analysis = acquire(out, Scope::Analysis).unwrap();
         assert!(matches!(
             acquire(out, Scope::Analysis),
             Err(LockError::Held { .. })
         ));
-        drop((whole, analysis));
+        drop(analysis);
     }
 
     #[test]
