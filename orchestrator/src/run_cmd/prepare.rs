@@ -111,7 +111,8 @@ fn parse_shard(text: &str) -> Result<(usize, usize), Failure> {
 /// Checks the options, reads the sweep, makes sure the output directory is writable and loads
 /// the datasets. Every process of a launch does this; nothing here writes outputs. The
 /// process that owns the launch (`owner`: the only one, or MPI rank 0) also takes the output's
-/// lock, before the datasets load, so that a second launch is refused at once.
+/// lock (`OUT/.eigensweep-lock*`, see `output_lock.rs`), before the datasets load, so that a
+/// second launch is refused at once.
 pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if args.checkpoint_every == 0
