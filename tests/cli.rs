@@ -220,7 +220,10 @@ fn help_documents_exit_codes() {
     let stdout = text(&out).0;
     assert!(stdout.contains("Exit codes"), "{stdout}");
     for (code, meaning) in eigensweep_common::exit_codes::ALL {
-        assert!(stdout.contains(&format!("{code} {meaning}")), "{code}: {stdout}");
+        assert!(
+            stdout.contains(&format!("{code} {meaning}")),
+            "{code}: {stdout}"
+        );
     }
 }
 

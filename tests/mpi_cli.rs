@@ -239,6 +239,46 @@ fn a_bad_sweep_file_fails_on_every_rank_with_its_exit_code() {
     assert!(stderr(&o).contains("does-not-exist.yaml"), "{}", stderr(&o));
 }
 
+#[test]
+fn a_held_output_stops_every_rank_with_exit_9_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let lock = std::fs::File::create(out.join(".eigensweep-lock")).unwrap();
+    lock.try_lock().unwrap();
+    let o = mpirun_output(2, &small_sweep_args(out.to_str().unwrap(), &[]));
+    let code = eigensweep_common::exit_codes::LOCKED;
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("in use by another launch"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("rank 1: rank 0 could not start"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.join("sweep.yaml").exists() && !out.join("runs").exists());
+}
+
+#[test]
+fn an_analysis_beside_another_stops_every_rank_with_exit_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    std::fs::create_dir(out.join("runs")).unwrap();
+    let lock = std::fs::File::create(out.join(".eigensweep-analysis-lock")).unwrap();
+    lock.try_lock().unwrap();
+    let o = mpirun_output(2, &["analyze", out.to_str().unwrap(), "-w", "1"]);
+    let code = eigensweep_common::exit_codes::LOCKED;
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rank 1: rank 0 could not start the analysis"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Runs `cluster/SCRIPT` outside Slurm: a fake job id, a stub `scontrol` that records its
 /// arguments, the `stubs` given (name, shell text) on PATH; USR1 to the script as Slurm's
 /// `--signal=B:USR1@300` would send it, then the requeued job.

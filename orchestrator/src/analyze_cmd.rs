@@ -53,6 +53,9 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
     if crate::launcher::launched_by_mpi() {
         return cluster::run(&args.out, opts);
     }
+    // Beside a `run` is fine (it reads the snapshots as far as they go); beside another
+    // analysis is not (both would write the same tables).
+    let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
     run_process(&args.out, &opts, true)
 }
 
@@ -130,6 +133,26 @@ mod cluster {
         };
         let world = universe.world();
         let rank = world.rank();
+        // Rank 0 holds the analysis lock for the job; refused, every rank stops with its code.
+        let lock = if rank == 0 {
+            crate::output_lock::acquire_for_analysis(out)
+        } else {
+            Ok(None)
+        };
+        let mut code = lock.as_ref().err().map_or(0, |f| f.code);
+        world.process_at_rank(0).broadcast_into(&mut code);
+        let _lock = match lock {
+            Err(f) => return Err(f),
+            Ok(_) if code != 0 => {
+                return Err(Failure {
+                    code,
+                    error: anyhow::anyhow!(
+                        "rank {rank}: rank 0 could not start the analysis (see its error)"
+                    ),
+                })
+            }
+            Ok(held) => held,
+        };
         // Each rank picks a free port on its host; timely binds it right after the exchange.
         let host = std::env::var("EIGENSWEEP_ANALYZE_HOST")
             .ok()

@@ -37,6 +37,20 @@ pub enum Command {
     Minima(MinimaArgs),
     /// Render every figure of the paper from a sweep's tables (SVG, PNG, CSV, index.html).
     Report(ReportArgs),
+    /// How a sweep is doing, from its files (read-only; works while it runs, from any node):
+    /// per task status and progress, counts, ETA, tasks whose launch is gone. Exit code 0
+    /// when every task is done, 10 when not.
+    Status(StatusArgs),
+}
+
+/// `eigensweep status OUT [--json]`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The sweep's output directory (holds sweep.yaml and the runs tables).
+    pub out: PathBuf,
+    /// Print one JSON document (tasks, counts, ETA, launches) instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Command {
@@ -49,7 +63,11 @@ impl Command {
             Command::Analyze(a) => a.threads.threads,
             Command::Minima(a) => a.threads.threads,
             Command::Report(a) => a.threads.threads,
-            Command::Data(_) | Command::Validate(_) | Command::Plan(_) | Command::Run(_) => None,
+            Command::Data(_)
+            | Command::Validate(_)
+            | Command::Plan(_)
+            | Command::Run(_)
+            | Command::Status(_) => None,
         }
     }
 }
@@ -206,6 +224,10 @@ pub struct RunArgs {
     /// the shards of one sweep together cover it exactly once.
     #[arg(long, value_name = "I/K", help_heading = "Cluster")]
     pub shard: Option<String>,
+    /// Do not lock the output directory (for filesystems without file locks, e.g. Lustre
+    /// mounted without `-o flock`): you make sure that no other launch uses it meanwhile.
+    #[arg(long, help_heading = "Cluster")]
+    pub no_lock: bool,
     /// When stderr is not a terminal (a batch log): a progress line for every running run
     /// this often (step/total, snapshots, the last snapshot's products and seconds, steps/s,
     /// ETA), and the sweep's totals; also how often running tasks update their row of the

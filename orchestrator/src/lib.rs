@@ -12,8 +12,10 @@ mod cli;
 mod data_cmd;
 mod failure;
 mod launcher;
+mod output_lock;
 mod report_cmd;
 mod run_cmd;
+mod status_cmd;
 mod sweep_cmd;
 mod train_cmd;
 
@@ -53,6 +55,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Minima(args) => report_cmd::run_minima(args),
         Command::Report(args) => report_cmd::run_report(args),
+        Command::Status(args) => status_cmd::run(args),
     };
     match result {
         Ok(()) => exit_codes::SUCCESS,

@@ -108,6 +108,8 @@ fn minima_options(args: &MinimaSettings) -> MinimaOptions {
 
 pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
     let opts = minima_options(&args.settings);
+    // One writer of OUT/minima at a time (see output_lock.rs); a `run` may go on meanwhile.
+    let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
     let data = load_datasets(&args.out)?;
     let r = minima(&args.out, &data, &opts).map_err(failure)?;
     println!(
@@ -139,6 +141,8 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
         ..ReportOptions::default()
     };
     let minima_opts = minima_options(&args.minima);
+    // One writer of OUT/report (and OUT/minima) at a time; a `run` may go on meanwhile.
+    let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
     let summary = if args.no_minima {
         report(&args.out, &opts).map_err(failure)?
     } else {

@@ -28,7 +28,7 @@ use crate::cli::RunArgs;
 use crate::failure::{Failure, WithExitCode};
 use coordinator::{coordinate, spawn_workers, NoPeers};
 use dispatch::Ledger;
-pub(crate) use prepare::load_dataset;
+pub(crate) use prepare::{baseline_cost, load_dataset, run_cost};
 use prepare::{prepare, Prepared};
 use task::WorkerContext;
 
@@ -128,7 +128,7 @@ fn found_line(prep: &Prepared) -> String {
 fn run_local(args: RunArgs) -> Result<(), Failure> {
     // First of all: a preemption signal during start-up must not kill the process.
     let stop = install_signal_flag()?;
-    let prep = prepare(&args)?;
+    let prep = prepare(&args, true)?;
     let bars = MultiProgress::new();
     let (ledger, order) = Ledger::open(&prep, &bars)?;
     let (jobs, threads) = size_threads(&args, threads::affinity().len());

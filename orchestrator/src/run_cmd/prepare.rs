@@ -19,6 +19,7 @@ use eigensweep_worker::run::Checkpoint;
 use super::config_diff::config_diff;
 use crate::cli::RunArgs;
 use crate::failure::{Failure, WithExitCode};
+use crate::output_lock::{self, OutputLock, Scope};
 
 /// One unit of work.
 pub(super) enum Task {
@@ -51,24 +52,23 @@ impl Task {
             hessian.unwrap_or(n).min(n).max(1) as f64
         };
         match self {
-            Task::Run(s) => {
-                let params = s.model.param_count() as f64;
-                let hvp = estimate_run(s).products as f64
-                    * samples(&s.dataset.name, s.hessian_samples)
-                    * params
-                    * 4.0;
-                let train = s.steps as f64 * s.batch_size as f64 * params * 6.0;
-                hvp + train + 1.0
-            }
-            Task::Baseline(t) => {
-                estimate_baseline(t).products as f64
-                    * samples(&t.dataset.name, t.hessian_samples)
-                    * t.model.param_count() as f64
-                    * 4.0
-                    + 1.0
-            }
+            Task::Run(s) => run_cost(s, samples(&s.dataset.name, s.hessian_samples)),
+            Task::Baseline(t) => baseline_cost(t, samples(&t.dataset.name, t.hessian_samples)),
         }
     }
+}
+
+/// [`Task::cost`] of a run whose Hessian is taken on `samples` samples.
+pub(crate) fn run_cost(s: &RunSpec, samples: f64) -> f64 {
+    let params = s.model.param_count() as f64;
+    let hvp = estimate_run(s).products as f64 * samples * params * 4.0;
+    let train = s.steps as f64 * s.batch_size as f64 * params * 6.0;
+    hvp + train + 1.0
+}
+
+/// [`Task::cost`] of a baseline network whose Hessian is taken on `samples` samples.
+pub(crate) fn baseline_cost(t: &BaselineTask, samples: f64) -> f64 {
+    estimate_baseline(t).products as f64 * samples * t.model.param_count() as f64 * 4.0 + 1.0
 }
 
 /// Everything every process of a launch knows before work starts.
@@ -87,6 +87,9 @@ pub(super) struct Prepared {
     pub datasets: BTreeMap<String, Arc<TrainTest>>,
     /// Where the runs table of this launch lives.
     pub table_path: PathBuf,
+    /// This launch's hold on the output (or its shard) while it lives; `None` in the processes
+    /// that do not own the launch (MPI ranks other than 0) and with `--no-lock`.
+    pub _lock: Option<OutputLock>,
 }
 
 /// Parses `--shard I/K` (0 ≤ I < K).
@@ -132,8 +135,11 @@ fn check_parallelism(args: &RunArgs) -> Result<(), Failure> {
 }
 
 /// Checks the options, reads the sweep, makes sure the output directory is writable and loads
-/// the datasets. Every process of a launch does this; nothing here writes outputs.
-pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
+/// the datasets. Every process of a launch does this; nothing here writes outputs. The
+/// process that owns the launch (`owner`: the only one, or MPI rank 0) also takes the output's
+/// lock (`OUT/.eigensweep-lock*`, see `output_lock.rs`), before the datasets load, so that a
+/// second launch is refused at once.
+pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     check_parallelism(args)?;
     let sweep = crate::sweep_cmd::load(&args.sweep)?;
@@ -155,6 +161,21 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
         format!("output directory {} is not writable", out.display()),
     )?;
     let _ = std::fs::remove_file(&probe);
+    let lock = if !owner {
+        None
+    } else if args.no_lock {
+        eprintln!(
+            "warning: --no-lock: nothing stops another launch from using {} at the same time",
+            out.display()
+        );
+        None
+    } else {
+        let scope = match shard {
+            None => Scope::Sweep,
+            Some((index, count)) => Scope::Shard { index, count },
+        };
+        Some(output_lock::acquire(&out, scope)?)
+    };
 
     // Shards split the task list (runs first, then baseline networks) round-robin.
     let in_shard = |i: usize| shard.is_none_or(|(s, k)| i % k == s);
@@ -190,6 +211,7 @@ pub(super) fn prepare(args: &RunArgs) -> Result<Prepared, Failure> {
         runs,
         datasets,
         table_path,
+        _lock: lock,
     })
 }
 

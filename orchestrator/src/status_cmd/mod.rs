@@ -1,0 +1,169 @@
+//! `eigensweep status OUT [--json]`: how a sweep is doing, from its files alone — per task
+//! status, progress and last update, counts, an ETA, and running tasks whose launch is gone
+//! or stalled. Read-only and cheap (no dataset is loaded), so a login node can ask while the
+//! compute nodes work. Exit code 0 when every task is done, 10 (INCOMPLETE) otherwise.
+
+mod state;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use eigensweep_common::exit_codes;
+use eigensweep_common::sweep::{read_sweep, Overrides};
+
+use crate::cli::StatusArgs;
+use crate::failure::{Failure, WithExitCode};
+use crate::output_lock::utc_text;
+use state::{duration_text, read_status, SweepStatus, TaskState};
+
+pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
+    let out = &args.out;
+    let sweep_file = out.join("sweep.yaml");
+    if !sweep_file.is_file() {
+        return Err(Failure {
+            code: exit_codes::INPUT,
+            error: anyhow::anyhow!(
+                "{} is not a sweep output: it has no sweep.yaml (`eigensweep run` writes it when a launch starts)",
+                out.display()
+            ),
+        });
+    }
+    // The resolved sweep as the launch wrote it; `output` is where we look, not where it ran.
+    let sweep = read_sweep(
+        &sweep_file,
+        &Overrides {
+            output: Some(out.clone()),
+            ..Overrides::default()
+        },
+    )
+    .exit_code(
+        exit_codes::INPUT,
+        format!("{} is not a readable sweep output", out.display()),
+    )?;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let status = read_status(out, &sweep, now_ms);
+    if args.json {
+        let text = serde_json::to_string_pretty(&status).exit_code(exit_codes::INTERNAL, "JSON")?;
+        println!("{text}");
+    } else {
+        print!("{}", render(&status));
+    }
+    if status.complete {
+        return Ok(());
+    }
+    let c = &status.counts;
+    Err(Failure {
+        code: exit_codes::INCOMPLETE,
+        error: anyhow::anyhow!("sweep not complete: {} of {} tasks done", c.done, c.tasks),
+    })
+}
+
+/// The report for people.
+fn render(s: &SweepStatus) -> String {
+    let c = &s.counts;
+    let mut text = format!(
+        "sweep `{}` in {}: {} tasks: {} done, {} running, {} pending, {} failed, {} diverged",
+        s.sweep,
+        s.output.display(),
+        c.tasks,
+        c.done,
+        c.running,
+        c.pending,
+        c.failed,
+        c.diverged
+    );
+    if c.probably_dead > 0 {
+        text += &format!(" ({} running probably dead)", c.probably_dead);
+    }
+    text.push('\n');
+    if !s.locks_probed {
+        text += "launches: unknown (the filesystem does not support file locks)\n";
+    } else if s.launches.is_empty() {
+        text += "launches: none holds this output now\n";
+    }
+    for l in &s.launches {
+        match &l.holder {
+            Some(h) => text += &format!("launch: {}\n", h.describe()),
+            None => text += &format!("launch: holds {} (still starting)\n", l.lock),
+        }
+    }
+    match s.eta_seconds {
+        Some(eta) => {
+            text += &format!(
+                "ETA: {} (≈ {}; {})\n",
+                duration_text(eta),
+                utc_text(s.now_ms + (eta * 1000.0) as i64),
+                s.eta_basis
+            )
+        }
+        None if !s.complete => text += &format!("ETA: unknown ({})\n", s.eta_basis),
+        None => {}
+    }
+    let width = s
+        .tasks
+        .iter()
+        .map(|t| t.label.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    text += &format!(
+        "{:<width$}  {:<8}  {:>13}  {:>9}  {:>9}  {}\n",
+        "task", "status", "steps", "snapshots", "updated", "host"
+    );
+    for t in &s.tasks {
+        text += &format!(
+            "{:<width$}  {:<8}  {:>13}  {:>9}  {:>9}  {}{}\n",
+            t.label,
+            t.status,
+            fraction(t.steps_done, t.steps_total),
+            fraction(t.snapshots_done, t.snapshots_total),
+            t.updated_time_ms.map_or("-".into(), |u| format!(
+                "{} ago",
+                duration_short(s.now_ms - u)
+            )),
+            where_text(t),
+            note(t)
+        );
+    }
+    text
+}
+
+fn fraction(done: Option<u64>, total: Option<u64>) -> String {
+    match (done, total) {
+        (_, None) => "-".into(),
+        (d, Some(n)) => format!("{}/{n}", d.map_or("?".into(), |d| d.to_string())),
+    }
+}
+
+/// `12s`, `4m`, `3h`: the age column.
+fn duration_short(ms: i64) -> String {
+    let s = (ms.max(0) / 1000) as u64;
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        _ => format!("{}h", s / 3600),
+    }
+}
+
+fn where_text(t: &TaskState) -> String {
+    match (&t.host, t.rank) {
+        (Some(h), Some(r)) => format!("{h} (rank {r})"),
+        (Some(h), None) => h.clone(),
+        (None, _) => "-".into(),
+    }
+}
+
+fn note(t: &TaskState) -> String {
+    if let Some(reason) = &t.dead_reason {
+        return format!("  PROBABLY DEAD: {reason}");
+    }
+    match (&t.error, t.status.as_str()) {
+        (Some(e), "failed" | "diverged") => {
+            let first = e.lines().next().unwrap_or_default();
+            format!("  {first}")
+        }
+        _ => String::new(),
+    }
+}
