@@ -161,7 +161,7 @@ pub(super) struct Ledger {
     cost_worked: f64,
     clock: Instant,
     /// Steps done of each running run when this launch started it (for the sweep's ETA).
-    progress_base: BTreeMap<String, u64>,
+    progress_base: BTreeMap<String, (u64, u64)>,
     bar: ProgressBar,
     log_lines: bool,
     dirty: bool,
@@ -244,8 +244,10 @@ impl Ledger {
     pub(super) fn record_later(&mut self, key: &str, update: &RecordUpdate) {
         if let Some(r) = self.records.get_mut(key) {
             if update.status.as_deref() == Some("running") {
-                self.progress_base
-                    .insert(key.to_string(), r.steps_done.unwrap_or(0));
+                self.progress_base.insert(
+                    key.to_string(),
+                    (r.steps_done.unwrap_or(0), r.snapshots_done.unwrap_or(0)),
+                );
             }
             update.apply(r);
             r.updated_time = Some(super::task::now_ms());
@@ -342,11 +344,20 @@ impl Ledger {
             if r.status != "running" {
                 continue;
             }
-            if let (Some(done), Some(total), Some(base)) =
+            // A run's cost is mostly its snapshots, its time partly its steps: the share done
+            // in this launch is taken as the mean of both fractions.
+            if let (Some(done), Some(total), Some(&(base, snap_base))) =
                 (r.steps_done, r.steps_total, self.progress_base.get(key))
             {
                 if total > 0 {
-                    partial += self.costs[i] * done.saturating_sub(*base) as f64 / total as f64;
+                    let steps = done.saturating_sub(base) as f64 / total as f64;
+                    let snaps = match (r.snapshots_done, r.snapshots_total) {
+                        (Some(d), Some(t)) if t > 0 => {
+                            d.saturating_sub(snap_base) as f64 / t as f64
+                        }
+                        _ => steps,
+                    };
+                    partial += self.costs[i] * 0.5 * (steps + snaps);
                 }
             }
         }
