@@ -5,21 +5,40 @@
 //! `-w THREADS` timely workers in this process; under `mpirun`/`srun` (feature `mpi`) the
 //! ranks form one timely cluster, with the addresses gathered over MPI, and write the same
 //! tables a single process would.
+//!
+//! SIGTERM, SIGUSR1 or SIGINT (Slurm preemption) halts every worker within one tile-pair job
+//! (a signal to one rank halts the whole cluster) and the command exits with
+//! [`INTERRUPTED`](exit_codes::INTERRUPTED): the finished jobs are recorded, so the same
+//! command continues. A full disk, quota, read-only or failing filesystem exits with
+//! [`OUTPUT`](exit_codes::OUTPUT), naming the file and the cause.
 
 use std::path::Path;
 
 use eigensweep_analysis::{analyze, AnalysisError, AnalyzeOptions, AnalyzeReport};
 use eigensweep_common::exit_codes;
+use eigensweep_common::stop::StopFlag;
+use eigensweep_worker::output::fatal_io_cause;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::AnalyzeArgs;
 use crate::failure::Failure;
 
-/// The exit code of an analysis error.
+/// The exit code of an analysis error. A full disk (or quota, read-only or failing
+/// filesystem) is an output failure wherever in the chain of causes it sits.
 fn failure(e: AnalysisError) -> Failure {
     let code = match &e {
+        _ if fatal_io_cause(&e).is_some() => exit_codes::OUTPUT,
+        AnalysisError::Interrupted { .. } => return Failure {
+            code: exit_codes::INTERRUPTED,
+            error: anyhow::Error::new(e).context(
+                "stopped by a signal; run the same `eigensweep analyze` command again to continue",
+            ),
+        },
+        AnalysisError::Job { output: true, .. } => exit_codes::OUTPUT,
         AnalysisError::Option { .. } => exit_codes::USAGE,
-        AnalysisError::NotAnOutput { .. } | AnalysisError::Data { .. } => exit_codes::INPUT,
+        AnalysisError::NotAnOutput { .. }
+        | AnalysisError::Data { .. }
+        | AnalysisError::Job { .. } => exit_codes::INPUT,
         AnalysisError::Output(_) | AnalysisError::Io { .. } => exit_codes::OUTPUT,
         AnalysisError::Engine(_) => exit_codes::INTERNAL,
     };
@@ -30,6 +49,8 @@ fn failure(e: AnalysisError) -> Failure {
 }
 
 pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
+    // First, so that a signal at any later moment is a request to stop, not a kill.
+    let stop = StopFlag::from(crate::run_cmd::install_signal_flag()?);
     if let Some(problem) = crate::launcher::unsupported_launch() {
         return Err(Failure {
             code: exit_codes::USAGE,
@@ -48,6 +69,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
         panel: args.panel,
         only_finished: args.only_finished,
         force: args.force,
+        stop,
     };
     #[cfg(feature = "mpi")]
     if crate::launcher::launched_by_mpi() {
