@@ -1,23 +1,39 @@
 //! `eigensweep minima OUT` (Appendix B.2: the best minimum of each optimiser, the loss along
 //! the line between every two of them, λ1 and ε-sharpness at each) and `eigensweep report OUT`
 //! (every figure of the paper as SVG, PNG and CSV, with `OUT/report/index.html`).
+//!
+//! SIGTERM, SIGUSR1 or SIGINT stops either within one pass over the training set (minima) or
+//! one figure (report) with [`INTERRUPTED`](exit_codes::INTERRUPTED); nothing half-done is
+//! left, and the same command redoes what is missing. A full disk, quota, read-only or
+//! failing filesystem exits with [`OUTPUT`](exit_codes::OUTPUT), naming the file and cause.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use eigensweep_common::exit_codes;
+use eigensweep_common::stop::StopFlag;
 use eigensweep_common::sweep::{read_sweep, Overrides};
 use eigensweep_report::{
     minima, report, report_with_minima, MinimaOptions, ReportError, ReportOptions,
 };
 use eigensweep_worker::data::TrainTest;
+use eigensweep_worker::output::fatal_io_cause;
 
 use crate::cli::{MinimaArgs, MinimaSettings, ReportArgs};
 use crate::failure::{Failure, WithExitCode};
 
-/// The exit code of a report error.
+/// The exit code of a report error. A full disk (or quota, read-only or failing filesystem)
+/// is an output failure wherever in the chain of causes it sits.
 fn failure(e: ReportError) -> Failure {
     let code = match &e {
+        _ if fatal_io_cause(&e).is_some() => exit_codes::OUTPUT,
+        ReportError::Interrupted { .. } => {
+            return Failure {
+                code: exit_codes::INTERRUPTED,
+                error: anyhow::Error::new(e)
+                    .context("stopped by a signal; run the same command again to finish"),
+            }
+        }
         ReportError::Option { .. } => exit_codes::USAGE,
         ReportError::Sweep { .. }
         | ReportError::Data { .. }
@@ -59,17 +75,24 @@ fn load_datasets(out: &Path) -> Result<BTreeMap<String, TrainTest>, Failure> {
     Ok(data)
 }
 
-fn minima_options(args: &MinimaSettings) -> MinimaOptions {
+fn minima_options(args: &MinimaSettings, stop: &StopFlag) -> MinimaOptions {
     MinimaOptions {
         alpha_points: args.alpha_points,
         epsilon: args.epsilon,
         sharpness_iterations: args.sharpness_iterations,
+        stop: stop.clone(),
         ..MinimaOptions::default()
     }
 }
 
+/// Installed first thing, so that a signal at any later moment is a request to stop.
+fn install_stop() -> Result<StopFlag, Failure> {
+    Ok(StopFlag::from(crate::run_cmd::install_signal_flag()?))
+}
+
 pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
-    let opts = minima_options(&args.settings);
+    let stop = install_stop()?;
+    let opts = minima_options(&args.settings, &stop);
     let data = load_datasets(&args.out)?;
     let r = minima(&args.out, &data, &opts).map_err(failure)?;
     println!(
@@ -93,14 +116,16 @@ pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
 }
 
 pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
+    let stop = install_stop()?;
     let opts = ReportOptions {
         convergence_sigma: args.convergence_sigma,
         alignment_sigma: args.alignment_sigma,
         waiting_times: args.waiting_times,
         chosen_seed: args.seed,
+        stop: stop.clone(),
         ..ReportOptions::default()
     };
-    let minima_opts = minima_options(&args.minima);
+    let minima_opts = minima_options(&args.minima, &stop);
     let summary = if args.no_minima {
         report(&args.out, &opts).map_err(failure)?
     } else {
