@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use eigensweep_common::exit_codes;
 use stop_support::{
-    assert_same_files, files, sigterm, temp_files, used_kib, wait_at_most, Synthetic, Tmpfs,
+    assert_same_files, file_paths, files, sigterm, temp_files, used_kib, wait_at_most, Synthetic,
+    Tmpfs,
 };
 use support::{eigensweep, run, small_sweep_args, stderr};
 
@@ -168,7 +169,7 @@ fn sigterm_stops_analyze_quickly_and_a_rerun_gives_the_uninterrupted_tables() {
         .unwrap();
     // Mid-way: once about a quarter of the displacement parts (of 165) are written.
     let parts = out.join("analysis/displacement");
-    while files(&parts).len() < 40 {
+    while file_paths(&parts).len() < 40 {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "no part written by `{}` within 120 s",

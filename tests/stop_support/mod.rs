@@ -111,25 +111,36 @@ impl Synthetic {
     }
 }
 
-/// Every file under `dir` (relative path → bytes).
-pub fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut all = BTreeMap::new();
+/// The paths of the files under `dir`. Files may come and go while a command runs (a
+/// temporary file renamed): those that vanish while listed are left out.
+pub fn file_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut all = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&d) else {
             continue;
         };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
-                all.insert(rel, std::fs::read(&path).unwrap());
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(_) => all.push(path),
+                Err(_) => {}
             }
         }
     }
     all
+}
+
+/// Every file under `dir` (relative path → bytes), for a directory no command is writing.
+pub fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    file_paths(dir)
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            (path.strip_prefix(dir).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
 }
 
 /// Asserts that the two trees hold the same files with the same bytes.
@@ -148,8 +159,8 @@ pub fn assert_same_files(want: &Path, got: &Path, context: &str) {
 
 /// Temporary files (`*.tmp`) anywhere under `dir`.
 pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    files(dir)
-        .into_keys()
+    file_paths(dir)
+        .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".tmp"))
         .collect()
 }
