@@ -146,6 +146,7 @@ fn sigterm_stops_report_during_the_minima_and_a_rerun_completes() {
     assert!(!out.join("minima/minima.parquet").exists());
     assert!(!out.join("minima/interpolation.parquet").exists());
 
+    // The same command finishes; smaller settings only keep the test short.
     let o = run(&[
         "report",
         out_s,

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use eigensweep_worker::output::{
@@ -187,11 +187,6 @@ pub fn wait_at_most(mut child: Child, limit: Duration, what: &str) -> (Output, D
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Whether `status` is an exit with `code` (not a death by signal).
-pub fn exited_with(status: ExitStatus, code: i32) -> bool {
-    status.code() == Some(code)
 }
 
 /// A tmpfs mounted at a directory for the life of the guard (unmounted on drop, also when
