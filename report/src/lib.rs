@@ -129,15 +129,9 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
     };
     let (panel_w, panel_h) = opts.panel_size;
     let mut outcomes = Vec::new();
-    let stopped = || {
-        if opts.stop.is_requested() {
-            return Err(ReportError::Interrupted { step: "the report" });
-        }
-        Ok(())
-    };
     for spec in FIGURES {
         for dataset in &datasets {
-            stopped()?;
+            ctx.check_stop()?;
             let built = (spec.build)(&ctx, dataset)?;
             let (picture, csv, size): (Box<dyn Picture>, String, (u32, u32)) = match built {
                 Built::Figure(fig) => {
@@ -196,7 +190,7 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
         inputs.sweep_error.as_deref(),
         opts,
     );
-    stopped()?;
+    ctx.check_stop()?;
     let index = dir.join(INDEX_FILE);
     write_atomically(&index, page.as_bytes())?;
     Ok(ReportSummary {
