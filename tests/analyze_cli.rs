@@ -1,13 +1,22 @@
 //! End-to-end tests of `eigensweep analyze`: the tables of a real small sweep, DuckDB over
-//! them (the Figure 1 query of the README), incremental reruns, bad input.
+//! them (the Figure 1 query of the README), incremental reruns, bad input, a stop by SIGTERM
+//! and a full disk.
 
+#[path = "stop_support/mod.rs"]
+mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use support::{run, small_sweep_args, stderr};
+use eigensweep_common::exit_codes;
+use stop_support::{
+    assert_same_files, file_paths, files, sigterm, temp_files, used_kib, wait_at_most, Synthetic,
+    Tmpfs,
+};
+use support::{eigensweep, run, small_sweep_args, stderr};
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -100,8 +109,202 @@ fn analyze_writes_every_table_and_reuses_them_on_a_rerun() {
 fn analyze_refuses_what_is_not_an_output_and_bad_options() {
     let tmp = tempfile::tempdir().unwrap();
     let o = run(&["analyze", tmp.path().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
     assert!(stderr(&o).contains("not a sweep output"), "{}", stderr(&o));
     let o = run(&["analyze", tmp.path().to_str().unwrap(), "-w", "0"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(exit_codes::USAGE), "{}", stderr(&o));
+}
+
+/// The numbers `tile pairs: C computed, R reused` of an analysis's output.
+fn computed_and_reused(o: &std::process::Output) -> (u64, u64) {
+    let text = stdout(o);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("tile pairs:"))
+        .unwrap_or_else(|| panic!("no `tile pairs:` line in {text}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+/// Slurm preemption: SIGTERM while the workers compute. The analysis must exit 8 within a
+/// few seconds (Slurm kills 30 s after SIGTERM), leave no temporary file, keep the jobs it
+/// finished, and a rerun must end with exactly the tables of an uninterrupted analysis.
+#[test]
+fn sigterm_stops_analyze_quickly_and_a_rerun_gives_the_uninterrupted_tables() {
+    // One worker, 3 runs × 240 snapshots × k = 3 at N = 4000: ~86,000 snapshot pairs in
+    // 3 × 10 × 11 / 2 tile-pair jobs of 24 snapshots; several seconds of real work.
+    let size = Synthetic {
+        runs: 3,
+        snapshots: 240,
+        k: 3,
+        n: 4000,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, reference) = (tmp.path().join("out"), tmp.path().join("reference"));
+    size.write(&out);
+    size.write(&reference);
+    let args = |o: &Path| -> Vec<String> {
+        [
+            "analyze",
+            o.to_str().unwrap(),
+            "-w",
+            "1",
+            "--tile-rows",
+            "72",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let as_str = |v: &[String]| v.iter().map(String::as_str).collect::<Vec<_>>().join(" ");
+
+    let started = Instant::now();
+    let child = eigensweep(&args(&out).iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Mid-way: once about a quarter of the displacement parts (of 165) are written.
+    let parts = out.join("analysis/displacement");
+    while file_paths(&parts).len() < 40 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no part written by `{}` within 120 s",
+            as_str(&args(&out))
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("SIGTERM {:?} after the start", started.elapsed());
+    sigterm(&child);
+    let (o, took) = wait_at_most(child, Duration::from_secs(10), "analyze");
+    eprintln!("analyze exited {took:?} after SIGTERM");
+    assert_eq!(
+        o.status.code(),
+        Some(exit_codes::INTERRUPTED),
+        "not stopped mid-way ({:?} after SIGTERM): {}",
+        took,
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("run the same `eigensweep analyze` command again"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
+    // The whole-sweep tables are written last: an interrupted analysis has not got there.
+    assert!(!out.join("analysis/spectrum_summary.parquet").exists());
+
+    let o = eigensweep(&args(&out).iter().map(String::as_str).collect::<Vec<_>>())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (computed, reused) = computed_and_reused(&o);
+    assert!(
+        reused > 0 && computed > 0,
+        "the rerun should reuse the jobs finished before the stop: {}",
+        stdout(&o)
+    );
+    let started = Instant::now();
+    let o = eigensweep(
+        &args(&reference)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    eprintln!("uninterrupted analysis: {:?}", started.elapsed());
+    assert_same_files(
+        &reference.join("analysis"),
+        &out.join("analysis"),
+        "interrupted and rerun",
+    );
+}
+
+/// Sum of the sizes of the files under `dir`, each rounded up to whole 4 KiB pages (what a
+/// tmpfs charges).
+fn kib_in_pages(dir: &Path) -> u64 {
+    files(dir)
+        .values()
+        .map(|b| (b.len() as u64).div_ceil(4096) * 4)
+        .sum()
+}
+
+/// A full disk is fatal for the launch: exit 4 naming the file and the cause, no temporary
+/// file left; with space freed the same command ends with the tables of an analysis that
+/// never lacked space.
+#[test]
+fn a_full_disk_exits_4_without_temporary_files_and_the_rerun_completes() {
+    let size = Synthetic {
+        runs: 3,
+        snapshots: 12,
+        k: 3,
+        n: 2000,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    size.write(&reference);
+    let input_kib = kib_in_pages(&reference);
+    let o = run(&[
+        "analyze",
+        reference.to_str().unwrap(),
+        "-w",
+        "1",
+        "--tile-rows",
+        "9",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let analysis_kib = kib_in_pages(&reference.join("analysis"));
+    assert!(
+        analysis_kib >= 64,
+        "analysis of {analysis_kib} KiB is too small a test"
+    );
+
+    // Room for the input and half of the analysis.
+    let Some(fs) = Tmpfs::mount(&tmp.path().join("mnt"), input_kib + analysis_kib / 2) else {
+        return;
+    };
+    let out = fs.dir.join("out");
+    size.write(&out);
+    assert!(
+        used_kib(&fs.dir) <= input_kib + 4,
+        "the input alone fills the tmpfs"
+    );
+    let o = run(&[
+        "analyze",
+        out.to_str().unwrap(),
+        "-w",
+        "1",
+        "--tile-rows",
+        "9",
+    ]);
+    let err = stderr(&o);
+    eprintln!("{err}");
+    assert_eq!(o.status.code(), Some(exit_codes::OUTPUT), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(
+        err.contains(&out.join("analysis").display().to_string()),
+        "the message should name the file: {err}"
+    );
+    assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
+
+    fs.resize(64 * 1024);
+    let o = run(&[
+        "analyze",
+        out.to_str().unwrap(),
+        "-w",
+        "1",
+        "--tile-rows",
+        "9",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_files(
+        &reference.join("analysis"),
+        &out.join("analysis"),
+        "after freeing space",
+    );
 }

@@ -5,6 +5,8 @@
 
 #![cfg(feature = "mpi")]
 
+#[path = "stop_support/mod.rs"]
+mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -404,6 +406,89 @@ fn two_processes_of_a_timely_cluster_write_the_single_process_tables() {
             b.display()
         );
     }
+}
+
+/// A signal to one rank of a 2-process analysis (Slurm signals tasks one by one; a node can
+/// be preempted alone) halts the whole timely cluster: every rank exits 8 within seconds,
+/// no temporary file is left, and the relaunch ends with the single-process tables.
+#[test]
+fn sigterm_to_one_rank_of_an_analysis_stops_every_rank_and_the_relaunch_matches() {
+    use stop_support::{assert_same_files, file_paths, temp_files, wait_at_most, Synthetic};
+    let size = Synthetic {
+        runs: 3,
+        snapshots: 240,
+        k: 3,
+        n: 4000,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (single, cluster) = (tmp.path().join("single"), tmp.path().join("cluster"));
+    size.write(&single);
+    size.write(&cluster);
+    let args = [
+        "analyze",
+        cluster.to_str().unwrap(),
+        "-w",
+        "1",
+        "--tile-rows",
+        "72",
+    ];
+    let child = mpirun(2, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clock = Instant::now();
+    while file_paths(&cluster.join("analysis/displacement")).len() < 40 {
+        assert!(
+            clock.elapsed() < Duration::from_secs(120),
+            "no parts after 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let found = Command::new("pgrep")
+        .args(["-P", &child.id().to_string()])
+        .output()
+        .unwrap();
+    let ranks: Vec<String> = String::from_utf8_lossy(&found.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(ranks.len(), 2, "rank processes: {ranks:?}");
+    let status = Command::new("kill")
+        .args(["-TERM", &ranks[1]])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (o, took) = wait_at_most(child, Duration::from_secs(10), "mpirun analyze");
+    eprintln!("mpirun exited {took:?} after SIGTERM to one rank");
+    assert_eq!(
+        o.status.code(),
+        Some(eigensweep_common::exit_codes::INTERRUPTED),
+        "{took:?} after SIGTERM: {}",
+        stderr(&o)
+    );
+    assert!(
+        temp_files(&cluster).is_empty(),
+        "{:?}",
+        temp_files(&cluster)
+    );
+
+    let o = mpirun_output(2, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "analyze",
+        single.to_str().unwrap(),
+        "-w",
+        "1",
+        "--tile-rows",
+        "72",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_files(
+        &single.join("analysis"),
+        &cluster.join("analysis"),
+        "2 ranks after SIGTERM to one and relaunch",
+    );
 }
 
 #[test]

@@ -1,9 +1,19 @@
-//! End-to-end tests of `eigensweep minima` and `eigensweep report` on a real small sweep.
+//! End-to-end tests of `eigensweep minima` and `eigensweep report` on a real small sweep,
+//! stopped by SIGTERM or by a full disk.
 
+#[path = "stop_support/mod.rs"]
+mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
-use support::{run, small_sweep_args, stderr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use eigensweep_common::exit_codes;
+use stop_support::{copy_tree, files, sigterm, temp_files, wait_at_most, Tmpfs};
+use support::{eigensweep, run, small_sweep_args, stderr};
 
 #[test]
 fn report_renders_every_figure_of_a_small_sweep() {
@@ -76,5 +86,112 @@ fn report_renders_every_figure_of_a_small_sweep() {
     }
     // A bad option is a usage error.
     let o = run(&["report", out_s, "--waiting-times", "0"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(exit_codes::USAGE), "{}", stderr(&o));
+}
+
+/// One small finished sweep (θ stored) shared by the stop tests, which each work on a copy.
+fn shared_sweep() -> &'static Path {
+    static SWEEP: OnceLock<PathBuf> = OnceLock::new();
+    SWEEP.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-stop-sweep");
+        let _ = std::fs::remove_dir_all(&out);
+        let o = run(&small_sweep_args(
+            out.to_str().unwrap(),
+            &["--set", "snapshots.store_weights=true"],
+        ));
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    })
+}
+
+/// Slurm preemption while `report` computes the minima comparison (the long part: losses
+/// over the training set along every interpolation line): exit 8 within seconds, no
+/// temporary file and no minima table, and the same command finishes afterwards.
+#[test]
+fn sigterm_stops_report_during_the_minima_and_a_rerun_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    copy_tree(shared_sweep(), &out);
+    let out_s = out.to_str().unwrap();
+    // 3 pairs of minima × 4,000 α points, each a loss over the training and the test set:
+    // minutes of real work, far more than the wait below.
+    let child = eigensweep(&[
+        "report",
+        out_s,
+        "--alpha-points",
+        "4000",
+        "--sharpness-iterations",
+        "1000",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    sigterm(&child);
+    let (o, took) = wait_at_most(child, Duration::from_secs(10), "report");
+    eprintln!("report exited {took:?} after SIGTERM: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(exit_codes::INTERRUPTED),
+        "not stopped mid-way ({took:?} after SIGTERM): {}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("run the same command again"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
+    assert!(!out.join("minima/minima.parquet").exists());
+    assert!(!out.join("minima/interpolation.parquet").exists());
+
+    // The same command finishes; smaller settings only keep the test short.
+    let o = run(&[
+        "report",
+        out_s,
+        "--alpha-points",
+        "7",
+        "--sharpness-iterations",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("minima/minima.parquet").is_file());
+    assert!(out.join("report/index.html").is_file());
+    assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
+}
+
+/// A full disk while the figures are written: exit 4 naming the file and the cause, no
+/// `.fig….svg.tmp` left behind; with space freed the same command completes.
+#[test]
+fn a_full_disk_stops_report_with_exit_4_and_no_temporary_files() {
+    let sweep = shared_sweep();
+    let input_kib: u64 = files(sweep)
+        .values()
+        .map(|b| (b.len() as u64).div_ceil(4096) * 4)
+        .sum();
+    let tmp = tempfile::tempdir().unwrap();
+    // The sweep and 256 KiB: a few figures fit, not the report.
+    let Some(fs) = Tmpfs::mount(&tmp.path().join("mnt"), input_kib + 256) else {
+        return;
+    };
+    let out = fs.dir.join("out");
+    copy_tree(sweep, &out);
+    let out_s = out.to_str().unwrap();
+    let o = run(&["report", out_s, "--no-minima"]);
+    let err = stderr(&o);
+    eprintln!("{err}");
+    assert_eq!(o.status.code(), Some(exit_codes::OUTPUT), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(
+        err.contains(&out.join("report").display().to_string()),
+        "the message should name the file: {err}"
+    );
+    assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
+
+    fs.resize(input_kib + 64 * 1024);
+    let o = run(&["report", out_s, "--no-minima"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("report/index.html").is_file());
+    assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
 }

@@ -17,17 +17,28 @@
 //! Which worker runs a job, and which loads a tile, follows from the plan alone, which every
 //! process derives from the same catalog, so the same jobs produce the same files whatever
 //! the number of workers or processes.
+//!
+//! Halting: a stop request ([`AnalyzeOptions::stop`]) or a job's fatal output error (full
+//! disk: every other job would fail at its write too) halts the workers of this process,
+//! which broadcast the halt to every worker of the cluster over a second input. A halted
+//! worker loads no more tiles and drops the jobs it has not started, so the dataflow drains
+//! within one job per worker; the outcomes of the jobs that did finish still reach the
+//! leader, which records them (see [`crate::analyze`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use eigensweep_common::stop::StopFlag;
+use eigensweep_worker::output::fatal_io_cause;
 
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Exchange, Input, Operator, Probe};
 use timely::{CommunicationConfig, WorkerConfig};
 
@@ -55,6 +66,33 @@ pub(crate) struct EngineStats {
     pub load_ns: AtomicU64,
     pub write_ns: AtomicU64,
     pub workers_finished: AtomicUsize,
+    /// Why the workers of this process halted: [`NOT_HALTED`], [`HALT_STOP`] or
+    /// [`HALT_OUTPUT`] (the larger reason wins).
+    pub halt: AtomicU8,
+    /// The first fatal output error a job of this process met, with its real cause.
+    pub fatal: Mutex<Option<AnalysisError>>,
+}
+
+/// The workers run on.
+pub(crate) const NOT_HALTED: u8 = 0;
+/// A stop was requested (a signal here or on another process).
+pub(crate) const HALT_STOP: u8 = 1;
+/// A job met a fatal output error (here or on another process).
+pub(crate) const HALT_OUTPUT: u8 = 2;
+
+impl EngineStats {
+    /// Why this process halts, [`NOT_HALTED`] if it does not; a stop request becomes
+    /// [`HALT_STOP`] here.
+    pub(crate) fn halt_reason(&self, stop: &StopFlag) -> u8 {
+        if stop.is_requested() {
+            self.halt_for(HALT_STOP);
+        }
+        self.halt.load(Ordering::SeqCst)
+    }
+
+    fn halt_for(&self, reason: u8) {
+        self.halt.fetch_max(reason, Ordering::SeqCst);
+    }
 }
 
 fn add_seconds(counter: &AtomicU64, seconds: f64) {
@@ -98,8 +136,9 @@ pub(crate) fn run(
     let config = timely_config(opts);
     let local_workers = opts.workers;
     let worker_stats = Arc::clone(&stats);
+    let stop = opts.stop.clone();
     let guards = timely::execute(config, move |worker| {
-        let result = run_worker(worker, &plan, &catalog, &analysis, &worker_stats);
+        let result = run_worker(worker, &plan, &catalog, &analysis, &worker_stats, &stop);
         worker_stats.workers_finished.fetch_add(1, Ordering::SeqCst);
         result
     })
@@ -122,6 +161,7 @@ fn run_worker(
     catalog: &Arc<Catalog>,
     analysis: &Path,
     stats: &Arc<EngineStats>,
+    stop: &StopFlag,
 ) -> Result<Vec<JobOutcome>, AnalysisError> {
     let me = worker.index();
     let peers = worker.peers();
@@ -132,8 +172,21 @@ fn run_worker(
         )));
     }
     let collected: Rc<RefCell<Vec<JobOutcome>>> = Rc::default();
-    let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
+    let (mut input, mut halts, probe) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, tiles) = scope.new_input::<Vec<TileMsg>>();
+        // Halt reasons, sent to every worker; the stream never holds back the products'
+        // frontier (nothing downstream of it is probed).
+        let (halts, reasons) = scope.new_input::<Vec<u8>>();
+        let halt_stats = Arc::clone(stats);
+        reasons
+            .broadcast()
+            .sink(Pipeline, "HaltRequests", move |(input, _frontier)| {
+                input.for_each(|_cap, data| {
+                    for reason in data.drain(..) {
+                        halt_stats.halt_for(reason);
+                    }
+                });
+            });
         let products = tile_products(
             tiles.exchange(|m: &TileMsg| u64::from(m.dest)),
             me,
@@ -141,22 +194,39 @@ fn run_worker(
             catalog,
             analysis,
             stats,
+            stop,
         );
         let (probe, outcomes) = products.exchange(|_: &JobOutcome| 0).probe();
         let sink = Rc::clone(&collected);
         outcomes.sink(Pipeline, "CollectOutcomes", move |(input, _frontier)| {
             input.for_each(|_cap, data| sink.borrow_mut().extend(data.drain(..)));
         });
-        (input, probe)
+        (input, halts, probe)
     });
 
+    // The largest halt reason this worker has broadcast.
+    let mut announced = NOT_HALTED;
+    let mut announce = |halts: &mut timely::dataflow::InputHandleVec<u64, u8>| {
+        let reason = stats.halt_reason(stop);
+        if reason > announced {
+            halts.send(reason);
+            announced = reason;
+        }
+        reason != NOT_HALTED
+    };
     let mut loaded: HashMap<TileKey, Arc<Tile>> = HashMap::new();
     let mut failure = None;
     for (t, wave) in plan.waves.iter().enumerate() {
+        if announce(&mut halts) {
+            break;
+        }
         let mut kept = HashMap::new();
         for (key, dests) in &wave.loads {
             if (key.spread() % peers as u64) as usize != me {
                 continue;
+            }
+            if stats.halt_reason(stop) != NOT_HALTED {
+                break;
             }
             // A tile loaded for the previous wave (a panel shared by consecutive waves) is
             // sent again rather than read again.
@@ -193,8 +263,15 @@ fn run_worker(
         worker.step_while(|| probe.less_than(&(t as u64)));
     }
     drop(loaded);
+    announce(&mut halts);
     input.close();
-    worker.step_while(|| !probe.done());
+    // A halt that arrives while draining is passed on too, so that every worker hears it
+    // even if its sender has already finished.
+    worker.step_while(|| {
+        announce(&mut halts);
+        !probe.done()
+    });
+    drop(halts);
     if let Some(e) = failure {
         return Err(e);
     }
@@ -212,11 +289,13 @@ fn tile_products<'scope>(
     catalog: &Arc<Catalog>,
     analysis: &Path,
     stats: &Arc<EngineStats>,
+    stop: &StopFlag,
 ) -> timely::dataflow::Stream<'scope, u64, Vec<JobOutcome>> {
     let plan = Arc::clone(plan);
     let catalog = Arc::clone(catalog);
     let analysis = analysis.to_path_buf();
     let stats = Arc::clone(stats);
+    let stop = stop.clone();
     tiles.unary_frontier(Pipeline, "TileProducts", move |_cap, _info| {
         // Per wave: the capability to emit under, the tiles here, the jobs still to run.
         struct WaveState {
@@ -263,6 +342,10 @@ fn tile_products<'scope>(
                 let mut session = output.session(&state.cap);
                 let mut remaining = Vec::new();
                 for j in std::mem::take(&mut state.jobs) {
+                    if stats.halt_reason(&stop) != NOT_HALTED {
+                        // Not started: left out of the outcomes, so recorded as not done.
+                        continue;
+                    }
                     let job = &plan.jobs[j];
                     let (Some(left), Some(right)) =
                         (state.tiles.get(&job.left), state.tiles.get(&job.right))
@@ -277,11 +360,22 @@ fn tile_products<'scope>(
                             stats.flops.fetch_add(cost.flops as u64, Ordering::Relaxed);
                             outcome
                         }
-                        Err(e) => JobOutcome {
-                            job: j,
-                            baseline: None,
-                            error: Some(format!("{}: {e}", job.name)),
-                        },
+                        Err(e) => {
+                            let output = fatal_io_cause(&e).is_some();
+                            let message = format!("{}: {e}", job.name);
+                            if output {
+                                stats.halt_for(HALT_OUTPUT);
+                                let mut first =
+                                    stats.fatal.lock().unwrap_or_else(|p| p.into_inner());
+                                first.get_or_insert(e);
+                            }
+                            JobOutcome {
+                                job: j,
+                                baseline: None,
+                                error: Some(message),
+                                fatal_output: output,
+                            }
+                        }
                     };
                     stats.pairs_done.fetch_add(job.pairs, Ordering::Relaxed);
                     session.give(outcome);
@@ -295,6 +389,10 @@ fn tile_products<'scope>(
                     }
                 }
                 state.jobs = remaining;
+                if stats.halt_reason(&stop) != NOT_HALTED {
+                    // Their tiles may never come: the loaders have halted too.
+                    state.jobs.clear();
+                }
             }
             // A wave is finished here when all its jobs ran, or when no more tiles can arrive
             // for it (a loader failed: its jobs are missing from the outcomes, which the

@@ -51,6 +51,29 @@ pub enum AnalysisError {
     /// The timely workers could not be started or one of them panicked.
     #[error("dataflow engine: {0}")]
     Engine(String),
+    /// A tile-pair job failed. Jobs run on any worker of any process and only their message
+    /// travels back to the leader, so the cause is text; `output` says whether it was an I/O
+    /// error that ends the whole launch (full disk, quota, read-only or failing filesystem).
+    #[error("{}: job {message}", dir.display())]
+    Job {
+        /// The analysis directory.
+        dir: PathBuf,
+        /// The job's name and its error.
+        message: String,
+        /// Whether the cause was a fatal output error
+        /// ([`is_fatal_io`](eigensweep_worker::output::is_fatal_io)).
+        output: bool,
+    },
+    /// A stop was requested ([`AnalyzeOptions::stop`](crate::AnalyzeOptions::stop)) and the
+    /// analysis ended early; the manifest records only the jobs that were written, so running
+    /// it again continues where it stopped.
+    #[error("the analysis was stopped before it finished ({jobs_done} of {jobs_todo} tile-pair jobs done)")]
+    Interrupted {
+        /// Jobs of this analysis that were written (and recorded as done).
+        jobs_done: usize,
+        /// Jobs this analysis had to compute.
+        jobs_todo: usize,
+    },
 }
 
 impl AnalysisError {

@@ -27,6 +27,10 @@ pub struct JobOutcome {
     pub baseline: Option<(Vec<Moments>, u64)>,
     /// The error text if the job failed (the leader turns it into an error).
     pub error: Option<String>,
+    /// Whether that error was a fatal output error (full disk, quota, read-only or failing
+    /// filesystem), which ends the launch with the output exit code.
+    #[serde(default)]
+    pub fatal_output: bool,
 }
 
 /// Time and work spent on one job.
@@ -95,6 +99,7 @@ pub fn run_job(
         job: job_index,
         baseline: None,
         error: None,
+        fatal_output: false,
     };
     match job.kind {
         JobKind::BaselinePair { a, b } => {

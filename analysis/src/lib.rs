@@ -71,6 +71,11 @@ use crate::tables::{
 /// Analyses the sweep output `out` into `out/analysis`, computing only the tile pairs whose
 /// snapshots changed since the last analysis. `progress` is called on the calling thread a
 /// few times a second while the workers run.
+///
+/// When [`AnalyzeOptions::stop`] is set, the workers halt within one job and this returns
+/// [`AnalysisError::Interrupted`]; the manifest then names exactly the jobs whose parts are
+/// written (and the whole-sweep tables are left as they were), so the same call again
+/// computes the rest and ends with the tables an uninterrupted analysis writes.
 pub fn analyze(
     out: &Path,
     opts: &AnalyzeOptions,
@@ -79,6 +84,12 @@ pub fn analyze(
     let started = Instant::now();
     opts.validate()?;
     let catalog = Arc::new(Catalog::scan(out, opts.only_finished)?);
+    if opts.stop.is_requested() {
+        return Err(AnalysisError::Interrupted {
+            jobs_done: 0,
+            jobs_todo: 0,
+        });
+    }
     let analysis = out.join(ANALYSIS_DIR);
     fs::create_dir_all(&analysis)
         .map_err(|e| AnalysisError::io("creating directory", &analysis, e))?;
@@ -104,6 +115,12 @@ pub fn analyze(
             seconds: started.elapsed().as_secs_f64(),
         })
     };
+    if opts.is_leader() && !plan.todo.is_empty() {
+        // The jobs about to run rewrite parts that the old manifest may claim (under their
+        // own names, or under names of another tiling): from now until the end it claims only
+        // what stays valid, even if this process is killed outright.
+        manifest_of(&plan, &manifest, &BTreeMap::new()).save(&analysis)?;
+    }
     let outcomes = if plan.todo.is_empty() {
         Vec::new()
     } else {
@@ -133,11 +150,83 @@ pub fn analyze(
         write_seconds: seconds(&stats.write_ns),
         dir: analysis.clone(),
     };
+    let fatal = stats.fatal.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(e) = fatal {
+        // The real cause (a full disk), with its path, from a job of this process.
+        return Err(e);
+    }
+    let halt = stats.halt.load(Ordering::SeqCst);
     if opts.is_leader() {
-        finish(&catalog, &plan, &manifest, outcomes, &analysis)?;
+        if halt == engine::HALT_STOP {
+            return Err(record_interrupted(&plan, &manifest, outcomes, &analysis));
+        }
+        finish(&catalog, &plan, &manifest, outcomes, &analysis, &opts.stop)?;
+    } else if halt == engine::HALT_STOP {
+        return Err(AnalysisError::Interrupted {
+            jobs_done: 0,
+            jobs_todo: plan.todo.len(),
+        });
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The manifest after this analysis: every job of `plan` that was current before it or
+/// is in `done` (by position in the plan); jobs of other plans are dropped, their parts
+/// being rewritten or removed.
+fn manifest_of(plan: &Plan, old: &Manifest, done: &BTreeMap<usize, job::JobOutcome>) -> Manifest {
+    let mut manifest = Manifest {
+        format: plan::ANALYSIS_FORMAT,
+        jobs: BTreeMap::new(),
+    };
+    let todo: BTreeSet<usize> = plan.todo.iter().copied().collect();
+    for (j, job) in plan.jobs.iter().enumerate() {
+        let record = match done.get(&j) {
+            Some(o) => JobRecord {
+                fingerprint: job.fingerprint.clone(),
+                pairs: job.pairs,
+                baseline: o.baseline.clone(),
+            },
+            None if todo.contains(&j) => continue,
+            None => old.jobs[&job.name].clone(),
+        };
+        manifest.jobs.insert(job.name.clone(), record);
+    }
+    manifest
+}
+
+/// After a stop: records the jobs that finished (their parts are written) so that the next
+/// analysis skips them, and says how far this one got. Errors of finished jobs and of the
+/// manifest's write take precedence: they are what a person must fix.
+fn record_interrupted(
+    plan: &Plan,
+    old: &Manifest,
+    outcomes: Vec<job::JobOutcome>,
+    analysis: &Path,
+) -> AnalysisError {
+    let mut done = BTreeMap::new();
+    for o in outcomes {
+        if let Some(e) = &o.error {
+            return job_error(analysis, e, o.fatal_output);
+        }
+        done.insert(o.job, o);
+    }
+    let jobs_done = done.len();
+    if let Err(e) = manifest_of(plan, old, &done).save(analysis) {
+        return e;
+    }
+    AnalysisError::Interrupted {
+        jobs_done,
+        jobs_todo: plan.todo.len(),
+    }
+}
+
+fn job_error(analysis: &Path, message: &str, output: bool) -> AnalysisError {
+    AnalysisError::Job {
+        dir: analysis.to_path_buf(),
+        message: message.to_string(),
+        output,
+    }
 }
 
 /// The leader's part after the dataflow: check every job reported, write the whole-sweep
@@ -148,14 +237,19 @@ fn finish(
     old: &Manifest,
     outcomes: Vec<job::JobOutcome>,
     analysis: &Path,
+    stop: &eigensweep_common::stop::StopFlag,
 ) -> Result<(), AnalysisError> {
-    let mut by_job = BTreeMap::new();
-    for o in outcomes {
-        if let Some(e) = &o.error {
-            return Err(AnalysisError::data(analysis, format!("job {e}")));
-        }
-        by_job.insert(o.job, o);
+    // A fatal output error (a full disk) is reported first: it is why the others failed.
+    if let Some(o) = outcomes
+        .iter()
+        .find(|o| o.fatal_output)
+        .or_else(|| outcomes.iter().find(|o| o.error.is_some()))
+    {
+        let e = o.error.as_deref().unwrap_or("failed");
+        return Err(job_error(analysis, e, o.fatal_output));
     }
+    let by_job: BTreeMap<usize, job::JobOutcome> =
+        outcomes.into_iter().map(|o| (o.job, o)).collect();
     let missing: Vec<&str> = plan
         .todo
         .iter()
@@ -169,21 +263,20 @@ fn finish(
             missing[0]
         )));
     }
-    let mut manifest = Manifest {
-        format: plan::ANALYSIS_FORMAT,
-        jobs: BTreeMap::new(),
+    let manifest = manifest_of(plan, old, &by_job);
+    // Every job is written: a stop from here on records them all and leaves the whole-sweep
+    // tables to the next analysis, which rewrites them from the manifest (they take seconds).
+    let stopped = || -> Result<(), AnalysisError> {
+        if stop.is_requested() {
+            manifest.save(analysis)?;
+            return Err(AnalysisError::Interrupted {
+                jobs_done: plan.todo.len(),
+                jobs_todo: plan.todo.len(),
+            });
+        }
+        Ok(())
     };
-    for (j, job) in plan.jobs.iter().enumerate() {
-        let record = match by_job.get(&j) {
-            Some(o) => JobRecord {
-                fingerprint: job.fingerprint.clone(),
-                pairs: job.pairs,
-                baseline: o.baseline.clone(),
-            },
-            None => old.jobs[&job.name].clone(),
-        };
-        manifest.jobs.insert(job.name.clone(), record);
-    }
+    stopped()?;
 
     let mut baseline = Vec::new();
     for d in 0..catalog.baselines.len() {
@@ -196,16 +289,19 @@ fn finish(
         baseline.extend(summaries::baseline_rows(catalog, d, &moments));
     }
     write_table_atomically(&analysis.join(BASELINE_FILE), &baseline)?;
+    stopped()?;
     let run_alignment = summaries::run_alignment(catalog);
     write_table_atomically(
         &analysis.join(ALIGNMENT_SUMMARY_FILE),
         &summaries::alignment_summary(&run_alignment),
     )?;
     write_table_atomically(&analysis.join(RUN_ALIGNMENT_FILE), &run_alignment)?;
+    stopped()?;
     write_table_atomically(
         &analysis.join(SPECTRUM_SUMMARY_FILE),
         &summaries::spectrum_summary(catalog),
     )?;
+    stopped()?;
     remove_stale_parts(catalog, plan, analysis)?;
     manifest.save(analysis)
 }

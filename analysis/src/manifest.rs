@@ -127,8 +127,16 @@ impl Manifest {
         let tmp = dir.join(format!(".{MANIFEST_FILE}.tmp"));
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| AnalysisError::data(&path, format!("encoding the manifest: {e}")))?;
-        fs::write(&tmp, text).map_err(|e| AnalysisError::io("writing", &tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| AnalysisError::io("renaming to", &path, e))
+        let result = fs::write(&tmp, text)
+            .map_err(|e| AnalysisError::io("writing", &path, e))
+            .and_then(|()| {
+                fs::rename(&tmp, &path).map_err(|e| AnalysisError::io("renaming to", &path, e))
+            });
+        if result.is_err() {
+            // Best effort: the error that matters is the one returned.
+            let _ = fs::remove_file(&tmp);
+        }
+        result
     }
 }
 

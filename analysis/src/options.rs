@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use eigensweep_common::stop::StopFlag;
+
 use crate::AnalysisError;
 
 /// One process of a multi-process timely cluster: this process's number and the
@@ -40,6 +42,10 @@ pub struct AnalyzeOptions {
     pub only_finished: bool,
     /// Recompute every tile pair even where the manifest says its result is current.
     pub force: bool,
+    /// Set (by a signal handler) to end the analysis early: every worker polls it between
+    /// tile loads and tile-pair jobs, so the analysis returns [`AnalysisError::Interrupted`]
+    /// within one job, with the manifest naming exactly the jobs whose parts were written.
+    pub stop: StopFlag,
 }
 
 impl Default for AnalyzeOptions {
@@ -51,6 +57,7 @@ impl Default for AnalyzeOptions {
             panel: 4,
             only_finished: false,
             force: false,
+            stop: StopFlag::new(),
         }
     }
 }

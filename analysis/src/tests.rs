@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use eigensweep_worker::output::{read_table, TableRow};
 
+use crate::manifest::Manifest;
 use crate::tables::*;
 use crate::testdata::{write_run, Synth, SynthRun};
-use crate::{analyze, AnalyzeOptions, AnalyzeReport, ClusterProcess};
+use crate::{analyze, AnalysisError, AnalyzeOptions, AnalyzeReport, ClusterProcess};
 
 fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter()
@@ -527,4 +528,82 @@ fn bench_runs_on_a_small_synthetic_run() {
     .unwrap();
     assert_eq!(report.pairs, 40 * 39 / 2);
     assert!(report.product_gflops > 0.0 && report.plain_gflops > 0.0);
+}
+
+/// Every file under `dir` whose name ends in `.tmp`.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(".tmp") {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_stop_requested_before_the_start_writes_nothing_and_says_interrupted() {
+    let synth = Synth::standard();
+    let out = tempfile::tempdir().unwrap();
+    synth.write(out.path());
+    let o = opts(2);
+    o.stop.request();
+    let err = analyze(out.path(), &o, &|_| {}).unwrap_err();
+    assert!(
+        matches!(err, AnalysisError::Interrupted { jobs_done: 0, .. }),
+        "{err}"
+    );
+    assert!(!out.path().join("analysis").exists() || tables_bytes(out.path()).is_empty());
+    assert!(!out.path().join("analysis/_manifest.json").exists());
+}
+
+#[test]
+fn a_stop_while_the_workers_run_records_only_written_jobs_and_a_rerun_matches() {
+    let synth = Synth::standard();
+    let (reference, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    synth.write(reference.path());
+    synth.write(out.path());
+    run_analyze(reference.path(), &opts(1));
+
+    // Stop at the first progress report: the workers are running by then (how far they got
+    // depends on the machine, which is the point: whatever they wrote must be recorded
+    // exactly).
+    let o = opts(1);
+    let stop = o.stop.clone();
+    match analyze(out.path(), &o, &|_| stop.request()) {
+        Err(AnalysisError::Interrupted {
+            jobs_done,
+            jobs_todo,
+        }) => {
+            assert!(jobs_done < jobs_todo, "{jobs_done} of {jobs_todo}");
+            let manifest = Manifest::load(&out.path().join("analysis"));
+            assert_eq!(manifest.jobs.len(), jobs_done);
+            assert!(!out
+                .path()
+                .join("analysis")
+                .join(SPECTRUM_SUMMARY_FILE)
+                .exists());
+        }
+        Ok(_) => eprintln!("note: the analysis finished before the first progress report"),
+        Err(e) => panic!("{e}"),
+    }
+    assert!(temp_files(out.path()).is_empty());
+    let again = run_analyze(out.path(), &opts(1));
+    assert_eq!(
+        again.pairs_computed + again.pairs_reused,
+        run_analyze(reference.path(), &opts(1)).pairs_reused
+    );
+    assert!(
+        tables_bytes(reference.path()) == tables_bytes(out.path()),
+        "an interrupted and resumed analysis differs from an uninterrupted one"
+    );
 }

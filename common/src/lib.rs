@@ -1,8 +1,9 @@
 //! # eigensweep-common
 //!
 //! Small, stable types every eigensweep stage (and scripts driving the binary) can rely on:
-//! the process exit codes ([`exit_codes`]) and the sweep file with its expansion into runs
-//! and their keys ([`sweep`]).
+//! the process exit codes ([`exit_codes`]), the sweep file with its expansion into runs
+//! and their keys ([`sweep`]), and the stop request that signals set ([`stop`]).
 
 pub mod exit_codes;
+pub mod stop;
 pub mod sweep;

@@ -5,21 +5,40 @@
 //! `-w THREADS` timely workers in this process; under `mpirun`/`srun` (feature `mpi`) the
 //! ranks form one timely cluster, with the addresses gathered over MPI, and write the same
 //! tables a single process would.
+//!
+//! SIGTERM, SIGUSR1 or SIGINT (Slurm preemption) halts every worker within one tile-pair job
+//! (a signal to one rank halts the whole cluster) and the command exits with
+//! [`INTERRUPTED`](exit_codes::INTERRUPTED): the finished jobs are recorded, so the same
+//! command continues. A full disk, quota, read-only or failing filesystem exits with
+//! [`OUTPUT`](exit_codes::OUTPUT), naming the file and the cause.
 
 use std::path::Path;
 
 use eigensweep_analysis::{analyze, AnalysisError, AnalyzeOptions, AnalyzeReport};
 use eigensweep_common::exit_codes;
+use eigensweep_common::stop::StopFlag;
+use eigensweep_worker::output::fatal_io_cause;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::AnalyzeArgs;
 use crate::failure::Failure;
 
-/// The exit code of an analysis error.
+/// The exit code of an analysis error. A full disk (or quota, read-only or failing
+/// filesystem) is an output failure wherever in the chain of causes it sits.
 fn failure(e: AnalysisError) -> Failure {
     let code = match &e {
+        _ if fatal_io_cause(&e).is_some() => exit_codes::OUTPUT,
+        AnalysisError::Interrupted { .. } => return Failure {
+            code: exit_codes::INTERRUPTED,
+            error: anyhow::Error::new(e).context(
+                "stopped by a signal; run the same `eigensweep analyze` command again to continue",
+            ),
+        },
+        AnalysisError::Job { output: true, .. } => exit_codes::OUTPUT,
         AnalysisError::Option { .. } => exit_codes::USAGE,
-        AnalysisError::NotAnOutput { .. } | AnalysisError::Data { .. } => exit_codes::INPUT,
+        AnalysisError::NotAnOutput { .. }
+        | AnalysisError::Data { .. }
+        | AnalysisError::Job { .. } => exit_codes::INPUT,
         AnalysisError::Output(_) | AnalysisError::Io { .. } => exit_codes::OUTPUT,
         AnalysisError::Engine(_) => exit_codes::INTERNAL,
     };
@@ -30,6 +49,8 @@ fn failure(e: AnalysisError) -> Failure {
 }
 
 pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
+    // First, so that a signal at any later moment is a request to stop, not a kill.
+    let stop = StopFlag::from(crate::run_cmd::install_signal_flag()?);
     if let Some(problem) = crate::launcher::unsupported_launch() {
         return Err(Failure {
             code: exit_codes::USAGE,
@@ -48,6 +69,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
         panel: args.panel,
         only_finished: args.only_finished,
         force: args.force,
+        stop,
     };
     #[cfg(feature = "mpi")]
     if crate::launcher::launched_by_mpi() {
@@ -87,16 +109,19 @@ fn run_process(out: &Path, opts: &AnalyzeOptions, leader: bool) -> Result<(), Fa
 
 fn print_report(r: &AnalyzeReport, opts: &AnalyzeOptions) {
     let processes = opts.process.as_ref().map_or(1, |p| p.addresses.len());
-    println!(
+    crate::console::say!(
         "analysed {} runs ({} finished) and {} baselines with {} worker(s) × {} process(es) in {:.1} s",
         r.runs, r.runs_finished, r.baselines, opts.workers, processes, r.seconds
     );
-    println!(
+    crate::console::say!(
         "tile pairs: {} computed, {} reused; snapshot pairs: {} computed, {} reused",
-        r.jobs_computed, r.jobs_reused, r.pairs_computed, r.pairs_reused
+        r.jobs_computed,
+        r.jobs_reused,
+        r.pairs_computed,
+        r.pairs_reused
     );
     if r.product_seconds > 0.0 {
-        println!(
+        crate::console::say!(
             "this process: tile products {:.2} s ({:.1} GFLOP/s per worker), reading {:.2} s, rows and writing {:.2} s",
             r.product_seconds,
             r.product_flops / r.product_seconds / 1e9,
@@ -104,7 +129,7 @@ fn print_report(r: &AnalyzeReport, opts: &AnalyzeOptions) {
             r.write_seconds
         );
     }
-    println!("tables in {}", r.dir.display());
+    crate::console::say!("tables in {}", r.dir.display());
 }
 
 #[cfg(feature = "mpi")]
@@ -192,7 +217,7 @@ mod cluster {
             });
         }
         if rank == 0 {
-            eprintln!(
+            crate::console::note!(
                 "timely cluster of {} processes × {} workers: {}",
                 addresses.len(),
                 opts.workers,

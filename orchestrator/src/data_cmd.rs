@@ -17,18 +17,18 @@ pub(crate) fn run(cmd: DataCommand) -> Result<(), Failure> {
                 None => cached_dataset_dir(kind)
                     .exit_code(exit_codes::INPUT, "choosing the cache directory")?,
             };
-            let path = fetch(kind, &dest, &mut |msg: &str| eprintln!("{msg}"))
+            let path = fetch(kind, &dest, &mut |msg: &str| crate::console::note!("{msg}"))
                 .exit_code(exit_codes::NETWORK, format!("fetching {}", kind.name()))?;
-            println!("{}", path.display());
+            crate::console::say!("{}", path.display());
             Ok(())
         }
         DataCommand::Where => {
             let dir = cache_dir().exit_code(exit_codes::INPUT, "choosing the cache directory")?;
-            println!("cache directory: {}", dir.display());
+            crate::console::say!("cache directory: {}", dir.display());
             for kind in [DatasetKind::Mnist, DatasetKind::FashionMnist] {
                 let d = cached_dataset_dir(kind)
                     .exit_code(exit_codes::INPUT, "choosing the cache directory")?;
-                println!("{:<14} {}", kind.name(), d.display());
+                crate::console::say!("{:<14} {}", kind.name(), d.display());
             }
             Ok(())
         }

@@ -1,23 +1,39 @@
 //! `eigensweep minima OUT` (Appendix B.2: the best minimum of each optimiser, the loss along
 //! the line between every two of them, λ1 and ε-sharpness at each) and `eigensweep report OUT`
 //! (every figure of the paper as SVG, PNG and CSV, with `OUT/report/index.html`).
+//!
+//! SIGTERM, SIGUSR1 or SIGINT stops either within one pass over the training set (minima) or
+//! one figure (report) with [`INTERRUPTED`](exit_codes::INTERRUPTED); nothing half-done is
+//! left, and the same command redoes what is missing. A full disk, quota, read-only or
+//! failing filesystem exits with [`OUTPUT`](exit_codes::OUTPUT), naming the file and cause.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use eigensweep_common::exit_codes;
+use eigensweep_common::stop::StopFlag;
 use eigensweep_common::sweep::{parse_sweep, read_sweep, DataSource, Overrides, ResolvedDataset};
 use eigensweep_report::{
     minima, report, report_with_minima, MinimaOptions, ReportError, ReportOptions,
 };
 use eigensweep_worker::data::TrainTest;
+use eigensweep_worker::output::fatal_io_cause;
 
 use crate::cli::{MinimaArgs, MinimaSettings, ReportArgs};
 use crate::failure::{Failure, WithExitCode};
 
-/// The exit code of a report error.
+/// The exit code of a report error. A full disk (or quota, read-only or failing filesystem)
+/// is an output failure wherever in the chain of causes it sits.
 fn failure(e: ReportError) -> Failure {
     let code = match &e {
+        _ if fatal_io_cause(&e).is_some() => exit_codes::OUTPUT,
+        ReportError::Interrupted { .. } => {
+            return Failure {
+                code: exit_codes::INTERRUPTED,
+                error: anyhow::Error::new(e)
+                    .context("stopped by a signal; run the same command again to finish"),
+            }
+        }
         ReportError::Option { .. } => exit_codes::USAGE,
         ReportError::Sweep { .. }
         | ReportError::Data { .. }
@@ -83,7 +99,7 @@ fn legacy_relative_source(sweep_yaml: &Path, d: &ResolvedDataset) -> Option<Reso
     if !dir.is_relative() || !dir.is_dir() {
         return None;
     }
-    eprintln!(
+    crate::console::note!(
         "note: {}: dataset `{}`: {} does not exist; reading {} from the current directory, as \
          sweep files written before dataset paths were recorded absolute meant",
         sweep_yaml.display(),
@@ -97,32 +113,51 @@ fn legacy_relative_source(sweep_yaml: &Path, d: &ResolvedDataset) -> Option<Reso
     })
 }
 
-fn minima_options(args: &MinimaSettings) -> MinimaOptions {
+fn minima_options(args: &MinimaSettings, stop: &StopFlag) -> MinimaOptions {
     MinimaOptions {
         alpha_points: args.alpha_points,
         epsilon: args.epsilon,
         sharpness_iterations: args.sharpness_iterations,
+        stop: stop.clone(),
         ..MinimaOptions::default()
     }
 }
 
+/// Installed first thing, so that a signal at any later moment is a request to stop.
+fn install_stop() -> Result<StopFlag, Failure> {
+    Ok(StopFlag::from(crate::run_cmd::install_signal_flag()?))
+}
+
 pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
-    let opts = minima_options(&args.settings);
+    let stop = install_stop()?;
+    let opts = minima_options(&args.settings, &stop);
     // One writer of OUT/minima at a time (see output_lock.rs); a `run` may go on meanwhile.
     let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
     let data = load_datasets(&args.out)?;
     let r = minima(&args.out, &data, &opts).map_err(failure)?;
-    println!(
+    crate::console::say!(
         "{:<14} {:<10} {:>5} {:>9} {:>11} {:>12} {:>12}",
-        "dataset", "optimizer", "seed", "test_acc", "loss", "λ1", "ε-sharpness"
+        "dataset",
+        "optimizer",
+        "seed",
+        "test_acc",
+        "loss",
+        "λ1",
+        "ε-sharpness"
     );
     for m in &r.minima {
-        println!(
+        crate::console::say!(
             "{:<14} {:<10} {:>5} {:>9.4} {:>11.4e} {:>12.5e} {:>12.5e}",
-            m.dataset, m.optimizer, m.seed, m.test_accuracy, m.loss, m.lambda1, m.sharpness
+            m.dataset,
+            m.optimizer,
+            m.seed,
+            m.test_accuracy,
+            m.loss,
+            m.lambda1,
+            m.sharpness
         );
     }
-    println!(
+    crate::console::say!(
         "{} minima, {} interpolation points in {:.1} s → {}",
         r.minima.len(),
         r.interpolation.len(),
@@ -133,14 +168,16 @@ pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
 }
 
 pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
+    let stop = install_stop()?;
     let opts = ReportOptions {
         convergence_sigma: args.convergence_sigma,
         alignment_sigma: args.alignment_sigma,
         waiting_times: args.waiting_times,
         chosen_seed: args.seed,
+        stop: stop.clone(),
         ..ReportOptions::default()
     };
-    let minima_opts = minima_options(&args.minima);
+    let minima_opts = minima_options(&args.minima, &stop);
     // One writer of OUT/report (and OUT/minima) at a time; a `run` may go on meanwhile.
     let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
     let summary = if args.no_minima {
@@ -154,7 +191,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
                     .1
             }
             Err(f) => {
-                eprintln!(
+                crate::console::note!(
                     "note: no minima comparison (Figure 8): {}",
                     crate::failure::chain(&f.error)
                 );
@@ -164,7 +201,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
     };
     let drawn = summary.figures.iter().filter(|f| f.files.is_some()).count();
     for f in summary.figures.iter().filter(|f| f.files.is_none()) {
-        println!(
+        crate::console::say!(
             "not available: Figure {} ({}) for {}: {}",
             f.number,
             f.title,
@@ -172,7 +209,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
             f.missing.as_deref().unwrap_or("no data")
         );
     }
-    println!(
+    crate::console::say!(
         "{drawn} figures (SVG, PNG and CSV each) in {}; open {}",
         summary.dir.display(),
         summary.index.display()

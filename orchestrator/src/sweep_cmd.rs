@@ -39,7 +39,7 @@ pub(crate) fn load(args: &SweepArgs) -> Result<ValidatedSweep, Failure> {
         Err(SweepError::Invalid { errors, .. }) => return Err(report(file, &errors)),
     };
     for w in sweep.warnings() {
-        eprintln!("{}: warning: {w}", w.origin(file));
+        crate::console::note!("{}: warning: {w}", w.origin(file));
     }
     let mut errors = check_data(&mut sweep, file);
     errors.extend(check_output(&sweep));
@@ -78,7 +78,7 @@ fn check_output(sweep: &ValidatedSweep) -> Option<FieldError> {
 /// Prints `errors` one per line and returns the failure that sums them up.
 fn report(file: &Path, errors: &[FieldError]) -> Failure {
     for e in errors {
-        eprintln!("{}", e.in_file(file));
+        crate::console::note!("{}", e.in_file(file));
     }
     let n = errors.len();
     // Errors all in command-line values are not the file's.
@@ -128,7 +128,7 @@ fn check_data(sweep: &mut ValidatedSweep, file: &Path) -> Vec<FieldError> {
                     .map(|dir| locate_files(&dir).is_ok())
                     .unwrap_or(false);
                 if !present {
-                    eprintln!(
+                    crate::console::note!(
                         "{}: note: `{path}`: {kind} is not in the cache yet; \
                          `eigensweep data fetch {kind}` downloads it",
                         file.display()
@@ -147,7 +147,7 @@ fn check_data(sweep: &mut ValidatedSweep, file: &Path) -> Vec<FieldError> {
 pub(crate) fn validate(args: SweepArgs) -> Result<(), Failure> {
     let sweep = load(&args)?;
     let (runs, tasks) = (sweep.runs().len(), sweep.baseline_tasks().len());
-    println!(
+    crate::console::say!(
         "{}: ok ({runs} run{}, {tasks} baseline task{})",
         args.file.display(),
         if runs == 1 { "" } else { "s" },

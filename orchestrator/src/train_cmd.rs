@@ -133,7 +133,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
         ..SnapshotSettings::default()
     };
 
-    println!(
+    crate::console::say!(
         "# {} on {} ({} train / {} test samples), N = {} parameters, Hessian on {} samples, top-{} at tol {:e}",
         args.optimizer.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default(),
         args.data,
@@ -144,7 +144,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
         args.top_k,
         args.tol
     );
-    println!("{:>6} {:>9} {:>9} {:>7} {:>5} {:>6} {:>8}  eigenvalues (residual, IPR, |cos grad|, |cos update|)", "step", "loss", "test_acc", "HVPs", "conv", "sec", "steps/s");
+    crate::console::say!("{:>6} {:>9} {:>9} {:>7} {:>5} {:>6} {:>8}  eigenvalues (residual, IPR, |cos grad|, |cos update|)", "step", "loss", "test_acc", "HVPs", "conv", "sec", "steps/s");
     let started = Instant::now();
     let mut previous: Option<Vec<Vec<f64>>> = None;
     // Training time alone (snapshots excluded), for the steps/s column.
@@ -224,7 +224,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
                     )
                 })
                 .collect();
-            println!(
+            crate::console::say!(
                 "{:>6} {:>9.5} {:>9.4} {:>7} {:>3}/{} {:>6.2} {:>8.0}  {}",
                 step,
                 s.loss,
@@ -244,6 +244,6 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
             break;
         }
     }
-    println!("# done in {:.1} s", started.elapsed().as_secs_f64());
+    crate::console::say!("# done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -75,6 +75,13 @@ pub enum ReportError {
         /// What plotters said.
         message: String,
     },
+    /// A stop was requested (a signal) and the step ended early. Nothing half-done was
+    /// written: running it again redoes what is missing.
+    #[error("{step} was stopped before it finished")]
+    Interrupted {
+        /// What was stopped ("the minima comparison", "the report").
+        step: &'static str,
+    },
     /// An option outside its valid range.
     #[error("option `{option}`: {reason}")]
     Option {

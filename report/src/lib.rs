@@ -131,6 +131,7 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
     let mut outcomes = Vec::new();
     for spec in FIGURES {
         for dataset in &datasets {
+            ctx.check_stop()?;
             let built = (spec.build)(&ctx, dataset)?;
             let (picture, csv, size): (Box<dyn Picture>, String, (u32, u32)) = match built {
                 Built::Figure(fig) => {
@@ -189,6 +190,7 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
         inputs.sweep_error.as_deref(),
         opts,
     );
+    ctx.check_stop()?;
     let index = dir.join(INDEX_FILE);
     write_atomically(&index, page.as_bytes())?;
     Ok(ReportSummary {

@@ -1,6 +1,8 @@
 //! What a caller can ask of [`crate::report`] and [`crate::minima`]. Plain structs with
 //! `Default`: the defaults are the paper's choices.
 
+use eigensweep_common::stop::StopFlag;
+
 use crate::ReportError;
 
 /// Settings of the minima comparison (Appendix B.2, Fig. 8).
@@ -22,6 +24,11 @@ pub struct MinimaOptions {
     pub eigen_max_products: usize,
     /// Samples per chunk when evaluating losses and gradients (memory, not results).
     pub chunk: usize,
+    /// Set (by a signal handler) to end the comparison early with
+    /// [`ReportError::Interrupted`], writing nothing. Polled before every loss over the
+    /// data, every Hessian product of λ1 and every ascent step of the ε-sharpness, so a stop
+    /// is seen within one pass over the training set.
+    pub stop: StopFlag,
 }
 
 impl Default for MinimaOptions {
@@ -34,6 +41,7 @@ impl Default for MinimaOptions {
             eigen_tol: 1e-3,
             eigen_max_products: 1000,
             chunk: 4096,
+            stop: StopFlag::new(),
         }
     }
 }
@@ -81,6 +89,9 @@ pub struct ReportOptions {
     pub chosen_seed: Option<u64>,
     /// Width and height of every panel in pixels (PNG) or SVG units.
     pub panel_size: (u32, u32),
+    /// Set (by a signal handler) to end the report between two figures with
+    /// [`ReportError::Interrupted`]; every file already written is complete.
+    pub stop: StopFlag,
 }
 
 impl Default for ReportOptions {
@@ -91,6 +102,7 @@ impl Default for ReportOptions {
             waiting_times: 6,
             chosen_seed: None,
             panel_size: (460, 380),
+            stop: StopFlag::new(),
         }
     }
 }

@@ -98,9 +98,19 @@ pub(crate) fn encode_png(pixels: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, p
 }
 
 /// Writes `bytes` to `.NAME.tmp` beside `path` and renames it into place, so a reader (a
-/// browser reloading the report) never sees half a file.
+/// browser reloading the report) never sees half a file. On any error the temporary file is
+/// removed (a full disk must not be left fuller) and the error names `path`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let tmp = eigensweep_worker::output::temp_path(path);
-    fs::write(&tmp, bytes).map_err(|e| ReportError::io("writing", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| ReportError::io("renaming a temporary file to", path, e))
+    let result = fs::write(&tmp, bytes)
+        .map_err(|e| ReportError::io("writing", path, e))
+        .and_then(|()| {
+            fs::rename(&tmp, path)
+                .map_err(|e| ReportError::io("renaming a temporary file to", path, e))
+        });
+    if result.is_err() {
+        // Best effort: the error that matters is the one returned.
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }

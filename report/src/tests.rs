@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use eigensweep_analysis::tables::{SpectrumSummaryRow, SPECTRUM_SUMMARY_FILE};
+use eigensweep_common::stop::StopFlag;
 use eigensweep_worker::output::{read_metric_rows, read_table, SnapshotRow};
 
 use crate::figures::FIGURES;
@@ -294,11 +295,15 @@ fn epsilon_sharpness_is_zero_at_zero_non_negative_and_grows_with_epsilon() {
     let (_, theta) = final_theta(run).unwrap();
     let arch = eigensweep_worker::mlp::Architecture::new(vec![784, 8, 8, 10]).unwrap();
     let eval = Evaluator::new(&f.data["synthetic"].train, &arch, 100).unwrap();
-    let zero = epsilon_sharpness(&eval, &theta, 0.0, 5, 0.25).unwrap();
+    let zero = epsilon_sharpness(&eval, &theta, 0.0, 5, 0.25, &StopFlag::new())
+        .unwrap()
+        .unwrap();
     assert_eq!(zero.sharpness, 0.0);
     let mut previous = 0.0;
     for eps in [1e-4, 1e-3, 1e-2, 5e-2] {
-        let s = epsilon_sharpness(&eval, &theta, eps, 5, 0.25).unwrap();
+        let s = epsilon_sharpness(&eval, &theta, eps, 5, 0.25, &StopFlag::new())
+            .unwrap()
+            .unwrap();
         assert!(s.sharpness >= 0.0 && s.max_loss >= s.loss);
         assert!(
             s.sharpness > previous,
@@ -377,4 +382,72 @@ fn copy_dir(from: &Path, to: &Path) {
             fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+#[test]
+fn a_requested_stop_ends_report_and_minima_without_writing() {
+    let f = fixture();
+    let stop = StopFlag::new();
+    stop.request();
+    let before = fs::read(f.out().join("minima/minima.parquet")).unwrap();
+    let err = crate::minima(
+        f.out(),
+        &f.data,
+        &crate::MinimaOptions {
+            stop: stop.clone(),
+            ..crate::MinimaOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, crate::ReportError::Interrupted { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(f.out().join("minima/minima.parquet")).unwrap(),
+        before
+    );
+    let err = report(
+        f.out(),
+        &ReportOptions {
+            stop,
+            ..ReportOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, crate::ReportError::Interrupted { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn epsilon_sharpness_returns_none_when_stopped() {
+    let f = fixture();
+    let inputs = Inputs::load(f.out()).unwrap();
+    let (_, run) = inputs.runs("synthetic", "sgd")[0];
+    let (_, theta) = final_theta(run).unwrap();
+    let arch = eigensweep_worker::mlp::Architecture::new(vec![784, 8, 8, 10]).unwrap();
+    let eval = Evaluator::new(&f.data["synthetic"].train, &arch, 100).unwrap();
+    let stop = StopFlag::new();
+    stop.request();
+    assert!(epsilon_sharpness(&eval, &theta, 1e-3, 5, 0.25, &stop)
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn a_failed_atomic_write_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // The rename fails: a non-empty directory holds the name.
+    let target = dir.path().join("fig.svg");
+    fs::create_dir(&target).unwrap();
+    fs::write(target.join("inside"), b"x").unwrap();
+    let err = crate::render::write_atomically(&target, b"<svg/>").unwrap_err();
+    assert!(err.to_string().contains("fig.svg"), "{err}");
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["fig.svg".to_string()], "left behind: {names:?}");
 }

@@ -26,7 +26,9 @@ pub(super) fn measure(snapshots: usize, k: usize, quick: bool) -> Result<String,
     );
     let snapshots = if quick { snapshots.min(128) } else { snapshots };
     for w in [1, workers] {
-        eprintln!("analysis benchmark: {snapshots} snapshots, k = {k}, {w} worker(s) …");
+        crate::console::note!(
+            "analysis benchmark: {snapshots} snapshots, k = {k}, {w} worker(s) …"
+        );
         let opts = BenchOptions {
             snapshots,
             k,

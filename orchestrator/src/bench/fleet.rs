@@ -109,7 +109,7 @@ pub(super) fn measure(quick: bool) -> Result<String, Failure> {
     let (mut np1, mut np2, mut np1_all) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     let mut request = Vec::new();
     for rep in 0..reps {
-        eprintln!("fleet benchmark, repetition {}/{reps}: 1 rank × 1 thread, 2 ranks × 1 thread, 1 rank × all cores …", rep + 1);
+        crate::console::note!("fleet benchmark, repetition {}/{reps}: 1 rank × 1 thread, 2 ranks × 1 thread, 1 rank × all cores …", rep + 1);
         np1 = np1.min(launch(&sweep, &out, 1, &one_thread)?.0);
         let (t, log) = launch(&sweep, &out, 2, &one_thread)?;
         np2 = np2.min(t);
@@ -122,7 +122,9 @@ pub(super) fn measure(quick: bool) -> Result<String, Failure> {
     let trivial = tmp.join("trivial.yaml");
     std::fs::write(&trivial, sweep_yaml(&tmp.join("unused"), tasks, 1, true))
         .exit_code(exit_codes::OUTPUT, format!("writing {}", trivial.display()))?;
-    eprintln!("fleet benchmark: {tasks} trivial tasks without MPI and with 1 and 2 ranks …");
+    crate::console::note!(
+        "fleet benchmark: {tasks} trivial tasks without MPI and with 1 and 2 ranks …"
+    );
     let (local, _) = launch(&trivial, &out, 0, &one_thread)?;
     let (mpi1, log1) = launch(&trivial, &out, 1, &one_thread)?;
     let (mpi2, log2) = launch(&trivial, &out, 2, &one_thread)?;

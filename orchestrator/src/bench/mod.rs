@@ -60,16 +60,16 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         dir.display(),
         data.train.len
     );
-    eprintln!("[1/4] training steps per second …");
+    crate::console::note!("[1/4] training steps per second …");
     let train =
         training::measure(&data, if args.quick { 200 } else { 2000 }).map_err(Failure::from)?;
     report.push_str(&train);
-    eprintln!("[2/4] Hessian-vector product against its GEMM floor …");
+    crate::console::note!("[2/4] Hessian-vector product against its GEMM floor …");
     let samples = if args.quick { 8_000 } else { args.hvp_samples };
     let (hvp_report, our_hvp_seconds, blocked_seconds) =
         hvp::measure(&data, samples, if args.quick { 2 } else { 5 }).map_err(Failure::from)?;
     report.push_str(&hvp_report);
-    eprintln!("[3/4] eigensolver cold vs warm along a training trajectory …");
+    crate::console::note!("[3/4] eigensolver cold vs warm along a training trajectory …");
     let snapshots = if args.quick { 3 } else { args.snapshots };
     let (early, mut cold, mut warm) = eigen::measure(&data, snapshots, 0).map_err(Failure::from)?;
     report.push_str(&early);
@@ -91,14 +91,14 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         warm * blocked_seconds,
         1584.0 * warm * blocked_seconds / 60.0
     );
-    eprintln!("[4/4] PyTorch double-backward HVP (if torch is importable) …");
+    crate::console::note!("[4/4] PyTorch double-backward HVP (if torch is importable) …");
     report.push_str(&torch::measure(&dir, samples, our_hvp_seconds));
     emit(&report, args.write.as_deref())
 }
 
 /// Prints the report and appends it to `write` when given.
 fn emit(report: &str, write: Option<&std::path::Path>) -> Result<(), Failure> {
-    println!("{report}");
+    crate::console::say!("{report}");
     if let Some(path) = write {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -107,7 +107,7 @@ fn emit(report: &str, write: Option<&std::path::Path>) -> Result<(), Failure> {
             .exit_code(exit_codes::OUTPUT, format!("opening {}", path.display()))?;
         f.write_all(report.as_bytes())
             .exit_code(exit_codes::OUTPUT, format!("writing {}", path.display()))?;
-        eprintln!("appended to {}", path.display());
+        crate::console::note!("appended to {}", path.display());
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
 
 /// SIGTERM / SIGUSR1 (Slurm's preemption warning) / SIGINT set the flag: every running run
 /// checkpoints at its next step and returns, and no new task starts.
-fn install_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
+pub(crate) fn install_signal_flag() -> Result<Arc<AtomicBool>, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGTERM,

@@ -164,7 +164,7 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
     let lock = if !owner {
         None
     } else if args.no_lock {
-        eprintln!(
+        crate::console::note!(
             "warning: --no-lock: nothing stops another launch from using {} at the same time",
             out.display()
         );

@@ -46,7 +46,7 @@ pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
     let status = read_status(out, &sweep, now_ms);
     if args.json {
         let text = serde_json::to_string_pretty(&status).exit_code(exit_codes::INTERNAL, "JSON")?;
-        println!("{text}");
+        crate::console::say!("{text}");
     } else {
         print!("{}", render(&status));
     }

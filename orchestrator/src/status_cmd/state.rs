@@ -177,7 +177,7 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
         let records = match read_run_records(&out.join(t)) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("warning: skipping {t}: {e}");
+                crate::console::note!("warning: skipping {t}: {e}");
                 continue;
             }
         };

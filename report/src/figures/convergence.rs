@@ -19,6 +19,7 @@ pub fn convergence(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErro
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut values = Vec::new();
         for (_, run) in ctx.inputs.runs(dataset, &optimizer) {
+            ctx.check_stop()?;
             let cols = read_columns(
                 &ctx.inputs.pair_table_dir("convergence", run),
                 &["index", "step", "abs_cos"],

@@ -33,6 +33,18 @@ pub struct Context<'a> {
     pub opts: &'a ReportOptions,
 }
 
+impl Context<'_> {
+    /// [`ReportError::Interrupted`] once a stop is requested: checked between figures and,
+    /// inside the builders that read the pair tables, between runs (a run's table of a
+    /// paper-size sweep holds millions of rows).
+    pub fn check_stop(&self) -> Result<(), ReportError> {
+        if self.opts.stop.is_requested() {
+            return Err(ReportError::Interrupted { step: "the report" });
+        }
+        Ok(())
+    }
+}
+
 /// One figure of the paper: its place in the report and how to build it.
 pub struct FigureSpec {
     /// File stem, e.g. `fig01-displacement`.

@@ -163,6 +163,7 @@ fn two_time(ctx: &Context<'_>, dataset: &str, spec: &TwoTime) -> Result<Built, R
         // (t_w, t) → values over seeds.
         let mut values: Vec<((u64, u64), f64)> = Vec::new();
         for (_, run) in ctx.inputs.runs(dataset, &optimizer) {
+            ctx.check_stop()?;
             let cols = read_columns(&ctx.inputs.pair_table_dir(spec.table, run), columns)?;
             let (index, rest) = if spec.leading_index {
                 (Some(&cols[0]), &cols[1..])

@@ -16,8 +16,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use eigensweep_common::stop::StopFlag;
 use eigensweep_worker::data::TrainTest;
-use eigensweep_worker::eigen::{top_k_eigenpairs, EigenOptions};
+use eigensweep_worker::eigen::{top_k_eigenpairs, EigenOptions, OperatorError, SymmetricOperator};
 use eigensweep_worker::mlp::{Architecture, HessianOperator, HessianOptions};
 use eigensweep_worker::output::{read_table, write_table_atomically};
 
@@ -66,8 +67,46 @@ pub fn alpha_grid(points: usize) -> Vec<f64> {
     alphas
 }
 
+/// The Hessian of λ1 with a stop check before every product: the eigensolve makes up to
+/// `eigen_max_products` of them, each a pass over the Hessian samples, so it is the longest
+/// unit of the comparison.
+struct Stoppable<'a, O> {
+    op: &'a mut O,
+    stop: &'a StopFlag,
+}
+
+/// The operator error of a stopped eigensolve (recognised by the stop flag being set).
+#[derive(Debug, thiserror::Error)]
+#[error("stopped")]
+struct Stopped;
+
+impl<O: SymmetricOperator> SymmetricOperator for Stoppable<'_, O> {
+    fn dim(&self) -> usize {
+        self.op.dim()
+    }
+
+    fn apply_block(
+        &mut self,
+        inputs: &[f64],
+        outputs: &mut [f64],
+        count: usize,
+    ) -> Result<(), OperatorError> {
+        if self.stop.is_requested() {
+            return Err(Box::new(Stopped));
+        }
+        self.op.apply_block(inputs, outputs, count)
+    }
+
+    fn epsilon(&self) -> f64 {
+        self.op.epsilon()
+    }
+}
+
 /// Computes the minima comparison of the sweep in `out` and writes `OUT/minima/`. `data`
 /// holds every dataset of the sweep, loaded as the sweep describes it (by name).
+///
+/// [`MinimaOptions::stop`] ends it early with [`ReportError::Interrupted`]: the tables are
+/// written only at the end, so a stopped comparison leaves the previous ones (or none).
 pub fn minima(
     out: &Path,
     data: &BTreeMap<String, TrainTest>,
@@ -79,6 +118,14 @@ pub fn minima(
     let resolved = sweep.sweep.resolved();
     let inputs = Inputs::load(out)?;
     let alphas = alpha_grid(opts.alpha_points);
+    let stopped = || {
+        if opts.stop.is_requested() {
+            return Err(ReportError::Interrupted {
+                step: "the minima comparison",
+            });
+        }
+        Ok(())
+    };
     let mut minima = Vec::new();
     let mut interpolation = Vec::new();
 
@@ -117,6 +164,7 @@ pub fn minima(
         for b in &best {
             let what = format!("{dataset}/{}/seed {}", b.optimizer, b.seed);
             let theta = &b.theta;
+            stopped()?;
             let (train_loss, _) = train
                 .loss_and_accuracy(theta)
                 .map_err(model(format!("{what}: training loss")))?;
@@ -125,6 +173,7 @@ pub fn minima(
             let (test_loss, test_accuracy) = test
                 .loss_and_accuracy(theta)
                 .map_err(model(format!("{what}: test loss")))?;
+            stopped()?;
             let params = train.params(theta).map_err(model(what.clone()))?;
             let mut op = HessianOperator::new(
                 &params,
@@ -134,7 +183,10 @@ pub fn minima(
             )
             .map_err(model(format!("{what}: Hessian")))?;
             let eigen = top_k_eigenpairs(
-                &mut op,
+                &mut Stoppable {
+                    op: &mut op,
+                    stop: &opts.stop,
+                },
                 &EigenOptions {
                     k: 1,
                     tol: opts.eigen_tol,
@@ -144,9 +196,14 @@ pub fn minima(
                 },
                 None,
             )
-            .map_err(|source| ReportError::Eigen {
-                context: format!("{what}: λ1"),
-                source,
+            .map_err(|source| match opts.stop.is_requested() {
+                true => ReportError::Interrupted {
+                    step: "the minima comparison",
+                },
+                false => ReportError::Eigen {
+                    context: format!("{what}: λ1"),
+                    source,
+                },
             })?;
             let top = &eigen.pairs[0];
             let sharp = epsilon_sharpness(
@@ -155,8 +212,12 @@ pub fn minima(
                 opts.epsilon,
                 opts.sharpness_iterations,
                 opts.sharpness_step,
+                &opts.stop,
             )
-            .map_err(model(format!("{what}: ε-sharpness")))?;
+            .map_err(model(format!("{what}: ε-sharpness")))?
+            .ok_or(ReportError::Interrupted {
+                step: "the minima comparison",
+            })?;
             minima.push(MinimumRow {
                 dataset: dataset.clone(),
                 optimizer: b.optimizer.clone(),
@@ -182,6 +243,7 @@ pub fn minima(
         for (i, (name_a, theta_a)) in thetas.iter().enumerate() {
             for (name_b, theta_b) in &thetas[i + 1..] {
                 for &alpha in &alphas {
+                    stopped()?;
                     let theta: Vec<f64> = theta_a
                         .iter()
                         .zip(theta_b.iter())
@@ -191,6 +253,7 @@ pub fn minima(
                     let (train_loss, train_acc) = train
                         .loss_and_accuracy(&theta)
                         .map_err(model(what.clone()))?;
+                    stopped()?;
                     let (test_loss, test_acc) =
                         test.loss_and_accuracy(&theta).map_err(model(what))?;
                     interpolation.push(InterpolationRow {
@@ -213,6 +276,7 @@ pub fn minima(
             "no run has a test accuracy and a stored θ: nothing to compare",
         ));
     }
+    stopped()?;
     let dir = out.join(MINIMA_DIR);
     fs::create_dir_all(&dir).map_err(|e| ReportError::io("creating directory", &dir, e))?;
     write_table_atomically(&dir.join(MINIMA_FILE), &minima)?;

@@ -8,6 +8,7 @@
 //! scale. The largest loss seen at any iterate (y = 0 included) is the estimate, so it is
 //! never negative and is exactly 0 for ε = 0.
 
+use eigensweep_common::stop::StopFlag;
 use eigensweep_worker::mlp::ModelError;
 
 use super::loss::Evaluator;
@@ -24,20 +25,25 @@ pub struct Sharpness {
 }
 
 /// ε-sharpness of the loss `eval` computes, at `theta`, after `iterations` ascent steps of
-/// `step` box half-widths each.
+/// `step` box half-widths each; `None` if `stop` was requested before the last step (each
+/// step is one pass over the data).
 pub fn epsilon_sharpness(
     eval: &Evaluator,
     theta: &[f64],
     epsilon: f64,
     iterations: usize,
     step: f64,
-) -> Result<Sharpness, ModelError> {
+    stop: &StopFlag,
+) -> Result<Option<Sharpness>, ModelError> {
     let radius: Vec<f64> = theta.iter().map(|t| epsilon * (t.abs() + 1.0)).collect();
     let mut y = vec![0.0; theta.len()];
     let mut point = theta.to_vec();
     let mut loss = f64::NAN;
     let mut max_loss = f64::NEG_INFINITY;
     for it in 0..=iterations {
+        if stop.is_requested() {
+            return Ok(None);
+        }
         let last = it == iterations;
         let (l, gradient) = if last {
             (eval.loss_and_accuracy(&point)?.0, Vec::new())
@@ -67,9 +73,9 @@ pub fn epsilon_sharpness(
     // The final evaluation (without gradient) may differ from the gradient pass at θ by
     // rounding; L(θ) is taken from the first pass and the maximum includes it.
     max_loss = max_loss.max(loss);
-    Ok(Sharpness {
+    Ok(Some(Sharpness {
         loss,
         max_loss,
         sharpness: (max_loss - loss) / (1.0 + loss) * 100.0,
-    })
+    }))
 }
