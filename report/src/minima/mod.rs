@@ -16,9 +16,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use eigensweep_common::stop::StopFlag;
 use eigensweep_worker::data::TrainTest;
-use eigensweep_worker::eigen::{top_k_eigenpairs, EigenOptions, OperatorError, SymmetricOperator};
+use eigensweep_worker::eigen::{top_k_eigenpairs, EigenOptions, Interruptible};
 use eigensweep_worker::mlp::{Architecture, HessianOperator, HessianOptions};
 use eigensweep_worker::output::{read_table, write_table_atomically};
 
@@ -65,41 +64,6 @@ pub fn alpha_grid(points: usize) -> Vec<f64> {
     alphas.sort_by(f64::total_cmp);
     alphas.dedup();
     alphas
-}
-
-/// The Hessian of λ1 with a stop check before every product: the eigensolve makes up to
-/// `eigen_max_products` of them, each a pass over the Hessian samples, so it is the longest
-/// unit of the comparison.
-struct Stoppable<'a, O> {
-    op: &'a mut O,
-    stop: &'a StopFlag,
-}
-
-/// The operator error of a stopped eigensolve (recognised by the stop flag being set).
-#[derive(Debug, thiserror::Error)]
-#[error("stopped")]
-struct Stopped;
-
-impl<O: SymmetricOperator> SymmetricOperator for Stoppable<'_, O> {
-    fn dim(&self) -> usize {
-        self.op.dim()
-    }
-
-    fn apply_block(
-        &mut self,
-        inputs: &[f64],
-        outputs: &mut [f64],
-        count: usize,
-    ) -> Result<(), OperatorError> {
-        if self.stop.is_requested() {
-            return Err(Box::new(Stopped));
-        }
-        self.op.apply_block(inputs, outputs, count)
-    }
-
-    fn epsilon(&self) -> f64 {
-        self.op.epsilon()
-    }
 }
 
 /// Computes the minima comparison of the sweep in `out` and writes `OUT/minima/`. `data`
@@ -183,9 +147,11 @@ pub fn minima(
             )
             .map_err(model(format!("{what}: Hessian")))?;
             let eigen = top_k_eigenpairs(
-                &mut Stoppable {
+                // A stop check before every product: the solve makes up to
+                // `eigen_max_products` passes over the Hessian samples, the longest unit here.
+                &mut Interruptible {
                     op: &mut op,
-                    stop: &opts.stop,
+                    stop: opts.stop.as_arc(),
                 },
                 &EigenOptions {
                     k: 1,

@@ -438,6 +438,24 @@ pub fn execute(
         Ok(())
     };
 
+    // The report of a run that ends in this launch (done, diverged or stopped).
+    macro_rules! finished_report {
+        ($status:expr, $steps:expr, $wall:expr) => {
+            RunReport {
+                status: $status,
+                steps_done: $steps,
+                snapshots_done,
+                resumed_from,
+                already_finished: false,
+                wall_seconds: $wall,
+                stages,
+                last_products,
+                last_eigenvalues,
+                last_test_accuracy,
+            }
+        };
+    }
+
     // Ends the run as diverged at step `$step`: flush what was computed, checkpoint (so the
     // directory is tied to this configuration's key) and leave the `_DIVERGED` marker.
     macro_rules! diverge {
@@ -449,18 +467,7 @@ pub fn execute(
             save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, false)?;
             fs::write(&diverged, format!("{step}\n")).map_err(marker_io("writing", &diverged))?;
             stages.writing += started.elapsed().as_secs_f64();
-            return Ok(RunReport {
-                status: RunStatus::Diverged { step },
-                steps_done: step,
-                snapshots_done,
-                resumed_from,
-                already_finished: false,
-                wall_seconds: wall,
-                stages,
-                last_products,
-                last_eigenvalues,
-                last_test_accuracy,
-            });
+            return Ok(finished_report!(RunStatus::Diverged { step }, step, wall));
         }};
     }
 
@@ -504,18 +511,7 @@ pub fn execute(
                         last_snapshot_seconds,
                         checkpointed: true,
                     });
-                    return Ok(RunReport {
-                        status: RunStatus::Stopped,
-                        steps_done: t,
-                        snapshots_done,
-                        resumed_from,
-                        already_finished: false,
-                        wall_seconds: wall,
-                        stages,
-                        last_products,
-                        last_eigenvalues,
-                        last_test_accuracy,
-                    });
+                    return Ok(finished_report!(RunStatus::Stopped, t, wall));
                 }
                 // The Hessian overflows at θ_t although θ_t itself is finite: as diverged as
                 // a non-finite loss, and reported the same way.
@@ -653,32 +649,10 @@ pub fn execute(
             });
             if finished {
                 fs::write(&success, "").map_err(marker_io("writing", &success))?;
-                return Ok(RunReport {
-                    status: RunStatus::Done,
-                    steps_done: t,
-                    snapshots_done,
-                    resumed_from,
-                    already_finished: false,
-                    wall_seconds: wall,
-                    stages,
-                    last_products,
-                    last_eigenvalues,
-                    last_test_accuracy,
-                });
+                return Ok(finished_report!(RunStatus::Done, t, wall));
             }
             if stopping {
-                return Ok(RunReport {
-                    status: RunStatus::Stopped,
-                    steps_done: trainer.steps(),
-                    snapshots_done,
-                    resumed_from,
-                    already_finished: false,
-                    wall_seconds: wall,
-                    stages,
-                    last_products,
-                    last_eigenvalues,
-                    last_test_accuracy,
-                });
+                return Ok(finished_report!(RunStatus::Stopped, trainer.steps(), wall));
             }
         }
     }
