@@ -587,11 +587,16 @@ fn stop_mid_solve_under_mpirun(signal: &str, to_ranks: bool) {
     let mut started = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     while started < 2 {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("both runs start");
-        if line.starts_with("start mnist/sgd/") {
-            started += 1;
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if line.starts_with("start mnist/sgd/") => started += 1,
+            Ok(_) => {}
+            Err(e) => {
+                let status = child.wait().unwrap();
+                panic!(
+                    "both runs should start ({e}); mpirun {status:?}; stderr:\n{}",
+                    reader.join().unwrap()
+                );
+            }
         }
     }
     std::thread::sleep(Duration::from_millis(1500));
