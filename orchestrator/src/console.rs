@@ -6,11 +6,18 @@
 //! for people: if nobody reads them any more, the work goes on and the files on disk say how
 //! it ended.
 
+//!
+//! Each line is formatted first and written with one `write` call: unbuffered stderr would
+//! otherwise write a line piece by piece, and the lines of MPI ranks that share one log (through
+//! `mpirun`) would interleave mid-line. A pipe keeps writes of up to 4,096 bytes whole.
+
 /// `println!` that ignores write errors (closed pipe, full log disk).
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
     }};
 }
 
@@ -18,7 +25,9 @@ macro_rules! say {
 macro_rules! note {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }};
 }
 
