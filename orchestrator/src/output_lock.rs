@@ -377,27 +377,12 @@ pub(crate) fn host_name() -> String {
         .unwrap_or_else(|| "unknown-host".into())
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC` of Unix milliseconds (civil date by Howard Hinnant's algorithm,
-/// to avoid a date crate).
+/// `YYYY-MM-DD HH:MM:SS UTC` of Unix milliseconds (chrono, without its time-zone database).
 pub(crate) fn utc_text(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        of_day / 3600,
-        (of_day % 3600) / 60,
-        of_day % 60
-    )
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        None => format!("{ms} ms after 1970 (UTC)"),
+    }
 }
 
 #[cfg(test)]
