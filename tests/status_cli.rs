@@ -268,3 +268,33 @@ fn status_of_a_directory_that_is_not_an_output_exits_3() {
     assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
 }
+
+/// A sweep on a directory of IDX files (its runs are keyed on the files' digest, which
+/// `status` takes from the runs table instead of reading the data): every task is found done.
+#[test]
+fn status_finds_the_tasks_of_a_directory_dataset() {
+    let data = std::env::var_os("EIGENSWEEP_TEST_MNIST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| support::repo_root().join("../shared/data/mnist-10k"))
+        .canonicalize()
+        .expect("set EIGENSWEEP_TEST_MNIST_DIR to a directory with MNIST IDX files");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let source = format!("datasets[0].source={}", data.display());
+    let o = run(&small_sweep_args(
+        out.to_str().unwrap(),
+        &[
+            "--set",
+            &source,
+            "--set",
+            "datasets[0].test_size=200",
+            "--set",
+            "seeds=[0]",
+        ],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (code, doc) = status_json(&out);
+    assert_eq!(code, Some(exit_codes::SUCCESS), "{doc}");
+    assert_eq!(count(&doc, "done"), count(&doc, "tasks"), "{doc}");
+    assert!(tasks(&doc).iter().all(|t| t["status"] == "done"), "{doc}");
+}

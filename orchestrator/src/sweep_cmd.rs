@@ -159,7 +159,7 @@ pub(crate) fn validate(args: SweepArgs) -> Result<(), Failure> {
 /// `eigensweep plan FILE`.
 pub(crate) fn plan(args: SweepArgs) -> Result<(), Failure> {
     let sweep = load(&args)?;
-    print!("{}", plan_text(&sweep));
+    crate::console::say!("{}", plan_text(&sweep).trim_end_matches('\n'));
     Ok(())
 }
 

@@ -264,8 +264,11 @@ fn serve(
             }
             last_write = Instant::now();
         }
-        if ctx.log_lines && !done && last_totals.elapsed().as_secs_f64() >= ctx.progress_seconds {
-            crate::console::note!("{}", c.ledger.totals_line());
+        if !done && last_totals.elapsed().as_secs_f64() >= ctx.progress_seconds {
+            if ctx.log_lines {
+                crate::console::note!("{}", c.ledger.totals_line());
+            }
+            c.ledger.touch_running();
             last_totals = Instant::now();
         }
         if c.stopped() && !stop_sent {

@@ -329,6 +329,19 @@ impl Ledger {
         }
     }
 
+    /// Marks every running task's row as alive now: rows change with progress, but not
+    /// during a long eigen-solve or a baseline network, and `status` flags a `running` row
+    /// that stops changing as stalled.
+    pub(super) fn touch_running(&mut self) {
+        let now = super::task::now_ms();
+        for r in self.records.values_mut() {
+            if r.status == "running" {
+                r.updated_time = Some(now);
+                self.dirty = true;
+            }
+        }
+    }
+
     /// The sweep's totals for a batch log: tasks by status and a cost-weighted ETA that
     /// counts the finished tasks of this launch and the progress of the running ones.
     pub(super) fn totals_line(&self) -> String {

@@ -137,15 +137,36 @@ fn check_parallelism(args: &RunArgs) -> Result<(), Failure> {
 /// Checks the options, reads the sweep, makes sure the output directory is writable and loads
 /// the datasets. Every process of a launch does this; nothing here writes outputs. The
 /// process that owns the launch (`owner`: the only one, or MPI rank 0) also takes the output's
-/// lock (`OUT/.eigensweep-lock*`, see `output_lock.rs`), before the datasets load, so that a
-/// second launch is refused at once.
+/// lock (`OUT/.eigensweep-lock*`, see `output_lock.rs`), before the datasets load when the
+/// output exists, so that a second launch is refused at once.
 pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     check_parallelism(args)?;
     let sweep = crate::sweep_cmd::load(&args.sweep)?;
     let resolved = sweep.resolved();
     let out = resolved.output.clone();
-    // The data first: a launch that cannot read a dataset leaves no output directory behind.
+    let take_lock = || -> Result<Option<output_lock::OutputLock>, Failure> {
+        if !owner {
+            Ok(None)
+        } else if args.no_lock {
+            crate::console::note!(
+                "warning: --no-lock: nothing stops another launch from using {} at the same time",
+                out.display()
+            );
+            Ok(None)
+        } else {
+            let scope = match shard {
+                None => Scope::Sweep,
+                Some((index, count)) => Scope::Shard { index, count },
+            };
+            Ok(Some(output_lock::acquire(&out, scope)?))
+        }
+    };
+    // An existing output may have an owner: ask before loading any data, so that a second
+    // launch is refused at once. A new one cannot, and is created only once the data load, so
+    // that a launch that cannot read a dataset leaves no output directory behind.
+    let existed = out.is_dir();
+    let mut lock = if existed { take_lock()? } else { None };
     let mut datasets = BTreeMap::new();
     for d in &resolved.datasets {
         datasets.insert(d.name.clone(), Arc::new(load_dataset(d)?));
@@ -161,21 +182,9 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
         format!("output directory {} is not writable", out.display()),
     )?;
     let _ = std::fs::remove_file(&probe);
-    let lock = if !owner {
-        None
-    } else if args.no_lock {
-        crate::console::note!(
-            "warning: --no-lock: nothing stops another launch from using {} at the same time",
-            out.display()
-        );
-        None
-    } else {
-        let scope = match shard {
-            None => Scope::Sweep,
-            Some((index, count)) => Scope::Shard { index, count },
-        };
-        Some(output_lock::acquire(&out, scope)?)
-    };
+    if !existed {
+        lock = take_lock()?;
+    }
 
     // Shards split the task list (runs first, then baseline networks) round-robin.
     let in_shard = |i: usize| shard.is_none_or(|(s, k)| i % k == s);
@@ -376,13 +385,27 @@ impl Prepared {
     /// Writes the resolved sweep beside its outputs (`OUT/sweep.yaml`), atomically.
     pub(super) fn write_sweep_file(&self) -> Result<(), Failure> {
         let yaml_path = self.out.join("sweep.yaml");
-        let tmp = self.out.join(".sweep.yaml.tmp");
-        std::fs::write(&tmp, self.sweep.to_yaml())
-            .exit_code(exit_codes::OUTPUT, format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &yaml_path).exit_code(
-            exit_codes::OUTPUT,
-            format!("writing {}", yaml_path.display()),
-        )
+        let yaml = self.sweep.to_yaml();
+        // Shards of one sweep launch side by side and write the same file: each through its
+        // own temporary name, and not at all when it already holds this text.
+        if std::fs::read_to_string(&yaml_path).is_ok_and(|old| old == yaml) {
+            return Ok(());
+        }
+        let tmp = self
+            .out
+            .join(format!(".sweep.yaml.{}.tmp", std::process::id()));
+        let written = std::fs::write(&tmp, yaml)
+            .exit_code(exit_codes::OUTPUT, format!("writing {}", tmp.display()))
+            .and_then(|()| {
+                std::fs::rename(&tmp, &yaml_path).exit_code(
+                    exit_codes::OUTPUT,
+                    format!("writing {}", yaml_path.display()),
+                )
+            });
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// The runs table at the start of this launch: status from the markers on disk, and the

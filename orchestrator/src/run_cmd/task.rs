@@ -430,7 +430,8 @@ fn run_one(
                 &spec.key,
                 RecordUpdate {
                     status: Some(status.into()),
-                    end_time: Some(ended),
+                    // A stopped run has not ended: its end time stays null.
+                    end_time: (report.status != RunStatus::Stopped).then_some(ended),
                     steps_done: Some(report.steps_done),
                     snapshots_done: Some(report.snapshots_done),
                     wall_seconds: Some(report.wall_seconds),
@@ -527,8 +528,20 @@ fn baseline_one(
         },
         hessian_samples: task.hessian_samples,
     };
-    if ctx.log_lines && !eigensweep_worker::run::baseline_done(&dir, task.network as u32) {
-        crate::console::note!("start {label} ({})", short_key(&task.key));
+    if !eigensweep_worker::run::baseline_done(&dir, task.network as u32) {
+        if ctx.log_lines {
+            crate::console::note!("start {label} ({})", short_key(&task.key));
+        }
+        dispatch.record(
+            &task.key,
+            RecordUpdate {
+                status: Some("running".into()),
+                host: ctx.host.clone(),
+                rank: ctx.rank,
+                start_time_if_unset: Some(now_ms()),
+                ..RecordUpdate::default()
+            },
+        )?;
     }
     let started = now_ms();
     let clock = Instant::now();
@@ -560,13 +573,22 @@ fn baseline_one(
                 ..TaskOutcome::default()
             })
         }
-        Err(RunError::Interrupted) => Ok(TaskOutcome {
+        Err(RunError::Interrupted) => {
+            dispatch.record(
+                &task.key,
+                RecordUpdate {
+                    status: Some("pending".into()),
+                    ..RecordUpdate::default()
+                },
+            )?;
+            Ok(TaskOutcome {
             status: "pending".into(),
             worked: true,
             note: Some("stopped before its eigenpairs were complete: nothing written, the next launch redoes it".into()),
             seconds: clock.elapsed().as_secs_f64(),
             ..TaskOutcome::default()
-        }),
+        })
+        }
         Err(e) => match fatal_output(dispatch, &task.key, &label, &e) {
             Some(f) => Err(f),
             None => failed(ctx, dispatch, &task.key, &label, format!("{e}")),

@@ -28,7 +28,7 @@ pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
         });
     }
     // The resolved sweep as the launch wrote it; `output` is where we look, not where it ran.
-    let sweep = read_sweep(
+    let mut sweep = read_sweep(
         &sweep_file,
         &Overrides {
             output: Some(out.clone()),
@@ -39,6 +39,9 @@ pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
         exit_codes::INPUT,
         format!("{} is not a readable sweep output", out.display()),
     )?;
+    for (name, digest) in state::recorded_digests(out) {
+        sweep.set_data_digest(&name, digest);
+    }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -48,7 +51,7 @@ pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(&status).exit_code(exit_codes::INTERNAL, "JSON")?;
         crate::console::say!("{text}");
     } else {
-        print!("{}", render(&status));
+        crate::console::say!("{}", render(&status).trim_end_matches('\n'));
     }
     if status.complete {
         return Ok(());

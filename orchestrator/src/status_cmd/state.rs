@@ -163,6 +163,30 @@ fn better(a: &(RunRecord, String, Option<bool>), b: &(RunRecord, String, Option<
 }
 
 /// Reads the state of the sweep in `out` (whose resolved sweep is `sweep`) at time `now_ms`.
+/// The data digests the launches recorded (`data_digest` in the runs tables' `config_json`),
+/// by dataset name: keys of directory datasets are computed from them, and `status` loads no
+/// data to compute them anew.
+pub(crate) fn recorded_digests(out: &Path) -> BTreeMap<String, String> {
+    let mut digests = BTreeMap::new();
+    for t in runs_tables(out) {
+        let Ok(records) = read_run_records(&out.join(&t)) else {
+            continue;
+        };
+        for r in records {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&r.config_json) else {
+                continue;
+            };
+            if let (Some(name), Some(digest)) = (
+                v.pointer("/dataset/name").and_then(|n| n.as_str()),
+                v.get("data_digest").and_then(|d| d.as_str()),
+            ) {
+                digests.insert(name.to_string(), digest.to_string());
+            }
+        }
+    }
+    digests
+}
+
 pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> SweepStatus {
     let tables = runs_tables(out);
     let mut held: BTreeMap<String, Option<bool>> = BTreeMap::new();

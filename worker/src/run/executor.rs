@@ -249,6 +249,19 @@ fn marker_io<'a>(
     }
 }
 
+/// Writes a marker with content (`_DIVERGED` holds its step) through a temporary name and a
+/// rename: a full disk must not leave a torn marker that a later launch would trust.
+fn write_marker(path: &Path, text: &str) -> Result<(), RunError> {
+    let tmp = crate::output::temp_path(path);
+    let written = fs::write(&tmp, text)
+        .map_err(marker_io("writing", &tmp))
+        .and_then(|()| fs::rename(&tmp, path).map_err(marker_io("renaming into place", path)));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
 fn flat_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
@@ -465,7 +478,7 @@ pub fn execute(
             writers.flush()?;
             let wall = wall_before + launch.elapsed().as_secs_f64();
             save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, false)?;
-            fs::write(&diverged, format!("{step}\n")).map_err(marker_io("writing", &diverged))?;
+            write_marker(&diverged, &format!("{step}\n"))?;
             stages.writing += started.elapsed().as_secs_f64();
             return Ok(finished_report!(RunStatus::Diverged { step }, step, wall));
         }};
