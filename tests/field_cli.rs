@@ -153,6 +153,26 @@ impl Launch {
     }
 }
 
+/// Starts `args`, waits (at most `line_limit`) for a stderr line with `line`, sends SIGTERM
+/// `delay` later and asserts exit 8 within 10 s of the signal (the budget: 5 s plus one
+/// product block). Returns the launch's stderr.
+fn stop_after(args: &[&str], line: &str, line_limit: Duration, delay: Duration) -> String {
+    let mut launch = Launch::start(args, &[]);
+    launch.wait_for(line, line_limit);
+    std::thread::sleep(delay);
+    let signalled = Instant::now();
+    launch.signal("TERM");
+    let status = launch.wait(Duration::from_secs(60));
+    let took = signalled.elapsed();
+    let log = launch.log();
+    assert_eq!(status.code(), Some(exit_codes::INTERRUPTED), "{log}");
+    assert!(
+        took <= Duration::from_secs(10),
+        "exit {took:?} after SIGTERM (budget: 5 s plus one product block)\n{log}"
+    );
+    log
+}
+
 /// Every file under `dir` whose name marks it as temporary.
 fn temporary_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -207,27 +227,17 @@ fn sigterm_during_a_long_solve_exits_8_within_seconds() {
     let tmp = tempfile::tempdir().unwrap();
     let sweep = top15_sweep(tmp.path(), &mnist_full(), 20_000, 20, 0);
     let out = tmp.path().join("out");
-    let mut launch = Launch::start(
+    let log = stop_after(
         &[
             "run",
             sweep.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
         ],
-        &[],
-    );
-    launch.wait_for("start mnist/sgd/0", Duration::from_secs(120));
-    // Data on the device, operator set up, the solve under way (it takes far longer).
-    std::thread::sleep(Duration::from_secs(3));
-    let signalled = Instant::now();
-    launch.signal("TERM");
-    let status = launch.wait(Duration::from_secs(60));
-    let took = signalled.elapsed();
-    let log = launch.log();
-    assert_eq!(status.code(), Some(exit_codes::INTERRUPTED), "{log}");
-    assert!(
-        took <= Duration::from_secs(10),
-        "exit {took:?} after SIGTERM (budget: 5 s plus one product block)\n{log}"
+        "start mnist/sgd/0",
+        Duration::from_secs(120),
+        // Data on the device, operator set up, the solve under way (it takes far longer).
+        Duration::from_secs(3),
     );
     assert!(
         log.contains("checkpointed at step 0 (0 snapshots)"),
@@ -254,15 +264,12 @@ fn a_run_stopped_mid_solve_resumes_to_identical_tables() {
 
     let out = tmp.path().join("out");
     let args = ["run", sweep, "--out", out.to_str().unwrap()];
-    let mut launch = Launch::start(&args, &[]);
-    launch.wait_for("start mnist/sgd/0", Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(1500));
-    let signalled = Instant::now();
-    launch.signal("TERM");
-    let status = launch.wait(Duration::from_secs(60));
-    let log = launch.log();
-    assert_eq!(status.code(), Some(exit_codes::INTERRUPTED), "{log}");
-    assert!(signalled.elapsed() <= Duration::from_secs(10), "{log}");
+    let log = stop_after(
+        &args,
+        "start mnist/sgd/0",
+        Duration::from_secs(60),
+        Duration::from_millis(1500),
+    );
     assert!(
         log.contains("checkpointed at step 0 (0 snapshots)"),
         "{log}"
@@ -294,15 +301,12 @@ fn a_baseline_network_stopped_mid_solve_is_redone() {
 
     let out = tmp.path().join("out");
     let args = ["run", sweep, "--out", out.to_str().unwrap(), "--jobs", "1"];
-    let mut launch = Launch::start(&args, &[]);
-    launch.wait_for("start baseline mnist/0", Duration::from_secs(120));
-    std::thread::sleep(Duration::from_millis(1500));
-    let signalled = Instant::now();
-    launch.signal("TERM");
-    let status = launch.wait(Duration::from_secs(60));
-    let log = launch.log();
-    assert_eq!(status.code(), Some(exit_codes::INTERRUPTED), "{log}");
-    assert!(signalled.elapsed() <= Duration::from_secs(10), "{log}");
+    let log = stop_after(
+        &args,
+        "start baseline mnist/0",
+        Duration::from_secs(120),
+        Duration::from_millis(1500),
+    );
     assert!(
         log.contains("nothing written, the next launch redoes it"),
         "{log}"
