@@ -37,9 +37,11 @@ fn report_renders_every_figure_of_a_small_sweep() {
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(text.contains("not available: Figure 1"), "{text}");
     assert!(
-        text.contains("run `eigensweep analyze OUT` first"),
+        text.contains("analysis tables missing: run `eigensweep analyze OUT`"),
         "{text}"
     );
+    // θ is stored: the hint must not send the user to store_weights.
+    assert!(!text.contains("store_weights"), "{text}");
 
     let o = run(&["analyze", out_s]);
     assert!(o.status.success(), "{}", stderr(&o));

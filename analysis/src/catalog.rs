@@ -71,6 +71,9 @@ pub struct RunEntry {
     pub dirs: RunDirs,
     /// Whether `_SUCCESS` is there.
     pub finished: bool,
+    /// Whether `_DIVERGED` is there: the run stopped on a non-finite loss. Its pairs are
+    /// analysed (up to the divergence) but it is left out of the summaries over seeds.
+    pub diverged: bool,
     /// Snapshots sorted by step.
     pub snapshots: Vec<SnapshotMeta>,
     /// Largest eigen-index of the run (rows per snapshot in a tile).
@@ -221,6 +224,7 @@ fn read_run(
         s.has_theta = theta_steps.contains(&s.step);
     }
     let k = max_index(&snapshots);
+    let diverged = dirs.root.join("_DIVERGED").exists();
     Ok(Some(RunEntry {
         run_key,
         dataset,
@@ -228,6 +232,7 @@ fn read_run(
         seed,
         dirs,
         finished,
+        diverged,
         snapshots,
         k,
         snapshot_parts,

@@ -138,6 +138,12 @@ pub fn analyze(
     let mut report = AnalyzeReport {
         runs: catalog.runs.len(),
         runs_finished: catalog.runs.iter().filter(|r| r.finished).count(),
+        runs_diverged: catalog
+            .runs
+            .iter()
+            .filter(|r| r.diverged)
+            .map(|r| format!("{}/{}/{}", r.dataset, r.optimizer, r.seed))
+            .collect(),
         baselines: catalog.baselines.len(),
         jobs_computed: plan.todo.len() as u64,
         jobs_reused: (plan.jobs.len() - plan.todo.len()) as u64,
@@ -293,7 +299,7 @@ fn finish(
     let run_alignment = summaries::run_alignment(catalog);
     write_table_atomically(
         &analysis.join(ALIGNMENT_SUMMARY_FILE),
-        &summaries::alignment_summary(&run_alignment),
+        &summaries::alignment_summary(&summaries::without_diverged(catalog, &run_alignment)),
     )?;
     write_table_atomically(&analysis.join(RUN_ALIGNMENT_FILE), &run_alignment)?;
     stopped()?;

@@ -121,6 +121,9 @@ pub struct AnalyzeReport {
     pub runs: usize,
     /// Of those, runs with a `_SUCCESS` marker.
     pub runs_finished: usize,
+    /// Runs that diverged (`dataset/optimizer/seed`): their pairs are in the per-run tables,
+    /// but the summaries over seeds leave them out.
+    pub runs_diverged: Vec<String>,
     /// Datasets with a random-init baseline.
     pub baselines: usize,
     /// Tile-pair jobs computed now (over all processes).

@@ -49,6 +49,20 @@ pub fn run_alignment(catalog: &Catalog) -> Vec<RunAlignmentRow> {
     rows
 }
 
+/// The rows of runs that did not diverge: the summaries over seeds leave diverged runs out
+/// (their per-run rows stay in the per-run tables, where `runs.parquet` gives their status).
+pub fn without_diverged(catalog: &Catalog, rows: &[RunAlignmentRow]) -> Vec<RunAlignmentRow> {
+    rows.iter()
+        .filter(|r| {
+            !catalog
+                .runs
+                .iter()
+                .any(|c| c.diverged && c.run_key == r.run_key)
+        })
+        .cloned()
+        .collect()
+}
+
 /// The run means of [`run_alignment`] over seeds, per (dataset, optimiser, index): a
 /// differential-dataflow reduce ([`group_stats`]).
 pub fn alignment_summary(runs: &[RunAlignmentRow]) -> Vec<AlignmentSummaryRow> {
@@ -82,7 +96,8 @@ pub fn alignment_summary(runs: &[RunAlignmentRow]) -> Vec<AlignmentSummaryRow> {
 /// a differential-dataflow reduce ([`group_stats`]); NaN values are left out.
 pub fn spectrum_summary(catalog: &Catalog) -> Vec<SpectrumSummaryRow> {
     let mut records = Vec::new();
-    for run in &catalog.runs {
+    // A diverged run's last snapshots are of a blown-up network: not part of a mean.
+    for run in catalog.runs.iter().filter(|r| !r.diverged) {
         for s in &run.snapshots {
             for p in &s.pairs {
                 records.push((

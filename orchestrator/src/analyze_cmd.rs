@@ -129,6 +129,14 @@ fn print_report(r: &AnalyzeReport, opts: &AnalyzeOptions) {
             r.write_seconds
         );
     }
+    if !r.runs_diverged.is_empty() {
+        crate::console::say!(
+            "note: {} run(s) diverged: {}. Their pairs are in the per-run tables up to the \
+             divergence; alignment_summary and spectrum_summary leave them out, as does the report",
+            r.runs_diverged.len(),
+            r.runs_diverged.join(", ")
+        );
+    }
     crate::console::say!("tables in {}", r.dir.display());
 }
 

@@ -138,9 +138,13 @@ pub struct ReportArgs {
     /// eigenpairs).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Do not compute the minima comparison (Figure 8) when it is missing.
+    /// Do not compute the minima comparison (Figure 8) when it is missing or stale.
     #[arg(long)]
     pub no_minima: bool,
+    /// Keep a minima comparison computed from other run states (runs that have gone on,
+    /// finished or diverged since) instead of recomputing it; Figure 8 marks it stale.
+    #[arg(long)]
+    pub keep_stale_minima: bool,
     /// Settings of the minima comparison, when the report computes it.
     #[command(flatten)]
     pub minima: MinimaSettings,

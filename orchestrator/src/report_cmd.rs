@@ -135,6 +135,9 @@ pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
     let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
     let data = load_datasets(&args.out)?;
     let r = minima(&args.out, &data, &opts).map_err(failure)?;
+    for note in &r.not_compared {
+        crate::console::say!("not compared: {note}");
+    }
     crate::console::say!(
         "{:<14} {:<10} {:>5} {:>9} {:>11} {:>12} {:>12}",
         "dataset",
@@ -174,6 +177,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
         alignment_sigma: args.alignment_sigma,
         waiting_times: args.waiting_times,
         chosen_seed: args.seed,
+        keep_stale_minima: args.keep_stale_minima,
         stop: stop.clone(),
         ..ReportOptions::default()
     };
@@ -183,12 +187,20 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
     let summary = if args.no_minima {
         report(&args.out, &opts).map_err(failure)?
     } else {
-        // Fig. 8 needs the minima; compute them if they are missing and the data is here.
+        // Fig. 8 needs the minima; compute them if they are missing or stale and the data
+        // is here.
         match load_datasets(&args.out) {
             Ok(data) => {
-                report_with_minima(&args.out, &data, &minima_opts, false, &opts)
-                    .map_err(failure)?
-                    .1
+                let (computed, why, summary) =
+                    report_with_minima(&args.out, &data, &minima_opts, false, &opts)
+                        .map_err(failure)?;
+                if let Some(why) = why {
+                    crate::console::say!("{why}");
+                }
+                for note in computed.iter().flat_map(|m| &m.not_compared) {
+                    crate::console::say!("minima: not compared: {note}");
+                }
+                summary
             }
             Err(f) => {
                 crate::console::note!(

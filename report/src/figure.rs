@@ -105,6 +105,9 @@ pub struct Panel {
     pub notes: Vec<String>,
     /// Axes of their own, for a panel that shows another quantity than its neighbours.
     pub axes: Option<Axes>,
+    /// Which of the panel's runs are left out or unfinished, when not all are done
+    /// ([`crate::state::SweepState::coverage`]); the `note` column of the CSV.
+    pub coverage: Option<String>,
 }
 
 /// Labels and scales of a panel's axes.
@@ -130,6 +133,7 @@ impl Panel {
             series: Vec::new(),
             notes: Vec::new(),
             axes: None,
+            coverage: None,
         }
     }
 
@@ -193,18 +197,20 @@ impl Figure {
         self.panels.iter().all(Panel::is_empty)
     }
 
-    /// The plotted values in long form: `panel,series,x,y,lo,hi` (empty `lo`/`hi` without a
-    /// band); values are written with Rust's shortest round-trip formatting, so reading the
-    /// CSV back gives the same f64 values.
+    /// The plotted values in long form: `panel,series,x,y,lo,hi,note` (empty `lo`/`hi` without
+    /// a band; `note` says which of the panel's runs are left out or unfinished, empty when
+    /// all are done); values are written with Rust's shortest round-trip formatting, so
+    /// reading the CSV back gives the same f64 values.
     pub fn to_csv(&self) -> String {
-        let mut csv = String::from("panel,series,x,y,lo,hi\n");
+        let mut csv = String::from("panel,series,x,y,lo,hi,note\n");
         for panel in &self.panels {
+            let note = csv_field(panel.coverage.as_deref().unwrap_or(""));
             for series in &panel.series {
                 for p in &series.points {
                     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
                     let _ = writeln!(
                         csv,
-                        "{},{},{},{},{},{}",
+                        "{},{},{},{},{},{},{note}",
                         csv_field(&panel.title),
                         csv_field(&series.label),
                         p.x,
@@ -297,12 +303,19 @@ mod tests {
                 Point::banded(2.0, 3.0, 1.0, 4.5),
             ],
         ));
+        panel.coverage = Some("adam: left out: seed 3 (diverged at step 4)".into());
         fig.panels.push(panel);
         let csv = fig.to_csv();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "panel,series,x,y,lo,hi");
-        assert_eq!(lines[1], "\"adam, lr 1e-3\",v1,1,0.30000000000000004,,");
-        assert_eq!(lines[2], "\"adam, lr 1e-3\",v1,2,3,1,4.5");
+        assert_eq!(lines[0], "panel,series,x,y,lo,hi,note");
+        assert_eq!(
+            lines[1],
+            "\"adam, lr 1e-3\",v1,1,0.30000000000000004,,,adam: left out: seed 3 (diverged at step 4)"
+        );
+        assert_eq!(
+            lines[2],
+            "\"adam, lr 1e-3\",v1,2,3,1,4.5,adam: left out: seed 3 (diverged at step 4)"
+        );
         assert_eq!(sequential_colors(3)[0], (68, 1, 84));
         assert_eq!(sequential_colors(1).len(), 1);
     }

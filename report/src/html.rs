@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use crate::state::{RunStatus, SweepState};
 use crate::{FigureOutcome, ReportOptions};
 
 /// Escapes text for HTML content and attribute values.
@@ -36,9 +37,105 @@ pub fn url_path(path: &str) -> String {
     out
 }
 
+/// The sweep's state as an HTML section: counts, then one row per run (status, final test
+/// accuracy, converged share of the eigenpairs, products per snapshot), then the baselines.
+pub fn state_html(state: &SweepState) -> String {
+    let mut h = String::from("<h2 id=\"state\">Sweep state</h2>\n");
+    let count = |word: &str| {
+        state
+            .runs
+            .iter()
+            .filter(|r| r.status.word() == word)
+            .count()
+    };
+    let mut counts = Vec::new();
+    for word in ["done", "unfinished", "not started", "diverged", "failed"] {
+        let n = count(word);
+        if n > 0 {
+            counts.push(format!("{n} {word}"));
+        }
+    }
+    let open = count("unfinished") + count("not started");
+    let bad = count("diverged") + count("failed");
+    let verdict = if state.complete() {
+        "The sweep is complete.".to_string()
+    } else if open > 0 {
+        "The sweep is <b>not complete</b>: figures draw unfinished runs as far as they are \
+         and leave out diverged and failed runs (each figure lists them)."
+            .to_string()
+    } else if bad > 0 {
+        format!(
+            "Every run has ended, but <b>{bad} diverged or failed</b>: they are left out of \
+             every mean, band and the minima selection (each figure lists them)."
+        )
+    } else {
+        "The random baseline is not finished yet.".to_string()
+    };
+    let _ = writeln!(
+        h,
+        "<p>{} runs: {}. {verdict}</p>",
+        state.runs.len(),
+        escape(&counts.join(", ")),
+    );
+    h.push_str(
+        "<table class=\"state\"><tr><th>run</th><th>status</th><th>final test accuracy</th>\
+         <th>snapshots</th><th>converged eigenpairs</th><th>products per snapshot: median / max</th></tr>\n",
+    );
+    for r in &state.runs {
+        let class = match r.status {
+            RunStatus::Done => "done",
+            RunStatus::Diverged { .. } | RunStatus::Failed { .. } => "bad",
+            _ => "open",
+        };
+        let acc = r
+            .final_test_accuracy
+            .map(|(step, a)| format!("{a:.4} (step {step})"))
+            .unwrap_or_else(|| "—".into());
+        let snaps = match r.snapshots {
+            (n, Some(t)) => format!("{n} / {t}"),
+            (n, None) => n.to_string(),
+        };
+        let conv = match (r.converged_share(), r.pairs) {
+            (Some(share), (all, ok)) => format!("{:.1} % ({ok} of {all})", 100.0 * share),
+            (None, _) => "—".into(),
+        };
+        let products = r
+            .products
+            .map(|(median, max)| format!("{median} / {max}"))
+            .unwrap_or_else(|| "—".into());
+        let _ = writeln!(
+            h,
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{acc}</td><td>{snaps}</td><td>{conv}</td><td>{products}</td></tr>",
+            escape(&r.label()),
+            escape(&r.status.describe()),
+        );
+    }
+    h.push_str("</table>\n");
+    for b in &state.baselines {
+        let _ = writeln!(
+            h,
+            "<p>Random-initialisation baseline, {}: {} networks{}.</p>",
+            escape(&b.dataset),
+            b.networks,
+            match b.total {
+                Some(t) if b.networks < t => format!(" of {t} (not finished yet)"),
+                Some(t) => format!(" of {t}"),
+                None => String::new(),
+            }
+        );
+    }
+    h
+}
+
+/// The short name of a figure id: `fig03-ipr` → `ipr`.
+fn short_name(id: &str) -> &str {
+    id.split_once('-').map_or(id, |(_, rest)| rest)
+}
+
 /// The page. `figures` are in report order; paths in them are relative to `OUT/report`.
 pub fn index_html(
     title: &str,
+    state: &SweepState,
     figures: &[FigureOutcome],
     sweep_text: Option<&str>,
     sweep_error: Option<&str>,
@@ -55,7 +152,9 @@ body {{ font-family: sans-serif; margin: 2em auto; max-width: 1500px; padding: 0
 figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; border: 1px solid #ddd; }}
 figcaption {{ max-width: 70em; }} .missing {{ color: #8a4b00; }}
 pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-nav a {{ margin-right: 1em; }}
+nav a {{ margin-right: 1em; }} .status {{ color: #8a4b00; }}
+table.state {{ border-collapse: collapse; }} table.state td, table.state th {{ border: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left; }}
+tr.bad td {{ background: #fbe3e3; }} tr.open td {{ background: #fff6dc; }}
 </style></head><body>
 <h1>{t}</h1>
 "#,
@@ -68,17 +167,19 @@ nav a {{ margin-right: 1em; }}
     );
 
     let missing: Vec<&FigureOutcome> = figures.iter().filter(|f| f.files.is_none()).collect();
-    h.push_str("<nav>");
+    h.push_str("<nav><a href=\"#state\">sweep state</a>");
     for f in figures.iter().filter(|f| f.files.is_some()) {
         let _ = write!(
             h,
-            r##"<a href="#{id}-{ds}">Fig. {n} ({ds})</a>"##,
+            r##"<a href="#{id}-{ds}">{short} (Fig. {n}, {ds})</a>"##,
             id = escape(f.id),
             ds = escape(&f.dataset),
+            short = escape(short_name(f.id)),
             n = escape(f.number)
         );
     }
     h.push_str("</nav>\n");
+    h.push_str(&state_html(state));
 
     for f in figures {
         let Some(files) = &f.files else { continue };
@@ -86,8 +187,9 @@ nav a {{ margin-right: 1em; }}
             h,
             r#"<figure id="{id}-{ds}"><h2>Fig. {n}: {title} — {ds}</h2>
 <a href="{svg}"><img src="{png}" alt="{title}, {ds}"></a>
-<figcaption>{caption} <a href="{svg}">SVG</a> · <a href="{csv}">CSV</a></figcaption></figure>
+<figcaption>{caption}{notes} <a href="{svg}">SVG</a> · <a href="{csv}">CSV</a></figcaption></figure>
 "#,
+            notes = notes_html(&f.notes),
             id = escape(f.id),
             ds = escape(&f.dataset),
             n = escape(f.number),
@@ -104,11 +206,12 @@ nav a {{ margin-right: 1em; }}
         for f in missing {
             let _ = writeln!(
                 h,
-                "<li>Fig. {} ({}) — {}: {}</li>",
+                "<li>Fig. {} ({}) — {}: {}{}</li>",
                 escape(f.number),
                 escape(&f.dataset),
                 escape(f.title),
-                escape(f.missing.as_deref().unwrap_or("no data"))
+                escape(f.missing.as_deref().unwrap_or("no data")),
+                notes_html(&f.notes)
             );
         }
         h.push_str("</ul>\n");
@@ -126,6 +229,17 @@ nav a {{ margin-right: 1em; }}
     }
     h.push_str("</body></html>\n");
     h
+}
+
+/// A figure's run notes as a caption sentence (empty when there are none).
+fn notes_html(notes: &[String]) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    format!(
+        " <span class=\"status\">Runs not all done — {}.</span>",
+        escape(&notes.join("; "))
+    )
 }
 
 /// The `src` and `href` targets of a page, decoded back to relative paths (for tests and

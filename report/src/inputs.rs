@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, Float64Array, UInt32Array, UInt64Array};
+use arrow_array::{Array, BooleanArray, Float64Array, Int64Array, UInt32Array, UInt64Array};
 use eigensweep_analysis::catalog::RunEntry;
 use eigensweep_analysis::tables::ANALYSIS_DIR;
 use eigensweep_analysis::Catalog;
@@ -19,6 +19,7 @@ use eigensweep_worker::output::{list_parts, read_metric_rows, read_table, Metric
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
+use crate::state::SweepState;
 use crate::ReportError;
 
 /// File name of the resolved sweep under `OUT`.
@@ -58,6 +59,9 @@ pub struct Inputs {
     pub catalog: Catalog,
     /// Metric rows per run (same order as `catalog.runs`).
     pub metrics: Vec<Vec<MetricRow>>,
+    /// Every run's status, accuracy and eigen-solve convergence; [`Inputs::runs`] leaves out
+    /// the runs it calls unusable (diverged, failed).
+    pub state: SweepState,
 }
 
 impl Inputs {
@@ -73,12 +77,14 @@ impl Inputs {
             .iter()
             .map(|r| read_metric_rows(&r.dirs.metrics))
             .collect::<Result<Vec<_>, _>>()?;
+        let state = SweepState::load(out, sweep.as_ref(), &catalog, &metrics)?;
         Ok(Self {
             out: out.to_path_buf(),
             sweep,
             sweep_error,
             catalog,
             metrics,
+            state,
         })
     }
 
@@ -97,7 +103,19 @@ impl Inputs {
         names
     }
 
-    /// The optimisers with runs on `dataset`, in sweep order, then any others.
+    /// Whether the run's data may enter figures: not diverged, not failed.
+    pub fn usable(&self, run: &RunEntry) -> bool {
+        self.usable_seed(&run.dataset, &run.optimizer, run.seed)
+    }
+
+    /// Whether the run (dataset, optimizer, seed) may enter figures (true where unknown).
+    pub fn usable_seed(&self, dataset: &str, optimizer: &str, seed: u64) -> bool {
+        self.state
+            .find(dataset, optimizer, seed)
+            .is_none_or(|s| s.status.usable())
+    }
+
+    /// The optimisers with usable runs on `dataset`, in sweep order, then any others.
     pub fn optimizers(&self, dataset: &str) -> Vec<String> {
         let mut names: Vec<String> = self
             .sweep
@@ -113,18 +131,20 @@ impl Inputs {
             self.catalog
                 .runs
                 .iter()
-                .any(|r| r.dataset == dataset && &r.optimizer == o)
+                .any(|r| r.dataset == dataset && &r.optimizer == o && self.usable(r))
         });
         names
     }
 
-    /// The runs (with their index into `catalog.runs`) of one dataset and optimiser, by seed.
+    /// The usable runs (with their index into `catalog.runs`) of one dataset and optimiser,
+    /// by seed: diverged and failed runs are left out of every figure and of the minima
+    /// selection ([`SweepState::coverage`] says which).
     pub fn runs(&self, dataset: &str, optimizer: &str) -> Vec<(usize, &RunEntry)> {
         self.catalog
             .runs
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.dataset == dataset && r.optimizer == optimizer)
+            .filter(|(_, r)| r.dataset == dataset && r.optimizer == optimizer && self.usable(r))
             .collect()
     }
 
@@ -172,7 +192,7 @@ impl Inputs {
 }
 
 /// The named columns of every part in `dir`, as f64 (steps and indices are exact in f64 up
-/// to 2^53), one vector per column in the order asked. Empty if `dir` has no parts.
+/// to 2^53; booleans are 0 and 1), one vector per column in the order asked. Empty if `dir` has no parts.
 pub fn read_columns(dir: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>, ReportError> {
     let mut values = vec![Vec::new(); columns.len()];
     for (_, path) in list_parts(dir)? {
@@ -202,6 +222,13 @@ pub fn read_columns(dir: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>, Repor
                 let any = column.as_any();
                 if let Some(a) = any.downcast_ref::<Float64Array>() {
                     out.extend(a.iter().map(|v| v.unwrap_or(f64::NAN)));
+                } else if let Some(a) = any.downcast_ref::<Int64Array>() {
+                    out.extend(a.iter().map(|v| v.map_or(f64::NAN, |v| v as f64)));
+                } else if let Some(a) = any.downcast_ref::<BooleanArray>() {
+                    out.extend(
+                        a.iter()
+                            .map(|v| v.map_or(f64::NAN, |v| f64::from(u8::from(v)))),
+                    );
                 } else if let Some(a) = any.downcast_ref::<UInt64Array>() {
                     out.extend(a.iter().map(|v| v.map_or(f64::NAN, |v| v as f64)));
                 } else if let Some(a) = any.downcast_ref::<UInt32Array>() {

@@ -35,6 +35,7 @@ pub mod minima;
 mod options;
 pub mod render;
 pub mod smoothing;
+pub mod state;
 
 #[cfg(test)]
 mod testdata;
@@ -88,6 +89,9 @@ pub struct FigureOutcome {
     pub files: Option<FigureFiles>,
     /// Why not, and what enables it, if it was not.
     pub missing: Option<String>,
+    /// What the figure leaves out or draws unfinished (diverged, failed, unfinished and not
+    /// started runs, optimisers without data); empty when every run of the dataset is done.
+    pub notes: Vec<String>,
 }
 
 /// What [`report`] wrote.
@@ -132,7 +136,11 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
     for spec in FIGURES {
         for dataset in &datasets {
             ctx.check_stop()?;
-            let built = (spec.build)(&ctx, dataset)?;
+            let notes = dataset_notes(&inputs, dataset);
+            let mut built = (spec.build)(&ctx, dataset)?;
+            if let Built::Figure(fig) = &mut built {
+                mark_coverage(&inputs, dataset, fig);
+            }
             let (picture, csv, size): (Box<dyn Picture>, String, (u32, u32)) = match built {
                 Built::Figure(fig) => {
                     let size = (
@@ -156,6 +164,7 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
                         dataset: dataset.clone(),
                         files: None,
                         missing: Some(why),
+                        notes,
                     });
                     continue;
                 }
@@ -175,6 +184,7 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
                     csv: rel("csv"),
                 }),
                 missing: None,
+                notes,
             });
         }
     }
@@ -185,6 +195,7 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
         .unwrap_or_else(|| out.display().to_string());
     let page = html::index_html(
         &format!("eigensweep report: {name}"),
+        &inputs.state,
         &outcomes,
         inputs.sweep.as_ref().map(|s| s.text.as_str()),
         inputs.sweep_error.as_deref(),
@@ -200,19 +211,86 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
     })
 }
 
-/// [`minima`] first where `OUT/minima` is missing (or always, with `recompute`), then
-/// [`report`]: what `eigensweep report` runs when it has the datasets at hand.
+/// The state of the sweep in `out` as a text table ([`state::SweepState::text_table`]), read
+/// from its tables alone: what `eigensweep run` prints when it ends.
+pub fn state_table(out: &Path) -> Result<Vec<String>, ReportError> {
+    Ok(Inputs::load(out)?.state.text_table())
+}
+
+/// What every figure of `dataset` must say about its runs: one line per optimiser whose runs
+/// are not all done, and one per optimiser with nothing to draw.
+fn dataset_notes(inputs: &Inputs, dataset: &str) -> Vec<String> {
+    let mut optimizers: Vec<String> = Vec::new();
+    for r in inputs.state.of_dataset(dataset) {
+        if !optimizers.contains(&r.optimizer) {
+            optimizers.push(r.optimizer.clone());
+        }
+    }
+    let without = inputs.state.optimizers_without_data(dataset);
+    let mut notes: Vec<String> = optimizers
+        .iter()
+        .filter(|o| !without.iter().any(|(w, _)| w == *o))
+        .filter_map(|o| inputs.state.coverage(dataset, o))
+        .collect();
+    for (o, why) in without {
+        notes.push(format!("{o}: no panel, no run to draw ({why})"));
+    }
+    notes
+}
+
+/// Sets each panel's coverage note (the CSV's `note` column): an optimiser's panel gets its
+/// own; a panel of several optimisers (Fig. 5's final accuracies) gets all of theirs.
+fn mark_coverage(inputs: &Inputs, dataset: &str, fig: &mut figure::Figure) {
+    let optimizers = inputs.optimizers(dataset);
+    for panel in &mut fig.panels {
+        panel.coverage = if optimizers.contains(&panel.title) {
+            inputs.state.coverage(dataset, &panel.title)
+        } else {
+            let all: Vec<String> = optimizers
+                .iter()
+                .filter_map(|o| inputs.state.coverage(dataset, o))
+                .collect();
+            (!all.is_empty()).then(|| all.join(" | "))
+        };
+    }
+}
+
+/// [`minima`] first where `OUT/minima` is missing or stale (computed from other run states;
+/// see [`minima::provenance`]), or always with `recompute`; then [`report`]: what `eigensweep
+/// report` runs when it has the datasets at hand. With
+/// [`ReportOptions::keep_stale_minima`], stale minima are kept (and marked in Fig. 8). The
+/// middle value says why the minima were (re)computed, if they were.
 pub fn report_with_minima(
     out: &Path,
     data: &BTreeMap<String, TrainTest>,
     minima_opts: &MinimaOptions,
     recompute: bool,
     opts: &ReportOptions,
-) -> Result<(Option<MinimaReport>, ReportSummary), ReportError> {
-    let computed = if recompute || minima::read_minima(out)?.is_none() {
-        Some(minima(out, data, minima_opts)?)
+) -> Result<(Option<MinimaReport>, Option<String>, ReportSummary), ReportError> {
+    let why = if recompute {
+        Some("recomputing the minima comparison, as asked".to_string())
     } else {
-        None
+        match minima::freshness(&Inputs::load(out)?)? {
+            minima::Freshness::Missing => Some("computing the minima comparison (Figure 8)".into()),
+            minima::Freshness::Stale(why) if !opts.keep_stale_minima => Some(format!(
+                "recomputing the minima comparison: the one in OUT/minima is stale ({why})"
+            )),
+            minima::Freshness::Stale(_) | minima::Freshness::Current => None,
+        }
     };
-    Ok((computed, report(out, opts)?))
+    let mut why = why;
+    let computed = match &why {
+        Some(_) => match minima(out, data, minima_opts) {
+            Ok(m) => Some(m),
+            // Nothing to compare yet (no finished run): the figures are still worth drawing,
+            // and Fig. 8 says why it is absent.
+            Err(ReportError::Data { message, .. }) => {
+                why = Some(format!("no minima comparison: {message}"));
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    Ok((computed, why, report(out, opts)?))
 }

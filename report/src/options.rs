@@ -89,6 +89,9 @@ pub struct ReportOptions {
     pub chosen_seed: Option<u64>,
     /// Width and height of every panel in pixels (PNG) or SVG units.
     pub panel_size: (u32, u32),
+    /// Draw Fig. 8 from minima tables computed from other run states than the present ones
+    /// (marked stale in the figure) instead of listing it as not available.
+    pub keep_stale_minima: bool,
     /// Set (by a signal handler) to end the report between two figures with
     /// [`ReportError::Interrupted`]; every file already written is complete.
     pub stop: StopFlag,
@@ -102,6 +105,7 @@ impl Default for ReportOptions {
             waiting_times: 6,
             chosen_seed: None,
             panel_size: (460, 380),
+            keep_stale_minima: false,
             stop: StopFlag::new(),
         }
     }

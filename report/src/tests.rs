@@ -22,7 +22,7 @@ fn csv_rows(path: &Path) -> Vec<(String, String, f64, f64)> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("panel,series,x,y,lo,hi"),
+        Some("panel,series,x,y,lo,hi,note"),
         "{}",
         path.display()
     );

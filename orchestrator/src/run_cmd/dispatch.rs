@@ -418,8 +418,16 @@ impl Ledger {
                 ),
             });
         }
+        let out = self.path.parent().map(PathBuf::from).unwrap_or_default();
+        // The whole sweep as its tables tell it (runs of earlier launches included), with
+        // the eigen-solves' convergence; this launch's own lines where they cannot be read.
         let mut summaries = self.summaries;
-        if !summaries.is_empty() {
+        let table = eigensweep_report::state_table(&out).ok();
+        if let Some(lines) = table {
+            for line in lines {
+                crate::console::say!("{line}");
+            }
+        } else if !summaries.is_empty() {
             summaries.sort();
             crate::console::say!(
                 "{:<40} {:>9} {:>9} {:>9}  last eigenvalues",
@@ -436,7 +444,6 @@ impl Ledger {
         crate::console::note!(
             "time in this launch: training {training:.1} s, eigen-solves {eigen:.1} s, evaluation {evaluation:.1} s, writing {writing:.1} s",
         );
-        let out = self.path.parent().map(PathBuf::from).unwrap_or_default();
         if self.failures.is_empty() {
             crate::console::say!("sweep `{}` complete: {}", self.name, out.display());
             Ok(())

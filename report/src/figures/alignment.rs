@@ -3,7 +3,7 @@
 
 use eigensweep_analysis::tables::{RunAlignmentRow, RUN_ALIGNMENT_FILE};
 
-use super::{chosen_seed, Built, Context, NEEDS_ANALYSIS};
+use super::{chosen_seed, why_no_pairs, Built, Context, NEEDS_ANALYSIS};
 use crate::figure::{category_color, Figure, LegendAt, Panel, Point, Series, Style};
 use crate::smoothing::gaussian_smooth;
 use crate::ReportError;
@@ -37,6 +37,7 @@ pub fn mean_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportE
             let points: Vec<Point> = rows
                 .iter()
                 .filter(|r| r.dataset == dataset && r.optimizer == optimizer && r.index == index)
+                .filter(|r| ctx.inputs.usable_seed(dataset, &optimizer, r.seed))
                 .map(|r| Point::new(r.mean_grad_alignment, r.mean_update_alignment))
                 .collect();
             hi = points.iter().fold(hi, |h, p| h.max(p.x).max(p.y));
@@ -65,7 +66,7 @@ pub fn mean_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportE
         fig.panels.push(panel);
     }
     if fig.is_empty() {
-        return Ok(Built::Missing(NEEDS_ANALYSIS.to_string()));
+        return Ok(Built::Missing(why_no_pairs(ctx, dataset, false)));
     }
     // The diagonal (update = gradient) over the common range, so SGD's points on it and
     // Adam's below it read at a glance.

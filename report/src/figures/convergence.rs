@@ -1,6 +1,6 @@
 //! Convergence of each eigenvector to the one the run ends with (Fig. 7).
 
-use super::{Built, Context, NEEDS_ANALYSIS};
+use super::{why_no_pairs, Built, Context};
 use crate::figure::{category_color, Figure, LegendAt, Panel, Point, Series, Style};
 use crate::inputs::{mean_by, read_columns};
 use crate::smoothing::gaussian_smooth;
@@ -49,7 +49,7 @@ pub fn convergence(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErro
         fig.panels.push(panel);
     }
     Ok(if fig.is_empty() {
-        Built::Missing(NEEDS_ANALYSIS.to_string())
+        Built::Missing(why_no_pairs(ctx, dataset, false))
     } else {
         Built::Figure(fig)
     })

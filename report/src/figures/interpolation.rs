@@ -2,10 +2,28 @@
 
 use super::{Built, Context};
 use crate::figure::{category_color, Axes, Figure, LegendAt, Panel, Point, Scale, Series, Style};
-use crate::minima::read_minima;
+use crate::minima::{freshness, read_minima, Freshness};
 use crate::ReportError;
 
 pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
+    let stale = match freshness(ctx.inputs)? {
+        Freshness::Missing => {
+            return Ok(Built::Missing(
+                "no minima comparison yet: `eigensweep report OUT` computes it when the \
+                 datasets can be loaded, or run `eigensweep minima OUT`"
+                    .into(),
+            ))
+        }
+        Freshness::Stale(why) if !ctx.opts.keep_stale_minima => {
+            return Ok(Built::Missing(format!(
+                "OUT/minima is stale, not drawn: {why}. `eigensweep report OUT` recomputes it \
+                 when the datasets can be loaded, as does `eigensweep minima OUT`; \
+                 --keep-stale-minima draws it anyway"
+            )))
+        }
+        Freshness::Stale(why) => Some(why),
+        Freshness::Current => None,
+    };
     let Some((minima, curves)) = read_minima(&ctx.inputs.out)? else {
         return Ok(Built::Missing("run `eigensweep minima OUT` first".into()));
     };
@@ -54,7 +72,7 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     let mut sharp = Panel::new("sharpness at each minimum");
     sharp.axes = Some(Axes {
         x_label: "λ1".into(),
-        y_label: format!("ε-sharpness (ε = {})", minima[0].epsilon),
+        y_label: format!("ε-sharpness (%, ε = {})", minima[0].epsilon),
         x_scale: Scale::Linear,
         y_scale: Scale::Linear,
         // From zero (sharpness and λ1 are ratios to nothing and to flat), with the upper
@@ -70,7 +88,7 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     for (n, m) in minima.iter().enumerate() {
         sharp.series.push(Series::new(
             format!(
-                "{} (seed {}): λ1 = {}, ε-sharpness = {}, test acc. = {:.4}",
+                "{} (seed {}): λ1 = {}, ε-sharpness = {} %, test acc. = {:.4}",
                 m.optimizer,
                 m.seed,
                 crate::draw::tick(m.lambda1),
@@ -81,6 +99,11 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
             Style::Points,
             vec![Point::new(m.lambda1, m.sharpness)],
         ));
+    }
+    if let Some(why) = stale {
+        lines
+            .notes
+            .push(format!("STALE (kept by --keep-stale-minima): {why}"));
     }
     fig.panels = vec![lines, sharp];
     Ok(Built::Figure(fig))

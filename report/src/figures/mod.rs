@@ -161,8 +161,8 @@ pub const FIGURES: &[FigureSpec] = &[
     },
 ];
 
-/// The seed of the single-run figures: the option, else the run with the most indices,
-/// ties to the smallest seed.
+/// The seed of the single-run figures: the option, else the usable run (not diverged, not
+/// failed) with the most indices, ties to the smallest seed.
 pub(crate) fn chosen_seed(ctx: &Context<'_>, dataset: &str) -> Option<u64> {
     if let Some(seed) = ctx.opts.chosen_seed {
         return Some(seed);
@@ -171,11 +171,75 @@ pub(crate) fn chosen_seed(ctx: &Context<'_>, dataset: &str) -> Option<u64> {
         .catalog
         .runs
         .iter()
-        .filter(|r| r.dataset == dataset)
+        .filter(|r| r.dataset == dataset && ctx.inputs.usable(r))
         .max_by_key(|r| (r.k, std::cmp::Reverse(r.seed)))
         .map(|r| r.seed)
 }
 
 /// What to tell a reader when the analysis tables are missing.
-pub(crate) const NEEDS_ANALYSIS: &str =
-    "the analysis tables are missing: run `eigensweep analyze OUT` first";
+pub(crate) const NEEDS_ANALYSIS: &str = "analysis tables missing: run `eigensweep analyze OUT`";
+
+/// Why a figure drawn from the analysis's pair tables has nothing for `dataset`, pointing at
+/// what would help: the analysis not run; `store_weights` off (for the θ figures, and only
+/// when it is off); runs with too few snapshots yet; or an analysis older than the runs.
+pub(crate) fn why_no_pairs(ctx: &Context<'_>, dataset: &str, needs_theta: bool) -> String {
+    use eigensweep_analysis::manifest::MANIFEST_FILE;
+    if !ctx.inputs.analysis_dir().join(MANIFEST_FILE).exists() {
+        return NEEDS_ANALYSIS.to_string();
+    }
+    let stores_theta = ctx
+        .inputs
+        .sweep
+        .as_ref()
+        .map(|s| s.sweep.resolved().snapshots.store_weights);
+    if needs_theta && stores_theta == Some(false) {
+        return "θ is not stored at every snapshot: set snapshots.store_weights: true in the \
+                sweep file and run it into a new output (the runs' keys change), then \
+                `eigensweep analyze OUT`"
+            .to_string();
+    }
+    let optimizers = ctx.inputs.optimizers(dataset);
+    let enough = optimizers.iter().any(|o| {
+        ctx.inputs.runs(dataset, o).iter().any(|(_, r)| {
+            let have = if needs_theta {
+                r.theta_steps.len()
+            } else {
+                r.snapshots.len()
+            };
+            have >= 2
+        })
+    });
+    if !enough {
+        return "no run has two snapshots yet (runs not finished yet): run `eigensweep \
+                analyze OUT` again when they have"
+            .to_string();
+    }
+    "the analysis tables predate these runs' snapshots: run `eigensweep analyze OUT` again"
+        .to_string()
+}
+
+/// Why the random baseline τ is absent for `dataset`.
+pub(crate) fn why_no_baseline(ctx: &Context<'_>, dataset: &str) -> String {
+    let wanted = ctx
+        .inputs
+        .sweep
+        .as_ref()
+        .map(|s| s.sweep.resolved().baseline.networks);
+    let have = ctx
+        .inputs
+        .state
+        .baselines
+        .iter()
+        .find(|b| b.dataset == dataset)
+        .map_or(0, |b| b.networks);
+    match wanted {
+        Some(w) if w < 2 => {
+            format!("no baseline τ: baseline.networks is {w}; set it ≥ 2 (the paper: 100)")
+        }
+        Some(w) if have < w => {
+            format!("no baseline τ yet: {have} of {w} baseline networks done (not finished yet)")
+        }
+        Some(_) => "no baseline τ: run `eigensweep analyze OUT` (again)".to_string(),
+        None => "no baseline τ (OUT/sweep.yaml unreadable)".to_string(),
+    }
+}

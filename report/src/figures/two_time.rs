@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use eigensweep_analysis::tables::{BaselineStatsRow, BASELINE_FILE};
 
-use super::{Built, Context, NEEDS_ANALYSIS};
+use super::{why_no_baseline, why_no_pairs, Built, Context};
 use crate::figure::{
     sequential_colors, Figure, LegendAt, Panel, Point, Scale, Series, Style, REFERENCE_RED,
 };
@@ -53,7 +53,8 @@ struct TwoTime {
     y_label: &'static str,
     y_scale: Scale,
     legend: LegendAt,
-    missing: &'static str,
+    /// Whether the table needs θ at every snapshot (`store_weights`).
+    needs_theta: bool,
 }
 
 pub fn displacement(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
@@ -65,7 +66,7 @@ pub fn displacement(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErr
         y_label: "Δ(t_w, t_w + t) of v1",
         y_scale: Scale::Log,
         legend: LegendAt::UpperLeft,
-        missing: NEEDS_ANALYSIS,
+        needs_theta: false,
     };
     let mut built = two_time(ctx, dataset, &spec)?;
     if let Built::Figure(fig) = &mut built {
@@ -76,12 +77,8 @@ pub fn displacement(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErr
             .into_iter()
             .find(|r| r.dataset == dataset && r.index == 1)
             .map(|r| r.tau);
-        add_reference(
-            fig,
-            tau,
-            "baseline τ",
-            "no baseline τ: set baseline.networks ≥ 2",
-        );
+        let absent = why_no_baseline(ctx, dataset);
+        add_reference(fig, tau, "baseline τ", &absent);
     }
     Ok(built)
 }
@@ -98,7 +95,7 @@ pub fn weight_displacement(ctx: &Context<'_>, dataset: &str) -> Result<Built, Re
             y_label: "Δ_w(t_w, t_w + t)",
             y_scale: Scale::Log,
             legend: LegendAt::UpperLeft,
-            missing: "no weight_displacement rows: set snapshots.store_weights: true in the sweep (θ at every snapshot), then run `eigensweep analyze OUT`",
+            needs_theta: true,
         },
     )
 }
@@ -115,7 +112,7 @@ pub fn update_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, Repor
             y_label: "|v1(t_w)·Δθ| / ‖Δθ‖",
             y_scale: Scale::Linear,
             legend: LegendAt::UpperRight,
-            missing: "no update_alignment_two_time rows: set snapshots.store_weights: true in the sweep (θ at every snapshot), then run `eigensweep analyze OUT`",
+            needs_theta: true,
         },
     )
 }
@@ -220,7 +217,7 @@ fn two_time(ctx: &Context<'_>, dataset: &str, spec: &TwoTime) -> Result<Built, R
     Ok(if any {
         Built::Figure(fig)
     } else {
-        Built::Missing(spec.missing.to_string())
+        Built::Missing(why_no_pairs(ctx, dataset, spec.needs_theta))
     })
 }
 

@@ -7,6 +7,7 @@
 //! knows how to do, so the caller passes it in.
 
 mod loss;
+pub mod provenance;
 mod select;
 mod sharpness;
 mod table;
@@ -22,7 +23,8 @@ use eigensweep_worker::mlp::{Architecture, HessianOperator, HessianOptions};
 use eigensweep_worker::output::{read_table, write_table_atomically};
 
 pub use loss::Evaluator;
-pub use select::{best_runs, final_theta, BestRun};
+pub use provenance::{freshness, Freshness};
+pub use select::{best_runs, final_theta, not_selectable, BestRun};
 pub use sharpness::{epsilon_sharpness, Sharpness};
 pub use table::{InterpolationRow, MinimumRow, INTERPOLATION_FILE, MINIMA_DIR, MINIMA_FILE};
 
@@ -36,6 +38,9 @@ pub struct MinimaReport {
     pub minima: Vec<MinimumRow>,
     /// The interpolation curves.
     pub interpolation: Vec<InterpolationRow>,
+    /// Runs that were not candidates (unfinished, diverged, failed), with why, and optimisers
+    /// left without a minimum.
+    pub not_compared: Vec<String>,
     /// `OUT/minima`.
     pub dir: PathBuf,
     /// Wall-clock seconds.
@@ -92,8 +97,10 @@ pub fn minima(
     };
     let mut minima = Vec::new();
     let mut interpolation = Vec::new();
+    let mut not_compared = Vec::new();
 
     for dataset in inputs.datasets() {
+        not_compared.extend(not_selectable(&inputs, &dataset));
         let best = best_runs(&inputs, &dataset)?;
         if best.is_empty() {
             continue;
@@ -237,19 +244,26 @@ pub fn minima(
         }
     }
     if minima.is_empty() {
-        return Err(ReportError::data(
-            out,
-            "no run has a test accuracy and a stored θ: nothing to compare",
-        ));
+        let mut why =
+            "no finished run has a test accuracy and a stored θ: nothing to compare".to_string();
+        if !not_compared.is_empty() {
+            why.push_str(&format!(" ({})", not_compared.join("; ")));
+        }
+        return Err(ReportError::data(out, why));
     }
     stopped()?;
     let dir = out.join(MINIMA_DIR);
     fs::create_dir_all(&dir).map_err(|e| ReportError::io("creating directory", &dir, e))?;
+    // Tables without a record are stale to every reader: the record goes last.
+    let record = provenance::record(&inputs, opts);
+    provenance::remove_provenance(&dir)?;
     write_table_atomically(&dir.join(MINIMA_FILE), &minima)?;
     write_table_atomically(&dir.join(INTERPOLATION_FILE), &interpolation)?;
+    provenance::write_provenance(&dir, &record)?;
     Ok(MinimaReport {
         minima,
         interpolation,
+        not_compared,
         dir,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -5,6 +5,7 @@ use eigensweep_analysis::catalog::RunEntry;
 use eigensweep_worker::output::{read_table, WeightRow};
 
 use crate::inputs::Inputs;
+use crate::state::RunStatus;
 use crate::ReportError;
 
 /// The chosen run of one optimiser and its final parameters.
@@ -24,14 +25,25 @@ pub struct BestRun {
     pub theta: Vec<f64>,
 }
 
-/// Per optimiser of `dataset` (sweep order), the run with the best final test accuracy
-/// (ties: the smallest seed) among those with a test accuracy and a stored θ.
+/// Whether the run may be chosen as its optimiser's minimum: only a finished run has its
+/// final θ (a diverged or failed one is never a minimum, and an unfinished one's θ will
+/// change).
+fn selectable(inputs: &Inputs, run: &RunEntry) -> bool {
+    inputs
+        .state
+        .find(&run.dataset, &run.optimizer, run.seed)
+        .is_some_and(|s| s.status == RunStatus::Done)
+}
+
+/// Per optimiser of `dataset` (sweep order), the finished run with the best final test
+/// accuracy (ties: the smallest seed) among those with a test accuracy and a stored θ.
+/// Unfinished, diverged and failed runs are not candidates ([`not_selectable`] lists them).
 pub fn best_runs(inputs: &Inputs, dataset: &str) -> Result<Vec<BestRun>, ReportError> {
     let mut best = Vec::new();
     for optimizer in inputs.optimizers(dataset) {
         let mut chosen: Option<(f64, usize)> = None;
         for (i, run) in inputs.runs(dataset, &optimizer) {
-            if run.theta_steps.is_empty() {
+            if run.theta_steps.is_empty() || !selectable(inputs, run) {
                 continue;
             }
             let last = inputs.metrics[i]
@@ -59,6 +71,33 @@ pub fn best_runs(inputs: &Inputs, dataset: &str) -> Result<Vec<BestRun>, ReportE
         }
     }
     Ok(best)
+}
+
+/// The runs of `dataset` that were not candidates for a minimum, with why ("mnist/adam/3:
+/// diverged at step 4"), and the optimisers left without any candidate.
+pub fn not_selectable(inputs: &Inputs, dataset: &str) -> Vec<String> {
+    let mut notes: Vec<String> = inputs
+        .state
+        .of_dataset(dataset)
+        .filter(|r| r.status != RunStatus::Done)
+        .map(|r| format!("{}: {}", r.label(), r.status.describe()))
+        .collect();
+    let mut optimizers: Vec<&str> = Vec::new();
+    for r in inputs.state.of_dataset(dataset) {
+        if !optimizers.contains(&r.optimizer.as_str()) {
+            optimizers.push(&r.optimizer);
+        }
+    }
+    for o in optimizers {
+        let any = inputs
+            .state
+            .of_dataset(dataset)
+            .any(|r| r.optimizer == o && r.status == RunStatus::Done);
+        if !any {
+            notes.push(format!("{dataset}/{o}: no finished run, no minimum"));
+        }
+    }
+    notes
 }
 
 /// θ at the run's last stored step, reading only the part that holds it.

@@ -53,7 +53,9 @@ pub use parts::{
     count_parts, list_parts, parse_part_file_name, part_file_name, read_parts, read_schema,
     read_table, remove_parts_from, temp_path, write_table_atomically, PartWriter,
 };
-pub use paths::{baseline_dir, run_dir, runs_table_path, validate_partition_value, RunDirs};
+pub use paths::{
+    baseline_dir, run_dir, runs_table_files, runs_table_path, validate_partition_value, RunDirs,
+};
 pub use runs::{read_run_records, RunRecord};
 pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};

@@ -86,6 +86,30 @@ pub fn runs_table_path(out: &Path) -> PathBuf {
     out.join(RUNS_TABLE_FILE)
 }
 
+/// Every runs table of `out`: `runs.parquet` of whole-sweep launches and
+/// `runs-shard-I-of-K.parquet` of `--shard` launches, sorted by name (none if `out` cannot be
+/// listed). One task may have a row in several of them (a sweep launched both ways).
+pub fn runs_table_files(out: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| {
+                n == RUNS_TABLE_FILE
+                    || (n.starts_with("runs-shard-")
+                        && n.ends_with(".parquet")
+                        && n.contains("-of-"))
+            })
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The directories of one run's tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDirs {
