@@ -25,10 +25,28 @@ pub fn draw_figure<DB: DrawingBackend>(
         .map_err(|e| e.to_string())?;
     let n = fig.panels.len().max(1);
     let areas = body.split_evenly((1, n));
+    let shared = (fig.shared_y && fig.y_range.is_none()).then(|| {
+        range(
+            fig.panels
+                .iter()
+                .filter(|p| p.axes.is_none())
+                .flat_map(panel_ys),
+            fig.y_scale,
+        )
+    });
     for (area, panel) in areas.iter().zip(&fig.panels) {
-        draw_panel(area, fig, panel)?;
+        draw_panel(area, fig, panel, shared)?;
     }
     Ok(())
+}
+
+/// Every vertical value a panel draws (points and band edges).
+fn panel_ys(panel: &Panel) -> impl Iterator<Item = f64> + '_ {
+    panel.series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .flat_map(|p| [Some(p.y), p.lo, p.hi].into_iter().flatten())
+    })
 }
 
 /// The data range of a panel on one axis; on a log axis only positive values count. A
@@ -75,29 +93,30 @@ fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &Figure,
     panel: &Panel,
+    shared_y: Option<(f64, f64)>,
 ) -> Result<(), String> {
+    let own = panel.axes.is_some();
     let axes = panel.axes.clone().unwrap_or_else(|| Axes {
         x_label: fig.x_label.clone(),
         y_label: fig.y_label.clone(),
         x_scale: fig.x_scale,
         y_scale: fig.y_scale,
         y_range: fig.y_range,
+        integer_x: fig.integer_x,
     });
     let xs = panel
         .series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.x));
-    let x = range(xs, axes.x_scale);
-    let y = match axes.y_range {
-        Some(r) => r,
-        None => {
-            let ys = panel.series.iter().flat_map(|s| {
-                s.points
-                    .iter()
-                    .flat_map(|p| [Some(p.y), p.lo, p.hi].into_iter().flatten())
-            });
-            range(ys, axes.y_scale)
-        }
+    let mut x = range(xs, axes.x_scale);
+    if axes.integer_x {
+        // Whole numbers with half a unit of room: a seed or an index sits on its tick.
+        x = (x.0.round().min(x.0) - 0.5, x.1.round().max(x.1) + 0.5);
+    }
+    let y = match (axes.y_range, shared_y) {
+        (Some(r), _) => r,
+        (None, Some(r)) if !own => r,
+        _ => range(panel_ys(panel), axes.y_scale),
     };
     // Log axes are drawn as linear axes over log10 of the values, with ticks labelled by
     // the values themselves: plotters' own log axes label only powers of ten, so a range
@@ -207,10 +226,27 @@ fn multiples(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     (first..=last).map(|i| i as f64 * step).collect()
 }
 
+/// Ticks at whole numbers only (seeds, eigen-indices): steps of 1, 2, 5, 10, … and no light
+/// ticks between them.
+pub(crate) fn integer_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let span = hi - lo;
+    if !(span > 0.0 && span.is_finite()) {
+        return (vec![lo.round()], Vec::new());
+    }
+    let step = nice_step(span / 6.0).max(1.0).round();
+    (multiples(lo, hi, step), Vec::new())
+}
+
 /// Tick positions (bold, light) on an axis spanning [lo, hi] in drawing coordinates (log10
 /// of the values on a log axis), at round values of the quantity itself: 1, 2, 5 × 10^k on
 /// a log axis of a few decades, plain round numbers within one decade.
 pub(crate) fn ticks(lo: f64, hi: f64, scale: Scale) -> (Vec<f64>, Vec<f64>) {
+    ticks_with(lo, hi, scale, true)
+}
+
+/// [`ticks`], with `dense` = false for a horizontal axis, whose labels sit side by side: 1 and
+/// 3 × 10^k would collide there beyond three decades.
+pub(crate) fn ticks_with(lo: f64, hi: f64, scale: Scale, dense: bool) -> (Vec<f64>, Vec<f64>) {
     let span = hi - lo;
     if !(span > 0.0 && span.is_finite()) {
         return (vec![lo], Vec::new());
@@ -228,8 +264,12 @@ pub(crate) fn ticks(lo: f64, hi: f64, scale: Scale) -> (Vec<f64>, Vec<f64>) {
         }
         Scale::Log => {
             let (k0, k1) = (lo.floor() as i32, hi.ceil() as i32);
+            // Enough labelled ticks to read a value off the axis (the final loss of Fig. 4
+            // spans four or five decades): 1, 2, 5 within three decades, 1 and 3 within six.
             let mantissas: &[f64] = if span <= 3.0 {
                 &[1.0, 2.0, 5.0]
+            } else if span <= 6.0 && dense {
+                &[1.0, 3.0]
             } else {
                 &[1.0]
             };
@@ -272,7 +312,11 @@ fn draw_panel_in<DB: DrawingBackend>(
         }
     };
     let (x_label, y_label) = (label(xs), label(ys));
-    let (x_bold, x_light) = ticks(x.start, x.end, xs);
+    let (x_bold, x_light) = if axes.integer_x && xs == Scale::Linear {
+        integer_ticks(x.start, x.end)
+    } else {
+        ticks_with(x.start, x.end, xs, false)
+    };
     let (y_bold, y_light) = ticks(y.start, y.end, ys);
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, (FAMILY, 17))
@@ -312,6 +356,9 @@ fn draw_panel_in<DB: DrawingBackend>(
         Scale::Log => v.log10(),
     };
     let mut legend = false;
+    // Everything drawn, in drawing coordinates, to keep the legend off the data.
+    let mut drawn_points: Vec<(f64, f64)> = Vec::new();
+    let mut legend_labels: Vec<&str> = Vec::new();
     for series in &panel.series {
         let color = rgb(series.color);
         // The band first, so that lines stay on top of it.
@@ -344,6 +391,25 @@ fn draw_panel_in<DB: DrawingBackend>(
         if pts.is_empty() {
             continue;
         }
+        drawn_points.extend(&pts);
+        if matches!(
+            series.style,
+            Style::Line | Style::Dashed | Style::LinePoints
+        ) {
+            // Segments cross corners their end points miss.
+            for w in pts.windows(2) {
+                for i in 1..8 {
+                    let f = f64::from(i) / 8.0;
+                    drawn_points.push((
+                        w[0].0 + f * (w[1].0 - w[0].0),
+                        w[0].1 + f * (w[1].1 - w[0].1),
+                    ));
+                }
+            }
+        }
+        for &(x, lo, hi) in &band {
+            drawn_points.extend([(x, lo), (x, hi)]);
+        }
         // A curve of one point is invisible as a line: draw its marker.
         let style = match series.style {
             Style::Line | Style::Dashed if pts.len() == 1 => Style::Points,
@@ -367,6 +433,7 @@ fn draw_panel_in<DB: DrawingBackend>(
         .map_err(|e| err(&e))?;
         if series.in_legend {
             legend = true;
+            legend_labels.push(&series.label);
             let style = series.style;
             drawn
                 .label(&series.label)
@@ -384,6 +451,17 @@ fn draw_panel_in<DB: DrawingBackend>(
         }
     }
     if legend {
+        let legend_at = legend_corner(
+            &chart,
+            &drawn_points,
+            &legend_labels,
+            legend_at,
+            (!panel.notes.is_empty()).then_some(if panel.notes_right {
+                LegendAt::LowerRight
+            } else {
+                LegendAt::LowerLeft
+            }),
+        );
         let position = match legend_at {
             LegendAt::UpperRight => SeriesLabelPosition::UpperRight,
             LegendAt::LowerRight => SeriesLabelPosition::LowerRight,
@@ -408,12 +486,18 @@ fn draw_panel_in<DB: DrawingBackend>(
         } else {
             panel.notes.iter().map(String::as_str).collect()
         };
-        // Notes go along the bottom of the plot, where legends are rarely placed.
+        // Notes go along the bottom of the plot, where legends are rarely placed; on the
+        // right where the curves start low at the left (accuracy over a log step axis).
         let mut y0 = py.end - 6 - 16 * lines.len() as i32;
         for line in lines {
+            let x0 = if panel.notes_right {
+                px.end - 8 - 7 * line.chars().count() as i32
+            } else {
+                px.start + 8
+            };
             area.draw(&Text::new(
                 line.to_string(),
-                (px.start + 8 - base.0, y0 - base.1),
+                (x0 - base.0, y0 - base.1),
                 (FAMILY, 13).into_font(),
             ))
             .map_err(|e| err(&e))?;
@@ -421,6 +505,46 @@ fn draw_panel_in<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+/// The corner whose legend box (estimated from the labels' lengths) covers the fewest drawn
+/// points; `preferred` unless another covers fewer. The corner where the notes are written
+/// counts as covered.
+fn legend_corner<DB: DrawingBackend>(
+    chart: &ChartContext<'_, DB, Cartesian2d<TickAxis, TickAxis>>,
+    points: &[(f64, f64)],
+    labels: &[&str],
+    preferred: LegendAt,
+    notes: Option<LegendAt>,
+) -> LegendAt {
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    let chars = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as i32;
+    let (w, h) = (chars * 7 + 40, labels.len() as i32 * 17 + 12);
+    let pixels: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(p)).collect();
+    let covered = |corner: LegendAt| {
+        let (x0, y0) = match corner {
+            LegendAt::UpperLeft => (px.start, py.start),
+            LegendAt::UpperRight => (px.end - w, py.start),
+            LegendAt::LowerLeft => (px.start, py.end - h),
+            LegendAt::LowerRight => (px.end - w, py.end - h),
+        };
+        let inside = pixels
+            .iter()
+            .filter(|&&(x, y)| x >= x0 && x <= x0 + w && y >= y0 && y <= y0 + h)
+            .count();
+        inside + if notes == Some(corner) { 1_000_000 } else { 0 }
+    };
+    let best = [
+        preferred,
+        LegendAt::UpperRight,
+        LegendAt::UpperLeft,
+        LegendAt::LowerRight,
+        LegendAt::LowerLeft,
+    ]
+    .into_iter()
+    .min_by_key(|&c| covered(c))
+    .unwrap_or(preferred);
+    best
 }
 
 impl crate::render::Picture for Figure {

@@ -101,8 +101,10 @@ pub struct Panel {
     pub title: String,
     /// The curves.
     pub series: Vec<Series>,
-    /// Text lines printed in the panel's upper left corner (e.g. final accuracies).
+    /// Text lines printed along the bottom of the panel (e.g. final accuracies).
     pub notes: Vec<String>,
+    /// Print the notes at the bottom right rather than the bottom left.
+    pub notes_right: bool,
     /// Axes of their own, for a panel that shows another quantity than its neighbours.
     pub axes: Option<Axes>,
     /// Which of the panel's runs are left out or unfinished, when not all are done
@@ -123,6 +125,8 @@ pub struct Axes {
     pub y_scale: Scale,
     /// Fixed vertical range (room for the legend above the points, or a natural zero).
     pub y_range: Option<(f64, f64)>,
+    /// Ticks only at whole numbers on the horizontal axis (seeds, eigen-indices).
+    pub integer_x: bool,
 }
 
 impl Panel {
@@ -132,6 +136,7 @@ impl Panel {
             title: title.into(),
             series: Vec::new(),
             notes: Vec::new(),
+            notes_right: false,
             axes: None,
             coverage: None,
         }
@@ -171,8 +176,14 @@ pub struct Figure {
     pub y_scale: Scale,
     /// Fixed vertical range, where the quantity has natural bounds (alignments in [0, 1]).
     pub y_range: Option<(f64, f64)>,
-    /// Legend position.
+    /// Preferred legend corner; the legend moves to the corner that covers the fewest data
+    /// points when this one would cover more.
     pub legend: LegendAt,
+    /// One vertical range for every panel without axes of its own, so that optimisers
+    /// compare by eye (Figs. 3, 4, 6).
+    pub shared_y: bool,
+    /// Ticks only at whole numbers on the horizontal axis.
+    pub integer_x: bool,
     /// The panels, left to right.
     pub panels: Vec<Panel>,
 }
@@ -188,6 +199,8 @@ impl Figure {
             y_scale: Scale::Linear,
             y_range: None,
             legend: LegendAt::UpperRight,
+            shared_y: false,
+            integer_x: false,
             panels: Vec::new(),
         }
     }

@@ -1,6 +1,8 @@
 //! Eigenvectors drawn onto the network's weight matrices (Fig. 16): per panel, each layer's
-//! weight matrix (rows = outputs, columns = inputs) with its bias column beside it, on one
-//! symmetric blue–white–red scale whose range is printed.
+//! weight matrix (rows = outputs, columns = inputs) with its bias column beside it, each
+//! layer on its own symmetric blue–white–red scale (±max |v| of that layer, printed in its
+//! label): on one scale for the whole vector, a layer whose entries are 10× smaller than
+//! another's would be drawn white, however structured it is.
 //!
 //! The first layer of the paper's network is 100 × 784: drawn cell by cell it would put
 //! 78,400 rectangles into the SVG. The matrices are therefore rasterised, identically for both
@@ -127,9 +129,9 @@ impl Heatmap {
         )
     }
 
-    /// The largest |v| of a panel: the colour scale runs over [−m, m].
-    pub fn scale(panel: &HeatmapPanel) -> f64 {
-        let m = panel.values.iter().fold(0f32, |m, v| m.max(v.abs()));
+    /// The largest |v| of `values`: a colour scale runs over [−m, m] (1 for a zero vector).
+    pub fn scale(values: &[f32]) -> f64 {
+        let m = values.iter().fold(0f32, |m, v| m.max(v.abs()));
         if m > 0.0 {
             f64::from(m)
         } else {
@@ -151,7 +153,6 @@ impl Heatmap {
         let layers = self.arch.layers();
         let total_rows: usize = layers.iter().map(|l| l.fan_out).sum();
         for (k, panel) in self.panels.iter().enumerate() {
-            let scale = Self::scale(panel);
             let x0 = k as i32 * panel_w + MARGIN;
             let inner_w = panel_w - 2 * MARGIN;
             let mut y = TITLE_HEIGHT + 4;
@@ -166,15 +167,21 @@ impl Heatmap {
                 height as i32 - y - BAR_HEIGHT - MARGIN - layers.len() as i32 * (LABEL + GAP);
             let weight_w = (inner_w - BIAS_WIDTH as i32 - GAP).max(10) as u32;
             for (l, slots) in layers.iter().enumerate() {
+                let weights = &panel.values
+                    [slots.weight_offset..slots.weight_offset + slots.fan_in * slots.fan_out];
+                let bias = &panel.values[slots.bias_offset..slots.bias_offset + slots.fan_out];
+                let layer: Vec<f32> = weights.iter().chain(bias).copied().collect();
+                let scale = Self::scale(&layer);
                 marks.push(Mark::Text {
                     x: x0,
                     y,
                     text: format!(
-                        "layer {}: W {}×{}   |   b {}",
+                        "layer {}: W {}×{}   |   b {}   —   colour ±{}",
                         l + 1,
                         slots.fan_out,
                         slots.fan_in,
-                        slots.fan_out
+                        slots.fan_out,
+                        crate::draw::tick(scale)
                     ),
                     size: 12,
                 });
@@ -182,9 +189,6 @@ impl Heatmap {
                 let h = ((image_h_total as f64 * slots.fan_out as f64 / total_rows as f64).round()
                     as i32)
                     .max(8) as u32;
-                let weights = &panel.values
-                    [slots.weight_offset..slots.weight_offset + slots.fan_in * slots.fan_out];
-                let bias = &panel.values[slots.bias_offset..slots.bias_offset + slots.fan_out];
                 rasters.push(Raster {
                     x: x0,
                     y,
@@ -242,13 +246,16 @@ impl Heatmap {
             marks.push(Mark::Text {
                 x: x0,
                 y: bar_y - 18,
-                text: format!("colour range ±{} (max |v|)", crate::draw::tick(scale)),
-                size: 13,
+                text: format!(
+                    "colour: each layer from −max|v| to +max|v| of that layer (max |v| overall {})",
+                    crate::draw::tick(Self::scale(&panel.values))
+                ),
+                size: 12,
             });
             for (frac, label) in [
-                (0.0, format!("−{}", crate::draw::tick(scale))),
+                (0.0, "−max".to_string()),
                 (0.5, "0".to_string()),
-                (1.0, format!("+{}", crate::draw::tick(scale))),
+                (1.0, "+max".to_string()),
             ] {
                 let shift = (frac * 40.0) as i32;
                 marks.push(Mark::Text {

@@ -163,6 +163,7 @@ pub fn alignment_by_index(ctx: &Context<'_>, dataset: &str) -> Result<Built, Rep
         "eigen-index i",
         "mean |cos(vi, ·)|",
     );
+    fig.integer_x = true;
     let mut most = 0;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut mine: Vec<&RunAlignmentRow> = rows

@@ -84,6 +84,7 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
                 .fold(0.0, |m: f64, r| m.max(r.sharpness))
                 .max(1e-9),
         )),
+        integer_x: false,
     });
     for (n, m) in minima.iter().enumerate() {
         sharp.series.push(Series::new(

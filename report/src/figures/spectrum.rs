@@ -86,6 +86,7 @@ pub fn ipr(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     let mut fig = Figure::new(format!("IPR of v1 — {dataset}"), "step", "IPR(v1)");
     fig.y_scale = Scale::Log;
     fig.legend = LegendAt::LowerRight;
+    fig.shared_y = true;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut panel = Panel::new(&optimizer);
         let (points, unconverged) = over_seeds(ctx, dataset, &optimizer, 1, PairValue::Ipr);
@@ -110,6 +111,10 @@ pub fn eigenvalues(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErro
     let k = ctx.inputs.common_k();
     let mut fig = Figure::new(format!("Top Hessian eigenvalues — {dataset}"), "step", "λi");
     fig.legend = LegendAt::LowerRight;
+    fig.shared_y = true;
+    // Log scale: Adam's λ fall by five orders of magnitude, flat zero on a linear axis shared
+    // with SGD's. Non-positive values are left out of the drawing (not of the CSV).
+    fig.y_scale = Scale::Log;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut panel = Panel::new(&optimizer);
         let mut missed = Vec::new();

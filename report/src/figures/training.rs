@@ -12,6 +12,7 @@ pub fn loss(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
         "training loss",
     );
     fig.y_scale = Scale::Log;
+    fig.shared_y = true;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let runs = ctx.inputs.runs(dataset, &optimizer);
         // Full-batch loss where every run was evaluated at least twice; otherwise the
@@ -29,7 +30,7 @@ pub fn loss(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
                 Some((m.step, v?))
             })
         });
-        let points = mean_by(values)
+        let points: Vec<Point> = mean_by(values)
             .into_iter()
             .map(|(step, (mean, lo, hi))| Point::banded(step as f64, mean, lo, hi))
             .collect();
@@ -39,6 +40,16 @@ pub fn loss(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
             "mini-batch: mean, min–max"
         };
         let mut panel = Panel::new(&optimizer);
+        // The final value in figures: a log axis cannot be read to three digits.
+        if let Some(last) = points.last() {
+            panel.notes.push(format!(
+                "final (step {}): {} (min–max {} – {})",
+                last.x,
+                crate::draw::tick(last.y),
+                crate::draw::tick(last.lo.unwrap_or(last.y)),
+                crate::draw::tick(last.hi.unwrap_or(last.y))
+            ));
+        }
         panel
             .series
             .push(Series::new(label, category_color(0), Style::Line, points));
@@ -54,10 +65,13 @@ pub fn loss(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
 pub fn accuracy(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     let mut fig = Figure::new(
         format!("Test accuracy — {dataset}"),
-        "step",
+        "step (log axis)",
         "test accuracy",
     );
     fig.legend = LegendAt::LowerRight;
+    // A log step axis: the curves rise within the first thousand steps and then creep up;
+    // on a linear axis the whole rise is one vertical line at zero.
+    fig.x_scale = Scale::Log;
     // The paper's Figure 5: the final test accuracy of every seed, one colour per optimiser,
     // in one panel so that optimisers compare on one axis; the curves follow per optimiser.
     let mut finals_panel = Panel::new("final test accuracy per seed");
@@ -67,6 +81,7 @@ pub fn accuracy(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> 
         x_scale: Scale::Linear,
         y_scale: Scale::Linear,
         y_range: None,
+        integer_x: true,
     });
     for (n, optimizer) in ctx.inputs.optimizers(dataset).into_iter().enumerate() {
         let points: Vec<Point> = ctx
@@ -102,7 +117,7 @@ pub fn accuracy(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> 
                 .filter_map(|m| Some(Point::new(m.step as f64, m.test_accuracy?)))
                 .collect();
             if let Some(last) = points.last() {
-                finals.push(format!("seed {}: {:.4}", run.seed, last.y));
+                finals.push(format!("final, seed {}: {:.4}", run.seed, last.y));
             }
             panel.series.push(Series::new(
                 format!("seed {}", run.seed),
@@ -111,8 +126,10 @@ pub fn accuracy(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> 
                 points,
             ));
         }
-        if !finals.is_empty() {
-            panel.notes.push(format!("final: {}", finals.join(", ")));
+        panel.notes_right = true;
+        // Two seeds a line: a panel is ~400 pixels wide.
+        for chunk in finals.chunks(2) {
+            panel.notes.push(chunk.join(", "));
         }
         fig.panels.push(panel);
     }
