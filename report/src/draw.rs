@@ -568,8 +568,18 @@ mod tests {
             .map(|v| tick(round_significant(10f64.powf(*v))))
             .collect();
         assert_eq!(values, ["5", "10", "20"]);
+        // Within six decades, 1 and 3 × 10^k on a vertical axis, so a value can be read off;
+        // 1 × 10^k on a horizontal one, where labels sit side by side.
         let (bold, _) = ticks(-5.2, -0.5, Scale::Log);
+        assert_eq!(bold.len(), 10); // 1e-5, 3e-5, … 1e-1, 3e-1
+        let (bold, _) = ticks_with(-5.2, -0.5, Scale::Log, false);
         assert_eq!(bold.len(), 5); // 1e-5 … 1e-1
+        let (bold, _) = ticks(-12.0, -0.5, Scale::Log);
+        assert!(bold.len() <= 7, "{bold:?}");
+        // Seeds and eigen-indices: whole numbers only.
+        assert_eq!(integer_ticks(-0.5, 4.5).0, vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(integer_ticks(0.5, 3.5).0, vec![1.0, 2.0, 3.0]);
+        assert!(integer_ticks(0.5, 15.5).0.iter().all(|v| v.fract() == 0.0));
         let (bold, _) = ticks(0.7f64.log10(), 1.0f64.log10(), Scale::Log);
         assert!(bold.len() >= 3, "{bold:?}");
         assert_eq!(
