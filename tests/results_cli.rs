@@ -273,3 +273,90 @@ fn a_report_of_an_unfinished_sweep_says_so_and_draws_no_minimum_from_it() {
         "every row of an unfinished run's panel says so: {notes:?}"
     );
 }
+
+/// The `sql` blocks of README.md, each split into its statements.
+fn readme_queries() -> Vec<String> {
+    let readme = read(&support::repo_root().join("README.md"));
+    let mut queries = Vec::new();
+    let mut block: Option<String> = None;
+    for line in readme.lines() {
+        match (&mut block, line.trim_start()) {
+            (None, l) if l.starts_with("```sql") => block = Some(String::new()),
+            (Some(b), l) if l.starts_with("```") => {
+                queries.extend(
+                    b.split(';')
+                        .map(|q| {
+                            q.lines()
+                                .filter(|l| !l.trim_start().starts_with("--"))
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        })
+                        .filter(|q| !q.trim().is_empty()),
+                );
+                block = None;
+            }
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            _ => {}
+        }
+    }
+    queries
+}
+
+/// Every DuckDB query of the README, as written, on a quickstart-shaped output: each runs
+/// without error and returns rows (the README's `out/quickstart` is this test's output).
+#[test]
+fn every_readme_query_runs_as_written() {
+    let queries = readme_queries();
+    assert!(queries.len() >= 10, "found {} queries", queries.len());
+    if !support::duckdb_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("quickstart");
+    let out_s = out.to_str().unwrap();
+    let o = run(&small_sweep_args(out_s, &["--set", "training.steps=90"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["analyze", out_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let script = format!(
+        "import duckdb, json, sys\n\
+         queries = json.loads(sys.stdin.read())\n\
+         for q in queries:\n\
+         \x20   try:\n\
+         \x20       rows = duckdb.sql(q).fetchall()\n\
+         \x20   except Exception as e:\n\
+         \x20       print('FAILED:', q, '\\n', e); continue\n\
+         \x20   print('rows', len(rows), q.splitlines()[0][:60] if q.strip() else '')\n"
+    );
+    let json = format!(
+        "[{}]",
+        queries
+            .iter()
+            .map(|q| format!("{:?}", q.replace("out/quickstart", out_s)))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut py = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .current_dir(tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    py.stdin.take().unwrap().write_all(json.as_bytes()).unwrap();
+    let o = py.wait_with_output().unwrap();
+    let text = stdout(&o);
+    assert!(o.status.success(), "{}\n{}", text, stderr(&o));
+    assert!(!text.contains("FAILED"), "{text}");
+    let empty: Vec<&str> = text.lines().filter(|l| l.starts_with("rows 0 ")).collect();
+    assert!(empty.is_empty(), "queries without rows: {empty:?}\n{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("rows ")).count(),
+        queries.len()
+    );
+}
