@@ -122,6 +122,8 @@ pub struct RunState {
     pub products: Option<(f64, u64)>,
     /// The (step, eigen-index) of every pair that did not meet the tolerance.
     pub unconverged: BTreeSet<(u64, u32)>,
+    /// λ₁ at the run's last snapshot.
+    pub last_lambda1: Option<f64>,
 }
 
 impl RunState {
@@ -304,6 +306,10 @@ impl SweepState {
                 pairs,
                 products,
                 unconverged,
+                last_lambda1: entry
+                    .and_then(|e| e.snapshots.last())
+                    .and_then(|s| s.pairs.iter().find(|p| p.index == 1))
+                    .map(|p| p.eigenvalue),
             });
         }
 
@@ -443,8 +449,8 @@ impl SweepState {
 impl SweepState {
     /// The state as a plain-text table (one header line, one line per run, then the
     /// baselines), as `eigensweep run` prints it at the end: status, final test accuracy,
-    /// snapshots, the share of eigenpairs that met the tolerance, and the median and maximum
-    /// Hessian-vector products per snapshot.
+    /// snapshots, the share of eigenpairs that met the tolerance, the median and maximum
+    /// Hessian-vector products per snapshot, and λ₁ of the last snapshot.
     pub fn text_table(&self) -> Vec<String> {
         let width = self
             .runs
@@ -454,13 +460,14 @@ impl SweepState {
             .unwrap_or(0)
             .max(28);
         let mut lines = vec![format!(
-            "{:<width$}  {:<28} {:>16} {:>9} {:>10} {:>14}",
+            "{:<width$}  {:<28} {:>16} {:>9} {:>10} {:>16} {:>13}",
             "run (dataset/optimizer/seed)",
             "status",
             "test_acc (step)",
             "snapshots",
             "converged",
-            "products med/max"
+            "products med/max",
+            "last λ1"
         )];
         for r in &self.runs {
             let acc = r
@@ -483,14 +490,19 @@ impl SweepState {
             if status.chars().count() > 28 {
                 status = status.chars().take(27).collect::<String>() + "…";
             }
+            let lambda1 = r
+                .last_lambda1
+                .map(|l| format!("{l:.6e}"))
+                .unwrap_or_else(|| "-".into());
             lines.push(format!(
-                "{:<width$}  {:<28} {:>16} {:>9} {:>10} {:>14}",
+                "{:<width$}  {:<28} {:>16} {:>9} {:>10} {:>16} {:>13}",
                 r.label(),
                 status,
                 acc,
                 snaps,
                 conv,
-                products
+                products,
+                lambda1
             ));
         }
         for b in &self.baselines {
