@@ -520,6 +520,10 @@ fn legend_corner<DB: DrawingBackend>(
     let (px, py) = chart.plotting_area().get_pixel_range();
     let chars = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as i32;
     let (w, h) = (chars * 7 + 40, labels.len() as i32 * 17 + 12);
+    if w >= px.end - px.start {
+        // Wider than the plot: any corner overflows; keep the builder's choice.
+        return preferred;
+    }
     let pixels: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(p)).collect();
     let covered = |corner: LegendAt| {
         let (x0, y0) = match corner {

@@ -89,7 +89,7 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     for (n, m) in minima.iter().enumerate() {
         sharp.series.push(Series::new(
             format!(
-                "{} (seed {}): λ1 = {}, ε-sharpness = {} %, test acc. = {:.4}",
+                "{} (seed {}): λ1 {}, ε-sharp. {} %, acc. {:.4}",
                 m.optimizer,
                 m.seed,
                 crate::draw::tick(m.lambda1),

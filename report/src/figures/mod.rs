@@ -114,7 +114,7 @@ pub const FIGURES: &[FigureSpec] = &[
         id: "fig08-minima",
         number: "8",
         title: "Loss between the best minima",
-        caption: "Train+test loss along α θ_A + (1 − α) θ_B, α ∈ [−1, 2], for every pair of optimisers' best runs (best final test accuracy over seeds); α = 1 is θ_A, α = 0 is θ_B. Right: λ1 and ε-sharpness at each minimum.",
+        caption: "Train+test loss along α θ_A + (1 − α) θ_B, α ∈ [−1, 2], for every pair of optimisers' best runs (best final test accuracy over seeds); α = 1 is θ_A, α = 0 is θ_B. Right: λ1 and ε-sharpness (in %: (max L − L)/(1 + L) × 100 over the box ε(|θ| + 1)) at each minimum, with its test accuracy. Only finished runs are candidates; a comparison computed from other run states is not drawn (or marked stale).",
         build: interpolation::minima,
     },
     FigureSpec {
