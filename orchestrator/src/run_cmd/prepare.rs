@@ -450,7 +450,10 @@ impl Prepared {
         let now = super::task::now_ms();
         let mut records = BTreeMap::new();
         for task in &self.tasks {
-            let (status, kind, dataset, optimizer, seed, config_json, totals) = match task {
+            // A run is named by its seed, a baseline network by its number (its seed derives
+            // from it): `seed` and `network` are each null where the other applies.
+            let (status, kind, dataset, optimizer, seed, network, config_json, totals) = match task
+            {
                 Task::Run(spec) => {
                     let dir = self.out.join("runs").join(spec.partition());
                     let status = if dir.join("_SUCCESS").exists() {
@@ -465,7 +468,8 @@ impl Prepared {
                         "run",
                         &spec.dataset.name,
                         Some(spec.optimizer.name.clone()),
-                        spec.seed,
+                        Some(spec.seed),
+                        None,
                         spec.config_json(),
                         (
                             Some(spec.steps),
@@ -488,7 +492,8 @@ impl Prepared {
                         "baseline",
                         &t.dataset.name,
                         None,
-                        t.seed,
+                        None,
+                        Some(t.network as u64),
                         t.config_json(),
                         (None, 1),
                     )
@@ -502,6 +507,7 @@ impl Prepared {
                     dataset: dataset.clone(),
                     optimizer,
                     seed,
+                    network,
                     config_json,
                     status: status.into(),
                     error: None,
