@@ -175,6 +175,7 @@ impl Ledger {
         prep: &Prepared,
         bars: &MultiProgress,
     ) -> Result<(Self, Vec<usize>), Failure> {
+        prep.check_table_formats()?;
         prep.check_foreign_outputs()?;
         prep.write_sweep_file()?;
         let records = prep.initial_records()?;
