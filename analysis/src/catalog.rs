@@ -6,14 +6,12 @@
 //! a tile at a time, by the worker that needs them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use eigensweep_worker::output::paths::{BASELINE_DIR, RUNS_DIR};
-use eigensweep_worker::output::{list_parts, RunDirs};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
+use eigensweep_worker::output::{list_parts, RunDirs, TableFile};
 
 use crate::AnalysisError;
 
@@ -274,31 +272,14 @@ impl ScalarKind {
     }
 }
 
-/// Reads `columns` of one Parquet file (a projection: other columns are not decoded).
+/// Reads `columns` of one part (a projection: other columns are not decoded), in the current
+/// layout whatever the part's format version (a format-1 part's unsigned integers come as
+/// `Int64`; see `eigensweep_worker::output::format`).
 pub(crate) fn read_columns(
     path: &Path,
     columns: &[&str],
 ) -> Result<Vec<RecordBatch>, AnalysisError> {
-    let file = File::open(path).map_err(|e| AnalysisError::io("opening", path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| AnalysisError::data(path, format!("reading Parquet: {e}")))?;
-    let schema = builder.schema().clone();
-    let mut roots = Vec::with_capacity(columns.len());
-    for name in columns {
-        roots.push(
-            schema
-                .index_of(name)
-                .map_err(|_| AnalysisError::data(path, format!("missing column `{name}`")))?,
-        );
-    }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let reader = builder
-        .with_projection(mask)
-        .build()
-        .map_err(|e| AnalysisError::data(path, format!("reading Parquet: {e}")))?;
-    reader
-        .map(|b| b.map_err(|e| AnalysisError::data(path, format!("reading Parquet: {e}"))))
-        .collect()
+    Ok(TableFile::open(path)?.read(Some(columns))?)
 }
 
 fn read_scalars(
@@ -310,12 +291,7 @@ fn read_scalars(
     for (_, path) in list_parts(dir)? {
         let mut steps = BTreeSet::new();
         for batch in read_columns(&path, kind.columns())? {
-            let step = column::<UInt64Array>(&batch, &path, kind.step_column())
-                .map(|a| a.values().to_vec())
-                .or_else(|_| {
-                    column::<UInt32Array>(&batch, &path, kind.step_column())
-                        .map(|a| a.values().iter().map(|&v| u64::from(v)).collect())
-                })?;
+            let step: Vec<u64> = int_column(&batch, &path, kind.step_column())?;
             if kind == ScalarKind::Weights {
                 for s in step {
                     steps.insert(s);
@@ -323,7 +299,7 @@ fn read_scalars(
                 }
                 continue;
             }
-            let index = column::<UInt32Array>(&batch, &path, "index")?;
+            let index: Vec<u32> = int_column(&batch, &path, "index")?;
             let f = |name| -> Result<Option<&Float64Array>, AnalysisError> {
                 if kind.columns().contains(&name) {
                     column::<Float64Array>(&batch, &path, name).map(Some)
@@ -341,7 +317,7 @@ fn read_scalars(
             for (i, &s) in step.iter().enumerate() {
                 steps.insert(s);
                 let pairs = by_step.entry(s).or_default();
-                let idx = index.value(i);
+                let idx = index[i];
                 if pairs.iter().any(|p| p.index == idx) {
                     return Err(AnalysisError::data(
                         &path,
@@ -384,6 +360,24 @@ fn read_keys(parts: &[PartSteps], name: &str) -> Result<BTreeSet<String>, Analys
         }
     }
     Ok(keys)
+}
+
+/// An integer column (stored as `Int64`) as the Rust type `T` (`u64`, `u32`); a null, a
+/// negative or a too large value is an error naming the file and the column.
+pub(crate) fn int_column<T: TryFrom<i64>>(
+    batch: &RecordBatch,
+    path: &Path,
+    name: &str,
+) -> Result<Vec<T>, AnalysisError> {
+    column::<Int64Array>(batch, path, name)?
+        .values()
+        .iter()
+        .map(|&v| {
+            T::try_from(v).map_err(|_| {
+                AnalysisError::data(path, format!("column `{name}` holds {v}, out of range"))
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn column<'a, T: Array + 'static>(

@@ -7,12 +7,11 @@
 //! the pair tables at once.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
-use arrow_array::{Array, Float32Array, ListArray, UInt32Array, UInt64Array};
+use arrow_array::{Array, Float32Array, ListArray};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{column, read_columns, PartSteps};
+use crate::catalog::{column, int_column, read_columns, PartSteps};
 use crate::AnalysisError;
 
 /// Which tile: a block of a run, the run's final snapshot, or a block of a baseline.
@@ -137,8 +136,8 @@ pub(crate) fn load_tile(src: &TileSource<'_>) -> Result<Tile, AnalysisError> {
             continue;
         }
         for batch in read_columns(&part.path, &[src.step_column, "index", "eigenvector"])? {
-            let steps = step_values(&batch, &part.path, src.step_column)?;
-            let index = column::<UInt32Array>(&batch, &part.path, "index")?;
+            let steps: Vec<u64> = int_column(&batch, &part.path, src.step_column)?;
+            let index: Vec<u32> = int_column(&batch, &part.path, "index")?;
             let lists = column::<ListArray>(&batch, &part.path, "eigenvector")?;
             let items = lists
                 .values()
@@ -150,7 +149,7 @@ pub(crate) fn load_tile(src: &TileSource<'_>) -> Result<Tile, AnalysisError> {
             let offsets = lists.value_offsets();
             for (r, &step) in steps.iter().enumerate() {
                 let Some(s) = position(step) else { continue };
-                let idx = index.value(r) as usize;
+                let idx = index[r] as usize;
                 if idx == 0 || idx > src.k {
                     return Err(AnalysisError::data(
                         &part.path,
@@ -184,7 +183,7 @@ pub(crate) fn load_tile(src: &TileSource<'_>) -> Result<Tile, AnalysisError> {
             continue;
         }
         for batch in read_columns(&part.path, &["step", "theta"])? {
-            let steps = step_values(&batch, &part.path, "step")?;
+            let steps: Vec<u64> = int_column(&batch, &part.path, "step")?;
             let lists = column::<ListArray>(&batch, &part.path, "theta")?;
             let items = lists
                 .values()
@@ -264,19 +263,4 @@ pub(crate) fn finish_tile(
         theta_sq,
         v_dot_theta,
     }
-}
-
-fn step_values(
-    batch: &arrow_array::RecordBatch,
-    path: &Path,
-    name: &str,
-) -> Result<Vec<u64>, AnalysisError> {
-    if let Ok(a) = column::<UInt64Array>(batch, path, name) {
-        return Ok(a.values().to_vec());
-    }
-    Ok(column::<UInt32Array>(batch, path, name)?
-        .values()
-        .iter()
-        .map(|&v| u64::from(v))
-        .collect())
 }

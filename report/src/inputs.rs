@@ -7,17 +7,17 @@
 //! would also decode the repeated run key, dataset and optimiser strings.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, BooleanArray, Float64Array, Int64Array, UInt32Array, UInt64Array};
+use arrow_array::{Array, BooleanArray, Float64Array, Int64Array};
 use eigensweep_analysis::catalog::RunEntry;
 use eigensweep_analysis::tables::ANALYSIS_DIR;
 use eigensweep_analysis::Catalog;
 use eigensweep_common::sweep::{read_sweep, Overrides, ValidatedSweep};
-use eigensweep_worker::output::{list_parts, read_metric_rows, read_table, MetricRow, TableRow};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
+use eigensweep_worker::output::{
+    list_parts, read_metric_rows, read_table, MetricRow, TableFile, TableRow,
+};
 
 use crate::state::SweepState;
 use crate::ReportError;
@@ -192,29 +192,13 @@ impl Inputs {
 }
 
 /// The named columns of every part in `dir`, as f64 (steps and indices are exact in f64 up
-/// to 2^53; booleans are 0 and 1), one vector per column in the order asked. Empty if `dir` has no parts.
+/// to 2^53; booleans are 0 and 1), one vector per column in the order asked. Empty if `dir`
+/// has no parts. Parts of an earlier format version are read converted (their unsigned
+/// integers as `Int64`).
 pub fn read_columns(dir: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>, ReportError> {
     let mut values = vec![Vec::new(); columns.len()];
     for (_, path) in list_parts(dir)? {
-        let file = File::open(&path).map_err(|e| ReportError::io("opening", &path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| ReportError::parquet(&path, e))?;
-        let schema = builder.parquet_schema();
-        let indices = columns
-            .iter()
-            .map(|name| {
-                (0..schema.num_columns())
-                    .find(|&i| schema.column(i).name() == *name)
-                    .ok_or_else(|| ReportError::parquet(&path, format!("no column `{name}`")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mask = ProjectionMask::leaves(schema, indices);
-        let reader = builder
-            .with_projection(mask)
-            .build()
-            .map_err(|e| ReportError::parquet(&path, e))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| ReportError::parquet(&path, e))?;
+        for batch in TableFile::open(&path)?.read(Some(columns))? {
             for (name, out) in columns.iter().zip(values.iter_mut()) {
                 let column = batch
                     .column_by_name(name)
@@ -229,10 +213,6 @@ pub fn read_columns(dir: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>, Repor
                         a.iter()
                             .map(|v| v.map_or(f64::NAN, |v| f64::from(u8::from(v)))),
                     );
-                } else if let Some(a) = any.downcast_ref::<UInt64Array>() {
-                    out.extend(a.iter().map(|v| v.map_or(f64::NAN, |v| v as f64)));
-                } else if let Some(a) = any.downcast_ref::<UInt32Array>() {
-                    out.extend(a.iter().map(|v| v.map_or(f64::NAN, f64::from)));
                 } else {
                     return Err(ReportError::parquet(
                         &path,

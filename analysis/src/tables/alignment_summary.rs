@@ -12,9 +12,9 @@ analysis_table! {
         /// Optimiser name.
         optimizer: str = Utf8 "Optimiser name from the sweep file.",
         /// Eigen-index.
-        index: u32 = UInt32 "1-based rank of the eigenpair.",
+        index: u32 = Int64 "1-based rank of the eigenpair.",
         /// Runs.
-        runs: u64 = UInt64 "Runs (seeds) with this index.",
+        runs: u64 = Int64 "Runs (seeds) with this index.",
         /// Mean a_grad.
         grad_alignment_mean: f64 = Float64 "Mean over runs of the run's mean gradient alignment.",
         /// Std a_grad.

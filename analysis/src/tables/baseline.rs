@@ -11,11 +11,11 @@ analysis_table! {
         /// Dataset name.
         dataset: str = Utf8 "Dataset whose training samples define the Hessians.",
         /// Eigen-index.
-        index: u32 = UInt32 "1-based rank of the eigenpair.",
+        index: u32 = Int64 "1-based rank of the eigenpair.",
         /// M.
-        networks: u64 = UInt64 "Random-initialisation networks M with this index.",
+        networks: u64 = Int64 "Random-initialisation networks M with this index.",
         /// M(M−1)/2.
-        pairs: u64 = UInt64 "Network pairs averaged over: M(M − 1)/2.",
+        pairs: u64 = Int64 "Network pairs averaged over: M(M − 1)/2.",
         /// mean |cos|.
         mean_abs_cos: f64 = Float64 "Mean of |v(θ)·v(ψ)| over the pairs (the paper: 0.0523 for MNIST, 0.0492 for FashionMNIST).",
         /// std |cos|.
@@ -23,6 +23,6 @@ analysis_table! {
         /// τ.
         tau: f64 = Float64 "τ^(i) = mean of Δ over the pairs = (2 − 2·mean_abs_cos)/N (Eq. 4; the red line of Fig. 1).",
         /// N.
-        parameters: u64 = UInt64 "N: length of the eigenvectors (parameters of the network).",
+        parameters: u64 = Int64 "N: length of the eigenvectors (parameters of the network).",
     }
 }

@@ -4,7 +4,7 @@
 /// Declares a table row type: the struct, its column list (with descriptions) and its
 /// [`TableRow`](eigensweep_worker::output::TableRow) impl, from one list of
 /// `field: Type = ColumnType "description"` entries, so the schema cannot drift from the
-/// struct.
+/// struct. Integer fields (`u64`, `u32`) are stored as `Int64` columns, converted checked.
 macro_rules! analysis_table {
     (
         $(#[$meta:meta])*
@@ -29,8 +29,8 @@ macro_rules! analysis_table {
                 COLUMNS
             }
 
-            fn to_arrays(rows: &[Self]) -> Vec<arrow_array::ArrayRef> {
-                vec![ $( $crate::tables::columns::analysis_table!(@build $fty, rows, $field), )* ]
+            fn to_arrays(rows: &[Self]) -> Result<Vec<arrow_array::ArrayRef>, String> {
+                Ok(vec![ $( $crate::tables::columns::analysis_table!(@build $fty, rows, $field), )* ])
             }
 
             fn from_batch(batch: &arrow_array::RecordBatch) -> Result<Vec<Self>, String> {
@@ -48,8 +48,8 @@ macro_rules! analysis_table {
     (@rust u32) => { u32 };
     (@rust f64) => { f64 };
     (@build str, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::utf8($rows.iter().map(|r| r.$f.as_str())) };
-    (@build u64, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::u64s($rows.iter().map(|r| r.$f)) };
-    (@build u32, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::u32s($rows.iter().map(|r| r.$f)) };
+    (@build u64, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::int64s(stringify!($f), $rows.iter().map(|r| r.$f))? };
+    (@build u32, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::int64s(stringify!($f), $rows.iter().map(|r| r.$f))? };
     (@build f64, $rows:ident, $f:ident) => { eigensweep_worker::output::schema::f64s($rows.iter().map(|r| r.$f)) };
     (@read str, $b:ident, $f:ident) => { eigensweep_worker::output::schema::col_utf8($b, stringify!($f))? };
     (@read u64, $b:ident, $f:ident) => { eigensweep_worker::output::schema::col_u64($b, stringify!($f))? };

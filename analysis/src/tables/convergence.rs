@@ -15,13 +15,13 @@ analysis_table! {
         /// Optimiser name.
         optimizer: str = Utf8 "Optimiser name from the sweep file.",
         /// Seed.
-        seed: u64 = UInt64 "Seed of the run.",
+        seed: u64 = Int64 "Seed of the run.",
         /// Eigen-index.
-        index: u32 = UInt32 "1-based rank of the eigenpair.",
+        index: u32 = Int64 "1-based rank of the eigenpair.",
         /// t.
-        step: u64 = UInt64 "Step t of the snapshot.",
+        step: u64 = Int64 "Step t of the snapshot.",
         /// t_final.
-        final_step: u64 = UInt64 "Step t_final of the run's last snapshot.",
+        final_step: u64 = Int64 "Step t_final of the run's last snapshot.",
         /// The similarity.
         abs_cos: f64 = Float64 "|v(t_final)·v(t)| (1 at t = t_final).",
     }

@@ -14,15 +14,15 @@ analysis_table! {
         /// Optimiser name.
         optimizer: str = Utf8 "Optimiser name from the sweep file (the `optimizer` partition).",
         /// Seed.
-        seed: u64 = UInt64 "Seed of the run.",
+        seed: u64 = Int64 "Seed of the run.",
         /// Eigen-index.
-        index: u32 = UInt32 "1-based rank of the eigenpair (1 = largest eigenvalue).",
+        index: u32 = Int64 "1-based rank of the eigenpair (1 = largest eigenvalue).",
         /// Earlier step t_w.
-        step_w: u64 = UInt64 "Waiting time t_w: the step of the earlier snapshot.",
+        step_w: u64 = Int64 "Waiting time t_w: the step of the earlier snapshot.",
         /// Later step t_w + t.
-        step: u64 = UInt64 "Step t_w + t of the later snapshot.",
+        step: u64 = Int64 "Step t_w + t of the later snapshot.",
         /// t.
-        lag: u64 = UInt64 "Lag t = step − step_w (> 0).",
+        lag: u64 = Int64 "Lag t = step − step_w (> 0).",
         /// |v(t_w)·v(t_w + t)|.
         abs_cos: f64 = Float64 "|v(t_w)·v(t_w + t)| of the two unit eigenvectors (sign-invariant).",
         /// Δ.

@@ -14,11 +14,11 @@ analysis_table! {
         /// Optimiser name.
         optimizer: str = Utf8 "Optimiser name from the sweep file.",
         /// Seed.
-        seed: u64 = UInt64 "Seed of the run.",
+        seed: u64 = Int64 "Seed of the run.",
         /// Eigen-index.
-        index: u32 = UInt32 "1-based rank of the eigenpair.",
+        index: u32 = Int64 "1-based rank of the eigenpair.",
         /// Snapshots averaged.
-        snapshots: u64 = UInt64 "Snapshots with a defined (non-NaN) mini-batch gradient alignment.",
+        snapshots: u64 = Int64 "Snapshots with a defined (non-NaN) mini-batch gradient alignment.",
         /// Mean a_grad.
         mean_grad_alignment: f64 = Float64 "Mean over snapshots of |cos(v, mini-batch gradient)| (Eq. 7).",
         /// Mean a_upd.

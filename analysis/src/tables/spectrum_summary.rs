@@ -12,11 +12,11 @@ analysis_table! {
         /// Optimiser name.
         optimizer: str = Utf8 "Optimiser name from the sweep file.",
         /// Eigen-index.
-        index: u32 = UInt32 "1-based rank of the eigenpair.",
+        index: u32 = Int64 "1-based rank of the eigenpair.",
         /// Step.
-        step: u64 = UInt64 "Training step of the snapshot.",
+        step: u64 = Int64 "Training step of the snapshot.",
         /// Runs.
-        runs: u64 = UInt64 "Runs (seeds) with a snapshot at this step.",
+        runs: u64 = Int64 "Runs (seeds) with a snapshot at this step.",
         /// IPR mean.
         ipr_mean: f64 = Float64 "Mean IPR Σ v_j⁴ over the runs.",
         /// IPR min.

@@ -15,15 +15,15 @@ analysis_table! {
         /// Optimiser name.
         optimizer: str = Utf8 "Optimiser name from the sweep file.",
         /// Seed.
-        seed: u64 = UInt64 "Seed of the run.",
+        seed: u64 = Int64 "Seed of the run.",
         /// k.
-        k: u32 = UInt32 "Number of eigenvectors in each block: the indices present at both snapshots.",
+        k: u32 = Int64 "Number of eigenvectors in each block: the indices present at both snapshots.",
         /// Earlier step.
-        step_w: u64 = UInt64 "Waiting time t_w: the step of the earlier snapshot.",
+        step_w: u64 = Int64 "Waiting time t_w: the step of the earlier snapshot.",
         /// Later step.
-        step: u64 = UInt64 "Step t_w + t of the later snapshot.",
+        step: u64 = Int64 "Step t_w + t of the later snapshot.",
         /// t.
-        lag: u64 = UInt64 "Lag t = step − step_w.",
+        lag: u64 = Int64 "Lag t = step − step_w.",
         /// The overlap.
         overlap: f64 = Float64 "‖V(t_w)ᵀ V(t_w + t)‖_F² / k = Σ_ij (v_i(t_w)·v_j(t_w + t))² / k, in [0, 1].",
     }

@@ -15,15 +15,15 @@ analysis_table! {
         /// Optimiser name.
         optimizer: str = Utf8 "Optimiser name from the sweep file.",
         /// Seed.
-        seed: u64 = UInt64 "Seed of the run.",
+        seed: u64 = Int64 "Seed of the run.",
         /// Eigen-index.
-        index: u32 = UInt32 "1-based rank of the eigenpair whose eigenvector at t_w is used.",
+        index: u32 = Int64 "1-based rank of the eigenpair whose eigenvector at t_w is used.",
         /// Earlier step.
-        step_w: u64 = UInt64 "Waiting time t_w: the step of the eigenvector and of the first θ.",
+        step_w: u64 = Int64 "Waiting time t_w: the step of the eigenvector and of the first θ.",
         /// Later step.
-        step: u64 = UInt64 "Step t_w + t of the second θ.",
+        step: u64 = Int64 "Step t_w + t of the second θ.",
         /// t.
-        lag: u64 = UInt64 "Lag t = step − step_w.",
+        lag: u64 = Int64 "Lag t = step − step_w.",
         /// The alignment.
         alignment: f64 = Float64 "|v(t_w)·(θ(t_w + t) − θ(t_w))| / ‖θ(t_w + t) − θ(t_w)‖, in [0, 1]; NaN if θ did not move.",
     }

@@ -14,13 +14,13 @@ analysis_table! {
         /// Optimiser name.
         optimizer: str = Utf8 "Optimiser name from the sweep file.",
         /// Seed.
-        seed: u64 = UInt64 "Seed of the run.",
+        seed: u64 = Int64 "Seed of the run.",
         /// Earlier step.
-        step_w: u64 = UInt64 "Waiting time t_w: the step of the earlier snapshot.",
+        step_w: u64 = Int64 "Waiting time t_w: the step of the earlier snapshot.",
         /// Later step.
-        step: u64 = UInt64 "Step t_w + t of the later snapshot.",
+        step: u64 = Int64 "Step t_w + t of the later snapshot.",
         /// t.
-        lag: u64 = UInt64 "Lag t = step − step_w.",
+        lag: u64 = Int64 "Lag t = step − step_w.",
         /// Δ_w.
         delta_w: f64 = Float64 "Weight displacement ‖θ(t_w) − θ(t_w + t)‖² / N (not normalised by gradient noise).",
     }

@@ -240,6 +240,15 @@ fn each_rule_reports_its_field_path() {
         ),
         (&["seeds=[]"], &["seeds"]),
         (&["seeds=[1, 2, 1]"], &["seeds[2]"]),
+        // Issue 11 §4: the tables store integers as BIGINT.
+        (&["seeds=[0, 9223372036854775808]"], &["seeds[1]"]),
+        (
+            &[
+                "training.steps=9223372036854775808",
+                "snapshots.schedule={steps: [10]}",
+            ],
+            &["training.steps"],
+        ),
         (&["snapshots.schedule={}"], &["snapshots.schedule"]),
         (
             &["snapshots.schedule={every: 0}"],

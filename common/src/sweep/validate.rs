@@ -123,6 +123,7 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
 
     let t = &file.training;
     c.at_least("training.steps", t.steps, 1);
+    c.fits_a_table("training.steps", t.steps);
     c.at_least("training.batch_size", t.batch_size as u64, 1);
     c.at_least("training.log_every", t.log_every, 1);
     let eval = match &t.eval {
@@ -137,6 +138,9 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
 
     c.non_empty("seeds", file.seeds.is_empty(), "at least one seed");
     c.unique("seeds", "seed", file.seeds.iter().map(u64::to_string));
+    for (i, &seed) in file.seeds.iter().enumerate() {
+        c.fits_a_table(&format!("seeds[{i}]"), seed);
+    }
 
     let s = &file.snapshots;
     check_schedule(&mut c, "snapshots.schedule", &s.schedule, t.steps);
@@ -531,6 +535,21 @@ impl Checker {
                 format!("at least {min}")
             };
             self.fail(path, value.to_string(), format!("expected {what}"));
+        }
+    }
+
+    /// The output tables store integers as signed 64-bit (DuckDB `BIGINT`): a larger step or
+    /// seed could be trained but not written, so it is refused before anything runs.
+    fn fits_a_table(&mut self, path: &str, value: u64) {
+        if i64::try_from(value).is_err() {
+            self.fail(
+                path,
+                value.to_string(),
+                format!(
+                    "expected at most {} (the output tables store signed 64-bit integers)",
+                    i64::MAX
+                ),
+            );
         }
     }
 

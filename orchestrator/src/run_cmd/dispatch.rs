@@ -175,6 +175,7 @@ impl Ledger {
         prep: &Prepared,
         bars: &MultiProgress,
     ) -> Result<(Self, Vec<usize>), Failure> {
+        prep.check_table_formats()?;
         prep.check_foreign_outputs()?;
         prep.write_sweep_file()?;
         let records = prep.initial_records()?;
@@ -483,7 +484,8 @@ mod tests {
             kind: "run".into(),
             dataset: "d".into(),
             optimizer: None,
-            seed: 0,
+            seed: Some(0),
+            network: None,
             config_json: "{}".into(),
             status: "pending".into(),
             error: None,

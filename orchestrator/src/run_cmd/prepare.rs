@@ -11,8 +11,10 @@ use eigensweep_common::sweep::{
     BaselineTask, DataSource, ResolvedDataset, RunSpec, ValidatedSweep,
 };
 use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKind, TrainTest};
+use eigensweep_worker::output::format::FormatVersion;
+use eigensweep_worker::output::schema::FORMAT_VERSION;
 use eigensweep_worker::output::{
-    list_parts, read_run_records, read_table, runs_table_path, BaselineRow, RunRecord,
+    list_parts, read_run_records, read_table, runs_table_path, BaselineRow, RunRecord, TableFile,
 };
 use eigensweep_worker::run::Checkpoint;
 
@@ -277,6 +279,48 @@ pub(crate) fn load_dataset(d: &ResolvedDataset) -> Result<TrainTest, Failure> {
 }
 
 impl Prepared {
+    /// Refuses, before anything is written, an output directory whose tables this launch
+    /// would add parts to but that were written in another format version (an output of an
+    /// earlier eigensweep, whose integers are unsigned): one table directory never mixes
+    /// versions, so DuckDB sees one type per column. Such an output is still read by
+    /// `analyze`, `report`, `minima` and `status`.
+    pub(super) fn check_table_formats(&self) -> Result<(), Failure> {
+        let mut dirs = Vec::new();
+        for task in &self.tasks {
+            match task {
+                Task::Run(spec) => {
+                    let root = self.out.join("runs").join(spec.partition());
+                    dirs.extend(["snapshots", "metrics", "weights"].map(|t| root.join(t)));
+                }
+                Task::Baseline(t) => {
+                    let dir = self.out.join("baseline").join(t.partition());
+                    if !dirs.contains(&dir) {
+                        dirs.push(dir);
+                    }
+                }
+            }
+        }
+        for dir in dirs {
+            let parts = list_parts(&dir)
+                .exit_code(exit_codes::INPUT, format!("listing {}", dir.display()))?;
+            for (_, path) in parts {
+                let file = TableFile::open(&path)
+                    .exit_code(exit_codes::INPUT, "checking the output's table format")?;
+                if file.version() != FormatVersion::Current {
+                    return Err(Failure {
+                        code: exit_codes::INPUT,
+                        error: anyhow::anyhow!(
+                            "{} is in table format version {}, but this build writes version {FORMAT_VERSION} and does not mix versions in one table: run the sweep into a new output directory (--out DIR); analyze, report, minima and status still read this one as it is",
+                            path.display(),
+                            file.version().as_str(),
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses, before any work, an output directory that holds another configuration's
     /// checkpoint or baseline parts.
     ///
@@ -450,7 +494,10 @@ impl Prepared {
         let now = super::task::now_ms();
         let mut records = BTreeMap::new();
         for task in &self.tasks {
-            let (status, kind, dataset, optimizer, seed, config_json, totals) = match task {
+            // A run is named by its seed, a baseline network by its number (its seed derives
+            // from it): `seed` and `network` are each null where the other applies.
+            let (status, kind, dataset, optimizer, seed, network, config_json, totals) = match task
+            {
                 Task::Run(spec) => {
                     let dir = self.out.join("runs").join(spec.partition());
                     let status = if dir.join("_SUCCESS").exists() {
@@ -465,7 +512,8 @@ impl Prepared {
                         "run",
                         &spec.dataset.name,
                         Some(spec.optimizer.name.clone()),
-                        spec.seed,
+                        Some(spec.seed),
+                        None,
                         spec.config_json(),
                         (
                             Some(spec.steps),
@@ -488,7 +536,8 @@ impl Prepared {
                         "baseline",
                         &t.dataset.name,
                         None,
-                        t.seed,
+                        None,
+                        Some(t.network as u64),
                         t.config_json(),
                         (None, 1),
                     )
@@ -502,6 +551,7 @@ impl Prepared {
                     dataset: dataset.clone(),
                     optimizer,
                     seed,
+                    network,
                     config_json,
                     status: status.into(),
                     error: None,

@@ -3,7 +3,7 @@
 
 use arrow_array::{ArrayRef, RecordBatch};
 use eigensweep_worker::output::schema::{
-    bools, col_bool, col_f64, col_u32, col_u64, col_utf8, f64s, u32s, u64s, utf8, ColumnSpec,
+    bools, col_bool, col_f64, col_u32, col_u64, col_utf8, f64s, int64s, utf8, ColumnSpec,
     ColumnType as T,
 };
 use eigensweep_worker::output::TableRow;
@@ -57,9 +57,9 @@ pub struct MinimumRow {
 const MINIMUM_COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("dataset", T::Utf8, "Dataset name."),
     ColumnSpec::required("optimizer", T::Utf8, "Optimiser name from the sweep file."),
-    ColumnSpec::required("seed", T::UInt64, "Seed of the optimiser's run with the best final test accuracy (ties: smallest seed)."),
+    ColumnSpec::required("seed", T::Int64, "Seed of the optimiser's run with the best final test accuracy (ties: smallest seed)."),
     ColumnSpec::required("run_key", T::Utf8, "Key of that run: joins `key` in runs.parquet."),
-    ColumnSpec::required("step", T::UInt64, "Training step of θ: the run's last step (θ there is always stored)."),
+    ColumnSpec::required("step", T::Int64, "Training step of θ: the run's last step (θ there is always stored)."),
     ColumnSpec::required("test_accuracy", T::Float64, "The run's final test accuracy, from its metrics table."),
     ColumnSpec::required("train_loss", T::Float64, "Mean cross-entropy on the training set at θ (float64)."),
     ColumnSpec::required("test_loss", T::Float64, "Mean cross-entropy on the test set at θ (float64)."),
@@ -67,9 +67,9 @@ const MINIMUM_COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("lambda1", T::Float64, "Largest eigenvalue of the Hessian of the training loss over the sweep's Hessian samples."),
     ColumnSpec::required("lambda1_residual", T::Float64, "Residual ‖Hv − λ1 v‖ when the solver stopped."),
     ColumnSpec::required("lambda1_converged", T::Boolean, "Whether λ1 met the tolerance residual ≤ tol·|λ1|."),
-    ColumnSpec::required("hessian_samples", T::UInt64, "Training samples the Hessian averages over."),
+    ColumnSpec::required("hessian_samples", T::Int64, "Training samples the Hessian averages over."),
     ColumnSpec::required("epsilon", T::Float64, "ε of the ε-sharpness box |y_j| ≤ ε(|θ_j| + 1)."),
-    ColumnSpec::required("sharpness_iterations", T::UInt32, "Projected gradient-ascent iterations of the ε-sharpness."),
+    ColumnSpec::required("sharpness_iterations", T::Int64, "Projected gradient-ascent iterations of the ε-sharpness."),
     ColumnSpec::required("sharpness_max_loss", T::Float64, "Largest training loss L(θ + y) found in the box."),
     ColumnSpec::required("sharpness", T::Float64, "ε-sharpness (Keskar et al.): (max_y L(θ + y) − L(θ)) / (1 + L(θ)) × 100 on the training set."),
 ];
@@ -138,13 +138,13 @@ impl TableRow for MinimumRow {
         MINIMUM_COLUMNS
     }
 
-    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
-        vec![
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
+        Ok(vec![
             utf8(rows.iter().map(|r| r.dataset.as_str())),
             utf8(rows.iter().map(|r| r.optimizer.as_str())),
-            u64s(rows.iter().map(|r| r.seed)),
+            int64s("seed", rows.iter().map(|r| r.seed))?,
             utf8(rows.iter().map(|r| r.run_key.as_str())),
-            u64s(rows.iter().map(|r| r.step)),
+            int64s("step", rows.iter().map(|r| r.step))?,
             f64s(rows.iter().map(|r| r.test_accuracy)),
             f64s(rows.iter().map(|r| r.train_loss)),
             f64s(rows.iter().map(|r| r.test_loss)),
@@ -152,12 +152,15 @@ impl TableRow for MinimumRow {
             f64s(rows.iter().map(|r| r.lambda1)),
             f64s(rows.iter().map(|r| r.lambda1_residual)),
             bools(rows.iter().map(|r| r.lambda1_converged)),
-            u64s(rows.iter().map(|r| r.hessian_samples)),
+            int64s("hessian_samples", rows.iter().map(|r| r.hessian_samples))?,
             f64s(rows.iter().map(|r| r.epsilon)),
-            u32s(rows.iter().map(|r| r.sharpness_iterations)),
+            int64s(
+                "sharpness_iterations",
+                rows.iter().map(|r| r.sharpness_iterations),
+            )?,
             f64s(rows.iter().map(|r| r.sharpness_max_loss)),
             f64s(rows.iter().map(|r| r.sharpness)),
-        ]
+        ])
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
@@ -210,8 +213,8 @@ impl TableRow for InterpolationRow {
         INTERPOLATION_COLUMNS
     }
 
-    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
-        vec![
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
+        Ok(vec![
             utf8(rows.iter().map(|r| r.dataset.as_str())),
             utf8(rows.iter().map(|r| r.optimizer_a.as_str())),
             utf8(rows.iter().map(|r| r.optimizer_b.as_str())),
@@ -220,7 +223,7 @@ impl TableRow for InterpolationRow {
             f64s(rows.iter().map(|r| r.test_loss)),
             f64s(rows.iter().map(|r| r.loss)),
             f64s(rows.iter().map(|r| r.accuracy)),
-        ]
+        ])
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {

@@ -5,7 +5,7 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    bools, col_bool, col_f32_lists, col_f64, col_u32, col_utf8, f32_lists, f64s, u32s, utf8,
+    bools, col_bool, col_f32_lists, col_f64, col_u32, col_utf8, f32_lists, f64s, int64s, utf8,
     ColumnSpec, ColumnType as T, TableRow,
 };
 use super::{read_parts, OutputError};
@@ -37,13 +37,13 @@ pub struct BaselineRow {
 
 const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("dataset", T::Utf8, "Dataset whose training samples define the Hessian (equals the `dataset` hive partition)."),
-    ColumnSpec::required("network", T::UInt32, "Number of the random-initialisation network within the dataset's baseline."),
+    ColumnSpec::required("network", T::Int64, "Number of the random-initialisation network within the dataset's baseline."),
     ColumnSpec::required("task_key", T::Utf8, "Key of the baseline task: hash of its resolved configuration; joins `key` in runs.parquet."),
-    ColumnSpec::required("index", T::UInt32, "1-based rank of the eigenpair, by eigenvalue (1 = largest algebraic)."),
+    ColumnSpec::required("index", T::Int64, "1-based rank of the eigenpair, by eigenvalue (1 = largest algebraic)."),
     ColumnSpec::required("eigenvalue", T::Float64, "Eigenvalue λ of the Hessian of the mean training loss at the random initialisation."),
     ColumnSpec::required("residual", T::Float64, "True residual ‖Hv − λv‖ of the pair when the solver stopped."),
     ColumnSpec::required("converged", T::Boolean, "Whether the pair met the tolerance: residual ≤ tol·|λ|."),
-    ColumnSpec::required("products", T::UInt32, "Hessian-vector products the eigensolver used for this network (the same for every index)."),
+    ColumnSpec::required("products", T::Int64, "Hessian-vector products the eigensolver used for this network (the same for every index)."),
     ColumnSpec::required("ipr", T::Float64, "Inverse participation ratio Σ v_j⁴ of the unit eigenvector, in [1/N, 1]."),
     ColumnSpec::required("eigenvector", T::ListFloat32, "Unit eigenvector v in the flat parameter layout of PyTorch's parameters_to_vector (per layer: out×in weight row-major, then bias)."),
 ];
@@ -57,19 +57,19 @@ impl TableRow for BaselineRow {
         COLUMNS
     }
 
-    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
-        vec![
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
+        Ok(vec![
             utf8(rows.iter().map(|r| r.dataset.as_str())),
-            u32s(rows.iter().map(|r| r.network)),
+            int64s("network", rows.iter().map(|r| r.network))?,
             utf8(rows.iter().map(|r| r.task_key.as_str())),
-            u32s(rows.iter().map(|r| r.index)),
+            int64s("index", rows.iter().map(|r| r.index))?,
             f64s(rows.iter().map(|r| r.eigenvalue)),
             f64s(rows.iter().map(|r| r.residual)),
             bools(rows.iter().map(|r| r.converged)),
-            u32s(rows.iter().map(|r| r.products)),
+            int64s("products", rows.iter().map(|r| r.products))?,
             f64s(rows.iter().map(|r| r.ipr)),
             f32_lists(rows.iter().map(|r| r.eigenvector.as_slice())),
-        ]
+        ])
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {

@@ -47,6 +47,14 @@ pub enum OutputError {
         /// What does not match.
         message: String,
     },
+    /// A file's table format version is not one this build reads (a newer one, or none).
+    #[error("reading {}: {}", path.display(), format_version_text(found.as_deref()))]
+    FormatVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in its `eigensweep.format_version` metadata, if any.
+        found: Option<String>,
+    },
     /// A part that is about to be written already exists (two writers on one directory, or
     /// a resume that did not call `remove_parts_from` first).
     #[error("refusing to overwrite existing part {}", path.display())]
@@ -64,6 +72,25 @@ pub enum OutputError {
         /// Why it is rejected.
         reason: &'static str,
     },
+}
+
+fn format_version_text(found: Option<&str>) -> String {
+    let reads = format!(
+        "this build reads versions {} and {} (writing {})",
+        super::schema::FORMAT_VERSION,
+        super::format::FORMAT_VERSION_1,
+        super::schema::FORMAT_VERSION
+    );
+    match found {
+        Some(v) => format!(
+            "table format version {v:?}; {reads}: the file was written by a newer eigensweep, \
+             read it with that one"
+        ),
+        None => format!(
+            "no `{}` metadata: not an eigensweep table ({reads})",
+            super::schema::FORMAT_VERSION_KEY
+        ),
+    }
 }
 
 impl OutputError {

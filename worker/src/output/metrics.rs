@@ -6,7 +6,7 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    col_f64_opt, col_u64, col_utf8, f64_opt, u64s, utf8, ColumnSpec, ColumnType as T, TableRow,
+    col_f64_opt, col_u64, col_utf8, f64_opt, int64s, utf8, ColumnSpec, ColumnType as T, TableRow,
 };
 use super::{read_parts, OutputError};
 
@@ -36,7 +36,7 @@ pub struct MetricRow {
 
 const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
-    ColumnSpec::required("step", T::UInt64, "Training step: the number of optimiser updates applied to θ before this step's update."),
+    ColumnSpec::required("step", T::Int64, "Training step: the number of optimiser updates applied to θ before this step's update."),
     ColumnSpec::optional("batch_loss", T::Float64, "Mean cross-entropy on this step's mini-batch, before the update; null at the run's final step (no update is taken from it)."),
     ColumnSpec::optional("grad_norm", T::Float64, "Euclidean norm of this step's mini-batch gradient; null at the final step."),
     ColumnSpec::optional("update_norm", T::Float64, "Euclidean norm of this step's parameter update θ(t+1) − θ(t); null at the final step."),
@@ -55,10 +55,10 @@ impl TableRow for MetricRow {
         COLUMNS
     }
 
-    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
-        vec![
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
+        Ok(vec![
             utf8(rows.iter().map(|r| r.run_key.as_str())),
-            u64s(rows.iter().map(|r| r.step)),
+            int64s("step", rows.iter().map(|r| r.step))?,
             f64_opt(rows.iter().map(|r| r.batch_loss)),
             f64_opt(rows.iter().map(|r| r.grad_norm)),
             f64_opt(rows.iter().map(|r| r.update_norm)),
@@ -66,7 +66,7 @@ impl TableRow for MetricRow {
             f64_opt(rows.iter().map(|r| r.train_accuracy)),
             f64_opt(rows.iter().map(|r| r.test_loss)),
             f64_opt(rows.iter().map(|r| r.test_accuracy)),
-        ]
+        ])
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {

@@ -16,9 +16,14 @@
 //! WHERE index = 1 GROUP BY ALL ORDER BY ALL;
 //! ```
 //!
+//! Every integer column (steps, lags, seeds, indices, counts) is a signed 64-bit `Int64`
+//! (DuckDB `BIGINT`), so arithmetic such as `step_w - step` may go negative; the Rust fields
+//! stay `u64`/`u32` and are converted, checked, at the column boundary.
+//!
 //! Every file explains itself: each Arrow field carries a `description` in its metadata, and
 //! the Parquet key-value metadata holds `eigensweep.table` (the table name),
-//! `eigensweep.format_version` (`"1"`), `eigensweep.description` and one
+//! `eigensweep.format_version` (`"2"`; files of version `"1"` are still read, converted as
+//! [`format`] describes), `eigensweep.description` and one
 //! `eigensweep.column.<name>` description per column (visible in DuckDB through
 //! `parquet_kv_metadata(...)`). Column names equal the Rust field names; the column lists in
 //! each table's module (`TableRow::columns`) are the single source of schema, metadata and
@@ -34,6 +39,7 @@
 mod baseline;
 mod error;
 mod fatal;
+pub mod format;
 mod metrics;
 mod parts;
 pub mod paths;
@@ -43,6 +49,8 @@ mod snapshots;
 mod weights;
 
 #[cfg(test)]
+mod format_tests;
+#[cfg(test)]
 mod tests;
 
 pub use baseline::{read_baseline_rows, BaselineRow};
@@ -51,7 +59,7 @@ pub use fatal::{fatal_io_cause, is_fatal_io};
 pub use metrics::{read_metric_rows, MetricRow};
 pub use parts::{
     count_parts, list_parts, parse_part_file_name, part_file_name, read_parts, read_schema,
-    read_table, remove_parts_from, temp_path, write_table_atomically, PartWriter,
+    read_table, remove_parts_from, temp_path, write_table_atomically, PartWriter, TableFile,
 };
 pub use paths::{
     baseline_dir, run_dir, runs_table_files, runs_table_path, validate_partition_value, RunDirs,

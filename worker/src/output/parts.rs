@@ -10,13 +10,13 @@ use std::io;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
+use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 
-use super::schema::{
-    check_schema, writer_properties, TableRow, FORMAT_VERSION, FORMAT_VERSION_KEY, TABLE_KEY,
-};
+use super::format::{upgrade_batch, upgraded_schema, FormatVersion};
+use super::schema::{check_schema, writer_properties, TableRow, TABLE_KEY};
 use super::OutputError;
 
 /// File name of part `index`: `part-00042.parquet`.
@@ -211,19 +211,23 @@ pub fn remove_parts_from(dir: &Path, index: u32) -> Result<usize, OutputError> {
 }
 
 /// Reads one table file written by [`write_table_atomically`] or [`PartWriter`]; checks that
-/// it holds table `R` (by its `eigensweep.table` metadata), the format version and the
-/// column types.
+/// it holds table `R` (by its `eigensweep.table` metadata), the format version (a version-1
+/// file is converted, see [`super::format`]) and the column types.
 pub fn read_table<R: TableRow>(path: &Path) -> Result<Vec<R>, OutputError> {
-    let file = File::open(path).map_err(|e| OutputError::io("opening", path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| OutputError::parquet("reading", path, e))?;
-    check_table::<R>(path, builder.schema())?;
-    let reader = builder
-        .build()
-        .map_err(|e| OutputError::parquet("reading", path, e))?;
+    let file = TableFile::open(path)?;
+    if file.table() != R::TABLE {
+        return Err(OutputError::schema(
+            path,
+            format!(
+                "holds the `{}` table, expected `{}`",
+                file.table(),
+                R::TABLE
+            ),
+        ));
+    }
+    check_schema::<R>(file.schema()).map_err(|m| OutputError::schema(path, m))?;
     let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| OutputError::schema(path, e.to_string()))?;
+    for batch in file.read(None)? {
         rows.extend(R::from_batch(&batch).map_err(|m| OutputError::schema(path, m))?);
     }
     Ok(rows)
@@ -238,9 +242,10 @@ pub fn read_parts<R: TableRow>(dir: &Path) -> Result<Vec<R>, OutputError> {
     Ok(rows)
 }
 
-/// The Arrow schema of a table file as a reader sees it: field descriptions in the field
-/// metadata, and the Parquet key-value metadata (table name, version, descriptions) in the
-/// schema metadata.
+/// The Arrow schema of a table file as stored (a version-1 file's unsigned types included;
+/// [`TableFile::schema`] gives the layout as read): field descriptions in the field metadata,
+/// and the Parquet key-value metadata (table name, version, descriptions) in the schema
+/// metadata.
 pub fn read_schema(path: &Path) -> Result<SchemaRef, OutputError> {
     let file = File::open(path).map_err(|e| OutputError::io("opening", path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -248,31 +253,108 @@ pub fn read_schema(path: &Path) -> Result<SchemaRef, OutputError> {
     Ok(builder.schema().clone())
 }
 
-fn check_table<R: TableRow>(path: &Path, schema: &SchemaRef) -> Result<(), OutputError> {
-    let meta = schema.metadata();
-    match meta.get(TABLE_KEY).map(String::as_str) {
-        Some(t) if t == R::TABLE => {}
-        Some(t) => {
-            return Err(OutputError::schema(
-                path,
-                format!("holds the `{t}` table, expected `{}`", R::TABLE),
-            ))
-        }
-        None => {
-            return Err(OutputError::schema(
-                path,
-                format!("no `{TABLE_KEY}` metadata: not an eigensweep table"),
-            ))
-        }
+/// One table file opened for reading, in the layout of this build whatever its format
+/// version: the one way every reader (typed rows, the analysis catalog and tiles, the
+/// report's columns) opens a part, so that a version-1 file reads like a current one.
+pub struct TableFile {
+    path: PathBuf,
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    table: String,
+    version: FormatVersion,
+    schema: SchemaRef,
+}
+
+impl TableFile {
+    /// Opens `path` and reads its footer: the table name and a format version this build
+    /// reads are required.
+    pub fn open(path: &Path) -> Result<Self, OutputError> {
+        let file = File::open(path).map_err(|e| OutputError::io("opening", path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| OutputError::parquet("reading", path, e))?;
+        let file_schema = builder.schema().clone();
+        let table = match file_schema.metadata().get(TABLE_KEY) {
+            Some(t) => t.clone(),
+            None => {
+                return Err(OutputError::schema(
+                    path,
+                    format!("no `{TABLE_KEY}` metadata: not an eigensweep table"),
+                ))
+            }
+        };
+        let version = FormatVersion::of(path, &file_schema)?;
+        let schema = upgraded_schema(version, &table, &file_schema);
+        Ok(Self {
+            path: path.to_path_buf(),
+            builder,
+            table,
+            version,
+            schema,
+        })
     }
-    match meta.get(FORMAT_VERSION_KEY).map(String::as_str) {
-        Some(FORMAT_VERSION) => {}
-        other => {
-            return Err(OutputError::schema(
-                path,
-                format!("table format version {other:?}, this build reads {FORMAT_VERSION:?}"),
-            ))
-        }
+
+    /// The table the file holds (`eigensweep.table`).
+    pub fn table(&self) -> &str {
+        &self.table
     }
-    check_schema::<R>(schema).map_err(|m| OutputError::schema(path, m))
+
+    /// The file's format version.
+    pub fn version(&self) -> FormatVersion {
+        self.version
+    }
+
+    /// The schema as read: the current layout (integers `Int64`), with the file's metadata.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Reads the file's rows: all columns, or only the named ones (a projection: the others
+    /// are not decoded; columns come in file order). A missing column is an error naming it.
+    pub fn read(self, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, OutputError> {
+        let path = self.path;
+        let upgrade = |batch: RecordBatch| {
+            upgrade_batch(self.version, &self.table, batch)
+                .map_err(|m| OutputError::schema(&path, m))
+        };
+        // A version-1 runs table is converted whole (its `network` derives from `kind` and
+        // `seed`) and projected afterwards; it is a few hundred rows.
+        let whole_first =
+            self.version != FormatVersion::Current && self.table == super::RunRecord::TABLE;
+        let mut builder = self.builder;
+        if let Some(names) = columns.filter(|_| !whole_first) {
+            let file_schema = builder.schema().clone();
+            let mut roots = Vec::with_capacity(names.len());
+            for name in names {
+                roots.push(
+                    file_schema.index_of(name).map_err(|_| {
+                        OutputError::schema(&path, format!("missing column `{name}`"))
+                    })?,
+                );
+            }
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder = builder.with_projection(mask);
+        }
+        let reader = builder
+            .build()
+            .map_err(|e| OutputError::parquet("reading", &path, e))?;
+        let mut batches = Vec::new();
+        for batch in reader {
+            let batch = batch.map_err(|e| OutputError::schema(&path, e.to_string()))?;
+            let mut batch = upgrade(batch)?;
+            if let Some(names) = columns.filter(|_| whole_first) {
+                let indices = names
+                    .iter()
+                    .map(|name| {
+                        batch.schema().index_of(name).map_err(|_| {
+                            OutputError::schema(&path, format!("missing column `{name}`"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                batch = batch
+                    .project(&indices)
+                    .map_err(|e| OutputError::schema(&path, e.to_string()))?;
+            }
+            batches.push(batch);
+        }
+        Ok(batches)
+    }
 }

@@ -5,9 +5,8 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    col_f64_opt, col_timestamp_opt, col_u32_opt, col_u64, col_u64_opt, col_utf8, col_utf8_opt,
-    f64_opt, timestamps_opt, u32_opt, u64_opt, u64s, utf8, utf8_opt, ColumnSpec, ColumnType as T,
-    TableRow,
+    col_f64_opt, col_timestamp_opt, col_u32_opt, col_u64_opt, col_utf8, col_utf8_opt, f64_opt,
+    int64_opt, timestamps_opt, utf8, utf8_opt, ColumnSpec, ColumnType as T, TableRow,
 };
 use super::{read_table, OutputError};
 
@@ -22,8 +21,11 @@ pub struct RunRecord {
     pub dataset: String,
     /// Optimiser name; `None` for baseline tasks.
     pub optimizer: Option<String>,
-    /// Seed.
-    pub seed: u64,
+    /// Seed of a run; `None` for a baseline task (see `network`).
+    pub seed: Option<u64>,
+    /// Number of a baseline task's network within its dataset's baseline, from 0 (its seed
+    /// derives from it); `None` for a run.
+    pub network: Option<u64>,
     /// Resolved configuration as JSON.
     pub config_json: String,
     /// pending, running, done, failed or diverged.
@@ -60,18 +62,19 @@ const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("kind", T::Utf8, "\"run\" (a training run) or \"baseline\" (random-initialisation networks of one dataset)."),
     ColumnSpec::required("dataset", T::Utf8, "Dataset name, as in the `dataset` hive partition."),
     ColumnSpec::optional("optimizer", T::Utf8, "Optimiser name from the sweep file, as in the `optimizer` hive partition; null for baseline tasks."),
-    ColumnSpec::required("seed", T::UInt64, "Seed of the run (initial weights, data order and eigensolver starts derive from it)."),
+    ColumnSpec::optional("seed", T::Int64, "Seed of the run (initial weights, data order and eigensolver starts derive from it); null for baseline tasks, which are named by `network`."),
+    ColumnSpec::optional("network", T::Int64, "Number of a baseline task's random-initialisation network within its dataset's baseline, from 0 (the `network` column of the baseline table); null for runs."),
     ColumnSpec::required("config_json", T::Utf8, "The fully resolved configuration of the task as JSON; `key` is its hash."),
     ColumnSpec::required("status", T::Utf8, "pending, running, done, failed or diverged (non-finite loss)."),
     ColumnSpec::optional("error", T::Utf8, "Error message of a failed task, or the divergence report of a diverged one; null otherwise."),
     ColumnSpec::optional("host", T::Utf8, "Host name of the machine that ran the task; null until it starts."),
-    ColumnSpec::optional("rank", T::UInt32, "MPI rank (in MPI_COMM_WORLD) that last worked on the task; null when the sweep ran without MPI."),
+    ColumnSpec::optional("rank", T::Int64, "MPI rank (in MPI_COMM_WORLD) that last worked on the task; null when the sweep ran without MPI."),
     ColumnSpec::optional("start_time", T::TimestampMsUtc, "When the task (last) started, UTC, millisecond precision; null until it starts."),
     ColumnSpec::optional("end_time", T::TimestampMsUtc, "When the task finished, failed or diverged, UTC, millisecond precision; null until then."),
-    ColumnSpec::optional("steps_total", T::UInt64, "Training steps of the run; null for baseline tasks."),
-    ColumnSpec::optional("snapshots_total", T::UInt64, "Eigen-snapshots the task takes in all (a baseline task: 1)."),
-    ColumnSpec::optional("steps_done", T::UInt64, "Training steps completed, updated while the run trains and at every checkpoint; null while unknown (never started, or a baseline task)."),
-    ColumnSpec::optional("snapshots_done", T::UInt64, "Eigen-snapshots completed, updated like steps_done; null while unknown."),
+    ColumnSpec::optional("steps_total", T::Int64, "Training steps of the run; null for baseline tasks."),
+    ColumnSpec::optional("snapshots_total", T::Int64, "Eigen-snapshots the task takes in all (a baseline task: 1)."),
+    ColumnSpec::optional("steps_done", T::Int64, "Training steps completed, updated while the run trains and at every checkpoint; null while unknown (never started, or a baseline task)."),
+    ColumnSpec::optional("snapshots_done", T::Int64, "Eigen-snapshots completed, updated like steps_done; null while unknown."),
     ColumnSpec::optional("wall_seconds", T::Float64, "Wall-clock seconds spent on the task, summed over resumed attempts; null until an attempt ends."),
     ColumnSpec::optional("checkpoint_time", T::TimestampMsUtc, "When the task last wrote a checkpoint (the point a relaunch resumes from), UTC; null before the first one."),
     ColumnSpec::optional("updated_time", T::TimestampMsUtc, "When the launch owning the task last changed this row (status or progress), UTC; a `running` row that stops changing has probably lost its owner (see `eigensweep status`)."),
@@ -86,28 +89,29 @@ impl TableRow for RunRecord {
         COLUMNS
     }
 
-    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
-        vec![
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
+        Ok(vec![
             utf8(rows.iter().map(|r| r.key.as_str())),
             utf8(rows.iter().map(|r| r.kind.as_str())),
             utf8(rows.iter().map(|r| r.dataset.as_str())),
             utf8_opt(rows.iter().map(|r| r.optimizer.as_deref())),
-            u64s(rows.iter().map(|r| r.seed)),
+            int64_opt("seed", rows.iter().map(|r| r.seed))?,
+            int64_opt("network", rows.iter().map(|r| r.network))?,
             utf8(rows.iter().map(|r| r.config_json.as_str())),
             utf8(rows.iter().map(|r| r.status.as_str())),
             utf8_opt(rows.iter().map(|r| r.error.as_deref())),
             utf8_opt(rows.iter().map(|r| r.host.as_deref())),
-            u32_opt(rows.iter().map(|r| r.rank)),
+            int64_opt("rank", rows.iter().map(|r| r.rank))?,
             timestamps_opt(rows.iter().map(|r| r.start_time)),
             timestamps_opt(rows.iter().map(|r| r.end_time)),
-            u64_opt(rows.iter().map(|r| r.steps_total)),
-            u64_opt(rows.iter().map(|r| r.snapshots_total)),
-            u64_opt(rows.iter().map(|r| r.steps_done)),
-            u64_opt(rows.iter().map(|r| r.snapshots_done)),
+            int64_opt("steps_total", rows.iter().map(|r| r.steps_total))?,
+            int64_opt("snapshots_total", rows.iter().map(|r| r.snapshots_total))?,
+            int64_opt("steps_done", rows.iter().map(|r| r.steps_done))?,
+            int64_opt("snapshots_done", rows.iter().map(|r| r.snapshots_done))?,
             f64_opt(rows.iter().map(|r| r.wall_seconds)),
             timestamps_opt(rows.iter().map(|r| r.checkpoint_time)),
             timestamps_opt(rows.iter().map(|r| r.updated_time)),
-        ]
+        ])
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
@@ -115,7 +119,8 @@ impl TableRow for RunRecord {
         let kind = col_utf8(batch, "kind")?;
         let dataset = col_utf8(batch, "dataset")?;
         let optimizer = col_utf8_opt(batch, "optimizer")?;
-        let seed = col_u64(batch, "seed")?;
+        let seed = col_u64_opt(batch, "seed")?;
+        let network = col_u64_opt(batch, "network")?;
         let config_json = col_utf8(batch, "config_json")?;
         let status = col_utf8(batch, "status")?;
         let error = col_utf8_opt(batch, "error")?;
@@ -146,6 +151,7 @@ impl TableRow for RunRecord {
                 dataset: dataset.next().unwrap_or_default(),
                 optimizer: optimizer.next().flatten(),
                 seed: seed[i],
+                network: network[i],
                 config_json: config_json.next().unwrap_or_default(),
                 status: status.next().unwrap_or_default(),
                 error: error.next().flatten(),

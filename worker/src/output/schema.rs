@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, ListArray, RecordBatch, StringArray,
-    TimestampMillisecondArray, UInt32Array, UInt64Array,
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, ListArray, RecordBatch,
+    StringArray, TimestampMillisecondArray,
 };
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
@@ -20,8 +20,14 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 /// Version of the table layout; stored as [`FORMAT_VERSION_KEY`]. Bump on any change to a
-/// column's name, type or meaning.
-pub const FORMAT_VERSION: &str = "1";
+/// column's name, type or meaning, and teach [`super::format`] to read the previous one.
+///
+/// Version 2 stores every integer as a signed 64-bit `Int64` (DuckDB `BIGINT`), so that
+/// `step_w - step` or `step - 100` give negative numbers instead of an overflow error or a
+/// wrapped value, and names a baseline task's network in the runs table's `network` column
+/// (its `seed` is null). Version 1 stored steps, seeds, indices and counts as `UInt64` or
+/// `UInt32`; such files are still read ([`super::format::FORMAT_VERSION_1`]).
+pub const FORMAT_VERSION: &str = "2";
 /// Parquet key-value metadata key holding the table name ("snapshots", "metrics", …).
 pub const TABLE_KEY: &str = "eigensweep.table";
 /// Parquet key-value metadata key holding [`FORMAT_VERSION`].
@@ -52,10 +58,11 @@ pub const LIST_ITEM_NAME: &str = "item";
 pub enum ColumnType {
     /// UTF-8 text (Arrow `Utf8`, DuckDB `VARCHAR`).
     Utf8,
-    /// Arrow `UInt64` (DuckDB `UBIGINT`).
-    UInt64,
-    /// Arrow `UInt32` (DuckDB `UINTEGER`).
-    UInt32,
+    /// Arrow `Int64` (DuckDB `BIGINT`): every integer (steps, lags, seeds, indices, counts).
+    /// The Rust field may be a `u64` or `u32`; [`int64s`] and [`col_u64`] convert at the
+    /// column boundary, checked (a value above `i64::MAX`, or a negative one read back, is an
+    /// error naming the column, never a wrapped number).
+    Int64,
     /// Arrow `Float64` (DuckDB `DOUBLE`).
     Float64,
     /// Arrow `Boolean`.
@@ -72,8 +79,7 @@ impl ColumnType {
     pub fn data_type(self) -> DataType {
         match self {
             ColumnType::Utf8 => DataType::Utf8,
-            ColumnType::UInt64 => DataType::UInt64,
-            ColumnType::UInt32 => DataType::UInt32,
+            ColumnType::Int64 => DataType::Int64,
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Boolean => DataType::Boolean,
             ColumnType::TimestampMsUtc => {
@@ -87,8 +93,7 @@ impl ColumnType {
     pub fn duckdb_type(self) -> &'static str {
         match self {
             ColumnType::Utf8 => "VARCHAR",
-            ColumnType::UInt64 => "UBIGINT",
-            ColumnType::UInt32 => "UINTEGER",
+            ColumnType::Int64 => "BIGINT",
             ColumnType::Float64 => "DOUBLE",
             ColumnType::Boolean => "BOOLEAN",
             ColumnType::TimestampMsUtc => "TIMESTAMP WITH TIME ZONE",
@@ -153,8 +158,9 @@ pub trait TableRow: Sized {
     const DESCRIPTION: &'static str;
     /// The columns, in file order; names equal the Rust field names.
     fn columns() -> &'static [ColumnSpec];
-    /// Builds the Arrow columns for `rows`, in the order of [`Self::columns`].
-    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef>;
+    /// Builds the Arrow columns for `rows`, in the order of [`Self::columns`]; fails (naming
+    /// the column) only for an integer above `i64::MAX`.
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String>;
     /// Takes a batch (whose schema has been checked against [`Self::columns`]) apart.
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String>;
 
@@ -172,7 +178,7 @@ pub trait TableRow: Sized {
 
     /// Builds a record batch for `rows`.
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, String> {
-        RecordBatch::try_new(Self::schema(), Self::to_arrays(rows)).map_err(|e| e.to_string())
+        RecordBatch::try_new(Self::schema(), Self::to_arrays(rows)?).map_err(|e| e.to_string())
     }
 }
 
@@ -250,24 +256,37 @@ pub fn utf8_opt<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(values.collect::<StringArray>())
 }
 
-/// A required UInt64 column.
-pub fn u64s(values: impl Iterator<Item = u64>) -> ArrayRef {
-    Arc::new(UInt64Array::from_iter_values(values))
+/// One integer stored as `Int64`, or an error naming column `name` and the value.
+fn to_i64<T: TryInto<i64> + Copy + std::fmt::Display>(name: &str, value: T) -> Result<i64, String> {
+    value.try_into().map_err(|_| {
+        format!(
+            "column `{name}`: {value} does not fit a signed 64-bit integer (at most {})",
+            i64::MAX
+        )
+    })
 }
 
-/// A nullable UInt64 column.
-pub fn u64_opt(values: impl Iterator<Item = Option<u64>>) -> ArrayRef {
-    Arc::new(values.collect::<UInt64Array>())
+/// A required Int64 column from unsigned Rust values (`u64` or `u32`), checked: a value
+/// above `i64::MAX` is an error naming the column.
+pub fn int64s<T: TryInto<i64> + Copy + std::fmt::Display>(
+    name: &str,
+    values: impl Iterator<Item = T>,
+) -> Result<ArrayRef, String> {
+    let values = values
+        .map(|v| to_i64(name, v))
+        .collect::<Result<Vec<i64>, String>>()?;
+    Ok(Arc::new(Int64Array::from(values)))
 }
 
-/// A required UInt32 column.
-pub fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
-    Arc::new(UInt32Array::from_iter_values(values))
-}
-
-/// A nullable UInt32 column.
-pub fn u32_opt(values: impl Iterator<Item = Option<u32>>) -> ArrayRef {
-    Arc::new(values.collect::<UInt32Array>())
+/// A nullable Int64 column from unsigned Rust values, checked like [`int64s`].
+pub fn int64_opt<T: TryInto<i64> + Copy + std::fmt::Display>(
+    name: &str,
+    values: impl Iterator<Item = Option<T>>,
+) -> Result<ArrayRef, String> {
+    let values = values
+        .map(|v| v.map(|v| to_i64(name, v)).transpose())
+        .collect::<Result<Int64Array, String>>()?;
+    Ok(Arc::new(values))
 }
 
 /// A required Float64 column.
@@ -351,28 +370,53 @@ pub fn col_utf8_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String
     Ok(a.iter().map(|v| v.map(str::to_string)).collect())
 }
 
-/// Reads a required UInt64 column.
+/// One stored integer as the Rust field's type, or an error naming the column and the value
+/// (a negative step, or an index beyond `u32`, is not silently wrapped).
+fn from_i64<T: TryFrom<i64>>(name: &str, value: i64) -> Result<T, String> {
+    T::try_from(value).map_err(|_| {
+        format!(
+            "column `{name}` holds {value}, outside the range of {}",
+            std::any::type_name::<T>()
+        )
+    })
+}
+
+/// Reads a required Int64 column into unsigned Rust values (`u64` or `u32`), checked.
+pub fn col_int<T: TryFrom<i64>>(batch: &RecordBatch, name: &str) -> Result<Vec<T>, String> {
+    let a = typed::<Int64Array>(batch, name)?;
+    no_nulls(a, name)?;
+    a.values().iter().map(|&v| from_i64(name, v)).collect()
+}
+
+/// Reads a nullable Int64 column into unsigned Rust values, checked like [`col_int`].
+pub fn col_int_opt<T: TryFrom<i64>>(
+    batch: &RecordBatch,
+    name: &str,
+) -> Result<Vec<Option<T>>, String> {
+    typed::<Int64Array>(batch, name)?
+        .iter()
+        .map(|v| v.map(|v| from_i64(name, v)).transpose())
+        .collect()
+}
+
+/// Reads a required Int64 column as `u64` (see [`col_int`]).
 pub fn col_u64(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, String> {
-    let a = typed::<UInt64Array>(batch, name)?;
-    no_nulls(a, name)?;
-    Ok(a.values().to_vec())
+    col_int(batch, name)
 }
 
-/// Reads a nullable UInt64 column.
+/// Reads a nullable Int64 column as `u64` (see [`col_int_opt`]).
 pub fn col_u64_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u64>>, String> {
-    Ok(typed::<UInt64Array>(batch, name)?.iter().collect())
+    col_int_opt(batch, name)
 }
 
-/// Reads a required UInt32 column.
+/// Reads a required Int64 column as `u32` (see [`col_int`]).
 pub fn col_u32(batch: &RecordBatch, name: &str) -> Result<Vec<u32>, String> {
-    let a = typed::<UInt32Array>(batch, name)?;
-    no_nulls(a, name)?;
-    Ok(a.values().to_vec())
+    col_int(batch, name)
 }
 
-/// Reads a nullable UInt32 column.
+/// Reads a nullable Int64 column as `u32` (see [`col_int_opt`]).
 pub fn col_u32_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u32>>, String> {
-    Ok(typed::<UInt32Array>(batch, name)?.iter().collect())
+    col_int_opt(batch, name)
 }
 
 /// Reads a required Float64 column.

@@ -5,8 +5,8 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    bools, col_bool, col_f32_lists, col_f64, col_u32, col_u64, col_utf8, f32_lists, f64s, u32s,
-    u64s, utf8, ColumnSpec, ColumnType as T, TableRow,
+    bools, col_bool, col_f32_lists, col_f64, col_u32, col_u64, col_utf8, f32_lists, f64s, int64s,
+    utf8, ColumnSpec, ColumnType as T, TableRow,
 };
 use super::{read_parts, OutputError};
 
@@ -46,12 +46,12 @@ pub struct SnapshotRow {
 
 const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
-    ColumnSpec::required("step", T::UInt64, "Training step of the snapshot: the number of optimiser updates applied to θ."),
-    ColumnSpec::required("index", T::UInt32, "1-based rank of the eigenpair, by eigenvalue (1 = largest algebraic)."),
+    ColumnSpec::required("step", T::Int64, "Training step of the snapshot: the number of optimiser updates applied to θ."),
+    ColumnSpec::required("index", T::Int64, "1-based rank of the eigenpair, by eigenvalue (1 = largest algebraic)."),
     ColumnSpec::required("eigenvalue", T::Float64, "Eigenvalue λ of the Hessian of the mean training loss over the Hessian's samples."),
     ColumnSpec::required("residual", T::Float64, "True residual ‖Hv − λv‖ of the pair when the solver stopped."),
     ColumnSpec::required("converged", T::Boolean, "Whether the pair met the tolerance: residual ≤ tol·|λ|."),
-    ColumnSpec::required("products", T::UInt32, "Hessian-vector products the eigensolver used for this snapshot (the same for every index)."),
+    ColumnSpec::required("products", T::Int64, "Hessian-vector products the eigensolver used for this snapshot (the same for every index)."),
     ColumnSpec::required("ipr", T::Float64, "Inverse participation ratio Σ v_j⁴ of the unit eigenvector, in [1/N, 1]."),
     ColumnSpec::required("grad_alignment", T::Float64, "|cos| between the eigenvector and the mini-batch gradient of the step taken from this θ; NaN at the run's final step (no step is taken from it)."),
     ColumnSpec::required("full_grad_alignment", T::Float64, "|cos| between the eigenvector and the full-batch gradient over the Hessian's samples; NaN if undefined."),
@@ -68,21 +68,21 @@ impl TableRow for SnapshotRow {
         COLUMNS
     }
 
-    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
-        vec![
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
+        Ok(vec![
             utf8(rows.iter().map(|r| r.run_key.as_str())),
-            u64s(rows.iter().map(|r| r.step)),
-            u32s(rows.iter().map(|r| r.index)),
+            int64s("step", rows.iter().map(|r| r.step))?,
+            int64s("index", rows.iter().map(|r| r.index))?,
             f64s(rows.iter().map(|r| r.eigenvalue)),
             f64s(rows.iter().map(|r| r.residual)),
             bools(rows.iter().map(|r| r.converged)),
-            u32s(rows.iter().map(|r| r.products)),
+            int64s("products", rows.iter().map(|r| r.products))?,
             f64s(rows.iter().map(|r| r.ipr)),
             f64s(rows.iter().map(|r| r.grad_alignment)),
             f64s(rows.iter().map(|r| r.full_grad_alignment)),
             f64s(rows.iter().map(|r| r.update_alignment)),
             f32_lists(rows.iter().map(|r| r.eigenvector.as_slice())),
-        ]
+        ])
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {

@@ -16,14 +16,14 @@ use super::*;
 
 /// Equality that treats NaN as equal to NaN and tells -0.0 from 0.0 (Debug prints floats
 /// exactly).
-fn assert_same<T: std::fmt::Debug>(a: &[T], b: &[T]) {
+pub(super) fn assert_same<T: std::fmt::Debug>(a: &[T], b: &[T]) {
     assert_eq!(a.len(), b.len(), "row counts differ");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert_eq!(format!("{x:?}"), format!("{y:?}"), "row {i} differs");
     }
 }
 
-fn file_names(dir: &Path) -> Vec<String> {
+pub(super) fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -32,7 +32,7 @@ fn file_names(dir: &Path) -> Vec<String> {
     names
 }
 
-fn snapshot(run_key: &str, step: u64, index: u32, n: usize) -> SnapshotRow {
+pub(super) fn snapshot(run_key: &str, step: u64, index: u32, n: usize) -> SnapshotRow {
     let x = step as f64 + index as f64 / 10.0;
     SnapshotRow {
         run_key: run_key.to_string(),
@@ -52,7 +52,7 @@ fn snapshot(run_key: &str, step: u64, index: u32, n: usize) -> SnapshotRow {
     }
 }
 
-fn snapshots_with_edge_cases() -> Vec<SnapshotRow> {
+pub(super) fn snapshots_with_edge_cases() -> Vec<SnapshotRow> {
     let mut rows: Vec<SnapshotRow> = (1..=3).map(|i| snapshot("run-a", 100, i, 50)).collect();
     // The final step: no next step, so the mini-batch and update alignments are NaN.
     let mut last = snapshot("run-a", 200, 1, 50);
@@ -65,7 +65,8 @@ fn snapshots_with_edge_cases() -> Vec<SnapshotRow> {
     odd.residual = f64::INFINITY;
     odd.full_grad_alignment = f64::NAN;
     odd.products = u32::MAX;
-    odd.step = u64::MAX;
+    // The largest step a signed 64-bit column holds.
+    odd.step = i64::MAX as u64;
     rows.push(odd);
     let mut special = snapshot("run-a", 200, 3, 4);
     special.eigenvector = vec![f32::NAN, -0.0, f32::MIN_POSITIVE, f32::MAX];
@@ -74,7 +75,7 @@ fn snapshots_with_edge_cases() -> Vec<SnapshotRow> {
     rows
 }
 
-fn metrics() -> Vec<MetricRow> {
+pub(super) fn metrics() -> Vec<MetricRow> {
     (0..20)
         .map(|step| {
             let eval = step % 5 == 0;
@@ -97,7 +98,7 @@ fn metrics() -> Vec<MetricRow> {
         .collect()
 }
 
-fn baseline_rows() -> Vec<BaselineRow> {
+pub(super) fn baseline_rows() -> Vec<BaselineRow> {
     (0..3)
         .flat_map(|network| {
             (1..=2).map(move |index| BaselineRow {
@@ -120,14 +121,15 @@ fn baseline_rows() -> Vec<BaselineRow> {
         .collect()
 }
 
-fn run_records() -> Vec<RunRecord> {
+pub(super) fn run_records() -> Vec<RunRecord> {
     vec![
         RunRecord {
             key: "abc123".to_string(),
             kind: "run".to_string(),
             dataset: "mnist".to_string(),
             optimizer: Some("sgd".to_string()),
-            seed: 0,
+            seed: Some(0),
+            network: None,
             config_json: r#"{"lr":0.01,"steps":100}"#.to_string(),
             status: "done".to_string(),
             error: None,
@@ -148,7 +150,8 @@ fn run_records() -> Vec<RunRecord> {
             kind: "baseline".to_string(),
             dataset: "mnist".to_string(),
             optimizer: None,
-            seed: u64::MAX,
+            seed: None,
+            network: Some(i64::MAX as u64),
             config_json: "{}".to_string(),
             status: "failed".to_string(),
             error: Some("reading /data/x: No such file or directory".to_string()),
@@ -169,7 +172,8 @@ fn run_records() -> Vec<RunRecord> {
             kind: "run".to_string(),
             dataset: "fashion-mnist".to_string(),
             optimizer: Some("adam".to_string()),
-            seed: 3,
+            seed: Some(3),
+            network: None,
             config_json: "{}".to_string(),
             status: "pending".to_string(),
             error: None,
@@ -282,7 +286,7 @@ fn runs_table_round_trip_and_replace() {
     // An empty table is a valid file with the schema.
     write_table_atomically::<RunRecord>(&path, &[]).unwrap();
     assert!(read_run_records(&path).unwrap().is_empty());
-    assert_eq!(read_schema(&path).unwrap().fields().len(), 19);
+    assert_eq!(read_schema(&path).unwrap().fields().len(), 20);
 }
 
 #[test]
@@ -402,7 +406,7 @@ fn check_self_description<R: TableRow>(path: &Path) {
     let schema = read_schema(path).unwrap();
     let meta = schema.metadata();
     assert_eq!(meta.get(TABLE_KEY).map(String::as_str), Some(R::TABLE));
-    assert_eq!(meta.get(FORMAT_VERSION_KEY).map(String::as_str), Some("1"));
+    assert_eq!(meta.get(FORMAT_VERSION_KEY).map(String::as_str), Some("2"));
     assert_eq!(
         meta.get(TABLE_DESCRIPTION_KEY).map(String::as_str),
         Some(R::DESCRIPTION)
@@ -544,6 +548,19 @@ print(f"runs={r[0]},{r[1]},{r[2]}")
 r = con.execute("SELECT count(*), min(dataset) FROM read_parquet(?, hive_partitioning = true)",
                 [root + '/baseline/**/*.parquet']).fetchone()
 print(f"baseline={r[0]},{r[1]}")
+# Integers are BIGINT: differences may go negative (format 2; UBIGINT raised an overflow).
+t = con.execute("SELECT DISTINCT typeof(step), typeof(index), typeof(products), typeof(seed) "
+                "FROM read_parquet(?, hive_partitioning = true)", [snap]).fetchall()
+print("snapshot_types=" + ";".join(",".join(r) for r in t))
+print(f"min_step_minus_100={con.execute('SELECT min(step - 100) FROM read_parquet(?)', [snap]).fetchone()[0]}")
+r = con.execute("SELECT DISTINCT typeof(seed), typeof(network), typeof(rank) FROM read_parquet(?)",
+                [root + '/runs.parquet']).fetchall()
+print("runs_types=" + ";".join(",".join(x) for x in r))
+r = con.execute("SELECT count(seed), count(network), max(network), count(*) FILTER (WHERE kind = 'baseline' AND seed IS NULL) "
+                "FROM read_parquet(?)", [root + '/runs.parquet']).fetchone()
+print(f"runs_seed_network={r[0]},{r[1]},{r[2]},{r[3]}")
+r = con.execute("SELECT DISTINCT typeof(network) FROM read_parquet(?)", [root + '/baseline/**/*.parquet']).fetchall()
+print(f"baseline_network_type={r[0][0]}")
 kv = con.execute("SELECT count(*) FROM parquet_kv_metadata(?) WHERE decode(key) = 'eigensweep.table' "
                  "AND decode(value) = 'snapshots'", [snap]).fetchone()[0]
 print(f"kv_tables={kv}")
@@ -581,7 +598,7 @@ fn duckdb_reads_the_hive_layout() {
     let adam = RunDirs::new(out, "mnist", "adam", 1).unwrap();
     let sgd_rows: Vec<SnapshotRow> = snapshots_with_edge_cases()
         .into_iter()
-        .filter(|r| r.step != u64::MAX)
+        .filter(|r| r.step != i64::MAX as u64)
         .collect();
     let adam_rows: Vec<SnapshotRow> = (1..=3).map(|i| snapshot("run-b", 50, i, 7)).collect();
     let mut w = PartWriter::open(&sgd.snapshots, 0).unwrap();
@@ -650,4 +667,9 @@ fn duckdb_reads_the_hive_layout() {
     assert_eq!(get("runs"), "3,2,2");
     assert_eq!(get("baseline"), format!("{},mnist", baseline_rows().len()));
     assert_eq!(get("kv_tables"), "3");
+    assert_eq!(get("snapshot_types"), "BIGINT,BIGINT,BIGINT,BIGINT");
+    assert_eq!(get("min_step_minus_100"), "-50");
+    assert_eq!(get("runs_types"), "BIGINT,BIGINT,BIGINT");
+    assert_eq!(get("runs_seed_network"), format!("2,1,{},1", i64::MAX));
+    assert_eq!(get("baseline_network_type"), "BIGINT");
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    col_f32_lists, col_u64, col_utf8, f32_lists, u64s, utf8, ColumnSpec, ColumnType as T, TableRow,
+    col_f32_lists, col_u64, col_utf8, f32_lists, int64s, utf8, ColumnSpec, ColumnType as T,
+    TableRow,
 };
 use super::{read_parts, OutputError};
 
@@ -22,7 +23,7 @@ pub struct WeightRow {
 
 const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
-    ColumnSpec::required("step", T::UInt64, "Training step of the snapshot: the number of optimiser updates applied to θ."),
+    ColumnSpec::required("step", T::Int64, "Training step of the snapshot: the number of optimiser updates applied to θ."),
     ColumnSpec::required("theta", T::ListFloat32, "Flat parameter vector θ in PyTorch's parameters_to_vector layout (per layer: out×in weight row-major, then bias)."),
 ];
 
@@ -35,12 +36,12 @@ impl TableRow for WeightRow {
         COLUMNS
     }
 
-    fn to_arrays(rows: &[Self]) -> Vec<ArrayRef> {
-        vec![
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
+        Ok(vec![
             utf8(rows.iter().map(|r| r.run_key.as_str())),
-            u64s(rows.iter().map(|r| r.step)),
+            int64s("step", rows.iter().map(|r| r.step))?,
             f32_lists(rows.iter().map(|r| r.theta.as_slice())),
-        ]
+        ])
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
