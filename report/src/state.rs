@@ -177,10 +177,10 @@ fn best_rows(out: &Path) -> BTreeMap<(String, String, u64), RunRecord> {
             continue;
         };
         for r in records.into_iter().filter(|r| r.kind == "run") {
-            let Some(optimizer) = r.optimizer.clone() else {
+            let (Some(optimizer), Some(seed)) = (r.optimizer.clone(), r.seed) else {
                 continue;
             };
-            let id = (r.dataset.clone(), optimizer, r.seed);
+            let id = (r.dataset.clone(), optimizer, seed);
             match rows.get(&id) {
                 Some(old) if rank(old) >= rank(&r) => {}
                 _ => {
