@@ -8,7 +8,7 @@ mod stop_support;
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use eigensweep_common::exit_codes;
@@ -23,16 +23,7 @@ fn stdout(o: &std::process::Output) -> String {
 }
 
 fn duckdb(query: &str) -> String {
-    let py = Command::new("python3")
-        .args(["-c", query])
-        .output()
-        .unwrap();
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    String::from_utf8_lossy(&py.stdout).into_owned()
+    support::python(&["-c", query])
 }
 
 fn sweep(out: &Path) {

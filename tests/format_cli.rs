@@ -11,7 +11,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::cast::AsArray;
@@ -108,16 +107,7 @@ for path in paths:
 print("integer_types=" + ",".join(sorted(ints)))
 print("not_bigint=" + ";".join(bad))
 "#;
-    let py = Command::new("python3")
-        .args(["-c", script, out_s])
-        .output()
-        .unwrap();
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    let printed = stdout(&py);
+    let printed = support::python(&["-c", script, out_s]);
     let get = |key: &str| -> String {
         printed
             .lines()

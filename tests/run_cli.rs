@@ -49,16 +49,7 @@ fn sweep_writes_documented_tables_that_duckdb_reads() {
          for o, v in rows: print(o, repr(v))\n",
         out.display()
     );
-    let py = Command::new("python3")
-        .args(["-c", &query])
-        .output()
-        .unwrap();
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    let printed = String::from_utf8_lossy(&py.stdout).into_owned();
+    let printed = support::python(&["-c", &query]);
     let lines: Vec<&str> = printed.lines().collect();
     assert_eq!(lines.len(), 3, "{printed}");
     for line in lines {

@@ -87,22 +87,12 @@ pub fn state_html(state: &SweepState) -> String {
             RunStatus::Diverged { .. } | RunStatus::Failed { .. } => "bad",
             _ => "open",
         };
-        let acc = r
-            .final_test_accuracy
-            .map(|(step, a)| format!("{a:.4} (step {step})"))
-            .unwrap_or_else(|| "—".into());
-        let snaps = match r.snapshots {
-            (n, Some(t)) => format!("{n} / {t}"),
-            (n, None) => n.to_string(),
-        };
-        let conv = match (r.converged_share(), r.pairs) {
-            (Some(share), (all, ok)) => format!("{:.1} % ({ok} of {all})", 100.0 * share),
-            (None, _) => "—".into(),
-        };
-        let products = r
-            .products
-            .map(|(median, max)| format!("{median} / {max}"))
-            .unwrap_or_else(|| "—".into());
+        let (acc, snaps, conv, products) = (
+            r.accuracy_text(),
+            r.snapshots_text(),
+            r.converged_text(),
+            r.products_text(),
+        );
         let _ = writeln!(
             h,
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{acc}</td><td>{snaps}</td><td>{conv}</td><td>{products}</td></tr>",

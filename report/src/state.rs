@@ -132,6 +132,36 @@ impl RunState {
         format!("{}/{}/{}", self.dataset, self.optimizer, self.seed)
     }
 
+    /// "0.9790 (step 100000)", or "-".
+    pub fn accuracy_text(&self) -> String {
+        self.final_test_accuracy
+            .map(|(step, a)| format!("{a:.4} (step {step})"))
+            .unwrap_or_else(|| "-".into())
+    }
+
+    /// "66 / 68" (snapshots written / the run's total), or the count alone.
+    pub fn snapshots_text(&self) -> String {
+        match self.snapshots {
+            (n, Some(t)) => format!("{n} / {t}"),
+            (n, None) => n.to_string(),
+        }
+    }
+
+    /// "97.5 % (663 of 680)", or "-".
+    pub fn converged_text(&self) -> String {
+        match (self.converged_share(), self.pairs) {
+            (Some(share), (all, ok)) => format!("{:.1} % ({ok} of {all})", 100.0 * share),
+            (None, _) => "-".into(),
+        }
+    }
+
+    /// "17 / 38" (median / max products per snapshot), or "-".
+    pub fn products_text(&self) -> String {
+        self.products
+            .map(|(median, max)| format!("{median} / {max}"))
+            .unwrap_or_else(|| "-".into())
+    }
+
     /// Share of the eigenpairs that converged, if any were written.
     pub fn converged_share(&self) -> Option<f64> {
         let (all, ok) = self.pairs;
@@ -470,21 +500,9 @@ impl SweepState {
             "last λ1"
         )];
         for r in &self.runs {
-            let acc = r
-                .final_test_accuracy
-                .map(|(step, a)| format!("{a:.4} ({step})"))
-                .unwrap_or_else(|| "-".into());
-            let snaps = match r.snapshots {
-                (n, Some(t)) => format!("{n}/{t}"),
-                (n, None) => n.to_string(),
-            };
             let conv = r
                 .converged_share()
                 .map(|c| format!("{:.1} %", 100.0 * c))
-                .unwrap_or_else(|| "-".into());
-            let products = r
-                .products
-                .map(|(m, x)| format!("{m}/{x}"))
                 .unwrap_or_else(|| "-".into());
             let mut status = r.status.describe();
             if status.chars().count() > 28 {
@@ -498,10 +516,10 @@ impl SweepState {
                 "{:<width$}  {:<28} {:>16} {:>9} {:>10} {:>16} {:>13}",
                 r.label(),
                 status,
-                acc,
-                snaps,
+                r.accuracy_text().replace(" (step ", " (").to_string(),
+                r.snapshots_text().replace(" / ", "/"),
                 conv,
-                products,
+                r.products_text().replace(" / ", "/"),
                 lambda1
             ));
         }

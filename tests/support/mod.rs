@@ -126,6 +126,19 @@ pub fn assert_same_baseline_and_status(reference: &Path, out: &Path, context: &s
 
 /// Whether `python3 -c "import duckdb"` works; with EIGENSWEEP_REQUIRE_DUCKDB set (CI) a
 /// missing DuckDB fails the test instead of skipping its DuckDB half.
+/// Runs `python3 ARGS…` (e.g. `["-c", script]`), asserts it succeeded (showing its stderr
+/// otherwise) and returns its stdout.
+#[allow(dead_code)]
+pub fn python(args: &[&str]) -> String {
+    let py = Command::new("python3").args(args).output().unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    String::from_utf8_lossy(&py.stdout).into_owned()
+}
+
 pub fn duckdb_available() -> bool {
     let ok = Command::new("python3")
         .args(["-c", "import duckdb"])
