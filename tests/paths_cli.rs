@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use eigensweep_common::exit_codes;
+use eigensweep_worker::data::{read_labels, write_idx_labels};
 use support::{eigensweep, stderr};
 
 /// The small real MNIST extract the tests read.
@@ -236,16 +237,18 @@ fn other_files_under_the_same_path_are_another_configuration() {
         plan(tmp.path()),
         "keys depend on the current directory"
     );
-    // Swap the training labels for others (the test labels of the same extract are fewer).
+    // Swap the training labels for others (the test labels of the same extract are fewer):
+    // still a valid file (commands read the labels, so a corrupt one would be refused).
     let labels = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.to_string_lossy().contains("train-labels"))
         .unwrap();
-    let mut bytes = std::fs::read(&labels).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    std::fs::write(&labels, bytes).unwrap();
+    let mut values = read_labels(&labels).unwrap();
+    let last = values.len() - 1;
+    values[last] = (values[last] + 1) % 10;
+    let gzip = labels.extension().is_some_and(|e| e == "gz");
+    write_idx_labels(&labels, &values, gzip).unwrap();
     assert_ne!(
         before,
         plan(&elsewhere),

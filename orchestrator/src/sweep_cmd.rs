@@ -8,9 +8,13 @@ use anyhow::anyhow;
 use eigensweep_common::exit_codes;
 use eigensweep_common::sweep::plan::{human_bytes, Estimate, Plan};
 use eigensweep_common::sweep::{
-    read_sweep, DataSource, FieldError, Overrides, SweepError, ValidatedSweep,
+    read_sweep, DataShape, DataSource, FieldError, Overrides, ResolvedDataset, SweepError,
+    ValidatedSweep,
 };
-use eigensweep_worker::data::{cached_dataset_dir, data_digest, locate_files, DatasetKind};
+use eigensweep_worker::data::{
+    cached_dataset_dir, data_digest, locate_files, read_dir_shape, synthetic, DataError,
+    DatasetKind, DirShape,
+};
 
 use crate::cli::SweepArgs;
 use crate::failure::Failure;
@@ -97,26 +101,45 @@ fn report(file: &Path, errors: &[FieldError]) -> Failure {
     }
 }
 
-/// Dataset directories must hold the IDX files, and their runs are keyed on the files'
-/// digest; the cache is only reported on.
+/// Reads what every dataset gives its network (input width and classes, [`DataShape`]) and
+/// keys directory datasets on their files' digest. A directory (or a downloaded cache) is read
+/// as cheaply as that allows: the IDX headers and the labels, no image decoded
+/// ([`read_dir_shape`]), which also refuses what no run could use (label files of the wrong
+/// length, an empty or one-class training set, test labels the training set has no class for,
+/// colour images, `train_size`/`test_size`/`hessian_samples` beyond the samples there are).
+/// Cached datasets (mnist, fashion-mnist) that are not downloaded yet only get a note:
+/// fetching them is the next step, not an error in the file.
 fn check_data(sweep: &mut ValidatedSweep, file: &Path) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut digests = Vec::new();
+    let mut shapes = Vec::new();
     for (i, d) in sweep.resolved().datasets.iter().enumerate() {
         let path = format!("datasets[{i}].source");
-        match &d.source {
-            DataSource::Synthetic { .. } => {}
+        let read_error = |e: DataError, hint: &str| {
+            sweep.attribute(FieldError::new(
+                path.clone(),
+                "",
+                format!("{}{hint}", crate::failure::chain(&anyhow::Error::new(e))),
+            ))
+        };
+        let dir = match &d.source {
+            DataSource::Synthetic { .. } => {
+                shapes.push((d.name.clone(), SYNTHETIC_SHAPE));
+                continue;
+            }
             DataSource::Directory(dir) => match data_digest(dir) {
-                Ok(digest) => digests.push((d.name.clone(), digest)),
-                Err(e) => errors.push(sweep.attribute(FieldError::new(
-                    path,
-                    "",
-                    format!(
-                        "{} (a relative `source` is read from the sweep file's folder, or \
-                         from the current directory when given with --set)",
-                        crate::failure::chain(&anyhow::Error::new(e))
-                    ),
-                ))),
+                Ok(digest) => {
+                    digests.push((d.name.clone(), digest));
+                    dir.clone()
+                }
+                Err(e) => {
+                    errors.push(read_error(
+                        e,
+                        " (a relative `source` is read from the sweep file's folder, or from \
+                         the current directory when given with --set)",
+                    ));
+                    continue;
+                }
             },
             DataSource::Mnist | DataSource::FashionMnist => {
                 let kind = if d.source == DataSource::Mnist {
@@ -124,24 +147,112 @@ fn check_data(sweep: &mut ValidatedSweep, file: &Path) -> Vec<FieldError> {
                 } else {
                     DatasetKind::FashionMnist
                 };
-                let present = cached_dataset_dir(kind)
-                    .map(|dir| locate_files(&dir).is_ok())
-                    .unwrap_or(false);
-                if !present {
-                    crate::console::note!(
-                        "{}: note: `{path}`: {kind} is not in the cache yet; \
-                         `eigensweep data fetch {kind}` downloads it",
-                        file.display()
-                    );
+                match cached_dataset_dir(kind) {
+                    Ok(dir) if locate_files(&dir).is_ok() => dir,
+                    _ => {
+                        crate::console::note!(
+                            "{}: note: `{path}`: {kind} is not in the cache yet; \
+                             `eigensweep data fetch {kind}` downloads it",
+                            file.display()
+                        );
+                        continue;
+                    }
                 }
             }
-        }
+        };
+        let shape = match read_dir_shape(&dir) {
+            Ok(shape) => shape,
+            Err(e) => {
+                errors.push(read_error(e, ""));
+                continue;
+            }
+        };
+        note_absent_classes(file, &path, &shape);
+        errors.extend(check_sizes(sweep, i, d, &shape, &dir));
+        shapes.push((
+            d.name.clone(),
+            DataShape {
+                inputs: shape.inputs(),
+                classes: shape.classes.count,
+            },
+        ));
     }
     for (name, digest) in digests {
         sweep.set_data_digest(&name, digest);
     }
+    for (name, shape) in shapes {
+        errors.extend(sweep.set_data_shape(&name, shape));
+    }
     errors
 }
+
+/// Says, without refusing, that some label values below the largest have no training sample
+/// (EMNIST letters: 1..26, so output 0 is never a target): the network still has an output
+/// for each, because labels are class indices.
+fn note_absent_classes(file: &Path, path: &str, shape: &DirShape) {
+    let Some(absent) = shape.classes.absent_text() else {
+        return;
+    };
+    let c = &shape.classes;
+    crate::console::note!(
+        "{}: note: `{path}`: the training labels in {} run from {} to {}: the network has {} \
+         outputs, one per label value 0..={} (labels are class indices, never renumbered); \
+         {absent} has no training sample, so its output is never a target",
+        file.display(),
+        shape.files.train_labels.display(),
+        c.smallest,
+        c.largest,
+        c.count,
+        c.largest,
+    );
+}
+
+/// `train_size`, `test_size` and `hessian_samples` against the samples dataset `i` (read
+/// from `dir`) has: beyond them every run would fail at its start.
+fn check_sizes(
+    sweep: &ValidatedSweep,
+    i: usize,
+    d: &ResolvedDataset,
+    shape: &DirShape,
+    dir: &Path,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let sizes = [
+        ("train_size", d.train_size, shape.train_len, "training"),
+        ("test_size", d.test_size, shape.test_len, "test"),
+    ];
+    for (field, asked, len, what) in sizes {
+        if let Some(n) = asked.filter(|&n| n > len) {
+            errors.push(sweep.attribute(FieldError::new(
+                format!("datasets[{i}].{field}"),
+                n.to_string(),
+                format!(
+                    "expected at most the {len} {what} samples of {}",
+                    dir.display()
+                ),
+            )));
+        }
+    }
+    let train_len = d.train_size.unwrap_or(shape.train_len).min(shape.train_len);
+    let hessian_samples = sweep.resolved().snapshots.hessian_samples;
+    if let Some(n) = hessian_samples.filter(|&n| n > train_len) {
+        errors.push(sweep.attribute(FieldError::new(
+            "snapshots.hessian_samples",
+            n.to_string(),
+            format!(
+                "expected at most the {train_len} training samples of datasets[{i}] ({})",
+                d.name
+            ),
+        )));
+    }
+    errors
+}
+
+/// The shape of the built-in synthetic data (28 × 28 pixels, 10 classes, like MNIST).
+const SYNTHETIC_SHAPE: DataShape = DataShape {
+    inputs: synthetic::DIM,
+    classes: synthetic::CLASSES,
+};
 
 /// `eigensweep validate FILE`.
 pub(crate) fn validate(args: SweepArgs) -> Result<(), Failure> {
@@ -188,6 +299,32 @@ fn plan_text(sweep: &ValidatedSweep) -> String {
         .max()
         .unwrap_or(0)
         .max(7);
+    // N drives every estimate below: say which network each dataset gives.
+    let _ = writeln!(
+        out,
+        "\nnetworks (inputs: the images' pixels; outputs: one per class, the largest training \
+         label + 1)"
+    );
+    let _ = writeln!(
+        out,
+        "{:<dw$}  {:<24}  {:>12}",
+        "dataset", "widths", "parameters"
+    );
+    for d in &r.datasets {
+        let (widths, params) = match sweep.data_shape(&d.name) {
+            Some(shape) => (
+                r.model
+                    .widths(shape)
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join("-"),
+                thousands(r.model.param_count(shape)),
+            ),
+            None => ("unknown (data not read)".into(), "?".into()),
+        };
+        let _ = writeln!(out, "{:<dw$}  {widths:<24}  {params:>12}", d.name);
+    }
     let ow = r
         .optimizers
         .iter()
@@ -293,6 +430,20 @@ fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_synthetic_data_has_the_shape_the_sweep_assumes_without_reading() {
+        let data = synthetic(20, 5, 0);
+        let made = DataShape {
+            inputs: data.train.dim,
+            classes: data.train.classes,
+        };
+        assert_eq!(made, SYNTHETIC_SHAPE);
+        assert_eq!(
+            DataSource::Synthetic { seed: 0 }.known_shape(),
+            Some(SYNTHETIC_SHAPE)
+        );
+    }
 
     #[test]
     fn thousands_separators() {

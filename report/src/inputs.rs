@@ -1,6 +1,7 @@
-//! What the report reads from an output directory: the resolved sweep, the per-snapshot
-//! scalars (through the analysis crate's catalog, which reads no eigenvectors), the metrics,
-//! and projected columns of the analysis tables.
+//! What the report reads from an output directory: the resolved sweep, the network of each
+//! dataset (as the runs tables recorded it), the per-snapshot scalars (through the analysis
+//! crate's catalog, which reads no eigenvectors), the metrics, and projected columns of the
+//! analysis tables.
 //!
 //! The pair tables of a long run hold millions of rows; reading only the columns a figure
 //! plots (a Parquet projection) keeps the report's memory small, where reading whole rows
@@ -14,9 +15,14 @@ use arrow_array::{Array, BooleanArray, Float64Array, Int64Array};
 use eigensweep_analysis::catalog::RunEntry;
 use eigensweep_analysis::tables::ANALYSIS_DIR;
 use eigensweep_analysis::Catalog;
-use eigensweep_common::sweep::{read_sweep, Overrides, ValidatedSweep};
+use eigensweep_common::sweep::{
+    read_sweep, DataShape, DataSource, Overrides, RecordedConfig, ValidatedSweep,
+};
+use eigensweep_worker::data::read_dir_shape;
+use eigensweep_worker::mlp::Architecture;
 use eigensweep_worker::output::{
-    list_parts, read_metric_rows, read_table, MetricRow, TableFile, TableRow,
+    list_parts, read_metric_rows, read_run_records, read_table, runs_table_files, MetricRow,
+    TableFile, TableRow,
 };
 
 use crate::state::SweepState;
@@ -62,6 +68,49 @@ pub struct Inputs {
     /// Every run's status, accuracy and eigen-solve convergence; [`Inputs::runs`] leaves out
     /// the runs it calls unusable (diverged, failed).
     pub state: SweepState,
+    /// The network's widths per dataset (see [`network_widths`]).
+    pub widths: BTreeMap<String, Vec<usize>>,
+}
+
+/// The network of each dataset, input width and classes included: as the launches recorded
+/// it in the runs tables (`widths` in `config_json`), the way the runs were trained. Outputs
+/// written before widths were recorded get them from the sweep and the data's shape: known
+/// for the built-in sources, read from a directory's IDX headers and labels (cheap) — the
+/// rule `run` applies, so the same network.
+pub fn network_widths(out: &Path, sweep: Option<&SweepInfo>) -> BTreeMap<String, Vec<usize>> {
+    let mut widths = BTreeMap::new();
+    for table in runs_table_files(out) {
+        for record in read_run_records(&table).unwrap_or_default() {
+            if let Some(RecordedConfig {
+                dataset,
+                widths: Some(w),
+                ..
+            }) = RecordedConfig::parse(&record.config_json)
+            {
+                widths.insert(dataset, w);
+            }
+        }
+    }
+    let Some(s) = sweep else {
+        return widths;
+    };
+    let resolved = s.sweep.resolved();
+    for d in &resolved.datasets {
+        if widths.contains_key(&d.name) {
+            continue;
+        }
+        let shape = d.source.known_shape().or_else(|| match &d.source {
+            DataSource::Directory(dir) => read_dir_shape(dir).ok().map(|s| DataShape {
+                inputs: s.inputs(),
+                classes: s.classes.count,
+            }),
+            _ => None,
+        });
+        if let Some(shape) = shape {
+            widths.insert(d.name.clone(), resolved.model.widths(shape));
+        }
+    }
+    widths
 }
 
 impl Inputs {
@@ -78,6 +127,7 @@ impl Inputs {
             .map(|r| read_metric_rows(&r.dirs.metrics))
             .collect::<Result<Vec<_>, _>>()?;
         let state = SweepState::load(out, sweep.as_ref(), &catalog, &metrics)?;
+        let widths = network_widths(out, sweep.as_ref());
         Ok(Self {
             out: out.to_path_buf(),
             sweep,
@@ -85,6 +135,7 @@ impl Inputs {
             catalog,
             metrics,
             state,
+            widths,
         })
     }
 
@@ -157,14 +208,14 @@ impl Inputs {
         }
     }
 
-    /// N, the number of parameters, from the sweep's model.
-    pub fn parameters(&self) -> Option<usize> {
-        let s = self.sweep.as_ref()?;
-        Some(
-            eigensweep_worker::mlp::Architecture::new(s.sweep.resolved().model.widths())
-                .ok()?
-                .num_params(),
-        )
+    /// The network of `dataset` (its widths as recorded, see [`network_widths`]), if known.
+    pub fn architecture(&self, dataset: &str) -> Option<Architecture> {
+        Architecture::new(self.widths.get(dataset)?.clone()).ok()
+    }
+
+    /// N, the number of parameters of the network of `dataset`, if known.
+    pub fn parameters(&self, dataset: &str) -> Option<usize> {
+        Some(self.architecture(dataset)?.num_params())
     }
 
     /// `OUT/analysis`.

@@ -90,7 +90,7 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
     }
     let stop = AtomicBool::new(false);
     for run in sweep.runs() {
-        let arch = Architecture::new(run.model.widths()).unwrap();
+        let arch = Architecture::new(run.widths().unwrap()).unwrap();
         let plan = RunPlan {
             key: run.key.clone(),
             arch,
@@ -116,7 +116,7 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             key: task.key.clone(),
             dataset: task.dataset.name.clone(),
             network: task.network as u32,
-            arch: Architecture::new(task.model.widths()).unwrap(),
+            arch: Architecture::new(task.widths().unwrap()).unwrap(),
             bias_init: BiasInit::Zero,
             snapshot: settings(&task.eigen),
             hessian_samples: task.hessian_samples,

@@ -13,14 +13,21 @@
 //! A dataset read from a directory is keyed on its files' digest
 //! ([`ValidatedSweep::set_data_digest`]), not on the directory's path, which still appears in
 //! the configuration JSON for people: the key hashes that JSON without `dataset.source`.
+//!
+//! The network's full widths (`widths`: input, hidden, classes) are in the configuration JSON
+//! too, once the data's shape is known ([`ValidatedSweep::set_data_shape`]): it is where the
+//! stages after `run` (`status`, `report`) read the network without loading data. They are not
+//! hashed: they follow from the data, which the key covers already (its digest, or the name
+//! of a built-in source), so runs written before the widths were recorded keep their keys.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use super::file::ModelSpec;
-use super::key::{canonical, canonical_config_json, config_value, short_hash};
+use super::key::{canonical, config_value, short_hash};
 use super::resolved::{DataSource, EigenSettings, NamedOptimizer, ResolvedDataset};
+use super::shape::DataShape;
 use super::validate::ValidatedSweep;
 
 /// One training run: everything a worker needs, and its key.
@@ -57,13 +64,27 @@ pub struct RunSpec {
     /// set: then the key depends on it instead of on the directory's path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_digest: Option<String>,
+    /// The data's input width and classes, where known (see
+    /// [`ValidatedSweep::data_shape`]); recorded as `widths`, not hashed.
+    #[serde(skip)]
+    pub shape: Option<DataShape>,
 }
 
 impl RunSpec {
-    /// Canonical JSON of the run's configuration, the text its key hashes (for the runs
-    /// table's config column).
+    /// Canonical JSON of the run's configuration (for the runs table's config column): the
+    /// text its key hashes, with the network's `widths` once they are known.
     pub fn config_json(&self) -> String {
-        canonical_config_json("run", self)
+        config_json("run", self, self.widths())
+    }
+
+    /// The network's widths, input and classes included, once the data's shape is known.
+    pub fn widths(&self) -> Option<Vec<usize>> {
+        self.shape.map(|shape| self.model.widths(shape))
+    }
+
+    /// N, the number of parameters of the network, once the data's shape is known.
+    pub fn parameters(&self) -> Option<u64> {
+        self.shape.map(|shape| self.model.param_count(shape))
     }
 
     /// The text the key hashes: [`config_json`](Self::config_json) without the dataset's
@@ -103,12 +124,26 @@ pub struct BaselineTask {
     /// Digest of the dataset's files (see [`RunSpec::data_digest`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_digest: Option<String>,
+    /// The data's input width and classes, where known (see [`RunSpec::shape`]).
+    #[serde(skip)]
+    pub shape: Option<DataShape>,
 }
 
 impl BaselineTask {
-    /// Canonical JSON of the task's configuration, the text its key hashes.
+    /// Canonical JSON of the task's configuration: the text its key hashes, with the
+    /// network's `widths` once they are known.
     pub fn config_json(&self) -> String {
-        canonical_config_json("baseline", self)
+        config_json("baseline", self, self.widths())
+    }
+
+    /// The network's widths, input and classes included, once the data's shape is known.
+    pub fn widths(&self) -> Option<Vec<usize>> {
+        self.shape.map(|shape| self.model.widths(shape))
+    }
+
+    /// N, the number of parameters of the network, once the data's shape is known.
+    pub fn parameters(&self) -> Option<u64> {
+        self.shape.map(|shape| self.model.param_count(shape))
     }
 
     /// The text the key hashes (see [`RunSpec::key_json`]).
@@ -120,6 +155,51 @@ impl BaselineTask {
     pub fn partition(&self) -> PathBuf {
         PathBuf::from(format!("dataset={}", self.dataset.name))
     }
+}
+
+/// What a task's recorded configuration (the runs table's `config_json`, written by
+/// [`RunSpec::config_json`] or [`BaselineTask::config_json`]) says of its data and network:
+/// how the stages after `run` learn them without loading data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedConfig {
+    /// The dataset's name.
+    pub dataset: String,
+    /// Its files' digest, for a directory dataset whose digest keyed the task.
+    pub data_digest: Option<String>,
+    /// The network's widths, input and classes included; `None` in outputs written before
+    /// they were recorded.
+    pub widths: Option<Vec<usize>>,
+}
+
+impl RecordedConfig {
+    /// Reads a recorded configuration; `None` for text that is not one.
+    pub fn parse(config_json: &str) -> Option<RecordedConfig> {
+        let v: serde_json::Value = serde_json::from_str(config_json).ok()?;
+        Some(RecordedConfig {
+            dataset: v.pointer("/dataset/name")?.as_str()?.to_string(),
+            data_digest: v
+                .get("data_digest")
+                .and_then(|d| d.as_str())
+                .map(str::to_string),
+            widths: v
+                .get("widths")
+                .and_then(|w| serde_json::from_value(w.clone()).ok()),
+        })
+    }
+
+    /// The data's input width and classes, from the recorded widths.
+    pub fn shape(&self) -> Option<DataShape> {
+        DataShape::of_widths(self.widths.as_deref()?)
+    }
+}
+
+/// Canonical JSON of a task's configuration with the network's `widths`, if known.
+fn config_json<T: Serialize>(task: &'static str, config: &T, widths: Option<Vec<usize>>) -> String {
+    let mut value = config_value(task, config);
+    if let (Some(widths), serde_json::Value::Object(map)) = (widths, &mut value) {
+        map.insert("widths".into(), widths.into());
+    }
+    canonical(&value)
 }
 
 /// Canonical JSON of a task's configuration `value` without `dataset.source` when a
@@ -164,6 +244,7 @@ impl ValidatedSweep {
                         hessian_samples: s.snapshots.hessian_samples,
                         store_weights: s.snapshots.store_weights,
                         data_digest: self.data_digest(dataset),
+                        shape: self.data_shape(&dataset.name),
                     };
                     run.key = short_hash(&run.key_json());
                     runs.push(run);
@@ -188,6 +269,7 @@ impl ValidatedSweep {
                     eigen: s.baseline_eigen(),
                     hessian_samples: s.snapshots.hessian_samples,
                     data_digest: self.data_digest(dataset),
+                    shape: self.data_shape(&dataset.name),
                 };
                 task.key = short_hash(&task.key_json());
                 tasks.push(task);

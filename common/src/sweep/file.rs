@@ -14,7 +14,8 @@
 //!     test_size: 500               # synthetic: generate N (default 1000); else the first N
 //!     normalize: {mean: 0.1307, std: 0.3081}   # optional: (x - mean) / std
 //! model:
-//!   hidden: [100, 100]             # default [100, 100]; input 784 and output 10 from the data
+//!   hidden: [100, 100]             # default [100, 100]; inputs and outputs from the data:
+//!                                  # rows × cols of the images, largest training label + 1
 //!   bias_init: zero                # zero (default) | pytorch
 //! training:
 //!   steps: 600                     # required, >= 1
@@ -52,10 +53,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// Input width of every supported dataset: 28 × 28 grey pixels.
-pub const INPUT_WIDTH: usize = 784;
-/// Number of classes of every supported dataset.
-pub const CLASSES: usize = 10;
+use super::shape::DataShape;
 
 /// A whole sweep file (see the [module docs](self) for the format).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,7 +122,9 @@ pub struct Normalize {
     pub std: f64,
 }
 
-/// The MLP: `[INPUT_WIDTH] + hidden + [CLASSES]` widths, ReLU, Xavier-uniform weights.
+/// The MLP: `[inputs] + hidden + [classes]` widths, ReLU, Xavier-uniform weights. The first
+/// and last widths are the data's ([`DataShape`]), so the same model spec gives each dataset
+/// of a sweep its own network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelSpec {
@@ -144,18 +144,20 @@ impl Default for ModelSpec {
 }
 
 impl ModelSpec {
-    /// All layer widths, input and output included: `[784, hidden…, 10]`.
-    pub fn widths(&self) -> Vec<usize> {
+    /// All layer widths on data of `shape`, input and output included: `[784, hidden…, 10]`
+    /// on MNIST.
+    pub fn widths(&self, shape: DataShape) -> Vec<usize> {
         let mut widths = Vec::with_capacity(self.hidden.len() + 2);
-        widths.push(INPUT_WIDTH);
+        widths.push(shape.inputs);
         widths.extend_from_slice(&self.hidden);
-        widths.push(CLASSES);
+        widths.push(shape.classes);
         widths
     }
 
-    /// Number of parameters N = Σ (in·out + out) over the layers (89,610 for 784-100-100-10).
-    pub fn param_count(&self) -> u64 {
-        self.widths()
+    /// Number of parameters N = Σ (in·out + out) over the layers on data of `shape` (89,610
+    /// for 784-100-100-10).
+    pub fn param_count(&self, shape: DataShape) -> u64 {
+        self.widths(shape)
             .windows(2)
             // Saturating: absurd widths in a file must give an error message, not a panic.
             .map(|w| {

@@ -17,14 +17,8 @@ struct Versioned<'a, T> {
     config: &'a T,
 }
 
-/// Canonical JSON of `config` tagged with [`KEY_FORMAT_VERSION`] and `task`: object keys
-/// sorted at every level, no whitespace, numbers as serde_json writes them (shortest
-/// round-trip form). The same configuration gives the same text on every machine.
-pub(crate) fn canonical_config_json<T: Serialize>(task: &'static str, config: &T) -> String {
-    canonical(&config_value(task, config))
-}
-
-/// The configuration as a JSON tree, tagged like [`canonical_config_json`].
+/// `config` as a JSON tree tagged with [`KEY_FORMAT_VERSION`] and `task`; [`canonical`] writes
+/// it as the text keys hash.
 pub(crate) fn config_value<T: Serialize>(task: &'static str, config: &T) -> Value {
     serde_json::to_value(Versioned {
         format_version: KEY_FORMAT_VERSION,
@@ -35,7 +29,9 @@ pub(crate) fn config_value<T: Serialize>(task: &'static str, config: &T) -> Valu
     .expect("configuration serialises to JSON")
 }
 
-/// `value` as canonical JSON text.
+/// `value` as canonical JSON text: object keys sorted at every level, no whitespace, numbers
+/// as serde_json writes them (shortest round-trip form). The same configuration gives the
+/// same text on every machine.
 pub(crate) fn canonical(value: &Value) -> String {
     let mut out = String::new();
     write_canonical(value, &mut out);

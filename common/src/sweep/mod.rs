@@ -9,8 +9,10 @@
 //!    a [`FieldError`] with its path and value, every default filled in ([`ResolvedSweep`],
 //!    which writes itself back as YAML for `OUT/sweep.yaml`);
 //! 3. [`ValidatedSweep::runs`] and [`ValidatedSweep::baseline_tasks`]: the units of work,
-//!    each with a stable key hashed from its fully resolved configuration; [`plan`]
-//!    estimates their cost.
+//!    each with a stable key hashed from its fully resolved configuration and its network's
+//!    widths, whose input width and classes are the data's ([`DataShape`], given by
+//!    [`ValidatedSweep::set_data_shape`] for data read from files); [`plan`] estimates their
+//!    cost.
 //!
 //! [`read_sweep`] and [`parse_sweep`] run the passes in order. The format is documented on
 //! [`file`](mod@file).
@@ -32,6 +34,8 @@
 //! assert_eq!(runs.len(), 4); // 1 dataset × 2 optimisers × 2 seeds
 //! assert_eq!(runs[0].snapshot_steps, vec![0, 50, 100]);
 //! assert_eq!(runs[0].key.len(), 16);
+//! // Synthetic data is 28 × 28 pixels of 10 classes; the hidden widths are the default.
+//! assert_eq!(runs[0].widths(), Some(vec![784, 100, 100, 10]));
 //! assert_eq!(sweep.baseline_tasks().len(), 2);
 //! assert_eq!(sweep.resolved().output.to_str(), Some("out/tiny"));
 //! ```
@@ -46,15 +50,15 @@ pub mod plan;
 mod position;
 mod resolved;
 mod schedule;
+mod shape;
 mod validate;
 mod wording;
 
 pub use error::{FieldError, Location, SweepError};
-pub use expand::{BaselineTask, RunSpec};
+pub use expand::{BaselineTask, RecordedConfig, RunSpec};
 pub use file::{
     BaselineSpec, BiasInit, Count, DatasetSpec, ExtraEigenSpec, ModelSpec, Normalize,
-    OptimizerKind, OptimizerSpec, Schedule, SnapshotSpec, SweepFile, TrainingSpec, CLASSES,
-    INPUT_WIDTH,
+    OptimizerKind, OptimizerSpec, Schedule, SnapshotSpec, SweepFile, TrainingSpec,
 };
 pub use key::KEY_FORMAT_VERSION;
 pub use load::{parse_sweep, read_sweep, Overrides};
@@ -64,6 +68,7 @@ pub use resolved::{
     ResolvedSweep, ResolvedTraining,
 };
 pub use schedule::schedule_steps;
+pub use shape::DataShape;
 pub use validate::{
     validate, ValidatedSweep, DEFAULT_SYNTHETIC_TEST, DEFAULT_SYNTHETIC_TRAIN,
     MAX_BASELINE_NETWORKS, MAX_SCHEDULE_COUNT,

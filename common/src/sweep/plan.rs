@@ -7,7 +7,9 @@
 //! `k + 2`; at tol 0 the solver runs to its budget, so `max_products` is charged.
 //!
 //! Disk: eigenvectors dominate, `snapshots × top_k × N × 4` bytes (float32), with N the
-//! number of parameters. For the paper's sweep (89,610 parameters, 1,584 snapshots) that is
+//! number of parameters of the run's network on its data (input width and classes from the
+//! dataset, [`RunSpec::parameters`]; a run whose data's shape is not known yet — a directory
+//! never read — is estimated without vectors). For the paper's sweep (89,610 parameters, 1,584 snapshots) that is
 //! 1.70 GB for a top-3 run, in line with the ~1.7 GB per run the study quotes, and 8.5 GB for
 //! a seed-0 run at top-15; storing θ at every snapshot adds 0.57 GB per run. The estimates
 //! are of the uncompressed values: float32 eigenvectors hardly compress, so Parquet files
@@ -93,7 +95,7 @@ pub fn products_per_solve(eigen: &EigenSettings, warm: bool) -> u64 {
 
 /// Estimated cost of a training run: a cold solve at its first snapshot, warm ones after.
 pub fn estimate_run(run: &RunSpec) -> Estimate {
-    let params = run.model.param_count();
+    let params = run.parameters().unwrap_or(0);
     let snapshots = run.snapshot_steps.len() as u64;
     let k = run.eigen.top_k as u64;
     let products = match snapshots {
@@ -127,7 +129,9 @@ pub fn estimate_baseline(task: &BaselineTask) -> Estimate {
     Estimate {
         snapshots: 1,
         products: products_per_solve(&task.eigen, false),
-        eigenvector_bytes: k.saturating_mul(task.model.param_count()).saturating_mul(4),
+        eigenvector_bytes: k
+            .saturating_mul(task.parameters().unwrap_or(0))
+            .saturating_mul(4),
         weight_bytes: 0,
         table_bytes: k * SNAPSHOT_ROW_BYTES,
     }

@@ -12,6 +12,7 @@ use super::file::{
     BaselineSpec, DatasetSpec, ExtraEigenSpec, ModelSpec, Normalize, OptimizerKind, OptimizerSpec,
     Schedule, SnapshotSpec, SweepFile, TrainingSpec,
 };
+use super::shape::DataShape;
 
 /// A validated sweep with all defaults filled in.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +101,18 @@ impl DataSource {
         match self {
             DataSource::Mnist | DataSource::FashionMnist => Some(10_000),
             DataSource::Synthetic { .. } | DataSource::Directory(_) => None,
+        }
+    }
+
+    /// The network's input width and classes, where known without reading any file: the
+    /// built-in sources are 28 × 28 grey images of 10 classes; a directory's shape is in its
+    /// files (see [`ValidatedSweep::set_data_shape`](super::ValidatedSweep::set_data_shape)).
+    pub fn known_shape(&self) -> Option<DataShape> {
+        match self {
+            DataSource::Synthetic { .. } | DataSource::Mnist | DataSource::FashionMnist => {
+                Some(DataShape::MNIST)
+            }
+            DataSource::Directory(_) => None,
         }
     }
 }

@@ -568,15 +568,103 @@ fn keys_are_fixed_for_a_fixed_configuration() {
     let run = &sweep.runs()[0];
     assert_eq!(
         run.config_json(),
-        r#"{"batch_size":128,"dataset":{"name":"synth","seed":0,"source":"synthetic","test_size":50,"train_size":200},"eigen":{"max_products":1000,"tol":0.001,"top_k":3},"eval_steps":[0,5,10],"format_version":1,"hessian_samples":null,"log_every":1,"model":{"bias_init":"zero","hidden":[4]},"optimizer":{"kind":"sgd","lr":0.01,"name":"sgd"},"seed":0,"snapshot_steps":[0,5,10],"steps":10,"store_weights":false,"task":"run"}"#
+        r#"{"batch_size":128,"dataset":{"name":"synth","seed":0,"source":"synthetic","test_size":50,"train_size":200},"eigen":{"max_products":1000,"tol":0.001,"top_k":3},"eval_steps":[0,5,10],"format_version":1,"hessian_samples":null,"log_every":1,"model":{"bias_init":"zero","hidden":[4]},"optimizer":{"kind":"sgd","lr":0.01,"name":"sgd"},"seed":0,"snapshot_steps":[0,5,10],"steps":10,"store_weights":false,"task":"run","widths":[784,4,10]}"#
     );
+    // The widths follow from the data and are not hashed: keys written before they were
+    // recorded stay valid.
     assert_eq!(run.key, "c700bdb12284de5f");
     let task = &sweep.baseline_tasks()[0];
     assert_eq!(
         task.config_json(),
-        r#"{"dataset":{"name":"synth","seed":0,"source":"synthetic","test_size":50,"train_size":200},"eigen":{"max_products":1000,"tol":0.001,"top_k":1},"format_version":1,"hessian_samples":null,"model":{"bias_init":"zero","hidden":[4]},"network":0,"seed":0,"task":"baseline"}"#
+        r#"{"dataset":{"name":"synth","seed":0,"source":"synthetic","test_size":50,"train_size":200},"eigen":{"max_products":1000,"tol":0.001,"top_k":1},"format_version":1,"hessian_samples":null,"model":{"bias_init":"zero","hidden":[4]},"network":0,"seed":0,"task":"baseline","widths":[784,4,10]}"#
     );
     assert_eq!(task.key, "1df0eb23300169c4");
+}
+
+#[test]
+fn the_data_shape_gives_the_widths_and_n_but_not_the_key() {
+    let on_dir = |shape: Option<DataShape>| {
+        let mut sweep = tiny(&["datasets[0]={name: letters, source: /data/letters}"]);
+        sweep.set_data_digest("letters", "sha256:aa".into());
+        if let Some(shape) = shape {
+            assert!(sweep.set_data_shape("letters", shape).is_empty());
+        }
+        sweep
+    };
+    let unknown = on_dir(None);
+    let run = &unknown.runs()[0];
+    assert_eq!(
+        (run.shape, run.widths(), run.parameters()),
+        (None, None, None)
+    );
+    assert!(!run.config_json().contains("widths"));
+    assert_eq!(unknown.data_shape("letters"), None);
+    // Estimated without vectors until the shape is known.
+    assert_eq!(estimate_run(run).eigenvector_bytes, 0);
+
+    let letters = DataShape {
+        inputs: 1024,
+        classes: 27,
+    };
+    let known = on_dir(Some(letters));
+    assert_eq!(known.data_shape("letters"), Some(letters));
+    let run = &known.runs()[0];
+    assert_eq!(run.widths(), Some(vec![1024, 4, 27]));
+    // N = 1024·4 + 4 + 4·27 + 27 = 4,235.
+    assert_eq!(run.parameters(), Some(4235));
+    assert!(
+        run.config_json().contains(r#""widths":[1024,4,27]"#),
+        "{}",
+        run.config_json()
+    );
+    assert_eq!(estimate_run(run).eigenvector_bytes, 3 * 3 * 4235 * 4);
+    // What the runs table records reads back.
+    let recorded = RecordedConfig::parse(&run.config_json()).unwrap();
+    assert_eq!(recorded.dataset, "letters");
+    assert_eq!(recorded.data_digest.as_deref(), Some("sha256:aa"));
+    assert_eq!(recorded.shape(), Some(letters));
+    let old = RecordedConfig::parse(&unknown.runs()[0].config_json()).unwrap();
+    assert_eq!((old.widths.clone(), old.shape()), (None, None));
+    assert_eq!(RecordedConfig::parse("{}"), None);
+    let task = &known.baseline_tasks()[0];
+    assert_eq!(task.parameters(), Some(4235));
+    assert_eq!(estimate_baseline(task).eigenvector_bytes, 4235 * 4);
+    assert_eq!(keys(&known), keys(&unknown));
+    assert_eq!(baseline_keys(&known), baseline_keys(&unknown));
+
+    // A set shape replaces a built-in source's known one.
+    let mut synth = tiny(&[]);
+    assert_eq!(synth.data_shape("synth"), Some(DataShape::MNIST));
+    assert_eq!(synth.runs()[0].parameters(), Some(3190));
+    synth.set_data_shape("synth", letters);
+    assert_eq!(synth.runs()[0].parameters(), Some(4235));
+    assert_eq!(keys(&synth), keys(&tiny(&[])));
+}
+
+#[test]
+fn more_eigenpairs_than_a_small_network_has_are_refused_once_its_shape_is_known() {
+    // 2×2 images, 2 classes, hidden [1]: N = 4 + 1 + 2 + 2 = 9 parameters.
+    let mut sweep = tiny(&[
+        "datasets[0]={name: dots, source: /data/dots}",
+        "model.hidden=[1]",
+        "snapshots.top_k=10",
+        "snapshots.max_products=100",
+        "extra_eigen=[{seeds: [0], top_k: 4}]",
+    ]);
+    let errors = sweep.set_data_shape(
+        "dots",
+        DataShape {
+            inputs: 4,
+            classes: 2,
+        },
+    );
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["snapshots.top_k"]);
+    assert_eq!(
+        errors[0].to_string(),
+        "`snapshots.top_k`: expected at most the 9 parameters of the network on datasets[0] \
+         (dots, 4-1-2), got 10"
+    );
 }
 
 #[test]
@@ -764,7 +852,7 @@ fn run_estimates_by_hand() {
     // hidden [4]: N = 784·4 + 4 + 4·10 + 10 = 3,190. Snapshots at 0, 5, 10.
     let sweep = tiny(&[]);
     let run = &sweep.runs()[0];
-    assert_eq!(run.model.param_count(), 3190);
+    assert_eq!(run.parameters(), Some(3190));
     let e = estimate_run(run);
     assert_eq!(e.snapshots, 3);
     assert_eq!(e.products, 21 + 2 * 11);
@@ -820,7 +908,7 @@ fn paper_sweep_matches_the_study() {
         assert_eq!(plan.runs.len(), 15);
         assert_eq!(plan.baseline.len(), 100);
         for (run, e) in &plan.runs {
-            assert_eq!(run.model.param_count(), 89_610);
+            assert_eq!(run.parameters(), Some(89_610));
             assert_eq!(run.steps, 100_000);
             let (k, tol) = if run.seed == 0 { (15, 0.0) } else { (3, 1e-3) };
             assert_eq!((run.eigen.top_k, run.eigen.tol), (k, tol));

@@ -11,6 +11,7 @@ use super::resolved::{
     ResolvedSweep, ResolvedTraining,
 };
 use super::schedule::schedule_steps;
+use super::shape::DataShape;
 
 /// Most points a schedule part may ask for (a `count`, or `steps / every`): a typo with extra
 /// zeros should be an error, not a schedule that exhausts memory.
@@ -38,6 +39,9 @@ pub struct ValidatedSweep {
     /// Content digests of directory datasets, by dataset name (see
     /// [`set_data_digest`](ValidatedSweep::set_data_digest)).
     pub(crate) data_digests: BTreeMap<String, String>,
+    /// Input widths and classes read from the datasets' files, by dataset name (see
+    /// [`set_data_shape`](ValidatedSweep::set_data_shape)).
+    pub(crate) data_shapes: BTreeMap<String, DataShape>,
     /// Settings that are valid but probably not what was meant (printed by every command that
     /// reads the sweep; they change nothing).
     pub(crate) warnings: Vec<FieldError>,
@@ -76,6 +80,67 @@ impl ValidatedSweep {
         self.data_digests.insert(name.to_string(), digest);
     }
 
+    /// Gives the networks of the dataset `name` the input width and classes its files have
+    /// (read by whoever can read files: the command line reads a directory's IDX headers and
+    /// labels), so that [`runs`](Self::runs) and [`baseline_tasks`](Self::baseline_tasks)
+    /// carry their true widths and N. Built-in sources have a shape known without reading
+    /// ([`DataSource::known_shape`]); a set shape replaces it.
+    ///
+    /// Returns, as errors placed like [`validate`]'s, the eigen settings that ask for more
+    /// eigenpairs than this network has parameters (checked here for data whose shape
+    /// [`validate`] could not know).
+    pub fn set_data_shape(&mut self, name: &str, shape: DataShape) -> Vec<FieldError> {
+        self.data_shapes.insert(name.to_string(), shape);
+        let r = &self.resolved;
+        let Some(i) = r.datasets.iter().position(|d| d.name == name) else {
+            return Vec::new();
+        };
+        let params = r.model.param_count(shape);
+        let mut asked = vec![("snapshots.top_k".to_string(), r.snapshots.top_k)];
+        for (j, e) in r.extra_eigen.iter().enumerate() {
+            asked.push((format!("extra_eigen[{j}].top_k"), e.eigen.top_k));
+        }
+        if r.baseline.networks > 0 {
+            asked.push(("baseline.top_k".to_string(), r.baseline.top_k));
+        }
+        let widths = r
+            .model
+            .widths(shape)
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join("-");
+        asked
+            .into_iter()
+            .filter(|&(_, k)| k as u64 > params)
+            .map(|(path, k)| {
+                self.attribute(FieldError::new(
+                    path,
+                    k.to_string(),
+                    format!(
+                        "expected at most the {params} parameters of the network on \
+                         datasets[{i}] ({name}, {widths})"
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    /// The input width and classes of the dataset `name`: as set by
+    /// [`set_data_shape`](Self::set_data_shape), else as its source is known without reading
+    /// any file; `None` for a directory not read (or a name not in the sweep).
+    pub fn data_shape(&self, name: &str) -> Option<DataShape> {
+        if let Some(shape) = self.data_shapes.get(name) {
+            return Some(*shape);
+        }
+        self.resolved
+            .datasets
+            .iter()
+            .find(|d| d.name == name)?
+            .source
+            .known_shape()
+    }
+
     /// The snapshot steps shared by every run, sorted.
     pub fn snapshot_steps(&self) -> &[u64] {
         &self.snapshot_steps
@@ -107,8 +172,6 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
         c.fail("output", "\"\"", "expected a directory path");
     }
 
-    // The number of parameters bounds every top_k.
-    let params = file.model.param_count();
     for (i, &w) in file.model.hidden.iter().enumerate() {
         if w == 0 {
             c.fail(
@@ -120,6 +183,15 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
     }
 
     let datasets = check_datasets(&mut c, file);
+    // The number of parameters bounds every top_k: here that of the smallest network whose
+    // data has a shape known without reading (the built-in sources); a directory's is checked
+    // once its shape is read (`set_data_shape`).
+    let params = datasets
+        .iter()
+        .filter_map(|d| d.source.known_shape())
+        .map(|shape| file.model.param_count(shape))
+        .min()
+        .unwrap_or(u64::MAX);
 
     let t = &file.training;
     c.at_least("training.steps", t.steps, 1);
@@ -213,6 +285,7 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
         eval_steps: schedule_steps(&resolved.training.eval, t.steps),
         resolved,
         data_digests: BTreeMap::new(),
+        data_shapes: BTreeMap::new(),
         warnings: c.warnings,
         applied: Vec::new(),
         text: String::new(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use eigensweep_common::exit_codes;
 use eigensweep_common::sweep::plan::{estimate_baseline, estimate_run};
 use eigensweep_common::sweep::{
-    BaselineTask, DataSource, ResolvedDataset, RunSpec, ValidatedSweep,
+    BaselineTask, DataShape, DataSource, ResolvedDataset, RunSpec, ValidatedSweep,
 };
 use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKind, TrainTest};
 use eigensweep_worker::output::format::FormatVersion;
@@ -60,9 +60,17 @@ impl Task {
     }
 }
 
+/// N for the cost estimates: the network's on its data. Where the data's shape is unknown
+/// (`status` on an output whose runs table predates recorded widths) it counts as 1: every
+/// term but the constant scales with N, so the tasks of one dataset still weigh right
+/// against each other.
+fn cost_parameters(parameters: Option<u64>) -> f64 {
+    parameters.unwrap_or(1) as f64
+}
+
 /// [`Task::cost`] of a run whose Hessian is taken on `samples` samples.
 pub(crate) fn run_cost(s: &RunSpec, samples: f64) -> f64 {
-    let params = s.model.param_count() as f64;
+    let params = cost_parameters(s.parameters());
     let hvp = estimate_run(s).products as f64 * samples * params * 4.0;
     let train = s.steps as f64 * s.batch_size as f64 * params * 6.0;
     hvp + train + 1.0
@@ -70,7 +78,7 @@ pub(crate) fn run_cost(s: &RunSpec, samples: f64) -> f64 {
 
 /// [`Task::cost`] of a baseline network whose Hessian is taken on `samples` samples.
 pub(crate) fn baseline_cost(t: &BaselineTask, samples: f64) -> f64 {
-    estimate_baseline(t).products as f64 * samples * t.model.param_count() as f64 * 4.0 + 1.0
+    estimate_baseline(t).products as f64 * samples * cost_parameters(t.parameters()) * 4.0 + 1.0
 }
 
 /// Everything every process of a launch knows before work starts.
@@ -171,7 +179,9 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
     let mut lock = if existed { take_lock()? } else { None };
     let mut datasets = BTreeMap::new();
     for d in &resolved.datasets {
-        datasets.insert(d.name.clone(), Arc::new(load_dataset(d)?));
+        let data = load_dataset(d)?;
+        check_loaded_shape(&sweep, d, &data)?;
+        datasets.insert(d.name.clone(), Arc::new(data));
     }
     std::fs::create_dir_all(&out).exit_code(
         exit_codes::OUTPUT,
@@ -224,6 +234,35 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
         table_path,
         _lock: lock,
     })
+}
+
+/// The networks' widths were set from the dataset's headers and labels when the sweep was
+/// read, and are what the runs table records: the data loaded since must have that shape (a
+/// file replaced in between would otherwise train a network other than the one recorded).
+fn check_loaded_shape(
+    sweep: &ValidatedSweep,
+    d: &ResolvedDataset,
+    data: &TrainTest,
+) -> Result<(), Failure> {
+    let loaded = DataShape {
+        inputs: data.train.dim,
+        classes: data.train.classes,
+    };
+    match sweep.data_shape(&d.name) {
+        Some(read) if read != loaded => Err(Failure {
+            code: exit_codes::INPUT,
+            error: anyhow::anyhow!(
+                "dataset `{}`: its files changed while the sweep started: {} inputs and {} \
+                 classes when first read, {} and {} when loaded; run again",
+                d.name,
+                read.inputs,
+                read.classes,
+                loaded.inputs,
+                loaded.classes
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Loads a dataset as the sweep describes it (subsets and normalisation applied).
@@ -471,11 +510,17 @@ impl Prepared {
             BTreeMap::new()
         };
         let keep_history = |fresh: RunRecord| match previous.get(&fresh.key) {
+            // The configuration is this launch's: the same key is the same configuration, and
+            // this one records the network's widths (outputs written before they were
+            // recorded gain them on the next launch).
             Some(old)
                 if old.status == fresh.status
                     && (old.status == "done" || old.status == "diverged") =>
             {
-                old.clone()
+                RunRecord {
+                    config_json: fresh.config_json,
+                    ..old.clone()
+                }
             }
             // An unfinished task keeps what is known of its progress (its checkpoint), its
             // first start and the time it has used so far.

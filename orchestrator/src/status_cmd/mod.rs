@@ -39,8 +39,14 @@ pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
         exit_codes::INPUT,
         format!("{} is not a readable sweep output", out.display()),
     )?;
-    for (name, digest) in state::recorded_digests(out) {
-        sweep.set_data_digest(&name, digest);
+    for (name, data) in state::recorded_data(out) {
+        if let Some(digest) = data.digest {
+            sweep.set_data_digest(&name, digest);
+        }
+        // The eigen settings were checked against this shape when the launch started.
+        if let Some(shape) = data.shape {
+            let _ = sweep.set_data_shape(&name, shape);
+        }
     }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

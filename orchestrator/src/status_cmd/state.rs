@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use eigensweep_common::sweep::{
-    DataSource, ResolvedDataset, ValidatedSweep, DEFAULT_SYNTHETIC_TRAIN,
+    DataShape, DataSource, RecordedConfig, ResolvedDataset, ValidatedSweep, DEFAULT_SYNTHETIC_TRAIN,
 };
 use eigensweep_worker::output::{read_run_records, RunRecord};
 use serde::Serialize;
@@ -162,31 +162,39 @@ fn better(a: &(RunRecord, String, Option<bool>), b: &(RunRecord, String, Option<
     rank(a) > rank(b)
 }
 
-/// Reads the state of the sweep in `out` (whose resolved sweep is `sweep`) at time `now_ms`.
-/// The data digests the launches recorded (`data_digest` in the runs tables' `config_json`),
-/// by dataset name: keys of directory datasets are computed from them, and `status` loads no
-/// data to compute them anew.
-pub(crate) fn recorded_digests(out: &Path) -> BTreeMap<String, String> {
-    let mut digests = BTreeMap::new();
+/// What the launches recorded of each dataset in the runs tables' `config_json`, by dataset
+/// name: the data digest (`data_digest`; keys of directory datasets are computed from it) and
+/// the input width and classes (first and last of the network's `widths`; N for the ETA), so
+/// that `status` loads no data to compute them anew.
+pub(crate) fn recorded_data(out: &Path) -> BTreeMap<String, RecordedData> {
+    let mut recorded: BTreeMap<String, RecordedData> = BTreeMap::new();
     for t in runs_tables(out) {
         let Ok(records) = read_run_records(&out.join(&t)) else {
             continue;
         };
-        for r in records {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&r.config_json) else {
-                continue;
-            };
-            if let (Some(name), Some(digest)) = (
-                v.pointer("/dataset/name").and_then(|n| n.as_str()),
-                v.get("data_digest").and_then(|d| d.as_str()),
-            ) {
-                digests.insert(name.to_string(), digest.to_string());
-            }
+        for config in records
+            .iter()
+            .filter_map(|r| RecordedConfig::parse(&r.config_json))
+        {
+            let shape = config.shape();
+            let entry = recorded.entry(config.dataset).or_default();
+            entry.digest = config.data_digest.or(entry.digest.take());
+            entry.shape = shape.or(entry.shape);
         }
     }
-    digests
+    recorded
 }
 
+/// What the runs tables say of one dataset (see [`recorded_data`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct RecordedData {
+    /// Its files' digest, for directory datasets.
+    pub digest: Option<String>,
+    /// Its input width and classes, where a launch recorded the network's widths.
+    pub shape: Option<DataShape>,
+}
+
+/// Reads the state of the sweep in `out` (whose resolved sweep is `sweep`) at time `now_ms`.
 pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> SweepStatus {
     let tables = runs_tables(out);
     let mut held: BTreeMap<String, Option<bool>> = BTreeMap::new();

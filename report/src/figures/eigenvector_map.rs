@@ -1,6 +1,5 @@
 //! The leading eigenvector at the end of training drawn onto the weight matrices (Fig. 16).
 
-use eigensweep_worker::mlp::Architecture;
 use eigensweep_worker::output::{read_table, SnapshotRow};
 
 use super::{chosen_seed, Built, Context};
@@ -11,13 +10,13 @@ pub fn eigenvector_map(ctx: &Context<'_>, dataset: &str) -> Result<Built, Report
     let Some(seed) = chosen_seed(ctx, dataset) else {
         return Ok(Built::Missing("no runs".into()));
     };
-    let Some(sweep) = &ctx.inputs.sweep else {
+    let Some(arch) = ctx.inputs.architecture(dataset) else {
         return Ok(Built::Missing(
-            "the network's shape is unknown: OUT/sweep.yaml is missing".into(),
+            "the network's shape is unknown: no runs table records its widths and \
+             OUT/sweep.yaml does not give them"
+                .into(),
         ));
     };
-    let arch = Architecture::new(sweep.sweep.resolved().model.widths())
-        .map_err(|e| ReportError::data(&ctx.inputs.out.join("sweep.yaml"), e.to_string()))?;
     let mut panels = Vec::new();
     for optimizer in ctx.inputs.optimizers(dataset) {
         let Some((_, run)) = ctx
@@ -48,8 +47,10 @@ pub fn eigenvector_map(ctx: &Context<'_>, dataset: &str) -> Result<Built, Report
                 return Err(ReportError::data(
                     &part.path,
                     format!(
-                        "eigenvector has {} entries, the sweep's network {}",
+                        "eigenvector has {} entries, the network of dataset `{dataset}` \
+                         ({:?}) {}",
                         row.eigenvector.len(),
+                        arch.widths(),
                         arch.num_params()
                     ),
                 ));

@@ -102,8 +102,13 @@ pub fn ipr(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     if fig.is_empty() {
         return Ok(Built::Missing("no snapshots".into()));
     }
-    let n = ctx.inputs.parameters().map(|n| 1.0 / n as f64);
-    add_reference(&mut fig, n, "1/N", "1/N unknown: OUT/sweep.yaml is missing");
+    let n = ctx.inputs.parameters(dataset).map(|n| 1.0 / n as f64);
+    add_reference(
+        &mut fig,
+        n,
+        "1/N",
+        "1/N unknown: no runs table records the network and OUT/sweep.yaml does not give it",
+    );
     Ok(Built::Figure(fig))
 }
 

@@ -125,6 +125,50 @@ pub enum DataError {
         classes: usize,
     },
 
+    /// A label file without a single label, where samples are needed.
+    #[error("reading {path}: no labels: {why}")]
+    NoSamples {
+        /// The label file.
+        path: PathBuf,
+        /// Why samples are needed here, in words.
+        why: &'static str,
+    },
+
+    /// Training labels that name fewer than two classes: nothing to classify.
+    #[error(
+        "reading {path}: every one of its {count} labels is {label}: a classifier needs at \
+         least 2 classes among the training labels"
+    )]
+    SingleClass {
+        /// The training label file.
+        path: PathBuf,
+        /// The one label.
+        label: u8,
+        /// How many labels there are.
+        count: usize,
+    },
+
+    /// A test label that is not one of the classes the training labels define.
+    #[error(
+        "reading {path}: label {label} at index {index} is not a class of the training set: \
+         the largest label in {train_labels} is {largest}, so the network has {classes} outputs \
+         (classes 0..={largest})"
+    )]
+    UnknownTestClass {
+        /// The test label file.
+        path: PathBuf,
+        /// The offending label.
+        label: u8,
+        /// Its sample index (0-based).
+        index: usize,
+        /// The training label file that defines the classes.
+        train_labels: PathBuf,
+        /// The largest training label.
+        largest: u8,
+        /// The number of classes (`largest + 1`).
+        classes: usize,
+    },
+
     /// An in-memory dataset whose parts do not fit together (not tied to a file).
     #[error("invalid dataset: {0}")]
     InvalidDataset(String),

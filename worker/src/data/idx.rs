@@ -7,16 +7,23 @@
 //! | `*-idx3-ubyte`  | `0x00000803` | magic, count, rows, cols (u32)  | count·rows·cols u8  |
 //! | `*-idx1-ubyte`  | `0x00000801` | magic, count (u32)              | count u8 labels     |
 //!
+//! Images are grey, of any `rows × cols` (28 × 28 for MNIST, 32 × 32 for CIFAR-shaped grey
+//! data); labels are class indices `0..=255`. How many classes a dataset has is decided from
+//! its training labels, in [`shape`](super::shape). Other IDX layouts are refused with a message
+//! that says what was found: colour images (`count × rows × cols × channels`, magic
+//! `0x00000804`) and other element types (`0x0d` float32, …).
+//!
 //! Files may be gzip-compressed; that is detected from the gzip magic bytes `1f 8b`, not from
 //! the name, because mirrors and users rename files freely (a `.gz` name on a decompressed
-//! file, or the reverse, is common).
+//! file, or the reverse, is common). [`read_images_header`] reads only the first bytes of
+//! the (decompressed) stream, so the shape of a large file costs next to nothing.
 //!
 //! The reader is strict on purpose: a truncated download, trailing garbage or swapped
 //! image/label files would otherwise train silently on wrong data, and every later number
 //! of the study would be wrong without any visible symptom.
 
-use std::fs;
-use std::io::{Read, Write};
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -30,10 +37,11 @@ use super::{DataError, Dataset};
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an IDX file of unsigned-byte labels with 1 dimension.
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
-/// Number of classes of the IDX datasets eigensweep reads (digits / clothing types).
-pub const IDX_CLASSES: usize = 10;
 
 const IMAGES_HEADER: usize = 16;
+/// Bytes [`read_images_header`] reads: an IDX header of up to 8 dimensions, enough to name
+/// the shape of a file that is not `count × rows × cols`.
+const HEADER_PREFIX: usize = 4 + 4 * 8;
 const LABELS_HEADER: usize = 8;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -49,6 +57,30 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
         .read_to_end(&mut out)
         .map_err(|e| DataError::io("decompressing (gzip)", path, e))?;
     Ok(out)
+}
+
+/// The first `n` bytes of a file's content (fewer if it is shorter), decompressing only as
+/// much of a gzip file as that takes.
+fn read_prefix(path: &Path, n: usize) -> Result<Vec<u8>, DataError> {
+    let file = File::open(path).map_err(|e| DataError::io("reading", path, e))?;
+    let mut reader = BufReader::new(file);
+    let gzip = reader
+        .fill_buf()
+        .map_err(|e| DataError::io("reading", path, e))?
+        .starts_with(&GZIP_MAGIC);
+    let mut out = Vec::with_capacity(n);
+    let read = if gzip {
+        MultiGzDecoder::new(reader)
+            .take(n as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| DataError::io("decompressing (gzip)", path, e))
+    } else {
+        reader
+            .take(n as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| DataError::io("reading", path, e))
+    };
+    read.map(|_| out)
 }
 
 fn be_u32(bytes: &[u8], at: usize) -> u32 {
@@ -117,14 +149,83 @@ fn check_payload(
     Ok(())
 }
 
-/// Reads an `idx3-ubyte` image file: returns `(count, rows, cols, pixels)`, pixels row-major.
-///
-/// The file may be plain or gzip. Errors name the file: wrong magic, header too short, zero
-/// or overflowing dimensions, and data that is shorter or longer than the header says.
-pub fn read_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), DataError> {
-    let bytes = read_maybe_gz(path)?;
-    check_header(path, &bytes, IMAGES_MAGIC, IMAGES_HEADER, "idx3 images")?;
-    let as_usize = |at| usize::try_from(be_u32(&bytes, at)).unwrap_or(usize::MAX);
+/// What an image file's header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImagesHeader {
+    /// Number of images.
+    pub count: usize,
+    /// Pixel rows per image.
+    pub rows: usize,
+    /// Pixel columns per image.
+    pub cols: usize,
+}
+
+/// The name of an IDX element type (the magic number's third byte).
+fn idx_type_name(code: u8) -> Option<&'static str> {
+    Some(match code {
+        0x08 => "unsigned byte",
+        0x09 => "signed byte",
+        0x0b => "16-bit integer",
+        0x0c => "32-bit integer",
+        0x0d => "32-bit float",
+        0x0e => "64-bit float",
+        _ => return None,
+    })
+}
+
+/// Refuses, in words, an IDX file of another layout than grey unsigned-byte images: colour
+/// (`count × rows × cols × channels`) or any other number of dimensions, and other element
+/// types. Bytes that are not an IDX magic at all (a label file, something else) are left to
+/// [`check_header`]'s plain magic-number message.
+fn check_images_layout(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    if bytes.len() < 4 || bytes[0..2] != [0, 0] || be_u32(bytes, 0) == IMAGES_MAGIC {
+        return Ok(());
+    }
+    let (code, dims) = (bytes[2], usize::from(bytes[3]));
+    let Some(kind) = idx_type_name(code) else {
+        return Ok(());
+    };
+    // The labels' magic where images are expected: the swapped-files mistake, said as such.
+    if be_u32(bytes, 0) == LABELS_MAGIC {
+        return Ok(());
+    }
+    let sizes: Vec<String> = (0..dims)
+        .map(|d| 4 + 4 * d)
+        .take_while(|&at| at + 4 <= bytes.len())
+        .map(|at| be_u32(bytes, at).to_string())
+        .collect();
+    let shape = if sizes.len() == dims {
+        format!(" ({})", sizes.join(" × "))
+    } else {
+        String::new()
+    };
+    let detail = if code != 0x08 {
+        format!(
+            "{kind} elements (IDX type {code:#04x}){shape}: only unsigned-byte images \
+             (magic 0x00000803) are supported; convert the pixels to bytes 0..255"
+        )
+    } else if dims == 4 {
+        format!(
+            "4-dimensional images{shape}, i.e. with colour channels: only grey images \
+             (count × rows × cols, magic 0x00000803) are supported; convert them to grey"
+        )
+    } else {
+        format!(
+            "{dims}-dimensional data{shape}: images must be count × rows × cols (magic \
+             0x00000803)"
+        )
+    };
+    Err(DataError::BadHeader {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
+/// Parses the header at the start of `bytes` (the whole file, or its first bytes).
+fn parse_images_header(path: &Path, bytes: &[u8]) -> Result<ImagesHeader, DataError> {
+    check_images_layout(path, bytes)?;
+    check_header(path, bytes, IMAGES_MAGIC, IMAGES_HEADER, "idx3 images")?;
+    let as_usize = |at| usize::try_from(be_u32(bytes, at)).unwrap_or(usize::MAX);
     let (count, rows, cols) = (as_usize(4), as_usize(8), as_usize(12));
     if rows == 0 || cols == 0 {
         return Err(DataError::BadHeader {
@@ -133,14 +234,31 @@ pub fn read_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), DataEr
         });
     }
     // rows·cols first: it becomes the dataset's `dim`, so it must fit even when count is 0.
-    let expected = rows
-        .checked_mul(cols)
+    rows.checked_mul(cols)
         .and_then(|x| x.checked_mul(count))
         .ok_or_else(|| DataError::BadHeader {
             path: path.to_path_buf(),
             detail: format!("{count} images of {rows}×{cols} is too many bytes to address"),
         })?;
-    check_payload(path, &bytes, IMAGES_HEADER, expected, || {
+    Ok(ImagesHeader { count, rows, cols })
+}
+
+/// Reads only the header of an `idx3-ubyte` image file (plain or gzip): the number of images
+/// and their rows and columns, without reading (or decompressing) the pixels. Errors as
+/// [`read_images`]' for the header; the pixel bytes are not checked.
+pub fn read_images_header(path: &Path) -> Result<ImagesHeader, DataError> {
+    parse_images_header(path, &read_prefix(path, HEADER_PREFIX)?)
+}
+
+/// Reads an `idx3-ubyte` image file: returns `(count, rows, cols, pixels)`, pixels row-major.
+///
+/// The file may be plain or gzip. Errors name the file: wrong magic (with what the file is
+/// instead when it is another IDX layout, e.g. colour images), header too short, zero or
+/// overflowing dimensions, and data that is shorter or longer than the header says.
+pub fn read_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), DataError> {
+    let bytes = read_maybe_gz(path)?;
+    let ImagesHeader { count, rows, cols } = parse_images_header(path, &bytes)?;
+    check_payload(path, &bytes, IMAGES_HEADER, rows * cols * count, || {
         format!("{count} images of {rows}×{cols}")
     })?;
     let mut bytes = bytes;
@@ -148,7 +266,8 @@ pub fn read_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), DataEr
     Ok((count, rows, cols, bytes))
 }
 
-/// Reads an `idx1-ubyte` label file (plain or gzip); every label must be `< 10`.
+/// Reads an `idx1-ubyte` label file (plain or gzip). Any byte is a label; whether the labels
+/// make sense as classes is [`Classes`](super::shape::Classes)' question.
 pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
     let bytes = read_maybe_gz(path)?;
     check_header(path, &bytes, LABELS_MAGIC, LABELS_HEADER, "idx1 labels")?;
@@ -156,27 +275,15 @@ pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
     check_payload(path, &bytes, LABELS_HEADER, count, || {
         format!("{count} labels")
     })?;
-    let labels = bytes[LABELS_HEADER..].to_vec();
-    if let Some((index, &label)) = labels
-        .iter()
-        .enumerate()
-        .find(|(_, &l)| usize::from(l) >= IDX_CLASSES)
-    {
-        return Err(DataError::LabelOutOfRange {
-            path: path.to_path_buf(),
-            label,
-            index,
-            classes: IDX_CLASSES,
-        });
-    }
-    Ok(labels)
+    Ok(bytes[LABELS_HEADER..].to_vec())
 }
 
-/// Reads an image file and its label file into a [`Dataset`] with pixels `x/255` in `[0, 1]`.
+/// Reads an image file and its label file into a [`Dataset`] of `classes` classes with pixels
+/// `x/255` in `[0, 1]`.
 ///
 /// The two files must hold the same number of samples; a mismatch (typically train images
-/// paired with test labels) is an error naming both files.
-pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset, DataError> {
+/// paired with test labels) is an error naming both files, and so is a label `≥ classes`.
+pub fn load_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Dataset, DataError> {
     let (count, rows, cols, pixels) = read_images(images)?;
     let label_vec = read_labels(labels)?;
     if label_vec.len() != count {
@@ -187,6 +294,18 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset, DataError>
             n_labels: label_vec.len(),
         });
     }
+    if let Some((index, &label)) = label_vec
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| usize::from(l) >= classes)
+    {
+        return Err(DataError::LabelOutOfRange {
+            path: labels.to_path_buf(),
+            label,
+            index,
+            classes,
+        });
+    }
     // Division (not multiplication by 1/255) so each value is the correctly rounded x/255.
     let pixels = pixels.into_iter().map(|p| f32::from(p) / 255.0).collect();
     Ok(Dataset {
@@ -194,7 +313,7 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset, DataError>
         labels: label_vec,
         len: count,
         dim: rows * cols,
-        classes: IDX_CLASSES,
+        classes,
     })
 }
 
@@ -312,7 +431,15 @@ mod tests {
             assert_eq!(fs::read(&ip).unwrap().starts_with(&GZIP_MAGIC), gz);
             assert_eq!(read_images(&ip).unwrap(), (5, 3, 4, px.clone()));
             assert_eq!(read_labels(&lp).unwrap(), labels);
-            let d = load_idx_pair(&ip, &lp).unwrap();
+            assert_eq!(
+                read_images_header(&ip).unwrap(),
+                ImagesHeader {
+                    count: 5,
+                    rows: 3,
+                    cols: 4
+                }
+            );
+            let d = load_idx_pair(&ip, &lp, 10).unwrap();
             assert_eq!((d.len, d.dim, d.classes), (5, 12, 10));
             assert_eq!(d.labels, labels);
             for (x, &p) in d.images.iter().zip(&px) {
@@ -480,7 +607,7 @@ mod tests {
         let lp = dir.path().join("train-labels-idx1-ubyte.gz");
         write_idx_images(&ip, 2, 2, &pixels(3, 2, 2), true).unwrap();
         write_idx_labels(&lp, &[1, 2], true).unwrap();
-        let err = load_idx_pair(&ip, &lp).unwrap_err();
+        let err = load_idx_pair(&ip, &lp, 10).unwrap_err();
         assert!(matches!(
             err,
             DataError::CountMismatch {
@@ -500,11 +627,14 @@ mod tests {
     }
 
     #[test]
-    fn label_out_of_range() {
+    fn labels_are_any_bytes_and_a_pair_checks_them_against_its_classes() {
         let dir = tempfile::tempdir().unwrap();
-        let lp = dir.path().join("labels");
+        let (ip, lp) = (dir.path().join("images"), dir.path().join("labels"));
+        write_idx_images(&ip, 1, 1, &[0; 7], false).unwrap();
         write_idx_labels(&lp, &[0, 1, 2, 3, 4, 12, 5], false).unwrap();
-        let err = read_labels(&lp).unwrap_err();
+        assert_eq!(read_labels(&lp).unwrap(), vec![0, 1, 2, 3, 4, 12, 5]);
+        assert_eq!(load_idx_pair(&ip, &lp, 13).unwrap().classes, 13);
+        let err = load_idx_pair(&ip, &lp, 10).unwrap_err();
         assert!(matches!(
             err,
             DataError::LabelOutOfRange {
@@ -517,6 +647,69 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!("reading {}: label 12 at index 5 is not < 10", lp.display())
+        );
+    }
+
+    #[test]
+    fn the_header_alone_is_read_from_large_plain_and_gzip_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for gz in [false, true] {
+            let p = dir.path().join(format!("big-{gz}"));
+            write_idx_images(&p, 32, 32, &pixels(300, 32, 32), gz).unwrap();
+            let h = read_images_header(&p).unwrap();
+            assert_eq!((h.count, h.rows, h.cols), (300, 32, 32));
+        }
+        // A truncated pixel payload is the full read's business, not the header's.
+        let p = write(dir.path(), "short", &raw_images(60000, 28, 28, &[0; 10]));
+        assert_eq!(read_images_header(&p).unwrap().count, 60000);
+        assert!(read_images(&p).is_err());
+        let short = write(dir.path(), "tiny", &IMAGES_MAGIC.to_be_bytes());
+        assert!(matches!(
+            read_images_header(&short),
+            Err(DataError::TruncatedHeader { len: 4, .. })
+        ));
+    }
+
+    /// An IDX header of `dims` dimensions of element type `code`.
+    fn raw_idx(code: u8, sizes: &[u32]) -> Vec<u8> {
+        let mut b = vec![0, 0, code, sizes.len() as u8];
+        for s in sizes {
+            b.extend_from_slice(&s.to_be_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn colour_images_and_other_element_types_are_refused_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut colour = raw_idx(0x08, &[2, 32, 32, 3]);
+        colour.extend(vec![0u8; 2 * 32 * 32 * 3]);
+        let p = write(dir.path(), "colour", &colour);
+        for err in [
+            read_images_header(&p).unwrap_err(),
+            read_images(&p).unwrap_err(),
+        ] {
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "reading {}: bad header: 4-dimensional images (2 × 32 × 32 × 3), i.e. with \
+                     colour channels: only grey images (count × rows × cols, magic 0x00000803) \
+                     are supported; convert them to grey",
+                    p.display()
+                )
+            );
+        }
+        let p = write(dir.path(), "float", &raw_idx(0x0d, &[2, 28, 28]));
+        let msg = read_images_header(&p).unwrap_err().to_string();
+        assert!(
+            msg.contains("32-bit float elements (IDX type 0x0d) (2 × 28 × 28): only unsigned-byte"),
+            "{msg}"
+        );
+        let p = write(dir.path(), "flat", &raw_idx(0x08, &[2, 784]));
+        let msg = read_images_header(&p).unwrap_err().to_string();
+        assert!(
+            msg.contains("2-dimensional data (2 × 784): images must be count × rows × cols"),
+            "{msg}"
         );
     }
 

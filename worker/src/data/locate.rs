@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use super::idx::load_idx_pair;
+use super::shape::read_dir_shape;
 use super::{DataError, TrainTest};
 
 /// The datasets of the study (METHOD.md): MNIST digits and FashionMNIST clothing.
@@ -136,21 +137,28 @@ fn fetch_hint() -> String {
         .to_string()
 }
 
-/// Loads the training and test sets from a dataset directory (see [`locate_files`]).
+/// Loads the training and test sets from a dataset directory (see [`locate_files`]), with
+/// the classes of its training labels (see [`read_dir_shape`], which checks everything it
+/// checks first, before any image is decoded).
 pub fn load_dir(dir: &Path) -> Result<TrainTest, DataError> {
-    let files = locate_files(dir)?;
-    let train = load_idx_pair(&files.train_images, &files.train_labels)?;
-    let test = load_idx_pair(&files.test_images, &files.test_labels)?;
-    if train.dim != test.dim {
-        return Err(DataError::BadHeader {
-            path: files.test_images,
-            detail: format!(
-                "test images have {} pixels but the training images in {} have {}",
-                test.dim,
-                files.train_images.display(),
-                train.dim
-            ),
-        });
+    let shape = read_dir_shape(dir)?;
+    let files = &shape.files;
+    let classes = shape.classes.count;
+    let train = load_idx_pair(&files.train_images, &files.train_labels, classes)?;
+    let test = load_idx_pair(&files.test_images, &files.test_labels, classes)?;
+    // The headers were read a moment ago; files replaced since are not half-trusted.
+    for (d, path) in [(&train, &files.train_images), (&test, &files.test_images)] {
+        if d.dim != shape.inputs() {
+            return Err(DataError::BadHeader {
+                path: path.clone(),
+                detail: format!(
+                    "images of {} pixels, but {} pixels a moment ago: the file changed while \
+                     it was read",
+                    d.dim,
+                    shape.inputs()
+                ),
+            });
+        }
     }
     Ok(TrainTest { train, test })
 }
@@ -240,7 +248,7 @@ mod tests {
         .unwrap();
         write_idx_labels(&dir.join(names[1]), &[1, 2, 3], gz).unwrap();
         write_idx_images(&dir.join(names[2]), 2, 2, &[9, 9, 9, 9], gz).unwrap();
-        write_idx_labels(&dir.join(names[3]), &[4], gz).unwrap();
+        write_idx_labels(&dir.join(names[3]), &[2], gz).unwrap();
     }
 
     #[test]
@@ -280,7 +288,8 @@ mod tests {
             let tt = load_dir(dir.path()).unwrap();
             assert_eq!((tt.train.len, tt.test.len, tt.train.dim), (3, 1, 4));
             assert_eq!(tt.train.labels, vec![1, 2, 3]);
-            assert_eq!(tt.test.labels, vec![4]);
+            assert_eq!(tt.test.labels, vec![2]);
+            assert_eq!((tt.train.classes, tt.test.classes), (4, 4));
             assert_eq!(tt.train.images[3], 1.0);
         }
     }

@@ -6,7 +6,10 @@
 //! errors:
 //!
 //! - [`idx`] reads and writes the MNIST-style IDX format, plain or gzip, strictly (magic
-//!   numbers, shapes, exact byte counts, label range), scaling pixels to `[0, 1]`.
+//!   numbers, shapes, exact byte counts), scaling pixels to `[0, 1]`.
+//! - [`shape`] reads what a dataset directory gives the network — input width (`rows ×
+//!   cols`) and classes (one per label value up to the largest training label) — from the
+//!   headers and labels alone, and refuses label sets no classifier can use.
 //! - [`locate`] names the datasets ([`DatasetKind`]), finds the four standard files in a
 //!   directory ([`load_dir`]) and chooses the cache directory ([`cache_dir`]).
 //! - [`digest`] identifies a dataset directory by its files' content, for run keys.
@@ -23,15 +26,20 @@ pub mod error;
 pub mod fetch;
 pub mod idx;
 pub mod locate;
+pub mod shape;
 pub mod synthetic;
 
 pub use digest::data_digest;
 pub use error::DataError;
 pub use fetch::{fetch, manual_instructions, standard_files, verify_file, RemoteFile};
-pub use idx::{load_idx_pair, read_images, read_labels, write_idx_images, write_idx_labels};
+pub use idx::{
+    load_idx_pair, read_images, read_images_header, read_labels, write_idx_images,
+    write_idx_labels, ImagesHeader,
+};
 pub use locate::{
     cache_dir, cached_dataset_dir, load_dir, locate_files, test_mnist_dir, DatasetKind, IdxFiles,
 };
+pub use shape::{read_dir_shape, Classes, DirShape};
 pub use synthetic::synthetic;
 
 /// Images as f32 rows of `dim` pixels (row-major, len*dim values) and labels < classes.
@@ -48,7 +56,8 @@ pub struct Dataset {
     pub len: usize,
     /// Values per sample (784 for 28×28 images).
     pub dim: usize,
-    /// Number of classes (10 for MNIST and FashionMNIST).
+    /// Number of classes (10 for MNIST and FashionMNIST; for IDX files, the largest training
+    /// label + 1, see [`shape`]).
     pub classes: usize,
 }
 
