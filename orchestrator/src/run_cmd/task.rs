@@ -338,16 +338,7 @@ fn run_one(
     };
     // A finished run keeps its record; only runs with work left become "running".
     if !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
-        dispatch.record(
-            &spec.key,
-            RecordUpdate {
-                status: Some("running".into()),
-                host: ctx.host.clone(),
-                rank: ctx.rank,
-                start_time_if_unset: Some(now_ms()),
-                ..RecordUpdate::default()
-            },
-        )?;
+        dispatch.record(&spec.key, running(ctx))?;
     }
     if ctx.log_lines && !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
         let from = match Checkpoint::load(&dir.join("checkpoint.bin")) {
@@ -486,6 +477,18 @@ fn run_one(
     }
 }
 
+/// The record of a task this worker starts (or resumes) now: running, here, with its first
+/// start time kept.
+fn running(ctx: &WorkerContext) -> RecordUpdate {
+    RecordUpdate {
+        status: Some("running".into()),
+        host: ctx.host.clone(),
+        rank: ctx.rank,
+        start_time_if_unset: Some(now_ms()),
+        ..RecordUpdate::default()
+    }
+}
+
 /// The first 12 characters of a task key, as logs show it.
 pub(super) fn short_key(key: &str) -> &str {
     &key[..key.len().min(12)]
@@ -532,16 +535,7 @@ fn baseline_one(
         if ctx.log_lines {
             crate::console::note!("start {label} ({})", short_key(&task.key));
         }
-        dispatch.record(
-            &task.key,
-            RecordUpdate {
-                status: Some("running".into()),
-                host: ctx.host.clone(),
-                rank: ctx.rank,
-                start_time_if_unset: Some(now_ms()),
-                ..RecordUpdate::default()
-            },
-        )?;
+        dispatch.record(&task.key, running(ctx))?;
     }
     let started = now_ms();
     let clock = Instant::now();
