@@ -171,6 +171,8 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
         log_lines: !std::io::stderr().is_terminal(),
         rank: Some(rank as u32),
         host: host(),
+        device: prep.device,
+        device_slot: Some(local_rank as usize),
     };
     let waited = Mutex::new((0.0, 0u64));
     let (tx, rx) = mpsc::channel();

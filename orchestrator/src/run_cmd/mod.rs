@@ -74,11 +74,12 @@ fn size_threads(args: &RunArgs, process_budget: usize) -> (usize, usize) {
 
 fn banner(prep: &Prepared, processes: &str, jobs: usize, threads: usize) {
     crate::console::note!(
-        "sweep `{}`: {} runs and {} baseline networks → {} ({processes}{jobs} jobs × {threads} threads)",
+        "sweep `{}`: {} runs and {} baseline networks → {} ({processes}{jobs} jobs × {threads} threads, device {})",
         prep.name,
         prep.runs,
         prep.tasks.len() - prep.runs,
         prep.out.display(),
+        prep.device,
     );
     crate::console::note!("{}", found_line(prep));
 }
@@ -143,6 +144,8 @@ fn run_local(args: RunArgs) -> Result<(), Failure> {
         log_lines: !std::io::stderr().is_terminal(),
         rank: None,
         host: task::host(),
+        device: prep.device,
+        device_slot: None,
     };
     let waited = std::sync::Mutex::new((0.0, 0u64));
     let (tx, rx) = std::sync::mpsc::channel();
