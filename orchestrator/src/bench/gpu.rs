@@ -201,7 +201,7 @@ pub(crate) fn measure(
     let t_cpu = DeviceData::new(&data.train, &arch, DType::F32, &Device::Cpu)?;
     let _ = writeln!(
         out,
-        "### Training steps per second (batch 128, f32, per-step loss read back)\n\n| optimiser | GPU | CPU ({threads} threads) | GPU / CPU |\n|---|---|---|---|"
+        "### Training steps per second (batch 128, f32, per-step loss read back)\n\n| optimiser | GPU | CPU ({threads} threads) | CPU (1 thread) | GPU / CPU {threads} threads | GPU / CPU 1 thread |\n|---|---|---|---|---|---|"
     );
     for (name, config) in [
         ("SGD", OptimizerConfig::Sgd(SgdConfig::default())),
@@ -210,7 +210,22 @@ pub(crate) fn measure(
     ] {
         let g = steps_per_second(&arch, &t_gpu, &gpu.device, &config, steps)?;
         let c = steps_per_second(&arch, &t_cpu, &Device::Cpu, &config, steps / 2)?;
-        let _ = writeln!(out, "| {name} | {g:.0} | {c:.0} | {:.2}× |", g / c);
+        // One CPU thread is the CPU's best rate at batch 128 (more threads only add overhead
+        // on such small products) and what a run per core gets in a sweep.
+        let previous = std::env::var("RAYON_NUM_THREADS").ok();
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+        let c1 = steps_per_second(&arch, &t_cpu, &Device::Cpu, &config, steps / 2);
+        match previous {
+            Some(v) => std::env::set_var("RAYON_NUM_THREADS", v),
+            None => std::env::remove_var("RAYON_NUM_THREADS"),
+        }
+        let c1 = c1?;
+        let _ = writeln!(
+            out,
+            "| {name} | {g:.0} | {c:.0} | {c1:.0} | {:.2}× | {:.2}× |",
+            g / c,
+            g / c1
+        );
     }
     out.push('\n');
 

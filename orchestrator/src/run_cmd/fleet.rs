@@ -159,7 +159,8 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
     }
     let whence = format!("rank {rank} ({})", host().unwrap_or_else(|| "?".into()));
     crate::console::note!(
-        "{whence}: node-local rank {local_rank} of {local_size}, {jobs} jobs × {threads} threads"
+        "{whence}: node-local rank {local_rank} of {local_size}, {jobs} jobs × {threads} threads, device {}",
+        super::device_for_slot(prep.device, local_rank as usize)
     );
     let ctx = WorkerContext {
         prep: &prep,
