@@ -102,7 +102,10 @@ fn device_for_slot(device: eigensweep_common::device::DeviceRequest, slot: usize
 /// (BENCHMARKS.md), runs sharing a GPU from one process finished later in total than the same
 /// runs one after another, because every run's steps are too small to fill the GPU and the
 /// threads contend for it.
-fn gpu_sharing_note(device: eigensweep_common::device::DeviceRequest, jobs: usize) -> Option<String> {
+fn gpu_sharing_note(
+    device: eigensweep_common::device::DeviceRequest,
+    jobs: usize,
+) -> Option<String> {
     if !device.is_cuda() || jobs < 2 {
         return None;
     }
