@@ -90,7 +90,7 @@ fn relative_data_is_read_from_the_sweep_folder_and_keys_follow_the_files() {
     );
     assert_eq!(o.status.code(), Some(exit_codes::SUCCESS), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("(2 jobs × 1 threads)"),
+        stderr(&o).contains("(2 jobs × 1 threads, device cpu)"),
         "{}",
         stderr(&o)
     );

@@ -4,6 +4,7 @@
 //! the process exit codes ([`exit_codes`]), the sweep file with its expansion into runs
 //! and their keys ([`sweep`]), and the stop request that signals set ([`stop`]).
 
+pub mod device;
 pub mod exit_codes;
 pub mod stop;
 pub mod sweep;

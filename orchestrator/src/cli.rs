@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use eigensweep_common::device::DeviceRequest;
 
 /// Sweeps of Hessian-eigenvector studies: train MLPs, follow the top Hessian eigenvectors.
 #[derive(Debug, Parser)]
@@ -224,6 +225,17 @@ pub struct RunArgs {
     /// Also checkpoint after this many minutes without one.
     #[arg(long, default_value_t = 5.0, value_parser = positive_minutes, help_heading = "Checkpoints")]
     pub checkpoint_minutes: f64,
+    /// Where runs compute: cpu, cuda (a GPU per node-local rank, or per job without MPI:
+    /// ordinal = rank or job mod the visible GPUs) or cuda:N. Default: the sweep file's
+    /// `device`, else cpu. `cuda` needs a build with `--features cuda`; it never falls back to
+    /// the CPU.
+    #[arg(
+        long,
+        env = "EIGENSWEEP_DEVICE",
+        value_name = "DEVICE",
+        help_heading = "Parallelism"
+    )]
+    pub device: Option<DeviceRequest>,
     /// Run only the tasks i with i mod K = I (0-based `I/K`), e.g. one Slurm array task each;
     /// the shards of one sweep together cover it exactly once.
     #[arg(long, value_name = "I/K", help_heading = "Cluster")]
@@ -290,6 +302,14 @@ pub struct TrainArgs {
     /// `synthetic`, `mnist`, `fashion-mnist` (from the cache) or a directory with IDX files.
     #[arg(long, default_value = "synthetic")]
     pub data: String,
+    /// cpu, cuda or cuda:N (`cuda` needs the `cuda` build; never falls back to the CPU).
+    #[arg(
+        long,
+        env = "EIGENSWEEP_DEVICE",
+        default_value = "cpu",
+        value_name = "DEVICE"
+    )]
+    pub device: DeviceRequest,
     /// Use only the first N training samples (synthetic: generate N).
     #[arg(long)]
     pub train_size: Option<usize>,
@@ -363,6 +383,14 @@ pub struct BenchArgs {
     /// Eigen-indices per snapshot for `--analysis`.
     #[arg(long, default_value_t = 1)]
     pub analysis_k: usize,
+    /// Measure a CUDA GPU against this machine's CPU instead: one HVP on --hvp-samples
+    /// images, training steps/s, a top-3 snapshot, 1/2/4 runs sharing the GPU and
+    /// bit-reproducibility (needs the `cuda` build; see --device).
+    #[arg(long)]
+    pub gpu: bool,
+    /// The GPU for --gpu: cuda or cuda:N.
+    #[arg(long, default_value = "cuda", value_name = "DEVICE")]
+    pub device: DeviceRequest,
     /// Measure the MPI fleet instead: speed-up of 2 ranks over 1 on a sweep of equal runs,
     /// and the cost of handing out a task (needs the `mpi` build and `mpirun`).
     #[arg(long)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{DType, Device};
+use candle_core::DType;
 use clap::ValueEnum;
 use eigensweep_common::exit_codes;
 use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKind, TrainTest};
@@ -77,6 +77,11 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
             error: anyhow::anyhow!("--snapshot-every must be at least 1"),
         });
     }
+    let opened = eigensweep_worker::device::open(args.device, 0).map_err(|e| Failure {
+        code: exit_codes::USAGE,
+        error: anyhow::anyhow!("--device {}: {e}", args.device),
+    })?;
+    crate::console::note!("device: {}", opened.label);
     let mut data = load_dataset(&args.data, args.train_size, args.seed)?;
     if let Some(ms) = &args.normalize {
         data.train
@@ -90,7 +95,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
     widths.extend(&args.hidden);
     widths.push(data.train.classes);
     let arch = Architecture::new(widths).exit_code(exit_codes::USAGE, "--hidden")?;
-    let device = Device::Cpu;
+    let device = opened.device;
     let numerical = |ctx: &'static str| {
         move |e: eigensweep_worker::mlp::ModelError| Failure {
             code: exit_codes::NUMERICAL,

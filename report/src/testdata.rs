@@ -107,6 +107,7 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             store_weights: run.store_weights,
             checkpoint_every: 1000,
             checkpoint_seconds: 1e9,
+            device: candle_core::Device::Cpu,
         };
         let dir = out.join("runs").join(run.partition());
         execute(&plan, &data[&run.dataset.name], &dir, &mut |_| {}, &stop).unwrap();
@@ -120,6 +121,7 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             bias_init: BiasInit::Zero,
             snapshot: settings(&task.eigen),
             hessian_samples: task.hessian_samples,
+            device: candle_core::Device::Cpu,
         };
         let dir = baseline_dir(out, &task.dataset.name).unwrap();
         execute_baseline(

@@ -9,12 +9,24 @@ use eigensweep_worker::output::{
     read_baseline_rows, read_metric_rows, read_run_records, read_snapshot_rows, read_weight_rows,
 };
 
+/// The repository (`EIGENSWEEP_TEST_REPO` where the test binary runs away from its checkout).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("EIGENSWEEP_TEST_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+}
+
+/// The binary under test: cargo's build of it, or `EIGENSWEEP_TEST_BIN` when the test
+/// binaries were built on one machine and run on another (a GPU node without cargo,
+/// `cluster/gpu-check.sh`).
+pub fn binary() -> PathBuf {
+    std::env::var_os("EIGENSWEEP_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_eigensweep")))
 }
 
 pub fn eigensweep(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eigensweep"));
+    let mut cmd = Command::new(binary());
     cmd.args(args).current_dir(repo_root());
     cmd
 }

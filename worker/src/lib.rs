@@ -3,6 +3,7 @@
 //! The numerical core of eigensweep: everything one run needs to train a network and look at
 //! its loss Hessian.
 //!
+//! - [`device`] opens the CPU or a CUDA GPU from a `cpu`/`cuda`/`cuda:N` request.
 //! - [`data`] reads MNIST-style IDX files (plain or gzip), makes a seeded synthetic dataset,
 //!   finds datasets on disk and fetches the standard ones into a cache.
 //! - [`eigen`] finds the top-k (largest algebraic) eigenpairs of a symmetric operator that is
@@ -18,6 +19,7 @@
 //! Definitions follow `METHOD.md` of the study this tool reproduces.
 
 pub mod data;
+pub mod device;
 pub mod eigen;
 pub mod mlp;
 pub mod optim;

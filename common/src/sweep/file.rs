@@ -40,6 +40,8 @@
 //!   networks: 100                  # default 100; 0 disables the baseline
 //!   top_k: 3                       # default 3
 //!   tol: 1.0e-3                    # default 1e-3 (max_products: snapshots.max_products)
+//! device: cpu                      # cpu (default) | cuda | cuda:N; --device overrides it;
+//!                                  # `cuda` = node-local rank (or job) mod the visible GPUs
 //! ```
 //!
 //! Optimiser hyperparameters left out take METHOD.md's values: SGD lr 1e-2; Adam lr 1e-3,
@@ -54,6 +56,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::shape::DataShape;
+use crate::device::DeviceRequest;
 
 /// A whole sweep file (see the [module docs](self) for the format).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +86,10 @@ pub struct SweepFile {
     /// The random-initialisation baseline.
     #[serde(default)]
     pub baseline: BaselineSpec,
+    /// Where tensors live: `cpu` (default), `cuda` or `cuda:N`; `--device` overrides it. Not
+    /// part of any run key: a run may continue on another device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceRequest>,
 }
 
 /// One dataset of the sweep.

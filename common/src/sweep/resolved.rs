@@ -13,6 +13,7 @@ use super::file::{
     Schedule, SnapshotSpec, SweepFile, TrainingSpec,
 };
 use super::shape::DataShape;
+use crate::device::DeviceRequest;
 
 /// A validated sweep with all defaults filled in.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,8 @@ pub struct ResolvedSweep {
     pub baseline: BaselineSpec,
     /// The `--set` / `--out` overrides this sweep was resolved with, for the record.
     pub overrides: Vec<String>,
+    /// The sweep file's `device` (`None`: not set; `--device` or the CPU decides).
+    pub device: Option<DeviceRequest>,
 }
 
 /// A dataset with its sizes resolved.
@@ -333,6 +336,7 @@ impl ResolvedSweep {
                 })
                 .collect(),
             baseline: self.baseline.clone(),
+            device: self.device,
         }
     }
 

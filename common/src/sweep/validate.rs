@@ -279,6 +279,7 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
         extra_eigen,
         baseline: file.baseline.clone(),
         overrides: Vec::new(),
+        device: file.device,
     };
     Ok(ValidatedSweep {
         snapshot_steps: schedule_steps(&resolved.snapshots.schedule, t.steps),

@@ -9,6 +9,7 @@
 mod analysis;
 mod eigen;
 mod fleet;
+mod gpu;
 mod hvp;
 mod torch;
 mod training;
@@ -44,10 +45,36 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         return emit(&report, args.write.as_deref());
     }
     let dir: PathBuf = args.mnist_dir.clone().unwrap_or_else(test_mnist_dir);
+    if args.gpu {
+        if !args.device.is_cuda() {
+            return Err(Failure {
+                code: exit_codes::USAGE,
+                error: anyhow::anyhow!(
+                    "--gpu measures a GPU: --device must be cuda or cuda:N, not {}",
+                    args.device
+                ),
+            });
+        }
+        // The device first: a machine without one is told so before the data loads.
+        eigensweep_worker::device::open(args.device, 0).map_err(|e| Failure {
+            code: exit_codes::USAGE,
+            error: anyhow::anyhow!("--device {}: {e}", args.device),
+        })?;
+    }
     let data: TrainTest = load_dir(&dir).exit_code(
         exit_codes::INPUT,
         format!("loading MNIST for the benchmark from {}", dir.display()),
     )?;
+    if args.gpu {
+        let samples = if args.quick { 8_000 } else { args.hvp_samples };
+        let report = format!(
+            "## `eigensweep bench --gpu{}` — {}\n\n{}",
+            if args.quick { " --quick" } else { "" },
+            timestamp(),
+            gpu::measure(args.device, &data, samples, args.quick).map_err(Failure::from)?
+        );
+        return emit(&report, args.write.as_deref());
+    }
     let threads = candle_core::utils::get_num_threads();
     let mut report = String::new();
     let _ = writeln!(

@@ -134,13 +134,13 @@ pub(super) fn spawn_workers<'scope, 'env>(
     whence: &'env str,
     waited: &'env Mutex<(f64, u64)>,
 ) {
-    for _ in 0..jobs {
+    for job in 0..jobs {
         let dispatch = ChannelDispatch {
             tx: tx.clone(),
             whence,
             waited,
         };
-        scope.spawn(move || work(ctx, &dispatch));
+        scope.spawn(move || work(ctx, &dispatch, job));
     }
 }
 

@@ -27,6 +27,8 @@ pub(super) struct RecordUpdate {
     pub error: Option<String>,
     pub host: Option<String>,
     pub rank: Option<u32>,
+    /// `cpu` or `cuda:N (name)`: where the task's attempt computes.
+    pub device: Option<String>,
     /// Sets the start time unless the row already has one (the first attempt's start).
     pub start_time_if_unset: Option<i64>,
     pub end_time: Option<i64>,
@@ -51,6 +53,9 @@ impl RecordUpdate {
             r.host = self.host.clone();
             // A task that moves to another process records where it ran last.
             r.rank = self.rank;
+        }
+        if self.device.is_some() {
+            r.device = self.device.clone();
         }
         if let Some(t) = self.start_time_if_unset {
             r.start_time.get_or_insert(t);
@@ -86,8 +91,9 @@ pub(super) trait Dispatch: Sync {
     fn finished(&self, index: usize, outcome: Result<TaskOutcome, Failure>);
 }
 
-/// The worker loop: take tasks until there are none or the stop flag is set.
-pub(super) fn work(ctx: &WorkerContext, dispatch: &dyn Dispatch) {
+/// The worker loop of job `job` (0-based within this process): take tasks until there are
+/// none or the stop flag is set.
+pub(super) fn work(ctx: &WorkerContext, dispatch: &dyn Dispatch, job: usize) {
     loop {
         if ctx.stop.load(Ordering::SeqCst) {
             break;
@@ -107,7 +113,7 @@ pub(super) fn work(ctx: &WorkerContext, dispatch: &dyn Dispatch) {
         // A panic (a bug) fails the task, not the sweep, and never leaves other ranks
         // waiting for a rank that is gone.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            execute_task(ctx, index, dispatch)
+            execute_task(ctx, index, dispatch, job)
         }))
         .unwrap_or_else(|panic| {
             let what = panic
@@ -491,6 +497,7 @@ mod tests {
             error: None,
             host: None,
             rank: None,
+            device: None,
             start_time: Some(5),
             end_time: None,
             steps_total: Some(10),

@@ -159,7 +159,8 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
     }
     let whence = format!("rank {rank} ({})", host().unwrap_or_else(|| "?".into()));
     crate::console::note!(
-        "{whence}: node-local rank {local_rank} of {local_size}, {jobs} jobs × {threads} threads"
+        "{whence}: node-local rank {local_rank} of {local_size}, {jobs} jobs × {threads} threads, device {}",
+        super::device_for_slot(prep.device, local_rank as usize)
     );
     let ctx = WorkerContext {
         prep: &prep,
@@ -171,6 +172,8 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
         log_lines: !std::io::stderr().is_terminal(),
         rank: Some(rank as u32),
         host: host(),
+        device: prep.device,
+        device_slot: Some(local_rank as usize),
     };
     let waited = Mutex::new((0.0, 0u64));
     let (tx, rx) = mpsc::channel();

@@ -74,13 +74,50 @@ fn size_threads(args: &RunArgs, process_budget: usize) -> (usize, usize) {
 
 fn banner(prep: &Prepared, processes: &str, jobs: usize, threads: usize) {
     crate::console::note!(
-        "sweep `{}`: {} runs and {} baseline networks → {} ({processes}{jobs} jobs × {threads} threads)",
+        "sweep `{}`: {} runs and {} baseline networks → {} ({processes}{jobs} jobs × {threads} threads, device {})",
         prep.name,
         prep.runs,
         prep.tasks.len() - prep.runs,
         prep.out.display(),
+        prep.device,
     );
     crate::console::note!("{}", found_line(prep));
+    if let Some(note) = gpu_sharing_note(prep.device, jobs) {
+        crate::console::note!("{note}");
+    }
+}
+
+/// The device a worker in `slot` (node-local rank) uses, for its log line: `cpu`, or the CUDA
+/// ordinal that `cuda` resolves to on this node.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+fn device_for_slot(device: eigensweep_common::device::DeviceRequest, slot: usize) -> String {
+    let visible = eigensweep_worker::device::visible_gpus().unwrap_or(0);
+    match device.ordinal(slot, visible) {
+        Some(n) => format!("cuda:{n} (of {visible} visible)"),
+        None => device.to_string(),
+    }
+}
+
+/// A note when more runs than GPUs will share a GPU from this process: measured on an H200
+/// (BENCHMARKS.md), runs sharing a GPU from one process finished later in total than the same
+/// runs one after another, because every run's steps are too small to fill the GPU and the
+/// threads contend for it.
+fn gpu_sharing_note(
+    device: eigensweep_common::device::DeviceRequest,
+    jobs: usize,
+) -> Option<String> {
+    if !device.is_cuda() || jobs < 2 {
+        return None;
+    }
+    let gpus = match device {
+        eigensweep_common::device::DeviceRequest::Cuda(Some(_)) => 1,
+        _ => eigensweep_worker::device::visible_gpus().ok()?,
+    };
+    (jobs > gpus).then(|| {
+        format!(
+            "note: {jobs} jobs share {gpus} GPU(s); measured on an H200, 3 runs sharing one GPU from one process took 1.3× longer in total than one after another (BENCHMARKS.md): prefer --jobs {gpus} with --device cuda"
+        )
+    })
 }
 
 /// What this launch found in the output: finished tasks (skipped), runs resuming from a
@@ -143,6 +180,8 @@ fn run_local(args: RunArgs) -> Result<(), Failure> {
         log_lines: !std::io::stderr().is_terminal(),
         rank: None,
         host: task::host(),
+        device: prep.device,
+        device_slot: None,
     };
     let waited = std::sync::Mutex::new((0.0, 0u64));
     let (tx, rx) = std::sync::mpsc::channel();

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use eigensweep_common::device::DeviceRequest;
 use eigensweep_common::exit_codes;
 use eigensweep_common::sweep::plan::{estimate_baseline, estimate_run};
 use eigensweep_common::sweep::{
@@ -97,6 +98,8 @@ pub(super) struct Prepared {
     pub datasets: BTreeMap<String, Arc<TrainTest>>,
     /// Where the runs table of this launch lives.
     pub table_path: PathBuf,
+    /// Where this launch's tasks compute (checked usable at start).
+    pub device: DeviceRequest,
     /// This launch's hold on the output (or its shard) while it lives; `None` in the processes
     /// that do not own the launch (MPI ranks other than 0) and with `--no-lock`.
     pub _lock: Option<OutputLock>,
@@ -154,6 +157,9 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
     check_parallelism(args)?;
     let sweep = crate::sweep_cmd::load(&args.sweep)?;
     let resolved = sweep.resolved();
+    // The device is checked before any data loads or the output is touched: a GPU request on
+    // a machine (or build) without one is refused at once, never run on the CPU.
+    let device = check_device(args.device, resolved.device, &args.sweep.file)?;
     let out = resolved.output.clone();
     let take_lock = || -> Result<Option<output_lock::OutputLock>, Failure> {
         if !owner {
@@ -232,8 +238,49 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
         runs,
         datasets,
         table_path,
+        device,
         _lock: lock,
     })
+}
+
+/// The launch's device: `--device` (or `EIGENSWEEP_DEVICE`), else the sweep file's `device`,
+/// else the CPU. A CUDA request must be satisfiable on this machine: the binary has CUDA, the
+/// driver sees a GPU, an explicit ordinal exists. Exit 2 (`--device`) or 3 (the sweep file)
+/// otherwise, naming where the request came from.
+pub(crate) fn check_device(
+    flag: Option<DeviceRequest>,
+    field: Option<DeviceRequest>,
+    file: &std::path::Path,
+) -> Result<DeviceRequest, Failure> {
+    let (request, origin, code) = match (flag, field) {
+        (Some(d), _) => (d, format!("--device {d}"), exit_codes::USAGE),
+        (None, Some(d)) => (
+            d,
+            format!("{}: device: {d}", file.display()),
+            exit_codes::INPUT,
+        ),
+        (None, None) => return Ok(DeviceRequest::Cpu),
+    };
+    if !request.is_cuda() {
+        return Ok(request);
+    }
+    let visible = eigensweep_worker::device::visible_gpus().map_err(|e| Failure {
+        code,
+        error: anyhow::anyhow!("{origin}: {e}"),
+    })?;
+    if let DeviceRequest::Cuda(Some(n)) = request {
+        if n >= visible {
+            return Err(Failure {
+                code,
+                error: anyhow::anyhow!(
+                    "{origin}: GPU ordinal {n} does not exist: {visible} GPU(s) visible (cuda:0 … cuda:{}; CUDA_VISIBLE_DEVICES={})",
+                    visible - 1,
+                    std::env::var("CUDA_VISIBLE_DEVICES").unwrap_or_else(|_| "(unset)".into())
+                ),
+            });
+        }
+    }
+    Ok(request)
 }
 
 /// The networks' widths were set from the dataset's headers and labels when the sweep was
@@ -532,6 +579,7 @@ impl Prepared {
                 start_time: old.start_time,
                 host: old.host.clone(),
                 rank: old.rank,
+                device: old.device.clone(),
                 ..fresh
             },
             _ => fresh,
@@ -602,6 +650,7 @@ impl Prepared {
                     error: None,
                     host: None,
                     rank: None,
+                    device: None,
                     start_time: None,
                     end_time: None,
                     steps_total: totals.0,

@@ -5,11 +5,13 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use eigensweep_common::device::DeviceRequest;
 use eigensweep_common::exit_codes;
 use eigensweep_common::sweep::{
     BaselineTask, BiasInit as SpecBias, OptimizerConfig as SpecOptimizer, RunSpec,
 };
 use eigensweep_worker::data::TrainTest;
+use eigensweep_worker::device::{self, OpenedDevice};
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
 use eigensweep_worker::output::{baseline_dir, fatal_io_cause, run_dir};
@@ -45,6 +47,11 @@ pub(super) struct WorkerContext<'a> {
     pub progress_seconds: f64,
     /// Whether progress goes to a log as lines (stderr is not a terminal) instead of bars.
     pub log_lines: bool,
+    /// Where tasks compute (`--device`, else the sweep's `device`, else the CPU).
+    pub device: DeviceRequest,
+    /// The slot `cuda` picks its GPU by (ordinal = slot mod visible GPUs): the node-local
+    /// rank under MPI; `None` without MPI, where each job uses its own index.
+    pub device_slot: Option<usize>,
 }
 
 /// How a task ended (a failure of the task itself is an outcome, not an error).
@@ -120,6 +127,7 @@ fn run_plan(
     arch: Architecture,
     checkpoint_every: u64,
     checkpoint_seconds: f64,
+    device: &OpenedDevice,
 ) -> RunPlan {
     RunPlan {
         key: spec.key.clone(),
@@ -142,6 +150,7 @@ fn run_plan(
         store_weights: spec.store_weights,
         checkpoint_every,
         checkpoint_seconds,
+        device: device.device.clone(),
     }
 }
 
@@ -151,11 +160,23 @@ pub(super) fn execute_task(
     ctx: &WorkerContext,
     index: usize,
     dispatch: &dyn Dispatch,
+    job: usize,
 ) -> Result<TaskOutcome, Failure> {
     let clock = Instant::now();
-    let mut outcome = match &ctx.prep.tasks[index] {
-        Task::Run(spec) => run_one(ctx, spec, dispatch),
-        Task::Baseline(t) => baseline_one(ctx, t, dispatch),
+    let task = &ctx.prep.tasks[index];
+    // Opened on this thread, per task: a CUDA device gets this thread's stream, so jobs that
+    // share a GPU overlap. The launch checked the request already (`prepare`), so a failure
+    // here (a GPU lost mid-sweep) fails this task only.
+    let device = match device::open(ctx.device, ctx.device_slot.unwrap_or(job)) {
+        Ok(d) => d,
+        Err(e) => {
+            let text = format!("device {}: {e}", ctx.device);
+            return failed(ctx, dispatch, task.key(), &task.label(), text);
+        }
+    };
+    let mut outcome = match task {
+        Task::Run(spec) => run_one(ctx, spec, dispatch, &device),
+        Task::Baseline(t) => baseline_one(ctx, t, dispatch, &device),
     }?;
     outcome.seconds = clock.elapsed().as_secs_f64();
     Ok(outcome)
@@ -307,6 +328,7 @@ fn run_one(
     ctx: &WorkerContext,
     spec: &RunSpec,
     dispatch: &dyn Dispatch,
+    device: &OpenedDevice,
 ) -> Result<TaskOutcome, Failure> {
     let out: &Path = &ctx.prep.out;
     let data = &ctx.prep.datasets[&spec.dataset.name];
@@ -331,6 +353,7 @@ fn run_one(
         arch,
         ctx.checkpoint_every,
         ctx.checkpoint_minutes * 60.0,
+        device,
     );
     let dir = match run_dir(out, &spec.dataset.name, &spec.optimizer.name, spec.seed) {
         Ok(d) => d,
@@ -338,7 +361,7 @@ fn run_one(
     };
     // A finished run keeps its record; only runs with work left become "running".
     if !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
-        dispatch.record(&spec.key, running(ctx))?;
+        dispatch.record(&spec.key, running(ctx, device))?;
     }
     if ctx.log_lines && !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
         let from = match Checkpoint::load(&dir.join("checkpoint.bin")) {
@@ -479,11 +502,12 @@ fn run_one(
 
 /// The record of a task this worker starts (or resumes) now: running, here, with its first
 /// start time kept.
-fn running(ctx: &WorkerContext) -> RecordUpdate {
+fn running(ctx: &WorkerContext, device: &OpenedDevice) -> RecordUpdate {
     RecordUpdate {
         status: Some("running".into()),
         host: ctx.host.clone(),
         rank: ctx.rank,
+        device: Some(device.label.clone()),
         start_time_if_unset: Some(now_ms()),
         ..RecordUpdate::default()
     }
@@ -498,6 +522,7 @@ fn baseline_one(
     ctx: &WorkerContext,
     task: &BaselineTask,
     dispatch: &dyn Dispatch,
+    device: &OpenedDevice,
 ) -> Result<TaskOutcome, Failure> {
     let data = &ctx.prep.datasets[&task.dataset.name];
     let label = format!("baseline {}/{}", task.dataset.name, task.network);
@@ -530,12 +555,13 @@ fn baseline_one(
             hessian: HessianOptions::default(),
         },
         hessian_samples: task.hessian_samples,
+        device: device.device.clone(),
     };
     if !eigensweep_worker::run::baseline_done(&dir, task.network as u32) {
         if ctx.log_lines {
             crate::console::note!("start {label} ({})", short_key(&task.key));
         }
-        dispatch.record(&task.key, running(ctx))?;
+        dispatch.record(&task.key, running(ctx, device))?;
     }
     let started = now_ms();
     let clock = Instant::now();

@@ -521,6 +521,7 @@ mod tests {
             error: None,
             host: None,
             rank: None,
+            device: None,
             start_time: None,
             end_time: None,
             steps_total: None,

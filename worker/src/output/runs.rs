@@ -36,6 +36,9 @@ pub struct RunRecord {
     pub host: Option<String>,
     /// MPI rank that ran it (`None` without MPI).
     pub rank: Option<u32>,
+    /// Device of the last attempt: `cpu` or `cuda:N (GPU name)`; `None` until it starts (and
+    /// in outputs written before this column existed).
+    pub device: Option<String>,
     /// Start time, Unix milliseconds (UTC).
     pub start_time: Option<i64>,
     /// End time, Unix milliseconds (UTC).
@@ -69,6 +72,7 @@ const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::optional("error", T::Utf8, "Error message of a failed task, or the divergence report of a diverged one; null otherwise."),
     ColumnSpec::optional("host", T::Utf8, "Host name of the machine that ran the task; null until it starts."),
     ColumnSpec::optional("rank", T::Int64, "MPI rank (in MPI_COMM_WORLD) that last worked on the task; null when the sweep ran without MPI."),
+    ColumnSpec::optional("device", T::Utf8, "Device the task's last attempt computed on: `cpu`, or `cuda:N (GPU name)`; null until it starts. GPU and CPU results agree to f32 tolerance, not bit for bit."),
     ColumnSpec::optional("start_time", T::TimestampMsUtc, "When the task (last) started, UTC, millisecond precision; null until it starts."),
     ColumnSpec::optional("end_time", T::TimestampMsUtc, "When the task finished, failed or diverged, UTC, millisecond precision; null until then."),
     ColumnSpec::optional("steps_total", T::Int64, "Training steps of the run; null for baseline tasks."),
@@ -102,6 +106,7 @@ impl TableRow for RunRecord {
             utf8_opt(rows.iter().map(|r| r.error.as_deref())),
             utf8_opt(rows.iter().map(|r| r.host.as_deref())),
             int64_opt("rank", rows.iter().map(|r| r.rank))?,
+            utf8_opt(rows.iter().map(|r| r.device.as_deref())),
             timestamps_opt(rows.iter().map(|r| r.start_time)),
             timestamps_opt(rows.iter().map(|r| r.end_time)),
             int64_opt("steps_total", rows.iter().map(|r| r.steps_total))?,
@@ -126,6 +131,12 @@ impl TableRow for RunRecord {
         let error = col_utf8_opt(batch, "error")?;
         let host = col_utf8_opt(batch, "host")?;
         let rank = col_u32_opt(batch, "rank")?;
+        // Added in format 2 without a version bump: older tables have no such column.
+        let device = if batch.schema().column_with_name("device").is_some() {
+            col_utf8_opt(batch, "device")?
+        } else {
+            vec![None; batch.num_rows()]
+        };
         let start_time = col_timestamp_opt(batch, "start_time")?;
         let end_time = col_timestamp_opt(batch, "end_time")?;
         let steps_total = col_u64_opt(batch, "steps_total")?;
@@ -142,6 +153,7 @@ impl TableRow for RunRecord {
         let mut status = status.into_iter();
         let mut error = error.into_iter();
         let mut host = host.into_iter();
+        let mut device = device.into_iter();
         Ok(key
             .into_iter()
             .enumerate()
@@ -157,6 +169,7 @@ impl TableRow for RunRecord {
                 error: error.next().flatten(),
                 host: host.next().flatten(),
                 rank: rank[i],
+                device: device.next().flatten(),
                 start_time: start_time[i],
                 end_time: end_time[i],
                 steps_total: steps_total[i],

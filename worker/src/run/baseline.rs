@@ -32,6 +32,8 @@ pub struct BaselinePlan {
     pub snapshot: SnapshotSettings,
     /// Hessian on the first N training samples (`None`: all).
     pub hessian_samples: Option<usize>,
+    /// Where the data, parameters and Hessian live.
+    pub device: Device,
 }
 
 /// Whether network `network`'s part already exists in `dir` (then the task is done).
@@ -54,7 +56,7 @@ pub fn execute_baseline(
     if baseline_done(dir, plan.network) {
         return Ok(None);
     }
-    let device = Device::Cpu;
+    let device = plan.device.clone();
     let train = DeviceData::new(&data.train, &plan.arch, DType::F32, &device)?;
     let hessian_data = match plan.hessian_samples {
         Some(n) if n == 0 || n > train.len() => {

@@ -71,6 +71,9 @@ pub struct Checkpoint {
     pub complete: bool,
     /// CPU threads the run computed with: results are bit-identical only for the same count.
     pub threads: u64,
+    /// Kind of device the run computed on (`cpu` or `cuda`): results are bit-identical only
+    /// on the same kind. Checkpoints written before this field existed read as `cpu`.
+    pub device: String,
 }
 
 struct Enc(Vec<u8>);
@@ -166,6 +169,7 @@ impl Checkpoint {
         e.f64(self.wall_seconds);
         e.u64(u64::from(self.complete));
         e.u64(self.threads);
+        e.str(&self.device);
         let digest = Sha256::digest(&e.0);
         e.0.extend_from_slice(&digest);
         e.0
@@ -202,6 +206,12 @@ impl Checkpoint {
         let wall_seconds = d.f64()?;
         let complete = d.u64()? == 1;
         let threads = d.u64()?;
+        // Optional trailing field: older checkpoints end here and were all computed on a CPU.
+        let device = if d.pos == body.len() {
+            "cpu".to_string()
+        } else {
+            d.str()?
+        };
         if d.pos != body.len() {
             return Err("trailing bytes".into());
         }
@@ -219,6 +229,7 @@ impl Checkpoint {
             wall_seconds,
             complete,
             threads,
+            device,
         })
     }
 
@@ -289,7 +300,27 @@ mod tests {
             wall_seconds: 12.5,
             complete: false,
             threads: 2,
+            device: "cuda".into(),
         }
+    }
+
+    /// A checkpoint written before the device field existed (it ended after `threads`) reads
+    /// as a CPU run's.
+    #[test]
+    fn a_checkpoint_without_the_device_field_reads_as_cpu() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.bin");
+        let bytes = sample().encode();
+        let body = &bytes[..bytes.len() - 32];
+        // Drop the trailing string (8-byte length + "cuda") and re-seal it.
+        let old_body = &body[..body.len() - 8 - 4];
+        let mut old = old_body.to_vec();
+        old.extend_from_slice(&Sha256::digest(old_body));
+        fs::write(&path, old).unwrap();
+        let read = Checkpoint::load(&path).unwrap().unwrap();
+        assert_eq!(read.device, "cpu");
+        assert_eq!(read.threads, 2);
+        assert_eq!(read.params, sample().params);
     }
 
     #[test]

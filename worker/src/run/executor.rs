@@ -58,6 +58,10 @@ pub struct RunPlan {
     /// ...and at the first step after this many seconds without one, so that sparse
     /// snapshot schedules still lose at most this much work to a crash.
     pub checkpoint_seconds: f64,
+    /// Where the training set, parameters, optimiser state and Hessian live (opened by
+    /// [`device::open`](crate::device::open)). The checkpoint is host data, so a run may
+    /// continue on another device.
+    pub device: Device,
 }
 
 /// How a run ended.
@@ -166,6 +170,16 @@ pub enum RunError {
         found: String,
         /// This run's key.
         expected: String,
+    },
+    /// The run was started on another kind of device, whose arithmetic rounds differently.
+    #[error("{path} was computed on {saved}, this launch uses {now}: resume with --device {saved} so the run's numbers come from one device (or remove the run's directory to restart it on {now})")]
+    DeviceMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Device kind of the earlier launch (`cpu` or `cuda`).
+        saved: String,
+        /// Device kind of this launch.
+        now: String,
     },
     /// The run was started with another thread count, which changes its rounding.
     #[error("{path} was computed with {saved} threads per run, this launch uses {now}: resume with --threads-per-run {saved} so the run's numbers stay identical")]
@@ -305,8 +319,17 @@ pub fn execute(
 
     let saved = Checkpoint::load(&checkpoint_path)?;
     let threads = candle_core::utils::get_num_threads() as u64;
+    let device_kind = if plan.device.is_cpu() { "cpu" } else { "cuda" };
     if let Some(c) = &saved {
-        if c.threads != threads && !c.complete {
+        if c.device != device_kind && !c.complete {
+            return Err(RunError::DeviceMismatch {
+                path: checkpoint_path,
+                saved: c.device.clone(),
+                now: device_kind.into(),
+            });
+        }
+        // The thread count changes a CPU run's rounding; a GPU run's products do not use it.
+        if c.threads != threads && !c.complete && device_kind == "cpu" {
             return Err(RunError::ThreadMismatch {
                 path: checkpoint_path,
                 saved: c.threads,
@@ -353,7 +376,7 @@ pub fn execute(
     }
     fs::create_dir_all(dir).map_err(marker_io("creating", dir))?;
 
-    let device = Device::Cpu;
+    let device = plan.device.clone();
     let dtype = DType::F32;
     let train = DeviceData::new(&data.train, &plan.arch, dtype, &device)?;
     let test = DeviceData::new(&data.test, &plan.arch, dtype, &device)?;
@@ -446,6 +469,7 @@ pub fn execute(
             wall_seconds: wall,
             complete,
             threads,
+            device: device_kind.to_string(),
         }
         .save(&checkpoint_path)?;
         Ok(())
@@ -668,5 +692,67 @@ pub fn execute(
                 return Ok(finished_report!(RunStatus::Stopped, trainer.steps(), wall));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic;
+
+    fn plan(device: Device) -> RunPlan {
+        RunPlan {
+            key: "k".into(),
+            arch: Architecture::new(vec![784, 8, 10]).unwrap(),
+            bias_init: BiasInit::Zero,
+            optimizer: OptimizerConfig::Sgd(crate::optim::SgdConfig { lr: 0.01 }),
+            seed: 0,
+            steps: 20,
+            batch_size: 16,
+            log_every: 1,
+            snapshot_steps: vec![0, 20],
+            eval_steps: vec![20],
+            snapshot: SnapshotSettings::default(),
+            hessian_samples: Some(50),
+            store_weights: false,
+            checkpoint_every: 1,
+            checkpoint_seconds: 1e9,
+            device,
+        }
+    }
+
+    /// A run checkpointed on a GPU is not silently continued on the CPU (its arithmetic
+    /// rounds differently): the launch is refused, naming both devices and the way out.
+    #[test]
+    fn a_run_started_on_another_device_kind_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = synthetic(200, 50, 0);
+        let p = plan(Device::Cpu);
+        Checkpoint {
+            run_key: "k".into(),
+            step: 10,
+            epoch: 0,
+            offset: 160,
+            snapshots_done: 1,
+            params: vec![0.0; p.arch.num_params()],
+            optimizer_state: Vec::new(),
+            optimizer_steps: 10,
+            warm_start: Vec::new(),
+            parts: Vec::new(),
+            wall_seconds: 1.0,
+            complete: false,
+            threads: candle_core::utils::get_num_threads() as u64,
+            device: "cuda".into(),
+        }
+        .save(&dir.path().join("checkpoint.bin"))
+        .unwrap();
+        let err = execute(&p, &data, dir.path(), &mut |_| {}, &AtomicBool::new(false)).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, RunError::DeviceMismatch { .. }), "{text}");
+        assert!(
+            text.contains("computed on cuda, this launch uses cpu")
+                && text.contains("--device cuda"),
+            "{text}"
+        );
     }
 }
