@@ -212,14 +212,9 @@ pub(crate) fn measure(
         let c = steps_per_second(&arch, &t_cpu, &Device::Cpu, &config, steps / 2)?;
         // One CPU thread is the CPU's best rate at batch 128 (more threads only add overhead
         // on such small products) and what a run per core gets in a sweep.
-        let previous = std::env::var("RAYON_NUM_THREADS").ok();
-        std::env::set_var("RAYON_NUM_THREADS", "1");
-        let c1 = steps_per_second(&arch, &t_cpu, &Device::Cpu, &config, steps / 2);
-        match previous {
-            Some(v) => std::env::set_var("RAYON_NUM_THREADS", v),
-            None => std::env::remove_var("RAYON_NUM_THREADS"),
-        }
-        let c1 = c1?;
+        let c1 = super::training::one_thread(|| {
+            steps_per_second(&arch, &t_cpu, &Device::Cpu, &config, steps / 2)
+        })?;
         let _ = writeln!(
             out,
             "| {name} | {g:.0} | {c:.0} | {c1:.0} | {:.2}× | {:.2}× |",

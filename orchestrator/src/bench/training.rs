@@ -12,9 +12,15 @@ use eigensweep_worker::rng::{stream_rng, Stream};
 use eigensweep_worker::train::{DeviceData, Trainer};
 
 pub(crate) fn measure(data: &TrainTest, steps: usize) -> anyhow::Result<String> {
+    one_thread(|| measure_single_thread(data, steps))
+}
+
+/// Runs `f` with candle's CPU work on one thread (it reads `RAYON_NUM_THREADS` at every
+/// operation), then restores the setting.
+pub(crate) fn one_thread<T>(f: impl FnOnce() -> T) -> T {
     let previous = std::env::var("RAYON_NUM_THREADS").ok();
     std::env::set_var("RAYON_NUM_THREADS", "1");
-    let result = measure_single_thread(data, steps);
+    let result = f();
     match previous {
         Some(v) => std::env::set_var("RAYON_NUM_THREADS", v),
         None => std::env::remove_var("RAYON_NUM_THREADS"),
