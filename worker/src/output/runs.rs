@@ -72,7 +72,7 @@ const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::optional("error", T::Utf8, "Error message of a failed task, or the divergence report of a diverged one; null otherwise."),
     ColumnSpec::optional("host", T::Utf8, "Host name of the machine that ran the task; null until it starts."),
     ColumnSpec::optional("rank", T::Int64, "MPI rank (in MPI_COMM_WORLD) that last worked on the task; null when the sweep ran without MPI."),
-    ColumnSpec::optional("device", T::Utf8, "Device the task's last attempt computed on: `cpu`, or `cuda:N (GPU name)`; null until it starts. GPU and CPU results agree to f32 tolerance, not bit for bit."),
+    ColumnSpec::added("device", T::Utf8, "Device the task's last attempt computed on: `cpu`, or `cuda:N (GPU name)`; null until it starts. GPU and CPU results agree to f32 tolerance, not bit for bit."),
     ColumnSpec::optional("start_time", T::TimestampMsUtc, "When the task (last) started, UTC, millisecond precision; null until it starts."),
     ColumnSpec::optional("end_time", T::TimestampMsUtc, "When the task finished, failed or diverged, UTC, millisecond precision; null until then."),
     ColumnSpec::optional("steps_total", T::Int64, "Training steps of the run; null for baseline tasks."),

@@ -118,6 +118,9 @@ pub struct ColumnSpec {
     pub nullable: bool,
     /// One-sentence description, stored in the field metadata.
     pub description: &'static str,
+    /// A nullable column added to a table after its format version was fixed: files written
+    /// before have no such column, and it reads as null there.
+    pub absent_is_null: bool,
 }
 
 impl ColumnSpec {
@@ -128,6 +131,7 @@ impl ColumnSpec {
             ty,
             nullable: false,
             description,
+            absent_is_null: false,
         }
     }
 
@@ -138,6 +142,18 @@ impl ColumnSpec {
             ty,
             nullable: true,
             description,
+            absent_is_null: false,
+        }
+    }
+
+    /// A nullable column added without a format-version bump (see `absent_is_null`).
+    pub const fn added(name: &'static str, ty: ColumnType, description: &'static str) -> Self {
+        Self {
+            name,
+            ty,
+            nullable: true,
+            description,
+            absent_is_null: true,
         }
     }
 
@@ -467,9 +483,11 @@ pub fn col_f32_lists(batch: &RecordBatch, name: &str) -> Result<Vec<Vec<f32>>, S
 /// there with its type (extra columns are ignored, so that a later format may add some).
 pub(crate) fn check_schema<R: TableRow>(schema: &Schema) -> Result<(), String> {
     for column in R::columns() {
-        let field = schema
-            .field_with_name(column.name)
-            .map_err(|_| format!("missing column `{}`", column.name))?;
+        let field = match schema.field_with_name(column.name) {
+            Ok(field) => field,
+            Err(_) if column.absent_is_null => continue,
+            Err(_) => return Err(format!("missing column `{}`", column.name)),
+        };
         let type_ok = match (column.ty, field.data_type()) {
             // Any item name and nullability: other writers call the item "element".
             (ColumnType::ListFloat32, DataType::List(item)) => {

@@ -289,7 +289,7 @@ fn runs_table_round_trip_and_replace() {
     // An empty table is a valid file with the schema.
     write_table_atomically::<RunRecord>(&path, &[]).unwrap();
     assert!(read_run_records(&path).unwrap().is_empty());
-    assert_eq!(read_schema(&path).unwrap().fields().len(), 20);
+    assert_eq!(read_schema(&path).unwrap().fields().len(), 21);
 }
 
 #[test]
