@@ -53,8 +53,11 @@
 //! eigenvalues much smaller than `‖A‖` (the noise of one product is ~`eps·‖A‖`), so besides
 //! the budget the solver stops as [`StopReason::Stagnated`] when the worst unconverged
 //! residual of the wanted pairs has not improved by 10 % over [`STAGNATION_PATIENCE`]
-//! iterations **and** those residuals are at the noise floor (`≤ 1000·eps·‖A‖`, `‖A‖`
-//! estimated by the extreme Ritz values). It also stops so when the basis spans the whole
+//! iterations **and** those residuals are at the noise floor: `≤ 1000·eps·‖A‖` (`‖A‖`
+//! estimated by the extreme Ritz values) or `≤ 10 σ`, with σ the noise of one product as
+//! measured from the asymmetry of `Qᵀ(AQ)` (symmetric for exact products). The measured σ
+//! matters for f32 Hessians late in training, whose top eigenvalues (Adam: 1e-5) sit far
+//! below the scale that sets the products' rounding. It also stops so when the basis spans the whole
 //! space (the answer is then exact up to rounding). The budget is never exceeded: the last
 //! block is cut to what is left.
 //!
@@ -111,6 +114,18 @@ const JUMP_RESET: f64 = 10.0;
 /// Generous on purpose (a real f32 Hessian-vector product is noisier than one rounding):
 /// it only *allows* a stagnation stop, which still needs the residuals to stop improving.
 const NOISE_FLOOR_FACTOR: f64 = 1e3;
+/// Residuals below `MEASURED_NOISE_FACTOR ·` the measured product noise are at the floor:
+/// a Ritz residual combines the noise of several products, and a few times the one-product
+/// noise is as low as it can get.
+const MEASURED_NOISE_FACTOR: f64 = 10.0;
+
+/// The residual below which a wanted pair is at the operator's noise floor: the larger of
+/// `NOISE_FLOOR_FACTOR · eps · ‖A‖` (‖A‖ from the extreme Ritz values) and
+/// `MEASURED_NOISE_FACTOR ·` the product noise measured from the asymmetry of `Qᵀ(AQ)`.
+fn noise_floor(eps: f64, anorm: f64, measured: f64) -> f64 {
+    (NOISE_FLOOR_FACTOR * eps * anorm).max(MEASURED_NOISE_FACTOR * measured)
+}
+
 /// A new direction whose norm falls below this fraction of its original norm under
 /// orthogonalisation is numerically in span(Q) and is dropped.
 const DROP_TOL: f64 = 1e-10;
@@ -177,6 +192,9 @@ struct Space {
     w: Vec<f64>,
     /// `sym(Qᵀ W)`, `m × m` row-major.
     t: Vec<f64>,
+    /// Sum of squares and count of the asymmetries `q_i·w_j − q_j·w_i` seen so far: exact
+    /// products make `Qᵀ W` symmetric, so these measure the operator's real product noise.
+    asym: (f64, usize),
 }
 
 impl Space {
@@ -187,7 +205,24 @@ impl Space {
             q: Vec::new(),
             w: Vec::new(),
             t: Vec::new(),
+            asym: (0.0, 0),
         }
+    }
+
+    /// The norm of one product's noise for a unit vector, as measured by the asymmetry of
+    /// `Qᵀ W`: with `w_j = A q_j + e_j`, `q_i·w_j − q_j·w_i = q_i·e_j − q_j·e_i`, which for
+    /// noise spread over all n directions has variance `2‖e‖²/n`. Zero before two columns.
+    ///
+    /// This is what bounds the residuals an f32 Hessian-vector product can reach: its
+    /// rounding follows the magnitude of the per-sample terms summed over the data (the full
+    /// Hessian's scale), which can be orders above the top Ritz values late in training (Adam:
+    /// λ1 ≈ 1e-5), so `eps·max|θ|` alone would put the floor far too low.
+    fn product_noise(&self) -> f64 {
+        let (sum, count) = self.asym;
+        if count == 0 {
+            return 0.0;
+        }
+        (sum / count as f64 * self.n as f64 / 2.0).sqrt()
     }
 
     /// Appends orthonormal columns `v` with their products `av`, extending `T`.
@@ -206,11 +241,17 @@ impl Space {
         for j in 0..p {
             for i in 0..mp {
                 let mut x = qw_new[i * p + j];
-                if i < m {
-                    x = 0.5 * (x + qnew_wold[j * m + i]);
+                let other = if i < m {
+                    qnew_wold[j * m + i]
                 } else {
-                    x = 0.5 * (x + qw_new[(j + m) * p + (i - m)]);
+                    qw_new[(j + m) * p + (i - m)]
+                };
+                // Each off-diagonal pair once (i < m + j); the diagonal has no partner.
+                if i < m + j {
+                    self.asym.0 += (x - other) * (x - other);
+                    self.asym.1 += 1;
                 }
+                x = 0.5 * (x + other);
                 t[i * mp + (m + j)] = x;
                 t[(m + j) * mp + i] = x;
             }
@@ -353,6 +394,7 @@ fn random_fill(space: &Space, rng: &mut ChaCha8Rng, p: usize) -> (Vec<f64>, usiz
             q: space.q.clone(),
             w: Vec::new(),
             t: Vec::new(),
+            asym: (0.0, 0),
         };
         trial.q.extend_from_slice(&block);
         let (v, k) = trial.orthonormalise(random_block(rng, space.n, p - got), p - got);
@@ -391,6 +433,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
             q: block.clone(),
             w: Vec::new(),
             t: Vec::new(),
+            asym: (0.0, 0),
         };
         let (extra, e) = random_fill(&tmp, &mut rng, start - p);
         block.extend_from_slice(&extra);
@@ -442,7 +485,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
         } else {
             // Stagnation bookkeeping on the unconverged wanted pairs. The measure is the
             // absolute residual: relative ones jump while Ritz values are still moving.
-            let floor = cfg.eps * anorm;
+            let floor = noise_floor(cfg.eps, anorm, space.product_noise());
             let unconverged = || (0..wanted).filter(|&i| !converged[i]);
             let worst = unconverged().map(|i| ritz[i].res).fold(0.0, f64::max);
             if worst < STAGNATION_FACTOR * best || worst > JUMP_RESET * best {
@@ -452,7 +495,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
             } else {
                 stale += 1;
             }
-            let at_floor = unconverged().all(|i| ritz[i].res <= NOISE_FLOOR_FACTOR * floor);
+            let at_floor = unconverged().all(|i| ritz[i].res <= floor);
             // With m = n the Ritz pairs are exact up to rounding: nothing left to gain.
             if (stale >= STAGNATION_PATIENCE && at_floor) || m == n {
                 Some(StopReason::Stagnated)
@@ -479,7 +522,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
         let budget = cfg.max_products - counter.products;
         // Pairs at the noise floor come last: their residuals are rounding noise, and
         // expanding with them would spend products without helping anyone.
-        let noise = NOISE_FLOOR_FACTOR * cfg.eps * anorm;
+        let noise = noise_floor(cfg.eps, anorm, space.product_noise());
         let mut order: Vec<usize> = (0..nr).filter(|&i| !converged[i]).collect();
         order.sort_by_key(|&i| ritz[i].res <= noise);
         order.truncate(budget.min(cfg.expand));

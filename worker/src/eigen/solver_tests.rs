@@ -3,6 +3,7 @@
 
 use super::test_ops::*;
 use super::*;
+use rand::SeedableRng;
 
 fn opts(k: usize, tol: f64) -> EigenOptions {
     EigenOptions {
@@ -515,5 +516,61 @@ fn deterministic_for_a_seed_and_correct_for_others() {
             assert!((p.value - want).abs() <= 1e-6 * want);
         }
         check_honest(&mut op, &c);
+    }
+}
+
+/// Late in Adam's training on the 60,000 digits λ1 ≈ 1e-5, while one f32 product's rounding
+/// is set by the scale of the per-sample terms: the residuals stall orders of magnitude above
+/// `eps · max|θ|`. A floor judged by the Ritz values never lets the stagnation stop fire, and
+/// every such snapshot spent its whole budget (600 products). With the product noise measured
+/// from the asymmetry of `Qᵀ(AQ)` the solve stops soon after the residuals stall, within 2×
+/// the products of a converged solve of the same operator without noise, and says so.
+#[test]
+fn tol_zero_stops_at_the_measured_noise_floor_of_tiny_eigenvalues() {
+    let n = 1024;
+    let mut diag = vec![1.8e-5, 1.4e-5, 1.2e-5];
+    diag.extend((3..n).map(|i| 1e-5 * (0.9 - 1.8 * i as f64 / n as f64)));
+    let base = RotatedDiagonal::new(diag, 9);
+    // Reference: the noiseless operator converged at tol 1e-3.
+    let wrap = |b: &RotatedDiagonal| SumOperator {
+        terms: vec![(1.0, b.clone())],
+    };
+    let mut clean = wrap(&base);
+    let converged = top_k_eigenpairs(&mut clean, &opts(3, 1e-3), None).unwrap();
+    assert!(converged.all_converged());
+    let mut op = ScaleNoise {
+        inner: wrap(&base),
+        sigma: 1e-9,
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(3),
+    };
+    let o = EigenOptions {
+        max_products: 600,
+        ..opts(3, 0.0)
+    };
+    let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
+    eprintln!(
+        "noisy tol 0: {:?} after {} products (converged noiseless tol 1e-3: {}); residuals {:?}",
+        res.stop,
+        res.products,
+        converged.products,
+        res.pairs.iter().map(|p| p.residual).collect::<Vec<_>>()
+    );
+    assert_eq!(res.stop, StopReason::Stagnated);
+    assert!(!res.all_converged());
+    assert!(
+        res.products <= 2 * converged.products,
+        "{} products against {} for a converged solve",
+        res.products,
+        converged.products
+    );
+    // The eigenpairs are as good as the noise allows (σ = 1e-9 against gaps of 2e-6).
+    for (i, p) in res.pairs.iter().enumerate() {
+        assert!(
+            (p.value - base.diag[i]).abs() < 1e-8,
+            "λ{}: {}",
+            i + 1,
+            p.value
+        );
+        assert!(dot(&p.vector, &base.eigenvector(i)).abs() > 0.999);
     }
 }

@@ -248,3 +248,42 @@ pub fn true_residual<O: SymmetricOperator + ?Sized>(op: &mut O, v: &[f64], value
         .sum::<f64>()
         .sqrt()
 }
+
+/// Wraps an operator and adds to every product `A v` a fresh pseudo-random vector of norm
+/// `≈ sigma · ‖v‖` (spread over all directions), like an f32 Hessian-vector product whose
+/// rounding is set by the per-sample terms summed over the data rather than by the top
+/// eigenvalues. `epsilon()` says f32.
+pub struct ScaleNoise<O> {
+    pub inner: O,
+    pub sigma: f64,
+    pub rng: ChaCha8Rng,
+}
+
+impl<O: SymmetricOperator> SymmetricOperator for ScaleNoise<O> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    fn apply_block(
+        &mut self,
+        inputs: &[f64],
+        outputs: &mut [f64],
+        count: usize,
+    ) -> Result<(), OperatorError> {
+        self.inner.apply_block(inputs, outputs, count)?;
+        let n = self.dim();
+        for j in 0..count {
+            let v = &inputs[j * n..(j + 1) * n];
+            let scale =
+                self.sigma * v.iter().map(|x| x * x).sum::<f64>().sqrt() * (3.0 / n as f64).sqrt();
+            for o in &mut outputs[j * n..(j + 1) * n] {
+                *o += scale * self.rng.gen_range(-1.0..1.0);
+            }
+        }
+        Ok(())
+    }
+
+    fn epsilon(&self) -> f64 {
+        f32::EPSILON as f64
+    }
+}
