@@ -60,7 +60,6 @@ struct Setup {
     theta: Vec<f64>,
     cpu: DeviceData,
     gpu: DeviceData,
-    gpu_device: Device,
 }
 
 fn setup(gpu_device: Device) -> Setup {
@@ -93,7 +92,6 @@ fn setup(gpu_device: Device) -> Setup {
         arch,
         cpu,
         gpu,
-        gpu_device,
     }
 }
 
