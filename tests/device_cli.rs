@@ -134,6 +134,18 @@ fn the_runs_table_records_the_device_and_a_gpu_run_agrees_with_the_cpu() {
     for r in &records {
         assert_eq!(r.device.as_deref(), Some("cpu"), "{}", r.key);
     }
+    // `status` says where each task ran, in its text and its JSON.
+    let o = run(&["status", cpu.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("host, device"), "{text}");
+    let sgd = text
+        .lines()
+        .find(|l| l.starts_with("synthetic/sgd/0"))
+        .unwrap();
+    assert!(sgd.trim_end().ends_with(" cpu"), "{sgd}");
+    let o = run(&["status", cpu.to_str().unwrap(), "--json"]);
+    let json = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(json.contains("\"device\": \"cpu\""), "{json}");
     if !gpu_available() {
         eprintln!("SKIPPED the GPU half (no usable GPU; EIGENSWEEP_REQUIRE_CUDA=1 fails instead)");
         return;

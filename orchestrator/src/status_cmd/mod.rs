@@ -119,7 +119,7 @@ fn render(s: &SweepStatus) -> String {
         .max(4);
     text += &format!(
         "{:<width$}  {:<8}  {:>13}  {:>9}  {:>9}  {}\n",
-        "task", "status", "steps", "snapshots", "updated", "host"
+        "task", "status", "steps", "snapshots", "updated", "host, device"
     );
     for t in &s.tasks {
         text += &format!(
@@ -157,10 +157,19 @@ fn duration_short(ms: i64) -> String {
 }
 
 fn where_text(t: &TaskState) -> String {
-    match (&t.host, t.rank) {
+    let host = match (&t.host, t.rank) {
         (Some(h), Some(r)) => format!("{h} (rank {r})"),
         (Some(h), None) => h.clone(),
         (None, _) => "-".into(),
+    };
+    // The device without the GPU's name: `cuda:0`, `cpu`.
+    match t
+        .device
+        .as_deref()
+        .and_then(|d| d.split_whitespace().next())
+    {
+        Some(d) if t.host.is_some() => format!("{host} {d}"),
+        _ => host,
     }
 }
 

@@ -47,6 +47,8 @@ pub(crate) struct TaskState {
     pub snapshots_total: Option<u64>,
     pub host: Option<String>,
     pub rank: Option<u32>,
+    /// `cpu` or `cuda:N (GPU name)` of its last attempt.
+    pub device: Option<String>,
     /// Unix milliseconds.
     pub start_time_ms: Option<i64>,
     /// When its row last changed, Unix milliseconds.
@@ -327,6 +329,7 @@ fn task_state(
         snapshots_total: Some(totals.1),
         host: None,
         rank: None,
+        device: None,
         start_time_ms: None,
         updated_time_ms: None,
         wall_seconds: None,
@@ -346,6 +349,7 @@ fn task_state(
     state.snapshots_total = r.snapshots_total.or(state.snapshots_total);
     state.host = r.host.clone();
     state.rank = r.rank;
+    state.device = r.device.clone();
     state.start_time_ms = r.start_time;
     state.updated_time_ms = r.updated_time;
     state.wall_seconds = r.wall_seconds;
@@ -459,6 +463,7 @@ mod tests {
             snapshots_total: Some(10),
             host: None,
             rank: None,
+            device: None,
             start_time_ms: None,
             updated_time_ms: None,
             wall_seconds: None,
