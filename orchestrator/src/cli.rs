@@ -391,6 +391,17 @@ pub struct BenchArgs {
     /// The GPU for --gpu: cuda or cuda:N.
     #[arg(long, default_value = "cuda", value_name = "DEVICE")]
     pub device: DeviceRequest,
+    /// Measure only the eigensolver: products and seconds per snapshot, cold and warm, along
+    /// SGD from initialisation and from --late-start, against ARPACK (scipy eigsh) on the same
+    /// operator where python3 has scipy.
+    #[arg(long)]
+    pub eigen: bool,
+    /// Eigenpairs per snapshot for --eigen.
+    #[arg(long, default_value_t = 3, value_parser = clap::builder::ValueParser::new(positive_count))]
+    pub eigen_k: usize,
+    /// Relative tolerance for --eigen (0 = machine precision).
+    #[arg(long, default_value_t = 1e-3, value_parser = nonnegative_tol)]
+    pub eigen_tol: f64,
     /// Measure the MPI fleet instead: speed-up of 2 ranks over 1 on a sweep of equal runs,
     /// and the cost of handing out a task (needs the `mpi` build and `mpirun`).
     #[arg(long)]
@@ -398,6 +409,24 @@ pub struct BenchArgs {
     /// CPU threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
+}
+
+/// A count ≥ 1.
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(k) if k >= 1 => Ok(k),
+        _ => Err(format!("expected a whole number >= 1, got {text:?}")),
+    }
+}
+
+/// A finite tolerance ≥ 0.
+fn nonnegative_tol(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(t) if t >= 0.0 && t.is_finite() => Ok(t),
+        _ => Err(format!(
+            "expected a finite number >= 0, e.g. 1e-3, got {text:?}"
+        )),
+    }
 }
 
 /// A positive, finite number of seconds.

@@ -7,6 +7,7 @@
 //! of each), because the machines are shared and absolute times drift.
 
 mod analysis;
+mod arpack;
 mod eigen;
 mod fleet;
 mod gpu;
@@ -75,15 +76,36 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         );
         return emit(&report, args.write.as_deref());
     }
-    let threads = candle_core::utils::get_num_threads();
+    if args.eigen {
+        let spec = eigen::Spec {
+            k: args.eigen_k,
+            tol: args.eigen_tol,
+            arpack: true,
+        };
+        let mut report = format!(
+            "## `eigensweep bench --eigen --eigen-k {} --eigen-tol {}` — {}\n\n{}Data: {} ({} train images).\n\n",
+            spec.k,
+            spec.tol,
+            timestamp(),
+            machine_line(),
+            dir.display(),
+            data.train.len
+        );
+        for start in [0, args.late_start] {
+            crate::console::note!("eigensolver along SGD from step {start} …");
+            let (text, _) =
+                eigen::measure(&data, args.snapshots, start, spec).map_err(Failure::from)?;
+            report.push_str(&text);
+        }
+        return emit(&report, args.write.as_deref());
+    }
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "## `eigensweep bench{}` — {}\n\nMachine: {} logical CPUs, {} threads for tensor work. Data: {} ({} train images).\n",
+        "## `eigensweep bench{}` — {}\n\n{}Data: {} ({} train images).\n",
         if args.quick { " --quick" } else { "" },
         timestamp(),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        threads,
+        machine_line(),
         dir.display(),
         data.train.len
     );
@@ -98,15 +120,21 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
     report.push_str(&hvp_report);
     crate::console::note!("[3/4] eigensolver cold vs warm along a training trajectory …");
     let snapshots = if args.quick { 3 } else { args.snapshots };
-    let (early, mut cold, mut warm) = eigen::measure(&data, snapshots, 0).map_err(Failure::from)?;
+    let spec = eigen::Spec {
+        k: 3,
+        tol: 1e-3,
+        arpack: true,
+    };
+    let (early, means) = eigen::measure(&data, snapshots, 0, spec).map_err(Failure::from)?;
+    let (mut cold, mut warm) = (means.cold, means.warm);
     report.push_str(&early);
     if !args.quick {
         // Most of a 10⁵-step run lies past the first few hundred steps, where the top
         // eigenvectors move more slowly: measure there too.
-        let (late, c, w) =
-            eigen::measure(&data, args.snapshots, args.late_start).map_err(Failure::from)?;
+        let (late, means) =
+            eigen::measure(&data, args.snapshots, args.late_start, spec).map_err(Failure::from)?;
         report.push_str(&late);
-        (cold, warm) = (c, w);
+        (cold, warm) = (means.cold, means.warm);
     }
     let _ = writeln!(
         report,
@@ -121,6 +149,19 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
     crate::console::note!("[4/4] PyTorch double-backward HVP (if torch is importable) …");
     report.push_str(&torch::measure(&dir, samples, our_hvp_seconds));
     emit(&report, args.write.as_deref())
+}
+
+/// "Machine: CPU model, logical CPUs, threads for tensor work." — every CPU figure is named
+/// with the CPU it was measured on (the machines under this project change between sessions).
+fn machine_line() -> String {
+    format!(
+        "Machine: {}, {} logical CPUs, {} threads for tensor work. ",
+        gpu::cpu_model(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        candle_core::utils::get_num_threads()
+    )
 }
 
 /// Prints the report and appends it to `write` when given.

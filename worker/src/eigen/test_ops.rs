@@ -113,6 +113,23 @@ impl SymmetricOperator for SumOperator {
     }
 }
 
+/// An MLP-Hessian-like spectrum: ten outliers (one per class, as for cross-entropy on
+/// ten classes), then a bulk piled up near zero with a tail to 0.8 and −0.3.
+pub fn mlp_like(n: usize, seed: u64) -> RotatedDiagonal {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut d = vec![35.0, 22.0, 15.0, 11.0, 8.0, 6.0, 4.5, 3.5, 2.8, 2.2];
+    d.extend((10..n).map(|_| {
+        let x: f64 = rng.gen();
+        if rng.gen::<f64>() < 0.7 {
+            0.8 * x.powi(3)
+        } else {
+            -0.3 * x.powi(3)
+        }
+    }));
+    RotatedDiagonal::new(d, seed)
+}
+
 /// The Hessian-like spectrum of the warm-start tests: outliers 50, 20, 19.9, 5, then a bulk
 /// uniform in [−0.5, 0.5].
 pub fn hessian_like(n: usize, seed: u64) -> RotatedDiagonal {
