@@ -255,3 +255,89 @@ fn bench_quick_runs_and_reports_every_section() {
         assert!(written.contains(section), "missing {section}: {written}");
     }
 }
+
+#[test]
+fn bench_calibrate_stores_what_plan_estimates_time_with() {
+    let tmp = tempfile::tempdir().unwrap();
+    let calibration = tmp.path().join("nodes/calibration.json");
+    let out = eigensweep(
+        &[
+            "bench",
+            "--calibrate",
+            "--quick",
+            "--mnist-dir",
+            mnist_dir().to_str().unwrap(),
+            "--calibration",
+            calibration.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert!(stdout.contains("steps/s"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&calibration).unwrap()).unwrap();
+    assert!(json["hvp_core_seconds"].as_f64().unwrap() > 0.0, "{json}");
+    assert!(
+        json["sgd_steps_per_second"].as_f64().unwrap() > 0.0,
+        "{json}"
+    );
+
+    // `plan` reads it from the environment variable (as from the cache directory) and
+    // names it; the layout changes the wall time, not the core-hours.
+    let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sweeps/quickstart.yaml");
+    let quickstart = quickstart.to_str().unwrap();
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", quickstart];
+        args.extend_from_slice(extra);
+        let out = eigensweep(&args, &[("EIGENSWEEP_CALIBRATION", &calibration)]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "stderr: {stderr}");
+        stdout
+    };
+    let one = plan(&["--jobs", "1", "--threads", "1"]);
+    assert!(
+        one.contains(&format!("time (calibration: {}", calibration.display())),
+        "{one}"
+    );
+    assert!(one.contains("wall time ≈"), "{one}");
+    assert!(one.contains("1 rank × 1 job × 1 thread per job"), "{one}");
+    let three = plan(&["--jobs", "3", "--threads", "3"]);
+    assert!(
+        three.contains("1 rank × 3 jobs × 1 thread per job"),
+        "{three}"
+    );
+
+    // Without a calibration file the built-in one is used, and says whose machine it is.
+    let absent = tmp.path().join("absent.json");
+    let out = eigensweep(
+        &["plan", quickstart],
+        &[("EIGENSWEEP_CALIBRATION", &absent)],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert!(
+        stdout.contains("calibration: built-in (AMD EPYC"),
+        "{stdout}"
+    );
+
+    // A broken one is an input error naming the file and the field, not a silent default.
+    std::fs::write(&calibration, "{\"version\": 1, \"cpu\": \"x\"}").unwrap();
+    let out = eigensweep(
+        &[
+            "plan",
+            quickstart,
+            "--calibration",
+            calibration.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(eigensweep_common::exit_codes::INPUT),
+        "{stderr}"
+    );
+    assert!(stderr.contains("calibration.json"), "{stderr}");
+    assert!(stderr.contains("missing field"), "{stderr}");
+}

@@ -27,7 +27,7 @@ pub enum Command {
     /// Check a sweep file and report every problem in it at once.
     Validate(SweepArgs),
     /// Print a sweep's runs and baseline tasks with their keys and estimated cost.
-    Plan(SweepArgs),
+    Plan(PlanArgs),
     /// Run a sweep on this machine: every run and baseline network, resumable.
     Run(RunArgs),
     /// Analyse a sweep's output: every two-time displacement pair, the random-init baseline,
@@ -179,6 +179,28 @@ pub struct AnalyzeArgs {
     /// CPU threads of the tile products' matrix multiplies.
     #[command(flatten)]
     pub threads: ThreadArgs,
+}
+
+/// `eigensweep plan FILE [--set …] [--jobs J] [--threads T] [--ranks R] [--calibration F]`
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The sweep and its overrides.
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+    /// Runs at the same time per process, as `run --jobs` (for the wall-time estimate).
+    #[arg(long, default_value_t = 1, value_parser = positive, help_heading = "Layout")]
+    pub jobs: usize,
+    /// Threads per process, as `run --threads` (default: this machine's CPUs).
+    #[arg(long, value_parser = positive, help_heading = "Layout")]
+    pub threads: Option<usize>,
+    /// Processes: MPI ranks (`mpirun -n R`, `srun --ntasks R`); 1 without MPI.
+    #[arg(long, default_value_t = 1, value_parser = positive, help_heading = "Layout")]
+    pub ranks: usize,
+    /// Calibration measured by `eigensweep bench --calibrate` (default: the one it stored in
+    /// the cache directory, or $EIGENSWEEP_CALIBRATION; else the built-in one, whose machine
+    /// is named).
+    #[arg(long, value_name = "FILE", help_heading = "Layout")]
+    pub calibration: Option<PathBuf>,
 }
 
 /// `eigensweep validate|plan FILE [--set KEY.PATH=VALUE]... [--out DIR]`
@@ -391,13 +413,22 @@ pub struct BenchArgs {
     /// The GPU for --gpu: cuda or cuda:N.
     #[arg(long, default_value = "cuda", value_name = "DEVICE")]
     pub device: DeviceRequest,
+    /// Measure what `plan` needs to estimate time on this machine — training steps/s per
+    /// optimiser (one thread), one Hessian-vector product, a snapshot's set-up and an
+    /// evaluation pass — and store it (see --calibration). Takes about a minute.
+    #[arg(long)]
+    pub calibrate: bool,
+    /// Where --calibrate stores its calibration (default: `calibration.json` in the cache
+    /// directory, or $EIGENSWEEP_CALIBRATION).
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
     /// Measure only the eigensolver: products and seconds per snapshot, cold and warm, along
     /// SGD from initialisation and from --late-start, against ARPACK (scipy eigsh) on the same
     /// operator where python3 has scipy.
     #[arg(long)]
     pub eigen: bool,
     /// Eigenpairs per snapshot for --eigen.
-    #[arg(long, default_value_t = 3, value_parser = clap::builder::ValueParser::new(positive_count))]
+    #[arg(long, default_value_t = 3, value_parser = positive)]
     pub eigen_k: usize,
     /// Relative tolerance for --eigen (0 = machine precision).
     #[arg(long, default_value_t = 1e-3, value_parser = nonnegative_tol)]
@@ -409,14 +440,6 @@ pub struct BenchArgs {
     /// CPU threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
-}
-
-/// A count ≥ 1.
-fn positive_count(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(k) if k >= 1 => Ok(k),
-        _ => Err(format!("expected a whole number >= 1, got {text:?}")),
-    }
 }
 
 /// A finite tolerance ≥ 0.

@@ -8,6 +8,7 @@ mod analyze_cmd;
 #[macro_use]
 mod console;
 pub mod bench;
+mod calibration;
 mod cli;
 mod data_cmd;
 mod failure;

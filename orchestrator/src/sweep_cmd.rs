@@ -6,6 +6,9 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use eigensweep_common::exit_codes;
+use eigensweep_common::sweep::cost::{
+    baseline_time, human_seconds, run_time, wall_seconds, Calibration, Layout, Samples,
+};
 use eigensweep_common::sweep::plan::{human_bytes, Estimate, Plan};
 use eigensweep_common::sweep::{
     read_sweep, DataShape, DataSource, FieldError, Overrides, ResolvedDataset, SweepError,
@@ -16,7 +19,7 @@ use eigensweep_worker::data::{
     DatasetKind, DirShape,
 };
 
-use crate::cli::SweepArgs;
+use crate::cli::{PlanArgs, SweepArgs};
 use crate::failure::Failure;
 
 /// Reads, overrides and validates the sweep file of `args`, checks that its dataset
@@ -268,10 +271,135 @@ pub(crate) fn validate(args: SweepArgs) -> Result<(), Failure> {
 }
 
 /// `eigensweep plan FILE`.
-pub(crate) fn plan(args: SweepArgs) -> Result<(), Failure> {
-    let sweep = load(&args)?;
-    crate::console::say!("{}", plan_text(&sweep).trim_end_matches('\n'));
+pub(crate) fn plan(args: PlanArgs) -> Result<(), Failure> {
+    let sweep = load(&args.sweep)?;
+    let (calibration, source) = crate::calibration::load(args.calibration.as_deref())?;
+    let layout = Layout {
+        ranks: args.ranks,
+        jobs: args.jobs,
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let mut text = plan_text(&sweep);
+    text.push_str(&time_text(&sweep, &calibration, &source, layout));
+    crate::console::say!("{}", text.trim_end_matches('\n'));
     Ok(())
+}
+
+/// Training and test images of a dataset as the runs use them, where known: the sizes the
+/// sweep asks for, within what the files hold (read from a directory's headers).
+fn dataset_samples(d: &ResolvedDataset) -> Option<Samples> {
+    let (train, test) = match &d.source {
+        DataSource::Directory(dir) => {
+            let shape = read_dir_shape(dir).ok()?;
+            (shape.train_len, shape.test_len)
+        }
+        DataSource::Synthetic { .. } => (d.train_size?, d.test_size?),
+        DataSource::Mnist | DataSource::FashionMnist => {
+            (d.source.known_train_len()?, d.source.known_test_len()?)
+        }
+    };
+    Some(Samples {
+        train: d.train_size.map_or(train, |n| n.min(train)),
+        test: d.test_size.map_or(test, |n| n.min(test)),
+    })
+}
+
+/// The time estimate: core-hours per run and in all, the wall time of `layout`, and what
+/// the estimate assumes.
+fn time_text(
+    sweep: &ValidatedSweep,
+    calibration: &Calibration,
+    source: &str,
+    layout: Layout,
+) -> String {
+    let plan = Plan::new(sweep);
+    let samples = |name: &str| {
+        sweep
+            .resolved()
+            .datasets
+            .iter()
+            .find(|d| d.name == name)
+            .and_then(dataset_samples)
+    };
+    let threads = layout.threads_per_job();
+    let mut tasks = Vec::new();
+    let mut unknown = 0;
+    let (mut run_core, mut base_core) = (0.0, 0.0);
+    let (mut shortest, mut longest) = (f64::INFINITY, 0.0f64);
+    for (run, e) in &plan.runs {
+        match samples(&run.dataset.name).and_then(|s| run_time(run, e, s, calibration)) {
+            Some(t) => {
+                run_core += t.core_seconds(threads);
+                shortest = shortest.min(t.core_seconds(threads));
+                longest = longest.max(t.core_seconds(threads));
+                tasks.push(t);
+            }
+            None => unknown += 1,
+        }
+    }
+    for (task, _) in &plan.baseline {
+        match samples(&task.dataset.name).and_then(|s| baseline_time(task, s, calibration)) {
+            Some(t) => {
+                base_core += t.core_seconds(threads);
+                tasks.push(t);
+            }
+            None => unknown += 1,
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "\ntime (calibration: {source})");
+    if unknown > 0 {
+        let _ = writeln!(
+            out,
+            "not estimated: {unknown} tasks whose data was not read (sizes unknown)"
+        );
+    }
+    if !plan.runs.is_empty() && shortest.is_finite() {
+        let _ = writeln!(
+            out,
+            "runs:     {} core-h in all, {}–{} per run",
+            core_hours(run_core),
+            core_hours(shortest),
+            core_hours(longest)
+        );
+    }
+    if !plan.baseline.is_empty() {
+        let _ = writeln!(out, "baseline: {} core-h in all", core_hours(base_core));
+    }
+    let _ = writeln!(
+        out,
+        "total:    {} core-h; wall time ≈ {} on {} rank{} × {} job{} × {} thread{} per job \
+         (set with --ranks, --jobs, --threads)",
+        core_hours(run_core + base_core),
+        human_seconds(wall_seconds(&tasks, layout)),
+        layout.ranks,
+        if layout.ranks == 1 { "" } else { "s" },
+        layout.jobs,
+        if layout.jobs == 1 { "" } else { "s" },
+        threads,
+        if threads == 1 { "" } else { "s" },
+    );
+    let _ = writeln!(
+        out,
+        "assumes:  training on one core per job at the calibrated steps/s (scaled by parameters \
+         and batch); Hessian products, set-ups and evaluations spread over the job's threads; \
+         the products above; tasks handed out in order to the first free job; no time for \
+         start-up, data loading or writing. Core-hours count every thread of a job for its \
+         whole run, as an allocation is charged."
+    );
+    out
+}
+
+/// Core-hours with two significant decimals below 10.
+fn core_hours(seconds: f64) -> String {
+    let h = seconds / 3600.0;
+    if h < 10.0 {
+        format!("{h:.2}")
+    } else {
+        format!("{h:.0}")
+    }
 }
 
 /// The plan as printed: a table of runs, a table of baseline tasks, then totals.

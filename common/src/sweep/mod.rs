@@ -40,6 +40,7 @@
 //! assert_eq!(sweep.resolved().output.to_str(), Some("out/tiny"));
 //! ```
 
+pub mod cost;
 mod error;
 mod expand;
 pub mod file;

@@ -855,7 +855,7 @@ fn run_estimates_by_hand() {
     assert_eq!(run.parameters(), Some(3190));
     let e = estimate_run(run);
     assert_eq!(e.snapshots, 3);
-    assert_eq!(e.products, 21 + 2 * 11);
+    assert_eq!(e.products, 20 + 2 * 11);
     assert_eq!(e.eigenvector_bytes, 3 * 3 * 3190 * 4);
     assert_eq!(e.weight_bytes, 0);
     assert_eq!(
@@ -870,8 +870,8 @@ fn run_estimates_by_hand() {
         "snapshots.top_k=1",
     ]);
     let e = estimate_run(&sweep.runs()[0]);
-    // top-1: 21·3/5 → 13 cold, 11·3/5 → 7 warm; ⌈10/4⌉ = 3 metrics rows.
-    assert_eq!(e.products, 13 + 2 * 7);
+    // top-1: 20·3/5 → 12 cold, 11·3/5 → 7 warm; ⌈10/4⌉ = 3 metrics rows.
+    assert_eq!(e.products, 12 + 2 * 7);
     assert_eq!(e.eigenvector_bytes, 3 * 3190 * 4);
     assert_eq!(e.weight_bytes, 3 * 3190 * 4);
     assert_eq!(
@@ -879,21 +879,61 @@ fn run_estimates_by_hand() {
         3 * METRICS_ROW_BYTES + 3 * SNAPSHOT_ROW_BYTES
     );
 
-    let sweep = tiny(&["snapshots.tol=0", "snapshots.max_products=40"]);
-    assert_eq!(estimate_run(&sweep.runs()[0]).products, 3 * 40);
+    // tol 0: twice the tol-1e-3 estimate (40 cold, 22 warm), within the budget.
+    let sweep = tiny(&["snapshots.tol=0", "snapshots.max_products=30"]);
+    assert_eq!(estimate_run(&sweep.runs()[0]).products, 30 + 2 * 22);
 
     let task = &tiny(&[]).baseline_tasks()[0];
     let b = estimate_baseline(task);
-    assert_eq!((b.snapshots, b.products), (1, 13));
+    assert_eq!((b.snapshots, b.products), (1, 12));
     assert_eq!(b.bytes(), 3190 * 4 + SNAPSHOT_ROW_BYTES);
 
     let plan = Plan::new(&tiny(&[]));
     assert_eq!(plan.runs.len(), 4);
-    assert_eq!(plan.runs_total().products, 4 * 43);
+    assert_eq!(plan.runs_total().products, 4 * 42);
     assert_eq!(
         plan.baseline_total().bytes(),
         2 * (3190 * 4 + SNAPSHOT_ROW_BYTES)
     );
+}
+
+#[test]
+fn run_time_by_hand() {
+    use super::cost::*;
+    // tiny: N = 3,190, 10 SGD steps at batch 128 (the default), snapshots at 0, 5, 10
+    // (42 products), evaluations at every eval step, 200 training and 50 test images.
+    let sweep = tiny(&[]);
+    let run = &sweep.runs()[0];
+    let e = estimate_run(run);
+    let c = Calibration {
+        sgd_steps_per_second: 1000.0,
+        hvp_core_seconds: 1e-9,
+        setup_core_seconds: 2e-9,
+        eval_core_seconds: 3e-10,
+        ..Calibration::builtin()
+    };
+    let samples = Samples {
+        train: 200,
+        test: 50,
+    };
+    let t = run_time(run, &e, samples, &c).unwrap();
+    let n = 3190.0;
+    let step = n / CALIBRATION_PARAMETERS / 1000.0;
+    assert!((t.serial - 10.0 * step).abs() < 1e-15);
+    let evals = run.eval_steps.len() as f64;
+    let parallel = 200.0 * n * (42.0 * 1e-9 + 3.0 * 2e-9) + evals * 250.0 * n * 3e-10;
+    assert!((t.parallel - parallel).abs() < 1e-12 * parallel);
+    // hessian_samples caps the Hessian's samples, not the evaluation's.
+    let capped = tiny(&["snapshots.hessian_samples=100"]);
+    let run = &capped.runs()[0];
+    let t2 = run_time(run, &estimate_run(run), samples, &c).unwrap();
+    let parallel2 = 100.0 * n * (42.0 * 1e-9 + 3.0 * 2e-9) + evals * 250.0 * n * 3e-10;
+    assert!((t2.parallel - parallel2).abs() < 1e-12 * parallel2);
+    // A baseline network: one set-up and a cold top-1 solve (12 products).
+    let task = &sweep.baseline_tasks()[0];
+    let b = baseline_time(task, samples, &c).unwrap();
+    assert!((b.parallel - 200.0 * n * (12.0 * 1e-9 + 2e-9)).abs() < 1e-15);
+    assert_eq!(b.serial, 0.0);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 
 mod analysis;
 mod arpack;
+mod calibrate;
 mod eigen;
 mod fleet;
 mod gpu;
@@ -73,6 +74,32 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
             if args.quick { " --quick" } else { "" },
             timestamp(),
             gpu::measure(args.device, &data, samples, args.quick).map_err(Failure::from)?
+        );
+        return emit(&report, args.write.as_deref());
+    }
+    if args.calibrate {
+        let path = match &args.calibration {
+            Some(p) => p.clone(),
+            None => crate::calibration::default_path().exit_code(
+                exit_codes::OUTPUT,
+                "choosing where to store the calibration",
+            )?,
+        };
+        crate::console::note!("calibrating: training steps, one HVP, set-up and evaluation …");
+        let stamp = timestamp();
+        let (c, table) = calibrate::measure(&data, if args.quick { 100 } else { 1000 }, &stamp)
+            .map_err(Failure::from)?;
+        crate::calibration::store(&path, &c).exit_code(
+            exit_codes::OUTPUT,
+            format!("storing the calibration in {}", path.display()),
+        )?;
+        let report = format!(
+            "## `eigensweep bench --calibrate{}` — {stamp}\n\n{}Data: {} ({} train images).\n\n{table}\n             Stored in `{}`; `eigensweep plan FILE` reads it from there (or `--calibration FILE`).\n\n",
+            if args.quick { " --quick" } else { "" },
+            machine_line(),
+            dir.display(),
+            data.train.len,
+            path.display()
         );
         return emit(&report, args.write.as_deref());
     }
