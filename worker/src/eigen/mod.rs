@@ -44,7 +44,7 @@ pub use dense::{symmetric_eigen, SymmetricEigen};
 pub use operator::{
     DenseSymmetric, DiagonalOperator, Interrupted, Interruptible, OperatorError, SymmetricOperator,
 };
-pub use options::{auto_max_basis, ColdStart, EigenOptions, TOL_ZERO_FACTOR};
+pub use options::{auto_max_basis, EigenOptions, Start, TOL_ZERO_FACTOR};
 pub use result::{EigenError, EigenPair, EigenResult, StopReason};
 pub use sign::align_signs;
 pub use solver::{top_k_eigenpairs, STAGNATION_PATIENCE};

@@ -41,30 +41,44 @@ pub struct EigenOptions {
     /// Seed of the random start / fill vectors. Same seed, same operator: bit-identical
     /// results on any machine.
     pub seed: u64,
-    /// How a solve without warm-start vectors begins (see [`ColdStart`]).
-    pub cold_start: ColdStart,
+    /// How the Krylov space is built: one vector at a time from one start vector
+    /// ([`Start::KrylovSchur`], the default) or in blocks of `k + guard` ([`Start::Block`]).
+    pub start: Start,
 }
 
-/// The method of a cold start (no warm-start vectors).
+/// How a solve builds its space, cold (no warm-start vectors) and warm.
 ///
-/// Measured on the Hessian of the paper's MLP on the 60,000 MNIST digits at initialisation
-/// (top 3, tol 1e-3, `eigensweep bench --eigen`, 2-core AMD EPYC): Krylov–Schur 20 products,
-/// block 38, ARPACK (scipy `eigsh`, same operator) 21. On synthetic clusters
-/// (`solver_bench::cold_start_on_clusters`, 20 seeds) the block start was never wrong, while
-/// Krylov–Schur, like ARPACK, sometimes returned a lower eigenvalue in place of an unresolved
-/// cluster member (spectrum 10, 9.99, 9.98, 9, 8.99 over a bulk in [−4, 4]: 5 solves in 20
-/// for Krylov–Schur, 2 in 20 for ARPACK, none for the block start).
+/// Measured on the Hessian of the paper's MLP on the 60,000 MNIST digits along SGD, against
+/// ARPACK (scipy `eigsh`) on the same operator (`eigensweep bench --eigen`, 2-core AMD EPYC,
+/// BENCHMARKS.md), products per snapshot:
+///
+/// | | ARPACK cold | Krylov–Schur cold / warm | block cold / warm |
+/// |---|---|---|---|
+/// | top 3, tol 1e-3, steps 63–252 | 21 | 20 / 14–15 | 26–35 / 17–23 |
+/// | top 3, tol 1e-3, steps 3,063–3,252 | 21 | 20 / 10–11 | 20–23 / 11–14 |
+/// | top 15, tol 0, steps 63–126 | 141–162 | 87–103 / 77–96 | — / 216–264 |
+/// | top 15, tol 0, steps 3,063–3,126 | 72–80 | 49–51 / 45–47 | — / 103–104 |
+///
+/// The block start wins where the warm vectors are already nearly exact (synthetic spectra
+/// perturbed by 1e-3, `solver_bench::tuning_table`: 7 products against 17–20 on a cluster,
+/// 19 against 121 for the top 15), and it finds an exactly repeated eigenvalue up to
+/// multiplicity `k + guard`, which a single Krylov space cannot (it holds one copy; further
+/// copies enter only through rounding, as in ARPACK). On clusters whose members the Krylov
+/// space has not yet separated, Krylov–Schur cold starts sometimes return a lower eigenvalue
+/// in place of a hidden member, like ARPACK (`solver_bench::cold_start_on_clusters`: spectrum
+/// 10, 9.99, 9.98, 9, 8.99 over a bulk in [−4, 4], 5 seeds in 20; ARPACK 2 in 20; the block
+/// start none).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ColdStart {
-    /// Single-vector thick-restart Lanczos (Krylov–Schur) from one seeded random vector,
-    /// not accepted before ARPACK's default basis of `max(2k + 1, 20)` dimensions. Like
-    /// ARPACK, it holds one copy of an exactly repeated eigenvalue (a Krylov space from one
-    /// vector cannot hold more; ARPACK finds further copies only through rounding): the
-    /// returned pairs are still true eigenpairs, but the copies are missing from the top k.
+pub enum Start {
+    /// Single-vector thick-restart Lanczos (Krylov–Schur). Cold: from one seeded random
+    /// vector, and nothing is accepted before ARPACK's default basis of `max(2k + 1, 20)`
+    /// dimensions. Warm: from the sum of the (normalised) warm-start vectors plus a seeded
+    /// random vector of a tenth of that norm (so that a direction absent from the previous
+    /// vectors can grow), nothing accepted before `k + guard` dimensions.
     #[default]
     KrylovSchur,
-    /// A random block of `k + guard` vectors, expanded like a warm start: finds
-    /// multiplicities up to `k + guard` and resolves clusters best, for more products.
+    /// A block of `k + guard` vectors (the warm-start vectors, filled up with seeded random
+    /// ones), each iteration expanded by the residuals of the unconverged pairs.
     Block,
 }
 
@@ -78,7 +92,7 @@ impl Default for EigenOptions {
             max_basis: 0,
             expand: 0,
             seed: 0,
-            cold_start: ColdStart::KrylovSchur,
+            start: Start::KrylovSchur,
         }
     }
 }

@@ -31,24 +31,33 @@
 //! it, so further copies of the eigenvalue are still found. Unconverged pairs whose residual
 //! is already at the noise floor go last in the expansion order (their residual is noise).
 //!
-//! # Cold start: Krylov–Schur
+//! # Krylov–Schur (the default, [`Start::KrylovSchur`])
 //!
-//! Without warm-start vectors ([`ColdStart::KrylovSchur`], the default) the basis starts
-//! from one seeded random vector and each iteration adds one vector: the residual of a
-//! leading Ritz pair. In a single Krylov space all Ritz residuals are parallel to the next
-//! Lanczos vector, and a thick restart onto Ritz vectors keeps that structure, so this is
-//! single-vector thick-restart Lanczos (Krylov–Schur) with exact Rayleigh–Ritz. It needs far
-//! fewer products than a random block (one residual per product instead of a block of
-//! mostly-noise columns): on the MNIST Hessian at initialisation 20 against 38, ARPACK 21
-//! (`eigensweep bench --eigen`). As in ARPACK, nothing is accepted before the basis has
-//! ARPACK's default `ncv = max(2k + 1, 20)` dimensions: a smaller Krylov space may not yet
-//! separate the members of a cluster, and then a lower eigenvalue passes the residual test
-//! in place of the hidden member (spectrum 10, 9.99, 9.98, 5, bulk in [−2, 2], tol 1e-3:
-//! 9 of 20 seeds wrong when accepting as soon as the residuals pass, none from 15
-//! dimensions on). [`ColdStart::Block`] starts like a warm start instead, from `b` random
-//! vectors (robust to exact multiplicity up to `b`, more products).
+//! The basis starts from one vector and each iteration adds one: the residual of a leading
+//! Ritz pair. In a single Krylov space all Ritz residuals are parallel to the next Lanczos
+//! vector, and a thick restart onto Ritz vectors keeps that structure, so this is
+//! single-vector thick-restart Lanczos (Krylov–Schur) with exact Rayleigh–Ritz. Each product
+//! buys a full new Krylov direction, where a block spends most of its columns on directions
+//! that converge anyway: on the MNIST Hessian (`eigensweep bench --eigen`) a cold top-3 solve
+//! takes 20 products against 38 for a random block (ARPACK: 21), a warm top-15 solve at
+//! tol 0 45–96 against 104–264 for the block of previous vectors.
+//! - Cold, the start vector is seeded random and, as in ARPACK, nothing is accepted before
+//!   the basis has ARPACK's default `ncv = max(2k + 1, 20)` dimensions: a smaller Krylov space
+//!   may not yet separate the members of a cluster, and then a lower eigenvalue passes the
+//!   residual test in place of the hidden member (spectrum 10, 9.99, 9.98, 5, bulk in
+//!   [−2, 2], tol 1e-3: 9 of 20 seeds wrong when accepting as soon as the residuals pass,
+//!   none from 15 dimensions on).
+//! - Warm, the start vector is the sum of the normalised warm vectors plus a seeded random
+//!   vector of a tenth of its norm: its Krylov space reaches the previous top directions in
+//!   as many products as there are warm vectors (`k + guard`: nothing is accepted before),
+//!   and the random part gives a direction none of them holds — an eigenvalue that rose into
+//!   the top k — a start to grow from.
 //!
-//! # Warm start
+//! A single Krylov space holds one copy of an exactly repeated eigenvalue (further copies
+//! enter only through rounding, as in ARPACK); [`Start::Block`] finds multiplicities up to
+//! `b`.
+//!
+//! # Block start ([`Start::Block`])
 //!
 //! The start block has `b` columns (more if more warm vectors are given): the warm-start
 //! vectors first, then seeded random vectors (uniform in [−1, 1), from a `ChaCha8Rng` seeded
@@ -62,7 +71,8 @@
 //!   pairs (`guard` products) amplifies a newcomer enough to be seen;
 //! - a guard pair whose inclusion interval `[θ − r, θ + r]` reaches above the `k`-th Ritz
 //!   value while its residual is over `10·tol·|θ_k|` may hide a top-k eigenvalue: iterate on
-//!   (at most [`GUARD_PATIENCE`] extra iterations once the wanted pairs are converged).
+//!   (at most [`GUARD_PATIENCE`] extra iterations once the wanted pairs are converged; this
+//!   check applies to Krylov–Schur too).
 //!
 //! # Stopping honestly
 //!
@@ -111,7 +121,7 @@ use rand_chacha::ChaCha8Rng;
 use super::dense::{symmetric_eigen, SymmetricEigen};
 use super::linalg::{combine, combine_into, gram, norm};
 use super::operator::SymmetricOperator;
-use super::options::{ColdStart, EigenOptions, Resolved};
+use super::options::{EigenOptions, Resolved, Start};
 use super::result::{EigenError, EigenPair, EigenResult, StopReason};
 use super::sign::align_signs;
 
@@ -396,6 +406,35 @@ impl<O: SymmetricOperator + ?Sized> Counter<'_, O> {
     }
 }
 
+/// Relative norm of the random part of a warm Krylov–Schur start vector.
+const WARM_RANDOM_PART: f64 = 0.1;
+
+/// The start vector of a warm Krylov–Schur solve: the sum of the normalised warm vectors,
+/// plus a seeded random vector of [`WARM_RANDOM_PART`] of that norm. The Krylov space of a
+/// vector rich in the previous top directions reaches them in as many products as there are
+/// vectors; the random part keeps a direction that none of them holds (an eigenvalue that
+/// rose into the top k) from starting at zero.
+fn warm_start_vector(warm: &[Vec<f64>], rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let n = warm[0].len();
+    let mut v0 = vec![0.0; n];
+    for w in warm {
+        let size = norm(w);
+        if size > 0.0 {
+            v0.iter_mut().zip(w).for_each(|(a, b)| *a += b / size);
+        }
+    }
+    let z = random_block(rng, n, 1);
+    let sum = norm(&v0);
+    // All-zero (or cancelling) warm vectors: the random vector alone.
+    let scale = if sum > 0.0 {
+        WARM_RANDOM_PART * sum
+    } else {
+        1.0
+    } / norm(&z);
+    v0.iter_mut().zip(&z).for_each(|(a, b)| *a += scale * b);
+    v0
+}
+
 fn random_block(rng: &mut ChaCha8Rng, n: usize, p: usize) -> Vec<f64> {
     (0..n * p).map(|_| 2.0 * rng.gen::<f64>() - 1.0).collect()
 }
@@ -444,14 +483,21 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
         .len()
         .min(cfg.block.max(cfg.max_basis - cfg.block))
         .min(cfg.max_products);
-    // A cold start is single-vector Krylov–Schur until the wanted pairs converge (see the
-    // module docs): `krylov` says the basis is still one Krylov space, whose Ritz residuals
-    // are all parallel, so one of them is the whole next Lanczos direction.
-    let cold = n_warm == 0 && opts.cold_start == ColdStart::KrylovSchur;
-    let mut krylov = cold;
-    let start = if cold { 1 } else { cfg.block.max(n_warm) };
-    let mut v: Vec<f64> = warm[..n_warm].iter().flatten().copied().collect();
-    v.extend(random_block(&mut rng, n, start - n_warm));
+    // Krylov–Schur (see the module docs): `krylov` says the basis is still one Krylov space,
+    // whose Ritz residuals are all parallel, so one of them is the whole next direction.
+    let single = opts.start == Start::KrylovSchur;
+    let cold = single && n_warm == 0;
+    let mut krylov = single;
+    let start = if single { 1 } else { cfg.block.max(n_warm) };
+    let v: Vec<f64> = if !single {
+        let mut v: Vec<f64> = warm[..n_warm].iter().flatten().copied().collect();
+        v.extend(random_block(&mut rng, n, start - n_warm));
+        v
+    } else if cold {
+        random_block(&mut rng, n, 1)
+    } else {
+        warm_start_vector(&warm[..n_warm], &mut rng)
+    };
     let (mut block, mut p) = space.orthonormalise(v, start);
     if p < start {
         let tmp = Space {
@@ -493,7 +539,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
         // weight in the block; one expansion with the (unconverged) random guard pairs'
         // residuals amplifies such a newcomer enough to be seen, for `guard` products.
         // A Krylov–Schur cold start is verified by the size of its Krylov space (below).
-        let verified = cold || m == n || iterations > 1 || converged.iter().all(|c| *c);
+        let verified = single || m == n || iterations > 1 || converged.iter().all(|c| *c);
         // A guard pair whose interval [θ − r, θ + r] (it holds an eigenvalue) reaches above
         // the k-th Ritz value, with a residual far above the tolerance, may hide an
         // eigenvalue that belongs in the top k: keep going until it is resolved.
@@ -509,7 +555,10 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
         // ARPACK's default `ncv = max(2k + 1, 20)` dimensions. Earlier,
         // a cluster whose members the Krylov space has not yet separated can hide one of them
         // while every wanted residual passes the test (module docs).
-        let early = krylov && m < arpack_ncv(cfg.k).min(n) && counter.products < cfg.max_products;
+        // A warm Krylov space is not trusted before it holds as many directions as there
+        // were warm vectors to begin from.
+        let min_dims = if cold { arpack_ncv(cfg.k) } else { cfg.block };
+        let early = krylov && m < min_dims.min(n) && counter.products < cfg.max_products;
         let stop = if all_wanted && early {
             None
         } else if all_wanted && (checked || m == n || counter.products >= cfg.max_products) {

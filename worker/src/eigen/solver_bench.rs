@@ -24,7 +24,7 @@ fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
 /// restart choices on Hessian-like spectra; the warm start is the top-k of the matrix
 /// perturbed by 1e-3·E (EIGEN_PERT=size to change). Run with
 /// `cargo test -p eigensweep-worker --lib eigen::solver_bench::tuning_table -- --ignored --nocapture`
-/// (filters: EIGEN_CASE=substring, EIGEN_GUARDS=1,2, EIGEN_BASES=0,60 (0 = auto),
+/// (filters: EIGEN_START=block for the block start, EIGEN_CASE=substring, EIGEN_GUARDS=1,2, EIGEN_BASES=0,60 (0 = auto),
 /// EIGEN_EXPAND=1,0 (0 = k, the default; k + guard or more = full block), EIGEN_ALL_KEEPS=1 for all restart policies).
 #[test]
 #[ignore = "a measurement for tuning, not a check: run with --ignored --nocapture"]
@@ -87,6 +87,11 @@ fn tuning_table() {
                                 expand,
                                 max_products: 20000,
                                 seed,
+                                start: if std::env::var("EIGEN_START").as_deref() == Ok("block") {
+                                    Start::Block
+                                } else {
+                                    Start::KrylovSchur
+                                },
                                 ..opts(*k, *tol)
                             };
                             let tuning = Tuning { keep };
@@ -153,10 +158,10 @@ fn host_cost_at_hessian_size() {
 /// Cold starts on clustered spectra, Krylov–Schur (the default) against the block start, 20
 /// seeds each: mean products and how many solves put a wrong value (off by more than
 /// `tol·|λ|`) among the top 3. Run with
-/// `cargo test --release -p eigensweep-worker --lib cold_start_on_clusters -- --ignored --nocapture`.
+/// `cargo test --release -p eigensweep-worker --lib start_on_clusters -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement for tuning, not a check: run with --ignored --nocapture"]
-fn cold_start_on_clusters() {
+fn start_on_clusters() {
     let isolated = {
         let mut d = vec![10.0, 9.99, 9.98, 5.0];
         d.extend((4..1024).map(|i| 4.0 * (i as f64 / 1024.0) - 2.0));
@@ -177,7 +182,7 @@ fn cold_start_on_clusters() {
         let base = RotatedDiagonal::new(diag.clone(), 8);
         let mut truth = diag;
         truth.sort_by(|a, b| b.total_cmp(a));
-        for cold_start in [ColdStart::KrylovSchur, ColdStart::Block] {
+        for start in [Start::KrylovSchur, Start::Block] {
             let (mut wrong, mut products) = (0, 0);
             for seed in 1..=20u64 {
                 let mut op = SumOperator {
@@ -186,7 +191,7 @@ fn cold_start_on_clusters() {
                 let o = EigenOptions {
                     seed,
                     max_products: 5000,
-                    cold_start,
+                    start,
                     ..opts(3, 1e-3)
                 };
                 let r = top_k_eigenpairs(&mut op, &o, None).unwrap();
@@ -197,7 +202,7 @@ fn cold_start_on_clusters() {
                 }
             }
             println!(
-                "{name:24} {cold_start:?}: {:5.1} products, wrong in {wrong}/20",
+                "{name:24} {start:?}: {:5.1} products, wrong in {wrong}/20",
                 products as f64 / 20.0
             );
         }

@@ -97,18 +97,18 @@ fn clustered_top_eigenvalues() {
 
 #[test]
 fn exactly_repeated_top_eigenvalue() {
-    // A single Krylov space holds one copy of a repeated eigenvalue: the block cold start
-    // and warm starts find multiplicities up to their block size (the Krylov–Schur cold
-    // start's limit is tested in `krylov_schur_cold_start_holds_one_copy_of_a_repeated_value`).
-    for (guard, warm, cold_start) in [
-        (2, false, ColdStart::Block),
-        (0, false, ColdStart::Block),
-        (0, true, ColdStart::KrylovSchur),
+    // A single Krylov space holds one copy of a repeated eigenvalue: the block start finds
+    // multiplicities up to its block size, cold or warm (the Krylov–Schur start's limit is
+    // tested in `krylov_schur_cold_start_holds_one_copy_of_a_repeated_value`).
+    for (guard, warm, start) in [
+        (2, false, Start::Block),
+        (0, false, Start::Block),
+        (0, true, Start::Block),
     ] {
         let mut op = diag_op(&[7.0, 7.0, 7.0, 3.0], 300, |i| 2.0 - i as f64 / 300.0);
         let o = EigenOptions {
             guard,
-            cold_start,
+            start,
             ..opts(3, 1e-10)
         };
         // A degenerate warm start (three copies of one vector) must be refilled at random.
@@ -118,7 +118,7 @@ fn exactly_repeated_top_eigenvalue() {
         for p in &res.pairs {
             assert!(
                 (p.value - 7.0).abs() < 1e-9,
-                "guard {guard} warm {warm} {cold_start:?}: {}",
+                "guard {guard} warm {warm} {start:?}: {}",
                 p.value
             );
             // Inside the eigenspace span(e0, e1, e2).
@@ -249,7 +249,7 @@ fn single_vector_expansion_is_cheaper_on_separated_spectra() {
         terms: vec![(1.0, hessian_like(n, 7))],
     };
     let full = EigenOptions {
-        cold_start: ColdStart::Block,
+        start: Start::Block,
         ..opts(3, 1e-6)
     };
     let block = top_k_eigenpairs(&mut op, &full, None).unwrap();
@@ -621,19 +621,16 @@ fn krylov_schur_cold_start_saves_products_on_many_pairs() {
         terms: vec![(1.0, base)],
     };
     let mut products = Vec::new();
-    for cold_start in [ColdStart::KrylovSchur, ColdStart::Block] {
+    for start in [Start::KrylovSchur, Start::Block] {
         let o = EigenOptions {
-            cold_start,
+            start,
             max_products: 5000,
             ..opts(15, 1e-3)
         };
         let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
-        assert_eq!(res.stop, StopReason::Converged, "{cold_start:?}");
+        assert_eq!(res.stop, StopReason::Converged, "{start:?}");
         for (p, want) in res.pairs.iter().zip(&truth) {
-            assert!(
-                (p.value - want).abs() <= 1e-3 * want.abs(),
-                "{cold_start:?}"
-            );
+            assert!((p.value - want).abs() <= 1e-3 * want.abs(), "{start:?}");
         }
         check_honest(&mut op, &res);
         products.push(res.products);
