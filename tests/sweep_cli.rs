@@ -319,16 +319,16 @@ fn plan_prints_runs_baseline_and_totals() {
     let (_dir, file) = sweep_file(SMALL);
     let (code, stdout, stderr) = eigensweep(&["plan", &file]);
     assert_eq!(code, 0, "{stderr}");
-    // N = 784·8 + 8 + 8·10 + 10 = 6,370; snapshots 0, 10, 20; top-3 → 21 + 2·11 = 43 HVPs;
+    // N = 784·8 + 8 + 8·10 + 10 = 6,370; snapshots 0, 10, 20; top-3 → 20 + 2·11 = 42 HVPs;
     // eigenvectors 3 · 3 · 6,370 · 4 = 229,320 B, tables 20 · 64 + 9 · 96 = 2,144 B.
-    assert!(stdout.contains("runs:     4 runs, 12 snapshots, 172 HVPs, 926 kB on disk (eigenvectors 917 kB, tables 8.58 kB)"), "{stdout}");
-    // Baseline: 2 networks, top-3 cold solves of 21 products, 3 · 6,370 · 4 + 3 · 96 bytes each.
+    assert!(stdout.contains("runs:     4 runs, 12 snapshots, 168 HVPs, 926 kB on disk (eigenvectors 917 kB, tables 8.58 kB)"), "{stdout}");
+    // Baseline: 2 networks, top-3 cold solves of 20 products, 3 · 6,370 · 4 + 3 · 96 bytes each.
     assert!(
-        stdout.contains("baseline: 2 tasks, 42 HVPs, 153 kB on disk"),
+        stdout.contains("baseline: 2 tasks, 40 HVPs, 153 kB on disk"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("total:    214 HVPs, 1.08 MB on disk"),
+        stdout.contains("total:    208 HVPs, 1.08 MB on disk"),
         "{stdout}"
     );
     assert_eq!(

@@ -56,19 +56,19 @@ pub struct Calibration {
 
 impl Calibration {
     /// The built-in calibration, used when no measured one is given: `eigensweep bench
-    /// --calibrate` on a 2-core AMD EPYC (the machine of the 60k reproduction in
-    /// REPRODUCTION.md), 2026-11-30.
+    /// --calibrate --mnist-dir ../shared/data/mnist` on a 2-core AMD EPYC (the machine of the
+    /// 60k reproduction in docs/REPRODUCTION.md), 2026-11-30.
     pub fn builtin() -> Self {
         Calibration {
             version: CALIBRATION_VERSION,
             cpu: "AMD EPYC (2 cores)".into(),
             measured: "built-in: eigensweep bench --calibrate, 2026-11-30".into(),
-            sgd_steps_per_second: 2272.0,
-            adam_steps_per_second: 1772.0,
-            sam_steps_per_second: 1120.0,
-            hvp_core_seconds: 2.68e-11,
-            setup_core_seconds: 7.8e-11,
-            eval_core_seconds: 1.0e-11,
+            sgd_steps_per_second: 2220.0,
+            adam_steps_per_second: 1752.0,
+            sam_steps_per_second: 1111.0,
+            hvp_core_seconds: 2.844e-11,
+            setup_core_seconds: 6.866e-11,
+            eval_core_seconds: 1.307e-11,
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device};
 use eigensweep_worker::data::TrainTest;
-use eigensweep_worker::eigen::{top_k_eigenpairs, EigenOptions};
+use eigensweep_worker::eigen::{top_k_eigenpairs, EigenOptions, TOL_ZERO_FACTOR};
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOperator, HessianOptions, Params};
 use eigensweep_worker::optim::{OptimizerConfig, SgdConfig};
 use eigensweep_worker::rng::{derived_seed, stream_rng, Stream};
@@ -70,12 +70,20 @@ pub(crate) fn measure(
         trainer.step()?;
     }
     let (k, tol) = (spec.k, spec.tol);
+    // Our tol 0 is a few f32 ulps (TOL_ZERO_FACTOR · f32 eps), what an f32 product supports;
+    // eigsh's tol 0 is f64 machine precision, which it "reaches" only in its own Ritz
+    // estimates. ARPACK gets the tolerance ours resolves to, so both aim at the same accuracy.
+    let arpack_tol = if tol == 0.0 {
+        TOL_ZERO_FACTOR * f64::from(f32::EPSILON)
+    } else {
+        tol
+    };
     let mut report = format!(
         "### Eigensolver, top-{k} at tol {tol:e}, Hessian on {} MNIST images, snapshots every {EVERY} SGD steps from step {start}\n\n{}\
          | step | λ₁ | λ_k | ARPACK HVPs | ARPACK s | cold HVPs | cold s | warm HVPs | warm s | warm/cold | warm/ARPACK | all converged | max rel. diff vs ARPACK |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         train.len(),
         match (&scipy, spec.arpack) {
-            (Some(v), _) => format!("ARPACK: scipy {v} `eigsh(which=\"LA\", tol={tol:e})` on the same operator through a pipe, default ncv, seeded uniform v0.\n\n"),
+            (Some(v), _) => format!("ARPACK: scipy {v} `eigsh(which=\"LA\", tol={arpack_tol:e})` on the same operator through a pipe, default ncv, seeded uniform v0.\n\n"),
             (None, true) => "ARPACK: not measured (python3 cannot import numpy and scipy).\n\n".into(),
             (None, false) => String::new(),
         }
@@ -105,7 +113,7 @@ pub(crate) fn measure(
         let cold = top_k_eigenpairs(&mut op, &options, None)?;
         let cold_s = t.elapsed().as_secs_f64();
         let arpack = match scipy {
-            Some(_) => Some(super::arpack::solve(&mut op, k, tol, options.seed)?),
+            Some(_) => Some(super::arpack::solve(&mut op, k, arpack_tol, options.seed)?),
             None => None,
         };
         let warm = match previous.as_deref() {

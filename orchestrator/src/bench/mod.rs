@@ -94,7 +94,8 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
             format!("storing the calibration in {}", path.display()),
         )?;
         let report = format!(
-            "## `eigensweep bench --calibrate{}` — {stamp}\n\n{}Data: {} ({} train images).\n\n{table}\n             Stored in `{}`; `eigensweep plan FILE` reads it from there (or `--calibration FILE`).\n\n",
+            "## `eigensweep bench --calibrate{}` — {stamp}\n\n{}Data: {} ({} train images).\n\n{table}\n\
+             Stored in `{}`; `eigensweep plan FILE` reads it from there (or `--calibration FILE`).\n\n",
             if args.quick { " --quick" } else { "" },
             machine_line(),
             dir.display(),

@@ -3,14 +3,14 @@
 //! [`top_k_eigenpairs`] finds the largest-algebraic eigenpairs of a [`SymmetricOperator`]
 //! known only through (block) products — in eigensweep the loss Hessian, through exact
 //! Hessian-vector products, where every product is expensive and the number of products is
-//! the cost. The method (thick-restart block Krylov with exact Rayleigh–Ritz, true residuals,
-//! honest stop reasons) is described in the `solver` module source; [`EigenOptions`] holds
-//! the knobs and their measured defaults, [`align_signs`] the sign convention of `METHOD.md`.
+//! the cost. The method (single-vector thick-restart Lanczos, i.e. Krylov–Schur, or a block
+//! variant, with exact Rayleigh–Ritz, true residuals, honest stop reasons) is described in the
+//! `solver` module source; [`EigenOptions`] holds the knobs and their measured defaults,
+//! [`align_signs`] the sign convention of `METHOD.md`.
 //!
 //! Typical use along a training run, warm-starting each snapshot from the previous one (the
-//! solver adds `guard` seeded random columns to the `k` previous vectors, and makes one
-//! Krylov step with them before accepting, so that an eigenvalue that rose into the top `k`
-//! is not missed):
+//! Krylov space starts from the sum of the previous vectors plus a seeded random part, so
+//! that an eigenvalue that rose into the top `k` is not missed):
 //!
 //! ```no_run
 //! # use eigensweep_worker::eigen::*;

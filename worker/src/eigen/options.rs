@@ -25,7 +25,8 @@ pub struct EigenOptions {
     /// [`auto_max_basis`]. Otherwise it must be at least `2 (k + guard)`, unless the
     /// dimension `n` is smaller (values above `n` are clamped to `n`).
     pub max_basis: usize,
-    /// Most residual directions added to the basis per iteration: the residuals of the
+    /// With [`Start::Block`] (Krylov–Schur adds one direction per iteration): most residual
+    /// directions added to the basis per iteration, the residuals of the
     /// first `expand` unconverged pairs among the leading `k + guard`. `0` (the default) =
     /// `k`: every unconverged wanted pair is expanded each iteration and the guard pairs fill
     /// the slots that converged pairs free. On a real SGD trajectory (MNIST, top-3, tol 1e-3,
