@@ -13,12 +13,9 @@ use candle_core::{DType, Device};
 use eigensweep_common::sweep::cost::{Calibration, CALIBRATION_VERSION};
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::eigen::SymmetricOperator;
-use eigensweep_worker::mlp::{
-    evaluate, Architecture, BiasInit, HessianOperator, HessianOptions, Params,
-};
+use eigensweep_worker::mlp::{evaluate, Architecture, HessianOperator, HessianOptions};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
-use eigensweep_worker::rng::{stream_rng, Stream};
-use eigensweep_worker::train::{DeviceData, Trainer};
+use eigensweep_worker::train::DeviceData;
 
 use super::best_of;
 use super::training::one_thread;
@@ -32,13 +29,7 @@ pub(crate) fn measure(
     let arch = Architecture::paper();
     let device = Device::Cpu;
     let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
-    let params = Params::init(
-        &arch,
-        BiasInit::Zero,
-        &mut stream_rng(0, Stream::Init, 0),
-        DType::F32,
-        &device,
-    )?;
+    let params = super::initial_params(&arch, &device)?;
     let mut rates = [0.0f64; 3];
     one_thread(|| -> anyhow::Result<()> {
         for (rate, config) in rates.iter_mut().zip([
@@ -46,23 +37,7 @@ pub(crate) fn measure(
             OptimizerConfig::Adam(AdamConfig::default()),
             OptimizerConfig::Sam(SamConfig::default()),
         ]) {
-            let mut trainer = Trainer::new(
-                params.clone(),
-                config.build(&params)?,
-                train.clone(),
-                128,
-                0,
-            );
-            for _ in 0..20 {
-                trainer.step()?;
-            }
-            let seconds = best_of(3, || {
-                for _ in 0..steps {
-                    trainer.step()?;
-                }
-                Ok(())
-            })?;
-            *rate = steps as f64 / seconds;
+            *rate = super::training::steps_per_second(&params, &config, &train, steps)?;
         }
         Ok(())
     })?;

@@ -10,9 +10,9 @@ use std::time::Instant;
 use candle_core::{DType, Device};
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::eigen::{top_k_eigenpairs, EigenOptions, TOL_ZERO_FACTOR};
-use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOperator, HessianOptions, Params};
+use eigensweep_worker::mlp::{Architecture, HessianOperator, HessianOptions};
 use eigensweep_worker::optim::{OptimizerConfig, SgdConfig};
-use eigensweep_worker::rng::{derived_seed, stream_rng, Stream};
+use eigensweep_worker::rng::{derived_seed, Stream};
 use eigensweep_worker::snapshot::warm_start_vectors;
 use eigensweep_worker::train::{DeviceData, Trainer};
 
@@ -51,13 +51,7 @@ pub(crate) fn measure(
     let arch = Architecture::paper();
     let device = Device::Cpu;
     let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
-    let params = Params::init(
-        &arch,
-        BiasInit::Zero,
-        &mut stream_rng(0, Stream::Init, 0),
-        DType::F32,
-        &device,
-    )?;
+    let params = super::initial_params(&arch, &device)?;
     let config = OptimizerConfig::Sgd(SgdConfig::default());
     let mut trainer = Trainer::new(
         params.clone(),

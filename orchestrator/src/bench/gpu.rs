@@ -16,9 +16,8 @@ use eigensweep_common::device::DeviceRequest;
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::device::{self, OpenedDevice};
 use eigensweep_worker::eigen::SymmetricOperator;
-use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOperator, HessianOptions, Params};
+use eigensweep_worker::mlp::{Architecture, HessianOperator, HessianOptions};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
-use eigensweep_worker::rng::{stream_rng, Stream};
 use eigensweep_worker::snapshot::{eigen_snapshot_interruptible, SnapshotSettings};
 use eigensweep_worker::train::{DeviceData, Trainer};
 
@@ -38,16 +37,6 @@ pub(crate) fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
-fn init(arch: &Architecture, device: &Device) -> anyhow::Result<Params> {
-    Ok(Params::init(
-        arch,
-        BiasInit::Zero,
-        &mut stream_rng(0, Stream::Init, 0),
-        DType::F32,
-        device,
-    )?)
-}
-
 /// Seconds per product, single vector and per vector in a block of 5 (best of `reps`).
 fn hvp_seconds(
     arch: &Architecture,
@@ -55,7 +44,7 @@ fn hvp_seconds(
     device: &Device,
     reps: usize,
 ) -> anyhow::Result<(f64, f64)> {
-    let params = init(arch, device)?;
+    let params = super::initial_params(arch, device)?;
     let mut op = HessianOperator::new(&params, &data.x, &data.onehot, &HessianOptions::default())?;
     let n = arch.num_params();
     let v: Vec<f64> = (0..5 * n)
@@ -79,7 +68,7 @@ fn steps_per_second(
     config: &OptimizerConfig,
     steps: usize,
 ) -> anyhow::Result<f64> {
-    let params = init(arch, device)?;
+    let params = super::initial_params(arch, device)?;
     let mut t = Trainer::new(
         params.clone(),
         config.build(&params)?,
@@ -103,7 +92,7 @@ fn snapshot(
     data: &DeviceData,
     device: &Device,
 ) -> anyhow::Result<(usize, f64, Vec<f64>)> {
-    let params = init(arch, device)?;
+    let params = super::initial_params(arch, device)?;
     let settings = SnapshotSettings::default();
     let clock = Instant::now();
     let s = eigen_snapshot_interruptible(
@@ -134,7 +123,7 @@ fn mini_run(
     let arch = Architecture::paper();
     let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
     let h = DeviceData::new(&hessian.train, &arch, DType::F32, &device)?;
-    let params = init(&arch, &device)?;
+    let params = super::initial_params(&arch, &device)?;
     let config = OptimizerConfig::Sgd(SgdConfig::default());
     let mut t = Trainer::new(params.clone(), config.build(&params)?, train, 128, 0);
     for _ in 0..steps {
@@ -275,7 +264,7 @@ pub(crate) fn measure(
 
     crate::console::note!("[gpu 5/5] bit-reproducibility on the GPU …");
     let again = |device: &Device| -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
-        let params = init(&arch, device)?;
+        let params = super::initial_params(&arch, device)?;
         let config = OptimizerConfig::Adam(AdamConfig::default());
         let mut t = Trainer::new(
             params.clone(),

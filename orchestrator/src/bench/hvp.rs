@@ -7,9 +7,7 @@ use std::fmt::Write as _;
 use candle_core::{DType, Device, Tensor};
 use eigensweep_worker::data::{Dataset, TrainTest};
 use eigensweep_worker::eigen::SymmetricOperator;
-use eigensweep_worker::mlp::{
-    Architecture, BiasInit, HessianEngine, HessianOperator, HessianOptions, Params,
-};
+use eigensweep_worker::mlp::{Architecture, HessianEngine, HessianOperator, HessianOptions};
 use eigensweep_worker::rng::{stream_rng, Stream};
 use eigensweep_worker::train::DeviceData;
 use rand::Rng;
@@ -90,13 +88,7 @@ pub(crate) fn measure(
     let device = Device::Cpu;
     let ds = tiled(data, samples)?;
     let train = DeviceData::new(&ds, &arch, DType::F32, &device)?;
-    let params = Params::init(
-        &arch,
-        BiasInit::Zero,
-        &mut stream_rng(0, Stream::Init, 0),
-        DType::F32,
-        &device,
-    )?;
+    let params = super::initial_params(&arch, &device)?;
     let n = arch.num_params();
     let mut rng = stream_rng(1, Stream::Synthetic, 0);
     let block = 5;

@@ -208,6 +208,22 @@ fn emit(report: &str, write: Option<&std::path::Path>) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The network every benchmark measures: the paper's 784-100-100-10 at initialisation (seed 0,
+/// zero biases, f32) on `device`.
+pub(crate) fn initial_params(
+    arch: &eigensweep_worker::mlp::Architecture,
+    device: &candle_core::Device,
+) -> anyhow::Result<eigensweep_worker::mlp::Params> {
+    use eigensweep_worker::rng::{stream_rng, Stream};
+    Ok(eigensweep_worker::mlp::Params::init(
+        arch,
+        eigensweep_worker::mlp::BiasInit::Zero,
+        &mut stream_rng(0, Stream::Init, 0),
+        candle_core::DType::F32,
+        device,
+    )?)
+}
+
 /// Best (minimum) time of `reps` runs of `f`, in seconds. The minimum is the estimate least
 /// disturbed by other work on a shared machine.
 pub(crate) fn best_of(

@@ -6,9 +6,8 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor, Var, D};
 use eigensweep_worker::data::TrainTest;
-use eigensweep_worker::mlp::{Architecture, BiasInit, Params};
+use eigensweep_worker::mlp::{Architecture, Params};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
-use eigensweep_worker::rng::{stream_rng, Stream};
 use eigensweep_worker::train::{DeviceData, Trainer};
 
 pub(crate) fn measure(data: &TrainTest, steps: usize) -> anyhow::Result<String> {
@@ -32,13 +31,7 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<Strin
     let arch = Architecture::paper();
     let device = Device::Cpu;
     let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
-    let params = Params::init(
-        &arch,
-        BiasInit::Zero,
-        &mut stream_rng(0, Stream::Init, 0),
-        DType::F32,
-        &device,
-    )?;
+    let params = super::initial_params(&arch, &device)?;
     let mut out = String::from(
         "### Training step (batch 128, 1 thread, f32)\n\n| step | steps/s |\n|---|---|\n",
     );
@@ -54,24 +47,7 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<Strin
             OptimizerConfig::Sam(SamConfig::default()),
         ),
     ] {
-        let mut trainer = Trainer::new(
-            params.clone(),
-            config.build(&params)?,
-            train.clone(),
-            128,
-            0,
-        );
-        for _ in 0..20 {
-            trainer.step()?;
-        }
-        let mut best = 0.0f64;
-        for _ in 0..3 {
-            let t = Instant::now();
-            for _ in 0..steps {
-                trainer.step()?;
-            }
-            best = best.max(steps as f64 / t.elapsed().as_secs_f64());
-        }
+        let best = steps_per_second(&params, &config, &train, steps)?;
         if sgd_rate == 0.0 {
             sgd_rate = best;
         }
@@ -88,6 +64,29 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<Strin
         sgd_rate / autograd
     );
     Ok(out)
+}
+
+/// Training steps per second of `config` at batch 128 from `params`, on the calling thread's
+/// settings: 20 warm-up steps, then the best of three runs of `steps`.
+pub(crate) fn steps_per_second(
+    params: &Params,
+    config: &OptimizerConfig,
+    train: &DeviceData,
+    steps: usize,
+) -> anyhow::Result<f64> {
+    let mut trainer = Trainer::new(params.clone(), config.build(params)?, train.clone(), 128, 0);
+    for _ in 0..20 {
+        trainer.step()?;
+    }
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for _ in 0..steps {
+            trainer.step()?;
+        }
+        best = best.max(steps as f64 / t.elapsed().as_secs_f64());
+    }
+    Ok(best)
 }
 
 /// The same SGD step written with candle `Var`s and `backward()`.
