@@ -307,11 +307,19 @@ fn a_snapshot_step_past_the_end_is_dropped_with_a_warning() {
 #[test]
 fn threads_is_not_an_option_of_commands_it_cannot_change() {
     let (_dir, file) = sweep_file(SMALL);
-    for command in ["validate", "plan"] {
-        let (code, _, stderr) = eigensweep(&[command, &file, "--threads", "2"]);
-        assert_eq!(code, exit_codes::USAGE, "{command}: {stderr}");
-        assert!(stderr.contains("--threads"), "{stderr}");
-    }
+    let (code, _, stderr) = eigensweep(&["validate", &file, "--threads", "2"]);
+    assert_eq!(code, exit_codes::USAGE, "{stderr}");
+    assert!(stderr.contains("--threads"), "{stderr}");
+    // On `plan` it describes the layout the wall time is estimated for.
+    let (code, stdout, stderr) = eigensweep(&["plan", &file, "--threads", "2", "--jobs", "2"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("1 rank × 2 jobs × 1 thread per job"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = eigensweep(&["plan", &file, "--jobs", "0"]);
+    assert_eq!(code, exit_codes::USAGE, "{stderr}");
+    assert!(stderr.contains("--jobs"), "{stderr}");
 }
 
 #[test]
@@ -352,9 +360,14 @@ fn plan_of_the_paper_sweep_shows_its_disk_estimate() {
         stdout.contains("(eigenvectors 46.0 GB, weights 8.52 GB, tables 108 MB)"),
         "{stdout}"
     );
+    // HVPs: top-3 runs 20 + 1,583 · 11 = 17,433; top-15 at tol 0 (twice tol 1e-3) 2 · 68 +
+    // 1,583 · 2 · 37 = 117,278; 12 · 17,433 + 3 · 117,278 + 100 baseline · 20 = 563,030.
     assert!(
-        stdout.contains("total:    4,963,308 HVPs, 54.7 GB on disk"),
+        stdout.contains("total:    563,030 HVPs, 54.7 GB on disk"),
         "{stdout}"
     );
+    // And the time it takes, with what the estimate assumes.
+    assert!(stdout.contains("wall time ≈"), "{stdout}");
+    assert!(stdout.contains("assumes:"), "{stdout}");
     assert_eq!(run_keys(&stdout).len(), 15);
 }

@@ -73,8 +73,8 @@ impl Command {
     }
 }
 
-/// `--threads` of the commands that compute with tensors. Not on `validate`, `plan` and
-/// `data`, where it could not change anything.
+/// `--threads` of the commands that compute with tensors. Not on `validate` and `data`, where
+/// it could not change anything (`plan` has its own: the layout it estimates time for).
 #[derive(Debug, Args)]
 pub struct ThreadArgs {
     /// CPU threads for tensor work (default: the CPUs this process may run on; sets

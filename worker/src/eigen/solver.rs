@@ -542,7 +542,8 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
         // pairs may all pass the test there while an eigenvalue that rose above them has no
         // weight in the block; one expansion with the (unconverged) random guard pairs'
         // residuals amplifies such a newcomer enough to be seen, for `guard` products.
-        // A Krylov–Schur cold start is verified by the size of its Krylov space (below).
+        // A Krylov–Schur start (cold or warm) is verified by the size of its Krylov space
+        // (`early`, below).
         let verified = single || m == n || iterations > 1 || converged.iter().all(|c| *c);
         // A guard pair whose interval [θ − r, θ + r] (it holds an eigenvalue) reaches above
         // the k-th Ritz value, with a residual far above the tolerance, may hide an
