@@ -31,7 +31,7 @@ pub(crate) fn tiled(data: &TrainTest, samples: usize) -> anyhow::Result<Dataset>
 
 /// `dst = lhs · rhs` through the `gemm` crate with strides, as the CPU engine calls it.
 #[allow(clippy::too_many_arguments)]
-fn gemm_f32(
+pub(crate) fn gemm_f32(
     m: usize,
     n: usize,
     k: usize,
