@@ -898,45 +898,6 @@ fn run_estimates_by_hand() {
 }
 
 #[test]
-fn run_time_by_hand() {
-    use super::cost::*;
-    // tiny: N = 3,190, 10 SGD steps at batch 128 (the default), snapshots at 0, 5, 10
-    // (42 products), evaluations at every eval step, 200 training and 50 test images.
-    let sweep = tiny(&[]);
-    let run = &sweep.runs()[0];
-    let e = estimate_run(run);
-    let c = Calibration {
-        sgd_steps_per_second: 1000.0,
-        hvp_core_seconds: 1e-9,
-        setup_core_seconds: 2e-9,
-        eval_core_seconds: 3e-10,
-        ..Calibration::builtin()
-    };
-    let samples = Samples {
-        train: 200,
-        test: 50,
-    };
-    let t = run_time(run, &e, samples, &c).unwrap();
-    let n = 3190.0;
-    let step = n / CALIBRATION_PARAMETERS / 1000.0;
-    assert!((t.serial - 10.0 * step).abs() < 1e-15);
-    let evals = run.eval_steps.len() as f64;
-    let parallel = 200.0 * n * (42.0 * 1e-9 + 3.0 * 2e-9) + evals * 250.0 * n * 3e-10;
-    assert!((t.parallel - parallel).abs() < 1e-12 * parallel);
-    // hessian_samples caps the Hessian's samples, not the evaluation's.
-    let capped = tiny(&["snapshots.hessian_samples=100"]);
-    let run = &capped.runs()[0];
-    let t2 = run_time(run, &estimate_run(run), samples, &c).unwrap();
-    let parallel2 = 100.0 * n * (42.0 * 1e-9 + 3.0 * 2e-9) + evals * 250.0 * n * 3e-10;
-    assert!((t2.parallel - parallel2).abs() < 1e-12 * parallel2);
-    // A baseline network: one set-up and a cold top-1 solve (12 products).
-    let task = &sweep.baseline_tasks()[0];
-    let b = baseline_time(task, samples, &c).unwrap();
-    assert!((b.parallel - 200.0 * n * (12.0 * 1e-9 + 2e-9)).abs() < 1e-15);
-    assert_eq!(b.serial, 0.0);
-}
-
-#[test]
 fn paper_sweep_matches_the_study() {
     for text in [
         include_str!("../../../sweeps/paper-mnist.yaml"),
