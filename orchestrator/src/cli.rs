@@ -427,6 +427,10 @@ pub struct BenchArgs {
     /// operator where python3 has scipy.
     #[arg(long)]
     pub eigen: bool,
+    /// Measure only the training step: steps/s per optimiser on the host and tensor engines
+    /// (one thread, batch 128), the GEMM bound, and PyTorch's steps where python3 has torch.
+    #[arg(long)]
+    pub training: bool,
     /// Eigenpairs per snapshot for --eigen.
     #[arg(long, default_value_t = 3, value_parser = positive)]
     pub eigen_k: usize,

@@ -128,10 +128,8 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
     )
     .map_err(numerical("initialising parameters"))?;
     let config = optimizer_config(args.optimizer, args.lr, args.rho);
-    let optimizer = config
-        .build(&params)
+    let mut trainer = Trainer::new(params, &config, train, 128, args.seed)
         .map_err(numerical("building the optimiser"))?;
-    let mut trainer = Trainer::new(params, optimizer, train, 128, args.seed);
     let settings = SnapshotSettings {
         top_k: args.top_k,
         tol: args.tol,
@@ -161,7 +159,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
         let snapshot_due = step.is_multiple_of(args.snapshot_every) || step == args.steps;
         let snapshot = if snapshot_due {
             let s = eigen_snapshot(
-                trainer.params(),
+                &trainer.params().map_err(numerical("parameters"))?,
                 &hessian_data,
                 &settings,
                 args.seed,
@@ -194,16 +192,21 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
             }
         }
         if let Some(s) = snapshot {
-            let grad = match &record {
-                Some(r) => Some(r.gradient.to_flat().map_err(numerical("gradient"))?),
-                None => None,
+            let (grad, update) = match &record {
+                Some(_) => trainer
+                    .last_step_vectors()
+                    .map_err(numerical("gradient and update"))?
+                    .map(|v| (v.gradient, v.update))
+                    .unzip(),
+                None => (None, None),
             };
-            let update = match &record {
-                Some(r) => Some(r.update.to_flat().map_err(numerical("update"))?),
-                None => None,
-            };
-            let (_, test_acc) = evaluate(trainer.params(), &test.x, &test.onehot, 4096)
-                .map_err(numerical("evaluation"))?;
+            let (_, test_acc) = evaluate(
+                &trainer.params().map_err(numerical("parameters"))?,
+                &test.x,
+                &test.onehot,
+                4096,
+            )
+            .map_err(numerical("evaluation"))?;
             let rate = (step - last_step) as f64 / train_seconds.max(1e-9);
             let converged = s.eigen.pairs.iter().filter(|p| p.converged).count();
             let pairs: Vec<String> = s

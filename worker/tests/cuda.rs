@@ -77,18 +77,12 @@ fn setup(gpu_device: Device) -> Setup {
     )
     .unwrap();
     let config = OptimizerConfig::Sgd(SgdConfig { lr: 0.05 });
-    let mut t = Trainer::new(
-        init.clone(),
-        config.build(&init).unwrap(),
-        cpu.clone(),
-        128,
-        3,
-    );
+    let mut t = Trainer::new(init.clone(), &config, cpu.clone(), 128, 3).unwrap();
     for _ in 0..200 {
         t.step().unwrap();
     }
     Setup {
-        theta: t.params().to_flat().unwrap(),
+        theta: t.params_flat().unwrap(),
         arch,
         cpu,
         gpu,
@@ -182,14 +176,14 @@ fn training_steps_and_evaluation_match_the_cpu() {
     ] {
         let run = |device: &Device, train: &DeviceData| {
             let p = Params::from_flat(&s.arch, &s.theta, DType::F32, device).unwrap();
-            let mut t = Trainer::new(p.clone(), config.build(&p).unwrap(), train.clone(), 128, 11);
+            let mut t = Trainer::new(p.clone(), &config, train.clone(), 128, 11).unwrap();
             let mut losses = Vec::new();
             for _ in 0..50 {
                 losses.push(t.step().unwrap().loss);
             }
             let test = DeviceData::new(&data.test, &s.arch, DType::F32, device).unwrap();
-            let eval = evaluate(t.params(), &test.x, &test.onehot, 4096).unwrap();
-            (t.params().to_flat().unwrap(), losses, eval)
+            let eval = evaluate(&t.params().unwrap(), &test.x, &test.onehot, 4096).unwrap();
+            (t.params_flat().unwrap(), losses, eval)
         };
         let (theta_c, loss_c, eval_c) = run(&Device::Cpu, &s.cpu);
         let (theta_g, loss_g, eval_g) = run(&dev, &s.gpu);

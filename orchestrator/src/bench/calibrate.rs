@@ -15,7 +15,7 @@ use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::eigen::SymmetricOperator;
 use eigensweep_worker::mlp::{evaluate, Architecture, HessianOperator, HessianOptions};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
-use eigensweep_worker::train::DeviceData;
+use eigensweep_worker::train::{DeviceData, TrainingEngine};
 
 use super::best_of;
 use super::training::one_thread;
@@ -37,7 +37,13 @@ pub(crate) fn measure(
             OptimizerConfig::Adam(AdamConfig::default()),
             OptimizerConfig::Sam(SamConfig::default()),
         ]) {
-            *rate = super::training::steps_per_second(&params, &config, &train, steps)?;
+            *rate = super::training::steps_per_second(
+                &params,
+                &config,
+                &train,
+                steps,
+                TrainingEngine::for_device(&Device::Cpu),
+            )?;
         }
         Ok(())
     })?;

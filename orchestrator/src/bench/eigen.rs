@@ -33,6 +33,8 @@ pub(crate) struct Spec {
 pub(crate) struct Means {
     pub cold: f64,
     pub warm: f64,
+    /// The first snapshot's cold solve: products, and seconds including the operator's set-up.
+    pub first_cold: (usize, f64),
 }
 
 /// `start`: SGD steps taken before the first snapshot (0 = from initialisation).
@@ -53,13 +55,7 @@ pub(crate) fn measure(
     let train = DeviceData::new(&data.train, &arch, DType::F32, &device)?;
     let params = super::initial_params(&arch, &device)?;
     let config = OptimizerConfig::Sgd(SgdConfig::default());
-    let mut trainer = Trainer::new(
-        params.clone(),
-        config.build(&params)?,
-        train.clone(),
-        128,
-        0,
-    );
+    let mut trainer = Trainer::new(params.clone(), &config, train.clone(), 128, 0)?;
     for _ in 0..start {
         trainer.step()?;
     }
@@ -87,10 +83,11 @@ pub(crate) fn measure(
     let mut previous: Option<Vec<Vec<f64>>> = None;
     let (mut cold_total, mut warm_total, mut cold_secs, mut warm_secs) = (0usize, 0usize, 0.0, 0.0);
     let mut setup_secs = 0.0;
+    let mut first_cold = (0, 0.0);
     for index in 0..=snapshots as u64 {
         let t = Instant::now();
         let mut op = HessianOperator::new(
-            trainer.params(),
+            &trainer.params()?,
             &train.x,
             &train.onehot,
             &HessianOptions::default(),
@@ -106,6 +103,9 @@ pub(crate) fn measure(
         let t = Instant::now();
         let cold = top_k_eigenpairs(&mut op, &options, None)?;
         let cold_s = t.elapsed().as_secs_f64();
+        if index == 0 {
+            first_cold = (cold.products, cold_s + setup_secs);
+        }
         let arpack = match scipy {
             Some(_) => Some(super::arpack::solve(&mut op, k, arpack_tol, options.seed)?),
             None => None,
@@ -204,6 +204,7 @@ pub(crate) fn measure(
         Means {
             cold: cold_total as f64 / count,
             warm: warm_total as f64 / count,
+            first_cold,
         },
     ))
 }

@@ -69,13 +69,7 @@ fn steps_per_second(
     steps: usize,
 ) -> anyhow::Result<f64> {
     let params = super::initial_params(arch, device)?;
-    let mut t = Trainer::new(
-        params.clone(),
-        config.build(&params)?,
-        train.clone(),
-        128,
-        0,
-    );
+    let mut t = Trainer::new(params.clone(), config, train.clone(), 128, 0)?;
     for _ in 0..20 {
         t.step()?;
     }
@@ -125,13 +119,13 @@ fn mini_run(
     let h = DeviceData::new(&hessian.train, &arch, DType::F32, &device)?;
     let params = super::initial_params(&arch, &device)?;
     let config = OptimizerConfig::Sgd(SgdConfig::default());
-    let mut t = Trainer::new(params.clone(), config.build(&params)?, train, 128, 0);
+    let mut t = Trainer::new(params.clone(), &config, train, 128, 0)?;
     for _ in 0..steps {
         t.step()?;
     }
     let settings = SnapshotSettings::default();
     eigen_snapshot_interruptible(
-        t.params(),
+        &t.params()?,
         &h,
         &settings,
         0,
@@ -266,18 +260,12 @@ pub(crate) fn measure(
     let again = |device: &Device| -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
         let params = super::initial_params(&arch, device)?;
         let config = OptimizerConfig::Adam(AdamConfig::default());
-        let mut t = Trainer::new(
-            params.clone(),
-            config.build(&params)?,
-            t_gpu.clone(),
-            128,
-            0,
-        );
+        let mut t = Trainer::new(params.clone(), &config, t_gpu.clone(), 128, 0)?;
         for _ in 0..200 {
             t.step()?;
         }
         let s = eigen_snapshot_interruptible(
-            t.params(),
+            &t.params()?,
             &h_gpu,
             &SnapshotSettings::default(),
             0,
@@ -286,7 +274,7 @@ pub(crate) fn measure(
             &AtomicBool::new(false),
         )?;
         Ok((
-            t.params().to_flat()?,
+            t.params_flat()?,
             s.eigen.pairs.iter().map(|p| p.value).collect(),
         ))
     };

@@ -127,6 +127,32 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         }
         return emit(&report, args.write.as_deref());
     }
+    if args.training {
+        crate::console::note!("training steps per second …");
+        let steps = if args.quick { 200 } else { 2000 };
+        let (table, rates) = training::measure(&data, steps).map_err(Failure::from)?;
+        crate::console::note!("PyTorch training steps (if torch is importable) …");
+        let torch = torch::measure(
+            &dir,
+            (0, 0),
+            &initial_theta()?,
+            &["train"],
+            steps,
+            &torch::Ours {
+                training: Some(rates),
+                ..torch::Ours::default()
+            },
+        );
+        let report = format!(
+            "## `eigensweep bench --training{}` — {}\n\n{}Data: {} ({} train images).\n\n{table}{torch}",
+            if args.quick { " --quick" } else { "" },
+            timestamp(),
+            machine_line(),
+            dir.display(),
+            data.train.len,
+        );
+        return emit(&report, args.write.as_deref());
+    }
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -138,12 +164,12 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         data.train.len
     );
     crate::console::note!("[1/4] training steps per second …");
-    let train =
-        training::measure(&data, if args.quick { 200 } else { 2000 }).map_err(Failure::from)?;
+    let train_steps = if args.quick { 200 } else { 2000 };
+    let (train, rates) = training::measure(&data, train_steps).map_err(Failure::from)?;
     report.push_str(&train);
     crate::console::note!("[2/4] Hessian-vector product against its GEMM floor …");
     let samples = if args.quick { 8_000 } else { args.hvp_samples };
-    let (hvp_report, our_hvp_seconds, blocked_seconds) =
+    let (hvp_report, our_hvp_seconds, _blocked_seconds) =
         hvp::measure(&data, samples, if args.quick { 2 } else { 5 }).map_err(Failure::from)?;
     report.push_str(&hvp_report);
     crate::console::note!("[3/4] eigensolver cold vs warm along a training trajectory …");
@@ -155,6 +181,7 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
     };
     let (early, means) = eigen::measure(&data, snapshots, 0, spec).map_err(Failure::from)?;
     let (mut cold, mut warm) = (means.cold, means.warm);
+    let first_cold = means.first_cold;
     report.push_str(&early);
     if !args.quick {
         // Most of a 10⁵-step run lies past the first few hundred steps, where the top
@@ -166,16 +193,29 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
     }
     let _ = writeln!(
         report,
-        "Projected to a Hessian on {samples} samples (the solver's products come in blocks, \
-         {:.1} ms per vector here): cold {:.1} s, warm {:.1} s per top-3 snapshot; 1,584 warm \
-         snapshots (the paper's schedule) ≈ {:.0} min of Hessian work per run.\n",
-        blocked_seconds * 1e3,
-        cold * blocked_seconds,
-        warm * blocked_seconds,
-        1584.0 * warm * blocked_seconds / 60.0
+        "Projected to a Hessian on {samples} samples (the Krylov–Schur solver applies one vector \
+         at a time, {:.1} ms per product here): cold {:.1} s, warm {:.1} s per top-3 snapshot; \
+         1,584 warm snapshots (the paper's schedule) ≈ {:.0} min of Hessian work per run.\n",
+        our_hvp_seconds * 1e3,
+        cold * our_hvp_seconds,
+        warm * our_hvp_seconds,
+        1584.0 * warm * our_hvp_seconds / 60.0
     );
-    crate::console::note!("[4/4] PyTorch double-backward HVP (if torch is importable) …");
-    report.push_str(&torch::measure(&dir, samples, our_hvp_seconds));
+    crate::console::note!(
+        "[4/4] the paper's stack: PyTorch HVP, scipy eigsh, PyTorch training (if importable) …"
+    );
+    report.push_str(&torch::measure(
+        &dir,
+        (samples, data.train.len),
+        &initial_theta()?,
+        &["hvp", "eigsh", "train"],
+        train_steps,
+        &torch::Ours {
+            hvp_seconds: Some(our_hvp_seconds),
+            cold: Some(first_cold),
+            training: Some(rates),
+        },
+    ));
     emit(&report, args.write.as_deref())
 }
 
@@ -222,6 +262,20 @@ pub(crate) fn initial_params(
         candle_core::DType::F32,
         device,
     )?)
+}
+
+/// [`initial_params`] as flat f32, for the PyTorch script.
+fn initial_theta() -> Result<Vec<f32>, Failure> {
+    let params = initial_params(
+        &eigensweep_worker::mlp::Architecture::paper(),
+        &candle_core::Device::Cpu,
+    )?;
+    Ok(params
+        .to_flat()
+        .map_err(anyhow::Error::from)?
+        .into_iter()
+        .map(|v| v as f32)
+        .collect())
 }
 
 /// Best (minimum) time of `reps` runs of `f`, in seconds. The minimum is the estimate least

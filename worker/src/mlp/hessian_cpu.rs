@@ -11,18 +11,11 @@
 //! threads (thread `t` takes chunks t, t+T, …) whose partial sums are added in thread order, so
 //! the result is bit-identical for a given thread count.
 
-use std::ops::AddAssign;
+use candle_core::Tensor;
 
-use candle_core::{Storage, Tensor, WithDType};
-use gemm::Parallelism;
-use num_traits::Float;
-
+pub(crate) use super::cpu_kernels::Real;
+use super::cpu_kernels::{add_column_sums, gemm_into, relu_mask, with_host_slice};
 use super::ModelError;
-
-/// Element types the CPU engine runs in.
-pub(crate) trait Real: WithDType + Float + AddAssign + Send + Sync + 'static {}
-impl Real for f32 {}
-impl Real for f64 {}
 
 /// Values of one chunk that do not depend on the direction (row-major, chunk rows each).
 #[derive(Debug)]
@@ -52,58 +45,6 @@ pub(crate) struct CpuHessian<T> {
     threads: usize,
 }
 
-/// `dst (m×n) [+]= lhs (m×k) · rhs (k×n)` with explicit strides (row stride, column stride).
-#[allow(clippy::too_many_arguments)]
-fn gemm_into<T: Real>(
-    dst: &mut [T],
-    accumulate: bool,
-    (m, n, k): (usize, usize, usize),
-    lhs: &[T],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[T],
-    (rhs_rs, rhs_cs): (usize, usize),
-) {
-    assert!(dst.len() >= m * n, "gemm_into: destination too small");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k > 0 {
-        assert!(
-            lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs,
-            "gemm_into: lhs out of bounds"
-        );
-        assert!(
-            rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs,
-            "gemm_into: rhs out of bounds"
-        );
-    }
-    // SAFETY: the asserts above keep every index gemm touches inside the three slices, and
-    // `dst` is exclusively borrowed, so it cannot alias `lhs` or `rhs`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
-    }
-}
-
 // The elementwise steps are separate functions so that their slices arrive as distinct
 // (noalias) arguments and every branch is a select: both are what lets the compiler vectorise
 // them; written inline, the masked stores stayed scalar and cost a third of the product.
@@ -116,38 +57,6 @@ fn bias_relu_mask<T: Real>(dst: &mut [T], bias: &[T], act: &[T]) {
             let v = *r + *b;
             *r = if *a > T::zero() { v } else { T::zero() };
         }
-    }
-}
-
-/// `dst = act > 0 ? dst : 0`.
-fn relu_mask<T: Real>(dst: &mut [T], act: &[T]) {
-    for (r, a) in dst.iter_mut().zip(act) {
-        let v = *r;
-        *r = if *a > T::zero() { v } else { T::zero() };
-    }
-}
-
-/// `acc[j] += Σ_r m[r, j]`.
-fn add_column_sums<T: Real>(acc: &mut [T], m: &[T]) {
-    let width = acc.len();
-    for row in m.chunks_exact(width) {
-        for (b, r) in acc.iter_mut().zip(row) {
-            *b += *r;
-        }
-    }
-}
-
-/// Runs `f` on the host slice of a contiguous CPU tensor.
-fn with_host_slice<T: Real, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R, ModelError> {
-    let (storage, layout) = t.storage_and_layout();
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| ModelError::Shape("CPU Hessian engine needs contiguous inputs".into()))?;
-    match &*storage {
-        Storage::Cpu(cpu) => Ok(f(&cpu.as_slice::<T>()?[start..end])),
-        _ => Err(ModelError::Shape(
-            "CPU Hessian engine used with a non-CPU tensor".into(),
-        )),
     }
 }
 

@@ -4,7 +4,9 @@
 //! network this small and lets the Hessian operator reuse the forward/backward intermediates.
 
 mod architecture;
+mod cpu_kernels;
 mod gradient;
+mod gradient_cpu;
 mod hessian;
 mod hessian_cpu;
 mod params;
@@ -14,9 +16,11 @@ pub(crate) mod reference;
 pub(crate) mod tests;
 
 pub use architecture::{Architecture, ArchitectureError, BiasInit, LayerSlots};
+pub(crate) use cpu_kernels::{with_host_slice, Real};
 pub use gradient::{
     backward, evaluate, forward, loss_and_gradient, softmax_cross_entropy, Forward,
 };
+pub(crate) use gradient_cpu::CpuGradient;
 pub use hessian::{HessianEngine, HessianOperator, HessianOptions};
 pub use params::Params;
 

@@ -6,12 +6,15 @@
 //! new parameters together with the gradient it saw at θ_t, which the alignment statistics use.
 
 mod adam;
+mod host;
 mod sam;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig};
 pub use sam::{Sam, SamConfig};
 pub use sgd::{Sgd, SgdConfig};
+
+pub(crate) use host::HostOptimizer;
 
 use crate::mlp::{ModelError, Params};
 

@@ -22,7 +22,7 @@ use crate::snapshot::{
     alignment, eigen_snapshot_interruptible, ipr, warm_start_vectors, SnapshotError,
     SnapshotSettings,
 };
-use crate::train::{DeviceData, OrderPosition, StepRecord, Trainer};
+use crate::train::{DeviceData, OrderPosition, ResumePoint, StepRecord, Trainer};
 
 /// Everything one run needs, already resolved from the sweep file.
 #[derive(Debug, Clone)]
@@ -402,21 +402,23 @@ pub fn execute(
         match &saved {
             Some(c) => {
                 let params = Params::from_flat(&plan.arch, &c.params, dtype, &device)?;
-                let mut optimizer = plan.optimizer.build(&params)?;
-                optimizer.restore(&c.optimizer_state, c.optimizer_steps)?;
-                let position = OrderPosition {
-                    epoch: c.epoch,
-                    offset: c.offset as usize,
+                let point = ResumePoint {
+                    step: c.step,
+                    position: OrderPosition {
+                        epoch: c.epoch,
+                        offset: c.offset as usize,
+                    },
+                    optimizer_state: c.optimizer_state.clone(),
+                    optimizer_steps: c.optimizer_steps,
                 };
                 let trainer = Trainer::resume(
                     params,
-                    optimizer,
+                    &plan.optimizer,
                     train.clone(),
                     plan.batch_size,
                     plan.seed,
-                    c.step,
-                    position,
-                );
+                    &point,
+                )?;
                 let warm = if c.warm_start.is_empty() {
                     None
                 } else {
@@ -432,9 +434,13 @@ pub fn execute(
                 )
             }
             None => {
-                let optimizer = plan.optimizer.build(&fresh)?;
-                let trainer =
-                    Trainer::new(fresh, optimizer, train.clone(), plan.batch_size, plan.seed);
+                let trainer = Trainer::new(
+                    fresh,
+                    &plan.optimizer,
+                    train.clone(),
+                    plan.batch_size,
+                    plan.seed,
+                )?;
                 (trainer, 0, None, Writers::open(dir, &[])?, 0.0, None)
             }
         };
@@ -453,7 +459,7 @@ pub fn execute(
                            wall: f64,
                            complete: bool|
      -> Result<(), RunError> {
-        let (optimizer_state, optimizer_steps) = trainer.optimizer().state()?;
+        let (optimizer_state, optimizer_steps) = trainer.optimizer_state()?;
         let position = trainer.order_position();
         Checkpoint {
             run_key: plan.key.clone(),
@@ -461,7 +467,7 @@ pub fn execute(
             epoch: position.epoch,
             offset: position.offset as u64,
             snapshots_done,
-            params: trainer.params().to_flat()?,
+            params: trainer.params_flat()?,
             optimizer_state,
             optimizer_steps,
             warm_start: warm.clone().unwrap_or_default(),
@@ -512,15 +518,14 @@ pub fn execute(
         let t = trainer.steps();
         // An update can overflow θ without the loss it was computed from showing it; the
         // eigensolver must not be handed such parameters.
-        if snapshot_steps.contains(&t) && trainer.params().to_flat()?.iter().any(|v| !v.is_finite())
-        {
+        if snapshot_steps.contains(&t) && trainer.params_flat()?.iter().any(|v| !v.is_finite()) {
             diverge!(t);
         }
         // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
         let snapshot = if snapshot_steps.contains(&t) {
             let started = Instant::now();
             let s = match eigen_snapshot_interruptible(
-                trainer.params(),
+                &trainer.params()?,
                 &hessian_data,
                 &plan.snapshot,
                 plan.seed,
@@ -562,8 +567,9 @@ pub fn execute(
         };
         let evaluation = if eval_steps.contains(&t) {
             let started = Instant::now();
-            let tr = evaluate(trainer.params(), &train.x, &train.onehot, 4096)?;
-            let te = evaluate(trainer.params(), &test.x, &test.onehot, 4096)?;
+            let params = trainer.params()?;
+            let tr = evaluate(&params, &train.x, &train.onehot, 4096)?;
+            let te = evaluate(&params, &test.x, &test.onehot, 4096)?;
             stages.evaluation += started.elapsed().as_secs_f64();
             last_test_accuracy = Some(te.1);
             Some((tr, te))
@@ -571,7 +577,7 @@ pub fn execute(
             None
         };
         let params_t = if snapshot.is_some() && (plan.store_weights || t == plan.steps) {
-            Some(trainer.params().to_flat()?)
+            Some(trainer.params_flat()?)
         } else {
             None
         };
@@ -581,13 +587,15 @@ pub fn execute(
         } else {
             None
         };
-        let (grad_norm, update_norm) = match &record {
-            Some(r) if t % plan.log_every == 0 || evaluation.is_some() => (
-                Some(r.gradient.squared_norm()?.sqrt()),
-                Some(r.update.squared_norm()?.sqrt()),
-            ),
-            _ => (None, None),
-        };
+        // The norms and vectors below belong to the step just taken, so only when one was.
+        let (grad_norm, update_norm) =
+            match (&record, t % plan.log_every == 0 || evaluation.is_some()) {
+                (Some(_), true) => match trainer.last_norms()? {
+                    Some((g, u)) => (Some(g), Some(u)),
+                    None => (None, None),
+                },
+                _ => (None, None),
+            };
         stages.training += started.elapsed().as_secs_f64();
         let batch_loss = record.as_ref().map(|r| r.loss);
         if t % plan.log_every == 0 || evaluation.is_some() {
@@ -604,8 +612,10 @@ pub fn execute(
             });
         }
         if let Some(s) = snapshot {
-            let grad = record.as_ref().map(|r| r.gradient.to_flat()).transpose()?;
-            let update = record.as_ref().map(|r| r.update.to_flat()).transpose()?;
+            let (grad, update) = match (&record, trainer.last_step_vectors()?) {
+                (Some(_), Some(v)) => (Some(v.gradient), Some(v.update)),
+                _ => (None, None),
+            };
             for (i, pair) in s.eigen.pairs.iter().enumerate() {
                 writers.snapshot_rows.push(SnapshotRow {
                     run_key: plan.key.clone(),
@@ -666,7 +676,7 @@ pub fn execute(
                 writers.weight_rows.push(WeightRow {
                     run_key: plan.key.clone(),
                     step: t,
-                    theta: flat_f32(&trainer.params().to_flat()?),
+                    theta: flat_f32(&trainer.params_flat()?),
                 });
             }
             writers.flush()?;

@@ -1,0 +1,225 @@
+//! The training loop's pieces: the training set on the device, the seeded mini-batch order,
+//! and [`Trainer`], which takes optimiser steps through one of two engines — fused host
+//! kernels on the CPU, candle tensors elsewhere (see [`TrainingEngine`]).
+
+mod data;
+mod engine;
+mod host_engine;
+mod order;
+#[cfg(test)]
+mod tests;
+
+pub use data::DeviceData;
+pub use engine::TrainingEngine;
+pub use order::{BatchOrder, OrderPosition};
+
+use candle_core::DType;
+
+use crate::mlp::{ModelError, Params};
+use crate::optim::OptimizerConfig;
+use engine::{Engine, TensorEngine};
+use host_engine::HostEngine;
+
+/// What one training step produced.
+#[derive(Debug, Clone, Copy)]
+pub struct StepRecord {
+    /// The step number just completed (1-based: θ_step is now current).
+    pub step: u64,
+    /// Mini-batch loss at θ_{step−1}.
+    pub loss: f64,
+}
+
+/// The last step's mini-batch gradient and update as flat f64 vectors (the alignments use
+/// them at snapshots).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepVectors {
+    /// g_t = ∇L_B(θ_t) (for SAM the gradient at θ_t, not at the perturbed point).
+    pub gradient: Vec<f64>,
+    /// θ_{t+1} − θ_t as the optimiser computed it.
+    pub update: Vec<f64>,
+}
+
+/// Where a checkpointed run resumes: the step, the batch order's position and the
+/// optimiser's state (as [`Trainer::optimizer_state`] returned it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumePoint {
+    /// Steps already taken.
+    pub step: u64,
+    /// The batch order's position after them.
+    pub position: OrderPosition,
+    /// The optimiser's flat state tensors.
+    pub optimizer_state: Vec<Vec<f64>>,
+    /// The optimiser's own step counter.
+    pub optimizer_steps: u64,
+}
+
+/// Parameters, optimiser and batch order of one run.
+pub struct Trainer {
+    engine: Box<dyn Engine>,
+    order: BatchOrder,
+    data: DeviceData,
+    step: u64,
+}
+
+impl Trainer {
+    /// A trainer starting from `params` at step 0 with a fresh `config` optimiser, on the
+    /// engine for the parameters' device ([`TrainingEngine::for_device`]).
+    ///
+    /// # Errors
+    /// A tensor error while copying the parameters.
+    pub fn new(
+        params: Params,
+        config: &OptimizerConfig,
+        data: DeviceData,
+        batch_size: usize,
+        seed: u64,
+    ) -> Result<Self, ModelError> {
+        let engine = TrainingEngine::for_device(params.device());
+        Self::with_engine(params, config, data, batch_size, seed, engine)
+    }
+
+    /// As [`Trainer::new`] on a chosen engine (the tests and `bench` compare the two).
+    ///
+    /// # Errors
+    /// [`ModelError::Shape`] for [`TrainingEngine::Host`] off the CPU or in a dtype other
+    /// than f32/f64; a tensor error while copying the parameters.
+    pub fn with_engine(
+        params: Params,
+        config: &OptimizerConfig,
+        data: DeviceData,
+        batch_size: usize,
+        seed: u64,
+        engine: TrainingEngine,
+    ) -> Result<Self, ModelError> {
+        let engine = build_engine(params, config, batch_size, engine, None)?;
+        Ok(Self {
+            engine,
+            order: BatchOrder::new(data.len(), batch_size, seed),
+            data,
+            step: 0,
+        })
+    }
+
+    /// A trainer continuing from a checkpoint: `params` as they were after `point.step`
+    /// steps, the optimiser and batch order restored from `point`.
+    ///
+    /// # Errors
+    /// [`ModelError::Shape`] or [`ModelError::FlatLength`] when the optimiser state does not
+    /// fit `config` and the network.
+    pub fn resume(
+        params: Params,
+        config: &OptimizerConfig,
+        data: DeviceData,
+        batch_size: usize,
+        seed: u64,
+        point: &ResumePoint,
+    ) -> Result<Self, ModelError> {
+        let engine = TrainingEngine::for_device(params.device());
+        let engine = build_engine(params, config, batch_size, engine, Some(point))?;
+        Ok(Self {
+            engine,
+            order: BatchOrder::resume(data.len(), batch_size, seed, point.position),
+            data,
+            step: point.step,
+        })
+    }
+
+    /// Which engine takes the steps.
+    pub fn engine(&self) -> TrainingEngine {
+        self.engine.kind()
+    }
+
+    /// Takes one optimiser step on the next mini-batch.
+    ///
+    /// # Errors
+    /// A tensor error from the device (the host engine cannot fail once built).
+    pub fn step(&mut self) -> Result<StepRecord, ModelError> {
+        let loss = self.engine.step(&self.data, self.order.next_batch())?;
+        self.step += 1;
+        Ok(StepRecord {
+            step: self.step,
+            loss,
+        })
+    }
+
+    /// Current parameters θ_step as device tensors (a copy on the host engine: ask at
+    /// snapshots and evaluations, not every step).
+    pub fn params(&self) -> Result<Params, ModelError> {
+        self.engine.params()
+    }
+
+    /// Current parameters θ_step as a flat f64 vector.
+    pub fn params_flat(&self) -> Result<Vec<f64>, ModelError> {
+        self.engine.params_flat()
+    }
+
+    /// The last step's mini-batch gradient g_t = ∇L_B(θ_t) (for SAM the one at θ_t) and
+    /// update θ_{t+1} − θ_t, as flat f64 vectors; `None` before the first step.
+    pub fn last_step_vectors(&self) -> Result<Option<StepVectors>, ModelError> {
+        self.engine.last_step_vectors()
+    }
+
+    /// (‖g_t‖, ‖θ_{t+1} − θ_t‖) of the last step; `None` before the first step.
+    pub fn last_norms(&self) -> Result<Option<(f64, f64)>, ModelError> {
+        self.engine.last_norms()
+    }
+
+    /// The optimiser's state for a checkpoint: flat tensors and its step counter.
+    pub fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+        self.engine.optimizer_state()
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// The training data.
+    pub fn data(&self) -> &DeviceData {
+        &self.data
+    }
+
+    /// The batch order's position.
+    pub fn order_position(&self) -> OrderPosition {
+        self.order.position()
+    }
+}
+
+fn build_engine(
+    params: Params,
+    config: &OptimizerConfig,
+    batch_size: usize,
+    kind: TrainingEngine,
+    point: Option<&ResumePoint>,
+) -> Result<Box<dyn Engine>, ModelError> {
+    Ok(match kind {
+        TrainingEngine::Tensors => {
+            let mut optimizer = config.build(&params)?;
+            if let Some(p) = point {
+                optimizer.restore(&p.optimizer_state, p.optimizer_steps)?;
+            }
+            Box::new(TensorEngine::new(params, optimizer))
+        }
+        TrainingEngine::Host => match params.dtype() {
+            DType::F32 => {
+                let mut e = HostEngine::<f32>::new(&params, *config, batch_size)?;
+                if let Some(p) = point {
+                    e.restore(&p.optimizer_state, p.optimizer_steps)?;
+                }
+                Box::new(e)
+            }
+            DType::F64 => {
+                let mut e = HostEngine::<f64>::new(&params, *config, batch_size)?;
+                if let Some(p) = point {
+                    e.restore(&p.optimizer_state, p.optimizer_steps)?;
+                }
+                Box::new(e)
+            }
+            other => {
+                return Err(ModelError::Shape(format!(
+                    "the host training engine runs in f32 or f64, not {other:?}"
+                )))
+            }
+        },
+    })
+}
