@@ -36,7 +36,7 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<(Stri
     let mut out = String::from(
         "### Training step (batch 128, 1 thread, f32)\n\n\
          The host engine (fused `gemm` calls and one optimiser pass on host vectors) is what \
-         runs train on the CPU; the tensor engine (candle operations) is what CUDA runs, here on \
+         `run` trains with on the CPU; the tensor engine (candle operations) is what CUDA runs, here on \
          the CPU for comparison.\n\n\
          | optimiser | host engine, steps/s | tensor engine, steps/s | host / tensor |\n|---|---|---|---|\n",
     );
