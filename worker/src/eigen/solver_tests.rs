@@ -1,6 +1,7 @@
 //! Tests of the eigensolver against known spectra, nalgebra, and its own promises
 //! (ordering, signs, honest convergence flags, budgets, determinism, warm starts).
 
+use super::solver::is_progress;
 use super::test_ops::*;
 use super::*;
 use rand::SeedableRng;
@@ -654,4 +655,24 @@ fn krylov_schur_cold_start_uses_arpacks_basis_before_accepting() {
     // For k = 15 the basis is 2k + 1 = 31 before anything is accepted.
     let res = top_k_eigenpairs(&mut op, &opts(15, 1e-1), None).unwrap();
     assert!(res.products >= 31, "{}", res.products);
+}
+
+#[test]
+fn at_the_noise_floor_only_a_halving_of_the_residual_counts_as_progress() {
+    // Late-Adam θ on the 60k digits (worker/tests/late_adam.rs, step 88,889, tol 0): the
+    // residuals stalled at 1.32e-8, 600× below the floor, and a thick restart alone moved
+    // them to 1.13e-8; counted as progress, that reset the patience and the solve took 46
+    // products against 20 converged at tol 1e-3 (32 with this rule).
+    assert!(!is_progress(1.13e-8, 1.32e-8, true), "restart wobble");
+    assert!(
+        is_progress(0.6e-8, 1.32e-8, true),
+        "real convergence halves it"
+    );
+    assert!(
+        is_progress(1.13e-8, 1.32e-8, false),
+        "above the floor 10 % is progress"
+    );
+    assert!(!is_progress(1.25e-8, 1.32e-8, false));
+    // A residual jumping 10× up means a new direction entered the wanted set.
+    assert!(is_progress(2e-7, 1.32e-8, true));
 }
