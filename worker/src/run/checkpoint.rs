@@ -74,6 +74,11 @@ pub struct Checkpoint {
     /// Kind of device the run computed on (`cpu` or `cuda`): results are bit-identical only
     /// on the same kind. Checkpoints written before this field existed read as `cpu`.
     pub device: String,
+    /// The training engine that took the steps (`host` or `tensors`, see
+    /// [`TrainingEngine`](crate::train::TrainingEngine)): a resumed run continues on it, so
+    /// its numbers stay those of one engine. Checkpoints written before this field existed
+    /// were all computed by the tensor engine and read as `tensors`.
+    pub engine: String,
 }
 
 struct Enc(Vec<u8>);
@@ -170,6 +175,7 @@ impl Checkpoint {
         e.u64(u64::from(self.complete));
         e.u64(self.threads);
         e.str(&self.device);
+        e.str(&self.engine);
         let digest = Sha256::digest(&e.0);
         e.0.extend_from_slice(&digest);
         e.0
@@ -212,6 +218,12 @@ impl Checkpoint {
         } else {
             d.str()?
         };
+        // Another optional trailing field: before it, every run trained on the tensor engine.
+        let engine = if d.pos == body.len() {
+            "tensors".to_string()
+        } else {
+            d.str()?
+        };
         if d.pos != body.len() {
             return Err("trailing bytes".into());
         }
@@ -230,6 +242,7 @@ impl Checkpoint {
             complete,
             threads,
             device,
+            engine,
         })
     }
 
@@ -301,26 +314,47 @@ mod tests {
             complete: false,
             threads: 2,
             device: "cuda".into(),
+            engine: "host".into(),
         }
     }
 
+    /// The checkpoint's bytes with the last `drop` trailing fields (strings) removed and the
+    /// checksum re-sealed: what an older version wrote.
+    fn without_trailing_strings(lengths: &[usize]) -> Vec<u8> {
+        let bytes = sample().encode();
+        let mut body = bytes[..bytes.len() - 32].to_vec();
+        for len in lengths {
+            body.truncate(body.len() - 8 - len);
+        }
+        let digest = Sha256::digest(&body);
+        body.extend_from_slice(&digest);
+        body
+    }
+
     /// A checkpoint written before the device field existed (it ended after `threads`) reads
-    /// as a CPU run's.
+    /// as a CPU run's on the tensor engine.
     #[test]
     fn a_checkpoint_without_the_device_field_reads_as_cpu() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("checkpoint.bin");
-        let bytes = sample().encode();
-        let body = &bytes[..bytes.len() - 32];
-        // Drop the trailing string (8-byte length + "cuda") and re-seal it.
-        let old_body = &body[..body.len() - 8 - 4];
-        let mut old = old_body.to_vec();
-        old.extend_from_slice(&Sha256::digest(old_body));
-        fs::write(&path, old).unwrap();
+        // Drop "host" (the engine) and "cuda" (the device).
+        fs::write(&path, without_trailing_strings(&[4, 4])).unwrap();
         let read = Checkpoint::load(&path).unwrap().unwrap();
         assert_eq!(read.device, "cpu");
+        assert_eq!(read.engine, "tensors");
         assert_eq!(read.threads, 2);
         assert_eq!(read.params, sample().params);
+    }
+
+    /// A checkpoint written before the engine field existed reads as the tensor engine's.
+    #[test]
+    fn a_checkpoint_without_the_engine_field_reads_as_tensors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.bin");
+        fs::write(&path, without_trailing_strings(&[4])).unwrap();
+        let read = Checkpoint::load(&path).unwrap().unwrap();
+        assert_eq!(read.device, "cuda");
+        assert_eq!(read.engine, "tensors");
     }
 
     #[test]

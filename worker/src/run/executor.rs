@@ -22,7 +22,7 @@ use crate::snapshot::{
     alignment, eigen_snapshot_interruptible, ipr, warm_start_vectors, SnapshotError,
     SnapshotSettings,
 };
-use crate::train::{DeviceData, OrderPosition, ResumePoint, StepRecord, Trainer};
+use crate::train::{DeviceData, OrderPosition, ResumePoint, StepRecord, Trainer, TrainingEngine};
 
 /// Everything one run needs, already resolved from the sweep file.
 #[derive(Debug, Clone)]
@@ -411,13 +411,22 @@ pub fn execute(
                     optimizer_state: c.optimizer_state.clone(),
                     optimizer_steps: c.optimizer_steps,
                 };
+                // The run continues on the engine that took its earlier steps (a checkpoint
+                // of an older version was computed by the tensor engine).
+                let engine = TrainingEngine::from_name(&c.engine).ok_or_else(|| {
+                    RunError::Plan(format!(
+                        "{} names an unknown training engine {:?}",
+                        checkpoint_path.display(),
+                        c.engine
+                    ))
+                })?;
                 let trainer = Trainer::resume(
                     params,
                     &plan.optimizer,
                     train.clone(),
-                    plan.batch_size,
-                    plan.seed,
+                    (plan.batch_size, plan.seed),
                     &point,
+                    engine,
                 )?;
                 let warm = if c.warm_start.is_empty() {
                     None
@@ -476,6 +485,7 @@ pub fn execute(
             complete,
             threads,
             device: device_kind.to_string(),
+            engine: trainer.engine().name().to_string(),
         }
         .save(&checkpoint_path)?;
         Ok(())
@@ -753,6 +763,7 @@ mod tests {
             complete: false,
             threads: candle_core::utils::get_num_threads() as u64,
             device: "cuda".into(),
+            engine: "tensors".into(),
         }
         .save(&dir.path().join("checkpoint.bin"))
         .unwrap();
@@ -762,6 +773,56 @@ mod tests {
         assert!(
             text.contains("computed on cuda, this launch uses cpu")
                 && text.contains("--device cuda"),
+            "{text}"
+        );
+    }
+
+    /// A run checkpointed by an earlier version (which trained on the tensor engine)
+    /// continues on the tensor engine, and says so in its next checkpoint; a checkpoint
+    /// naming an engine this version does not know is refused, naming the file.
+    #[test]
+    fn a_resumed_run_stays_on_the_engine_its_checkpoint_names() {
+        let data = synthetic(200, 50, 0);
+        let p = plan(Device::Cpu);
+        let stop_at_ten = |dir: &Path| {
+            let stop = AtomicBool::new(false);
+            let report = execute(
+                &p,
+                &data,
+                dir,
+                &mut |pr: &RunProgress| {
+                    if pr.step >= 10 {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                },
+                &stop,
+            )
+            .unwrap();
+            assert_eq!(report.status, RunStatus::Stopped);
+            let path = dir.join("checkpoint.bin");
+            let c = Checkpoint::load(&path).unwrap().unwrap();
+            assert_eq!(c.engine, "host", "a new CPU run trains on the host engine");
+            (path, c)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut c) = stop_at_ten(dir.path());
+        c.engine = "tensors".into();
+        c.save(&path).unwrap();
+        let report = execute(&p, &data, dir.path(), &mut |_| {}, &AtomicBool::new(false)).unwrap();
+        assert_eq!(report.status, RunStatus::Done);
+        assert_eq!(report.resumed_from, Some(c.step));
+        let done = Checkpoint::load(&path).unwrap().unwrap();
+        assert!(done.complete);
+        assert_eq!(done.engine, "tensors", "the run stayed on its engine");
+
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut c) = stop_at_ten(dir.path());
+        c.engine = "warp".into();
+        c.save(&path).unwrap();
+        let err = execute(&p, &data, dir.path(), &mut |_| {}, &AtomicBool::new(false)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("checkpoint.bin") && text.contains("unknown training engine \"warp\""),
             "{text}"
         );
     }

@@ -25,12 +25,19 @@ impl TrainingEngine {
         }
     }
 
-    /// Short name for reports ("host", "tensors").
+    /// Short name for reports and checkpoints ("host", "tensors").
     pub fn name(self) -> &'static str {
         match self {
             Self::Host => "host",
             Self::Tensors => "tensors",
         }
+    }
+
+    /// The engine [`TrainingEngine::name`] names; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Host, Self::Tensors]
+            .into_iter()
+            .find(|e| e.name() == name)
     }
 }
 

@@ -100,21 +100,21 @@ impl Trainer {
         })
     }
 
-    /// A trainer continuing from a checkpoint: `params` as they were after `point.step`
-    /// steps, the optimiser and batch order restored from `point`.
+    /// A trainer continuing from a checkpoint on `engine` (the one that took the earlier
+    /// steps, so that the run's numbers come from one engine): `params` as they were after
+    /// `point.step` steps, the optimiser and batch order restored from `point`.
     ///
     /// # Errors
     /// [`ModelError::Shape`] or [`ModelError::FlatLength`] when the optimiser state does not
-    /// fit `config` and the network.
+    /// fit `config` and the network, or the engine cannot run on the parameters' device.
     pub fn resume(
         params: Params,
         config: &OptimizerConfig,
         data: DeviceData,
-        batch_size: usize,
-        seed: u64,
+        (batch_size, seed): (usize, u64),
         point: &ResumePoint,
+        engine: TrainingEngine,
     ) -> Result<Self, ModelError> {
-        let engine = TrainingEngine::for_device(params.device());
         let engine = build_engine(params, config, batch_size, engine, Some(point))?;
         Ok(Self {
             engine,

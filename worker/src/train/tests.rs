@@ -180,7 +180,8 @@ fn host_engine_resumes_bit_identically_from_its_checkpoint_state() {
             &candle_core::Device::Cpu,
         )
         .unwrap();
-        let mut resumed = Trainer::resume(theta, &config, d, 4, 9, &point).unwrap();
+        let mut resumed =
+            Trainer::resume(theta, &config, d, (4, 9), &point, TrainingEngine::Host).unwrap();
         assert_eq!(resumed.steps(), 7);
         for _ in 0..6 {
             let (a, b) = (straight.step().unwrap(), resumed.step().unwrap());
@@ -208,14 +209,28 @@ fn host_engine_refuses_state_of_another_optimiser_and_other_dtypes() {
         optimizer_state: vec![vec![0.0; 5]],
         optimizer_steps: 3,
     };
-    let err = Trainer::resume(params.clone(), &adam, d.clone(), 4, 0, &point)
-        .err()
-        .expect("one tensor is not Adam's state");
+    let err = Trainer::resume(
+        params.clone(),
+        &adam,
+        d.clone(),
+        (4, 0),
+        &point,
+        TrainingEngine::Host,
+    )
+    .err()
+    .expect("one tensor is not Adam's state");
     assert!(err.to_string().contains("Adam state needs 2"), "{err}");
     let sgd = OptimizerConfig::Sgd(SgdConfig::default());
-    let err = Trainer::resume(params.clone(), &sgd, d.clone(), 4, 0, &point)
-        .err()
-        .expect("SGD keeps no state");
+    let err = Trainer::resume(
+        params.clone(),
+        &sgd,
+        d.clone(),
+        (4, 0),
+        &point,
+        TrainingEngine::Host,
+    )
+    .err()
+    .expect("SGD keeps no state");
     assert!(err.to_string().contains("keeps no state"), "{err}");
     let half = Params::from_flat_tensor(
         params.architecture(),
