@@ -1,10 +1,11 @@
 //! # eigensweep-common
 //!
 //! Small, stable types every eigensweep stage (and scripts driving the binary) can rely on:
-//! the process exit codes ([`exit_codes`]), the sweep file with its expansion into runs
+//! the process exit codes ([`exit_codes`]), the optimisers' hyperparameters ([`optim`]), the sweep file with its expansion into runs
 //! and their keys ([`sweep`]), and the stop request that signals set ([`stop`]).
 
 pub mod device;
 pub mod exit_codes;
+pub mod optim;
 pub mod stop;
 pub mod sweep;

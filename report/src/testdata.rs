@@ -11,7 +11,6 @@ use eigensweep_analysis::{analyze, AnalyzeOptions};
 use eigensweep_common::sweep::{self as spec, parse_sweep, Overrides, ValidatedSweep};
 use eigensweep_worker::data::{synthetic, TrainTest};
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
-use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
 use eigensweep_worker::output::baseline_dir;
 use eigensweep_worker::run::{execute, execute_baseline, BaselinePlan, RunPlan};
 use eigensweep_worker::snapshot::SnapshotSettings;
@@ -47,24 +46,6 @@ impl Fixture {
     }
 }
 
-fn optimizer(o: &spec::OptimizerConfig) -> OptimizerConfig {
-    match *o {
-        spec::OptimizerConfig::Sgd { lr } => OptimizerConfig::Sgd(SgdConfig { lr }),
-        spec::OptimizerConfig::Adam {
-            lr,
-            beta1,
-            beta2,
-            eps,
-        } => OptimizerConfig::Adam(AdamConfig {
-            lr,
-            beta1,
-            beta2,
-            eps,
-        }),
-        spec::OptimizerConfig::Sam { lr, rho } => OptimizerConfig::Sam(SamConfig { lr, rho }),
-    }
-}
-
 fn settings(e: &spec::EigenSettings) -> SnapshotSettings {
     SnapshotSettings {
         top_k: e.top_k,
@@ -95,7 +76,7 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             key: run.key.clone(),
             arch,
             bias_init: BiasInit::Zero,
-            optimizer: optimizer(&run.optimizer.config),
+            optimizer: run.optimizer.config,
             seed: run.seed,
             steps: run.steps,
             batch_size: run.batch_size,

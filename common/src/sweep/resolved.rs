@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::file::{
-    BaselineSpec, DatasetSpec, ExtraEigenSpec, ModelSpec, Normalize, OptimizerKind, OptimizerSpec,
-    Schedule, SnapshotSpec, SweepFile, TrainingSpec,
+    BaselineSpec, DatasetSpec, ExtraEigenSpec, ModelSpec, Normalize, OptimizerSpec, Schedule,
+    SnapshotSpec, SweepFile, TrainingSpec,
 };
 use super::shape::DataShape;
 use crate::device::DeviceRequest;
@@ -182,53 +182,8 @@ pub struct NamedOptimizer {
     pub config: OptimizerConfig,
 }
 
-/// An optimiser's kind and every hyperparameter (PyTorch semantics, METHOD.md).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum OptimizerConfig {
-    /// θ ← θ − η g.
-    Sgd {
-        /// η.
-        lr: f64,
-    },
-    /// Bias-corrected Adam.
-    Adam {
-        /// η.
-        lr: f64,
-        /// First-moment decay.
-        beta1: f64,
-        /// Second-moment decay.
-        beta2: f64,
-        /// Denominator ε.
-        eps: f64,
-    },
-    /// SAM on SGD.
-    Sam {
-        /// η.
-        lr: f64,
-        /// Neighbourhood radius.
-        rho: f64,
-    },
-}
-
-impl OptimizerConfig {
-    /// The kind.
-    pub fn kind(&self) -> OptimizerKind {
-        match self {
-            OptimizerConfig::Sgd { .. } => OptimizerKind::Sgd,
-            OptimizerConfig::Adam { .. } => OptimizerKind::Adam,
-            OptimizerConfig::Sam { .. } => OptimizerKind::Sam,
-        }
-    }
-
-    /// The learning rate.
-    pub fn lr(&self) -> f64 {
-        match *self {
-            OptimizerConfig::Sgd { lr }
-            | OptimizerConfig::Adam { lr, .. }
-            | OptimizerConfig::Sam { lr, .. } => lr,
-        }
-    }
-}
+pub use crate::optim::OptimizerConfig;
+use crate::optim::{AdamConfig, SamConfig};
 
 impl From<NamedOptimizer> for OptimizerSpec {
     fn from(o: NamedOptimizer) -> Self {
@@ -242,15 +197,15 @@ impl From<NamedOptimizer> for OptimizerSpec {
             rho: None,
         };
         match o.config {
-            OptimizerConfig::Sgd { .. } => {}
-            OptimizerConfig::Adam {
+            OptimizerConfig::Sgd(_) => {}
+            OptimizerConfig::Adam(AdamConfig {
                 beta1, beta2, eps, ..
-            } => {
+            }) => {
                 spec.beta1 = Some(beta1);
                 spec.beta2 = Some(beta2);
                 spec.eps = Some(eps);
             }
-            OptimizerConfig::Sam { rho, .. } => spec.rho = Some(rho),
+            OptimizerConfig::Sam(SamConfig { rho, .. }) => spec.rho = Some(rho),
         }
         spec
     }

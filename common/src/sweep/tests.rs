@@ -66,12 +66,12 @@ fn defaults_are_filled_in() {
     assert_eq!(r.training.eval, r.snapshots.schedule);
     assert_eq!(
         r.optimizers[1].config,
-        OptimizerConfig::Adam {
+        OptimizerConfig::Adam(crate::optim::AdamConfig {
             lr: 1e-3,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8
-        }
+        })
     );
     assert_eq!(
         (r.snapshots.top_k, r.snapshots.tol, r.snapshots.max_products),
@@ -107,10 +107,10 @@ snapshots: {schedule: {steps: [1]}}
     );
     assert_eq!(
         r.optimizers[0].config,
-        OptimizerConfig::Sam {
+        OptimizerConfig::Sam(crate::optim::SamConfig {
             lr: 1e-2,
             rho: 0.05
-        }
+        })
     );
     assert_eq!(
         (r.baseline.networks, r.baseline.top_k, r.baseline.tol),

@@ -12,6 +12,7 @@ use super::resolved::{
 };
 use super::schedule::schedule_steps;
 use super::shape::DataShape;
+use crate::optim::{AdamConfig, SamConfig, SgdConfig};
 
 /// Most points a schedule part may ask for (a `count`, or `steps / every`): a typo with extra
 /// zeros should be an error, not a schedule that exhausts memory.
@@ -397,27 +398,28 @@ fn check_optimizers(c: &mut Checker, optimizers: &[OptimizerSpec]) -> Vec<NamedO
             }
         }
         let config = match o.kind {
-            OptimizerKind::Sgd => OptimizerConfig::Sgd { lr },
+            OptimizerKind::Sgd => OptimizerConfig::Sgd(SgdConfig { lr }),
             OptimizerKind::Adam => {
+                let d = AdamConfig::default();
                 let (beta1, beta2, eps) = (
-                    o.beta1.unwrap_or(0.9),
-                    o.beta2.unwrap_or(0.999),
-                    o.eps.unwrap_or(1e-8),
+                    o.beta1.unwrap_or(d.beta1),
+                    o.beta2.unwrap_or(d.beta2),
+                    o.eps.unwrap_or(d.eps),
                 );
                 c.open_unit(&at("beta1"), beta1);
                 c.open_unit(&at("beta2"), beta2);
                 c.positive(&at("eps"), eps);
-                OptimizerConfig::Adam {
+                OptimizerConfig::Adam(AdamConfig {
                     lr,
                     beta1,
                     beta2,
                     eps,
-                }
+                })
             }
             OptimizerKind::Sam => {
-                let rho = o.rho.unwrap_or(0.05);
+                let rho = o.rho.unwrap_or(SamConfig::default().rho);
                 c.positive(&at("rho"), rho);
-                OptimizerConfig::Sam { lr, rho }
+                OptimizerConfig::Sam(SamConfig { lr, rho })
             }
         };
         resolved.push(NamedOptimizer {

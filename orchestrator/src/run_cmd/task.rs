@@ -7,13 +7,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use eigensweep_common::device::DeviceRequest;
 use eigensweep_common::exit_codes;
-use eigensweep_common::sweep::{
-    BaselineTask, BiasInit as SpecBias, OptimizerConfig as SpecOptimizer, RunSpec,
-};
+use eigensweep_common::sweep::{BaselineTask, BiasInit as SpecBias, RunSpec};
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::device::{self, OpenedDevice};
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
-use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
 use eigensweep_worker::output::{baseline_dir, fatal_io_cause, run_dir};
 use eigensweep_worker::run::{
     execute, execute_baseline, BaselinePlan, Checkpoint, RunError, RunPlan, RunProgress, RunStatus,
@@ -97,24 +94,6 @@ fn bias(b: SpecBias) -> BiasInit {
     }
 }
 
-fn optimizer(o: &SpecOptimizer) -> OptimizerConfig {
-    match *o {
-        SpecOptimizer::Sgd { lr } => OptimizerConfig::Sgd(SgdConfig { lr }),
-        SpecOptimizer::Adam {
-            lr,
-            beta1,
-            beta2,
-            eps,
-        } => OptimizerConfig::Adam(AdamConfig {
-            lr,
-            beta1,
-            beta2,
-            eps,
-        }),
-        SpecOptimizer::Sam { lr, rho } => OptimizerConfig::Sam(SamConfig { lr, rho }),
-    }
-}
-
 fn arch_for(data: &TrainTest, hidden: &[usize]) -> Result<Architecture, Failure> {
     let mut widths = vec![data.train.dim];
     widths.extend(hidden);
@@ -133,7 +112,7 @@ fn run_plan(
         key: spec.key.clone(),
         arch,
         bias_init: bias(spec.model.bias_init),
-        optimizer: optimizer(&spec.optimizer.config),
+        optimizer: spec.optimizer.config,
         seed: spec.seed,
         steps: spec.steps,
         batch_size: spec.batch_size,

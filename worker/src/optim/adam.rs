@@ -9,30 +9,7 @@
 
 use super::{GradientFn, Optimizer, StepOutcome};
 use crate::mlp::{ModelError, Params};
-
-/// Adam hyperparameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdamConfig {
-    /// Learning rate η.
-    pub lr: f64,
-    /// First-moment decay β1.
-    pub beta1: f64,
-    /// Second-moment decay β2.
-    pub beta2: f64,
-    /// ε added to the denominator.
-    pub eps: f64,
-}
-
-impl Default for AdamConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        }
-    }
-}
+pub use eigensweep_common::optim::AdamConfig;
 
 /// Adam and its moment estimates.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! Optimisers with PyTorch semantics: SGD, Adam, and SAM on top of SGD.
 //!
-//! Hyperparameters are plain structs with `Default` set to METHOD.md's values. An optimiser
+//! Hyperparameters are eigensweep-common's ([`OptimizerConfig`]: one definition for the sweep
+//! file, `train` and the worker), with `Default` set to METHOD.md's values. An optimiser
 //! receives the current parameters and a closure that evaluates the mini-batch loss and
 //! gradient at any parameters (SAM needs two evaluations on the same batch), and returns the
 //! new parameters together with the gradient it saw at θ_t, which the alignment statistics use.
@@ -65,26 +66,18 @@ pub trait Optimizer: Send {
     }
 }
 
-/// Which optimiser, with its hyperparameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum OptimizerConfig {
-    /// Plain SGD.
-    Sgd(SgdConfig),
-    /// Adam.
-    Adam(AdamConfig),
-    /// Sharpness-aware minimisation on SGD.
-    Sam(SamConfig),
-}
+pub use eigensweep_common::optim::OptimizerConfig;
 
-impl OptimizerConfig {
-    /// A fresh optimiser (zero state) for parameters shaped like `like`.
-    pub fn build(&self, like: &Params) -> Result<Box<dyn Optimizer>, ModelError> {
-        Ok(match *self {
-            OptimizerConfig::Sgd(c) => Box::new(Sgd::new(c)),
-            OptimizerConfig::Adam(c) => Box::new(Adam::new(c, like)?),
-            OptimizerConfig::Sam(c) => Box::new(Sam::new(c)),
-        })
-    }
+/// A fresh tensor optimiser (zero state) for `config` and parameters shaped like `like`.
+///
+/// # Errors
+/// A tensor error while allocating Adam's moments.
+pub fn build(config: &OptimizerConfig, like: &Params) -> Result<Box<dyn Optimizer>, ModelError> {
+    Ok(match *config {
+        OptimizerConfig::Sgd(c) => Box::new(Sgd::new(c)),
+        OptimizerConfig::Adam(c) => Box::new(Adam::new(c, like)?),
+        OptimizerConfig::Sam(c) => Box::new(Sam::new(c)),
+    })
 }
 
 #[cfg(test)]

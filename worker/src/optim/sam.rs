@@ -9,24 +9,7 @@
 use super::sgd::descend;
 use super::{GradientFn, Optimizer, StepOutcome};
 use crate::mlp::{ModelError, Params};
-
-/// SAM hyperparameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SamConfig {
-    /// Learning rate η of the SGD step.
-    pub lr: f64,
-    /// Neighbourhood radius ρ.
-    pub rho: f64,
-}
-
-impl Default for SamConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-2,
-            rho: 0.05,
-        }
-    }
-}
+pub use eigensweep_common::optim::SamConfig;
 
 /// SAM.
 #[derive(Debug, Clone)]

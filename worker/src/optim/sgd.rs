@@ -2,19 +2,7 @@
 
 use super::{GradientFn, Optimizer, StepOutcome};
 use crate::mlp::{ModelError, Params};
-
-/// SGD hyperparameters (no momentum, no weight decay, as in the study).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SgdConfig {
-    /// Learning rate η.
-    pub lr: f64,
-}
-
-impl Default for SgdConfig {
-    fn default() -> Self {
-        Self { lr: 1e-2 }
-    }
-}
+pub use eigensweep_common::optim::SgdConfig;
 
 /// SGD.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ fn ref_grad(t: &Tiny, theta: &[f64]) -> Vec<f64> {
 
 fn run(t: &Tiny, config: OptimizerConfig, steps: usize) -> (Vec<f64>, usize) {
     let (mut params, x, onehot) = tensors(t, DType::F64);
-    let mut opt = config.build(&params).unwrap();
+    let mut opt = build(&config, &params).unwrap();
     let mut calls = 0;
     for _ in 0..steps {
         let out = opt

@@ -194,7 +194,7 @@ fn build_engine(
 ) -> Result<Box<dyn Engine>, ModelError> {
     Ok(match kind {
         TrainingEngine::Tensors => {
-            let mut optimizer = config.build(&params)?;
+            let mut optimizer = crate::optim::build(config, &params)?;
             if let Some(p) = point {
                 optimizer.restore(&p.optimizer_state, p.optimizer_steps)?;
             }
