@@ -317,7 +317,16 @@ fn every_readme_query_runs_as_written() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("quickstart");
     let out_s = out.to_str().unwrap();
-    let o = run(&small_sweep_args(out_s, &["--set", "training.steps=90"]));
+    // With the optional trace, which one README query reads.
+    let o = run(&small_sweep_args(
+        out_s,
+        &[
+            "--set",
+            "training.steps=90",
+            "--set",
+            "snapshots.trace={probes: 2}",
+        ],
+    ));
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(&["analyze", out_s]);
     assert!(o.status.success(), "{}", stderr(&o));

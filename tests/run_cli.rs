@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use eigensweep_common::exit_codes;
 use eigensweep_worker::output::{
-    read_metric_rows, read_run_records, read_snapshot_rows, read_weight_rows,
+    read_metric_rows, read_run_records, read_snapshot_rows, read_trace_rows, read_weight_rows,
 };
 use support::{assert_same_tables, eigensweep, repo_root, run, run_dirs, small_sweep_args, stderr};
 
@@ -93,6 +93,80 @@ fn killed_runs_resume_to_identical_outputs() {
         );
         assert_same_tables(&reference, &out, &format!("kill at {delay_ms} ms"));
     }
+}
+
+/// `snapshots.trace` adds Hutchinson's trace at every snapshot in a `trace` table: one row per
+/// snapshot, resumed identically after SIGKILL, read by DuckDB; runs without it keep their
+/// keys and get no `trace` directory.
+#[test]
+fn the_hessian_trace_is_a_resumable_table_that_duckdb_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trace = ["--set", "snapshots.trace={probes: 4}"];
+    let reference = tmp.path().join("reference");
+    let o = run(&small_sweep_args(reference.to_str().unwrap(), &trace));
+    assert!(o.status.success(), "{}", stderr(&o));
+    for dir in run_dirs(&reference) {
+        let rows = read_trace_rows(&dir.join("trace")).unwrap();
+        let steps: Vec<u64> = rows.iter().map(|r| r.step).collect();
+        assert_eq!(
+            steps,
+            (0..=240).step_by(30).collect::<Vec<_>>(),
+            "{}",
+            dir.display()
+        );
+        assert!(
+            rows.iter().all(|r| r.probes == 4
+                && r.trace.is_finite()
+                && r.trace_std_error.is_finite()
+                && r.trace_std_error > 0.0),
+            "{rows:?}"
+        );
+        // The trace is at least the sum of the top-3 eigenvalues minus the bulk's negative
+        // part; at initialisation it is positive for this cross-entropy Hessian.
+        assert!(rows[0].trace > 0.0, "{rows:?}");
+    }
+    let out = tmp.path().join("killed");
+    let args = small_sweep_args(out.to_str().unwrap(), &trace);
+    let mut child = eigensweep(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    support::assert_same_tables(&reference, &out, "trace run killed at 1200 ms");
+    // Without the option: no trace directory, and the run keys of a sweep without it.
+    let plain = tmp.path().join("plain");
+    let o = run(&small_sweep_args(plain.to_str().unwrap(), &[]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run_dirs(&plain).iter().all(|d| !d.join("trace").exists()));
+    let keys = |out: &std::path::Path| {
+        let mut k: Vec<String> = read_run_records(&out.join("runs.parquet"))
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "run")
+            .map(|r| r.key)
+            .collect();
+        k.sort();
+        k
+    };
+    assert_ne!(
+        keys(&plain),
+        keys(&reference),
+        "the trace is part of a run's key"
+    );
+    if !support::duckdb_available() {
+        return;
+    }
+    let query = format!(
+        "import duckdb\n\
+         print(duckdb.sql(\"\"\"select count(*), min(probes), count(distinct optimizer) from read_parquet('{}/runs/**/trace/*.parquet', hive_partitioning=true)\"\"\").fetchall())\n",
+        reference.display()
+    );
+    assert_eq!(support::python(&["-c", &query]).trim(), "[(27, 4, 3)]");
 }
 
 #[test]

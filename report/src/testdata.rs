@@ -52,6 +52,7 @@ fn settings(e: &spec::EigenSettings) -> SnapshotSettings {
         tol: e.tol,
         max_products: e.max_products,
         hessian: HessianOptions::default(),
+        trace_probes: 0,
     }
 }
 

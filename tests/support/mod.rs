@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use eigensweep_worker::output::{
-    read_baseline_rows, read_metric_rows, read_run_records, read_snapshot_rows, read_weight_rows,
+    read_baseline_rows, read_metric_rows, read_run_records, read_snapshot_rows, read_trace_rows,
+    read_weight_rows,
 };
 
 /// The repository (`EIGENSWEEP_TEST_REPO` where the test binary runs away from its checkout).
@@ -93,6 +94,11 @@ pub fn assert_same_tables(reference: &Path, out: &Path, context: &str) {
                 "weights",
                 format!("{:?}", read_weight_rows(&a.join("weights")).unwrap()),
                 format!("{:?}", read_weight_rows(&b.join("weights")).unwrap()),
+            ),
+            (
+                "trace",
+                format!("{:?}", read_trace_rows(&a.join("trace")).unwrap()),
+                format!("{:?}", read_trace_rows(&b.join("trace")).unwrap()),
             ),
         ];
         for (table, want, got) in pairs {

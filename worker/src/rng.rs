@@ -22,6 +22,8 @@ pub enum Stream {
     Synthetic = 4,
     /// Random-init baseline networks.
     Baseline = 5,
+    /// Hutchinson trace probes (one sub-stream per snapshot).
+    TraceProbes = 6,
 }
 
 /// The generator for `stream`, sub-stream `index` (epoch, snapshot, network...), of `seed`.

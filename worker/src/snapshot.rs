@@ -1,12 +1,16 @@
 //! One eigen-snapshot: the top-k Hessian eigenpairs at the current parameters, plus the
-//! per-snapshot statistics of METHOD.md (IPR, gradient and update alignment).
+//! per-snapshot statistics of METHOD.md (IPR, gradient and update alignment), and on request
+//! Hutchinson's estimate of the Hessian's trace.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use thiserror::Error;
 
-use crate::eigen::{top_k_eigenpairs, EigenError, EigenOptions, EigenResult, Interruptible};
+use crate::eigen::{
+    hutchinson_trace, top_k_eigenpairs, EigenError, EigenOptions, EigenResult, Interruptible,
+    TraceEstimate,
+};
 use crate::mlp::{HessianOperator, HessianOptions, ModelError, Params};
 use crate::rng::{derived_seed, Stream};
 use crate::train::DeviceData;
@@ -22,6 +26,8 @@ pub struct SnapshotSettings {
     pub max_products: usize,
     /// How the Hessian operator processes the data.
     pub hessian: HessianOptions,
+    /// Rademacher probes for Hutchinson's estimate of tr(H) at the snapshot (0 = none).
+    pub trace_probes: usize,
 }
 
 impl Default for SnapshotSettings {
@@ -31,6 +37,7 @@ impl Default for SnapshotSettings {
             tol: 1e-3,
             max_products: 1000,
             hessian: HessianOptions::default(),
+            trace_probes: 0,
         }
     }
 }
@@ -58,6 +65,8 @@ pub struct EigenSnapshot {
     pub loss: f64,
     /// Full-batch gradient over the Hessian's samples (flat, f64).
     pub full_gradient: Vec<f64>,
+    /// Hutchinson's estimate of tr(H) on the same samples, when asked for.
+    pub trace: Option<TraceEstimate>,
     /// Wall-clock seconds of the whole snapshot (operator set-up and solve).
     pub seconds: f64,
 }
@@ -112,8 +121,19 @@ pub fn eigen_snapshot_interruptible(
         Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
         other => other?,
     };
+    let trace = match settings.trace_probes {
+        0 => None,
+        probes => {
+            let seed = derived_seed(seed, Stream::TraceProbes, index);
+            match hutchinson_trace(&mut Interruptible { op: &mut op, stop }, probes, seed) {
+                Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
+                other => Some(other?),
+            }
+        }
+    };
     Ok(EigenSnapshot {
         eigen,
+        trace,
         loss: op.loss(),
         full_gradient: op.gradient().to_flat()?,
         seconds: started.elapsed().as_secs_f64(),

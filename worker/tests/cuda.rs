@@ -137,7 +137,7 @@ fn top3_eigenpairs_match_the_cpu() {
         top_k: 3,
         tol: 1e-5,
         max_products: 600,
-        hessian: HessianOptions::default(),
+        ..SnapshotSettings::default()
     };
     let snap = |device: &Device, data: &DeviceData| {
         let p = Params::from_flat(&s.arch, &s.theta, DType::F32, device).unwrap();

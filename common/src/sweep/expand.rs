@@ -60,6 +60,10 @@ pub struct RunSpec {
     pub hessian_samples: Option<usize>,
     /// Whether θ is stored at every snapshot.
     pub store_weights: bool,
+    /// Hutchinson probes per snapshot for the Hessian's trace; `None` = no trace (and then
+    /// not in the key, so runs without it keep the keys they had before the option existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_probes: Option<usize>,
     /// Digest of the dataset's files, where it is read from a directory and the digest was
     /// set: then the key depends on it instead of on the directory's path.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -243,6 +247,7 @@ impl ValidatedSweep {
                         eigen: s.eigen_for_seed(seed),
                         hessian_samples: s.snapshots.hessian_samples,
                         store_weights: s.snapshots.store_weights,
+                        trace_probes: s.snapshots.trace.map(|t| t.probes),
                         data_digest: self.data_digest(dataset),
                         shape: self.data_shape(&dataset.name),
                     };

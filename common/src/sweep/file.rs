@@ -34,6 +34,7 @@
 //!   max_products: 1000             # default 1000: Hessian-vector products per eigen-solve
 //!   hessian_samples: null          # default null = the whole training set, else the first N
 //!   store_weights: false           # default false: also store θ at every snapshot
+//!   trace: {probes: 10}            # optional: Hutchinson estimate of tr(H) at every snapshot
 //! extra_eigen:                     # optional: other eigen settings for some seeds' runs
 //!   - {seeds: [0], top_k: 15, tol: 0.0}   # top_k, tol, max_products default to snapshots'
 //! baseline:                        # random-init networks per dataset (paper Eq. 4)
@@ -308,6 +309,22 @@ pub struct SnapshotSpec {
     /// Also store θ at every snapshot (default false).
     #[serde(default)]
     pub store_weights: bool,
+    /// Hutchinson's estimate of the Hessian's trace at every snapshot (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceSpec>,
+}
+
+/// `snapshots.trace`: Hutchinson's trace estimator with Rademacher probes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSpec {
+    /// Rademacher probe vectors per snapshot, one Hessian-vector product each (default 10).
+    #[serde(default = "default_trace_probes")]
+    pub probes: usize,
+}
+
+fn default_trace_probes() -> usize {
+    10
 }
 
 fn default_top_k() -> usize {

@@ -106,6 +106,9 @@ pub fn estimate_run(run: &RunSpec) -> Estimate {
         n => products_per_solve(&run.eigen, false)
             .saturating_add((n - 1).saturating_mul(products_per_solve(&run.eigen, true))),
     };
+    // Hutchinson's trace: one product per probe at every snapshot.
+    let products =
+        products.saturating_add(snapshots.saturating_mul(run.trace_probes.unwrap_or(0) as u64));
     let metrics_rows = run.steps.div_ceil(run.log_every.max(1));
     // Saturating products: a sweep with absurd sizes gets an absurd estimate, not a panic.
     let mul = |factors: &[u64]| factors.iter().fold(1u64, |a, &b| a.saturating_mul(b));

@@ -961,3 +961,37 @@ fn absurd_sizes_are_errors_or_estimates_never_panics() {
     let e = errors(TINY, &["snapshots.top_k=18446744073709551615"]);
     assert_eq!(e[0].path, "snapshots.top_k");
 }
+
+#[test]
+fn the_trace_option_is_checked_keyed_and_counted() {
+    let sweep = tiny(&["snapshots.trace={probes: 6}"]);
+    let runs = sweep.runs();
+    assert!(runs.iter().all(|r| r.trace_probes == Some(6)));
+    // Off by default, and then the keys are those of a file that never mentioned it.
+    let plain = tiny(&[]);
+    assert!(plain.runs().iter().all(|r| r.trace_probes.is_none()));
+    assert_ne!(keys(&sweep), keys(&plain));
+    assert_ne!(keys(&sweep), keys(&tiny(&["snapshots.trace={probes: 7}"])));
+    assert_eq!(
+        tiny(&["snapshots.trace={}"]).runs()[0].trace_probes,
+        Some(10),
+        "10 probes by default"
+    );
+    // Each probe is one product at every snapshot, in the plan.
+    let with = super::plan::estimate_run(&runs[0]).products;
+    let without = super::plan::estimate_run(&plain.runs()[0]).products;
+    assert_eq!(with - without, 6 * runs[0].snapshot_steps.len() as u64);
+    // Bad values name the field.
+    assert_eq!(
+        error_paths(&["snapshots.trace={probes: 0}"]),
+        ["snapshots.trace.probes"]
+    );
+    let big = errors(TINY, &["snapshots.trace={probes: 20000}"]);
+    assert_eq!(big[0].path, "snapshots.trace.probes");
+    assert!(big[0].message.contains("at most 10000"), "{:?}", big[0]);
+    let unknown = errors(TINY, &["snapshots.trace={probs: 3}"]);
+    assert!(
+        unknown.iter().any(|e| e.message.contains("probs")),
+        "{unknown:?}"
+    );
+}

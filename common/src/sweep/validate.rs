@@ -14,6 +14,10 @@ use super::schedule::schedule_steps;
 use super::shape::DataShape;
 use crate::optim::{AdamConfig, SamConfig, SgdConfig};
 
+/// Most Hutchinson probes per snapshot a sweep may ask for: each is one Hessian-vector
+/// product, and the estimate's standard error falls only as 1/√probes.
+pub const MAX_TRACE_PROBES: usize = 10_000;
+
 /// Most points a schedule part may ask for (a `count`, or `steps / every`): a typo with extra
 /// zeros should be an error, not a schedule that exhausts memory.
 pub const MAX_SCHEDULE_COUNT: u64 = 10_000_000;
@@ -218,6 +222,16 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
     let s = &file.snapshots;
     check_schedule(&mut c, "snapshots.schedule", &s.schedule, t.steps);
     c.eigen("snapshots", s.top_k, s.tol, s.max_products, params);
+    if let Some(trace) = s.trace {
+        c.at_least("snapshots.trace.probes", trace.probes as u64, 1);
+        if trace.probes > MAX_TRACE_PROBES {
+            c.fail(
+                "snapshots.trace.probes",
+                trace.probes.to_string(),
+                format!("expected at most {MAX_TRACE_PROBES} (one Hessian-vector product each, at every snapshot)"),
+            );
+        }
+    }
     if let Some(n) = s.hessian_samples {
         c.at_least("snapshots.hessian_samples", n as u64, 1);
         for (i, d) in datasets.iter().enumerate() {

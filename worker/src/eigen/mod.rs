@@ -32,6 +32,7 @@ mod options;
 mod result;
 mod sign;
 mod solver;
+mod trace;
 
 #[cfg(test)]
 mod solver_bench;
@@ -48,3 +49,4 @@ pub use options::{auto_max_basis, EigenOptions, Start, TOL_ZERO_FACTOR};
 pub use result::{EigenError, EigenPair, EigenResult, StopReason};
 pub use sign::align_signs;
 pub use solver::{top_k_eigenpairs, STAGNATION_PATIENCE};
+pub use trace::{hutchinson_trace, TraceEstimate};

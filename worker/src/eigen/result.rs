@@ -73,3 +73,15 @@ pub enum EigenError {
     #[error("invalid eigensolver options: {0}")]
     InvalidOptions(String),
 }
+
+impl EigenError {
+    /// An operator's failure: [`EigenError::Interrupted`] for its stop request, else
+    /// [`EigenError::Operator`].
+    pub(crate) fn from_operator(e: OperatorError) -> Self {
+        if e.is::<super::operator::Interrupted>() {
+            EigenError::Interrupted
+        } else {
+            EigenError::Operator(e)
+        }
+    }
+}

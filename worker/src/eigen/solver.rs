@@ -412,13 +412,9 @@ struct Counter<'a, O: SymmetricOperator + ?Sized> {
 impl<O: SymmetricOperator + ?Sized> Counter<'_, O> {
     fn apply(&mut self, v: &[f64], p: usize) -> Result<Vec<f64>, EigenError> {
         let mut out = vec![0.0; v.len()];
-        self.op.apply_block(v, &mut out, p).map_err(|e| {
-            if e.is::<super::operator::Interrupted>() {
-                EigenError::Interrupted
-            } else {
-                EigenError::Operator(e)
-            }
-        })?;
+        self.op
+            .apply_block(v, &mut out, p)
+            .map_err(EigenError::from_operator)?;
         self.products += p;
         if let Some(i) = out.iter().position(|x| !x.is_finite()) {
             return Err(EigenError::NonFinite(format!("entry {i} of the block")));

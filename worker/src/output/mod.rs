@@ -5,6 +5,7 @@
 //! | `snapshots` ([`SnapshotRow`]) | one per snapshot and eigen-index | `OUT/runs/dataset=D/optimizer=O/seed=S/snapshots/part-NNNNN.parquet` |
 //! | `metrics` ([`MetricRow`]) | one per logged training step | `…/metrics/part-NNNNN.parquet` |
 //! | `weights` ([`WeightRow`]) | one per snapshot (θ), when enabled | `…/weights/part-NNNNN.parquet` |
+//! | `trace` ([`TraceRow`]) | one per snapshot, when `snapshots.trace` is set | `…/trace/part-NNNNN.parquet` |
 //! | `baseline` ([`BaselineRow`]) | one per random-init network and eigen-index | `OUT/baseline/dataset=D/part-NNNNN.parquet` |
 //! | `runs` ([`RunRecord`]) | one per run and baseline task | `OUT/runs.parquet` |
 //!
@@ -46,6 +47,7 @@ pub mod paths;
 mod runs;
 pub mod schema;
 mod snapshots;
+mod trace;
 mod weights;
 
 #[cfg(test)]
@@ -67,4 +69,5 @@ pub use paths::{
 pub use runs::{read_run_records, RunRecord};
 pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};
+pub use trace::{read_trace_rows, TraceRow};
 pub use weights::{read_weight_rows, WeightRow};

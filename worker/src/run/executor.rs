@@ -15,7 +15,7 @@ use crate::eigen::EigenError;
 use crate::mlp::{evaluate, Architecture, BiasInit, ModelError, Params};
 use crate::optim::OptimizerConfig;
 use crate::output::{
-    remove_parts_from, MetricRow, OutputError, PartWriter, SnapshotRow, WeightRow,
+    remove_parts_from, MetricRow, OutputError, PartWriter, SnapshotRow, TraceRow, WeightRow,
 };
 use crate::rng::{stream_rng, Stream};
 use crate::snapshot::{
@@ -200,19 +200,22 @@ pub enum RunError {
     Interrupted,
 }
 
-const TABLES: [&str; 3] = ["snapshots", "metrics", "weights"];
+const TABLES: [&str; 4] = ["snapshots", "metrics", "weights", "trace"];
 
 struct Writers {
     snapshots: PartWriter<SnapshotRow>,
     metrics: PartWriter<MetricRow>,
     weights: PartWriter<WeightRow>,
+    /// Only for runs that estimate the trace (no empty `trace` directory otherwise).
+    trace: Option<PartWriter<TraceRow>>,
     snapshot_rows: Vec<SnapshotRow>,
     metric_rows: Vec<MetricRow>,
     weight_rows: Vec<WeightRow>,
+    trace_rows: Vec<TraceRow>,
 }
 
 impl Writers {
-    fn open(dir: &Path, parts: &[(String, u32)]) -> Result<Self, RunError> {
+    fn open(dir: &Path, parts: &[(String, u32)], trace: bool) -> Result<Self, RunError> {
         let start = |table: &str| {
             parts
                 .iter()
@@ -227,9 +230,15 @@ impl Writers {
             snapshots: PartWriter::open(dir.join("snapshots"), start("snapshots"))?,
             metrics: PartWriter::open(dir.join("metrics"), start("metrics"))?,
             weights: PartWriter::open(dir.join("weights"), start("weights"))?,
+            trace: if trace {
+                Some(PartWriter::open(dir.join("trace"), start("trace"))?)
+            } else {
+                None
+            },
             snapshot_rows: Vec::new(),
             metric_rows: Vec::new(),
             weight_rows: Vec::new(),
+            trace_rows: Vec::new(),
         })
     }
 
@@ -240,15 +249,23 @@ impl Writers {
             .write_part(&std::mem::take(&mut self.metric_rows))?;
         self.weights
             .write_part(&std::mem::take(&mut self.weight_rows))?;
+        let rows = std::mem::take(&mut self.trace_rows);
+        if let Some(trace) = &mut self.trace {
+            trace.write_part(&rows)?;
+        }
         Ok(())
     }
 
     fn parts(&self) -> Vec<(String, u32)> {
-        vec![
+        let mut parts = vec![
             ("snapshots".into(), self.snapshots.next_index()),
             ("metrics".into(), self.metrics.next_index()),
             ("weights".into(), self.weights.next_index()),
-        ]
+        ];
+        if let Some(trace) = &self.trace {
+            parts.push(("trace".into(), trace.next_index()));
+        }
+        parts
     }
 }
 
@@ -437,7 +454,7 @@ pub fn execute(
                     trainer,
                     c.snapshots_done,
                     warm,
-                    Writers::open(dir, &c.parts)?,
+                    Writers::open(dir, &c.parts, plan.snapshot.trace_probes > 0)?,
                     c.wall_seconds,
                     Some(c.step),
                 )
@@ -450,7 +467,14 @@ pub fn execute(
                     plan.batch_size,
                     plan.seed,
                 )?;
-                (trainer, 0, None, Writers::open(dir, &[])?, 0.0, None)
+                (
+                    trainer,
+                    0,
+                    None,
+                    Writers::open(dir, &[], plan.snapshot.trace_probes > 0)?,
+                    0.0,
+                    None,
+                )
             }
         };
     let total_snapshots = snapshot_steps.len() as u64;
@@ -646,6 +670,15 @@ pub fn execute(
                         .map(|u| alignment(&pair.vector, u))
                         .unwrap_or(f64::NAN),
                     eigenvector: flat_f32(&pair.vector),
+                });
+            }
+            if let Some(t_est) = s.trace {
+                writers.trace_rows.push(TraceRow {
+                    run_key: plan.key.clone(),
+                    step: t,
+                    trace: t_est.trace,
+                    trace_std_error: t_est.std_error,
+                    probes: t_est.probes as u64,
                 });
             }
             if let Some(theta) = params_t {
