@@ -317,7 +317,7 @@ fn every_readme_query_runs_as_written() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("quickstart");
     let out_s = out.to_str().unwrap();
-    // With the optional trace, which one README query reads.
+    // With the optional trace, density and preconditioned spectra, which README queries read.
     let o = run(&small_sweep_args(
         out_s,
         &[
@@ -325,6 +325,10 @@ fn every_readme_query_runs_as_written() {
             "training.steps=90",
             "--set",
             "snapshots.trace={probes: 2}",
+            "--set",
+            "snapshots.density={probes: 2, steps: 5}",
+            "--set",
+            "snapshots.preconditioned={top_k: 1}",
         ],
     ));
     assert!(o.status.success(), "{}", stderr(&o));

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use eigensweep_common::exit_codes;
 use eigensweep_worker::output::{
-    read_metric_rows, read_run_records, read_snapshot_rows, read_trace_rows, read_weight_rows,
+    read_density_rows, read_metric_rows, read_preconditioned_rows, read_run_records,
+    read_snapshot_rows, read_trace_rows, read_weight_rows,
 };
 use support::{assert_same_tables, eigensweep, repo_root, run, run_dirs, small_sweep_args, stderr};
 
@@ -95,13 +96,21 @@ fn killed_runs_resume_to_identical_outputs() {
     }
 }
 
-/// `snapshots.trace` adds Hutchinson's trace at every snapshot in a `trace` table: one row per
-/// snapshot, resumed identically after SIGKILL, read by DuckDB; runs without it keep their
-/// keys and get no `trace` directory.
+/// `snapshots.trace`, `snapshots.density` and `snapshots.preconditioned` add Hutchinson's
+/// trace (one row per snapshot), the stochastic Lanczos quadrature of the spectrum (one row
+/// per node, probe and snapshot) and Adam's preconditioned eigenvalues in their own tables, resumed identically after SIGKILL and read by DuckDB; runs
+/// without them keep their keys and get no such directories.
 #[test]
-fn the_hessian_trace_is_a_resumable_table_that_duckdb_reads() {
+fn trace_density_and_preconditioned_spectra_are_resumable_tables_that_duckdb_reads() {
     let tmp = tempfile::tempdir().unwrap();
-    let trace = ["--set", "snapshots.trace={probes: 4}"];
+    let trace = [
+        "--set",
+        "snapshots.trace={probes: 4}",
+        "--set",
+        "snapshots.density={probes: 2, steps: 6}",
+        "--set",
+        "snapshots.preconditioned={top_k: 2}",
+    ];
     let reference = tmp.path().join("reference");
     let o = run(&small_sweep_args(reference.to_str().unwrap(), &trace));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -121,9 +130,53 @@ fn the_hessian_trace_is_a_resumable_table_that_duckdb_reads() {
                 && r.trace_std_error > 0.0),
             "{rows:?}"
         );
-        // The trace is at least the sum of the top-3 eigenvalues minus the bulk's negative
-        // part; at initialisation it is positive for this cross-entropy Hessian.
+        // Adam's preconditioned Hessian: top 2 at every snapshot after step 0 (no v̂ there);
+        // the other optimisers have no preconditioner and no table.
+        let pre = read_preconditioned_rows(&dir.join("preconditioned")).unwrap();
+        if dir.to_string_lossy().contains("optimizer=adam") {
+            let steps: Vec<(u64, u32)> = pre.iter().map(|r| (r.step, r.index)).collect();
+            let want: Vec<(u64, u32)> = (30..=240)
+                .step_by(30)
+                .flat_map(|s| [(s, 1), (s, 2)])
+                .collect();
+            assert_eq!(steps, want);
+            assert!(pre
+                .iter()
+                .all(|r| r.converged && r.eigenvalue.is_finite() && r.products > 0));
+            assert!(pre.chunks(2).all(|p| p[0].eigenvalue >= p[1].eigenvalue));
+        } else {
+            assert!(pre.is_empty() && !dir.join("preconditioned").exists());
+        }
+        // At initialisation the trace of this cross-entropy Hessian is positive.
         assert!(rows[0].trace > 0.0, "{rows:?}");
+        // Density: 9 snapshots × 2 probes × 6 nodes, each probe's weights summing to 1, and
+        // the largest node of each probe at most λ1 of the same snapshot (Ritz values of H).
+        let density = read_density_rows(&dir.join("density")).unwrap();
+        assert_eq!(density.len(), 9 * 2 * 6, "{}", dir.display());
+        let snaps = read_snapshot_rows(&dir.join("snapshots")).unwrap();
+        for step in (0..=240).step_by(30) {
+            let lambda1 = snaps
+                .iter()
+                .find(|r| r.step == step && r.index == 1)
+                .unwrap()
+                .eigenvalue;
+            for probe in [1, 2] {
+                let nodes: Vec<_> = density
+                    .iter()
+                    .filter(|r| r.step == step && r.probe == probe)
+                    .collect();
+                let total: f64 = nodes.iter().map(|r| r.weight).sum();
+                assert!(
+                    (total - 1.0).abs() < 1e-9,
+                    "step {step} probe {probe}: {total}"
+                );
+                let top = nodes.iter().map(|r| r.node).fold(f64::MIN, f64::max);
+                assert!(
+                    top <= lambda1 * (1.0 + 1e-3),
+                    "step {step}: node {top} > λ1 {lambda1}"
+                );
+            }
+        }
     }
     let out = tmp.path().join("killed");
     let args = small_sweep_args(out.to_str().unwrap(), &trace);
@@ -142,7 +195,9 @@ fn the_hessian_trace_is_a_resumable_table_that_duckdb_reads() {
     let plain = tmp.path().join("plain");
     let o = run(&small_sweep_args(plain.to_str().unwrap(), &[]));
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(run_dirs(&plain).iter().all(|d| !d.join("trace").exists()));
+    assert!(run_dirs(&plain)
+        .iter()
+        .all(|d| !d.join("trace").exists() && !d.join("density").exists()));
     let keys = |out: &std::path::Path| {
         let mut k: Vec<String> = read_run_records(&out.join("runs.parquet"))
             .unwrap()
@@ -167,6 +222,13 @@ fn the_hessian_trace_is_a_resumable_table_that_duckdb_reads() {
         reference.display()
     );
     assert_eq!(support::python(&["-c", &query]).trim(), "[(27, 4, 3)]");
+    let query = format!(
+        "import duckdb\n\
+         print(duckdb.sql(\"\"\"select count(*), round(sum(weight)) from read_parquet('{}/runs/**/density/*.parquet', hive_partitioning=true)\"\"\").fetchall())\n",
+        reference.display()
+    );
+    // 3 runs × 9 snapshots × 2 probes of weights summing to 1.
+    assert_eq!(support::python(&["-c", &query]).trim(), "[(324, 54.0)]");
 }
 
 #[test]

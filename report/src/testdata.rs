@@ -53,6 +53,8 @@ fn settings(e: &spec::EigenSettings) -> SnapshotSettings {
         max_products: e.max_products,
         hessian: HessianOptions::default(),
         trace_probes: 0,
+        density: (0, 0),
+        preconditioned_top_k: 0,
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use eigensweep_worker::output::{
-    read_baseline_rows, read_metric_rows, read_run_records, read_snapshot_rows, read_trace_rows,
-    read_weight_rows,
+    read_baseline_rows, read_density_rows, read_metric_rows, read_preconditioned_rows,
+    read_run_records, read_snapshot_rows, read_trace_rows, read_weight_rows,
 };
 
 /// The repository (`EIGENSWEEP_TEST_REPO` where the test binary runs away from its checkout).
@@ -99,6 +99,22 @@ pub fn assert_same_tables(reference: &Path, out: &Path, context: &str) {
                 "trace",
                 format!("{:?}", read_trace_rows(&a.join("trace")).unwrap()),
                 format!("{:?}", read_trace_rows(&b.join("trace")).unwrap()),
+            ),
+            (
+                "density",
+                format!("{:?}", read_density_rows(&a.join("density")).unwrap()),
+                format!("{:?}", read_density_rows(&b.join("density")).unwrap()),
+            ),
+            (
+                "preconditioned",
+                format!(
+                    "{:?}",
+                    read_preconditioned_rows(&a.join("preconditioned")).unwrap()
+                ),
+                format!(
+                    "{:?}",
+                    read_preconditioned_rows(&b.join("preconditioned")).unwrap()
+                ),
             ),
         ];
         for (table, want, got) in pairs {

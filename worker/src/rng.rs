@@ -24,6 +24,10 @@ pub enum Stream {
     Baseline = 5,
     /// Hutchinson trace probes (one sub-stream per snapshot).
     TraceProbes = 6,
+    /// Stochastic Lanczos quadrature probes (one sub-stream per snapshot).
+    DensityProbes = 7,
+    /// Start vectors of the preconditioned Hessian's eigen-solve (one sub-stream per snapshot).
+    PreconditionedStart = 8,
 }
 
 /// The generator for `stream`, sub-stream `index` (epoch, snapshot, network...), of `seed`.

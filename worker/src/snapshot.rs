@@ -1,6 +1,7 @@
 //! One eigen-snapshot: the top-k Hessian eigenpairs at the current parameters, plus the
 //! per-snapshot statistics of METHOD.md (IPR, gradient and update alignment), and on request
-//! Hutchinson's estimate of the Hessian's trace.
+//! Hutchinson's estimate of the Hessian's trace and its spectral density by stochastic Lanczos
+//! quadrature.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -8,8 +9,8 @@ use std::time::Instant;
 use thiserror::Error;
 
 use crate::eigen::{
-    hutchinson_trace, top_k_eigenpairs, EigenError, EigenOptions, EigenResult, Interruptible,
-    TraceEstimate,
+    hutchinson_trace, lanczos_quadrature, top_k_eigenpairs, DiagonallyScaled, EigenError,
+    EigenOptions, EigenResult, Interruptible, Quadrature, TraceEstimate,
 };
 use crate::mlp::{HessianOperator, HessianOptions, ModelError, Params};
 use crate::rng::{derived_seed, Stream};
@@ -28,6 +29,11 @@ pub struct SnapshotSettings {
     pub hessian: HessianOptions,
     /// Rademacher probes for Hutchinson's estimate of tr(H) at the snapshot (0 = none).
     pub trace_probes: usize,
+    /// Stochastic Lanczos quadrature of H's spectrum: (probes, Lanczos steps); (0, 0) = none.
+    pub density: (usize, usize),
+    /// Eigenpairs of the optimiser's preconditioned Hessian (0 = none; only runs whose
+    /// optimiser has a diagonal preconditioner compute them).
+    pub preconditioned_top_k: usize,
 }
 
 impl Default for SnapshotSettings {
@@ -38,6 +44,8 @@ impl Default for SnapshotSettings {
             max_products: 1000,
             hessian: HessianOptions::default(),
             trace_probes: 0,
+            density: (0, 0),
+            preconditioned_top_k: 0,
         }
     }
 }
@@ -67,6 +75,10 @@ pub struct EigenSnapshot {
     pub full_gradient: Vec<f64>,
     /// Hutchinson's estimate of tr(H) on the same samples, when asked for.
     pub trace: Option<TraceEstimate>,
+    /// Stochastic Lanczos quadrature of H's spectrum, one per probe, when asked for.
+    pub density: Option<Vec<Quadrature>>,
+    /// The top eigenpairs of the preconditioned Hessian `P^(−1/2) H P^(−1/2)`, when asked for.
+    pub preconditioned: Option<EigenResult>,
     /// Wall-clock seconds of the whole snapshot (operator set-up and solve).
     pub seconds: f64,
 }
@@ -100,6 +112,32 @@ pub fn eigen_snapshot_interruptible(
     previous: Option<&[Vec<f64>]>,
     stop: &AtomicBool,
 ) -> Result<EigenSnapshot, SnapshotError> {
+    eigen_snapshot_with(params, data, settings, (seed, index), previous, None, stop)
+}
+
+/// The top eigenpairs of `P^(−1/2) H P^(−1/2)` to compute at a snapshot as well, for a
+/// diagonal preconditioner `P` (an adaptive optimiser's; see
+/// [`adam_preconditioner_scale`](crate::optim::adam_preconditioner_scale)).
+#[derive(Debug, Clone, Copy)]
+pub struct PreconditionedRequest<'a> {
+    /// `D = P^(−1/2)`, one entry per parameter.
+    pub scale: &'a [f64],
+    /// Eigenpairs wanted (cold start; the snapshot's tol and budget).
+    pub top_k: usize,
+}
+
+/// [`eigen_snapshot_interruptible`] that also solves the preconditioned Hessian of
+/// `preconditioned` on the same operator. `(seed, index)`: the run seed and the snapshot's
+/// index, which select its random streams.
+pub fn eigen_snapshot_with(
+    params: &Params,
+    data: &DeviceData,
+    settings: &SnapshotSettings,
+    (seed, index): (u64, u64),
+    previous: Option<&[Vec<f64>]>,
+    preconditioned: Option<PreconditionedRequest<'_>>,
+    stop: &AtomicBool,
+) -> Result<EigenSnapshot, SnapshotError> {
     let stopped = || stop.load(Ordering::Relaxed);
     if stopped() {
         return Err(SnapshotError::Interrupted);
@@ -131,9 +169,41 @@ pub fn eigen_snapshot_interruptible(
             }
         }
     };
+    let density = match settings.density {
+        (0, _) | (_, 0) => None,
+        (probes, steps) => {
+            let seed = derived_seed(seed, Stream::DensityProbes, index);
+            let mut op = Interruptible { op: &mut op, stop };
+            match lanczos_quadrature(&mut op, probes, steps, seed) {
+                Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
+                other => Some(other?),
+            }
+        }
+    };
+    let preconditioned = match preconditioned {
+        None => None,
+        Some(request) => {
+            let options = EigenOptions {
+                k: request.top_k,
+                seed: derived_seed(seed, Stream::PreconditionedStart, index),
+                ..options
+            };
+            let mut op = Interruptible { op: &mut op, stop };
+            let mut scaled = DiagonallyScaled {
+                op: &mut op,
+                scale: request.scale,
+            };
+            match top_k_eigenpairs(&mut scaled, &options, None) {
+                Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
+                other => Some(other?),
+            }
+        }
+    };
     Ok(EigenSnapshot {
         eigen,
         trace,
+        density,
+        preconditioned,
         loss: op.loss(),
         full_gradient: op.gradient().to_flat()?,
         seconds: started.elapsed().as_secs_f64(),

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::file::ModelSpec;
+use super::file::{DensitySpec, ModelSpec, OptimizerKind};
 use super::key::{canonical, config_value, short_hash};
 use super::resolved::{DataSource, EigenSettings, NamedOptimizer, ResolvedDataset};
 use super::shape::DataShape;
@@ -64,6 +64,14 @@ pub struct RunSpec {
     /// not in the key, so runs without it keep the keys they had before the option existed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_probes: Option<usize>,
+    /// Stochastic Lanczos quadrature of the Hessian's spectrum at every snapshot; `None` =
+    /// none (and not in the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub density: Option<DensitySpec>,
+    /// Eigenpairs of the preconditioned Hessian per snapshot; set only for runs of an
+    /// optimiser with a diagonal preconditioner (Adam), so other runs keep their keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preconditioned_top_k: Option<usize>,
     /// Digest of the dataset's files, where it is read from a directory and the digest was
     /// set: then the key depends on it instead of on the directory's path.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -248,6 +256,12 @@ impl ValidatedSweep {
                         hessian_samples: s.snapshots.hessian_samples,
                         store_weights: s.snapshots.store_weights,
                         trace_probes: s.snapshots.trace.map(|t| t.probes),
+                        density: s.snapshots.density,
+                        preconditioned_top_k: s
+                            .snapshots
+                            .preconditioned
+                            .filter(|_| optimizer.config.kind() == OptimizerKind::Adam)
+                            .map(|p| p.top_k),
                         data_digest: self.data_digest(dataset),
                         shape: self.data_shape(&dataset.name),
                     };

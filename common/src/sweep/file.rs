@@ -35,6 +35,8 @@
 //!   hessian_samples: null          # default null = the whole training set, else the first N
 //!   store_weights: false           # default false: also store θ at every snapshot
 //!   trace: {probes: 10}            # optional: Hutchinson estimate of tr(H) at every snapshot
+//!   density: {probes: 4, steps: 30}  # optional: stochastic Lanczos quadrature of H's spectrum
+//!   preconditioned: {top_k: 1}     # optional, Adam runs: top eigenvalues of P^-1/2 H P^-1/2
 //! extra_eigen:                     # optional: other eigen settings for some seeds' runs
 //!   - {seeds: [0], top_k: 15, tol: 0.0}   # top_k, tol, max_products default to snapshots'
 //! baseline:                        # random-init networks per dataset (paper Eq. 4)
@@ -312,6 +314,49 @@ pub struct SnapshotSpec {
     /// Hutchinson's estimate of the Hessian's trace at every snapshot (off when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceSpec>,
+    /// The Hessian's eigenvalue density by stochastic Lanczos quadrature at every snapshot
+    /// (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub density: Option<DensitySpec>,
+    /// The top eigenvalues of Adam's preconditioned Hessian at every snapshot of its runs
+    /// (off when absent; other optimisers have no preconditioner and ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preconditioned: Option<PreconditionedSpec>,
+}
+
+/// `snapshots.preconditioned`: the top eigenpairs of `P^(−1/2) H P^(−1/2)` with Adam's
+/// diagonal preconditioner `P = diag(√v̂ + ε)/η`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreconditionedSpec {
+    /// Eigenpairs per snapshot (default 1).
+    #[serde(default = "default_preconditioned_top_k")]
+    pub top_k: usize,
+}
+
+fn default_preconditioned_top_k() -> usize {
+    1
+}
+
+/// `snapshots.density`: stochastic Lanczos quadrature with Rademacher probes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DensitySpec {
+    /// Probe vectors per snapshot (default 4).
+    #[serde(default = "default_density_probes")]
+    pub probes: usize,
+    /// Lanczos steps per probe, one Hessian-vector product each (default 30): the number of
+    /// Ritz nodes, and the quadrature is exact for moments up to 2·steps − 1.
+    #[serde(default = "default_density_steps")]
+    pub steps: usize,
+}
+
+fn default_density_probes() -> usize {
+    4
+}
+
+fn default_density_steps() -> usize {
+    30
 }
 
 /// `snapshots.trace`: Hutchinson's trace estimator with Rademacher probes.

@@ -58,8 +58,9 @@ mod wording;
 pub use error::{FieldError, Location, SweepError};
 pub use expand::{BaselineTask, RecordedConfig, RunSpec};
 pub use file::{
-    BaselineSpec, BiasInit, Count, DatasetSpec, ExtraEigenSpec, ModelSpec, Normalize,
-    OptimizerKind, OptimizerSpec, Schedule, SnapshotSpec, SweepFile, TrainingSpec,
+    BaselineSpec, BiasInit, Count, DatasetSpec, DensitySpec, ExtraEigenSpec, ModelSpec, Normalize,
+    OptimizerKind, OptimizerSpec, PreconditionedSpec, Schedule, SnapshotSpec, SweepFile, TraceSpec,
+    TrainingSpec,
 };
 pub use key::KEY_FORMAT_VERSION;
 pub use load::{parse_sweep, read_sweep, Overrides};

@@ -107,11 +107,25 @@ pub fn estimate_run(run: &RunSpec) -> Estimate {
             .saturating_add((n - 1).saturating_mul(products_per_solve(&run.eigen, true))),
     };
     // Hutchinson's trace: one product per probe at every snapshot.
-    let products =
-        products.saturating_add(snapshots.saturating_mul(run.trace_probes.unwrap_or(0) as u64));
-    let metrics_rows = run.steps.div_ceil(run.log_every.max(1));
     // Saturating products: a sweep with absurd sizes gets an absurd estimate, not a panic.
     let mul = |factors: &[u64]| factors.iter().fold(1u64, |a, &b| a.saturating_mul(b));
+    let products =
+        products.saturating_add(snapshots.saturating_mul(run.trace_probes.unwrap_or(0) as u64));
+    // Stochastic Lanczos quadrature: probes × steps products at every snapshot.
+    let (probes, steps) = run.density.map_or((0, 0), |d| (d.probes, d.steps));
+    let products = products.saturating_add(mul(&[snapshots, probes as u64, steps as u64]));
+    // The preconditioned Hessian: a cold solve at every snapshot.
+    let products = match run.preconditioned_top_k {
+        Some(k) => products.saturating_add(snapshots.saturating_mul(products_per_solve(
+            &EigenSettings {
+                top_k: k,
+                ..run.eigen
+            },
+            false,
+        ))),
+        None => products,
+    };
+    let metrics_rows = run.steps.div_ceil(run.log_every.max(1));
     Estimate {
         snapshots,
         products,

@@ -6,7 +6,7 @@ use super::plan::{estimate_baseline, estimate_run, Plan, METRICS_ROW_BYTES, SNAP
 use super::*;
 
 /// A small but complete sweep; tests change it with overrides.
-const TINY: &str = "
+pub(super) const TINY: &str = "
 name: tiny
 output: out/tiny
 datasets:
@@ -22,7 +22,7 @@ snapshots:
 baseline: {networks: 2, top_k: 1}
 ";
 
-fn parse(text: &str, sets: &[&str]) -> Result<ValidatedSweep, Vec<FieldError>> {
+pub(super) fn parse(text: &str, sets: &[&str]) -> Result<ValidatedSweep, Vec<FieldError>> {
     let overrides = Overrides {
         set: sets.iter().map(|s| s.to_string()).collect(),
         output: None,
@@ -30,11 +30,11 @@ fn parse(text: &str, sets: &[&str]) -> Result<ValidatedSweep, Vec<FieldError>> {
     parse_sweep(text, &overrides)
 }
 
-fn tiny(sets: &[&str]) -> ValidatedSweep {
+pub(super) fn tiny(sets: &[&str]) -> ValidatedSweep {
     parse(TINY, sets).unwrap_or_else(|e| panic!("{sets:?}: {e:?}"))
 }
 
-fn errors(text: &str, sets: &[&str]) -> Vec<FieldError> {
+pub(super) fn errors(text: &str, sets: &[&str]) -> Vec<FieldError> {
     match parse(text, sets) {
         Ok(_) => panic!("expected errors for {sets:?}"),
         Err(e) => e,
@@ -42,11 +42,11 @@ fn errors(text: &str, sets: &[&str]) -> Vec<FieldError> {
 }
 
 /// The paths of the errors `--set` edits of TINY produce.
-fn error_paths(sets: &[&str]) -> Vec<String> {
+pub(super) fn error_paths(sets: &[&str]) -> Vec<String> {
     errors(TINY, sets).into_iter().map(|e| e.path).collect()
 }
 
-fn keys(sweep: &ValidatedSweep) -> Vec<String> {
+pub(super) fn keys(sweep: &ValidatedSweep) -> Vec<String> {
     sweep.runs().into_iter().map(|r| r.key).collect()
 }
 
@@ -962,36 +962,5 @@ fn absurd_sizes_are_errors_or_estimates_never_panics() {
     assert_eq!(e[0].path, "snapshots.top_k");
 }
 
-#[test]
-fn the_trace_option_is_checked_keyed_and_counted() {
-    let sweep = tiny(&["snapshots.trace={probes: 6}"]);
-    let runs = sweep.runs();
-    assert!(runs.iter().all(|r| r.trace_probes == Some(6)));
-    // Off by default, and then the keys are those of a file that never mentioned it.
-    let plain = tiny(&[]);
-    assert!(plain.runs().iter().all(|r| r.trace_probes.is_none()));
-    assert_ne!(keys(&sweep), keys(&plain));
-    assert_ne!(keys(&sweep), keys(&tiny(&["snapshots.trace={probes: 7}"])));
-    assert_eq!(
-        tiny(&["snapshots.trace={}"]).runs()[0].trace_probes,
-        Some(10),
-        "10 probes by default"
-    );
-    // Each probe is one product at every snapshot, in the plan.
-    let with = super::plan::estimate_run(&runs[0]).products;
-    let without = super::plan::estimate_run(&plain.runs()[0]).products;
-    assert_eq!(with - without, 6 * runs[0].snapshot_steps.len() as u64);
-    // Bad values name the field.
-    assert_eq!(
-        error_paths(&["snapshots.trace={probes: 0}"]),
-        ["snapshots.trace.probes"]
-    );
-    let big = errors(TINY, &["snapshots.trace={probes: 20000}"]);
-    assert_eq!(big[0].path, "snapshots.trace.probes");
-    assert!(big[0].message.contains("at most 10000"), "{:?}", big[0]);
-    let unknown = errors(TINY, &["snapshots.trace={probs: 3}"]);
-    assert!(
-        unknown.iter().any(|e| e.message.contains("probs")),
-        "{unknown:?}"
-    );
-}
+#[path = "spectral_tests.rs"]
+mod spectral_tests;

@@ -17,6 +17,12 @@ use crate::optim::{AdamConfig, SamConfig, SgdConfig};
 /// Most Hutchinson probes per snapshot a sweep may ask for: each is one Hessian-vector
 /// product, and the estimate's standard error falls only as 1/√probes.
 pub const MAX_TRACE_PROBES: usize = 10_000;
+/// Most eigenpairs of the preconditioned Hessian per snapshot.
+pub const MAX_PRECONDITIONED_TOP_K: usize = 50;
+/// Most stochastic Lanczos quadrature probes per snapshot.
+pub const MAX_DENSITY_PROBES: usize = 1_000;
+/// Most Lanczos steps per quadrature probe (each keeps a basis vector per step).
+pub const MAX_DENSITY_STEPS: usize = 1_000;
 
 /// Most points a schedule part may ask for (a `count`, or `steps / every`): a typo with extra
 /// zeros should be an error, not a schedule that exhausts memory.
@@ -222,6 +228,32 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
     let s = &file.snapshots;
     check_schedule(&mut c, "snapshots.schedule", &s.schedule, t.steps);
     c.eigen("snapshots", s.top_k, s.tol, s.max_products, params);
+    if let Some(density) = s.density {
+        for (field, value, max) in [
+            ("probes", density.probes, MAX_DENSITY_PROBES),
+            ("steps", density.steps, MAX_DENSITY_STEPS),
+        ] {
+            let path = format!("snapshots.density.{field}");
+            c.at_least(&path, value as u64, 1);
+            if value > max {
+                c.fail(
+                    &path,
+                    value.to_string(),
+                    format!("expected at most {max} (probes × steps Hessian-vector products at every snapshot)"),
+                );
+            }
+        }
+    }
+    if let Some(p) = s.preconditioned {
+        c.at_least("snapshots.preconditioned.top_k", p.top_k as u64, 1);
+        if p.top_k > MAX_PRECONDITIONED_TOP_K {
+            c.fail(
+                "snapshots.preconditioned.top_k",
+                p.top_k.to_string(),
+                format!("expected at most {MAX_PRECONDITIONED_TOP_K}"),
+            );
+        }
+    }
     if let Some(trace) = s.trace {
         c.at_least("snapshots.trace.probes", trace.probes as u64, 1);
         if trace.probes > MAX_TRACE_PROBES {

@@ -376,7 +376,17 @@ impl Prepared {
             match task {
                 Task::Run(spec) => {
                     let root = self.out.join("runs").join(spec.partition());
-                    dirs.extend(["snapshots", "metrics", "weights", "trace"].map(|t| root.join(t)));
+                    dirs.extend(
+                        [
+                            "snapshots",
+                            "metrics",
+                            "weights",
+                            "trace",
+                            "density",
+                            "preconditioned",
+                        ]
+                        .map(|t| root.join(t)),
+                    );
                 }
                 Task::Baseline(t) => {
                     let dir = self.out.join("baseline").join(t.partition());

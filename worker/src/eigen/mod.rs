@@ -30,7 +30,9 @@ mod linalg;
 mod operator;
 mod options;
 mod result;
+mod scaled;
 mod sign;
+mod slq;
 mod solver;
 mod trace;
 
@@ -47,6 +49,10 @@ pub use operator::{
 };
 pub use options::{auto_max_basis, EigenOptions, Start, TOL_ZERO_FACTOR};
 pub use result::{EigenError, EigenPair, EigenResult, StopReason};
+pub use scaled::DiagonallyScaled;
 pub use sign::align_signs;
+#[cfg(test)]
+pub(crate) use slq::rademacher_unit_probes;
+pub use slq::{lanczos_quadrature, Quadrature};
 pub use solver::{top_k_eigenpairs, STAGNATION_PATIENCE};
 pub use trace::{hutchinson_trace, TraceEstimate};

@@ -8,6 +8,7 @@
 
 mod adam;
 mod host;
+mod preconditioner;
 mod sam;
 mod sgd;
 
@@ -16,6 +17,7 @@ pub use sam::{Sam, SamConfig};
 pub use sgd::{Sgd, SgdConfig};
 
 pub(crate) use host::HostOptimizer;
+pub use preconditioner::adam_preconditioner_scale;
 
 use crate::mlp::{ModelError, Params};
 

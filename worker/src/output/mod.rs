@@ -6,6 +6,8 @@
 //! | `metrics` ([`MetricRow`]) | one per logged training step | `…/metrics/part-NNNNN.parquet` |
 //! | `weights` ([`WeightRow`]) | one per snapshot (θ), when enabled | `…/weights/part-NNNNN.parquet` |
 //! | `trace` ([`TraceRow`]) | one per snapshot, when `snapshots.trace` is set | `…/trace/part-NNNNN.parquet` |
+//! | `preconditioned` ([`PreconditionedRow`]) | one per snapshot and eigen-index of an Adam run, when `snapshots.preconditioned` is set | `…/preconditioned/part-NNNNN.parquet` |
+//! | `density` ([`DensityRow`]) | one per quadrature node, probe and snapshot, when `snapshots.density` is set | `…/density/part-NNNNN.parquet` |
 //! | `baseline` ([`BaselineRow`]) | one per random-init network and eigen-index | `OUT/baseline/dataset=D/part-NNNNN.parquet` |
 //! | `runs` ([`RunRecord`]) | one per run and baseline task | `OUT/runs.parquet` |
 //!
@@ -38,12 +40,14 @@
 //! alignments at a run's final snapshot), and only `Option` fields become nulls.
 
 mod baseline;
+mod density;
 mod error;
 mod fatal;
 pub mod format;
 mod metrics;
 mod parts;
 pub mod paths;
+mod preconditioned;
 mod runs;
 pub mod schema;
 mod snapshots;
@@ -56,6 +60,7 @@ mod format_tests;
 mod tests;
 
 pub use baseline::{read_baseline_rows, BaselineRow};
+pub use density::{read_density_rows, DensityRow};
 pub use error::OutputError;
 pub use fatal::{fatal_io_cause, is_fatal_io};
 pub use metrics::{read_metric_rows, MetricRow};
@@ -66,6 +71,7 @@ pub use parts::{
 pub use paths::{
     baseline_dir, run_dir, runs_table_files, runs_table_path, validate_partition_value, RunDirs,
 };
+pub use preconditioned::{read_preconditioned_rows, PreconditionedRow};
 pub use runs::{read_run_records, RunRecord};
 pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};

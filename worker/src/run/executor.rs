@@ -13,13 +13,14 @@ use super::checkpoint::{Checkpoint, CheckpointError};
 use crate::data::TrainTest;
 use crate::eigen::EigenError;
 use crate::mlp::{evaluate, Architecture, BiasInit, ModelError, Params};
-use crate::optim::OptimizerConfig;
+use crate::optim::{adam_preconditioner_scale, AdamConfig, OptimizerConfig};
 use crate::output::{
-    remove_parts_from, MetricRow, OutputError, PartWriter, SnapshotRow, TraceRow, WeightRow,
+    remove_parts_from, DensityRow, MetricRow, OutputError, PartWriter, PreconditionedRow,
+    SnapshotRow, TraceRow, WeightRow,
 };
 use crate::rng::{stream_rng, Stream};
 use crate::snapshot::{
-    alignment, eigen_snapshot_interruptible, ipr, warm_start_vectors, SnapshotError,
+    alignment, eigen_snapshot_with, ipr, warm_start_vectors, PreconditionedRequest, SnapshotError,
     SnapshotSettings,
 };
 use crate::train::{DeviceData, OrderPosition, ResumePoint, StepRecord, Trainer, TrainingEngine};
@@ -200,7 +201,14 @@ pub enum RunError {
     Interrupted,
 }
 
-const TABLES: [&str; 4] = ["snapshots", "metrics", "weights", "trace"];
+const TABLES: [&str; 6] = [
+    "snapshots",
+    "metrics",
+    "weights",
+    "trace",
+    "density",
+    "preconditioned",
+];
 
 struct Writers {
     snapshots: PartWriter<SnapshotRow>,
@@ -208,14 +216,25 @@ struct Writers {
     weights: PartWriter<WeightRow>,
     /// Only for runs that estimate the trace (no empty `trace` directory otherwise).
     trace: Option<PartWriter<TraceRow>>,
+    /// Only for runs that estimate the spectral density.
+    density: Option<PartWriter<DensityRow>>,
+    /// Only for runs that solve the preconditioned Hessian.
+    preconditioned: Option<PartWriter<PreconditionedRow>>,
     snapshot_rows: Vec<SnapshotRow>,
     metric_rows: Vec<MetricRow>,
     weight_rows: Vec<WeightRow>,
     trace_rows: Vec<TraceRow>,
+    density_rows: Vec<DensityRow>,
+    preconditioned_rows: Vec<PreconditionedRow>,
 }
 
 impl Writers {
-    fn open(dir: &Path, parts: &[(String, u32)], trace: bool) -> Result<Self, RunError> {
+    /// `optional`: whether the run writes the trace and the density tables.
+    fn open(
+        dir: &Path,
+        parts: &[(String, u32)],
+        (trace, density, preconditioned): (bool, bool, bool),
+    ) -> Result<Self, RunError> {
         let start = |table: &str| {
             parts
                 .iter()
@@ -235,10 +254,25 @@ impl Writers {
             } else {
                 None
             },
+            density: if density {
+                Some(PartWriter::open(dir.join("density"), start("density"))?)
+            } else {
+                None
+            },
+            preconditioned: if preconditioned {
+                Some(PartWriter::open(
+                    dir.join("preconditioned"),
+                    start("preconditioned"),
+                )?)
+            } else {
+                None
+            },
             snapshot_rows: Vec::new(),
             metric_rows: Vec::new(),
             weight_rows: Vec::new(),
             trace_rows: Vec::new(),
+            density_rows: Vec::new(),
+            preconditioned_rows: Vec::new(),
         })
     }
 
@@ -253,6 +287,14 @@ impl Writers {
         if let Some(trace) = &mut self.trace {
             trace.write_part(&rows)?;
         }
+        let rows = std::mem::take(&mut self.density_rows);
+        if let Some(density) = &mut self.density {
+            density.write_part(&rows)?;
+        }
+        let rows = std::mem::take(&mut self.preconditioned_rows);
+        if let Some(preconditioned) = &mut self.preconditioned {
+            preconditioned.write_part(&rows)?;
+        }
         Ok(())
     }
 
@@ -265,7 +307,32 @@ impl Writers {
         if let Some(trace) = &self.trace {
             parts.push(("trace".into(), trace.next_index()));
         }
+        if let Some(density) = &self.density {
+            parts.push(("density".into(), density.next_index()));
+        }
+        if let Some(preconditioned) = &self.preconditioned {
+            parts.push(("preconditioned".into(), preconditioned.next_index()));
+        }
         parts
+    }
+}
+
+/// Whether `plan` writes the optional tables (trace, density, preconditioned).
+fn optional_tables(plan: &RunPlan) -> (bool, bool, bool) {
+    let (probes, steps) = plan.snapshot.density;
+    (
+        plan.snapshot.trace_probes > 0,
+        probes > 0 && steps > 0,
+        preconditioner_config(plan).is_some(),
+    )
+}
+
+/// Adam's settings when `plan` asks for its preconditioned Hessian (the only optimiser here
+/// with a diagonal preconditioner).
+fn preconditioner_config(plan: &RunPlan) -> Option<AdamConfig> {
+    match plan.optimizer {
+        OptimizerConfig::Adam(c) if plan.snapshot.preconditioned_top_k > 0 => Some(c),
+        _ => None,
     }
 }
 
@@ -454,7 +521,7 @@ pub fn execute(
                     trainer,
                     c.snapshots_done,
                     warm,
-                    Writers::open(dir, &c.parts, plan.snapshot.trace_probes > 0)?,
+                    Writers::open(dir, &c.parts, optional_tables(plan))?,
                     c.wall_seconds,
                     Some(c.step),
                 )
@@ -471,7 +538,7 @@ pub fn execute(
                     trainer,
                     0,
                     None,
-                    Writers::open(dir, &[], plan.snapshot.trace_probes > 0)?,
+                    Writers::open(dir, &[], optional_tables(plan))?,
                     0.0,
                     None,
                 )
@@ -558,13 +625,26 @@ pub fn execute(
         // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
         let snapshot = if snapshot_steps.contains(&t) {
             let started = Instant::now();
-            let s = match eigen_snapshot_interruptible(
+            // Adam's preconditioner at θ_t, from its state after t steps (none at step 0).
+            let scale = match preconditioner_config(plan) {
+                Some(c) => {
+                    let (state, steps) = trainer.optimizer_state()?;
+                    state
+                        .get(1)
+                        .and_then(|v| adam_preconditioner_scale(&c, v, steps))
+                }
+                None => None,
+            };
+            let s = match eigen_snapshot_with(
                 &trainer.params()?,
                 &hessian_data,
                 &plan.snapshot,
-                plan.seed,
-                snapshots_done,
+                (plan.seed, snapshots_done),
                 warm.as_deref(),
+                scale.as_deref().map(|scale| PreconditionedRequest {
+                    scale,
+                    top_k: plan.snapshot.preconditioned_top_k,
+                }),
                 stop,
             ) {
                 Ok(s) => s,
@@ -680,6 +760,30 @@ pub fn execute(
                     trace_std_error: t_est.std_error,
                     probes: t_est.probes as u64,
                 });
+            }
+            if let Some(pre) = &s.preconditioned {
+                for (i, pair) in pre.pairs.iter().enumerate() {
+                    writers.preconditioned_rows.push(PreconditionedRow {
+                        run_key: plan.key.clone(),
+                        step: t,
+                        index: i as u32 + 1,
+                        eigenvalue: pair.value,
+                        residual: pair.residual,
+                        converged: pair.converged,
+                        products: pre.products as u64,
+                    });
+                }
+            }
+            for (p, q) in s.density.iter().flatten().enumerate() {
+                for (&node, &weight) in q.nodes.iter().zip(&q.weights) {
+                    writers.density_rows.push(DensityRow {
+                        run_key: plan.key.clone(),
+                        step: t,
+                        probe: p as u64 + 1,
+                        node,
+                        weight,
+                    });
+                }
             }
             if let Some(theta) = params_t {
                 writers.weight_rows.push(WeightRow {
