@@ -83,6 +83,22 @@ pub struct EigenSnapshot {
     pub seconds: f64,
 }
 
+impl EigenSnapshot {
+    /// Hessian-vector products of the whole snapshot: the eigen-solve, the trace's probes,
+    /// the quadrature's Lanczos steps and the preconditioned solve.
+    pub fn total_products(&self) -> usize {
+        self.eigen.products
+            + self.trace.map_or(0, |t| t.probes)
+            + self
+                .density
+                .iter()
+                .flatten()
+                .map(|q| q.nodes.len())
+                .sum::<usize>()
+            + self.preconditioned.as_ref().map_or(0, |p| p.products)
+    }
+}
+
 /// Computes the top-k eigenpairs of the Hessian over `data` at `params`.
 ///
 /// `previous` (the last snapshot's vectors of the same run) seeds the solver (warm start) and

@@ -59,7 +59,7 @@ fn the_density_option_is_checked_keyed_and_counted() {
     );
     let big = errors(TINY, &["snapshots.density={steps: 5000}"]);
     assert_eq!(big[0].path, "snapshots.density.steps");
-    assert!(big[0].message.contains("at most 1000"), "{:?}", big[0]);
+    assert!(big[0].message.contains("at most 300"), "{:?}", big[0]);
 }
 
 #[test]
@@ -70,10 +70,7 @@ fn the_preconditioned_option_applies_to_adam_runs_only() {
         if with.optimizer.config.kind() == OptimizerKind::Adam {
             assert_eq!(with.preconditioned_top_k, Some(2));
             assert_ne!(with.key, without.key);
-            assert!(
-                estimate_run(with).products
-                    > estimate_run(&without).products
-            );
+            assert!(estimate_run(with).products > estimate_run(&without).products);
         } else {
             // No preconditioner: nothing computed, the key unchanged.
             assert_eq!(with.preconditioned_top_k, None);
@@ -94,5 +91,33 @@ fn the_preconditioned_option_applies_to_adam_runs_only() {
     assert_eq!(
         error_paths(&["snapshots.preconditioned={top_k: 0}"]),
         ["snapshots.preconditioned.top_k"]
+    );
+    // The solve shares the snapshot's budget, the smallest of snapshots and extra_eigen: a
+    // top_k that cannot start in it is refused here, not at the run's second snapshot.
+    let budget = errors(
+        TINY,
+        &[
+            "snapshots.preconditioned={top_k: 20}",
+            "snapshots.max_products=5",
+        ],
+    );
+    assert_eq!(
+        budget[0].path, "snapshots.preconditioned.top_k",
+        "{budget:?}"
+    );
+    assert!(
+        budget[0].message.contains("at most max_products − 2 = 3"),
+        "{budget:?}"
+    );
+    let extra = errors(
+        TINY,
+        &[
+            "snapshots.preconditioned={top_k: 20}",
+            "extra_eigen=[{seeds: [0], max_products: 10}]",
+        ],
+    );
+    assert!(
+        extra[0].message.contains("= 8"),
+        "the extra_eigen budget counts: {extra:?}"
     );
 }

@@ -21,8 +21,9 @@ pub const MAX_TRACE_PROBES: usize = 10_000;
 pub const MAX_PRECONDITIONED_TOP_K: usize = 50;
 /// Most stochastic Lanczos quadrature probes per snapshot.
 pub const MAX_DENSITY_PROBES: usize = 1_000;
-/// Most Lanczos steps per quadrature probe (each keeps a basis vector per step).
-pub const MAX_DENSITY_STEPS: usize = 1_000;
+/// Most Lanczos steps per quadrature probe: each keeps a basis vector per step, for a block
+/// of probes at a time (300 steps × 4 probes of the paper's 89,610 parameters: 0.9 GB).
+pub const MAX_DENSITY_STEPS: usize = 300;
 
 /// Most points a schedule part may ask for (a `count`, or `steps / every`): a typo with extra
 /// zeros should be an error, not a schedule that exhausts memory.
@@ -245,12 +246,36 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
         }
     }
     if let Some(p) = s.preconditioned {
-        c.at_least("snapshots.preconditioned.top_k", p.top_k as u64, 1);
+        let path = "snapshots.preconditioned.top_k";
+        // The preconditioned solve runs with the snapshot's product budget: the smallest one
+        // of any seed's runs must hold its start block, as for the plain solve.
+        let budget = file
+            .extra_eigen
+            .iter()
+            .filter_map(|e| e.max_products)
+            .chain([s.max_products])
+            .min()
+            .unwrap_or(s.max_products);
+        c.eigen_k(path, p.top_k, params);
         if p.top_k > MAX_PRECONDITIONED_TOP_K {
             c.fail(
-                "snapshots.preconditioned.top_k",
+                path,
                 p.top_k.to_string(),
                 format!("expected at most {MAX_PRECONDITIONED_TOP_K}"),
+            );
+        } else if p.top_k >= 1
+            && p.top_k as u64 <= params
+            && p.top_k.saturating_add(SOLVER_GUARD) > budget
+        {
+            c.fail(
+                path,
+                p.top_k.to_string(),
+                format!(
+                    "expected at most max_products − {SOLVER_GUARD} = {} (the preconditioned \
+                     solve shares the snapshot's product budget; the smallest of snapshots and \
+                     extra_eigen)",
+                    budget.saturating_sub(SOLVER_GUARD)
+                ),
             );
         }
     }

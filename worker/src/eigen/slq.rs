@@ -52,12 +52,54 @@ pub fn lanczos_quadrature<O: SymmetricOperator + ?Sized>(
         )));
     }
     let n = op.dim();
-    let steps = steps.min(n);
+    let mut draw = RademacherProbes::new(n, seed);
+    let mut out = Vec::with_capacity(probes);
+    let mut done = 0;
+    while done < probes {
+        let count = PROBE_BLOCK.min(probes - done);
+        let starts = (0..count).map(|_| draw.next_probe()).collect();
+        out.extend(quadrature_block(op, starts, steps.min(n))?);
+        done += count;
+    }
+    Ok(out)
+}
+
+/// Probes run together, one block product per Lanczos step; blocks run one after another, so
+/// the memory is `steps × PROBE_BLOCK` basis vectors whatever the number of probes.
+const PROBE_BLOCK: usize = 4;
+
+/// Rademacher probes ±1/√n from ChaCha8, entry by entry, probe after probe.
+struct RademacherProbes {
+    n: usize,
+    rng: ChaCha8Rng,
+}
+
+impl RademacherProbes {
+    fn new(n: usize, seed: u64) -> Self {
+        Self {
+            n,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+
+    fn next_probe(&mut self) -> Vec<f64> {
+        let s = 1.0 / (self.n as f64).sqrt();
+        (0..self.n)
+            .map(|_| if self.rng.gen::<bool>() { s } else { -s })
+            .collect()
+    }
+}
+
+/// Lanczos from each of `starts` (unit vectors) together, up to `steps` steps each.
+fn quadrature_block<O: SymmetricOperator + ?Sized>(
+    op: &mut O,
+    starts: Vec<Vec<f64>>,
+    steps: usize,
+) -> Result<Vec<Quadrature>, EigenError> {
+    let n = op.dim();
+    let probes = starts.len();
     // Per probe: the Lanczos basis (step after step), α, β, and whether it has stopped.
-    let mut bases: Vec<Vec<Vec<f64>>> = rademacher_unit_probes(n, probes, seed)
-        .into_iter()
-        .map(|v| vec![v])
-        .collect();
+    let mut bases: Vec<Vec<Vec<f64>>> = starts.into_iter().map(|v| vec![v]).collect();
     let mut alphas = vec![Vec::with_capacity(steps); probes];
     let mut betas = vec![Vec::with_capacity(steps); probes];
     let mut active: Vec<bool> = vec![true; probes];
@@ -130,18 +172,11 @@ pub fn lanczos_quadrature<O: SymmetricOperator + ?Sized>(
         .collect()
 }
 
-/// The probes [`lanczos_quadrature`] draws for `seed`: entries ±1/√n from ChaCha8, entry by
-/// entry, probe after probe (so the same seed gives the same probes on any device).
+/// The probes [`lanczos_quadrature`] draws for `seed`, in order.
+#[cfg(test)]
 pub(crate) fn rademacher_unit_probes(n: usize, probes: usize, seed: u64) -> Vec<Vec<f64>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let s = 1.0 / (n as f64).sqrt();
-    (0..probes)
-        .map(|_| {
-            (0..n)
-                .map(|_| if rng.gen::<bool>() { s } else { -s })
-                .collect()
-        })
-        .collect()
+    let mut draw = RademacherProbes::new(n, seed);
+    (0..probes).map(|_| draw.next_probe()).collect()
 }
 
 #[cfg(test)]
@@ -174,6 +209,11 @@ mod tests {
         let (n, m) = (60, 6);
         let (mut op, a) = dense(n, 3);
         let quads = lanczos_quadrature(&mut op, 3, m, 11).unwrap();
+        // Probes are independent of how they are blocked: the first 3 of 6 are the same.
+        assert_eq!(
+            lanczos_quadrature(&mut op, 6, m, 11).unwrap()[..3],
+            quads[..]
+        );
         for (q, v) in quads.iter().zip(rademacher_unit_probes(n, 3, 11)) {
             assert_eq!(q.nodes.len(), m);
             assert!((q.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);

@@ -109,7 +109,8 @@ pub struct RunReport {
     pub wall_seconds: f64,
     /// Where this launch's time went.
     pub stages: StageSeconds,
-    /// Products used by the most recent snapshot.
+    /// Products used by the most recent snapshot (its eigen-solve, and any trace, density and
+    /// preconditioned products).
     pub last_products: usize,
     /// Eigenvalues of the last snapshot taken in this launch (empty if none).
     pub last_eigenvalues: Vec<f64>,
@@ -128,7 +129,7 @@ pub struct RunProgress {
     pub snapshots_done: u64,
     /// Total snapshots.
     pub snapshots: u64,
-    /// Products of the latest snapshot.
+    /// Products of the latest snapshot (all of them, as in [`RunReport::last_products`]).
     pub last_products: usize,
     /// Wall-clock seconds of the latest snapshot (0 before the first one of this launch).
     pub last_snapshot_seconds: f64,
@@ -792,7 +793,7 @@ pub fn execute(
                     theta: flat_f32(&theta),
                 });
             }
-            last_products = s.eigen.products;
+            last_products = s.total_products();
             last_snapshot_seconds = s.seconds;
             last_eigenvalues = s.eigen.pairs.iter().map(|p| p.value).collect();
             warm = Some(warm_start_vectors(&s.eigen));
