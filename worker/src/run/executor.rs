@@ -16,7 +16,7 @@ use crate::mlp::{evaluate, Architecture, BiasInit, ModelError, Params};
 use crate::optim::{adam_preconditioner_scale, AdamConfig, OptimizerConfig};
 use crate::output::{
     remove_parts_from, DensityRow, MetricRow, OutputError, PartWriter, PreconditionedRow,
-    SnapshotRow, TraceRow, WeightRow,
+    SnapshotRow, TableRow, TraceRow, WeightRow,
 };
 use crate::rng::{stream_rng, Stream};
 use crate::snapshot::{
@@ -202,119 +202,104 @@ pub enum RunError {
     Interrupted,
 }
 
-const TABLES: [&str; 6] = [
-    "snapshots",
-    "metrics",
-    "weights",
-    "trace",
-    "density",
-    "preconditioned",
-];
+/// One table of a run: its part writer (absent for an optional table the run does not write,
+/// so no empty directory appears) and the rows buffered until the next checkpoint.
+struct Table<R: TableRow> {
+    writer: Option<PartWriter<R>>,
+    rows: Vec<R>,
+}
+
+impl<R: TableRow> Table<R> {
+    /// The table `R::TABLE` under `dir`, continuing after the parts a checkpoint recorded in
+    /// `parts`: later parts (written after that checkpoint) are removed first, whether the
+    /// table is `enabled` this launch or not.
+    fn open(dir: &Path, parts: &[(String, u32)], enabled: bool) -> Result<Self, RunError> {
+        let path = dir.join(R::TABLE);
+        let start = parts
+            .iter()
+            .find(|(t, _)| t == R::TABLE)
+            .map_or(0, |(_, n)| *n);
+        remove_parts_from(&path, start)?;
+        let writer = if enabled {
+            Some(PartWriter::open(path, start)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            writer,
+            rows: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, row: R) {
+        self.rows.push(row);
+    }
+
+    /// Writes the buffered rows as one part (none when there are no rows).
+    fn flush(&mut self) -> Result<(), RunError> {
+        let rows = std::mem::take(&mut self.rows);
+        if let Some(writer) = &mut self.writer {
+            writer.write_part(&rows)?;
+        }
+        Ok(())
+    }
+
+    /// (table, next part index) for the checkpoint; `None` for a table not written.
+    fn part(&self) -> Option<(String, u32)> {
+        self.writer
+            .as_ref()
+            .map(|w| (R::TABLE.to_string(), w.next_index()))
+    }
+}
 
 struct Writers {
-    snapshots: PartWriter<SnapshotRow>,
-    metrics: PartWriter<MetricRow>,
-    weights: PartWriter<WeightRow>,
-    /// Only for runs that estimate the trace (no empty `trace` directory otherwise).
-    trace: Option<PartWriter<TraceRow>>,
-    /// Only for runs that estimate the spectral density.
-    density: Option<PartWriter<DensityRow>>,
-    /// Only for runs that solve the preconditioned Hessian.
-    preconditioned: Option<PartWriter<PreconditionedRow>>,
-    snapshot_rows: Vec<SnapshotRow>,
-    metric_rows: Vec<MetricRow>,
-    weight_rows: Vec<WeightRow>,
-    trace_rows: Vec<TraceRow>,
-    density_rows: Vec<DensityRow>,
-    preconditioned_rows: Vec<PreconditionedRow>,
+    snapshots: Table<SnapshotRow>,
+    metrics: Table<MetricRow>,
+    weights: Table<WeightRow>,
+    trace: Table<TraceRow>,
+    density: Table<DensityRow>,
+    preconditioned: Table<PreconditionedRow>,
 }
 
 impl Writers {
-    /// `optional`: whether the run writes the trace and the density tables.
+    /// `(trace, density, preconditioned)`: which optional tables the run writes.
     fn open(
         dir: &Path,
         parts: &[(String, u32)],
         (trace, density, preconditioned): (bool, bool, bool),
     ) -> Result<Self, RunError> {
-        let start = |table: &str| {
-            parts
-                .iter()
-                .find(|(t, _)| t == table)
-                .map(|(_, n)| *n)
-                .unwrap_or(0)
-        };
-        for table in TABLES {
-            remove_parts_from(&dir.join(table), start(table))?;
-        }
         Ok(Self {
-            snapshots: PartWriter::open(dir.join("snapshots"), start("snapshots"))?,
-            metrics: PartWriter::open(dir.join("metrics"), start("metrics"))?,
-            weights: PartWriter::open(dir.join("weights"), start("weights"))?,
-            trace: if trace {
-                Some(PartWriter::open(dir.join("trace"), start("trace"))?)
-            } else {
-                None
-            },
-            density: if density {
-                Some(PartWriter::open(dir.join("density"), start("density"))?)
-            } else {
-                None
-            },
-            preconditioned: if preconditioned {
-                Some(PartWriter::open(
-                    dir.join("preconditioned"),
-                    start("preconditioned"),
-                )?)
-            } else {
-                None
-            },
-            snapshot_rows: Vec::new(),
-            metric_rows: Vec::new(),
-            weight_rows: Vec::new(),
-            trace_rows: Vec::new(),
-            density_rows: Vec::new(),
-            preconditioned_rows: Vec::new(),
+            snapshots: Table::open(dir, parts, true)?,
+            metrics: Table::open(dir, parts, true)?,
+            weights: Table::open(dir, parts, true)?,
+            trace: Table::open(dir, parts, trace)?,
+            density: Table::open(dir, parts, density)?,
+            preconditioned: Table::open(dir, parts, preconditioned)?,
         })
     }
 
     fn flush(&mut self) -> Result<(), RunError> {
-        self.snapshots
-            .write_part(&std::mem::take(&mut self.snapshot_rows))?;
-        self.metrics
-            .write_part(&std::mem::take(&mut self.metric_rows))?;
-        self.weights
-            .write_part(&std::mem::take(&mut self.weight_rows))?;
-        let rows = std::mem::take(&mut self.trace_rows);
-        if let Some(trace) = &mut self.trace {
-            trace.write_part(&rows)?;
-        }
-        let rows = std::mem::take(&mut self.density_rows);
-        if let Some(density) = &mut self.density {
-            density.write_part(&rows)?;
-        }
-        let rows = std::mem::take(&mut self.preconditioned_rows);
-        if let Some(preconditioned) = &mut self.preconditioned {
-            preconditioned.write_part(&rows)?;
-        }
-        Ok(())
+        self.snapshots.flush()?;
+        self.metrics.flush()?;
+        self.weights.flush()?;
+        self.trace.flush()?;
+        self.density.flush()?;
+        self.preconditioned.flush()
     }
 
+    /// The checkpoint's part counts, in a fixed table order.
     fn parts(&self) -> Vec<(String, u32)> {
-        let mut parts = vec![
-            ("snapshots".into(), self.snapshots.next_index()),
-            ("metrics".into(), self.metrics.next_index()),
-            ("weights".into(), self.weights.next_index()),
-        ];
-        if let Some(trace) = &self.trace {
-            parts.push(("trace".into(), trace.next_index()));
-        }
-        if let Some(density) = &self.density {
-            parts.push(("density".into(), density.next_index()));
-        }
-        if let Some(preconditioned) = &self.preconditioned {
-            parts.push(("preconditioned".into(), preconditioned.next_index()));
-        }
-        parts
+        [
+            self.snapshots.part(),
+            self.metrics.part(),
+            self.weights.part(),
+            self.trace.part(),
+            self.density.part(),
+            self.preconditioned.part(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -714,7 +699,7 @@ pub fn execute(
         stages.training += started.elapsed().as_secs_f64();
         let batch_loss = record.as_ref().map(|r| r.loss);
         if t % plan.log_every == 0 || evaluation.is_some() {
-            writers.metric_rows.push(MetricRow {
+            writers.metrics.push(MetricRow {
                 run_key: plan.key.clone(),
                 step: t,
                 batch_loss,
@@ -732,7 +717,7 @@ pub fn execute(
                 _ => (None, None),
             };
             for (i, pair) in s.eigen.pairs.iter().enumerate() {
-                writers.snapshot_rows.push(SnapshotRow {
+                writers.snapshots.push(SnapshotRow {
                     run_key: plan.key.clone(),
                     step: t,
                     index: i as u32 + 1,
@@ -754,7 +739,7 @@ pub fn execute(
                 });
             }
             if let Some(t_est) = s.trace {
-                writers.trace_rows.push(TraceRow {
+                writers.trace.push(TraceRow {
                     run_key: plan.key.clone(),
                     step: t,
                     trace: t_est.trace,
@@ -764,7 +749,7 @@ pub fn execute(
             }
             if let Some(pre) = &s.preconditioned {
                 for (i, pair) in pre.pairs.iter().enumerate() {
-                    writers.preconditioned_rows.push(PreconditionedRow {
+                    writers.preconditioned.push(PreconditionedRow {
                         run_key: plan.key.clone(),
                         step: t,
                         index: i as u32 + 1,
@@ -777,7 +762,7 @@ pub fn execute(
             }
             for (p, q) in s.density.iter().flatten().enumerate() {
                 for (&node, &weight) in q.nodes.iter().zip(&q.weights) {
-                    writers.density_rows.push(DensityRow {
+                    writers.density.push(DensityRow {
                         run_key: plan.key.clone(),
                         step: t,
                         probe: p as u64 + 1,
@@ -787,7 +772,7 @@ pub fn execute(
                 }
             }
             if let Some(theta) = params_t {
-                writers.weight_rows.push(WeightRow {
+                writers.weights.push(WeightRow {
                     run_key: plan.key.clone(),
                     step: t,
                     theta: flat_f32(&theta),
@@ -821,7 +806,7 @@ pub fn execute(
             let started = Instant::now();
             if finished && !snapshot_steps.contains(&plan.steps) {
                 // The final θ is always kept (the minima comparison needs it).
-                writers.weight_rows.push(WeightRow {
+                writers.weights.push(WeightRow {
                     run_key: plan.key.clone(),
                     step: t,
                     theta: flat_f32(&trainer.params_flat()?),
