@@ -189,7 +189,7 @@ fn fetch_without_network_exits_5_and_explains_the_manual_route() {
 
 #[test]
 fn bad_arguments_are_usage_errors() {
-    let out = eigensweep(&["train", "--optimizer", "rmsprop"], &[]);
+    let out = eigensweep(&["train", "--optimizer", "lion"], &[]);
     assert_eq!(out.status.code(), Some(2));
     let out = eigensweep(&["train", "--snapshot-every", "0"], &[]);
     assert_eq!(out.status.code(), Some(2));

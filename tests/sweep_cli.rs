@@ -266,7 +266,7 @@ fn type_errors_in_the_file_are_in_words_with_a_suggestion() {
     assert!(
         stderr.contains(&format!(
             "{file}:7:23: `optimizers[0].kind`: unknown value `sgdd`: expected one of sgd, \
-             adam, sam — did you mean sgd?"
+             adam, adamw, rmsprop, sam — did you mean sgd?"
         )),
         "{stderr}"
     );

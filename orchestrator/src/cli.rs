@@ -314,6 +314,10 @@ pub enum OptimizerName {
     Sgd,
     /// Adam, lr 1e-3, β = (0.9, 0.999), ε = 1e-8.
     Adam,
+    /// AdamW, Adam's defaults with decoupled weight decay 1e-2.
+    Adamw,
+    /// RMSprop, lr 1e-2, α = 0.99, ε = 1e-8.
+    Rmsprop,
     /// SAM on SGD, lr 1e-2, ρ = 0.05.
     Sam,
 }

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use eigensweep_common::exit_codes;
 use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKind, TrainTest};
 use eigensweep_worker::mlp::{evaluate, Architecture, BiasInit, Params};
-use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
+use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, RmspropConfig, SamConfig, SgdConfig};
 use eigensweep_worker::rng::{stream_rng, Stream};
 use eigensweep_worker::snapshot::{
     alignment, eigen_snapshot, ipr, warm_start_vectors, SnapshotSettings,
@@ -58,15 +58,23 @@ pub(crate) fn optimizer_config(name: OptimizerName, lr: Option<f64>, rho: f64) -
     match name {
         OptimizerName::Sgd => OptimizerConfig::Sgd(SgdConfig {
             lr: lr.unwrap_or(SgdConfig::default().lr),
+            ..SgdConfig::default()
         }),
         OptimizerName::Adam => OptimizerConfig::Adam(AdamConfig {
             lr: lr.unwrap_or(AdamConfig::default().lr),
             ..AdamConfig::default()
         }),
-        OptimizerName::Sam => OptimizerConfig::Sam(SamConfig {
-            lr: lr.unwrap_or(SamConfig::default().lr),
-            rho,
+        OptimizerName::Adamw => OptimizerConfig::Adam(AdamConfig {
+            lr: lr.unwrap_or(AdamConfig::default().lr),
+            ..AdamConfig::adamw()
         }),
+        OptimizerName::Rmsprop => OptimizerConfig::Rmsprop(RmspropConfig {
+            lr: lr.unwrap_or(RmspropConfig::default().lr),
+            ..RmspropConfig::default()
+        }),
+        OptimizerName::Sam => {
+            OptimizerConfig::Sam(SamConfig::sgd(lr.unwrap_or(SgdConfig::default().lr), rho))
+        }
     }
 }
 

@@ -133,7 +133,7 @@ pub fn eigen_snapshot_interruptible(
 
 /// The top eigenpairs of `P^(−1/2) H P^(−1/2)` to compute at a snapshot as well, for a
 /// diagonal preconditioner `P` (an adaptive optimiser's; see
-/// [`adam_preconditioner_scale`](crate::optim::adam_preconditioner_scale)).
+/// [`preconditioner_scale`](crate::optim::preconditioner_scale)).
 #[derive(Debug, Clone, Copy)]
 pub struct PreconditionedRequest<'a> {
     /// `D = P^(−1/2)`, one entry per parameter.

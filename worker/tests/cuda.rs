@@ -76,7 +76,10 @@ fn setup(gpu_device: Device) -> Setup {
         &Device::Cpu,
     )
     .unwrap();
-    let config = OptimizerConfig::Sgd(SgdConfig { lr: 0.05 });
+    let config = OptimizerConfig::Sgd(SgdConfig {
+        lr: 0.05,
+        ..SgdConfig::default()
+    });
     let mut t = Trainer::new(init.clone(), &config, cpu.clone(), 128, 3).unwrap();
     for _ in 0..200 {
         t.step().unwrap();
@@ -170,7 +173,10 @@ fn training_steps_and_evaluation_match_the_cpu() {
     let s = setup(dev.clone());
     let data = synthetic(3000, 500, 7);
     for config in [
-        OptimizerConfig::Sgd(SgdConfig { lr: 0.05 }),
+        OptimizerConfig::Sgd(SgdConfig {
+            lr: 0.05,
+            ..SgdConfig::default()
+        }),
         OptimizerConfig::Adam(AdamConfig::default()),
         OptimizerConfig::Sam(SamConfig::default()),
     ] {

@@ -20,8 +20,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::expand::{BaselineTask, RunSpec};
-use super::file::OptimizerKind;
 use super::plan::{products_per_solve, Estimate};
+use crate::optim::{BaseOptimizer, OptimizerConfig};
 
 /// Parameters of the network the step rates are measured on (784-100-100-10).
 pub const CALIBRATION_PARAMETERS: f64 = 89_610.0;
@@ -95,11 +95,22 @@ impl Calibration {
         Ok(())
     }
 
-    fn steps_per_second(&self, kind: OptimizerKind) -> f64 {
-        match kind {
-            OptimizerKind::Sgd => self.sgd_steps_per_second,
-            OptimizerKind::Adam => self.adam_steps_per_second,
-            OptimizerKind::Sam => self.sam_steps_per_second,
+    /// Seconds of one training step of `config`. Only SGD, Adam and SAM on SGD are measured:
+    /// the other rules are priced as Adam (one pass over stateful vectors: SGD with momentum
+    /// or weight decay, AdamW, RMSprop), and SAM on another base as that base plus SAM's
+    /// second gradient (SAM's step time less SGD's).
+    fn step_seconds(&self, config: &OptimizerConfig) -> f64 {
+        let base = match config.base() {
+            BaseOptimizer::Sgd(c) if c.momentum == 0.0 && c.weight_decay == 0.0 => {
+                1.0 / self.sgd_steps_per_second
+            }
+            _ => 1.0 / self.adam_steps_per_second,
+        };
+        match config {
+            OptimizerConfig::Sam(_) => {
+                base + (1.0 / self.sam_steps_per_second - 1.0 / self.sgd_steps_per_second).max(0.0)
+            }
+            _ => base,
         }
     }
 }
@@ -142,8 +153,9 @@ pub fn run_time(
     c: &Calibration,
 ) -> Option<TaskTime> {
     let params = run.parameters()? as f64;
-    let step = (params / CALIBRATION_PARAMETERS) * (run.batch_size as f64 / CALIBRATION_BATCH)
-        / c.steps_per_second(run.optimizer.config.kind());
+    let step = (params / CALIBRATION_PARAMETERS)
+        * (run.batch_size as f64 / CALIBRATION_BATCH)
+        * c.step_seconds(&run.optimizer.config);
     let hessian = run
         .hessian_samples
         .map_or(samples.train, |h| h.min(samples.train)) as f64;

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::file::{DensitySpec, ModelSpec, OptimizerKind};
+use super::file::{DensitySpec, ModelSpec};
 use super::key::{canonical, config_value, short_hash};
 use super::resolved::{DataSource, EigenSettings, NamedOptimizer, ResolvedDataset};
 use super::shape::DataShape;
@@ -69,7 +69,8 @@ pub struct RunSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub density: Option<DensitySpec>,
     /// Eigenpairs of the preconditioned Hessian per snapshot; set only for runs of an
-    /// optimiser with a diagonal preconditioner (Adam), so other runs keep their keys.
+    /// optimiser with a diagonal preconditioner (Adam, AdamW, RMSprop, or SAM on one), so other
+    /// runs keep their keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preconditioned_top_k: Option<usize>,
     /// Digest of the dataset's files, where it is read from a directory and the digest was
@@ -246,7 +247,7 @@ impl ValidatedSweep {
                         dataset: dataset.clone(),
                         model: s.model.clone(),
                         steps: s.training.steps,
-                        batch_size: s.training.batch_size,
+                        batch_size: optimizer.batch_size.unwrap_or(s.training.batch_size),
                         log_every: s.training.log_every,
                         eval_steps: self.eval_steps.clone(),
                         optimizer: optimizer.clone(),
@@ -260,7 +261,7 @@ impl ValidatedSweep {
                         preconditioned_top_k: s
                             .snapshots
                             .preconditioned
-                            .filter(|_| optimizer.config.kind() == OptimizerKind::Adam)
+                            .filter(|_| optimizer.has_preconditioner())
                             .map(|p| p.top_k),
                         data_digest: self.data_digest(dataset),
                         shape: self.data_shape(&dataset.name),

@@ -25,7 +25,14 @@
 //! optimizers:                      # at least one; names unique; a kind may appear several times
 //!   - {name: sgd, kind: sgd, lr: 0.01}
 //!   - {name: adam, kind: adam, lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1.0e-8}
-//!   - {name: sam, kind: sam, lr: 0.01, rho: 0.05}
+//!   - {name: sam, kind: sam, lr: 0.01, rho: 0.05}   # base: sgd (default) | adam | adamw | rmsprop
+//!   - {name: sgd-m, kind: sgd, lr: 0.01, momentum: 0.9, dampening: 0, nesterov: false,
+//!      weight_decay: 0}
+//!   - {name: adamw, kind: adamw, lr: 0.001, weight_decay: 0.01}   # and adam's fields
+//!   - {name: rmsprop, kind: rmsprop, lr: 0.01, alpha: 0.99, eps: 1.0e-8, momentum: 0,
+//!      centered: false, weight_decay: 0,
+//!      lr_schedule: {kind: cosine, warmup_steps: 100, min_lr: 0}}  # every kind takes one;
+//!                                  # kind: constant | step (every, gamma) | cosine (min_lr)
 //! seeds: [0, 1, 2]                 # at least one, unique
 //! snapshots:
 //!   schedule: {every: 100, log: {count: 10}, linear: {count: 50}, steps: [5, 50]}
@@ -47,8 +54,10 @@
 //!                                  # `cuda` = node-local rank (or job) mod the visible GPUs
 //! ```
 //!
-//! Optimiser hyperparameters left out take METHOD.md's values: SGD lr 1e-2; Adam lr 1e-3,
-//! β1 0.9, β2 0.999, ε 1e-8; SAM lr 1e-2, ρ 0.05.
+//! Optimiser hyperparameters left out take PyTorch's defaults, which for the study's three are
+//! METHOD.md's values: SGD lr 1e-2; Adam lr 1e-3, β1 0.9, β2 0.999, ε 1e-8; SAM lr 1e-2,
+//! ρ 0.05; momentum, dampening and weight decay 0 (AdamW's weight decay 1e-2); RMSprop lr
+//! 1e-2, α 0.99, ε 1e-8.
 //!
 //! These types only check shapes and types; the rules between fields (positive rates, unique
 //! names, seeds that exist, …) are [`validate`](super::validate())'s job, which reports all
@@ -77,8 +86,9 @@ pub struct SweepFile {
     pub model: ModelSpec,
     /// Training length, batches and what is logged.
     pub training: TrainingSpec,
-    /// The optimisers; every run is repeated with each.
-    pub optimizers: Vec<OptimizerSpec>,
+    /// The optimisers; every run is repeated with each (an entry with lists is a grid of
+    /// variants, see [`OptimizerEntry`]).
+    pub optimizers: Vec<OptimizerEntry>,
     /// The run seeds (init, data order, eigensolver start vectors).
     pub seeds: Vec<u64>,
     /// When and how the Hessian eigenpairs are computed.
@@ -242,52 +252,438 @@ pub struct Count {
     pub count: u64,
 }
 
-/// One optimiser. Fields a kind does not use are rejected by validation.
+/// A setting that is one value, or a list of values to sweep over.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Grid<T> {
+    /// One value.
+    One(T),
+    /// Every value of the list, each a variant.
+    Many(Vec<T>),
+}
+
+impl<T> Grid<T> {
+    /// The values, in order (one for [`Grid::One`]).
+    pub fn values(&self) -> &[T] {
+        match self {
+            Grid::One(x) => std::slice::from_ref(x),
+            Grid::Many(xs) => xs,
+        }
+    }
+
+    /// Whether the setting was written as a list.
+    pub fn is_list(&self) -> bool {
+        matches!(self, Grid::Many(_))
+    }
+}
+
+/// A list is read as a list of `T`, anything else as one `T`, so that a wrong value gets
+/// `T`'s own message ("expected a number") rather than a generic one.
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Grid<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_yaml::Value::deserialize(d)?;
+        if value.as_sequence().is_some_and(|s| s.is_empty()) {
+            Err(D::Error::custom(
+                "expected a value or a non-empty list of values, got []",
+            ))
+        } else if value.is_sequence() {
+            Vec::<T>::deserialize(value)
+                .map(Grid::Many)
+                .map_err(D::Error::custom)
+        } else {
+            T::deserialize(value)
+                .map(Grid::One)
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+/// One entry of `optimizers` as written: an [`OptimizerSpec`] whose settings may be lists. The
+/// entry stands for the product of its lists, each combination a variant named after the
+/// entry and its listed values (`{name: adam, kind: adam, lr: [1e-3, 3e-4], weight_decay: [0,
+/// 0.1]}` → `adam-lr0.001-wd0`, `adam-lr0.001-wd0.1`, `adam-lr3e-4-wd0`, …; see
+/// [`OptimizerEntry::variants`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerEntry {
+    /// The `optimizer=` partition value, or the prefix of its variants' names.
+    pub name: String,
+    /// sgd, adam, adamw, rmsprop or sam.
+    pub kind: OptimizerKind,
+    /// See [`OptimizerSpec::lr`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::beta1`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::beta2`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::eps`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::rho`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rho: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::momentum`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::dampening`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dampening: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::nesterov`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nesterov: Option<Grid<bool>>,
+    /// See [`OptimizerSpec::weight_decay`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::alpha`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<Grid<f64>>,
+    /// See [`OptimizerSpec::centered`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub centered: Option<Grid<bool>>,
+    /// See [`OptimizerSpec::base`] (one kind, not a list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<OptimizerKind>,
+    /// See [`OptimizerSpec::batch_size`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<Grid<usize>>,
+    /// See [`OptimizerSpec::lr_schedule`] (one schedule, not a list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_schedule: Option<LrScheduleSpec>,
+}
+
+/// One variant of an [`OptimizerEntry`]: its settings, and which of them came from a list
+/// (field, index in the list), for naming it and for placing errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// The settings, every one a single value; `name` is the variant's.
+    pub spec: OptimizerSpec,
+    /// The listed fields and the index of this variant's value in each list.
+    pub listed: Vec<(&'static str, usize)>,
+}
+
+/// Short field names in variant names (`weight_decay` → `wd`).
+fn short_field(field: &str) -> &str {
+    match field {
+        "weight_decay" => "wd",
+        "momentum" => "mom",
+        "dampening" => "damp",
+        "batch_size" => "bs",
+        "beta1" => "b1",
+        "beta2" => "b2",
+        other => other,
+    }
+}
+
+/// A number as short as it reads: `0.001`, `3e-4`, `0.9`, `128`.
+pub(crate) fn short_number(x: f64) -> String {
+    let plain = super::error::fmt_number(x);
+    let sci = format!("{x:e}");
+    if sci.len() < plain.len() {
+        sci
+    } else {
+        plain
+    }
+}
+
+impl OptimizerEntry {
+    /// Every combination of the listed settings, first field outermost, in the lists' order.
+    /// A variant is named `NAME-FIELDVALUE-…` over its listed fields only (`lr3e-4`, `wd0`,
+    /// `bs64`, `nesterov_on`), so adding a value to a list or another entry leaves the other
+    /// variants' names, and so their keys, as they were. An entry without lists is one
+    /// variant named `NAME`.
+    pub fn variants(&self) -> Vec<Variant> {
+        let mut first = OptimizerSpec::new(self.name.clone(), self.kind);
+        first.base = self.base;
+        first.lr_schedule = self.lr_schedule;
+        let mut variants = vec![Variant {
+            spec: first,
+            listed: Vec::new(),
+        }];
+        let number = |x: f64| short_number(x);
+        let flag = |b: bool| format!("_{}", if b { "on" } else { "off" });
+        type Set<V> = fn(&mut OptimizerSpec, V);
+        let numbers: [(&'static str, &Option<Grid<f64>>, Set<f64>); 7] = [
+            ("lr", &self.lr, |s, v| s.lr = Some(v)),
+            ("beta1", &self.beta1, |s, v| s.beta1 = Some(v)),
+            ("beta2", &self.beta2, |s, v| s.beta2 = Some(v)),
+            ("eps", &self.eps, |s, v| s.eps = Some(v)),
+            ("rho", &self.rho, |s, v| s.rho = Some(v)),
+            ("momentum", &self.momentum, |s, v| s.momentum = Some(v)),
+            ("dampening", &self.dampening, |s, v| s.dampening = Some(v)),
+        ];
+        for (field, grid, set) in numbers {
+            variants = expand(variants, field, grid, set, number);
+        }
+        variants = expand(
+            variants,
+            "nesterov",
+            &self.nesterov,
+            |s, v| s.nesterov = Some(v),
+            flag,
+        );
+        let numbers: [(&'static str, &Option<Grid<f64>>, Set<f64>); 2] = [
+            ("weight_decay", &self.weight_decay, |s, v| {
+                s.weight_decay = Some(v)
+            }),
+            ("alpha", &self.alpha, |s, v| s.alpha = Some(v)),
+        ];
+        for (field, grid, set) in numbers {
+            variants = expand(variants, field, grid, set, number);
+        }
+        variants = expand(
+            variants,
+            "centered",
+            &self.centered,
+            |s, v| s.centered = Some(v),
+            flag,
+        );
+        expand(
+            variants,
+            "batch_size",
+            &self.batch_size,
+            |s, v| s.batch_size = Some(v),
+            |b: usize| b.to_string(),
+        )
+    }
+}
+
+/// `variants` × the values of one field: each variant once per value, named after it when the
+/// field is a list; unchanged when the field is absent.
+fn expand<V: Copy>(
+    variants: Vec<Variant>,
+    field: &'static str,
+    grid: &Option<Grid<V>>,
+    set: fn(&mut OptimizerSpec, V),
+    label: impl Fn(V) -> String,
+) -> Vec<Variant> {
+    let Some(grid) = grid else {
+        return variants;
+    };
+    let mut out = Vec::with_capacity(variants.len() * grid.values().len());
+    for v in variants {
+        for (j, &value) in grid.values().iter().enumerate() {
+            let mut next = v.clone();
+            set(&mut next.spec, value);
+            if grid.is_list() {
+                next.listed.push((field, j));
+                next.spec.name =
+                    format!("{}-{}{}", next.spec.name, short_field(field), label(value));
+            }
+            out.push(next);
+        }
+    }
+    out
+}
+
+impl From<OptimizerSpec> for OptimizerEntry {
+    /// A single-variant entry with `spec`'s settings.
+    fn from(spec: OptimizerSpec) -> Self {
+        let one = |x: Option<f64>| x.map(Grid::One);
+        Self {
+            name: spec.name,
+            kind: spec.kind,
+            lr: one(spec.lr),
+            beta1: one(spec.beta1),
+            beta2: one(spec.beta2),
+            eps: one(spec.eps),
+            rho: one(spec.rho),
+            momentum: one(spec.momentum),
+            dampening: one(spec.dampening),
+            nesterov: spec.nesterov.map(Grid::One),
+            weight_decay: one(spec.weight_decay),
+            alpha: one(spec.alpha),
+            centered: spec.centered.map(Grid::One),
+            base: spec.base,
+            batch_size: spec.batch_size.map(Grid::One),
+            lr_schedule: spec.lr_schedule,
+        }
+    }
+}
+
+/// One optimiser. Fields a kind does not use are rejected by validation; left out, each takes
+/// PyTorch's default (METHOD.md's for the study's three).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerSpec {
     /// The `optimizer=` partition value, `[A-Za-z0-9_.-]+`.
     pub name: String,
-    /// sgd, adam or sam.
+    /// sgd, adam, adamw, rmsprop or sam.
     pub kind: OptimizerKind,
-    /// Learning rate (default 1e-2 for SGD and SAM, 1e-3 for Adam).
+    /// Learning rate (default 1e-2 for SGD, RMSprop and SAM on SGD, 1e-3 for Adam and AdamW).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
-    /// Adam's β1 (default 0.9).
+    /// Adam's and AdamW's β1 (default 0.9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beta1: Option<f64>,
-    /// Adam's β2 (default 0.999).
+    /// Adam's and AdamW's β2 (default 0.999).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beta2: Option<f64>,
-    /// Adam's ε (default 1e-8).
+    /// ε of Adam, AdamW and RMSprop (default 1e-8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eps: Option<f64>,
     /// SAM's ρ (default 0.05).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rho: Option<f64>,
+    /// Momentum μ of SGD and RMSprop, in [0, 1) (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    /// SGD's dampening τ, in [0, 1] (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dampening: Option<f64>,
+    /// SGD's Nesterov momentum (default false; needs momentum > 0 and dampening 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nesterov: Option<bool>,
+    /// Weight decay ≥ 0: L2 on the gradient for SGD, Adam and RMSprop (default 0), decoupled
+    /// for AdamW (default 1e-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    /// RMSprop's smoothing constant α, in [0, 1) (default 0.99).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// RMSprop's centred variant (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub centered: Option<bool>,
+    /// SAM: the optimiser that takes the step, `sgd` (default), `adam`, `adamw` or `rmsprop`;
+    /// its fields sit beside `rho`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<OptimizerKind>,
+    /// Mini-batch size of this optimiser's runs (default `training.batch_size`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// The learning-rate schedule (default constant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_schedule: Option<LrScheduleSpec>,
+}
+
+impl OptimizerSpec {
+    /// An entry with only a name and kind (every setting at its default).
+    pub fn new(name: impl Into<String>, kind: OptimizerKind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            lr: None,
+            beta1: None,
+            beta2: None,
+            eps: None,
+            rho: None,
+            momentum: None,
+            dampening: None,
+            nesterov: None,
+            weight_decay: None,
+            alpha: None,
+            centered: None,
+            base: None,
+            batch_size: None,
+            lr_schedule: None,
+        }
+    }
+
+    /// The hyperparameter fields given (not `name`, `kind` or `lr_schedule`), as (field, value
+    /// as written), in declaration order.
+    pub fn given_settings(&self) -> Vec<(&'static str, String)> {
+        let number = |x: Option<f64>| x.map(super::error::fmt_number);
+        [
+            ("lr", number(self.lr)),
+            ("beta1", number(self.beta1)),
+            ("beta2", number(self.beta2)),
+            ("eps", number(self.eps)),
+            ("rho", number(self.rho)),
+            ("momentum", number(self.momentum)),
+            ("dampening", number(self.dampening)),
+            ("nesterov", self.nesterov.map(|b| b.to_string())),
+            ("weight_decay", number(self.weight_decay)),
+            ("alpha", number(self.alpha)),
+            ("centered", self.centered.map(|b| b.to_string())),
+            ("base", self.base.map(|k| k.name().to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| value.map(|v| (field, v)))
+        .collect()
+    }
 }
 
 /// The optimiser families (PyTorch semantics, METHOD.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
-    /// θ ← θ − η g.
+    /// SGD with optional momentum and weight decay (`torch.optim.SGD`).
     Sgd,
-    /// Bias-corrected Adam.
+    /// Bias-corrected Adam (`torch.optim.Adam`).
     Adam,
-    /// Sharpness-aware minimisation on SGD.
+    /// Adam with decoupled weight decay (`torch.optim.AdamW`).
+    Adamw,
+    /// RMSprop (`torch.optim.RMSprop`).
+    Rmsprop,
+    /// Sharpness-aware minimisation on a base optimiser.
     Sam,
 }
 
 impl OptimizerKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [OptimizerKind; 5] = [
+        OptimizerKind::Sgd,
+        OptimizerKind::Adam,
+        OptimizerKind::Adamw,
+        OptimizerKind::Rmsprop,
+        OptimizerKind::Sam,
+    ];
+
     /// The name used in sweep files.
     pub fn name(self) -> &'static str {
         match self {
             OptimizerKind::Sgd => "sgd",
             OptimizerKind::Adam => "adam",
+            OptimizerKind::Adamw => "adamw",
+            OptimizerKind::Rmsprop => "rmsprop",
             OptimizerKind::Sam => "sam",
         }
     }
+
+    /// Whether the kind keeps a diagonal preconditioner (Adam, AdamW, RMSprop), whose
+    /// preconditioned Hessian `snapshots.preconditioned` computes.
+    pub fn has_preconditioner(self) -> bool {
+        matches!(
+            self,
+            OptimizerKind::Adam | OptimizerKind::Adamw | OptimizerKind::Rmsprop
+        )
+    }
+}
+
+/// A learning-rate schedule (PyTorch's `StepLR` / `CosineAnnealingLR`, after an optional
+/// linear warm-up), e.g. `{kind: cosine, warmup_steps: 500, min_lr: 0.0}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LrScheduleSpec {
+    /// constant, step or cosine (after the warm-up).
+    pub kind: LrScheduleKind,
+    /// Steps of linear warm-up from lr/W to lr (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_steps: Option<u64>,
+    /// step: steps between decays (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u64>,
+    /// step: the factor per decay, > 0 (default 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
+    /// cosine: the final rate, in [0, lr] (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_lr: Option<f64>,
+}
+
+/// The decay of a [`LrScheduleSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrScheduleKind {
+    /// The rate stays at lr.
+    Constant,
+    /// lr · gamma^⌊t / every⌋.
+    Step,
+    /// Cosine annealing from lr to min_lr over the steps after the warm-up.
+    Cosine,
 }
 
 /// When and how the Hessian eigenpairs are computed.

@@ -46,6 +46,7 @@ mod expand;
 pub mod file;
 mod key;
 mod load;
+mod optimizers;
 mod overrides;
 pub mod plan;
 mod position;
@@ -58,9 +59,9 @@ mod wording;
 pub use error::{FieldError, Location, SweepError};
 pub use expand::{BaselineTask, RecordedConfig, RunSpec};
 pub use file::{
-    BaselineSpec, BiasInit, Count, DatasetSpec, DensitySpec, ExtraEigenSpec, ModelSpec, Normalize,
-    OptimizerKind, OptimizerSpec, PreconditionedSpec, Schedule, SnapshotSpec, SweepFile, TraceSpec,
-    TrainingSpec,
+    BaselineSpec, BiasInit, Count, DatasetSpec, DensitySpec, ExtraEigenSpec, Grid, LrScheduleKind,
+    LrScheduleSpec, ModelSpec, Normalize, OptimizerEntry, OptimizerKind, OptimizerSpec,
+    PreconditionedSpec, Schedule, SnapshotSpec, SweepFile, TraceSpec, TrainingSpec, Variant,
 };
 pub use key::KEY_FORMAT_VERSION;
 pub use load::{parse_sweep, read_sweep, Overrides};

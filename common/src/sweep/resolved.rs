@@ -180,34 +180,115 @@ pub struct NamedOptimizer {
     pub name: String,
     /// Kind and hyperparameters.
     pub config: OptimizerConfig,
+    /// The learning rate at each step.
+    pub schedule: LrSchedule,
+    /// Mini-batch size of its runs, where it sets one (else `training.batch_size`).
+    pub batch_size: Option<usize>,
 }
 
 pub use crate::optim::OptimizerConfig;
-use crate::optim::{AdamConfig, SamConfig};
+use crate::optim::{AdamConfig, BaseOptimizer, LrDecay, LrSchedule, RmspropConfig, SgdConfig};
 
+use super::file::{LrScheduleKind, LrScheduleSpec, OptimizerEntry, OptimizerKind};
+
+/// The resolved optimiser as a sweep-file entry, which is what run keys hash. Settings that
+/// did not exist before this round (momentum, weight decay, schedules, SAM's base) are written
+/// only when they are on, so runs that do not use them keep their keys; the kinds that are new
+/// (AdamW, RMSprop) write every setting.
 impl From<NamedOptimizer> for OptimizerSpec {
     fn from(o: NamedOptimizer) -> Self {
-        let mut spec = OptimizerSpec {
-            name: o.name,
-            kind: o.config.kind(),
-            lr: Some(o.config.lr()),
-            beta1: None,
-            beta2: None,
-            eps: None,
-            rho: None,
-        };
-        match o.config {
-            OptimizerConfig::Sgd(_) => {}
-            OptimizerConfig::Adam(AdamConfig {
-                beta1, beta2, eps, ..
+        let mut spec = OptimizerSpec::new(o.name, o.config.kind());
+        spec.lr = Some(o.config.lr());
+        if let Some(rho) = o.config.sam_rho() {
+            spec.rho = Some(rho);
+            if !matches!(o.config.base(), BaseOptimizer::Sgd(_)) {
+                spec.base = Some(o.config.base().kind());
+            }
+        }
+        let some_if = |on: bool, x: f64| on.then_some(x);
+        match o.config.base() {
+            BaseOptimizer::Sgd(SgdConfig {
+                momentum,
+                dampening,
+                nesterov,
+                weight_decay,
+                ..
+            }) => {
+                spec.momentum = some_if(momentum != 0.0, momentum);
+                spec.dampening = some_if(dampening != 0.0, dampening);
+                spec.nesterov = nesterov.then_some(true);
+                spec.weight_decay = some_if(weight_decay != 0.0, weight_decay);
+            }
+            BaseOptimizer::Adam(AdamConfig {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                decoupled,
+                ..
             }) => {
                 spec.beta1 = Some(beta1);
                 spec.beta2 = Some(beta2);
                 spec.eps = Some(eps);
+                spec.weight_decay = some_if(decoupled || weight_decay != 0.0, weight_decay);
             }
-            OptimizerConfig::Sam(SamConfig { rho, .. }) => spec.rho = Some(rho),
+            BaseOptimizer::Rmsprop(RmspropConfig {
+                alpha,
+                eps,
+                weight_decay,
+                momentum,
+                centered,
+                ..
+            }) => {
+                spec.alpha = Some(alpha);
+                spec.eps = Some(eps);
+                spec.weight_decay = Some(weight_decay);
+                spec.momentum = Some(momentum);
+                spec.centered = Some(centered);
+            }
         }
+        if !o.schedule.is_constant() {
+            spec.lr_schedule = Some(schedule_spec(&o.schedule));
+        }
+        spec.batch_size = o.batch_size;
         spec
+    }
+}
+
+/// `schedule` as written in a sweep file (a cosine's length is implied by `training.steps`).
+fn schedule_spec(schedule: &LrSchedule) -> LrScheduleSpec {
+    let mut spec = LrScheduleSpec {
+        kind: LrScheduleKind::Constant,
+        warmup_steps: (schedule.warmup_steps > 0).then_some(schedule.warmup_steps),
+        every: None,
+        gamma: None,
+        min_lr: None,
+    };
+    match schedule.decay {
+        LrDecay::Constant => {}
+        LrDecay::Step { every, gamma } => {
+            spec.kind = LrScheduleKind::Step;
+            spec.every = Some(every);
+            spec.gamma = Some(gamma);
+        }
+        LrDecay::Cosine { min_lr, .. } => {
+            spec.kind = LrScheduleKind::Cosine;
+            spec.min_lr = Some(min_lr);
+        }
+    }
+    spec
+}
+
+impl NamedOptimizer {
+    /// Whether the optimiser keeps a diagonal preconditioner (Adam, AdamW, RMSprop, or SAM
+    /// on one of them).
+    pub fn has_preconditioner(&self) -> bool {
+        self.config.base().kind().has_preconditioner()
+    }
+
+    /// The kind as the sweep file names it.
+    pub fn kind(&self) -> OptimizerKind {
+        self.config.kind()
     }
 }
 
@@ -276,7 +357,7 @@ impl ResolvedSweep {
                 .optimizers
                 .iter()
                 .cloned()
-                .map(OptimizerSpec::from)
+                .map(|o| OptimizerEntry::from(OptimizerSpec::from(o)))
                 .collect(),
             seeds: self.seeds.clone(),
             snapshots: self.snapshots.clone(),

@@ -70,7 +70,9 @@ fn defaults_are_filled_in() {
             lr: 1e-3,
             beta1: 0.9,
             beta2: 0.999,
-            eps: 1e-8
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
         })
     );
     assert_eq!(
@@ -107,10 +109,7 @@ snapshots: {schedule: {steps: [1]}}
     );
     assert_eq!(
         r.optimizers[0].config,
-        OptimizerConfig::Sam(crate::optim::SamConfig {
-            lr: 1e-2,
-            rho: 0.05
-        })
+        OptimizerConfig::Sam(crate::optim::SamConfig::sgd(1e-2, 0.05))
     );
     assert_eq!(
         (r.baseline.networks, r.baseline.top_k, r.baseline.tol),
@@ -345,7 +344,7 @@ fn messages_show_what_was_expected_and_the_value() {
     let e = errors(TINY, &["optimizers[0].beta1=0.9"]);
     assert_eq!(
         e[0].to_string(),
-        "`optimizers[0].beta1`: not a setting of kind sgd (it takes lr), got 0.9"
+        "`optimizers[0].beta1`: not a setting of kind sgd (it takes lr, momentum, dampening, nesterov, weight_decay, batch_size, lr_schedule), got 0.9"
     );
 }
 
@@ -417,7 +416,7 @@ fn type_errors_have_the_field_path_and_location() {
     assert_eq!(e[0].path, "optimizers[0].kind");
     assert_eq!(
         e[0].message,
-        "unknown value `adm`: expected one of sgd, adam, sam — did you mean adam?"
+        "unknown value `adm`: expected one of sgd, adam, adamw, rmsprop, sam — did you mean adam?"
     );
     // The value came from --set, not from the file: no location to show, the argument named.
     assert_eq!(e[0].location, None);
@@ -964,3 +963,6 @@ fn absurd_sizes_are_errors_or_estimates_never_panics() {
 
 #[path = "spectral_tests.rs"]
 mod spectral_tests;
+
+#[path = "optimizer_tests.rs"]
+mod optimizer_tests;

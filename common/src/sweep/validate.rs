@@ -3,16 +3,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::error::{fmt_number, FieldError};
-use super::file::{OptimizerKind, OptimizerSpec, Schedule, SweepFile};
+use super::file::{Schedule, SweepFile};
 use super::load::place;
+use super::optimizers::check_optimizers;
 use super::overrides::Applied;
 use super::resolved::{
-    DataSource, EigenSettings, ExtraEigen, NamedOptimizer, OptimizerConfig, ResolvedDataset,
-    ResolvedSweep, ResolvedTraining,
+    DataSource, EigenSettings, ExtraEigen, ResolvedDataset, ResolvedSweep, ResolvedTraining,
 };
 use super::schedule::schedule_steps;
 use super::shape::DataShape;
-use crate::optim::{AdamConfig, SamConfig, SgdConfig};
 
 /// Most Hutchinson probes per snapshot a sweep may ask for: each is one Hessian-vector
 /// product, and the estimate's standard error falls only as 1/√probes.
@@ -218,7 +217,7 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
         None => file.snapshots.schedule.clone(),
     };
 
-    let optimizers = check_optimizers(&mut c, &file.optimizers);
+    let optimizers = check_optimizers(&mut c, &file.optimizers, t.steps);
 
     c.non_empty("seeds", file.seeds.is_empty(), "at least one seed");
     c.unique("seeds", "seed", file.seeds.iter().map(u64::to_string));
@@ -429,78 +428,6 @@ fn check_datasets(c: &mut Checker, file: &SweepFile) -> Vec<ResolvedDataset> {
     resolved
 }
 
-fn check_optimizers(c: &mut Checker, optimizers: &[OptimizerSpec]) -> Vec<NamedOptimizer> {
-    c.non_empty(
-        "optimizers",
-        optimizers.is_empty(),
-        "at least one optimizer",
-    );
-    c.unique(
-        "optimizers",
-        "optimizer name",
-        optimizers.iter().map(|o| o.name.clone()),
-    );
-    let mut resolved = Vec::with_capacity(optimizers.len());
-    for (i, o) in optimizers.iter().enumerate() {
-        let at = |field: &str| format!("optimizers[{i}].{field}");
-        c.name(&at("name"), &o.name);
-        let lr = o.lr.unwrap_or(match o.kind {
-            OptimizerKind::Adam => 1e-3,
-            OptimizerKind::Sgd | OptimizerKind::Sam => 1e-2,
-        });
-        c.positive(&at("lr"), lr);
-        let (allowed, takes): (&[&str], &str) = match o.kind {
-            OptimizerKind::Sgd => (&[], "lr"),
-            OptimizerKind::Adam => (&["beta1", "beta2", "eps"], "lr, beta1, beta2, eps"),
-            OptimizerKind::Sam => (&["rho"], "lr, rho"),
-        };
-        for (field, value) in [
-            ("beta1", o.beta1),
-            ("beta2", o.beta2),
-            ("eps", o.eps),
-            ("rho", o.rho),
-        ] {
-            if let (Some(v), false) = (value, allowed.contains(&field)) {
-                c.fail(
-                    at(field),
-                    fmt_number(v),
-                    format!("not a setting of kind {} (it takes {takes})", o.kind.name()),
-                );
-            }
-        }
-        let config = match o.kind {
-            OptimizerKind::Sgd => OptimizerConfig::Sgd(SgdConfig { lr }),
-            OptimizerKind::Adam => {
-                let d = AdamConfig::default();
-                let (beta1, beta2, eps) = (
-                    o.beta1.unwrap_or(d.beta1),
-                    o.beta2.unwrap_or(d.beta2),
-                    o.eps.unwrap_or(d.eps),
-                );
-                c.open_unit(&at("beta1"), beta1);
-                c.open_unit(&at("beta2"), beta2);
-                c.positive(&at("eps"), eps);
-                OptimizerConfig::Adam(AdamConfig {
-                    lr,
-                    beta1,
-                    beta2,
-                    eps,
-                })
-            }
-            OptimizerKind::Sam => {
-                let rho = o.rho.unwrap_or(SamConfig::default().rho);
-                c.positive(&at("rho"), rho);
-                OptimizerConfig::Sam(SamConfig { lr, rho })
-            }
-        };
-        resolved.push(NamedOptimizer {
-            name: o.name.clone(),
-            config,
-        });
-    }
-    resolved
-}
-
 fn check_extra_eigen(c: &mut Checker, file: &SweepFile, params: u64) -> Vec<ExtraEigen> {
     let s = &file.snapshots;
     let mut claimed: HashMap<u64, usize> = HashMap::new();
@@ -612,23 +539,28 @@ fn check_schedule(c: &mut Checker, at: &str, schedule: &Schedule, total_steps: u
 
 /// Collects errors; each check records a [`FieldError`] and carries on.
 #[derive(Default)]
-struct Checker {
+pub(super) struct Checker {
     errors: Vec<FieldError>,
     /// Settings that are valid but probably not what was meant.
     warnings: Vec<FieldError>,
 }
 
 impl Checker {
-    fn fail(
+    pub(super) fn fail(
         &mut self,
         path: impl Into<String>,
         value: impl Into<String>,
         message: impl Into<String>,
     ) {
-        self.errors.push(FieldError::new(path, value, message));
+        // A setting shared by several optimiser variants is checked once per variant: say it
+        // once.
+        let error = FieldError::new(path, value, message);
+        if !self.errors.contains(&error) {
+            self.errors.push(error);
+        }
     }
 
-    fn errors_under(&self, prefix: &str) -> usize {
+    pub(super) fn errors_under(&self, prefix: &str) -> usize {
         self.errors
             .iter()
             .filter(|e| e.path.starts_with(prefix))
@@ -636,7 +568,7 @@ impl Checker {
     }
 
     /// Names become directory names (`dataset=NAME`), so they stay within a safe alphabet.
-    fn name(&mut self, path: &str, name: &str) {
+    pub(super) fn name(&mut self, path: &str, name: &str) {
         let alphabet = |ch: char| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-');
         if name.is_empty() || !name.chars().all(alphabet) || name == "." || name == ".." {
             self.fail(
@@ -647,14 +579,14 @@ impl Checker {
         }
     }
 
-    fn non_empty(&mut self, path: &str, empty: bool, what: &str) {
+    pub(super) fn non_empty(&mut self, path: &str, empty: bool, what: &str) {
         if empty {
             self.fail(path, "[]", format!("expected {what}"));
         }
     }
 
     /// Reports every repeat of a value, pointing at its first occurrence.
-    fn unique(&mut self, list: &str, what: &str, values: impl Iterator<Item = String>) {
+    pub(super) fn unique(&mut self, list: &str, what: &str, values: impl Iterator<Item = String>) {
         let mut first: HashMap<String, usize> = HashMap::new();
         for (i, v) in values.enumerate() {
             if let Some(&j) = first.get(&v) {
@@ -674,7 +606,7 @@ impl Checker {
         }
     }
 
-    fn at_least(&mut self, path: &str, value: u64, min: u64) {
+    pub(super) fn at_least(&mut self, path: &str, value: u64, min: u64) {
         if value < min {
             let what = if min == 1 {
                 "a positive integer".to_string()
@@ -687,7 +619,7 @@ impl Checker {
 
     /// The output tables store integers as signed 64-bit (DuckDB `BIGINT`): a larger step or
     /// seed could be trained but not written, so it is refused before anything runs.
-    fn fits_a_table(&mut self, path: &str, value: u64) {
+    pub(super) fn fits_a_table(&mut self, path: &str, value: u64) {
         if i64::try_from(value).is_err() {
             self.fail(
                 path,
@@ -700,13 +632,28 @@ impl Checker {
         }
     }
 
-    fn positive(&mut self, path: &str, x: f64) {
+    pub(super) fn positive(&mut self, path: &str, x: f64) {
         if !(x.is_finite() && x > 0.0) {
             self.fail(path, fmt_number(x), "expected a positive number");
         }
     }
 
-    fn open_unit(&mut self, path: &str, x: f64) {
+    pub(super) fn non_negative(&mut self, path: &str, x: f64) {
+        if !(x.is_finite() && x >= 0.0) {
+            self.fail(path, fmt_number(x), "expected a finite number ≥ 0");
+        }
+    }
+
+    /// `x` in [0, 1), or [0, 1] with `closed`.
+    pub(super) fn in_unit(&mut self, path: &str, x: f64, closed: bool) {
+        let ok = x >= 0.0 && (x < 1.0 || (closed && x == 1.0));
+        if !ok {
+            let range = if closed { "[0, 1]" } else { "[0, 1)" };
+            self.fail(path, fmt_number(x), format!("expected a number in {range}"));
+        }
+    }
+
+    pub(super) fn open_unit(&mut self, path: &str, x: f64) {
         if !(x > 0.0 && x < 1.0) {
             self.fail(
                 path,
@@ -716,7 +663,7 @@ impl Checker {
         }
     }
 
-    fn tol(&mut self, path: &str, x: f64) {
+    pub(super) fn tol(&mut self, path: &str, x: f64) {
         if !(x.is_finite() && x >= 0.0) {
             self.fail(
                 path,
@@ -726,7 +673,7 @@ impl Checker {
         }
     }
 
-    fn eigen_k(&mut self, path: &str, top_k: usize, params: u64) {
+    pub(super) fn eigen_k(&mut self, path: &str, top_k: usize, params: u64) {
         if top_k == 0 {
             self.fail(path, "0", "expected at least 1 eigenpair");
         } else if top_k as u64 > params {
@@ -739,7 +686,14 @@ impl Checker {
     }
 
     /// `top_k`, `tol` and `max_products` of one eigen-settings block under `at`.
-    fn eigen(&mut self, at: &str, top_k: usize, tol: f64, max_products: usize, params: u64) {
+    pub(super) fn eigen(
+        &mut self,
+        at: &str,
+        top_k: usize,
+        tol: f64,
+        max_products: usize,
+        params: u64,
+    ) {
         self.eigen_k(&format!("{at}.top_k"), top_k, params);
         self.tol(&format!("{at}.tol"), tol);
         if max_products < top_k.saturating_add(SOLVER_GUARD) {

@@ -113,6 +113,7 @@ fn run_plan(
         arch,
         bias_init: bias(spec.model.bias_init),
         optimizer: spec.optimizer.config,
+        lr_schedule: spec.optimizer.schedule,
         seed: spec.seed,
         steps: spec.steps,
         batch_size: spec.batch_size,

@@ -167,6 +167,23 @@ impl Params {
             .flat_map(|(w, b)| [w, b])
     }
 
+    /// Parameters from [`Params::tensors`]' list (weight then bias per layer), as taken.
+    pub(crate) fn from_interleaved(arch: &Architecture, tensors: Vec<Tensor>) -> Self {
+        let (mut weights, mut biases) = (Vec::new(), Vec::new());
+        for (i, t) in tensors.into_iter().enumerate() {
+            if i % 2 == 0 {
+                weights.push(t);
+            } else {
+                biases.push(t);
+            }
+        }
+        Params {
+            arch: arch.clone(),
+            weights,
+            biases,
+        }
+    }
+
     /// Applies `f` tensor by tensor to `self` and `other` (same architecture), producing a new
     /// set. This is how optimisers express their updates.
     pub fn zip_map(

@@ -424,11 +424,12 @@ fn lanczos_quadrature_of_the_hessian_reproduces_the_dense_moments() {
 #[test]
 fn preconditioned_hessian_eigenvalues_match_the_dense_reference() {
     use crate::eigen::{symmetric_eigen, top_k_eigenpairs, DiagonallyScaled, EigenOptions};
-    use crate::optim::{adam_preconditioner_scale, AdamConfig};
+    use crate::optim::{preconditioner_scale, AdamConfig, BaseOptimizer};
     let (mut op, dense, n) = tiny_hessian(43);
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let v: Vec<f64> = (0..n).map(|_| rng.gen_range(1e-6..1e-2)).collect();
-    let scale = adam_preconditioner_scale(&AdamConfig::default(), &v, 7).unwrap();
+    let adam = BaseOptimizer::Adam(AdamConfig::default());
+    let scale = preconditioner_scale(&adam, 1e-3, &[vec![0.0; n], v], 7).unwrap();
     let conjugated: Vec<f64> = (0..n * n)
         .map(|ij| scale[ij / n] * dense[ij] * scale[ij % n])
         .collect();

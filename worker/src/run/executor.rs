@@ -13,7 +13,7 @@ use super::checkpoint::{Checkpoint, CheckpointError};
 use crate::data::TrainTest;
 use crate::eigen::EigenError;
 use crate::mlp::{evaluate, Architecture, BiasInit, ModelError, Params};
-use crate::optim::{adam_preconditioner_scale, AdamConfig, OptimizerConfig};
+use crate::optim::{preconditioner_scale, BaseOptimizer, LrSchedule, OptimizerConfig};
 use crate::output::{
     remove_parts_from, DensityRow, MetricRow, OutputError, PartWriter, PreconditionedRow,
     SnapshotRow, TableRow, TraceRow, WeightRow,
@@ -36,6 +36,8 @@ pub struct RunPlan {
     pub bias_init: BiasInit,
     /// Optimiser and hyperparameters.
     pub optimizer: OptimizerConfig,
+    /// The learning rate at each step.
+    pub lr_schedule: LrSchedule,
     /// Run seed.
     pub seed: u64,
     /// Training steps.
@@ -313,13 +315,11 @@ fn optional_tables(plan: &RunPlan) -> (bool, bool, bool) {
     )
 }
 
-/// Adam's settings when `plan` asks for its preconditioned Hessian (the only optimiser here
-/// with a diagonal preconditioner).
-fn preconditioner_config(plan: &RunPlan) -> Option<AdamConfig> {
-    match plan.optimizer {
-        OptimizerConfig::Adam(c) if plan.snapshot.preconditioned_top_k > 0 => Some(c),
-        _ => None,
-    }
+/// The rule whose diagonal preconditioner `plan` asks the preconditioned Hessian of (Adam,
+/// AdamW, RMSprop, or SAM's base when it is one of them).
+fn preconditioner_config(plan: &RunPlan) -> Option<BaseOptimizer> {
+    let base = plan.optimizer.base();
+    (plan.snapshot.preconditioned_top_k > 0 && base.kind().has_preconditioner()).then_some(base)
 }
 
 fn marker_io<'a>(
@@ -497,7 +497,8 @@ pub fn execute(
                     (plan.batch_size, plan.seed),
                     &point,
                     engine,
-                )?;
+                )?
+                .with_schedule(plan.lr_schedule);
                 let warm = if c.warm_start.is_empty() {
                     None
                 } else {
@@ -519,7 +520,8 @@ pub fn execute(
                     train.clone(),
                     plan.batch_size,
                     plan.seed,
-                )?;
+                )?
+                .with_schedule(plan.lr_schedule);
                 (
                     trainer,
                     0,
@@ -611,13 +613,12 @@ pub fn execute(
         // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
         let snapshot = if snapshot_steps.contains(&t) {
             let started = Instant::now();
-            // Adam's preconditioner at θ_t, from its state after t steps (none at step 0).
+            // The preconditioner at θ_t, from the optimiser's state after t steps and the rate
+            // of the step t → t+1 (none at step 0).
             let scale = match preconditioner_config(plan) {
-                Some(c) => {
+                Some(rule) => {
                     let (state, steps) = trainer.optimizer_state()?;
-                    state
-                        .get(1)
-                        .and_then(|v| adam_preconditioner_scale(&c, v, steps))
+                    preconditioner_scale(&rule, trainer.next_lr(), &state, steps)
                 }
                 None => None,
             };
@@ -848,7 +849,11 @@ mod tests {
             key: "k".into(),
             arch: Architecture::new(vec![784, 8, 10]).unwrap(),
             bias_init: BiasInit::Zero,
-            optimizer: OptimizerConfig::Sgd(crate::optim::SgdConfig { lr: 0.01 }),
+            optimizer: OptimizerConfig::Sgd(crate::optim::SgdConfig {
+                lr: 0.01,
+                ..Default::default()
+            }),
+            lr_schedule: LrSchedule::default(),
             seed: 0,
             steps: 20,
             batch_size: 16,

@@ -3,7 +3,7 @@
 use super::data::DeviceData;
 use super::StepVectors;
 use crate::mlp::{loss_and_gradient, ModelError, Params};
-use crate::optim::{Optimizer, StepOutcome};
+use crate::optim::{StepOutcome, TensorOptimizer};
 
 /// Which implementation takes the training steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +44,9 @@ impl TrainingEngine {
 /// The operations [`super::Trainer`] asks of an engine. Vectors cross as flat f64 in the
 /// documented parameter layout (see [`crate::mlp::Architecture`]).
 pub(crate) trait Engine: Send {
-    /// One optimiser step on the rows `indices` of `data`; returns the mini-batch loss at θ_t.
-    fn step(&mut self, data: &DeviceData, indices: &[u32]) -> Result<f64, ModelError>;
+    /// One optimiser step at learning rate `lr` on the rows `indices` of `data`; returns the
+    /// mini-batch loss at θ_t.
+    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, ModelError>;
     /// θ as device tensors.
     fn params(&self) -> Result<Params, ModelError>;
     /// θ as a flat f64 vector.
@@ -54,23 +55,23 @@ pub(crate) trait Engine: Send {
     fn last_step_vectors(&self) -> Result<Option<StepVectors>, ModelError>;
     /// (‖g_t‖, ‖θ_{t+1} − θ_t‖) of the last step, summed in f64; `None` before the first.
     fn last_norms(&self) -> Result<Option<(f64, f64)>, ModelError>;
-    /// The optimiser's checkpointed state (see [`Optimizer::state`]).
+    /// The optimiser's checkpointed state (see [`TensorOptimizer::state`]).
     fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError>;
     /// Which engine this is.
     fn kind(&self) -> TrainingEngine;
 }
 
-/// Steps through candle tensors and a [`Optimizer`].
+/// Steps through candle tensors and a [`TensorOptimizer`].
 pub(crate) struct TensorEngine {
     params: Params,
-    optimizer: Box<dyn Optimizer>,
+    optimizer: TensorOptimizer,
     /// The last step's gradient and the parameters it started from (the update is taken as
     /// their difference only when asked for, so a plain step costs no extra pass).
     last: Option<(Params, Params)>,
 }
 
 impl TensorEngine {
-    pub(crate) fn new(params: Params, optimizer: Box<dyn Optimizer>) -> Self {
+    pub(crate) fn new(params: Params, optimizer: TensorOptimizer) -> Self {
         Self {
             params,
             optimizer,
@@ -87,13 +88,13 @@ impl TensorEngine {
 }
 
 impl Engine for TensorEngine {
-    fn step(&mut self, data: &DeviceData, indices: &[u32]) -> Result<f64, ModelError> {
+    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, ModelError> {
         let (x, onehot) = data.batch(indices)?;
         let StepOutcome {
             params,
             loss,
             gradient,
-        } = self.optimizer.step(&self.params, &mut |p: &Params| {
+        } = self.optimizer.step(&self.params, lr, &mut |p: &Params| {
             loss_and_gradient(p, &x, &onehot)
         })?;
         let previous = std::mem::replace(&mut self.params, params);

@@ -75,7 +75,7 @@ fn norm<T: Real>(xs: &[T]) -> f64 {
 }
 
 impl<T: Real> Engine for HostEngine<T> {
-    fn step(&mut self, data: &DeviceData, indices: &[u32]) -> Result<f64, ModelError> {
+    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, ModelError> {
         let kernel = &mut self.kernel;
         with_host_slice::<T, _>(&data.x, |x| {
             with_host_slice::<T, _>(&data.onehot, |onehot| kernel.load_batch(x, onehot, indices))
@@ -84,6 +84,7 @@ impl<T: Real> Engine for HostEngine<T> {
             &mut self.theta,
             &mut self.gradient,
             &mut self.update,
+            lr,
             &mut |theta, g| kernel.loss_and_gradient(theta, g),
         );
         self.stepped = true;

@@ -16,7 +16,7 @@ pub use order::{BatchOrder, OrderPosition};
 use candle_core::DType;
 
 use crate::mlp::{ModelError, Params};
-use crate::optim::OptimizerConfig;
+use crate::optim::{LrSchedule, OptimizerConfig, TensorOptimizer};
 use engine::{Engine, TensorEngine};
 use host_engine::HostEngine;
 
@@ -59,6 +59,8 @@ pub struct Trainer {
     order: BatchOrder,
     data: DeviceData,
     step: u64,
+    base_lr: f64,
+    schedule: LrSchedule,
 }
 
 impl Trainer {
@@ -97,7 +99,20 @@ impl Trainer {
             order: BatchOrder::new(data.len(), batch_size, seed),
             data,
             step: 0,
+            base_lr: config.lr(),
+            schedule: LrSchedule::default(),
         })
+    }
+
+    /// The same trainer with the learning rate following `schedule` (constant by default).
+    pub fn with_schedule(mut self, schedule: LrSchedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// η_t of the next step (the schedule's rate at the steps taken so far).
+    pub fn next_lr(&self) -> f64 {
+        self.schedule.lr(self.base_lr, self.step)
     }
 
     /// A trainer continuing from a checkpoint on `engine` (the one that took the earlier
@@ -121,6 +136,8 @@ impl Trainer {
             order: BatchOrder::resume(data.len(), batch_size, seed, point.position),
             data,
             step: point.step,
+            base_lr: config.lr(),
+            schedule: LrSchedule::default(),
         })
     }
 
@@ -134,7 +151,8 @@ impl Trainer {
     /// # Errors
     /// A tensor error from the device (the host engine cannot fail once built).
     pub fn step(&mut self) -> Result<StepRecord, ModelError> {
-        let loss = self.engine.step(&self.data, self.order.next_batch())?;
+        let lr = self.next_lr();
+        let loss = self.engine.step(&self.data, self.order.next_batch(), lr)?;
         self.step += 1;
         Ok(StepRecord {
             step: self.step,
@@ -194,7 +212,7 @@ fn build_engine(
 ) -> Result<Box<dyn Engine>, ModelError> {
     Ok(match kind {
         TrainingEngine::Tensors => {
-            let mut optimizer = crate::optim::build(config, &params)?;
+            let mut optimizer = TensorOptimizer::new(*config, &params)?;
             if let Some(p) = point {
                 optimizer.restore(&p.optimizer_state, p.optimizer_steps)?;
             }

@@ -46,14 +46,32 @@ fn both_engines(
     (host, tensors)
 }
 
-fn configs() -> [OptimizerConfig; 3] {
+fn configs() -> [OptimizerConfig; 5] {
     [
-        OptimizerConfig::Sgd(SgdConfig { lr: 0.2 }),
+        OptimizerConfig::Sgd(SgdConfig {
+            lr: 0.2,
+            ..SgdConfig::default()
+        }),
         OptimizerConfig::Adam(AdamConfig {
             lr: 1e-2,
             ..AdamConfig::default()
         }),
-        OptimizerConfig::Sam(SamConfig { lr: 0.2, rho: 0.1 }),
+        OptimizerConfig::Sam(SamConfig::sgd(0.2, 0.1)),
+        OptimizerConfig::Sgd(SgdConfig {
+            lr: 0.1,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 1e-3,
+            ..SgdConfig::default()
+        }),
+        OptimizerConfig::Sam(SamConfig {
+            rho: 0.1,
+            base: crate::optim::BaseOptimizer::Rmsprop(crate::optim::RmspropConfig {
+                centered: true,
+                momentum: 0.5,
+                ..Default::default()
+            }),
+        }),
     ]
 }
 
@@ -219,7 +237,7 @@ fn host_engine_refuses_state_of_another_optimiser_and_other_dtypes() {
     )
     .err()
     .expect("one tensor is not Adam's state");
-    assert!(err.to_string().contains("Adam state needs 2"), "{err}");
+    assert!(err.to_string().contains("adam state needs 2"), "{err}");
     let sgd = OptimizerConfig::Sgd(SgdConfig::default());
     let err = Trainer::resume(
         params.clone(),
