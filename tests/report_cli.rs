@@ -26,6 +26,8 @@ fn report_renders_every_figure_of_a_small_sweep() {
             "snapshots.store_weights=true",
             "--set",
             "training.steps=90",
+            "--set",
+            "snapshots.density={probes: 2, steps: 6}",
         ],
     ));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -70,6 +72,7 @@ fn report_renders_every_figure_of_a_small_sweep() {
         "fig01-displacement",
         "fig08-minima",
         "fig16-eigenvector-map",
+        "figD-spectral-density",
     ] {
         for ext in ["svg", "png", "csv"] {
             let path = out.join(format!("report/synthetic/{fig}.{ext}"));

@@ -155,6 +155,7 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
                     let csv = map.to_csv();
                     (Box::new(map), csv, size)
                 }
+                Built::NotAsked => continue,
                 Built::Missing(why) => {
                     outcomes.push(FigureOutcome {
                         id: spec.id,

@@ -27,7 +27,8 @@ optimizers:
   - {name: sgd, kind: sgd, lr: 0.05}
   - {name: adam, kind: adam, lr: 0.003}
 seeds: [0, 1]
-snapshots: {schedule: {every: 5}, top_k: 2, tol: 1.0e-3, store_weights: true}
+snapshots: {schedule: {every: 5}, top_k: 2, tol: 1.0e-3, store_weights: true,
+            density: {probes: 2, steps: 8}}
 extra_eigen: [{seeds: [0], top_k: 4}]
 baseline: {networks: 3, top_k: 1}
 ";
@@ -46,14 +47,14 @@ impl Fixture {
     }
 }
 
-fn settings(e: &spec::EigenSettings) -> SnapshotSettings {
+fn settings(e: &spec::EigenSettings, density: Option<spec::DensitySpec>) -> SnapshotSettings {
     SnapshotSettings {
         top_k: e.top_k,
         tol: e.tol,
         max_products: e.max_products,
         hessian: HessianOptions::default(),
         trace_probes: 0,
-        density: (0, 0),
+        density: density.map_or((0, 0), |d| (d.probes, d.steps)),
         preconditioned_top_k: 0,
     }
 }
@@ -80,13 +81,14 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             arch,
             bias_init: BiasInit::Zero,
             optimizer: run.optimizer.config,
+            lr_schedule: run.optimizer.schedule,
             seed: run.seed,
             steps: run.steps,
             batch_size: run.batch_size,
             log_every: run.log_every,
             snapshot_steps: run.snapshot_steps.clone(),
             eval_steps: run.eval_steps.clone(),
-            snapshot: settings(&run.eigen),
+            snapshot: settings(&run.eigen, run.density),
             hessian_samples: run.hessian_samples,
             store_weights: run.store_weights,
             checkpoint_every: 1000,
@@ -103,7 +105,7 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             network: task.network as u32,
             arch: Architecture::new(task.widths().unwrap()).unwrap(),
             bias_init: BiasInit::Zero,
-            snapshot: settings(&task.eigen),
+            snapshot: settings(&task.eigen, None),
             hessian_samples: task.hessian_samples,
             device: candle_core::Device::Cpu,
         };

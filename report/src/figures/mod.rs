@@ -4,6 +4,7 @@
 
 mod alignment;
 mod convergence;
+mod density;
 mod eigenvector_map;
 mod interpolation;
 mod spectrum;
@@ -23,6 +24,9 @@ pub enum Built {
     Heatmap(Heatmap),
     /// The data are missing; the text says what enables them.
     Missing(String),
+    /// An optional quantity the sweep did not ask for (e.g. `snapshots.density` absent):
+    /// nothing is drawn or listed.
+    NotAsked,
 }
 
 /// What builders read from.
@@ -158,6 +162,13 @@ pub const FIGURES: &[FigureSpec] = &[
         title: "Leading eigenvector on the weight matrices (chosen seed)",
         caption: "v⁽¹⁾ at the end of training, each layer's entries in the shape of its weight matrix (rows = outputs, columns = inputs) with its bias beside it. Each layer on its own symmetric colour scale, ±max |v| of that layer (printed in its label); a pixel shows the largest-magnitude entry it covers.",
         build: eigenvector_map::eigenvector_map,
+    },
+    FigureSpec {
+        id: "figD-spectral-density",
+        number: "D, beyond the paper",
+        title: "Hessian spectral density (stochastic Lanczos quadrature)",
+        caption: "φ(λ) = mean over probes and seeds of Σ_i w_i 𝒩(λ; λ_i, σ²), the Ritz nodes λ_i and weights w_i of each probe's Lanczos quadrature (`snapshots.density`) broadened by a Gaussian with σ = 1 % of the panel's node range (PyHessian's density plot), on a log density axis. One curve per step: the first and last density snapshots and log-spaced ones between (dark = early, bright = late). Densities below 1e-6 of the panel's peak are drawn at that floor.",
+        build: density::density,
     },
 ];
 
