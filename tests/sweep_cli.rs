@@ -371,3 +371,59 @@ fn plan_of_the_paper_sweep_shows_its_disk_estimate() {
     assert!(stdout.contains("assumes:"), "{stdout}");
     assert_eq!(run_keys(&stdout).len(), 15);
 }
+
+/// Issue 14's grids as a user meets them: `validate` and `plan` show what an entry with lists
+/// expands to, `run` trains every variant under its own partition with its own batch size,
+/// and a bad list element is refused at its line, naming the element.
+#[test]
+fn optimizer_grids_are_shown_run_and_refused_by_element() {
+    let grid = SMALL.replace(
+        "  - {name: adam, kind: adam}",
+        "  - {name: adam, kind: adam, lr: [1.0e-3, 3.0e-4]}\n  - {name: m, kind: sgd, momentum: 0.9, batch_size: [16, 32]}",
+    );
+    let (dir, file) = sweep_file(&grid);
+    let (code, stdout, stderr) = eigensweep(&["validate", &file]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("ok (10 runs"), "{stdout}");
+    assert!(
+        stdout.contains("optimizer adam: 2 variants: adam-lr1e-3, adam-lr3e-4"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("optimizer m: 2 variants: m-bs16, m-bs32"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = eigensweep(&["plan", &file]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("m-bs32"), "{stdout}");
+
+    let out = dir.path().join("out");
+    let (code, _, stderr) = eigensweep(&[
+        "run",
+        &file,
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "seeds=[0]",
+        "--set",
+        "baseline.networks=0",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for variant in ["sgd", "adam-lr1e-3", "adam-lr3e-4", "m-bs16", "m-bs32"] {
+        let done = out
+            .join("runs/dataset=synth")
+            .join(format!("optimizer={variant}"))
+            .join("seed=0/_SUCCESS");
+        assert!(done.is_file(), "{}", done.display());
+    }
+
+    let bad = grid.replace("lr: [1.0e-3, 3.0e-4]", "lr: [1.0e-3, -3.0e-4]");
+    let (_bad_dir, bad_file) = sweep_file(&bad);
+    let (code, _, stderr) = eigensweep(&["validate", &bad_file]);
+    assert_eq!(code, exit_codes::INPUT);
+    assert!(
+        stderr.contains("`optimizers[1].lr[1]`: expected a positive number, got -0.0003"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("{bad_file}:8:")), "{stderr}");
+}

@@ -267,7 +267,26 @@ pub(crate) fn validate(args: SweepArgs) -> Result<(), Failure> {
         if runs == 1 { "" } else { "s" },
         if tasks == 1 { "" } else { "s" }
     );
+    let grids = grids_text(&sweep);
+    if !grids.is_empty() {
+        crate::console::say!("{}", grids.trim_end_matches('\n'));
+    }
     Ok(())
+}
+
+/// The optimiser entries with lists and the variants they expand to, one line each.
+fn grids_text(sweep: &ValidatedSweep) -> String {
+    let mut out = String::new();
+    for (entry, variants) in sweep.optimizer_grids() {
+        let _ = writeln!(
+            out,
+            "optimizer {entry}: {} variant{}: {}",
+            variants.len(),
+            if variants.len() == 1 { "" } else { "s" },
+            variants.join(", ")
+        );
+    }
+    out
 }
 
 /// `eigensweep plan FILE`.
@@ -419,6 +438,7 @@ fn plan_text(sweep: &ValidatedSweep) -> String {
         steps.last().copied().unwrap_or(0),
         sweep.eval_steps().len(),
     );
+    out.push_str(&grids_text(sweep));
 
     let dw = r
         .datasets

@@ -56,6 +56,8 @@ pub struct ValidatedSweep {
     /// Settings that are valid but probably not what was meant (printed by every command that
     /// reads the sweep; they change nothing).
     pub(crate) warnings: Vec<FieldError>,
+    /// The optimiser entries written with lists: (entry name, its variants' names).
+    pub(crate) grids: Vec<(String, Vec<String>)>,
     /// What each command-line override wrote, to blame errors found later on it.
     pub(crate) applied: Vec<Applied>,
     /// The file's text, to locate errors found later (empty when built from a file tree).
@@ -66,6 +68,12 @@ impl ValidatedSweep {
     /// The sweep with every default filled in.
     pub fn resolved(&self) -> &ResolvedSweep {
         &self.resolved
+    }
+
+    /// The `optimizers` entries written with lists, each with the names of the variants it
+    /// expands to (what `validate` and `plan` show); empty when no entry has a list.
+    pub fn optimizer_grids(&self) -> &[(String, Vec<String>)] {
+        &self.grids
     }
 
     /// Valid settings that are probably not what was meant, e.g. a snapshot step past the
@@ -352,7 +360,18 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
         overrides: Vec::new(),
         device: file.device,
     };
+    let grids = file
+        .optimizers
+        .iter()
+        .map(|entry| (entry, entry.variants()))
+        .filter(|(_, variants)| variants.iter().any(|v| !v.listed.is_empty()))
+        .map(|(entry, variants)| {
+            let names = variants.into_iter().map(|v| v.spec.name).collect();
+            (entry.name.clone(), names)
+        })
+        .collect();
     Ok(ValidatedSweep {
+        grids,
         snapshot_steps: schedule_steps(&resolved.snapshots.schedule, t.steps),
         eval_steps: schedule_steps(&resolved.training.eval, t.steps),
         resolved,
