@@ -7,7 +7,9 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var, D};
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::mlp::{Architecture, Params};
-use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, SamConfig, SgdConfig};
+use eigensweep_worker::optim::{
+    AdamConfig, BaseOptimizer, OptimizerConfig, RmspropConfig, SamConfig, SgdConfig,
+};
 use eigensweep_worker::train::{DeviceData, Trainer, TrainingEngine};
 
 /// The Markdown section, and the host engine's SGD, Adam and SAM rates.
@@ -48,6 +50,31 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<(Stri
             "SAM (two gradients per step)",
             OptimizerConfig::Sam(SamConfig::default()),
         ),
+        // Beyond the study (issue 14): the same rules file, more state per parameter.
+        (
+            "SGD, momentum 0.9, weight decay 1e-4",
+            OptimizerConfig::Sgd(SgdConfig {
+                momentum: 0.9,
+                weight_decay: 1e-4,
+                ..SgdConfig::default()
+            }),
+        ),
+        ("AdamW", OptimizerConfig::Adam(AdamConfig::adamw())),
+        (
+            "RMSprop, centred, momentum 0.9",
+            OptimizerConfig::Rmsprop(RmspropConfig {
+                centered: true,
+                momentum: 0.9,
+                ..RmspropConfig::default()
+            }),
+        ),
+        (
+            "SAM on Adam",
+            OptimizerConfig::Sam(SamConfig {
+                base: BaseOptimizer::Adam(AdamConfig::default()),
+                ..SamConfig::default()
+            }),
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -70,7 +97,9 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<(Stri
                 TrainingEngine::Tensors,
             )?);
         }
-        rates[i] = host;
+        if let Some(rate) = rates.get_mut(i) {
+            *rate = host;
+        }
         let _ = writeln!(
             out,
             "| {name} | {host:.0} | {tensors:.0} | {:.2}× |",
