@@ -302,7 +302,7 @@ impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Grid<T> {
 /// One entry of `optimizers` as written: an [`OptimizerSpec`] whose settings may be lists. The
 /// entry stands for the product of its lists, each combination a variant named after the
 /// entry and its listed values (`{name: adam, kind: adam, lr: [1e-3, 3e-4], weight_decay: [0,
-/// 0.1]}` → `adam-lr0.001-wd0`, `adam-lr0.001-wd0.1`, `adam-lr3e-4-wd0`, …; see
+/// 0.1]}` → `adam-lr1e-3-wd0`, `adam-lr1e-3-wd0.1`, `adam-lr3e-4-wd0`, …; see
 /// [`OptimizerEntry::variants`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -390,6 +390,28 @@ pub(crate) fn short_number(x: f64) -> String {
 }
 
 impl OptimizerEntry {
+    /// How many variants [`OptimizerEntry::variants`] gives, without building them; `None`
+    /// when the product overflows.
+    pub fn variant_count(&self) -> Option<usize> {
+        let len = |g: Option<usize>| g.unwrap_or(1);
+        [
+            self.lr.as_ref().map(|g| g.values().len()),
+            self.beta1.as_ref().map(|g| g.values().len()),
+            self.beta2.as_ref().map(|g| g.values().len()),
+            self.eps.as_ref().map(|g| g.values().len()),
+            self.rho.as_ref().map(|g| g.values().len()),
+            self.momentum.as_ref().map(|g| g.values().len()),
+            self.dampening.as_ref().map(|g| g.values().len()),
+            self.nesterov.as_ref().map(|g| g.values().len()),
+            self.weight_decay.as_ref().map(|g| g.values().len()),
+            self.alpha.as_ref().map(|g| g.values().len()),
+            self.centered.as_ref().map(|g| g.values().len()),
+            self.batch_size.as_ref().map(|g| g.values().len()),
+        ]
+        .into_iter()
+        .try_fold(1usize, |n, g| n.checked_mul(len(g)))
+    }
+
     /// Every combination of the listed settings, first field outermost, in the lists' order.
     /// A variant is named `NAME-FIELDVALUE-…` over its listed fields only (`lr3e-4`, `wd0`,
     /// `bs64`, `nesterov_on`), so adding a value to a list or another entry leaves the other

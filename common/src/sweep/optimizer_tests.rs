@@ -346,3 +346,22 @@ fn a_bad_value_in_a_list_names_its_element() {
     let typed = errors(TINY, &["optimizers[1].lr=[1e-3, fast]"]);
     assert!(typed[0].to_string().contains("fast"), "{typed:?}");
 }
+
+#[test]
+fn a_huge_grid_is_refused_before_it_is_built_and_inert_settings_do_not_key() {
+    // 100^4 = 10^8 variants: refused by counting, not by expanding.
+    let hundred: Vec<String> = (1..=100).map(|i| format!("{i}e-4")).collect();
+    let list = format!("[{}]", hundred.join(", "));
+    let set = format!(
+        "optimizers[1]={{name: a, kind: adam, lr: {list}, beta1: {list}, eps: {list}, \
+         weight_decay: {list}}}"
+    );
+    let e = errors(TINY, &[&set]);
+    assert_eq!(e[0].path, "optimizers[1]");
+    assert!(e[0].message.contains("100000000"), "{e:?}");
+    // Dampening acts through the momentum buffer only: without momentum it is not keyed.
+    assert_eq!(
+        keys(&tiny(&["optimizers[0].dampening=0.5"])),
+        keys(&tiny(&[]))
+    );
+}

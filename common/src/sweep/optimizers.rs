@@ -33,20 +33,23 @@ pub(super) fn check_optimizers(
     // points at the variant's element of the list).
     let mut variants = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        for v in entry.variants() {
-            variants.push((i, v));
-            if variants.len() > MAX_OPTIMIZER_VARIANTS {
-                c.fail(
-                    format!("optimizers[{i}]"),
-                    "",
-                    format!(
-                        "the optimizer grids expand to more than {MAX_OPTIMIZER_VARIANTS} \
-                         variants"
-                    ),
-                );
-                return Vec::new();
-            }
+        // Counted before any is built: a typo in a list must not exhaust memory.
+        let count = entry.variant_count().unwrap_or(usize::MAX);
+        if count > MAX_OPTIMIZER_VARIANTS.saturating_sub(variants.len()) {
+            c.fail(
+                format!("optimizers[{i}]"),
+                "",
+                format!(
+                    "the optimizer grids expand to more than {MAX_OPTIMIZER_VARIANTS} variants \
+                     (this entry alone: {})",
+                    entry
+                        .variant_count()
+                        .map_or("more than 2^64".to_string(), |n| n.to_string())
+                ),
+            );
+            return Vec::new();
         }
+        variants.extend(entry.variants().into_iter().map(|v| (i, v)));
     }
     // Variant names are partition values: unique over the whole sweep.
     let mut first: std::collections::HashMap<&str, usize> = Default::default();

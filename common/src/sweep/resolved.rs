@@ -214,9 +214,12 @@ impl From<NamedOptimizer> for OptimizerSpec {
                 weight_decay,
                 ..
             }) => {
-                spec.momentum = some_if(momentum != 0.0, momentum);
-                spec.dampening = some_if(dampening != 0.0, dampening);
-                spec.nesterov = nesterov.then_some(true);
+                // Dampening and Nesterov act only through the momentum buffer: without
+                // momentum they change nothing, and so not the key.
+                let with_momentum = momentum != 0.0;
+                spec.momentum = some_if(with_momentum, momentum);
+                spec.dampening = some_if(with_momentum && dampening != 0.0, dampening);
+                spec.nesterov = (with_momentum && nesterov).then_some(true);
                 spec.weight_decay = some_if(weight_decay != 0.0, weight_decay);
             }
             BaseOptimizer::Adam(AdamConfig {

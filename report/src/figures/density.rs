@@ -96,14 +96,21 @@ pub fn density(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
         ctx.check_stop()?;
         // Rows of every usable seed, by step.
         let mut by_step: BTreeMap<u64, Vec<DensityRow>> = BTreeMap::new();
+        let mut dropped = 0usize;
         for (_, run) in ctx.inputs.runs(dataset, &optimizer) {
             let dir = run.dirs.root.join(DENSITY_DIR);
             if !dir.exists() {
                 continue;
             }
             let rows = read_density_rows(&dir)?;
+            // A non-finite node or weight (a run about to diverge) would turn its whole
+            // curve into NaN: such rows are left out, and the panel says how many.
             for row in rows {
-                by_step.entry(row.step).or_default().push(row);
+                if row.node.is_finite() && row.weight.is_finite() {
+                    by_step.entry(row.step).or_default().push(row);
+                } else {
+                    dropped += 1;
+                }
             }
         }
         if by_step.is_empty() {
@@ -132,6 +139,11 @@ pub fn density(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
             .flat_map(|(_, c)| c.iter().copied())
             .fold(0.0, f64::max);
         let mut panel = Panel::new(&optimizer);
+        if dropped > 0 {
+            panel
+                .notes
+                .push(format!("{dropped} non-finite quadrature node(s) left out"));
+        }
         for ((step, curve), color) in curves.into_iter().zip(sequential_colors(drawn.len())) {
             let points = grid
                 .iter()

@@ -322,6 +322,14 @@ fn preconditioner_config(plan: &RunPlan) -> Option<BaseOptimizer> {
     (plan.snapshot.preconditioned_top_k > 0 && base.kind().has_preconditioner()).then_some(base)
 }
 
+/// The learning rate of the preconditioner at snapshot `t`: that of the step t → t+1, or, at
+/// the last snapshot (no step follows), of the last step taken — a cosine schedule's rate
+/// after the last step is `min_lr`, 0 by default, which would make P⁻¹ vanish.
+fn preconditioner_rate(plan: &RunPlan, t: u64) -> f64 {
+    let step = t.min(plan.steps.saturating_sub(1));
+    plan.lr_schedule.lr(plan.optimizer.lr(), step)
+}
+
 fn marker_io<'a>(
     action: &'static str,
     path: &'a Path,
@@ -618,7 +626,7 @@ pub fn execute(
             let scale = match preconditioner_config(plan) {
                 Some(rule) => {
                     let (state, steps) = trainer.optimizer_state()?;
-                    preconditioner_scale(&rule, trainer.next_lr(), &state, steps)
+                    preconditioner_scale(&rule, preconditioner_rate(plan, t), &state, steps)
                 }
                 None => None,
             };
@@ -867,6 +875,26 @@ mod tests {
             checkpoint_seconds: 1e9,
             device,
         }
+    }
+
+    /// The preconditioner at a snapshot uses the rate of the step that follows it; at the last
+    /// snapshot, where none follows, that of the last step taken, not the schedule's rate past
+    /// the end (a cosine's `min_lr`, 0 by default, which would zero the scaled operator).
+    #[test]
+    fn the_last_snapshots_preconditioner_uses_the_last_steps_rate() {
+        let mut p = plan(Device::Cpu);
+        p.lr_schedule = LrSchedule {
+            warmup_steps: 0,
+            decay: crate::optim::LrDecay::Cosine {
+                min_lr: 0.0,
+                steps: 20,
+            },
+        };
+        assert_eq!(preconditioner_rate(&p, 0), 0.01);
+        assert_eq!(p.lr_schedule.lr(0.01, 20), 0.0, "past the end: min_lr");
+        let last = preconditioner_rate(&p, 20);
+        assert_eq!(last, p.lr_schedule.lr(0.01, 19));
+        assert!(last > 0.0);
     }
 
     /// A run checkpointed on a GPU is not silently continued on the CPU (its arithmetic
