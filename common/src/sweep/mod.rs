@@ -44,6 +44,7 @@ pub mod cost;
 mod error;
 mod expand;
 pub mod file;
+mod grid;
 mod key;
 mod load;
 mod optimizers;
@@ -59,10 +60,11 @@ mod wording;
 pub use error::{FieldError, Location, SweepError};
 pub use expand::{BaselineTask, RecordedConfig, RunSpec};
 pub use file::{
-    BaselineSpec, BiasInit, Count, DatasetSpec, DensitySpec, ExtraEigenSpec, Grid, LrScheduleKind,
-    LrScheduleSpec, ModelSpec, Normalize, OptimizerEntry, OptimizerKind, OptimizerSpec,
-    PreconditionedSpec, Schedule, SnapshotSpec, SweepFile, TraceSpec, TrainingSpec, Variant,
+    BaselineSpec, BiasInit, Count, DatasetSpec, DensitySpec, ExtraEigenSpec, LrScheduleKind,
+    LrScheduleSpec, ModelSpec, Normalize, OptimizerKind, OptimizerSpec, PreconditionedSpec,
+    Schedule, SnapshotSpec, SweepFile, TraceSpec, TrainingSpec,
 };
+pub use grid::{Grid, OptimizerEntry, Variant};
 pub use key::KEY_FORMAT_VERSION;
 pub use load::{parse_sweep, read_sweep, Overrides};
 pub use overrides::apply_overrides;

@@ -2,7 +2,8 @@
 //! (PyTorch's), the learning-rate schedule resolved against `training.steps`.
 
 use super::error::fmt_number;
-use super::file::{LrScheduleKind, LrScheduleSpec, OptimizerEntry, OptimizerKind, OptimizerSpec};
+use super::file::{LrScheduleKind, LrScheduleSpec, OptimizerKind, OptimizerSpec};
+use super::grid::OptimizerEntry;
 use super::resolved::{NamedOptimizer, OptimizerConfig};
 use super::validate::Checker;
 use crate::optim::{

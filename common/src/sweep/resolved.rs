@@ -189,7 +189,8 @@ pub struct NamedOptimizer {
 pub use crate::optim::OptimizerConfig;
 use crate::optim::{AdamConfig, BaseOptimizer, LrDecay, LrSchedule, RmspropConfig, SgdConfig};
 
-use super::file::{LrScheduleKind, LrScheduleSpec, OptimizerEntry, OptimizerKind};
+use super::file::{LrScheduleKind, LrScheduleSpec, OptimizerKind};
+use super::grid::OptimizerEntry;
 
 /// The resolved optimiser as a sweep-file entry, which is what run keys hash. Settings that
 /// did not exist before this round (momentum, weight decay, schedules, SAM's base) are written

@@ -1,0 +1,115 @@
+//! A run's tables as the run loop writes them: each table's part writer and the rows
+//! buffered until the next checkpoint, written as one part per checkpoint.
+
+use std::path::Path;
+
+use super::executor::RunError;
+use crate::output::{
+    remove_parts_from, DensityRow, MetricRow, PartWriter, PreconditionedRow, SnapshotRow, TableRow,
+    TraceRow, WeightRow,
+};
+
+/// One table of a run: its part writer (absent for an optional table the run does not write,
+/// so no empty directory appears) and the rows buffered until the next checkpoint.
+pub(super) struct Table<R: TableRow> {
+    writer: Option<PartWriter<R>>,
+    rows: Vec<R>,
+}
+
+impl<R: TableRow> Table<R> {
+    /// The table `R::TABLE` under `dir`, continuing after the parts a checkpoint recorded in
+    /// `parts`: later parts (written after that checkpoint) are removed first, whether the
+    /// table is `enabled` this launch or not.
+    pub(super) fn open(
+        dir: &Path,
+        parts: &[(String, u32)],
+        enabled: bool,
+    ) -> Result<Self, RunError> {
+        let path = dir.join(R::TABLE);
+        let start = parts
+            .iter()
+            .find(|(t, _)| t == R::TABLE)
+            .map_or(0, |(_, n)| *n);
+        remove_parts_from(&path, start)?;
+        let writer = if enabled {
+            Some(PartWriter::open(path, start)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            writer,
+            rows: Vec::new(),
+        })
+    }
+
+    pub(super) fn push(&mut self, row: R) {
+        self.rows.push(row);
+    }
+
+    /// Writes the buffered rows as one part (none when there are no rows).
+    pub(super) fn flush(&mut self) -> Result<(), RunError> {
+        let rows = std::mem::take(&mut self.rows);
+        if let Some(writer) = &mut self.writer {
+            writer.write_part(&rows)?;
+        }
+        Ok(())
+    }
+
+    /// (table, next part index) for the checkpoint; `None` for a table not written.
+    pub(super) fn part(&self) -> Option<(String, u32)> {
+        self.writer
+            .as_ref()
+            .map(|w| (R::TABLE.to_string(), w.next_index()))
+    }
+}
+
+pub(super) struct Writers {
+    pub(super) snapshots: Table<SnapshotRow>,
+    pub(super) metrics: Table<MetricRow>,
+    pub(super) weights: Table<WeightRow>,
+    pub(super) trace: Table<TraceRow>,
+    pub(super) density: Table<DensityRow>,
+    pub(super) preconditioned: Table<PreconditionedRow>,
+}
+
+impl Writers {
+    /// `(trace, density, preconditioned)`: which optional tables the run writes.
+    pub(super) fn open(
+        dir: &Path,
+        parts: &[(String, u32)],
+        (trace, density, preconditioned): (bool, bool, bool),
+    ) -> Result<Self, RunError> {
+        Ok(Self {
+            snapshots: Table::open(dir, parts, true)?,
+            metrics: Table::open(dir, parts, true)?,
+            weights: Table::open(dir, parts, true)?,
+            trace: Table::open(dir, parts, trace)?,
+            density: Table::open(dir, parts, density)?,
+            preconditioned: Table::open(dir, parts, preconditioned)?,
+        })
+    }
+
+    pub(super) fn flush(&mut self) -> Result<(), RunError> {
+        self.snapshots.flush()?;
+        self.metrics.flush()?;
+        self.weights.flush()?;
+        self.trace.flush()?;
+        self.density.flush()?;
+        self.preconditioned.flush()
+    }
+
+    /// The checkpoint's part counts, in a fixed table order.
+    pub(super) fn parts(&self) -> Vec<(String, u32)> {
+        [
+            self.snapshots.part(),
+            self.metrics.part(),
+            self.weights.part(),
+            self.trace.part(),
+            self.density.part(),
+            self.preconditioned.part(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
