@@ -139,6 +139,10 @@ pub struct ReportArgs {
     /// eigenpairs).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Steps of the spectral-density figure D, comma-separated (each drawn at the nearest
+    /// density snapshot; default: the first, the last and two log-spaced between).
+    #[arg(long, value_delimiter = ',')]
+    pub density_steps: Vec<u64>,
     /// Do not compute the minima comparison (Figure 8) when it is missing or stale.
     #[arg(long)]
     pub no_minima: bool,

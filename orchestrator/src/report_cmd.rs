@@ -177,6 +177,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
         alignment_sigma: args.alignment_sigma,
         waiting_times: args.waiting_times,
         chosen_seed: args.seed,
+        density_steps: args.density_steps.clone(),
         keep_stale_minima: args.keep_stale_minima,
         stop: stop.clone(),
         ..ReportOptions::default()

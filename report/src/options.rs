@@ -87,6 +87,9 @@ pub struct ReportOptions {
     /// Seed of the single-run figures (12, 14/15, 16); `None`: the run with the most
     /// eigen-indices (the `extra_eigen` seed), ties broken by the smallest seed.
     pub chosen_seed: Option<u64>,
+    /// Steps of the spectral-density figure (D), each drawn at the nearest density snapshot;
+    /// empty: the first, the last and two log-spaced between.
+    pub density_steps: Vec<u64>,
     /// Width and height of every panel in pixels (PNG) or SVG units.
     pub panel_size: (u32, u32),
     /// Draw Fig. 8 from minima tables computed from other run states than the present ones
@@ -104,6 +107,7 @@ impl Default for ReportOptions {
             alignment_sigma: 5.0,
             waiting_times: 6,
             chosen_seed: None,
+            density_steps: Vec::new(),
             panel_size: (460, 380),
             keep_stale_minima: false,
             stop: StopFlag::new(),

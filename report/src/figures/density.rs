@@ -56,6 +56,17 @@ pub(crate) fn chosen_steps(steps: &[u64], count: usize) -> Vec<u64> {
     chosen
 }
 
+/// For each of `wanted`, the nearest of `steps` (sorted), without repeats, in order.
+pub(crate) fn nearest_steps(steps: &[u64], wanted: &[u64]) -> Vec<u64> {
+    let mut chosen: Vec<u64> = wanted
+        .iter()
+        .filter_map(|&w| steps.iter().copied().min_by_key(|&s| s.abs_diff(w)))
+        .collect();
+    chosen.sort_unstable();
+    chosen.dedup();
+    chosen
+}
+
 /// φ on `grid`: the mean over probes (`rows` of one step, any seeds) of the Gaussian-broadened
 /// quadrature. Integrates to 1 where the grid covers the nodes' ±5σ.
 pub(crate) fn broadened(rows: &[&DensityRow], grid: &[f64], sigma: f64) -> Vec<f64> {
@@ -117,7 +128,11 @@ pub fn density(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
             continue;
         }
         let steps: Vec<u64> = by_step.keys().copied().collect();
-        let drawn = chosen_steps(&steps, STEPS_DRAWN);
+        let drawn = if ctx.opts.density_steps.is_empty() {
+            chosen_steps(&steps, STEPS_DRAWN)
+        } else {
+            nearest_steps(&steps, &ctx.opts.density_steps)
+        };
         let nodes = drawn.iter().flat_map(|s| by_step[s].iter().map(|r| r.node));
         let (lo, hi) = nodes.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
             (lo.min(x), hi.max(x))
@@ -178,6 +193,11 @@ mod tests {
         assert_eq!(chosen_steps(&[0, 5, 10], 4), [0, 5, 10]);
         let steps: Vec<u64> = (0..=100).map(|i| i * 100).collect();
         assert_eq!(chosen_steps(&steps, 4), [0, 500, 2200, 10000]);
+        // Asked-for steps land on the nearest snapshot, once each.
+        assert_eq!(
+            nearest_steps(&steps, &[5000, 49, 51, 99999]),
+            [0, 100, 5000, 10000]
+        );
     }
 
     #[test]

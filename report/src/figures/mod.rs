@@ -167,7 +167,7 @@ pub const FIGURES: &[FigureSpec] = &[
         id: "figD-spectral-density",
         number: "D, beyond the paper",
         title: "Hessian spectral density (stochastic Lanczos quadrature)",
-        caption: "φ(λ) = mean over probes and seeds of Σ_i w_i 𝒩(λ; λ_i, σ²), the Ritz nodes λ_i and weights w_i of each probe's Lanczos quadrature (`snapshots.density`) broadened by a Gaussian with σ = 1 % of the panel's node range (PyHessian's density plot), on a log density axis. One curve per step: the first and last density snapshots and log-spaced ones between (dark = early, bright = late). Densities below 1e-6 of the panel's peak are drawn at that floor.",
+        caption: "φ(λ) = mean over probes and seeds of Σ_i w_i 𝒩(λ; λ_i, σ²), the Ritz nodes λ_i and weights w_i of each probe's Lanczos quadrature (`snapshots.density`) broadened by a Gaussian with σ = 1 % of the panel's node range (PyHessian's density plot), on a log density axis. One curve per step: the first and last density snapshots and two log-spaced ones between, or the steps given with `--density-steps` (dark = early, bright = late). Densities below 1e-6 of the panel's peak are drawn at that floor.",
         build: density::density,
     },
 ];
