@@ -1,7 +1,7 @@
 //! One eigen-snapshot: the top-k Hessian eigenpairs at the current parameters, plus the
-//! per-snapshot statistics of METHOD.md (IPR, gradient and update alignment), and on request
-//! Hutchinson's estimate of the Hessian's trace and its spectral density by stochastic Lanczos
-//! quadrature.
+//! per-snapshot statistics of METHOD.md (IPR, gradient and update alignment), and whatever
+//! further [`OperatorStatistic`]s the run measures on the same Hessian operator (its trace,
+//! spectral density, preconditioned spectrum: `run::statistics`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -9,8 +9,7 @@ use std::time::Instant;
 use thiserror::Error;
 
 use crate::eigen::{
-    hutchinson_trace, lanczos_quadrature, top_k_eigenpairs, DiagonallyScaled, EigenError,
-    EigenOptions, EigenResult, Interruptible, Quadrature, TraceEstimate,
+    top_k_eigenpairs, EigenError, EigenOptions, EigenResult, Interruptible, SymmetricOperator,
 };
 use crate::mlp::{HessianOperator, HessianOptions, ModelError, Params};
 use crate::rng::{derived_seed, Stream};
@@ -73,30 +72,37 @@ pub struct EigenSnapshot {
     pub loss: f64,
     /// Full-batch gradient over the Hessian's samples (flat, f64).
     pub full_gradient: Vec<f64>,
-    /// Hutchinson's estimate of tr(H) on the same samples, when asked for.
-    pub trace: Option<TraceEstimate>,
-    /// Stochastic Lanczos quadrature of H's spectrum, one per probe, when asked for.
-    pub density: Option<Vec<Quadrature>>,
-    /// The top eigenpairs of the preconditioned Hessian `P^(−1/2) H P^(−1/2)`, when asked for.
-    pub preconditioned: Option<EigenResult>,
+    /// Hessian-vector products of the [`OperatorStatistic`]s measured with it.
+    pub statistic_products: usize,
     /// Wall-clock seconds of the whole snapshot (operator set-up and solve).
     pub seconds: f64,
 }
 
 impl EigenSnapshot {
-    /// Hessian-vector products of the whole snapshot: the eigen-solve, the trace's probes,
-    /// the quadrature's Lanczos steps and the preconditioned solve.
+    /// Hessian-vector products of the whole snapshot: the eigen-solve and every statistic
+    /// measured with it.
     pub fn total_products(&self) -> usize {
-        self.eigen.products
-            + self.trace.map_or(0, |t| t.probes)
-            + self
-                .density
-                .iter()
-                .flatten()
-                .map(|q| q.nodes.len())
-                .sum::<usize>()
-            + self.preconditioned.as_ref().map_or(0, |p| p.products)
+        self.eigen.products + self.statistic_products
     }
+}
+
+/// A quantity measured at every snapshot on the snapshot's Hessian operator, after the top-k
+/// solve (which sets the operator up once for all of them). Implementations hold their result
+/// until the run commits the snapshot, so an abandoned snapshot leaves nothing behind.
+pub trait OperatorStatistic {
+    /// Measures the statistic on `op` at the snapshot `(seed, index)` (the run seed and the
+    /// snapshot's index, for the statistic's random streams), with the snapshot's solver
+    /// settings `solve`. Returns the Hessian-vector products it took.
+    ///
+    /// # Errors
+    /// [`EigenError::Interrupted`] when the stop flag is seen between product blocks; any
+    /// other error of the operator or the method.
+    fn measure(
+        &mut self,
+        op: &mut dyn SymmetricOperator,
+        at: (u64, u64),
+        solve: &EigenOptions,
+    ) -> Result<usize, EigenError>;
 }
 
 /// Computes the top-k eigenpairs of the Hessian over `data` at `params`.
@@ -128,30 +134,32 @@ pub fn eigen_snapshot_interruptible(
     previous: Option<&[Vec<f64>]>,
     stop: &AtomicBool,
 ) -> Result<EigenSnapshot, SnapshotError> {
-    eigen_snapshot_with(params, data, settings, (seed, index), previous, None, stop)
+    eigen_snapshot_with(
+        params,
+        data,
+        settings,
+        (seed, index),
+        previous,
+        &mut [],
+        stop,
+    )
 }
 
-/// The top eigenpairs of `P^(−1/2) H P^(−1/2)` to compute at a snapshot as well, for a
-/// diagonal preconditioner `P` (an adaptive optimiser's; see
-/// [`preconditioner_scale`](crate::optim::preconditioner_scale)).
-#[derive(Debug, Clone, Copy)]
-pub struct PreconditionedRequest<'a> {
-    /// `D = P^(−1/2)`, one entry per parameter.
-    pub scale: &'a [f64],
-    /// Eigenpairs wanted (cold start; the snapshot's tol and budget).
-    pub top_k: usize,
-}
-
-/// [`eigen_snapshot_interruptible`] that also solves the preconditioned Hessian of
-/// `preconditioned` on the same operator. `(seed, index)`: the run seed and the snapshot's
-/// index, which select its random streams.
+/// [`eigen_snapshot_interruptible`] that also measures `statistics` on the same operator,
+/// in order, after the solve. `(seed, index)`: the run seed and the snapshot's index, which
+/// select the random streams.
+///
+/// # Errors
+/// [`SnapshotError::Interrupted`] when `stop` is seen (the statistics measured so far hold
+/// results the caller must drop); any error of the operator, the solve or a statistic.
+#[allow(clippy::too_many_arguments)]
 pub fn eigen_snapshot_with(
     params: &Params,
     data: &DeviceData,
     settings: &SnapshotSettings,
     (seed, index): (u64, u64),
     previous: Option<&[Vec<f64>]>,
-    preconditioned: Option<PreconditionedRequest<'_>>,
+    statistics: &mut [&mut dyn OperatorStatistic],
     stop: &AtomicBool,
 ) -> Result<EigenSnapshot, SnapshotError> {
     let stopped = || stop.load(Ordering::Relaxed);
@@ -175,51 +183,17 @@ pub fn eigen_snapshot_with(
         Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
         other => other?,
     };
-    let trace = match settings.trace_probes {
-        0 => None,
-        probes => {
-            let seed = derived_seed(seed, Stream::TraceProbes, index);
-            match hutchinson_trace(&mut Interruptible { op: &mut op, stop }, probes, seed) {
-                Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
-                other => Some(other?),
-            }
+    let mut statistic_products = 0;
+    for statistic in statistics.iter_mut() {
+        let mut op = Interruptible { op: &mut op, stop };
+        match statistic.measure(&mut op, (seed, index), &options) {
+            Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
+            other => statistic_products += other?,
         }
-    };
-    let density = match settings.density {
-        (0, _) | (_, 0) => None,
-        (probes, steps) => {
-            let seed = derived_seed(seed, Stream::DensityProbes, index);
-            let mut op = Interruptible { op: &mut op, stop };
-            match lanczos_quadrature(&mut op, probes, steps, seed) {
-                Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
-                other => Some(other?),
-            }
-        }
-    };
-    let preconditioned = match preconditioned {
-        None => None,
-        Some(request) => {
-            let options = EigenOptions {
-                k: request.top_k,
-                seed: derived_seed(seed, Stream::PreconditionedStart, index),
-                ..options
-            };
-            let mut op = Interruptible { op: &mut op, stop };
-            let mut scaled = DiagonallyScaled {
-                op: &mut op,
-                scale: request.scale,
-            };
-            match top_k_eigenpairs(&mut scaled, &options, None) {
-                Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
-                other => Some(other?),
-            }
-        }
-    };
+    }
     Ok(EigenSnapshot {
         eigen,
-        trace,
-        density,
-        preconditioned,
+        statistic_products,
         loss: op.loss(),
         full_gradient: op.gradient().to_flat()?,
         seconds: started.elapsed().as_secs_f64(),

@@ -14,13 +14,11 @@ use super::tables::Writers;
 use crate::data::TrainTest;
 use crate::eigen::EigenError;
 use crate::mlp::{evaluate, Architecture, BiasInit, ModelError, Params};
-use crate::optim::{preconditioner_scale, BaseOptimizer, LrSchedule, OptimizerConfig};
-use crate::output::{
-    DensityRow, MetricRow, OutputError, PreconditionedRow, SnapshotRow, TraceRow, WeightRow,
-};
+use crate::optim::{LrSchedule, OptimizerConfig};
+use crate::output::{MetricRow, OutputError, SnapshotRow, WeightRow};
 use crate::rng::{stream_rng, Stream};
 use crate::snapshot::{
-    alignment, eigen_snapshot_with, ipr, warm_start_vectors, PreconditionedRequest, SnapshotError,
+    alignment, eigen_snapshot_with, ipr, warm_start_vectors, OperatorStatistic, SnapshotError,
     SnapshotSettings,
 };
 use crate::train::{DeviceData, OrderPosition, ResumePoint, StepRecord, Trainer, TrainingEngine};
@@ -202,31 +200,6 @@ pub enum RunError {
     /// (a baseline network): nothing was written, the task is redone by the next launch.
     #[error("stopped by a signal before the task finished; nothing was written")]
     Interrupted,
-}
-
-/// Whether `plan` writes the optional tables (trace, density, preconditioned).
-fn optional_tables(plan: &RunPlan) -> (bool, bool, bool) {
-    let (probes, steps) = plan.snapshot.density;
-    (
-        plan.snapshot.trace_probes > 0,
-        probes > 0 && steps > 0,
-        preconditioner_config(plan).is_some(),
-    )
-}
-
-/// The rule whose diagonal preconditioner `plan` asks the preconditioned Hessian of (Adam,
-/// AdamW, RMSprop, or SAM's base when it is one of them).
-fn preconditioner_config(plan: &RunPlan) -> Option<BaseOptimizer> {
-    let base = plan.optimizer.base();
-    (plan.snapshot.preconditioned_top_k > 0 && base.kind().has_preconditioner()).then_some(base)
-}
-
-/// The learning rate of the preconditioner at snapshot `t`: that of the step t → t+1, or, at
-/// the last snapshot (no step follows), of the last step taken — a cosine schedule's rate
-/// after the last step is `min_lr`, 0 by default, which would make P⁻¹ vanish.
-fn preconditioner_rate(plan: &RunPlan, t: u64) -> f64 {
-    let step = t.min(plan.steps.saturating_sub(1));
-    plan.lr_schedule.lr(plan.optimizer.lr(), step)
 }
 
 fn marker_io<'a>(
@@ -415,7 +388,7 @@ pub fn execute(
                     trainer,
                     c.snapshots_done,
                     warm,
-                    Writers::open(dir, &c.parts, optional_tables(plan))?,
+                    Writers::open(plan, dir, &c.parts)?,
                     c.wall_seconds,
                     Some(c.step),
                 )
@@ -429,14 +402,7 @@ pub fn execute(
                     plan.seed,
                 )?
                 .with_schedule(plan.lr_schedule);
-                (
-                    trainer,
-                    0,
-                    None,
-                    Writers::open(dir, &[], optional_tables(plan))?,
-                    0.0,
-                    None,
-                )
+                (trainer, 0, None, Writers::open(plan, dir, &[])?, 0.0, None)
             }
         };
     let total_snapshots = snapshot_steps.len() as u64;
@@ -520,25 +486,21 @@ pub fn execute(
         // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
         let snapshot = if snapshot_steps.contains(&t) {
             let started = Instant::now();
-            // The preconditioner at θ_t, from the optimiser's state after t steps and the rate
-            // of the step t → t+1 (none at step 0).
-            let scale = match preconditioner_config(plan) {
-                Some(rule) => {
-                    let (state, steps) = trainer.optimizer_state()?;
-                    preconditioner_scale(&rule, preconditioner_rate(plan, t), &state, steps)
-                }
-                None => None,
-            };
+            for statistic in &mut writers.statistics {
+                statistic.prepare(&trainer, t)?;
+            }
+            let mut measured: Vec<&mut dyn OperatorStatistic> = writers
+                .statistics
+                .iter_mut()
+                .map(|s| s.as_mut() as &mut dyn OperatorStatistic)
+                .collect();
             let s = match eigen_snapshot_with(
                 &trainer.params()?,
                 &hessian_data,
                 &plan.snapshot,
                 (plan.seed, snapshots_done),
                 warm.as_deref(),
-                scale.as_deref().map(|scale| PreconditionedRequest {
-                    scale,
-                    top_k: plan.snapshot.preconditioned_top_k,
-                }),
+                &mut measured,
                 stop,
             ) {
                 Ok(s) => s,
@@ -546,6 +508,9 @@ pub fn execute(
                 // it (its rows, evaluation and step t → t+1 are not taken yet); the relaunch
                 // starts at t and redoes the snapshot exactly.
                 Err(SnapshotError::Interrupted) => {
+                    for statistic in &mut writers.statistics {
+                        statistic.discard();
+                    }
                     stages.eigen += started.elapsed().as_secs_f64();
                     let started = Instant::now();
                     writers.flush()?;
@@ -565,7 +530,12 @@ pub fn execute(
                 }
                 // The Hessian overflows at θ_t although θ_t itself is finite: as diverged as
                 // a non-finite loss, and reported the same way.
-                Err(SnapshotError::Eigen(EigenError::NonFinite(_))) => diverge!(t),
+                Err(SnapshotError::Eigen(EigenError::NonFinite(_))) => {
+                    for statistic in &mut writers.statistics {
+                        statistic.discard();
+                    }
+                    diverge!(t)
+                }
                 Err(e) => return Err(e.into()),
             };
             stages.eigen += started.elapsed().as_secs_f64();
@@ -646,38 +616,8 @@ pub fn execute(
                     eigenvector: flat_f32(&pair.vector),
                 });
             }
-            if let Some(t_est) = s.trace {
-                writers.trace.push(TraceRow {
-                    run_key: plan.key.clone(),
-                    step: t,
-                    trace: t_est.trace,
-                    trace_std_error: t_est.std_error,
-                    probes: t_est.probes as u64,
-                });
-            }
-            if let Some(pre) = &s.preconditioned {
-                for (i, pair) in pre.pairs.iter().enumerate() {
-                    writers.preconditioned.push(PreconditionedRow {
-                        run_key: plan.key.clone(),
-                        step: t,
-                        index: i as u32 + 1,
-                        eigenvalue: pair.value,
-                        residual: pair.residual,
-                        converged: pair.converged,
-                        products: pre.products as u64,
-                    });
-                }
-            }
-            for (p, q) in s.density.iter().flatten().enumerate() {
-                for (&node, &weight) in q.nodes.iter().zip(&q.weights) {
-                    writers.density.push(DensityRow {
-                        run_key: plan.key.clone(),
-                        step: t,
-                        probe: p as u64 + 1,
-                        node,
-                        weight,
-                    });
-                }
+            for statistic in &mut writers.statistics {
+                statistic.commit(&plan.key, t);
             }
             if let Some(theta) = params_t {
                 writers.weights.push(WeightRow {
@@ -789,6 +729,7 @@ mod tests {
                 steps: 20,
             },
         };
+        use super::super::statistics::preconditioner_rate;
         assert_eq!(preconditioner_rate(&p, 0), 0.01);
         assert_eq!(p.lr_schedule.lr(0.01, 20), 0.0, "past the end: min_lr");
         let last = preconditioner_rate(&p, 20);

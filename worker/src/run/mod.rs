@@ -12,6 +12,7 @@
 mod baseline;
 mod checkpoint;
 mod executor;
+mod statistics;
 mod tables;
 
 pub use baseline::{baseline_done, execute_baseline, BaselinePlan};

@@ -3,11 +3,9 @@
 
 use std::path::Path;
 
-use super::executor::RunError;
-use crate::output::{
-    remove_parts_from, DensityRow, MetricRow, PartWriter, PreconditionedRow, SnapshotRow, TableRow,
-    TraceRow, WeightRow,
-};
+use super::executor::{RunError, RunPlan};
+use super::statistics::{self, SnapshotStatistic};
+use crate::output::{remove_parts_from, MetricRow, PartWriter, SnapshotRow, TableRow, WeightRow};
 
 /// One table of a run: its part writer (absent for an optional table the run does not write,
 /// so no empty directory appears) and the rows buffered until the next checkpoint.
@@ -63,29 +61,27 @@ impl<R: TableRow> Table<R> {
     }
 }
 
+/// Every table of a run: the three every run writes, and those of its per-snapshot
+/// statistics.
 pub(super) struct Writers {
     pub(super) snapshots: Table<SnapshotRow>,
     pub(super) metrics: Table<MetricRow>,
     pub(super) weights: Table<WeightRow>,
-    pub(super) trace: Table<TraceRow>,
-    pub(super) density: Table<DensityRow>,
-    pub(super) preconditioned: Table<PreconditionedRow>,
+    pub(super) statistics: Vec<Box<dyn SnapshotStatistic>>,
 }
 
 impl Writers {
-    /// `(trace, density, preconditioned)`: which optional tables the run writes.
+    /// The tables of `plan`'s run under `dir`, continuing after the checkpoint's `parts`.
     pub(super) fn open(
+        plan: &RunPlan,
         dir: &Path,
         parts: &[(String, u32)],
-        (trace, density, preconditioned): (bool, bool, bool),
     ) -> Result<Self, RunError> {
         Ok(Self {
             snapshots: Table::open(dir, parts, true)?,
             metrics: Table::open(dir, parts, true)?,
             weights: Table::open(dir, parts, true)?,
-            trace: Table::open(dir, parts, trace)?,
-            density: Table::open(dir, parts, density)?,
-            preconditioned: Table::open(dir, parts, preconditioned)?,
+            statistics: statistics::for_plan(plan, dir, parts)?,
         })
     }
 
@@ -93,9 +89,10 @@ impl Writers {
         self.snapshots.flush()?;
         self.metrics.flush()?;
         self.weights.flush()?;
-        self.trace.flush()?;
-        self.density.flush()?;
-        self.preconditioned.flush()
+        for statistic in &mut self.statistics {
+            statistic.flush()?;
+        }
+        Ok(())
     }
 
     /// The checkpoint's part counts, in a fixed table order.
@@ -104,11 +101,9 @@ impl Writers {
             self.snapshots.part(),
             self.metrics.part(),
             self.weights.part(),
-            self.trace.part(),
-            self.density.part(),
-            self.preconditioned.part(),
         ]
         .into_iter()
+        .chain(self.statistics.iter().map(|s| s.part()))
         .flatten()
         .collect()
     }

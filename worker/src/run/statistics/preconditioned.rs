@@ -1,0 +1,122 @@
+//! The optimiser's preconditioned spectrum at every snapshot (`snapshots.preconditioned`):
+//! the top eigenpairs of P^(−1/2) H P^(−1/2) with the diagonal preconditioner of Adam,
+//! AdamW, RMSprop (or SAM's base when it is one of them) at that step, solved cold from the
+//! run seed's own stream, into the `preconditioned` table. None at step 0, where Adam's v̂ is
+//! 0/0.
+
+use std::path::Path;
+
+use super::SnapshotStatistic;
+use crate::eigen::{
+    top_k_eigenpairs, DiagonallyScaled, EigenError, EigenOptions, EigenResult, SymmetricOperator,
+};
+use crate::optim::{preconditioner_scale, BaseOptimizer};
+use crate::output::PreconditionedRow;
+use crate::rng::{derived_seed, Stream};
+use crate::run::executor::{RunError, RunPlan};
+use crate::run::tables::Table;
+use crate::snapshot::OperatorStatistic;
+use crate::train::Trainer;
+
+struct Preconditioned {
+    top_k: usize,
+    rule: BaseOptimizer,
+    plan: RunPlan,
+    table: Table<PreconditionedRow>,
+    /// D = P^(−1/2) at the coming snapshot (`None` before the first step).
+    scale: Option<Vec<f64>>,
+    measured: Option<EigenResult>,
+}
+
+/// The rule whose diagonal preconditioner `plan` asks the preconditioned Hessian of.
+fn preconditioner_rule(plan: &RunPlan) -> Option<BaseOptimizer> {
+    let base = plan.optimizer.base();
+    (plan.snapshot.preconditioned_top_k > 0 && base.kind().has_preconditioner()).then_some(base)
+}
+
+/// The learning rate of the preconditioner at snapshot `t`: that of the step t → t+1, or, at
+/// the last snapshot (no step follows), of the last step taken — a cosine schedule's rate
+/// after the last step is `min_lr`, 0 by default, which would make P⁻¹ vanish.
+pub(in crate::run) fn preconditioner_rate(plan: &RunPlan, t: u64) -> f64 {
+    let step = t.min(plan.steps.saturating_sub(1));
+    plan.lr_schedule.lr(plan.optimizer.lr(), step)
+}
+
+pub(super) fn for_plan(
+    plan: &RunPlan,
+    dir: &Path,
+    parts: &[(String, u32)],
+) -> Result<Option<Box<dyn SnapshotStatistic>>, RunError> {
+    let rule = preconditioner_rule(plan);
+    let table = Table::open(dir, parts, rule.is_some())?;
+    Ok(rule.map(|rule| {
+        Box::new(Preconditioned {
+            top_k: plan.snapshot.preconditioned_top_k,
+            rule,
+            plan: plan.clone(),
+            table,
+            scale: None,
+            measured: None,
+        }) as Box<dyn SnapshotStatistic>
+    }))
+}
+
+impl OperatorStatistic for Preconditioned {
+    fn measure(
+        &mut self,
+        op: &mut dyn SymmetricOperator,
+        (seed, index): (u64, u64),
+        solve: &EigenOptions,
+    ) -> Result<usize, EigenError> {
+        let Some(scale) = &self.scale else {
+            return Ok(0);
+        };
+        let options = EigenOptions {
+            k: self.top_k,
+            seed: derived_seed(seed, Stream::PreconditionedStart, index),
+            ..*solve
+        };
+        let mut scaled = DiagonallyScaled { op, scale };
+        let result = top_k_eigenpairs(&mut scaled, &options, None)?;
+        let products = result.products;
+        self.measured = Some(result);
+        Ok(products)
+    }
+}
+
+impl SnapshotStatistic for Preconditioned {
+    fn prepare(&mut self, trainer: &Trainer, t: u64) -> Result<(), RunError> {
+        let (state, steps) = trainer.optimizer_state()?;
+        let rate = preconditioner_rate(&self.plan, t);
+        self.scale = preconditioner_scale(&self.rule, rate, &state, steps);
+        Ok(())
+    }
+
+    fn commit(&mut self, run_key: &str, t: u64) {
+        if let Some(result) = self.measured.take() {
+            for (i, pair) in result.pairs.iter().enumerate() {
+                self.table.push(PreconditionedRow {
+                    run_key: run_key.to_string(),
+                    step: t,
+                    index: i as u32 + 1,
+                    eigenvalue: pair.value,
+                    residual: pair.residual,
+                    converged: pair.converged,
+                    products: result.products as u64,
+                });
+            }
+        }
+    }
+
+    fn discard(&mut self) {
+        self.measured = None;
+    }
+
+    fn flush(&mut self) -> Result<(), RunError> {
+        self.table.flush()
+    }
+
+    fn part(&self) -> Option<(String, u32)> {
+        self.table.part()
+    }
+}
