@@ -773,6 +773,74 @@ mod tests {
         );
     }
 
+    /// A stop that lands in the middle of a per-snapshot statistic (here the density, which
+    /// takes nearly all of each snapshot's time) abandons the snapshot with nothing of it
+    /// written, and the relaunch writes exactly the tables of an uninterrupted run. Where a
+    /// stop lands depends on timing; every landing must give the same tables, and at least one
+    /// of the delays must land in a snapshot.
+    #[test]
+    fn a_stop_inside_a_statistic_leaves_nothing_and_the_relaunch_is_identical() {
+        use crate::output::{read_density_rows, read_snapshot_rows, read_trace_rows};
+        let data = synthetic(200, 50, 0);
+        let mut p = plan(Device::Cpu);
+        p.snapshot.trace_probes = 4;
+        p.snapshot.density = (2, 60);
+        p.checkpoint_every = 100;
+        let tables = |dir: &Path| {
+            let mut snapshots = read_snapshot_rows(&dir.join("snapshots")).unwrap();
+            snapshots.sort_by_key(|r| (r.step, r.index));
+            let values: Vec<(u64, u32, f64)> = snapshots
+                .iter()
+                .map(|r| (r.step, r.index, r.eigenvalue))
+                .collect();
+            let trace: Vec<(u64, f64)> = read_trace_rows(&dir.join("trace"))
+                .unwrap()
+                .iter()
+                .map(|r| (r.step, r.trace))
+                .collect();
+            let mut density: Vec<(u64, u64, f64, f64)> = read_density_rows(&dir.join("density"))
+                .unwrap()
+                .iter()
+                .map(|r| (r.step, r.probe, r.node, r.weight))
+                .collect();
+            density.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            (values, trace, density)
+        };
+        let reference = tempfile::tempdir().unwrap();
+        execute(
+            &p,
+            &data,
+            reference.path(),
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        let want = tables(reference.path());
+        assert_eq!(want.1.len(), 2, "a trace row per snapshot");
+
+        let mut in_a_snapshot = 0;
+        for delay_ms in [5, 20, 40, 80] {
+            let dir = tempfile::tempdir().unwrap();
+            let stop = AtomicBool::new(false);
+            let report = std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+                    stop.store(true, Ordering::Relaxed);
+                });
+                execute(&p, &data, dir.path(), &mut |_| {}, &stop).unwrap()
+            });
+            if report.status == RunStatus::Stopped && p.snapshot_steps.contains(&report.steps_done)
+            {
+                in_a_snapshot += 1;
+            }
+            let done =
+                execute(&p, &data, dir.path(), &mut |_| {}, &AtomicBool::new(false)).unwrap();
+            assert_eq!(done.status, RunStatus::Done);
+            assert!(tables(dir.path()) == want, "stopped after {delay_ms} ms");
+        }
+        assert!(in_a_snapshot > 0, "no stop landed in a snapshot");
+    }
+
     /// A run checkpointed by an earlier version (which trained on the tensor engine)
     /// continues on the tensor engine, and says so in its next checkpoint; a checkpoint
     /// naming an engine this version does not know is refused, naming the file.
