@@ -10,18 +10,18 @@ use candle_core::{DType, Device};
 use thiserror::Error;
 
 use super::checkpoint::{Checkpoint, CheckpointError};
+use super::start::Start;
 use super::tables::Writers;
 use crate::data::TrainTest;
 use crate::eigen::EigenError;
-use crate::mlp::{evaluate, Architecture, BiasInit, ModelError, Params};
+use crate::mlp::{evaluate, Architecture, BiasInit, ModelError};
 use crate::optim::{LrSchedule, OptimizerConfig};
 use crate::output::{MetricRow, OutputError, SnapshotRow, WeightRow};
-use crate::rng::{stream_rng, Stream};
 use crate::snapshot::{
     alignment, eigen_snapshot_with, ipr, warm_start_vectors, OperatorStatistic, SnapshotError,
     SnapshotSettings,
 };
-use crate::train::{DeviceData, OrderPosition, ResumePoint, StepRecord, Trainer, TrainingEngine};
+use crate::train::{DeviceData, StepRecord, Trainer};
 
 /// Everything one run needs, already resolved from the sweep file.
 #[derive(Debug, Clone)]
@@ -341,70 +341,14 @@ pub fn execute(
         None => train.clone(),
     };
 
-    let fresh = Params::init(
-        &plan.arch,
-        plan.bias_init,
-        &mut stream_rng(plan.seed, Stream::Init, 0),
-        dtype,
-        &device,
-    )?;
-    let (mut trainer, mut snapshots_done, mut warm, mut writers, wall_before, resumed_from) =
-        match &saved {
-            Some(c) => {
-                let params = Params::from_flat(&plan.arch, &c.params, dtype, &device)?;
-                let point = ResumePoint {
-                    step: c.step,
-                    position: OrderPosition {
-                        epoch: c.epoch,
-                        offset: c.offset as usize,
-                    },
-                    optimizer_state: c.optimizer_state.clone(),
-                    optimizer_steps: c.optimizer_steps,
-                };
-                // The run continues on the engine that took its earlier steps (a checkpoint
-                // of an older version was computed by the tensor engine).
-                let engine = TrainingEngine::from_name(&c.engine).ok_or_else(|| {
-                    RunError::Plan(format!(
-                        "{} names an unknown training engine {:?}",
-                        checkpoint_path.display(),
-                        c.engine
-                    ))
-                })?;
-                let trainer = Trainer::resume(
-                    params,
-                    &plan.optimizer,
-                    train.clone(),
-                    (plan.batch_size, plan.seed),
-                    &point,
-                    engine,
-                )?
-                .with_schedule(plan.lr_schedule);
-                let warm = if c.warm_start.is_empty() {
-                    None
-                } else {
-                    Some(c.warm_start.clone())
-                };
-                (
-                    trainer,
-                    c.snapshots_done,
-                    warm,
-                    Writers::open(plan, dir, &c.parts)?,
-                    c.wall_seconds,
-                    Some(c.step),
-                )
-            }
-            None => {
-                let trainer = Trainer::new(
-                    fresh,
-                    &plan.optimizer,
-                    train.clone(),
-                    plan.batch_size,
-                    plan.seed,
-                )?
-                .with_schedule(plan.lr_schedule);
-                (trainer, 0, None, Writers::open(plan, dir, &[])?, 0.0, None)
-            }
-        };
+    let Start {
+        mut trainer,
+        mut snapshots_done,
+        mut warm,
+        mut writers,
+        wall_before,
+        resumed_from,
+    } = Start::open(plan, saved.as_ref(), (dir, &checkpoint_path), &train)?;
     let total_snapshots = snapshot_steps.len() as u64;
     let mut last_products = 0;
     let mut last_snapshot_seconds = 0.0;

@@ -12,6 +12,7 @@
 mod baseline;
 mod checkpoint;
 mod executor;
+mod start;
 mod statistics;
 mod tables;
 
