@@ -79,6 +79,11 @@ pub struct Checkpoint {
     /// its numbers stay those of one engine. Checkpoints written before this field existed
     /// were all computed by the tensor engine and read as `tensors`.
     pub engine: String,
+    /// The state the run's per-snapshot statistics carry from one snapshot to the next, by
+    /// table (`preconditioned`: the last preconditioned solve's vectors, its next warm
+    /// start). Written only when some statistic has state, so other checkpoints keep their
+    /// bytes; absent in older checkpoints (read as none).
+    pub statistics: Vec<(String, Vec<Vec<f64>>)>,
 }
 
 struct Enc(Vec<u8>);
@@ -176,6 +181,13 @@ impl Checkpoint {
         e.u64(self.threads);
         e.str(&self.device);
         e.str(&self.engine);
+        if !self.statistics.is_empty() {
+            e.u64(self.statistics.len() as u64);
+            for (table, state) in &self.statistics {
+                e.str(table);
+                e.vecs(state);
+            }
+        }
         let digest = Sha256::digest(&e.0);
         e.0.extend_from_slice(&digest);
         e.0
@@ -224,6 +236,15 @@ impl Checkpoint {
         } else {
             d.str()?
         };
+        // A third: the statistics' state, written only when there is some.
+        let mut statistics = Vec::new();
+        if d.pos != body.len() {
+            let n = d.len()?;
+            for _ in 0..n {
+                let table = d.str()?;
+                statistics.push((table, d.vecs()?));
+            }
+        }
         if d.pos != body.len() {
             return Err("trailing bytes".into());
         }
@@ -243,6 +264,7 @@ impl Checkpoint {
             threads,
             device,
             engine,
+            statistics,
         })
     }
 
@@ -315,7 +337,31 @@ mod tests {
             threads: 2,
             device: "cuda".into(),
             engine: "host".into(),
+            statistics: Vec::new(),
         }
+    }
+
+    /// A checkpoint with a statistic's state reads back whole; one without any writes no
+    /// field for it, so its bytes are those of the version before the field existed.
+    #[test]
+    fn statistics_state_round_trips_and_is_absent_when_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.bin");
+        let mut c = sample();
+        c.statistics = vec![(
+            "preconditioned".into(),
+            vec![vec![0.5, -0.5], vec![1.0, 0.0]],
+        )];
+        c.save(&path).unwrap();
+        assert_eq!(Checkpoint::load(&path).unwrap().unwrap(), c);
+        let without = sample().encode();
+        let with = c.encode();
+        assert!(with.len() > without.len());
+        assert_eq!(
+            with[..without.len() - 32],
+            without[..without.len() - 32],
+            "the field only appends"
+        );
     }
 
     /// The checkpoint's bytes with the last `drop` trailing fields (strings) removed and the

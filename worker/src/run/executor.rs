@@ -382,6 +382,7 @@ pub fn execute(
             threads,
             device: device_kind.to_string(),
             engine: trainer.engine().name().to_string(),
+            statistics: writers.statistics_state(),
         }
         .save(&checkpoint_path)?;
         Ok(())
@@ -704,6 +705,7 @@ mod tests {
             threads: candle_core::utils::get_num_threads() as u64,
             device: "cuda".into(),
             engine: "tensors".into(),
+            statistics: Vec::new(),
         }
         .save(&dir.path().join("checkpoint.bin"))
         .unwrap();
@@ -783,6 +785,78 @@ mod tests {
             assert!(tables(dir.path()) == want, "stopped after {delay_ms} ms");
         }
         assert!(in_a_snapshot > 0, "no stop landed in a snapshot");
+    }
+
+    /// The preconditioned solve is warm-started from the previous snapshot's vectors, which
+    /// the checkpoint carries: a run stopped and resumed writes the preconditioned rows of an
+    /// uninterrupted run, and the warm starts take fewer products than the cold first solve.
+    #[test]
+    fn the_preconditioned_warm_start_is_checkpointed_and_saves_products() {
+        use crate::output::read_preconditioned_rows;
+        let data = synthetic(200, 50, 0);
+        let mut p = plan(Device::Cpu);
+        p.optimizer = OptimizerConfig::Adam(crate::optim::AdamConfig::default());
+        p.snapshot.preconditioned_top_k = 2;
+        p.snapshot_steps = vec![0, 4, 8, 12, 16, 20];
+        let rows = |dir: &Path| {
+            let mut r: Vec<(u64, u32, f64, u64)> =
+                read_preconditioned_rows(&dir.join("preconditioned"))
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.step, r.index, r.eigenvalue, r.products))
+                    .collect();
+            r.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            r
+        };
+        let reference = tempfile::tempdir().unwrap();
+        execute(
+            &p,
+            &data,
+            reference.path(),
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        let want = rows(reference.path());
+        assert_eq!(
+            want.len(),
+            2 * 5,
+            "two pairs at every snapshot after step 0"
+        );
+        let products = |step: u64| want.iter().find(|r| r.0 == step).unwrap().3;
+        assert!(
+            products(16) < products(4),
+            "warm {} against cold {}",
+            products(16),
+            products(4)
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let stop = AtomicBool::new(false);
+        let report = execute(
+            &p,
+            &data,
+            dir.path(),
+            &mut |pr: &RunProgress| {
+                if pr.step >= 10 {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            },
+            &stop,
+        )
+        .unwrap();
+        assert_eq!(report.status, RunStatus::Stopped);
+        let c = Checkpoint::load(&dir.path().join("checkpoint.bin"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            c.statistics.len(),
+            1,
+            "the preconditioned warm start is kept"
+        );
+        assert_eq!(c.statistics[0].0, "preconditioned");
+        execute(&p, &data, dir.path(), &mut |_| {}, &AtomicBool::new(false)).unwrap();
+        assert_eq!(rows(dir.path()), want);
     }
 
     /// A run checkpointed by an earlier version (which trained on the tensor engine)

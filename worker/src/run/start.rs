@@ -97,11 +97,13 @@ impl Start {
             engine,
         )?
         .with_schedule(plan.lr_schedule);
+        let mut writers = Writers::open(plan, dir, &c.parts)?;
+        writers.restore_statistics(&c.statistics)?;
         Ok(Self {
             trainer,
             snapshots_done: c.snapshots_done,
             warm: (!c.warm_start.is_empty()).then(|| c.warm_start.clone()),
-            writers: Writers::open(plan, dir, &c.parts)?,
+            writers,
             wall_before: c.wall_seconds,
             resumed_from: Some(c.step),
         })

@@ -95,6 +95,39 @@ impl Writers {
         Ok(())
     }
 
+    /// The statistics' state for the checkpoint, by table; only those that have some.
+    pub(super) fn statistics_state(&self) -> Vec<(String, Vec<Vec<f64>>)> {
+        self.statistics
+            .iter()
+            .map(|s| (s.table().to_string(), s.state()))
+            .filter(|(_, state)| !state.is_empty())
+            .collect()
+    }
+
+    /// Gives each statistic its state from a checkpoint's `saved` list.
+    ///
+    /// # Errors
+    /// [`RunError::Plan`] for state of a statistic this run does not measure, or that the
+    /// statistic refuses.
+    pub(super) fn restore_statistics(
+        &mut self,
+        saved: &[(String, Vec<Vec<f64>>)],
+    ) -> Result<(), RunError> {
+        for (table, state) in saved {
+            let statistic = self
+                .statistics
+                .iter_mut()
+                .find(|s| s.table() == table)
+                .ok_or_else(|| {
+                    RunError::Plan(format!(
+                        "the checkpoint holds state of `{table}`, which this run does not measure"
+                    ))
+                })?;
+            statistic.restore(state.clone())?;
+        }
+        Ok(())
+    }
+
     /// The checkpoint's part counts, in a fixed table order.
     pub(super) fn parts(&self) -> Vec<(String, u32)> {
         [

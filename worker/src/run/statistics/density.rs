@@ -75,6 +75,10 @@ impl SnapshotStatistic for Density {
         self.table.flush()
     }
 
+    fn table(&self) -> &'static str {
+        <DensityRow as crate::output::TableRow>::TABLE
+    }
+
     fn part(&self) -> Option<(String, u32)> {
         self.table.part()
     }

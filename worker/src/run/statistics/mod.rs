@@ -39,6 +39,30 @@ pub(super) trait SnapshotStatistic: OperatorStatistic + Send {
     /// Writes the buffered rows as one part.
     fn flush(&mut self) -> Result<(), RunError>;
 
+    /// The statistic's table (its directory, and the key of its state in the checkpoint).
+    fn table(&self) -> &'static str;
+
+    /// What the statistic carries from one committed snapshot to the next, for the
+    /// checkpoint (none by default).
+    fn state(&self) -> Vec<Vec<f64>> {
+        Vec::new()
+    }
+
+    /// Restores what [`SnapshotStatistic::state`] returned.
+    ///
+    /// # Errors
+    /// [`RunError::Plan`] for state this statistic does not keep.
+    fn restore(&mut self, state: Vec<Vec<f64>>) -> Result<(), RunError> {
+        if state.is_empty() {
+            Ok(())
+        } else {
+            Err(RunError::Plan(format!(
+                "the checkpoint holds state of `{}`, which keeps none",
+                self.table()
+            )))
+        }
+    }
+
     /// (table, next part index) for the checkpoint.
     fn part(&self) -> Option<(String, u32)>;
 }

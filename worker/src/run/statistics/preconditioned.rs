@@ -1,8 +1,9 @@
 //! The optimiser's preconditioned spectrum at every snapshot (`snapshots.preconditioned`):
 //! the top eigenpairs of P^(−1/2) H P^(−1/2) with the diagonal preconditioner of Adam,
 //! AdamW, RMSprop (or SAM's base when it is one of them) at that step, solved cold from the
-//! run seed's own stream, into the `preconditioned` table. None at step 0, where Adam's v̂ is
-//! 0/0.
+//! run seed's own stream at the first snapshot and warm-started from the previous snapshot's
+//! vectors after it (checkpointed with the run), into the `preconditioned` table. None at
+//! step 0, where Adam's v̂ is 0/0.
 
 use std::path::Path;
 
@@ -15,7 +16,7 @@ use crate::output::PreconditionedRow;
 use crate::rng::{derived_seed, Stream};
 use crate::run::executor::{RunError, RunPlan};
 use crate::run::tables::Table;
-use crate::snapshot::OperatorStatistic;
+use crate::snapshot::{warm_start_vectors, OperatorStatistic};
 use crate::train::Trainer;
 
 struct Preconditioned {
@@ -26,6 +27,8 @@ struct Preconditioned {
     /// D = P^(−1/2) at the coming snapshot (`None` before the first step).
     scale: Option<Vec<f64>>,
     measured: Option<EigenResult>,
+    /// The last committed solve's vectors (wanted and guard), the next solve's warm start.
+    warm: Vec<Vec<f64>>,
 }
 
 /// The rule whose diagonal preconditioner `plan` asks the preconditioned Hessian of.
@@ -57,6 +60,7 @@ pub(super) fn for_plan(
             table,
             scale: None,
             measured: None,
+            warm: Vec::new(),
         }) as Box<dyn SnapshotStatistic>
     }))
 }
@@ -77,7 +81,8 @@ impl OperatorStatistic for Preconditioned {
             ..*solve
         };
         let mut scaled = DiagonallyScaled { op, scale };
-        let result = top_k_eigenpairs(&mut scaled, &options, None)?;
+        let previous = (!self.warm.is_empty()).then_some(self.warm.as_slice());
+        let result = top_k_eigenpairs(&mut scaled, &options, previous)?;
         let products = result.products;
         self.measured = Some(result);
         Ok(products)
@@ -94,6 +99,7 @@ impl SnapshotStatistic for Preconditioned {
 
     fn commit(&mut self, run_key: &str, t: u64) {
         if let Some(result) = self.measured.take() {
+            self.warm = warm_start_vectors(&result);
             for (i, pair) in result.pairs.iter().enumerate() {
                 self.table.push(PreconditionedRow {
                     run_key: run_key.to_string(),
@@ -114,6 +120,27 @@ impl SnapshotStatistic for Preconditioned {
 
     fn flush(&mut self) -> Result<(), RunError> {
         self.table.flush()
+    }
+
+    fn table(&self) -> &'static str {
+        <PreconditionedRow as crate::output::TableRow>::TABLE
+    }
+
+    fn state(&self) -> Vec<Vec<f64>> {
+        self.warm.clone()
+    }
+
+    fn restore(&mut self, state: Vec<Vec<f64>>) -> Result<(), RunError> {
+        let n = self.plan.arch.num_params();
+        if let Some(bad) = state.iter().find(|v| v.len() != n) {
+            return Err(RunError::Plan(format!(
+                "the checkpoint's preconditioned warm start has vectors of length {}, the \
+                 network {n} parameters",
+                bad.len()
+            )));
+        }
+        self.warm = state;
+        Ok(())
     }
 
     fn part(&self) -> Option<(String, u32)> {

@@ -68,6 +68,10 @@ impl SnapshotStatistic for Trace {
         self.table.flush()
     }
 
+    fn table(&self) -> &'static str {
+        <TraceRow as crate::output::TableRow>::TABLE
+    }
+
     fn part(&self) -> Option<(String, u32)> {
         self.table.part()
     }
