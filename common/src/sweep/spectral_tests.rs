@@ -70,7 +70,18 @@ fn the_preconditioned_option_applies_to_adam_runs_only() {
         if with.optimizer.config.kind() == OptimizerKind::Adam {
             assert_eq!(with.preconditioned_top_k, Some(2));
             assert_ne!(with.key, without.key);
-            assert!(estimate_run(with).products > estimate_run(&without).products);
+            // Snapshots at steps 0, 5, 10: none at step 0, a cold solve at 5, a warm one at
+            // 10 (top-2 at tol 1e-3).
+            let eigen = crate::sweep::EigenSettings {
+                top_k: 2,
+                ..with.eigen
+            };
+            assert_eq!(with.snapshot_steps, [0, 5, 10]);
+            assert_eq!(
+                estimate_run(with).products - estimate_run(&without).products,
+                crate::sweep::plan::products_per_solve(&eigen, false)
+                    + crate::sweep::plan::products_per_solve(&eigen, true)
+            );
         } else {
             // No preconditioner: nothing computed, the key unchanged.
             assert_eq!(with.preconditioned_top_k, None);
