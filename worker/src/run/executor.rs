@@ -10,16 +10,15 @@ use candle_core::{DType, Device};
 use thiserror::Error;
 
 use super::checkpoint::{Checkpoint, CheckpointError};
-use super::start::Start;
+use super::start::{Found, Start};
 use super::tables::Writers;
 use crate::data::TrainTest;
 use crate::eigen::EigenError;
 use crate::mlp::{evaluate, Architecture, BiasInit, ModelError};
 use crate::optim::{LrSchedule, OptimizerConfig};
-use crate::output::{MetricRow, OutputError, SnapshotRow, WeightRow};
+use crate::output::{MetricRow, OutputError, WeightRow};
 use crate::snapshot::{
-    alignment, eigen_snapshot_with, ipr, warm_start_vectors, OperatorStatistic, SnapshotError,
-    SnapshotSettings,
+    eigen_snapshot_with, warm_start_vectors, OperatorStatistic, SnapshotError, SnapshotSettings,
 };
 use crate::train::{DeviceData, StepRecord, Trainer};
 
@@ -202,7 +201,7 @@ pub enum RunError {
     Interrupted,
 }
 
-fn marker_io<'a>(
+pub(super) fn marker_io<'a>(
     action: &'static str,
     path: &'a Path,
 ) -> impl FnOnce(std::io::Error) -> RunError + 'a {
@@ -226,7 +225,7 @@ fn write_marker(path: &Path, text: &str) -> Result<(), RunError> {
     written
 }
 
-fn flat_f32(v: &[f64]) -> Vec<f32> {
+pub(super) fn flat_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
@@ -267,63 +266,12 @@ pub fn execute(
         ));
     }
 
-    let saved = Checkpoint::load(&checkpoint_path)?;
     let threads = candle_core::utils::get_num_threads() as u64;
     let device_kind = if plan.device.is_cpu() { "cpu" } else { "cuda" };
-    if let Some(c) = &saved {
-        if c.device != device_kind && !c.complete {
-            return Err(RunError::DeviceMismatch {
-                path: checkpoint_path,
-                saved: c.device.clone(),
-                now: device_kind.into(),
-            });
-        }
-        // The thread count changes a CPU run's rounding; a GPU run's products do not use it.
-        if c.threads != threads && !c.complete && device_kind == "cpu" {
-            return Err(RunError::ThreadMismatch {
-                path: checkpoint_path,
-                saved: c.threads,
-                now: threads,
-            });
-        }
-        if c.run_key != plan.key {
-            return Err(RunError::ForeignCheckpoint {
-                path: checkpoint_path,
-                found: c.run_key.clone(),
-                expected: plan.key.clone(),
-            });
-        }
-    }
-    if saved.as_ref().is_some_and(|c| c.complete) && !success.exists() {
-        // Killed between the final checkpoint and the marker: the run is complete.
-        fs::write(&success, "").map_err(marker_io("writing", &success))?;
-    }
-    for (marker, status) in [(&success, None), (&diverged, Some(()))] {
-        if marker.exists() {
-            let text = fs::read_to_string(marker).map_err(marker_io("reading", marker))?;
-            let c = saved.as_ref();
-            return Ok(RunReport {
-                status: match status {
-                    None => RunStatus::Done,
-                    Some(()) => RunStatus::Diverged {
-                        step: text.trim().parse().unwrap_or(0),
-                    },
-                },
-                steps_done: match status {
-                    Some(()) => text.trim().parse().unwrap_or(0),
-                    None => c.map(|c| c.step).unwrap_or(0),
-                },
-                snapshots_done: c.map(|c| c.snapshots_done).unwrap_or(0),
-                resumed_from: None,
-                already_finished: true,
-                wall_seconds: c.map(|c| c.wall_seconds).unwrap_or(0.0),
-                stages,
-                last_products: 0,
-                last_eigenvalues: Vec::new(),
-                last_test_accuracy: None,
-            });
-        }
-    }
+    let saved = match Start::inspect(plan, dir, threads, device_kind)? {
+        Found::Finished(report) => return Ok(report),
+        Found::Continue(saved) => saved,
+    };
     fs::create_dir_all(dir).map_err(marker_io("creating", dir))?;
 
     let device = plan.device.clone();
@@ -539,31 +487,7 @@ pub fn execute(
                 (Some(_), Some(v)) => (Some(v.gradient), Some(v.update)),
                 _ => (None, None),
             };
-            for (i, pair) in s.eigen.pairs.iter().enumerate() {
-                writers.snapshots.push(SnapshotRow {
-                    run_key: plan.key.clone(),
-                    step: t,
-                    index: i as u32 + 1,
-                    eigenvalue: pair.value,
-                    residual: pair.residual,
-                    converged: pair.converged,
-                    products: s.eigen.products as u32,
-                    ipr: ipr(&pair.vector),
-                    grad_alignment: grad
-                        .as_deref()
-                        .map(|g| alignment(&pair.vector, g))
-                        .unwrap_or(f64::NAN),
-                    full_grad_alignment: alignment(&pair.vector, &s.full_gradient),
-                    update_alignment: update
-                        .as_deref()
-                        .map(|u| alignment(&pair.vector, u))
-                        .unwrap_or(f64::NAN),
-                    eigenvector: flat_f32(&pair.vector),
-                });
-            }
-            for statistic in &mut writers.statistics {
-                statistic.commit(&plan.key, t);
-            }
+            writers.commit_snapshot(&plan.key, t, &s, (grad.as_deref(), update.as_deref()));
             if let Some(theta) = params_t {
                 writers.weights.push(WeightRow {
                     run_key: plan.key.clone(),

@@ -1,12 +1,15 @@
-//! Where a launch of a run starts: from scratch, or from the run's checkpoint (parameters,
-//! optimiser state, batch-order position, warm-start vectors, the parts its tables had).
+//! Where a launch of a run starts: what the run's directory holds (a finished run, a
+//! checkpoint of this configuration), then the state to continue from — from scratch, or from
+//! the checkpoint (parameters, optimiser state, batch-order position, warm-start vectors,
+//! statistics' state, the parts its tables had).
 
+use std::fs;
 use std::path::Path;
 
 use candle_core::DType;
 
 use super::checkpoint::Checkpoint;
-use super::executor::{RunError, RunPlan};
+use super::executor::{marker_io, RunError, RunPlan, RunReport, RunStatus, StageSeconds};
 use super::tables::Writers;
 use crate::mlp::Params;
 use crate::rng::{stream_rng, Stream};
@@ -28,7 +31,90 @@ pub(super) struct Start {
     pub(super) resumed_from: Option<u64>,
 }
 
+/// What a launch finds in the run's directory before it starts.
+pub(super) enum Found {
+    /// The run finished (`_SUCCESS`) or diverged (`_DIVERGED`) in an earlier launch.
+    Finished(RunReport),
+    /// It goes on, from its checkpoint where there is one.
+    Continue(Option<Checkpoint>),
+}
+
 impl Start {
+    /// Reads the run's directory: its checkpoint, checked against this launch (the same run
+    /// key; a CPU run resumed with the same thread count; the same kind of device), and its
+    /// end markers. A run killed between its final checkpoint and its `_SUCCESS` marker gets
+    /// the marker now.
+    ///
+    /// # Errors
+    /// [`RunError::ForeignCheckpoint`], [`RunError::ThreadMismatch`],
+    /// [`RunError::DeviceMismatch`]; a checkpoint or marker that cannot be read.
+    pub(super) fn inspect(
+        plan: &RunPlan,
+        dir: &Path,
+        threads: u64,
+        device_kind: &str,
+    ) -> Result<Found, RunError> {
+        let checkpoint_path = dir.join("checkpoint.bin");
+        let success = dir.join("_SUCCESS");
+        let diverged = dir.join("_DIVERGED");
+        let saved = Checkpoint::load(&checkpoint_path)?;
+        if let Some(c) = &saved {
+            if c.device != device_kind && !c.complete {
+                return Err(RunError::DeviceMismatch {
+                    path: checkpoint_path,
+                    saved: c.device.clone(),
+                    now: device_kind.into(),
+                });
+            }
+            // The thread count changes a CPU run's rounding; a GPU run's products do not use it.
+            if c.threads != threads && !c.complete && device_kind == "cpu" {
+                return Err(RunError::ThreadMismatch {
+                    path: checkpoint_path,
+                    saved: c.threads,
+                    now: threads,
+                });
+            }
+            if c.run_key != plan.key {
+                return Err(RunError::ForeignCheckpoint {
+                    path: checkpoint_path,
+                    found: c.run_key.clone(),
+                    expected: plan.key.clone(),
+                });
+            }
+        }
+        if saved.as_ref().is_some_and(|c| c.complete) && !success.exists() {
+            // Killed between the final checkpoint and the marker: the run is complete.
+            fs::write(&success, "").map_err(marker_io("writing", &success))?;
+        }
+        for (marker, status) in [(&success, None), (&diverged, Some(()))] {
+            if marker.exists() {
+                let text = fs::read_to_string(marker).map_err(marker_io("reading", marker))?;
+                let c = saved.as_ref();
+                return Ok(Found::Finished(RunReport {
+                    status: match status {
+                        None => RunStatus::Done,
+                        Some(()) => RunStatus::Diverged {
+                            step: text.trim().parse().unwrap_or(0),
+                        },
+                    },
+                    steps_done: match status {
+                        Some(()) => text.trim().parse().unwrap_or(0),
+                        None => c.map(|c| c.step).unwrap_or(0),
+                    },
+                    snapshots_done: c.map(|c| c.snapshots_done).unwrap_or(0),
+                    resumed_from: None,
+                    already_finished: true,
+                    wall_seconds: c.map(|c| c.wall_seconds).unwrap_or(0.0),
+                    stages: StageSeconds::default(),
+                    last_products: 0,
+                    last_eigenvalues: Vec::new(),
+                    last_test_accuracy: None,
+                }));
+            }
+        }
+        Ok(Found::Continue(saved))
+    }
+
     /// The start of a launch of `plan` in `dir`: from `saved` (its checkpoint, at
     /// `checkpoint`) where there is one, else from the seeded initialisation at step 0.
     /// `train` is the training set on the run's device.

@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
+use super::executor::flat_f32;
 use super::executor::{RunError, RunPlan};
 use super::statistics::{self, SnapshotStatistic};
 use crate::output::{remove_parts_from, MetricRow, PartWriter, SnapshotRow, TableRow, WeightRow};
+use crate::snapshot::{alignment, ipr, EigenSnapshot};
 
 /// One table of a run: its part writer (absent for an optional table the run does not write,
 /// so no empty directory appears) and the rows buffered until the next checkpoint.
@@ -93,6 +95,38 @@ impl Writers {
             statistic.flush()?;
         }
         Ok(())
+    }
+
+    /// The rows of the snapshot `s` at step `t`: one per eigenpair with its IPR and its
+    /// alignments (METHOD.md) with the mini-batch gradient and the update of the step t → t+1
+    /// (`None` after the last step: NaN), and the full-batch gradient; then each statistic
+    /// commits what it measured on the snapshot.
+    pub(super) fn commit_snapshot(
+        &mut self,
+        run_key: &str,
+        t: u64,
+        s: &EigenSnapshot,
+        (grad, update): (Option<&[f64]>, Option<&[f64]>),
+    ) {
+        for (i, pair) in s.eigen.pairs.iter().enumerate() {
+            self.snapshots.push(SnapshotRow {
+                run_key: run_key.to_string(),
+                step: t,
+                index: i as u32 + 1,
+                eigenvalue: pair.value,
+                residual: pair.residual,
+                converged: pair.converged,
+                products: s.eigen.products as u32,
+                ipr: ipr(&pair.vector),
+                grad_alignment: grad.map_or(f64::NAN, |g| alignment(&pair.vector, g)),
+                full_grad_alignment: alignment(&pair.vector, &s.full_gradient),
+                update_alignment: update.map_or(f64::NAN, |u| alignment(&pair.vector, u)),
+                eigenvector: flat_f32(&pair.vector),
+            });
+        }
+        for statistic in &mut self.statistics {
+            statistic.commit(run_key, t);
+        }
     }
 
     /// The statistics' state for the checkpoint, by table; only those that have some.
