@@ -175,10 +175,23 @@ fn host_engine_in_f32_stays_close_to_the_tensor_engine() {
 #[test]
 fn host_engine_resumes_bit_identically_from_its_checkpoint_state() {
     let t = tiny(34, &[6, 5, 4, 3], 10);
+    // A warm-up into a step decay, so that the resumed trainer must pick the schedule up at
+    // the right step.
+    let schedule = crate::optim::LrSchedule {
+        warmup_steps: 3,
+        decay: crate::optim::LrDecay::Step {
+            every: 4,
+            gamma: 0.5,
+        },
+    };
     for config in configs() {
         let (params, d) = data(&t, DType::F32);
-        let mut straight = Trainer::new(params.clone(), &config, d.clone(), 4, 9).unwrap();
-        let mut first = Trainer::new(params, &config, d.clone(), 4, 9).unwrap();
+        let mut straight = Trainer::new(params.clone(), &config, d.clone(), 4, 9)
+            .unwrap()
+            .with_schedule(schedule);
+        let mut first = Trainer::new(params, &config, d.clone(), 4, 9)
+            .unwrap()
+            .with_schedule(schedule);
         for _ in 0..7 {
             straight.step().unwrap();
             first.step().unwrap();
@@ -198,9 +211,16 @@ fn host_engine_resumes_bit_identically_from_its_checkpoint_state() {
             &candle_core::Device::Cpu,
         )
         .unwrap();
-        let mut resumed =
-            Trainer::resume(theta, &config, d, (4, 9), &point, TrainingEngine::Host).unwrap();
+        let mut resumed = Trainer::resume(theta, &config, d, (4, 9), &point, TrainingEngine::Host)
+            .unwrap()
+            .with_schedule(schedule);
         assert_eq!(resumed.steps(), 7);
+        assert_eq!(resumed.next_lr(), straight.next_lr());
+        assert_eq!(
+            resumed.next_lr(),
+            config.lr() * 0.5,
+            "step 7: one decay after the warm-up"
+        );
         for _ in 0..6 {
             let (a, b) = (straight.step().unwrap(), resumed.step().unwrap());
             assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "{config:?}");
