@@ -11,7 +11,7 @@ use super::SnapshotStatistic;
 use crate::eigen::{
     top_k_eigenpairs, DiagonallyScaled, EigenError, EigenOptions, EigenResult, SymmetricOperator,
 };
-use crate::optim::{preconditioner_scale, BaseOptimizer};
+use crate::optim::{preconditioner_scale, BaseOptimizer, LrSchedule};
 use crate::output::PreconditionedRow;
 use crate::rng::{derived_seed, Stream};
 use crate::run::executor::{RunError, RunPlan};
@@ -22,7 +22,10 @@ use crate::train::Trainer;
 struct Preconditioned {
     top_k: usize,
     rule: BaseOptimizer,
-    plan: RunPlan,
+    /// The rate of the step after snapshot t (see [`preconditioner_rate`]).
+    rates: Rates,
+    /// N, the length of every warm-start vector.
+    params: usize,
     table: Table<PreconditionedRow>,
     /// D = P^(−1/2) at the coming snapshot (`None` before the first step).
     scale: Option<Vec<f64>>,
@@ -37,12 +40,37 @@ fn preconditioner_rule(plan: &RunPlan) -> Option<BaseOptimizer> {
     (plan.snapshot.preconditioned_top_k > 0 && base.kind().has_preconditioner()).then_some(base)
 }
 
-/// The learning rate of the preconditioner at snapshot `t`: that of the step t → t+1, or, at
-/// the last snapshot (no step follows), of the last step taken — a cosine schedule's rate
-/// after the last step is `min_lr`, 0 by default, which would make P⁻¹ vanish.
+/// What the preconditioner's learning rate follows: the base rate, its schedule and the
+/// training length.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    lr: f64,
+    schedule: LrSchedule,
+    steps: u64,
+}
+
+impl Rates {
+    fn of(plan: &RunPlan) -> Self {
+        Self {
+            lr: plan.optimizer.lr(),
+            schedule: plan.lr_schedule,
+            steps: plan.steps,
+        }
+    }
+
+    /// The learning rate of the preconditioner at snapshot `t`: that of the step t → t+1, or,
+    /// at the last snapshot (no step follows), of the last step taken — a cosine schedule's
+    /// rate after the last step is `min_lr`, 0 by default, which would make P⁻¹ vanish.
+    fn at(&self, t: u64) -> f64 {
+        self.schedule
+            .lr(self.lr, t.min(self.steps.saturating_sub(1)))
+    }
+}
+
+/// [`Rates::at`] for `plan`.
+#[cfg(test)]
 pub(in crate::run) fn preconditioner_rate(plan: &RunPlan, t: u64) -> f64 {
-    let step = t.min(plan.steps.saturating_sub(1));
-    plan.lr_schedule.lr(plan.optimizer.lr(), step)
+    Rates::of(plan).at(t)
 }
 
 pub(super) fn for_plan(
@@ -56,7 +84,8 @@ pub(super) fn for_plan(
         Box::new(Preconditioned {
             top_k: plan.snapshot.preconditioned_top_k,
             rule,
-            plan: plan.clone(),
+            rates: Rates::of(plan),
+            params: plan.arch.num_params(),
             table,
             scale: None,
             measured: None,
@@ -92,7 +121,7 @@ impl OperatorStatistic for Preconditioned {
 impl SnapshotStatistic for Preconditioned {
     fn prepare(&mut self, trainer: &Trainer, t: u64) -> Result<(), RunError> {
         let (state, steps) = trainer.optimizer_state()?;
-        let rate = preconditioner_rate(&self.plan, t);
+        let rate = self.rates.at(t);
         self.scale = preconditioner_scale(&self.rule, rate, &state, steps);
         Ok(())
     }
@@ -131,7 +160,7 @@ impl SnapshotStatistic for Preconditioned {
     }
 
     fn restore(&mut self, state: Vec<Vec<f64>>) -> Result<(), RunError> {
-        let n = self.plan.arch.num_params();
+        let n = self.params;
         if let Some(bad) = state.iter().find(|v| v.len() != n) {
             return Err(RunError::Plan(format!(
                 "the checkpoint's preconditioned warm start has vectors of length {}, the \
