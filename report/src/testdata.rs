@@ -47,15 +47,12 @@ impl Fixture {
     }
 }
 
-fn settings(e: &spec::EigenSettings, density: Option<spec::DensitySpec>) -> SnapshotSettings {
+fn settings(e: &spec::EigenSettings) -> SnapshotSettings {
     SnapshotSettings {
         top_k: e.top_k,
         tol: e.tol,
         max_products: e.max_products,
         hessian: HessianOptions::default(),
-        trace_probes: 0,
-        density: density.map_or((0, 0), |d| (d.probes, d.steps)),
-        preconditioned_top_k: 0,
     }
 }
 
@@ -88,7 +85,8 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             log_every: run.log_every,
             snapshot_steps: run.snapshot_steps.clone(),
             eval_steps: run.eval_steps.clone(),
-            snapshot: settings(&run.eigen, run.density),
+            snapshot: settings(&run.eigen),
+            statistics: run.statistics,
             hessian_samples: run.hessian_samples,
             store_weights: run.store_weights,
             checkpoint_every: 1000,
@@ -105,7 +103,7 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
             network: task.network as u32,
             arch: Architecture::new(task.widths().unwrap()).unwrap(),
             bias_init: BiasInit::Zero,
-            snapshot: settings(&task.eigen, None),
+            snapshot: settings(&task.eigen),
             hessian_samples: task.hessian_samples,
             device: candle_core::Device::Cpu,
         };

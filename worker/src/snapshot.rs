@@ -26,13 +26,6 @@ pub struct SnapshotSettings {
     pub max_products: usize,
     /// How the Hessian operator processes the data.
     pub hessian: HessianOptions,
-    /// Rademacher probes for Hutchinson's estimate of tr(H) at the snapshot (0 = none).
-    pub trace_probes: usize,
-    /// Stochastic Lanczos quadrature of H's spectrum: (probes, Lanczos steps); (0, 0) = none.
-    pub density: (usize, usize),
-    /// Eigenpairs of the optimiser's preconditioned Hessian (0 = none; only runs whose
-    /// optimiser has a diagonal preconditioner compute them).
-    pub preconditioned_top_k: usize,
 }
 
 impl Default for SnapshotSettings {
@@ -42,9 +35,6 @@ impl Default for SnapshotSettings {
             tol: 1e-3,
             max_products: 1000,
             hessian: HessianOptions::default(),
-            trace_probes: 0,
-            density: (0, 0),
-            preconditioned_top_k: 0,
         }
     }
 }

@@ -24,10 +24,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::file::{DensitySpec, ModelSpec};
+use super::file::ModelSpec;
 use super::key::{canonical, config_value, short_hash};
 use super::resolved::{DataSource, EigenSettings, NamedOptimizer, ResolvedDataset};
 use super::shape::DataShape;
+use super::statistics::SnapshotStatistics;
 use super::validate::ValidatedSweep;
 
 /// One training run: everything a worker needs, and its key.
@@ -60,19 +61,10 @@ pub struct RunSpec {
     pub hessian_samples: Option<usize>,
     /// Whether θ is stored at every snapshot.
     pub store_weights: bool,
-    /// Hutchinson probes per snapshot for the Hessian's trace; `None` = no trace (and then
-    /// not in the key, so runs without it keep the keys they had before the option existed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_probes: Option<usize>,
-    /// Stochastic Lanczos quadrature of the Hessian's spectrum at every snapshot; `None` =
-    /// none (and not in the key).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub density: Option<DensitySpec>,
-    /// Eigenpairs of the preconditioned Hessian per snapshot; set only for runs of an
-    /// optimiser with a diagonal preconditioner (Adam, AdamW, RMSprop, or SAM on one), so other
-    /// runs keep their keys.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preconditioned_top_k: Option<usize>,
+    /// The statistics measured at each snapshot besides the eigenpairs (flattened: each
+    /// absent from the key when off).
+    #[serde(flatten)]
+    pub statistics: SnapshotStatistics,
     /// Digest of the dataset's files, where it is read from a directory and the digest was
     /// set: then the key depends on it instead of on the directory's path.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -256,13 +248,7 @@ impl ValidatedSweep {
                         eigen: s.eigen_for_seed(seed),
                         hessian_samples: s.snapshots.hessian_samples,
                         store_weights: s.snapshots.store_weights,
-                        trace_probes: s.snapshots.trace.map(|t| t.probes),
-                        density: s.snapshots.density,
-                        preconditioned_top_k: s
-                            .snapshots
-                            .preconditioned
-                            .filter(|_| optimizer.has_preconditioner())
-                            .map(|p| p.top_k),
+                        statistics: SnapshotStatistics::for_run(&s.snapshots, optimizer),
                         data_digest: self.data_digest(dataset),
                         shape: self.data_shape(&dataset.name),
                     };

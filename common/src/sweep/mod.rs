@@ -54,15 +54,16 @@ mod position;
 mod resolved;
 mod schedule;
 mod shape;
+mod statistics;
 mod validate;
 mod wording;
 
 pub use error::{FieldError, Location, SweepError};
 pub use expand::{BaselineTask, RecordedConfig, RunSpec};
 pub use file::{
-    BaselineSpec, BiasInit, Count, DatasetSpec, DensitySpec, ExtraEigenSpec, LrScheduleKind,
-    LrScheduleSpec, ModelSpec, Normalize, OptimizerKind, OptimizerSpec, PreconditionedSpec,
-    Schedule, SnapshotSpec, SweepFile, TraceSpec, TrainingSpec,
+    BaselineSpec, BiasInit, Count, DatasetSpec, ExtraEigenSpec, LrScheduleKind, LrScheduleSpec,
+    ModelSpec, Normalize, OptimizerKind, OptimizerSpec, Schedule, SnapshotSpec, SweepFile,
+    TrainingSpec,
 };
 pub use grid::{Grid, OptimizerEntry, Variant};
 pub use key::KEY_FORMAT_VERSION;
@@ -74,6 +75,10 @@ pub use resolved::{
 };
 pub use schedule::schedule_steps;
 pub use shape::DataShape;
+pub use statistics::{
+    DensitySpec, PreconditionedSpec, SnapshotStatistics, TraceSpec, MAX_DENSITY_PROBES,
+    MAX_DENSITY_STEPS, MAX_PRECONDITIONED_TOP_K, MAX_TRACE_PROBES,
+};
 pub use validate::{
     validate, ValidatedSweep, DEFAULT_SYNTHETIC_TEST, DEFAULT_SYNTHETIC_TRAIN,
     MAX_BASELINE_NETWORKS, MAX_SCHEDULE_COUNT,

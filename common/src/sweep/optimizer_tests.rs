@@ -64,7 +64,7 @@ fn every_kind_resolves_pytorchs_defaults_and_the_given_settings() {
         .runs()
         .iter()
         .filter(|r| r.seed == 0)
-        .map(|r| r.preconditioned_top_k)
+        .map(|r| r.statistics.preconditioned_top_k)
         .collect();
     assert_eq!(top_k, [Some(2), Some(2), Some(2), None]);
 }

@@ -106,32 +106,10 @@ pub fn estimate_run(run: &RunSpec) -> Estimate {
         n => products_per_solve(&run.eigen, false)
             .saturating_add((n - 1).saturating_mul(products_per_solve(&run.eigen, true))),
     };
-    // Hutchinson's trace: one product per probe at every snapshot.
     // Saturating products: a sweep with absurd sizes gets an absurd estimate, not a panic.
     let mul = |factors: &[u64]| factors.iter().fold(1u64, |a, &b| a.saturating_mul(b));
     let products =
-        products.saturating_add(snapshots.saturating_mul(run.trace_probes.unwrap_or(0) as u64));
-    // Stochastic Lanczos quadrature: probes × steps products at every snapshot.
-    let (probes, steps) = run.density.map_or((0, 0), |d| (d.probes, d.steps));
-    let products = products.saturating_add(mul(&[snapshots, probes as u64, steps as u64]));
-    // The preconditioned Hessian: none at step 0 (no preconditioner yet), a cold solve at the
-    // first snapshot after it, warm-started solves from the previous one's vectors after that.
-    let products = match run.preconditioned_top_k {
-        Some(k) => {
-            let eigen = EigenSettings {
-                top_k: k,
-                ..run.eigen
-            };
-            let solves = run.snapshot_steps.iter().filter(|&&s| s > 0).count() as u64;
-            let cost = match solves {
-                0 => 0,
-                n => products_per_solve(&eigen, false)
-                    .saturating_add((n - 1).saturating_mul(products_per_solve(&eigen, true))),
-            };
-            products.saturating_add(cost)
-        }
-        None => products,
-    };
+        products.saturating_add(run.statistics.products(&run.snapshot_steps, &run.eigen));
     let metrics_rows = run.steps.div_ceil(run.log_every.max(1));
     Estimate {
         snapshots,

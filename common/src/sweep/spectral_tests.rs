@@ -9,14 +9,19 @@ use super::{error_paths, errors, keys, tiny, TINY};
 fn the_trace_option_is_checked_keyed_and_counted() {
     let sweep = tiny(&["snapshots.trace={probes: 6}"]);
     let runs = sweep.runs();
-    assert!(runs.iter().all(|r| r.trace_probes == Some(6)));
+    assert!(runs.iter().all(|r| r.statistics.trace_probes == Some(6)));
     // Off by default, and then the keys are those of a file that never mentioned it.
     let plain = tiny(&[]);
-    assert!(plain.runs().iter().all(|r| r.trace_probes.is_none()));
+    assert!(plain
+        .runs()
+        .iter()
+        .all(|r| r.statistics.trace_probes.is_none()));
     assert_ne!(keys(&sweep), keys(&plain));
     assert_ne!(keys(&sweep), keys(&tiny(&["snapshots.trace={probes: 7}"])));
     assert_eq!(
-        tiny(&["snapshots.trace={}"]).runs()[0].trace_probes,
+        tiny(&["snapshots.trace={}"]).runs()[0]
+            .statistics
+            .trace_probes,
         Some(10),
         "10 probes by default"
     );
@@ -43,12 +48,15 @@ fn the_trace_option_is_checked_keyed_and_counted() {
 fn the_density_option_is_checked_keyed_and_counted() {
     let sweep = tiny(&["snapshots.density={probes: 3, steps: 20}"]);
     let run = &sweep.runs()[0];
-    let d = run.density.expect("density on");
+    let d = run.statistics.density.expect("density on");
     assert_eq!((d.probes, d.steps), (3, 20));
     let plain = tiny(&[]);
-    assert!(plain.runs()[0].density.is_none());
+    assert!(plain.runs()[0].statistics.density.is_none());
     assert_ne!(keys(&sweep), keys(&plain));
-    let defaults = tiny(&["snapshots.density={}"]).runs()[0].density.unwrap();
+    let defaults = tiny(&["snapshots.density={}"]).runs()[0]
+        .statistics
+        .density
+        .unwrap();
     assert_eq!((defaults.probes, defaults.steps), (4, 30));
     let with = estimate_run(run).products;
     let without = estimate_run(&plain.runs()[0]).products;
@@ -68,7 +76,7 @@ fn the_preconditioned_option_applies_to_adam_runs_only() {
     let plain = tiny(&[]);
     for (with, without) in sweep.runs().iter().zip(plain.runs()) {
         if with.optimizer.config.kind() == OptimizerKind::Adam {
-            assert_eq!(with.preconditioned_top_k, Some(2));
+            assert_eq!(with.statistics.preconditioned_top_k, Some(2));
             assert_ne!(with.key, without.key);
             // Snapshots at steps 0, 5, 10: none at step 0, a cold solve at 5, a warm one at
             // 10 (top-2 at tol 1e-3).
@@ -84,7 +92,7 @@ fn the_preconditioned_option_applies_to_adam_runs_only() {
             );
         } else {
             // No preconditioner: nothing computed, the key unchanged.
-            assert_eq!(with.preconditioned_top_k, None);
+            assert_eq!(with.statistics.preconditioned_top_k, None);
             assert_eq!(with.key, without.key);
         }
     }
@@ -96,7 +104,7 @@ fn the_preconditioned_option_applies_to_adam_runs_only() {
         tiny(&["snapshots.preconditioned={}"])
             .runs()
             .iter()
-            .find_map(|r| r.preconditioned_top_k),
+            .find_map(|r| r.statistics.preconditioned_top_k),
         Some(1)
     );
     assert_eq!(

@@ -12,17 +12,7 @@ use super::resolved::{
 };
 use super::schedule::schedule_steps;
 use super::shape::DataShape;
-
-/// Most Hutchinson probes per snapshot a sweep may ask for: each is one Hessian-vector
-/// product, and the estimate's standard error falls only as 1/√probes.
-pub const MAX_TRACE_PROBES: usize = 10_000;
-/// Most eigenpairs of the preconditioned Hessian per snapshot.
-pub const MAX_PRECONDITIONED_TOP_K: usize = 50;
-/// Most stochastic Lanczos quadrature probes per snapshot.
-pub const MAX_DENSITY_PROBES: usize = 1_000;
-/// Most Lanczos steps per quadrature probe: each keeps a basis vector per step, for a block
-/// of probes at a time (300 steps × 4 probes of the paper's 89,610 parameters: 0.9 GB).
-pub const MAX_DENSITY_STEPS: usize = 300;
+use super::statistics::check_statistics;
 
 /// Most points a schedule part may ask for (a `count`, or `steps / every`): a typo with extra
 /// zeros should be an error, not a schedule that exhausts memory.
@@ -38,7 +28,7 @@ pub const DEFAULT_SYNTHETIC_TEST: usize = 1_000;
 
 /// Extra pairs the eigensolver carries beside the wanted `k` (its block is `k + 2`), so one
 /// solve needs a budget of at least `k + 2` products.
-const SOLVER_GUARD: usize = 2;
+pub(super) const SOLVER_GUARD: usize = 2;
 
 /// A sweep that passed [`validate`]: resolved, with its schedules expanded. Turn it into work
 /// with [`runs`](ValidatedSweep::runs) and [`baseline_tasks`](ValidatedSweep::baseline_tasks).
@@ -236,66 +226,16 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
     let s = &file.snapshots;
     check_schedule(&mut c, "snapshots.schedule", &s.schedule, t.steps);
     c.eigen("snapshots", s.top_k, s.tol, s.max_products, params);
-    if let Some(density) = s.density {
-        for (field, value, max) in [
-            ("probes", density.probes, MAX_DENSITY_PROBES),
-            ("steps", density.steps, MAX_DENSITY_STEPS),
-        ] {
-            let path = format!("snapshots.density.{field}");
-            c.at_least(&path, value as u64, 1);
-            if value > max {
-                c.fail(
-                    &path,
-                    value.to_string(),
-                    format!("expected at most {max} (probes × steps Hessian-vector products at every snapshot)"),
-                );
-            }
-        }
-    }
-    if let Some(p) = s.preconditioned {
-        let path = "snapshots.preconditioned.top_k";
-        // The preconditioned solve runs with the snapshot's product budget: the smallest one
-        // of any seed's runs must hold its start block, as for the plain solve.
-        let budget = file
-            .extra_eigen
-            .iter()
-            .filter_map(|e| e.max_products)
-            .chain([s.max_products])
-            .min()
-            .unwrap_or(s.max_products);
-        c.eigen_k(path, p.top_k, params);
-        if p.top_k > MAX_PRECONDITIONED_TOP_K {
-            c.fail(
-                path,
-                p.top_k.to_string(),
-                format!("expected at most {MAX_PRECONDITIONED_TOP_K}"),
-            );
-        } else if p.top_k >= 1
-            && p.top_k as u64 <= params
-            && p.top_k.saturating_add(SOLVER_GUARD) > budget
-        {
-            c.fail(
-                path,
-                p.top_k.to_string(),
-                format!(
-                    "expected at most max_products − {SOLVER_GUARD} = {} (the preconditioned \
-                     solve shares the snapshot's product budget; the smallest of snapshots and \
-                     extra_eigen)",
-                    budget.saturating_sub(SOLVER_GUARD)
-                ),
-            );
-        }
-    }
-    if let Some(trace) = s.trace {
-        c.at_least("snapshots.trace.probes", trace.probes as u64, 1);
-        if trace.probes > MAX_TRACE_PROBES {
-            c.fail(
-                "snapshots.trace.probes",
-                trace.probes.to_string(),
-                format!("expected at most {MAX_TRACE_PROBES} (one Hessian-vector product each, at every snapshot)"),
-            );
-        }
-    }
+    // The statistics' solves run with the snapshot's product budget: the smallest one of any
+    // seed's runs must hold their start blocks, as for the plain solve.
+    let budget = file
+        .extra_eigen
+        .iter()
+        .filter_map(|e| e.max_products)
+        .chain([s.max_products])
+        .min()
+        .unwrap_or(s.max_products);
+    check_statistics(&mut c, s, budget, params);
     if let Some(n) = s.hessian_samples {
         c.at_least("snapshots.hessian_samples", n as u64, 1);
         for (i, d) in datasets.iter().enumerate() {

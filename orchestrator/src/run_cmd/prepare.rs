@@ -377,15 +377,9 @@ impl Prepared {
                 Task::Run(spec) => {
                     let root = self.out.join("runs").join(spec.partition());
                     dirs.extend(
-                        [
-                            "snapshots",
-                            "metrics",
-                            "weights",
-                            "trace",
-                            "density",
-                            "preconditioned",
-                        ]
-                        .map(|t| root.join(t)),
+                        eigensweep_worker::run::run_tables()
+                            .into_iter()
+                            .map(|t| root.join(t)),
                     );
                 }
                 Task::Baseline(t) => {

@@ -40,18 +40,15 @@
 //! alignments at a run's final snapshot), and only `Option` fields become nulls.
 
 mod baseline;
-mod density;
 mod error;
 mod fatal;
 pub mod format;
 mod metrics;
 mod parts;
 pub mod paths;
-mod preconditioned;
 mod runs;
 pub mod schema;
 mod snapshots;
-mod trace;
 mod weights;
 
 #[cfg(test)]
@@ -60,7 +57,6 @@ mod format_tests;
 mod tests;
 
 pub use baseline::{read_baseline_rows, BaselineRow};
-pub use density::{read_density_rows, DensityRow};
 pub use error::OutputError;
 pub use fatal::{fatal_io_cause, is_fatal_io};
 pub use metrics::{read_metric_rows, MetricRow};
@@ -71,9 +67,13 @@ pub use parts::{
 pub use paths::{
     baseline_dir, run_dir, runs_table_files, runs_table_path, validate_partition_value, RunDirs,
 };
-pub use preconditioned::{read_preconditioned_rows, PreconditionedRow};
 pub use runs::{read_run_records, RunRecord};
 pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};
-pub use trace::{read_trace_rows, TraceRow};
 pub use weights::{read_weight_rows, WeightRow};
+
+// The tables of the per-snapshot statistics live with their statistic.
+pub use crate::run::statistics::{
+    read_density_rows, read_preconditioned_rows, read_trace_rows, DensityRow, PreconditionedRow,
+    TraceRow,
+};

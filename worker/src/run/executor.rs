@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use candle_core::{DType, Device};
+use eigensweep_common::sweep::SnapshotStatistics;
 use thiserror::Error;
 
 use super::checkpoint::{Checkpoint, CheckpointError};
@@ -49,6 +50,9 @@ pub struct RunPlan {
     pub eval_steps: Vec<u64>,
     /// Eigensolver settings.
     pub snapshot: SnapshotSettings,
+    /// The statistics measured on each snapshot's Hessian besides its eigenpairs (trace,
+    /// spectral density, preconditioned spectrum), as the sweep resolved them for this run.
+    pub statistics: SnapshotStatistics,
     /// Hessian on the first N training samples (`None`: all).
     pub hessian_samples: Option<usize>,
     /// Store θ at every snapshot (θ at the final step is always stored).
@@ -555,35 +559,39 @@ pub fn execute(
     }
 }
 
+/// A small run (a 784-8-10 network, 20 SGD steps, snapshots at 0 and 20) for tests.
+#[cfg(test)]
+pub(super) fn test_plan(device: Device) -> RunPlan {
+    RunPlan {
+        key: "k".into(),
+        arch: Architecture::new(vec![784, 8, 10]).unwrap(),
+        bias_init: BiasInit::Zero,
+        optimizer: OptimizerConfig::Sgd(crate::optim::SgdConfig {
+            lr: 0.01,
+            ..Default::default()
+        }),
+        lr_schedule: LrSchedule::default(),
+        seed: 0,
+        steps: 20,
+        batch_size: 16,
+        log_every: 1,
+        snapshot_steps: vec![0, 20],
+        eval_steps: vec![20],
+        snapshot: SnapshotSettings::default(),
+        statistics: SnapshotStatistics::default(),
+        hessian_samples: Some(50),
+        store_weights: false,
+        checkpoint_every: 1,
+        checkpoint_seconds: 1e9,
+        device,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::synthetic;
-
-    fn plan(device: Device) -> RunPlan {
-        RunPlan {
-            key: "k".into(),
-            arch: Architecture::new(vec![784, 8, 10]).unwrap(),
-            bias_init: BiasInit::Zero,
-            optimizer: OptimizerConfig::Sgd(crate::optim::SgdConfig {
-                lr: 0.01,
-                ..Default::default()
-            }),
-            lr_schedule: LrSchedule::default(),
-            seed: 0,
-            steps: 20,
-            batch_size: 16,
-            log_every: 1,
-            snapshot_steps: vec![0, 20],
-            eval_steps: vec![20],
-            snapshot: SnapshotSettings::default(),
-            hessian_samples: Some(50),
-            store_weights: false,
-            checkpoint_every: 1,
-            checkpoint_seconds: 1e9,
-            device,
-        }
-    }
+    use crate::run::test_plan as plan;
 
     /// The preconditioner at a snapshot uses the rate of the step that follows it; at the last
     /// snapshot, where none follows, that of the last step taken, not the schedule's rate past
@@ -653,8 +661,11 @@ mod tests {
         use crate::output::{read_density_rows, read_snapshot_rows, read_trace_rows};
         let data = synthetic(200, 50, 0);
         let mut p = plan(Device::Cpu);
-        p.snapshot.trace_probes = 4;
-        p.snapshot.density = (2, 60);
+        p.statistics.trace_probes = Some(4);
+        p.statistics.density = Some(eigensweep_common::sweep::DensitySpec {
+            probes: 2,
+            steps: 60,
+        });
         p.checkpoint_every = 100;
         let tables = |dir: &Path| {
             let mut snapshots = read_snapshot_rows(&dir.join("snapshots")).unwrap();
@@ -720,7 +731,7 @@ mod tests {
         let data = synthetic(200, 50, 0);
         let mut p = plan(Device::Cpu);
         p.optimizer = OptimizerConfig::Adam(crate::optim::AdamConfig::default());
-        p.snapshot.preconditioned_top_k = 2;
+        p.statistics.preconditioned_top_k = Some(2);
         p.snapshot_steps = vec![0, 4, 8, 12, 16, 20];
         let rows = |dir: &Path| {
             let mut r: Vec<(u64, u32, f64, u64)> =

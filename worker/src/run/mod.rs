@@ -13,9 +13,13 @@ mod baseline;
 mod checkpoint;
 mod executor;
 mod start;
-mod statistics;
+pub(crate) mod statistics;
 mod tables;
 
 pub use baseline::{baseline_done, execute_baseline, BaselinePlan};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use executor::{execute, RunError, RunPlan, RunProgress, RunReport, RunStatus, StageSeconds};
+pub use tables::run_tables;
+
+#[cfg(test)]
+use executor::test_plan;

@@ -63,6 +63,16 @@ impl<R: TableRow> Table<R> {
     }
 }
 
+/// The name of every table a run may write (each a directory in the run's): `snapshots`,
+/// `metrics` and `weights`, which every run writes, then each per-snapshot statistic's, which
+/// only runs that ask for the statistic write.
+pub fn run_tables() -> Vec<&'static str> {
+    [SnapshotRow::TABLE, MetricRow::TABLE, WeightRow::TABLE]
+        .into_iter()
+        .chain(statistics::tables())
+        .collect()
+}
+
 /// Every table of a run: the three every run writes, and those of its per-snapshot
 /// statistics.
 pub(super) struct Writers {
