@@ -1,27 +1,21 @@
-//! The run loop.
+//! A run's plan, its outcome and its errors, and [`execute`], which runs one (the loop itself
+//! is [`Launch`](super::launch::Launch)).
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
 
-use candle_core::{DType, Device};
+use candle_core::Device;
 use eigensweep_common::sweep::SnapshotStatistics;
 use thiserror::Error;
 
-use super::checkpoint::{Checkpoint, CheckpointError};
-use super::start::{Found, Start};
-use super::tables::Writers;
+use super::checkpoint::CheckpointError;
+use super::launch::{Launch, Opened};
 use crate::data::TrainTest;
-use crate::eigen::EigenError;
-use crate::mlp::{evaluate, Architecture, BiasInit, ModelError};
+use crate::mlp::{Architecture, BiasInit, ModelError};
 use crate::optim::{LrSchedule, OptimizerConfig};
-use crate::output::{MetricRow, OutputError, WeightRow};
-use crate::snapshot::{
-    eigen_snapshot_with, warm_start_vectors, OperatorStatistic, SnapshotError, SnapshotSettings,
-};
-use crate::train::{DeviceData, StepRecord, Trainer};
+use crate::output::OutputError;
+use crate::snapshot::{SnapshotError, SnapshotSettings};
 
 /// Everything one run needs, already resolved from the sweep file.
 #[derive(Debug, Clone)]
@@ -218,7 +212,7 @@ pub(super) fn marker_io<'a>(
 
 /// Writes a marker with content (`_DIVERGED` holds its step) through a temporary name and a
 /// rename: a full disk must not leave a torn marker that a later launch would trust.
-fn write_marker(path: &Path, text: &str) -> Result<(), RunError> {
+pub(super) fn write_marker(path: &Path, text: &str) -> Result<(), RunError> {
     let tmp = crate::output::temp_path(path);
     let written = fs::write(&tmp, text)
         .map_err(marker_io("writing", &tmp))
@@ -233,7 +227,8 @@ pub(super) fn flat_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
-/// Runs (or resumes, or skips if finished) one run in `dir`.
+/// Runs (or resumes, or skips if finished) one run in `dir`: opens a [`Launch`] from the
+/// plan and the directory, and runs it to its end.
 ///
 /// `stop` is polled after every training step and between the product blocks of every
 /// eigen-solve: when set, the run writes its parts and a checkpoint at the last completed step
@@ -247,315 +242,9 @@ pub fn execute(
     progress: &mut dyn FnMut(&RunProgress),
     stop: &AtomicBool,
 ) -> Result<RunReport, RunError> {
-    let launch = Instant::now();
-    let mut stages = StageSeconds::default();
-    let success = dir.join("_SUCCESS");
-    let diverged = dir.join("_DIVERGED");
-    let checkpoint_path = dir.join("checkpoint.bin");
-    let snapshot_steps: BTreeSet<u64> = plan
-        .snapshot_steps
-        .iter()
-        .copied()
-        .filter(|&s| s <= plan.steps)
-        .collect();
-    let eval_steps: BTreeSet<u64> = plan
-        .eval_steps
-        .iter()
-        .copied()
-        .filter(|&s| s <= plan.steps)
-        .collect();
-    if plan.log_every == 0 || plan.batch_size == 0 || plan.checkpoint_every == 0 {
-        return Err(RunError::Plan(
-            "log_every, batch_size and checkpoint_every must be positive".into(),
-        ));
-    }
-
-    let threads = candle_core::utils::get_num_threads() as u64;
-    let device_kind = if plan.device.is_cpu() { "cpu" } else { "cuda" };
-    let saved = match Start::inspect(plan, dir, threads, device_kind)? {
-        Found::Finished(report) => return Ok(report),
-        Found::Continue(saved) => saved,
-    };
-    fs::create_dir_all(dir).map_err(marker_io("creating", dir))?;
-
-    let device = plan.device.clone();
-    let dtype = DType::F32;
-    let train = DeviceData::new(&data.train, &plan.arch, dtype, &device)?;
-    let test = DeviceData::new(&data.test, &plan.arch, dtype, &device)?;
-    let hessian_data = match plan.hessian_samples {
-        Some(n) if n == 0 || n > train.len() => {
-            return Err(RunError::Plan(format!(
-                "hessian_samples {n} outside 1..={}",
-                train.len()
-            )));
-        }
-        Some(n) => train.head(n)?,
-        None => train.clone(),
-    };
-
-    let Start {
-        mut trainer,
-        mut snapshots_done,
-        mut warm,
-        mut writers,
-        wall_before,
-        resumed_from,
-    } = Start::open(plan, saved.as_ref(), (dir, &checkpoint_path), &train)?;
-    let total_snapshots = snapshot_steps.len() as u64;
-    let mut last_products = 0;
-    let mut last_snapshot_seconds = 0.0;
-    let mut last_eigenvalues = Vec::new();
-    let mut last_test_accuracy = None;
-    let mut since_checkpoint = 0u64;
-    let mut last_checkpoint = Instant::now();
-
-    let save_checkpoint = |trainer: &Trainer,
-                           snapshots_done: u64,
-                           warm: &Option<Vec<Vec<f64>>>,
-                           writers: &Writers,
-                           wall: f64,
-                           complete: bool|
-     -> Result<(), RunError> {
-        let (optimizer_state, optimizer_steps) = trainer.optimizer_state()?;
-        let position = trainer.order_position();
-        Checkpoint {
-            run_key: plan.key.clone(),
-            step: trainer.steps(),
-            epoch: position.epoch,
-            offset: position.offset as u64,
-            snapshots_done,
-            params: trainer.params_flat()?,
-            optimizer_state,
-            optimizer_steps,
-            warm_start: warm.clone().unwrap_or_default(),
-            parts: writers.parts(),
-            wall_seconds: wall,
-            complete,
-            threads,
-            device: device_kind.to_string(),
-            engine: trainer.engine().name().to_string(),
-            statistics: writers.statistics_state(),
-        }
-        .save(&checkpoint_path)?;
-        Ok(())
-    };
-
-    // The report of a run that ends in this launch (done, diverged or stopped).
-    macro_rules! finished_report {
-        ($status:expr, $steps:expr, $wall:expr) => {
-            RunReport {
-                status: $status,
-                steps_done: $steps,
-                snapshots_done,
-                resumed_from,
-                already_finished: false,
-                wall_seconds: $wall,
-                stages,
-                last_products,
-                last_eigenvalues,
-                last_test_accuracy,
-            }
-        };
-    }
-
-    // Ends the run as diverged at step `$step`: flush what was computed, checkpoint (so the
-    // directory is tied to this configuration's key) and leave the `_DIVERGED` marker.
-    macro_rules! diverge {
-        ($step:expr) => {{
-            let step: u64 = $step;
-            let started = Instant::now();
-            writers.flush()?;
-            let wall = wall_before + launch.elapsed().as_secs_f64();
-            save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, false)?;
-            write_marker(&diverged, &format!("{step}\n"))?;
-            stages.writing += started.elapsed().as_secs_f64();
-            return Ok(finished_report!(RunStatus::Diverged { step }, step, wall));
-        }};
-    }
-
-    loop {
-        let t = trainer.steps();
-        // An update can overflow θ without the loss it was computed from showing it; the
-        // eigensolver must not be handed such parameters.
-        if snapshot_steps.contains(&t) && trainer.params_flat()?.iter().any(|v| !v.is_finite()) {
-            diverge!(t);
-        }
-        // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
-        let snapshot = if snapshot_steps.contains(&t) {
-            let started = Instant::now();
-            for statistic in &mut writers.statistics {
-                statistic.prepare(&trainer, t)?;
-            }
-            let mut measured: Vec<&mut dyn OperatorStatistic> = writers
-                .statistics
-                .iter_mut()
-                .map(|s| s.as_mut() as &mut dyn OperatorStatistic)
-                .collect();
-            let s = match eigen_snapshot_with(
-                &trainer.params()?,
-                &hessian_data,
-                &plan.snapshot,
-                (plan.seed, snapshots_done),
-                warm.as_deref(),
-                &mut measured,
-                stop,
-            ) {
-                Ok(s) => s,
-                // Preempted mid-solve: abandon the snapshot and checkpoint at step t, before
-                // it (its rows, evaluation and step t → t+1 are not taken yet); the relaunch
-                // starts at t and redoes the snapshot exactly.
-                Err(SnapshotError::Interrupted) => {
-                    for statistic in &mut writers.statistics {
-                        statistic.discard();
-                    }
-                    stages.eigen += started.elapsed().as_secs_f64();
-                    let started = Instant::now();
-                    writers.flush()?;
-                    let wall = wall_before + launch.elapsed().as_secs_f64();
-                    save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, false)?;
-                    stages.writing += started.elapsed().as_secs_f64();
-                    progress(&RunProgress {
-                        step: t,
-                        steps: plan.steps,
-                        snapshots_done,
-                        snapshots: total_snapshots,
-                        last_products,
-                        last_snapshot_seconds,
-                        checkpointed: true,
-                    });
-                    return Ok(finished_report!(RunStatus::Stopped, t, wall));
-                }
-                // The Hessian overflows at θ_t although θ_t itself is finite: as diverged as
-                // a non-finite loss, and reported the same way.
-                Err(SnapshotError::Eigen(EigenError::NonFinite(_))) => {
-                    for statistic in &mut writers.statistics {
-                        statistic.discard();
-                    }
-                    diverge!(t)
-                }
-                Err(e) => return Err(e.into()),
-            };
-            stages.eigen += started.elapsed().as_secs_f64();
-            Some(s)
-        } else {
-            None
-        };
-        let evaluation = if eval_steps.contains(&t) {
-            let started = Instant::now();
-            let params = trainer.params()?;
-            let tr = evaluate(&params, &train.x, &train.onehot, 4096)?;
-            let te = evaluate(&params, &test.x, &test.onehot, 4096)?;
-            stages.evaluation += started.elapsed().as_secs_f64();
-            last_test_accuracy = Some(te.1);
-            Some((tr, te))
-        } else {
-            None
-        };
-        let params_t = if snapshot.is_some() && (plan.store_weights || t == plan.steps) {
-            Some(trainer.params_flat()?)
-        } else {
-            None
-        };
-        let started = Instant::now();
-        let record: Option<StepRecord> = if t < plan.steps {
-            Some(trainer.step()?)
-        } else {
-            None
-        };
-        // The norms and vectors below belong to the step just taken, so only when one was.
-        let (grad_norm, update_norm) =
-            match (&record, t % plan.log_every == 0 || evaluation.is_some()) {
-                (Some(_), true) => match trainer.last_norms()? {
-                    Some((g, u)) => (Some(g), Some(u)),
-                    None => (None, None),
-                },
-                _ => (None, None),
-            };
-        stages.training += started.elapsed().as_secs_f64();
-        let batch_loss = record.as_ref().map(|r| r.loss);
-        if t % plan.log_every == 0 || evaluation.is_some() {
-            writers.metrics.push(MetricRow {
-                run_key: plan.key.clone(),
-                step: t,
-                batch_loss,
-                grad_norm,
-                update_norm,
-                train_loss: evaluation.map(|e| e.0 .0),
-                train_accuracy: evaluation.map(|e| e.0 .1),
-                test_loss: evaluation.map(|e| e.1 .0),
-                test_accuracy: evaluation.map(|e| e.1 .1),
-            });
-        }
-        if let Some(s) = snapshot {
-            let (grad, update) = match (&record, trainer.last_step_vectors()?) {
-                (Some(_), Some(v)) => (Some(v.gradient), Some(v.update)),
-                _ => (None, None),
-            };
-            writers.commit_snapshot(&plan.key, t, &s, (grad.as_deref(), update.as_deref()));
-            if let Some(theta) = params_t {
-                writers.weights.push(WeightRow {
-                    run_key: plan.key.clone(),
-                    step: t,
-                    theta: flat_f32(&theta),
-                });
-            }
-            last_products = s.total_products();
-            last_snapshot_seconds = s.seconds;
-            last_eigenvalues = s.eigen.pairs.iter().map(|p| p.value).collect();
-            warm = Some(warm_start_vectors(&s.eigen));
-            snapshots_done += 1;
-            since_checkpoint += 1;
-        }
-        if record.as_ref().is_some_and(|r| !r.loss.is_finite()) {
-            // The loss at θ_t is non-finite: the run diverged at step t.
-            diverge!(t);
-        }
-        let finished = record.is_none();
-        let stopping = stop.load(Ordering::Relaxed);
-        let overdue = last_checkpoint.elapsed().as_secs_f64() >= plan.checkpoint_seconds;
-        if !(finished || since_checkpoint >= plan.checkpoint_every || stopping || overdue) {
-            progress(&RunProgress {
-                step: trainer.steps(),
-                steps: plan.steps,
-                snapshots_done,
-                snapshots: total_snapshots,
-                last_products,
-                last_snapshot_seconds,
-                checkpointed: false,
-            });
-        } else {
-            let started = Instant::now();
-            if finished && !snapshot_steps.contains(&plan.steps) {
-                // The final θ is always kept (the minima comparison needs it).
-                writers.weights.push(WeightRow {
-                    run_key: plan.key.clone(),
-                    step: t,
-                    theta: flat_f32(&trainer.params_flat()?),
-                });
-            }
-            writers.flush()?;
-            let wall = wall_before + launch.elapsed().as_secs_f64();
-            save_checkpoint(&trainer, snapshots_done, &warm, &writers, wall, finished)?;
-            stages.writing += started.elapsed().as_secs_f64();
-            since_checkpoint = 0;
-            last_checkpoint = Instant::now();
-            progress(&RunProgress {
-                step: trainer.steps(),
-                steps: plan.steps,
-                snapshots_done,
-                snapshots: total_snapshots,
-                last_products,
-                last_snapshot_seconds,
-                checkpointed: true,
-            });
-            if finished {
-                fs::write(&success, "").map_err(marker_io("writing", &success))?;
-                return Ok(finished_report!(RunStatus::Done, t, wall));
-            }
-            if stopping {
-                return Ok(finished_report!(RunStatus::Stopped, trainer.steps(), wall));
-            }
-        }
+    match Launch::open(plan, data, dir)? {
+        Opened::Finished(report) => Ok(report),
+        Opened::Ready(launch) => launch.run(progress, stop),
     }
 }
 
@@ -591,7 +280,10 @@ pub(super) fn test_plan(device: Device) -> RunPlan {
 mod tests {
     use super::*;
     use crate::data::synthetic;
+    use std::sync::atomic::Ordering;
+
     use crate::run::test_plan as plan;
+    use crate::run::Checkpoint;
 
     /// The preconditioner at a snapshot uses the rate of the step that follows it; at the last
     /// snapshot, where none follows, that of the last step taken, not the schedule's rate past

@@ -12,6 +12,7 @@
 mod baseline;
 mod checkpoint;
 mod executor;
+mod launch;
 mod start;
 pub(crate) mod statistics;
 mod tables;

@@ -1,0 +1,474 @@
+//! One launch of a run: from opening its directory to its end (done, diverged or stopped).
+//!
+//! [`Launch`] is built from the run's plan: its device data, its trainer (the optimiser and
+//! batch order inside), its tables and its snapshot state, continued from the checkpoint. Each
+//! step of [`Launch::run`]'s loop is one method: the eigen-snapshot at θ_t, the full-dataset
+//! evaluation, the optimiser step t → t+1 with its metrics row, the snapshot's rows, and the
+//! checkpoint.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::DType;
+
+use super::checkpoint::Checkpoint;
+use super::executor::{
+    flat_f32, marker_io, RunError, RunPlan, RunProgress, RunReport, RunStatus, StageSeconds,
+};
+use super::start::{Found, Start};
+use super::tables::Writers;
+use crate::data::TrainTest;
+use crate::eigen::EigenError;
+use crate::mlp::evaluate;
+use crate::output::{MetricRow, WeightRow};
+use crate::snapshot::{
+    eigen_snapshot_with, warm_start_vectors, EigenSnapshot, OperatorStatistic, SnapshotError,
+};
+use crate::train::{DeviceData, StepRecord, Trainer};
+
+/// Full training and test (loss, accuracy) at one step.
+type Evaluation = ((f64, f64), (f64, f64));
+
+/// The files of a run's directory the launch writes besides its tables.
+struct Files {
+    checkpoint: PathBuf,
+    success: PathBuf,
+    diverged: PathBuf,
+}
+
+/// What the latest snapshot and evaluation of this launch gave, for progress and the report.
+#[derive(Default)]
+struct Latest {
+    /// Products of the latest snapshot (eigen-solve and statistics).
+    products: usize,
+    /// Its wall seconds.
+    snapshot_seconds: f64,
+    /// Its eigenvalues.
+    eigenvalues: Vec<f64>,
+    /// Test accuracy of the latest evaluation.
+    test_accuracy: Option<f64>,
+}
+
+/// How the snapshot at a step ended.
+enum Snapshot {
+    /// Taken; its rows are written once the step after it is.
+    Taken(EigenSnapshot),
+    /// Abandoned because the stop flag was set: nothing of it was kept.
+    Stopped,
+    /// θ_t, or the Hessian at θ_t, is not finite.
+    Diverged,
+}
+
+/// The optimiser step t → t+1 and what was measured of it.
+struct Step {
+    record: StepRecord,
+    /// (mini-batch gradient norm, update norm), on logged steps.
+    norms: Option<(f64, f64)>,
+}
+
+/// A run's launch in progress: see the [module documentation](self).
+pub(super) struct Launch<'a> {
+    plan: &'a RunPlan,
+    files: Files,
+    snapshot_steps: BTreeSet<u64>,
+    eval_steps: BTreeSet<u64>,
+    train: DeviceData,
+    test: DeviceData,
+    /// The data the Hessian is taken on (the first `hessian_samples` training samples).
+    hessian_data: DeviceData,
+    trainer: Trainer,
+    writers: Writers,
+    snapshots_done: u64,
+    /// The previous snapshot's vectors, the next solve's warm start.
+    warm: Option<Vec<Vec<f64>>>,
+    /// Wall seconds of the earlier launches.
+    wall_before: f64,
+    resumed_from: Option<u64>,
+    started: Instant,
+    stages: StageSeconds,
+    /// Threads and device kind of this launch, recorded in the checkpoint.
+    threads: u64,
+    device_kind: &'static str,
+    latest: Latest,
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+}
+
+/// What opening a run's directory gives.
+pub(super) enum Opened<'a> {
+    /// The run had ended in an earlier launch.
+    Finished(RunReport),
+    /// A launch ready to [`run`](Launch::run).
+    Ready(Box<Launch<'a>>),
+}
+
+impl<'a> Launch<'a> {
+    /// Checks `plan`, reads the run's directory `dir` ([`Start::inspect`]), and builds the
+    /// launch: the data on the plan's device, and the trainer, tables and snapshot state from
+    /// the checkpoint where there is one.
+    ///
+    /// # Errors
+    /// [`RunError::Plan`] for a plan that cannot run; those of [`Start::inspect`] and
+    /// [`Start::open`]; the data not fitting the network or the device.
+    pub(super) fn open(
+        plan: &'a RunPlan,
+        data: &TrainTest,
+        dir: &Path,
+    ) -> Result<Opened<'a>, RunError> {
+        let within = |steps: &[u64]| -> BTreeSet<u64> {
+            steps.iter().copied().filter(|&s| s <= plan.steps).collect()
+        };
+        if plan.log_every == 0 || plan.batch_size == 0 || plan.checkpoint_every == 0 {
+            return Err(RunError::Plan(
+                "log_every, batch_size and checkpoint_every must be positive".into(),
+            ));
+        }
+        let threads = candle_core::utils::get_num_threads() as u64;
+        let device_kind = if plan.device.is_cpu() { "cpu" } else { "cuda" };
+        let saved = match Start::inspect(plan, dir, threads, device_kind)? {
+            Found::Finished(report) => return Ok(Opened::Finished(report)),
+            Found::Continue(saved) => saved,
+        };
+        fs::create_dir_all(dir).map_err(marker_io("creating", dir))?;
+
+        let dtype = DType::F32;
+        let train = DeviceData::new(&data.train, &plan.arch, dtype, &plan.device)?;
+        let test = DeviceData::new(&data.test, &plan.arch, dtype, &plan.device)?;
+        let hessian_data = match plan.hessian_samples {
+            Some(n) if n == 0 || n > train.len() => {
+                return Err(RunError::Plan(format!(
+                    "hessian_samples {n} outside 1..={}",
+                    train.len()
+                )));
+            }
+            Some(n) => train.head(n)?,
+            None => train.clone(),
+        };
+        let files = Files {
+            checkpoint: dir.join("checkpoint.bin"),
+            success: dir.join("_SUCCESS"),
+            diverged: dir.join("_DIVERGED"),
+        };
+        let Start {
+            trainer,
+            snapshots_done,
+            warm,
+            writers,
+            wall_before,
+            resumed_from,
+        } = Start::open(plan, saved.as_ref(), (dir, &files.checkpoint), &train)?;
+        Ok(Opened::Ready(Box::new(Launch {
+            plan,
+            files,
+            snapshot_steps: within(&plan.snapshot_steps),
+            eval_steps: within(&plan.eval_steps),
+            train,
+            test,
+            hessian_data,
+            trainer,
+            writers,
+            snapshots_done,
+            warm,
+            wall_before,
+            resumed_from,
+            started: Instant::now(),
+            stages: StageSeconds::default(),
+            threads,
+            device_kind,
+            latest: Latest::default(),
+            since_checkpoint: 0,
+            last_checkpoint: Instant::now(),
+        })))
+    }
+
+    /// Trains to the plan's last step, taking the snapshots and evaluations on the way and
+    /// checkpointing as the plan says, until the run is done, diverges, or `stop` is set.
+    ///
+    /// `stop` is polled after every training step and between the product blocks of every
+    /// eigen-solve: when set, the run writes its parts and a checkpoint at the last completed
+    /// step and returns [`RunStatus::Stopped`]. A snapshot in progress is abandoned (the
+    /// checkpoint is taken at its step, before it), so the relaunch redoes it with the same
+    /// start vectors and the tables equal an uninterrupted run's.
+    pub(super) fn run(
+        mut self,
+        progress: &mut dyn FnMut(&RunProgress),
+        stop: &AtomicBool,
+    ) -> Result<RunReport, RunError> {
+        loop {
+            let t = self.trainer.steps();
+            // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
+            let snapshot = if self.snapshot_steps.contains(&t) {
+                match self.snapshot(t, stop)? {
+                    Snapshot::Taken(s) => Some(s),
+                    Snapshot::Stopped => return self.stop_before_snapshot(t, progress),
+                    Snapshot::Diverged => return self.diverge(t),
+                }
+            } else {
+                None
+            };
+            let evaluation = self.evaluate(t)?;
+            let theta = if snapshot.is_some() && (self.plan.store_weights || t == self.plan.steps) {
+                Some(self.trainer.params_flat()?)
+            } else {
+                None
+            };
+            let logged = t.is_multiple_of(self.plan.log_every) || evaluation.is_some();
+            let step = self.step(t, logged)?;
+            if logged {
+                self.log(t, step.as_ref(), evaluation);
+            }
+            if let Some(s) = snapshot {
+                self.commit_snapshot(t, s, step.is_some(), theta)?;
+            }
+            if step.as_ref().is_some_and(|s| !s.record.loss.is_finite()) {
+                // The loss at θ_t is non-finite: the run diverged at step t.
+                return self.diverge(t);
+            }
+            let finished = step.is_none();
+            let stopping = stop.load(Ordering::Relaxed);
+            let overdue =
+                self.last_checkpoint.elapsed().as_secs_f64() >= self.plan.checkpoint_seconds;
+            if !(finished
+                || self.since_checkpoint >= self.plan.checkpoint_every
+                || stopping
+                || overdue)
+            {
+                progress(&self.progress(self.trainer.steps(), false));
+                continue;
+            }
+            let started = Instant::now();
+            if finished && !self.snapshot_steps.contains(&self.plan.steps) {
+                // The final θ is always kept (the minima comparison needs it).
+                let theta = flat_f32(&self.trainer.params_flat()?);
+                self.writers.weights.push(WeightRow {
+                    run_key: self.plan.key.clone(),
+                    step: t,
+                    theta,
+                });
+            }
+            let wall = self.checkpoint(finished)?;
+            self.stages.writing += started.elapsed().as_secs_f64();
+            self.since_checkpoint = 0;
+            self.last_checkpoint = Instant::now();
+            progress(&self.progress(self.trainer.steps(), true));
+            if finished {
+                let success = &self.files.success;
+                fs::write(success, "").map_err(marker_io("writing", success))?;
+                return Ok(self.report(RunStatus::Done, t, wall));
+            }
+            if stopping {
+                let steps = self.trainer.steps();
+                return Ok(self.report(RunStatus::Stopped, steps, wall));
+            }
+        }
+    }
+
+    /// The eigen-snapshot at θ_t and every statistic on its Hessian operator, warm-started
+    /// from the previous snapshot's vectors.
+    fn snapshot(&mut self, t: u64, stop: &AtomicBool) -> Result<Snapshot, RunError> {
+        // An update can overflow θ without the loss it was computed from showing it; the
+        // eigensolver must not be handed such parameters.
+        if self.trainer.params_flat()?.iter().any(|v| !v.is_finite()) {
+            return Ok(Snapshot::Diverged);
+        }
+        let started = Instant::now();
+        for statistic in &mut self.writers.statistics {
+            statistic.prepare(&self.trainer, t)?;
+        }
+        let mut measured: Vec<&mut dyn OperatorStatistic> = self
+            .writers
+            .statistics
+            .iter_mut()
+            .map(|s| s.as_mut() as &mut dyn OperatorStatistic)
+            .collect();
+        let taken = eigen_snapshot_with(
+            &self.trainer.params()?,
+            &self.hessian_data,
+            &self.plan.snapshot,
+            (self.plan.seed, self.snapshots_done),
+            self.warm.as_deref(),
+            &mut measured,
+            stop,
+        );
+        self.stages.eigen += started.elapsed().as_secs_f64();
+        let outcome = match taken {
+            Ok(s) => return Ok(Snapshot::Taken(s)),
+            // Preempted mid-solve: the snapshot is abandoned, and redone exactly by the
+            // relaunch.
+            Err(SnapshotError::Interrupted) => Snapshot::Stopped,
+            // The Hessian overflows at θ_t although θ_t itself is finite: as diverged as a
+            // non-finite loss, and reported the same way.
+            Err(SnapshotError::Eigen(EigenError::NonFinite(_))) => Snapshot::Diverged,
+            Err(e) => return Err(e.into()),
+        };
+        for statistic in &mut self.writers.statistics {
+            statistic.discard();
+        }
+        Ok(outcome)
+    }
+
+    /// Full training and test loss and accuracy at θ_t, at the plan's evaluation steps.
+    fn evaluate(&mut self, t: u64) -> Result<Option<Evaluation>, RunError> {
+        if !self.eval_steps.contains(&t) {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let params = self.trainer.params()?;
+        let train = evaluate(&params, &self.train.x, &self.train.onehot, 4096)?;
+        let test = evaluate(&params, &self.test.x, &self.test.onehot, 4096)?;
+        self.stages.evaluation += started.elapsed().as_secs_f64();
+        self.latest.test_accuracy = Some(test.1);
+        Ok(Some((train, test)))
+    }
+
+    /// The optimiser step t → t+1 (none after the last step), with its gradient and update
+    /// norms when the step is `logged`.
+    fn step(&mut self, t: u64, logged: bool) -> Result<Option<Step>, RunError> {
+        if t >= self.plan.steps {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let record = self.trainer.step()?;
+        let norms = if logged {
+            self.trainer.last_norms()?
+        } else {
+            None
+        };
+        self.stages.training += started.elapsed().as_secs_f64();
+        Ok(Some(Step { record, norms }))
+    }
+
+    /// The metrics row of step `t`: the step t → t+1's mini-batch loss and norms (none after
+    /// the last step) and the evaluation at θ_t.
+    fn log(&mut self, t: u64, step: Option<&Step>, evaluation: Option<Evaluation>) {
+        let norms = step.and_then(|s| s.norms);
+        self.writers.metrics.push(MetricRow {
+            run_key: self.plan.key.clone(),
+            step: t,
+            batch_loss: step.map(|s| s.record.loss),
+            grad_norm: norms.map(|n| n.0),
+            update_norm: norms.map(|n| n.1),
+            train_loss: evaluation.map(|e| e.0 .0),
+            train_accuracy: evaluation.map(|e| e.0 .1),
+            test_loss: evaluation.map(|e| e.1 .0),
+            test_accuracy: evaluation.map(|e| e.1 .1),
+        });
+    }
+
+    /// The rows of the snapshot at θ_t, once the step t → t+1 (if `stepped`) gave its
+    /// gradient and update, and θ_t itself where it is kept.
+    fn commit_snapshot(
+        &mut self,
+        t: u64,
+        s: EigenSnapshot,
+        stepped: bool,
+        theta: Option<Vec<f64>>,
+    ) -> Result<(), RunError> {
+        let (grad, update) = match (stepped, self.trainer.last_step_vectors()?) {
+            (true, Some(v)) => (Some(v.gradient), Some(v.update)),
+            _ => (None, None),
+        };
+        self.writers
+            .commit_snapshot(&self.plan.key, t, &s, (grad.as_deref(), update.as_deref()));
+        if let Some(theta) = theta {
+            self.writers.weights.push(WeightRow {
+                run_key: self.plan.key.clone(),
+                step: t,
+                theta: flat_f32(&theta),
+            });
+        }
+        self.latest.products = s.total_products();
+        self.latest.snapshot_seconds = s.seconds;
+        self.latest.eigenvalues = s.eigen.pairs.iter().map(|p| p.value).collect();
+        self.warm = Some(warm_start_vectors(&s.eigen));
+        self.snapshots_done += 1;
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    /// Writes the buffered rows as parts and the checkpoint at the trainer's step
+    /// (`complete` for the run's last); returns the run's wall seconds over all launches.
+    fn checkpoint(&mut self, complete: bool) -> Result<f64, RunError> {
+        self.writers.flush()?;
+        let wall = self.wall_before + self.started.elapsed().as_secs_f64();
+        let (optimizer_state, optimizer_steps) = self.trainer.optimizer_state()?;
+        let position = self.trainer.order_position();
+        Checkpoint {
+            run_key: self.plan.key.clone(),
+            step: self.trainer.steps(),
+            epoch: position.epoch,
+            offset: position.offset as u64,
+            snapshots_done: self.snapshots_done,
+            params: self.trainer.params_flat()?,
+            optimizer_state,
+            optimizer_steps,
+            warm_start: self.warm.clone().unwrap_or_default(),
+            parts: self.writers.parts(),
+            wall_seconds: wall,
+            complete,
+            threads: self.threads,
+            device: self.device_kind.to_string(),
+            engine: self.trainer.engine().name().to_string(),
+            statistics: self.writers.statistics_state(),
+        }
+        .save(&self.files.checkpoint)?;
+        Ok(wall)
+    }
+
+    /// Ends the launch at step `t`, before its abandoned snapshot: the checkpoint is taken at
+    /// θ_t, whose rows, evaluation and step t → t+1 are not taken yet, so the relaunch starts
+    /// at t and redoes the snapshot.
+    fn stop_before_snapshot(
+        mut self,
+        t: u64,
+        progress: &mut dyn FnMut(&RunProgress),
+    ) -> Result<RunReport, RunError> {
+        let started = Instant::now();
+        let wall = self.checkpoint(false)?;
+        self.stages.writing += started.elapsed().as_secs_f64();
+        progress(&self.progress(t, true));
+        Ok(self.report(RunStatus::Stopped, t, wall))
+    }
+
+    /// Ends the run as diverged at step `t`: flushes what was computed, checkpoints (so the
+    /// directory stays tied to this configuration's key) and leaves the `_DIVERGED` marker
+    /// holding the step.
+    fn diverge(mut self, t: u64) -> Result<RunReport, RunError> {
+        let started = Instant::now();
+        let wall = self.checkpoint(false)?;
+        super::executor::write_marker(&self.files.diverged, &format!("{t}\n"))?;
+        self.stages.writing += started.elapsed().as_secs_f64();
+        Ok(self.report(RunStatus::Diverged { step: t }, t, wall))
+    }
+
+    fn progress(&self, step: u64, checkpointed: bool) -> RunProgress {
+        RunProgress {
+            step,
+            steps: self.plan.steps,
+            snapshots_done: self.snapshots_done,
+            snapshots: self.snapshot_steps.len() as u64,
+            last_products: self.latest.products,
+            last_snapshot_seconds: self.latest.snapshot_seconds,
+            checkpointed,
+        }
+    }
+
+    /// The report of a run that ends in this launch.
+    fn report(self, status: RunStatus, steps_done: u64, wall_seconds: f64) -> RunReport {
+        RunReport {
+            status,
+            steps_done,
+            snapshots_done: self.snapshots_done,
+            resumed_from: self.resumed_from,
+            already_finished: false,
+            wall_seconds,
+            stages: self.stages,
+            last_products: self.latest.products,
+            last_eigenvalues: self.latest.eigenvalues,
+            last_test_accuracy: self.latest.test_accuracy,
+        }
+    }
+}
