@@ -166,13 +166,17 @@ impl Inputs {
             .is_none_or(|s| s.status.usable())
     }
 
-    /// The optimisers with usable runs on `dataset`, in sweep order, then any others.
+    /// The optimisers with usable runs on `dataset`, in sweep order with the variants of one
+    /// kind side by side (a sweep of `sgd`, `adam`, `sgd-momentum` draws its panels as `sgd`,
+    /// `sgd-momentum`, `adam`), then any others the runs table names.
     pub fn optimizers(&self, dataset: &str) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .sweep
-            .iter()
-            .flat_map(|s| s.sweep.resolved().optimizers.iter().map(|o| o.name.clone()))
-            .collect();
+        let mut names = grouped_by_kind(self.sweep.iter().flat_map(|s| {
+            s.sweep
+                .resolved()
+                .optimizers
+                .iter()
+                .map(|o| (o.name.clone(), o.kind()))
+        }));
         for r in &self.catalog.runs {
             if !names.contains(&r.optimizer) {
                 names.push(r.optimizer.clone());
@@ -294,4 +298,44 @@ pub fn mean_by<K: Ord>(items: impl Iterator<Item = (K, f64)>) -> BTreeMap<K, (f6
     acc.into_iter()
         .map(|(k, (sum, lo, hi, n))| (k, (sum / n as f64, lo, hi)))
         .collect()
+}
+
+/// The names in their order, stably regrouped so that those of one kind follow the first of
+/// that kind; a name given twice is kept once.
+fn grouped_by_kind<K: PartialEq>(named: impl Iterator<Item = (String, K)>) -> Vec<String> {
+    let mut groups: Vec<(K, Vec<String>)> = Vec::new();
+    for (name, kind) in named {
+        if groups.iter().any(|(_, names)| names.contains(&name)) {
+            continue;
+        }
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((kind, vec![name])),
+        }
+    }
+    groups.into_iter().flat_map(|(_, names)| names).collect()
+}
+
+#[cfg(test)]
+mod grouping_tests {
+    use super::grouped_by_kind;
+
+    /// Variants of one kind are drawn side by side, in the order the sweep gives them, each
+    /// kind where its first variant stands.
+    #[test]
+    fn variants_of_one_kind_stand_side_by_side() {
+        let named = [
+            ("sgd", "sgd"),
+            ("adam-lr1e-3", "adam"),
+            ("sgd-momentum", "sgd"),
+            ("sam", "sam"),
+            ("adam-lr3e-4", "adam"),
+            ("sgd", "sgd"),
+        ]
+        .map(|(n, k)| (n.to_string(), k));
+        assert_eq!(
+            grouped_by_kind(named.into_iter()),
+            ["sgd", "sgd-momentum", "adam-lr1e-3", "adam-lr3e-4", "sam"]
+        );
+    }
 }
