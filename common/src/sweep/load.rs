@@ -15,7 +15,7 @@ use super::wording::plain;
 /// Command-line changes to a sweep file for one launch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
-    /// `key.path=value` edits, applied in order (see [`apply_overrides`]).
+    /// `key.path=value` edits, applied in order (see [`apply_overrides`](super::apply_overrides)).
     pub set: Vec<String>,
     /// Replaces `output` (`--out DIR`), after the `set` edits.
     pub output: Option<PathBuf>,

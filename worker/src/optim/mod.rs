@@ -2,7 +2,7 @@
 //! AdamW, RMSprop, and SAM on any of them, at a scheduled learning rate.
 //!
 //! Hyperparameters are eigensweep-common's ([`OptimizerConfig`]: one definition for the sweep
-//! file, `train` and the worker). The update rules are written once ([`rule`], generic over
+//! file, `train` and the worker). The update rules are written once (`rule.rs`, generic over
 //! one element or one tensor) and run by two engines: [`TensorOptimizer`] on candle tensors
 //! (any device) and the host engine's fused pass on flat vectors (the CPU default). An
 //! optimiser step receives the current parameters and a closure that evaluates the mini-batch

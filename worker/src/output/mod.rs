@@ -26,7 +26,7 @@
 //! Every file explains itself: each Arrow field carries a `description` in its metadata, and
 //! the Parquet key-value metadata holds `eigensweep.table` (the table name),
 //! `eigensweep.format_version` (`"2"`; files of version `"1"` are still read, converted as
-//! [`format`] describes), `eigensweep.description` and one
+//! [`format`](mod@format) describes), `eigensweep.description` and one
 //! `eigensweep.column.<name>` description per column (visible in DuckDB through
 //! `parquet_kv_metadata(...)`). Column names equal the Rust field names; the column lists in
 //! each table's module (`TableRow::columns`) are the single source of schema, metadata and

@@ -329,7 +329,7 @@ pub fn timestamps_opt(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     )
 }
 
-/// A required list<float32> column (eigenvectors, θ).
+/// A required `list<float32>` column (eigenvectors, θ).
 pub fn f32_lists<'a>(values: impl Iterator<Item = &'a [f32]> + Clone) -> ArrayRef {
     let offsets = OffsetBuffer::from_lengths(values.clone().map(<[f32]>::len));
     let items = Float32Array::from_iter_values(values.flat_map(|v| v.iter().copied()));
@@ -461,7 +461,7 @@ pub fn col_timestamp_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i
         .collect())
 }
 
-/// Reads a required list<float32> column.
+/// Reads a required `list<float32>` column.
 pub fn col_f32_lists(batch: &RecordBatch, name: &str) -> Result<Vec<Vec<f32>>, String> {
     let a = typed::<ListArray>(batch, name)?;
     no_nulls(a, name)?;

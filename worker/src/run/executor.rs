@@ -227,8 +227,8 @@ pub(super) fn flat_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
-/// Runs (or resumes, or skips if finished) one run in `dir`: opens a [`Launch`] from the
-/// plan and the directory, and runs it to its end.
+/// Runs (or resumes, or skips if finished) one run in `dir`: opens a `Launch`
+/// (`run/launch.rs`) from the plan and the directory, and runs it to its end.
 ///
 /// `stop` is polled after every training step and between the product blocks of every
 /// eigen-solve: when set, the run writes its parts and a checkpoint at the last completed step
