@@ -43,7 +43,7 @@
 //!   store_weights: false           # default false: also store θ at every snapshot
 //!   trace: {probes: 10}            # optional: Hutchinson estimate of tr(H) at every snapshot
 //!   density: {probes: 4, steps: 30}  # optional: stochastic Lanczos quadrature of H's spectrum
-//!   preconditioned: {top_k: 1}     # optional, Adam runs: top eigenvalues of P^-1/2 H P^-1/2
+//!   preconditioned: {top_k: 1}     # optional, Adam/AdamW/RMSprop runs: top eigenvalues of P^-1/2 H P^-1/2
 //! extra_eigen:                     # optional: other eigen settings for some seeds' runs
 //!   - {seeds: [0], top_k: 15, tol: 0.0}   # top_k, tol, max_products default to snapshots'
 //! baseline:                        # random-init networks per dataset (paper Eq. 4)
@@ -464,8 +464,9 @@ pub struct SnapshotSpec {
     /// (off when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub density: Option<DensitySpec>,
-    /// The top eigenvalues of Adam's preconditioned Hessian at every snapshot of its runs
-    /// (off when absent; other optimisers have no preconditioner and ignore it).
+    /// The top eigenvalues of the preconditioned Hessian at every snapshot of the runs of an
+    /// optimiser with a diagonal preconditioner (Adam, AdamW, RMSprop, SAM on one of them; off
+    /// when absent; other optimisers have no preconditioner and ignore it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preconditioned: Option<PreconditionedSpec>,
 }

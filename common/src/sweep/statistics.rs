@@ -6,8 +6,10 @@
 //! Everything the sweep side knows about them is here: their sections of the sweep file, their
 //! validation, what one run of them is ([`SnapshotStatistics`], carried whole from the run's
 //! spec into the worker's plan) and their Hessian-vector products for `plan`. A new statistic
-//! adds its section and its field here, and its measurement and table in one file under the
-//! worker's `run/statistics/`.
+//! adds its section, check, field and products here and one field in
+//! [`SnapshotSpec`](super::SnapshotSpec); on the worker's side, one file under
+//! `run/statistics/` (its measurement, table and state), one line in that module's `KINDS`,
+//! and its table's row in the `output` module's re-exports and table list.
 
 use serde::{Deserialize, Serialize};
 

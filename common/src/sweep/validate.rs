@@ -226,8 +226,7 @@ pub fn validate(file: &SweepFile) -> Result<ValidatedSweep, Vec<FieldError>> {
     let s = &file.snapshots;
     check_schedule(&mut c, "snapshots.schedule", &s.schedule, t.steps);
     c.eigen("snapshots", s.top_k, s.tol, s.max_products, params);
-    // The statistics' solves run with the snapshot's product budget: the smallest one of any
-    // seed's runs must hold their start blocks, as for the plain solve.
+    // The smallest product budget of any seed's solves (the preconditioned solve shares it).
     let budget = file
         .extra_eigen
         .iter()

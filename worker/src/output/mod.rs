@@ -6,7 +6,7 @@
 //! | `metrics` ([`MetricRow`]) | one per logged training step | `…/metrics/part-NNNNN.parquet` |
 //! | `weights` ([`WeightRow`]) | one per snapshot (θ), when enabled | `…/weights/part-NNNNN.parquet` |
 //! | `trace` ([`TraceRow`]) | one per snapshot, when `snapshots.trace` is set | `…/trace/part-NNNNN.parquet` |
-//! | `preconditioned` ([`PreconditionedRow`]) | one per snapshot and eigen-index of an Adam run, when `snapshots.preconditioned` is set | `…/preconditioned/part-NNNNN.parquet` |
+//! | `preconditioned` ([`PreconditionedRow`]) | one per snapshot after step 0 and eigen-index of a run of an optimiser with a diagonal preconditioner (Adam, AdamW, RMSprop, SAM on one), when `snapshots.preconditioned` is set | `…/preconditioned/part-NNNNN.parquet` |
 //! | `density` ([`DensityRow`]) | one per quadrature node, probe and snapshot, when `snapshots.density` is set | `…/density/part-NNNNN.parquet` |
 //! | `baseline` ([`BaselineRow`]) | one per random-init network and eigen-index | `OUT/baseline/dataset=D/part-NNNNN.parquet` |
 //! | `runs` ([`RunRecord`]) | one per run and baseline task | `OUT/runs.parquet` |

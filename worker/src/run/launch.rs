@@ -2,9 +2,10 @@
 //!
 //! [`Launch`] is built from the run's plan: its device data, its trainer (the optimiser and
 //! batch order inside), its tables and its snapshot state, continued from the checkpoint. Each
-//! step of [`Launch::run`]'s loop is one method: the eigen-snapshot at θ_t, the full-dataset
-//! evaluation, the optimiser step t → t+1 with its metrics row, the snapshot's rows, and the
-//! checkpoint.
+//! part of [`Launch::run`]'s loop is a method: the eigen-snapshot at θ_t (`snapshot`), the
+//! full-dataset evaluation (`evaluate`), the optimiser step t → t+1 (`step`), its metrics row
+//! (`log`), the snapshot's rows (`commit_snapshot`) and the checkpoint (`checkpoint`, and the
+//! two ways a launch ends early: `stop_before_snapshot`, `diverge`).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -118,6 +119,9 @@ impl<'a> Launch<'a> {
         data: &TrainTest,
         dir: &Path,
     ) -> Result<Opened<'a>, RunError> {
+        // The run's wall time counts the launch's set-up (reading the checkpoint, moving the
+        // data to the device) as well as its loop.
+        let started = Instant::now();
         let within = |steps: &[u64]| -> BTreeSet<u64> {
             steps.iter().copied().filter(|&s| s <= plan.steps).collect()
         };
@@ -174,7 +178,7 @@ impl<'a> Launch<'a> {
             warm,
             wall_before,
             resumed_from,
-            started: Instant::now(),
+            started,
             stages: StageSeconds::default(),
             threads,
             device_kind,

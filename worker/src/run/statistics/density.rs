@@ -1,11 +1,6 @@
 //! The Hessian's spectral density at every snapshot (`snapshots.density`): stochastic Lanczos
 //! quadrature, one Gauss quadrature (Ritz nodes and weights) per probe, into the `density`
-//! table.
-//!
-//! Its table, `density`: the Hessian's eigenvalue density at each snapshot of a run whose sweep
-//! asks for it (`snapshots.density`), as the Gauss quadrature nodes and weights of stochastic
-//! Lanczos quadrature, one row per node of each probe, so that any broadening can be applied
-//! when reading.
+//! table, one row per node of each probe, so that any broadening can be applied when reading.
 
 use std::path::Path;
 

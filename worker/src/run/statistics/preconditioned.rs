@@ -3,11 +3,11 @@
 //! AdamW, RMSprop (or SAM's base when it is one of them) at that step, solved cold from the
 //! run seed's own stream at the first snapshot and warm-started from the previous snapshot's
 //! vectors after it (checkpointed with the run), into the `preconditioned` table. None at
-//! step 0, where Adam's v̂ is 0/0.
+//! step 0, where Adam's v̂ is 0/0 and RMSprop's v has seen no gradient.
 //!
-//! Its table, `preconditioned`: the top eigenpairs' values of Adam's preconditioned Hessian
-//! `P^(−1/2) H P^(−1/2)` at each snapshot of an Adam run whose sweep asks for them
-//! (`snapshots.preconditioned`), next to the plain λ of the snapshots table.
+//! Its table, `preconditioned`, holds the top eigenvalues of the preconditioned Hessian
+//! `P^(−1/2) H P^(−1/2)` at each snapshot after step 0 of such a run, next to the plain λ of the
+//! snapshots table.
 
 use std::path::Path;
 

@@ -1,8 +1,6 @@
 //! Hutchinson's estimate of tr(H) at every snapshot (`snapshots.trace`): Rademacher probes
-//! from the run seed's trace stream, one sub-stream per snapshot, into the `trace` table.
-//!
-//! Its table, `trace`: Hutchinson's estimate of the Hessian's trace at each snapshot of a run
-//! whose sweep asks for it (`snapshots.trace`).
+//! from the run seed's trace stream, one sub-stream per snapshot, into the `trace` table (one
+//! row per snapshot: the estimate and its standard error).
 
 use std::path::Path;
 
