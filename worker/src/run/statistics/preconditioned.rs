@@ -218,16 +218,16 @@ const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
     ColumnSpec::required("step", T::Int64, "Training step of the snapshot (θ after this many updates); joins `step` in the snapshots table."),
     ColumnSpec::required("index", T::Int64, "Eigen-index, 1 = largest."),
-    ColumnSpec::required("eigenvalue", T::Float64, "Eigenvalue of P^(−1/2) H P^(−1/2), with Adam's preconditioner P = diag(√v̂ + ε)/lr at this step (v̂ the bias-corrected second moment): the eigenvalues of P⁻¹H, the curvature Adam's update sees (index 1: the preconditioned sharpness of Cohen et al. 2022). Not defined at step 0 (no row)."),
+    ColumnSpec::required("eigenvalue", T::Float64, "Eigenvalue of P^(−1/2) H P^(−1/2), with the optimiser's diagonal preconditioner at this step, at the learning rate lr of the step that follows it (at the last snapshot, of the last step taken): Adam and AdamW P = diag(√v̂ + ε)/lr (v̂ the bias-corrected second moment), RMSprop P = diag(√v + ε)/lr (centred: √(v − ḡ²) + ε), SAM that of its base. The eigenvalues of P⁻¹H, the curvature the update sees (index 1: the preconditioned sharpness of Cohen et al. 2022). Not defined at step 0 (no row)."),
     ColumnSpec::required("residual", T::Float64, "‖Av − λv‖ of the pair returned by the solver (A the preconditioned Hessian), as for the plain eigenpairs."),
     ColumnSpec::required("converged", T::Boolean, "Whether the pair met residual ≤ tol·|λ| (the snapshot's tol)."),
-    ColumnSpec::required("products", T::Int64, "Hessian-vector products of this (cold-started) solve."),
+    ColumnSpec::required("products", T::Int64, "Hessian-vector products of this solve: cold (seeded from the run) at the run's first row, warm-started from the previous snapshot's vectors after it."),
 ];
 
 impl TableRow for PreconditionedRow {
     const TABLE: &'static str = "preconditioned";
     const DESCRIPTION: &'static str =
-        "One row per snapshot and eigen-index of an Adam run with snapshots.preconditioned set: the top eigenvalues of the preconditioned Hessian.";
+        "One row per snapshot after step 0 and eigen-index of a run of an optimiser with a diagonal preconditioner (Adam, AdamW, RMSprop, SAM on one) with snapshots.preconditioned set: the top eigenvalues of the preconditioned Hessian.";
 
     fn columns() -> &'static [ColumnSpec] {
         COLUMNS
