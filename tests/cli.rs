@@ -256,6 +256,46 @@ fn bench_quick_runs_and_reports_every_section() {
     }
 }
 
+/// `bench --hvp` measures the product alone, with its GEMM floor beside it, and a repetition
+/// count out of range is a usage error.
+#[test]
+fn bench_hvp_measures_the_product_against_its_floor() {
+    let dir = mnist_dir();
+    let args = |reps: &'static str| {
+        vec![
+            "bench".to_string(),
+            "--hvp".into(),
+            "--quick".into(),
+            "--hvp-reps".into(),
+            reps.into(),
+            "--mnist-dir".into(),
+            dir.to_str().unwrap().into(),
+        ]
+    };
+    let run = |reps| {
+        let a = args(reps);
+        eigensweep(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    };
+    let out = run("1");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert!(
+        stdout.contains("## `eigensweep bench --hvp --hvp-reps 1 --quick`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| GEMM floor: X·Wᵀ + Dᵀ·X via `gemm`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| HVP, CPU engine, one vector |"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("### Training step"), "{stdout}");
+    let out = run("0");
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+}
+
 #[test]
 fn bench_calibrate_stores_what_plan_estimates_time_with() {
     let tmp = tempfile::tempdir().unwrap();

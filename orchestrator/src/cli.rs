@@ -439,6 +439,13 @@ pub struct BenchArgs {
     /// (one thread, batch 128), the GEMM bound, and PyTorch's steps where python3 has torch.
     #[arg(long)]
     pub training: bool,
+    /// Measure only the Hessian-vector product against its GEMM floor (--hvp-samples images,
+    /// best of --hvp-reps interleaved repetitions).
+    #[arg(long)]
+    pub hvp: bool,
+    /// Repetitions for --hvp (each quantity's best is kept).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub hvp_reps: u64,
     /// Eigenpairs per snapshot for --eigen.
     #[arg(long, default_value_t = 3, value_parser = positive)]
     pub eigen_k: usize,

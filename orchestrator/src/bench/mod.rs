@@ -127,6 +127,22 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         }
         return emit(&report, args.write.as_deref());
     }
+    if args.hvp {
+        let samples = if args.quick { 8_000 } else { args.hvp_samples };
+        crate::console::note!("Hessian-vector product against its GEMM floor …");
+        let (table, _, _) =
+            hvp::measure(&data, samples, args.hvp_reps as usize).map_err(Failure::from)?;
+        let report = format!(
+            "## `eigensweep bench --hvp --hvp-reps {}{}` — {}\n\n{}Data: {} ({} train images).\n\n{table}",
+            args.hvp_reps,
+            if args.quick { " --quick" } else { "" },
+            timestamp(),
+            machine_line(),
+            dir.display(),
+            data.train.len,
+        );
+        return emit(&report, args.write.as_deref());
+    }
     if args.training {
         crate::console::note!("training steps per second …");
         let steps = if args.quick { 200 } else { 2000 };
