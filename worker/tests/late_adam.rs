@@ -9,7 +9,8 @@
 //!   cargo test --release -p eigensweep-worker --test late_adam -- --ignored --nocapture
 //! ```
 //! (`OUT` from `eigensweep run sweeps/paper-mnist-60k.yaml --set snapshots.tol=0 …`, with
-//! `store_weights: true`.)
+//! `store_weights: true`; `EIGENSWEEP_LATE_ADAM_STEP` picks a stored step other than the last,
+//! `EIGENSWEEP_LATE_ADAM_K` another number of pairs than 3.)
 
 use std::path::PathBuf;
 
@@ -47,13 +48,18 @@ fn late_adam_tol_zero_solve() {
     let params = Params::from_flat(&arch, &theta, DType::F32, &Device::Cpu).unwrap();
     let mut op =
         HessianOperator::new(&params, &train.x, &train.onehot, &HessianOptions::default()).unwrap();
+    // Top 3 unless EIGENSWEEP_LATE_ADAM_K says otherwise (the paper's seed 0: 15).
+    let k: usize = std::env::var("EIGENSWEEP_LATE_ADAM_K")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     // Tolerance 0 (the paper's choice for Adam), then 1e-3 for comparison.
     for tol in [0.0, 1e-3] {
         let clock = std::time::Instant::now();
         let res = top_k_eigenpairs(
             &mut op,
             &EigenOptions {
-                k: 3,
+                k,
                 tol,
                 max_products: 600,
                 seed: 1,

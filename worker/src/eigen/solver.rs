@@ -82,9 +82,10 @@
 //! the budget the solver stops as [`StopReason::Stagnated`] when the worst unconverged
 //! residual of the wanted pairs has not improved by 10 % (by half once at the noise floor,
 //! where rounding and thick restarts alone move it by tens of per cent) over [`STAGNATION_PATIENCE`]
-//! iterations (Krylov–Schur: `k` times as many, since each adds one vector where a block
-//! iteration adds up to `k`; with 5 single-vector iterations a late-Adam top-3 solve at
-//! tol 1e-3 stopped 36 % above the tolerance it reached with 15) **and** those residuals are at the noise floor: `≤ 1000·eps·‖A‖` (`‖A‖`
+//! iterations (Krylov–Schur: `min(k, 3)` times as many, since each adds one vector where a
+//! block iteration adds up to `k`; with 5 single-vector iterations a late-Adam top-3 solve at
+//! tol 1e-3 stopped 36 % above the tolerance it reached with 15, while waiting 75 for the top
+//! 15 doubled its products for the same eigenvalues) **and** those residuals are at the noise floor: `≤ 1000·eps·‖A‖` (`‖A‖`
 //! estimated by the extreme Ritz values) or `≤ 10 σ`, with σ the noise of one product as
 //! measured from the asymmetry of `Qᵀ(AQ)` (symmetric for exact products). The measured σ
 //! matters for f32 Hessians late in training, whose top eigenvalues (Adam: 1e-5) sit far
@@ -132,6 +133,12 @@ use super::sign::align_signs;
 /// Iterations without a 10 % improvement (at the noise floor) before declaring stagnation
 /// (block iterations; Krylov–Schur waits `k` times as many single-vector iterations).
 pub const STAGNATION_PATIENCE: usize = 5;
+/// Krylov–Schur waits `STAGNATION_PATIENCE · min(k, KRYLOV_PATIENCE_MAX_K)` single-vector
+/// iterations. On late-Adam θ of the 60,000 digits (λ₁ = 1.8e-5 … 6.9e-4, f32 products), a
+/// top-15 tol-0 solve with `k` uncapped (75 iterations) stopped after 114–119 products, with
+/// 15 iterations after 54–59, with the same fifteen eigenvalues to 1e-6 relative; top-15 SGD
+/// solves, which converge, took the same products either way (BENCHMARKS.md, 2026-11-30).
+const KRYLOV_PATIENCE_MAX_K: usize = 3;
 /// Required improvement factor of the worst unconverged wanted residual.
 const STAGNATION_FACTOR: f64 = 0.9;
 /// The same at the noise floor, where rounding alone moves residuals by tens of per cent.
@@ -603,7 +610,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
             // Patience in products: a Krylov–Schur iteration adds one vector, a block
             // iteration up to k.
             let patience = if krylov {
-                STAGNATION_PATIENCE * cfg.k
+                STAGNATION_PATIENCE * cfg.k.min(KRYLOV_PATIENCE_MAX_K)
             } else {
                 STAGNATION_PATIENCE
             };
