@@ -534,6 +534,48 @@ fn deterministic_for_a_seed_and_correct_for_others() {
     }
 }
 
+/// Solves the top `k` of a rotated diagonal at tol 0 through products with noise σ = 1e-9 (an
+/// f32 Hessian's rounding far above its tiny eigenvalues) and checks that the solve stops as
+/// stagnated within twice the products of a converged tol-1e-3 solve of the noiseless
+/// operator. Returns the operator and the noisy solve.
+fn stops_within_twice_a_converged_solve(
+    diag: Vec<f64>,
+    k: usize,
+) -> (RotatedDiagonal, EigenResult) {
+    let base = RotatedDiagonal::new(diag, 9);
+    let wrap = |b: &RotatedDiagonal| SumOperator {
+        terms: vec![(1.0, b.clone())],
+    };
+    let mut clean = wrap(&base);
+    let converged = top_k_eigenpairs(&mut clean, &opts(k, 1e-3), None).unwrap();
+    assert!(converged.all_converged());
+    let mut op = ScaleNoise {
+        inner: wrap(&base),
+        sigma: 1e-9,
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(3),
+    };
+    let o = EigenOptions {
+        max_products: 600,
+        ..opts(k, 0.0)
+    };
+    let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
+    eprintln!(
+        "noisy tol 0, top {k}: {:?} after {} products (converged noiseless tol 1e-3: {}); residuals {:?}",
+        res.stop,
+        res.products,
+        converged.products,
+        res.pairs.iter().map(|p| p.residual).collect::<Vec<_>>()
+    );
+    assert_eq!(res.stop, StopReason::Stagnated);
+    assert!(
+        res.products <= 2 * converged.products,
+        "{} products against {} for a converged solve",
+        res.products,
+        converged.products
+    );
+    (base, res)
+}
+
 /// Late in Adam's training on the 60,000 digits λ1 ≈ 1e-5, while one f32 product's rounding
 /// is set by the scale of the per-sample terms: the residuals stall orders of magnitude above
 /// `eps · max|θ|`. A floor judged by the Ritz values never lets the stagnation stop fire, and
@@ -545,39 +587,8 @@ fn tol_zero_stops_at_the_measured_noise_floor_of_tiny_eigenvalues() {
     let n = 1024;
     let mut diag = vec![1.8e-5, 1.4e-5, 1.2e-5];
     diag.extend((3..n).map(|i| 1e-5 * (0.9 - 1.8 * i as f64 / n as f64)));
-    let base = RotatedDiagonal::new(diag, 9);
-    // Reference: the noiseless operator converged at tol 1e-3.
-    let wrap = |b: &RotatedDiagonal| SumOperator {
-        terms: vec![(1.0, b.clone())],
-    };
-    let mut clean = wrap(&base);
-    let converged = top_k_eigenpairs(&mut clean, &opts(3, 1e-3), None).unwrap();
-    assert!(converged.all_converged());
-    let mut op = ScaleNoise {
-        inner: wrap(&base),
-        sigma: 1e-9,
-        rng: rand_chacha::ChaCha8Rng::seed_from_u64(3),
-    };
-    let o = EigenOptions {
-        max_products: 600,
-        ..opts(3, 0.0)
-    };
-    let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
-    eprintln!(
-        "noisy tol 0: {:?} after {} products (converged noiseless tol 1e-3: {}); residuals {:?}",
-        res.stop,
-        res.products,
-        converged.products,
-        res.pairs.iter().map(|p| p.residual).collect::<Vec<_>>()
-    );
-    assert_eq!(res.stop, StopReason::Stagnated);
+    let (base, res) = stops_within_twice_a_converged_solve(diag, 3);
     assert!(!res.all_converged());
-    assert!(
-        res.products <= 2 * converged.products,
-        "{} products against {} for a converged solve",
-        res.products,
-        converged.products
-    );
     // The eigenpairs are as good as the noise allows (σ = 1e-9 against gaps of 2e-6).
     for (i, p) in res.pairs.iter().enumerate() {
         assert!(
@@ -600,34 +611,7 @@ fn tol_zero_top_15_stops_at_the_noise_floor_without_waiting_per_pair() {
     let n = 1024;
     let mut diag: Vec<f64> = (0..15).map(|i| 1.8e-5 - 0.8e-6 * i as f64).collect();
     diag.extend((15..n).map(|i| 5e-6 * (0.9 - 1.8 * i as f64 / n as f64)));
-    let base = RotatedDiagonal::new(diag, 9);
-    let wrap = |b: &RotatedDiagonal| SumOperator {
-        terms: vec![(1.0, b.clone())],
-    };
-    let mut clean = wrap(&base);
-    let converged = top_k_eigenpairs(&mut clean, &opts(15, 1e-3), None).unwrap();
-    assert!(converged.all_converged());
-    let mut op = ScaleNoise {
-        inner: wrap(&base),
-        sigma: 1e-9,
-        rng: rand_chacha::ChaCha8Rng::seed_from_u64(3),
-    };
-    let o = EigenOptions {
-        max_products: 600,
-        ..opts(15, 0.0)
-    };
-    let res = top_k_eigenpairs(&mut op, &o, None).unwrap();
-    eprintln!(
-        "noisy tol 0, top 15: {:?} after {} products (converged noiseless tol 1e-3: {})",
-        res.stop, res.products, converged.products,
-    );
-    assert_eq!(res.stop, StopReason::Stagnated);
-    assert!(
-        res.products <= 2 * converged.products,
-        "{} products against {} for a converged solve",
-        res.products,
-        converged.products
-    );
+    let (base, res) = stops_within_twice_a_converged_solve(diag, 15);
     for (i, p) in res.pairs.iter().enumerate() {
         assert!(
             (p.value - base.diag[i]).abs() < 1e-8,
