@@ -131,7 +131,8 @@ use super::result::{EigenError, EigenPair, EigenResult, StopReason};
 use super::sign::align_signs;
 
 /// Iterations without a 10 % improvement (at the noise floor) before declaring stagnation
-/// (block iterations; Krylov–Schur waits `k` times as many single-vector iterations).
+/// (block iterations; Krylov–Schur waits `min(k, KRYLOV_PATIENCE_MAX_K)` times as many
+/// single-vector iterations).
 pub const STAGNATION_PATIENCE: usize = 5;
 /// Krylov–Schur waits `STAGNATION_PATIENCE · min(k, KRYLOV_PATIENCE_MAX_K)` single-vector
 /// iterations. On late-Adam θ of the 60,000 digits (λ₁ = 1.8e-5 … 6.9e-4, f32 products), a
