@@ -55,9 +55,9 @@ pub struct EigenOptions {
 ///
 /// | | ARPACK cold | Krylov–Schur cold / warm | block cold / warm |
 /// |---|---|---|---|
-/// | top 3, tol 1e-3, steps 63–252 | 21 | 20 / 14–15 | 26–35 / 17–23 |
-/// | top 3, tol 1e-3, steps 3,063–3,252 | 21 | 20 / 10–11 | 20–23 / 11–14 |
-/// | top 15, tol 0, steps 63–189 | 72–113 | 61–103 / 62–96 | — / 173–264 |
+/// | top 3, tol 1e-3, steps 63–378 | 21 | 20 / 11–16 | 26–35 / 17–23 |
+/// | top 3, tol 1e-3, steps 3,063–3,378 | 21 | 20 / 8–10 | 20–23 / 11–14 |
+/// | top 15, tol 0, steps 63–189 | 72–113 | 61–103 / 60–96 | — / 173–264 |
 /// | top 15, tol 0, steps 3,063–3,189 | 56 | 49–52 / 45–47 | — / 103–104 |
 ///
 /// (At tol 0 ARPACK was given the tolerance ours resolves to, 10 f32 ulps.)
@@ -75,9 +75,10 @@ pub struct EigenOptions {
 pub enum Start {
     /// Single-vector thick-restart Lanczos (Krylov–Schur). Cold: from one seeded random
     /// vector, and nothing is accepted before ARPACK's default basis of `max(2k + 1, 20)`
-    /// dimensions. Warm: from the sum of the (normalised) warm-start vectors plus a seeded
-    /// random vector of a tenth of that norm (so that a direction absent from the previous
-    /// vectors can grow), nothing accepted before `k + guard` dimensions.
+    /// dimensions. Warm: from the sum of the first `k` (normalised) warm-start vectors plus a
+    /// seeded random vector of a tenth of that norm (so that a direction absent from the
+    /// previous vectors can grow), nothing accepted before `k + guard` dimensions; warm
+    /// vectors after the first `k` only set the returned vectors' signs.
     #[default]
     KrylovSchur,
     /// A block of `k + guard` vectors (the warm-start vectors, filled up with seeded random

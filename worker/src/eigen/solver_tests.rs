@@ -243,6 +243,38 @@ fn hessian_like_warm_start_saves_products() {
 }
 
 #[test]
+fn krylov_schur_warm_start_sums_only_the_previous_top_k() {
+    // The worker passes the previous solve's guard pairs after its top k (the block start
+    // uses them); the Krylov–Schur start vector sums the top k only, so adding the guards
+    // changes nothing, bit for bit.
+    let n = 2048;
+    let base = hessian_like(n, 7);
+    let mut previous = perturbed(&base, 1e-2, 5);
+    let mut current = SumOperator {
+        terms: vec![(1.0, base.clone())],
+    };
+    let o = opts(3, 1e-3);
+    let prev = top_k_eigenpairs(&mut previous, &o, None).unwrap();
+    assert_eq!(prev.guard_pairs.len(), 2);
+    let top: Vec<Vec<f64>> = prev.pairs.iter().map(|p| p.vector.clone()).collect();
+    let with_guards: Vec<Vec<f64>> = prev
+        .pairs
+        .iter()
+        .chain(&prev.guard_pairs)
+        .map(|p| p.vector.clone())
+        .collect();
+    let a = top_k_eigenpairs(&mut current, &o, Some(&top)).unwrap();
+    let b = top_k_eigenpairs(&mut current, &o, Some(&with_guards)).unwrap();
+    assert_eq!(a.stop, StopReason::Converged);
+    assert_eq!(a.products, b.products);
+    for (p, q) in a.pairs.iter().zip(&b.pairs) {
+        assert_eq!(p.value.to_bits(), q.value.to_bits());
+        assert_eq!(p.vector, q.vector);
+    }
+    check_honest(&mut current, &b);
+}
+
+#[test]
 fn single_vector_expansion_is_cheaper_on_separated_spectra() {
     // `expand` shapes the block iterations (warm starts and the block cold start).
     let n = 2048;
