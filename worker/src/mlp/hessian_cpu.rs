@@ -14,7 +14,7 @@
 use candle_core::Tensor;
 
 pub(crate) use super::cpu_kernels::Real;
-use super::cpu_kernels::{add_column_sums, gemm_into, relu_mask, with_host_slice};
+use super::cpu_kernels::{add_column_sums, gemm_into, relu_mask, simd, with_host_slice};
 use super::ModelError;
 
 /// Values of one chunk that do not depend on the direction (row-major, chunk rows each).
@@ -52,12 +52,38 @@ pub(crate) struct CpuHessian<T> {
 /// `dst[r, j] = act[r, j] > 0 ? dst[r, j] + bias[j] : 0` (bias, then the ReLU mask).
 fn bias_relu_mask<T: Real>(dst: &mut [T], bias: &[T], act: &[T]) {
     let width = bias.len();
-    for (row, a_row) in dst.chunks_exact_mut(width).zip(act.chunks_exact(width)) {
-        for ((r, b), a) in row.iter_mut().zip(bias).zip(a_row) {
-            let v = *r + *b;
-            *r = if *a > T::zero() { v } else { T::zero() };
-        }
-    }
+    simd(
+        #[inline(always)]
+        || {
+            for (row, a_row) in dst.chunks_exact_mut(width).zip(act.chunks_exact(width)) {
+                for ((r, b), a) in row.iter_mut().zip(bias).zip(a_row) {
+                    let v = *r + *b;
+                    *r = if *a > T::zero() { v } else { T::zero() };
+                }
+            }
+        },
+    )
+}
+
+/// The output layer's R-pass, in place: `R(δ_L) = p ⊙ (R(z_L) + c − ⟨p, R(z_L) + c⟩) / n`
+/// row by row, with `c` the direction's output bias.
+fn softmax_r_delta<T: Real>(rz: &mut [T], bias: &[T], probs: &[T], inv_n: T) {
+    let width = bias.len();
+    simd(
+        #[inline(always)]
+        || {
+            for (row, p_row) in rz.chunks_exact_mut(width).zip(probs.chunks_exact(width)) {
+                let mut sum = T::zero();
+                for ((r, b), p) in row.iter_mut().zip(bias).zip(p_row) {
+                    *r += *b;
+                    sum += *p * *r;
+                }
+                for (r, p) in row.iter_mut().zip(p_row) {
+                    *r = *p * (*r - sum) * inv_n;
+                }
+            }
+        },
+    )
 }
 
 /// Samples per sub-chunk: the layers after the first run on this many rows at a time, so
@@ -298,21 +324,7 @@ impl<T: Real> CpuHessian<T> {
             if l + 1 < layers {
                 bias_relu_mask(rz, v_b, &chunk.hidden[l][at(fan_out)]);
             } else {
-                // Output: R(δ_L) = p ⊙ (R(z_L) + c − ⟨p, R(z_L) + c⟩) / n, in place.
-                let probs = &chunk.probs[at(fan_out)];
-                for (row, p_row) in rz
-                    .chunks_exact_mut(fan_out)
-                    .zip(probs.chunks_exact(fan_out))
-                {
-                    let mut sum = T::zero();
-                    for ((r, b), p) in row.iter_mut().zip(v_b).zip(p_row) {
-                        *r += *b;
-                        sum += *p * *r;
-                    }
-                    for (r, p) in row.iter_mut().zip(p_row) {
-                        *r = *p * (*r - sum) * self.inv_n;
-                    }
-                }
+                softmax_r_delta(rz, v_b, &chunk.probs[at(fan_out)], self.inv_n);
             }
         }
         // Backward: ws.r[l] holds R(δ_l); accumulate R(∂W_l), R(∂b_l), then form R(δ_{l−1}).
