@@ -74,7 +74,7 @@ pub(crate) fn gemm_into<T: Real>(
 // The binary is built for baseline x86-64 (SSE2, 4 f32 lanes), so each pass runs through
 // `simd`, which compiles its body once more with the widest vector extension the CPU has
 // (AVX2 or AVX-512, `pulp`'s runtime dispatch) and picks that at run time. With all passes of
-// the Hessian-vector product dispatched, one product on 60,000 samples took ≈ 7 % less time
+// the Hessian-vector product dispatched, one product on 60,000 samples took ≈ 2.5 % less time
 // (BENCHMARKS.md, 2026-11-30); the results are bit-identical (no reassociation: the same
 // additions in the same order, only more lanes at once).
 
