@@ -7,6 +7,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
     col_f64_opt, col_u64, col_utf8, f64_opt, int64s, utf8, ColumnSpec, ColumnType as T, TableRow,
+    RUN_KEY_COLUMN,
 };
 use super::{read_parts, OutputError};
 
@@ -35,7 +36,7 @@ pub struct MetricRow {
 }
 
 const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
+    RUN_KEY_COLUMN,
     ColumnSpec::required("step", T::Int64, "Training step: the number of optimiser updates applied to θ before this step's update."),
     ColumnSpec::optional("batch_loss", T::Float64, "Mean cross-entropy on this step's mini-batch, before the update; null at the run's final step (no update is taken from it)."),
     ColumnSpec::optional("grad_norm", T::Float64, "Euclidean norm of this step's mini-batch gradient; null at the final step."),

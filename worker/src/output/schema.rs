@@ -107,6 +107,20 @@ pub fn list_item_field() -> FieldRef {
     Arc::new(Field::new(LIST_ITEM_NAME, DataType::Float32, false))
 }
 
+/// The `run_key` column every per-run table starts with.
+pub const RUN_KEY_COLUMN: ColumnSpec = ColumnSpec::required(
+    "run_key",
+    ColumnType::Utf8,
+    "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet.",
+);
+
+/// The `step` column of the per-snapshot statistics' tables (trace, density, preconditioned).
+pub const SNAPSHOT_STEP_COLUMN: ColumnSpec = ColumnSpec::required(
+    "step",
+    ColumnType::Int64,
+    "Training step of the snapshot (θ after this many updates); joins `step` in the snapshots table.",
+);
+
 /// One column of a table: name (= the Rust field's name), type, nullability, description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnSpec {

@@ -6,7 +6,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
     bools, col_bool, col_f32_lists, col_f64, col_u32, col_u64, col_utf8, f32_lists, f64s, int64s,
-    utf8, ColumnSpec, ColumnType as T, TableRow,
+    utf8, ColumnSpec, ColumnType as T, TableRow, RUN_KEY_COLUMN,
 };
 use super::{read_parts, OutputError};
 
@@ -45,7 +45,7 @@ pub struct SnapshotRow {
 }
 
 const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
+    RUN_KEY_COLUMN,
     ColumnSpec::required("step", T::Int64, "Training step of the snapshot: the number of optimiser updates applied to θ."),
     ColumnSpec::required("index", T::Int64, "1-based rank of the eigenpair, by eigenvalue (1 = largest algebraic)."),
     ColumnSpec::required("eigenvalue", T::Float64, "Eigenvalue λ of the Hessian of the mean training loss over the Hessian's samples."),

@@ -6,7 +6,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
     col_f32_lists, col_u64, col_utf8, f32_lists, int64s, utf8, ColumnSpec, ColumnType as T,
-    TableRow,
+    TableRow, RUN_KEY_COLUMN,
 };
 use super::{read_parts, OutputError};
 
@@ -22,7 +22,7 @@ pub struct WeightRow {
 }
 
 const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
+    RUN_KEY_COLUMN,
     ColumnSpec::required("step", T::Int64, "Training step of the snapshot: the number of optimiser updates applied to θ."),
     ColumnSpec::required("theta", T::ListFloat32, "Flat parameter vector θ in PyTorch's parameters_to_vector layout (per layer: out×in weight row-major, then bias)."),
 ];

@@ -8,6 +8,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 
 use crate::output::schema::{
     col_f64, col_u64, col_utf8, f64s, int64s, utf8, ColumnSpec, ColumnType as T, TableRow,
+    RUN_KEY_COLUMN, SNAPSHOT_STEP_COLUMN,
 };
 use crate::output::{read_parts, OutputError};
 
@@ -115,8 +116,8 @@ pub struct DensityRow {
 }
 
 const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
-    ColumnSpec::required("step", T::Int64, "Training step of the snapshot (θ after this many updates); joins `step` in the snapshots table."),
+    RUN_KEY_COLUMN,
+    SNAPSHOT_STEP_COLUMN,
     ColumnSpec::required("probe", T::Int64, "Probe number (1-based) of stochastic Lanczos quadrature (Ubaru, Chen & Saad 2017; PyHessian's density): a Rademacher vector from the run seed's density stream, one sub-stream per snapshot."),
     ColumnSpec::required("node", T::Float64, "A Ritz node: an eigenvalue of the probe's Lanczos tridiagonal (snapshots.density.steps steps, full reorthogonalisation) of the loss Hessian on the snapshot's Hessian samples."),
     ColumnSpec::required("weight", T::Float64, "The node's Gauss quadrature weight (squared first component of its tridiagonal eigenvector); a probe's weights sum to 1. The density is the mean over probes of Σ weight·δ(λ − node), broadened (e.g. Gaussian) when drawn."),

@@ -15,7 +15,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 
 use crate::output::schema::{
     bools, col_bool, col_f64, col_u64, col_utf8, f64s, int64s, utf8, ColumnSpec, ColumnType as T,
-    TableRow,
+    TableRow, RUN_KEY_COLUMN, SNAPSHOT_STEP_COLUMN,
 };
 use crate::output::{read_parts, OutputError};
 
@@ -215,8 +215,8 @@ pub struct PreconditionedRow {
 }
 
 const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
-    ColumnSpec::required("step", T::Int64, "Training step of the snapshot (θ after this many updates); joins `step` in the snapshots table."),
+    RUN_KEY_COLUMN,
+    SNAPSHOT_STEP_COLUMN,
     ColumnSpec::required("index", T::Int64, "Eigen-index, 1 = largest."),
     ColumnSpec::required("eigenvalue", T::Float64, "Eigenvalue of P^(−1/2) H P^(−1/2), with the optimiser's diagonal preconditioner at this step, at the learning rate lr of the step that follows it (at the last snapshot, of the last step taken): Adam and AdamW P = diag(√v̂ + ε)/lr (v̂ the bias-corrected second moment), RMSprop P = diag(√v + ε)/lr (centred: √(v − ḡ²) + ε), SAM that of its base. The eigenvalues of P⁻¹H, the curvature the update sees (index 1: the preconditioned sharpness of Cohen et al. 2022). Not defined at step 0 (no row)."),
     ColumnSpec::required("residual", T::Float64, "‖Av − λv‖ of the pair returned by the solver (A the preconditioned Hessian), as for the plain eigenpairs."),

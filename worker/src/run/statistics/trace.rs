@@ -8,6 +8,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 
 use crate::output::schema::{
     col_f64, col_u64, col_utf8, f64s, int64s, utf8, ColumnSpec, ColumnType as T, TableRow,
+    RUN_KEY_COLUMN, SNAPSHOT_STEP_COLUMN,
 };
 use crate::output::{read_parts, OutputError};
 
@@ -106,8 +107,8 @@ pub struct TraceRow {
 }
 
 const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec::required("run_key", T::Utf8, "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."),
-    ColumnSpec::required("step", T::Int64, "Training step of the snapshot (θ after this many updates); joins `step` in the snapshots table."),
+    RUN_KEY_COLUMN,
+    SNAPSHOT_STEP_COLUMN,
     ColumnSpec::required("trace", T::Float64, "Hutchinson's estimate of tr(H), the trace of the loss Hessian on the snapshot's Hessian samples: the mean of zᵀHz over Rademacher (±1) probes z (Hutchinson 1989; PyHessian's trace). Unbiased."),
     ColumnSpec::required("trace_std_error", T::Float64, "Standard error of `trace`: the sample standard deviation of zᵀHz over the probes divided by √probes; NaN with one probe."),
     ColumnSpec::required("probes", T::Int64, "Rademacher probes used, one Hessian-vector product each (snapshots.trace.probes), drawn from the run seed's trace stream, one sub-stream per snapshot."),
