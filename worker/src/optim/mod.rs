@@ -12,8 +12,8 @@
 
 mod host;
 mod preconditioner;
-mod rule;
-mod tensor;
+pub(crate) mod rule;
+pub(crate) mod tensor;
 
 pub(crate) use host::HostOptimizer;
 pub use preconditioner::preconditioner_scale;

@@ -4,6 +4,9 @@
 
 mod data;
 mod engine;
+mod ensemble;
+#[cfg(test)]
+mod ensemble_tests;
 mod host_engine;
 mod order;
 #[cfg(test)]
@@ -11,6 +14,7 @@ mod tests;
 
 pub use data::DeviceData;
 pub use engine::TrainingEngine;
+pub use ensemble::{EnsembleTrainer, MemberSpec};
 pub use order::{BatchOrder, OrderPosition};
 
 use candle_core::DType;
