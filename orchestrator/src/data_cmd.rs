@@ -1,7 +1,7 @@
 //! `eigensweep data`: dataset downloads and locations.
 
 use eigensweep_common::exit_codes;
-use eigensweep_worker::data::{cache_dir, cached_dataset_dir, fetch, DatasetKind};
+use eigensweep_worker::data::{cache_dir, cached_dataset_dir, fetch, DataError, DatasetKind};
 
 use crate::cli::DataCommand;
 use crate::failure::{Failure, WithExitCode};
@@ -17,8 +17,13 @@ pub(crate) fn run(cmd: DataCommand) -> Result<(), Failure> {
                 None => cached_dataset_dir(kind)
                     .exit_code(exit_codes::INPUT, "choosing the cache directory")?,
             };
-            let path = fetch(kind, &dest, &mut |msg: &str| crate::console::note!("{msg}"))
-                .exit_code(exit_codes::NETWORK, format!("fetching {}", kind.name()))?;
+            let path = match fetch(kind, &dest, &mut |msg: &str| crate::console::note!("{msg}")) {
+                Ok(path) => path,
+                Err(e) => {
+                    let code = fetch_exit_code(&e);
+                    return Err(e).exit_code(code, format!("fetching {}", kind.name()));
+                }
+            };
             crate::console::say!("{}", path.display());
             Ok(())
         }
@@ -32,5 +37,53 @@ pub(crate) fn run(cmd: DataCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+/// The exit code of a failed `data fetch`: [`OUTPUT`](exit_codes::OUTPUT) where the dataset
+/// directory could not be written (read-only, full, no permission: nothing was downloaded in
+/// vain, and no mirror would help), [`NETWORK`](exit_codes::NETWORK) where no mirror gave a
+/// verified file.
+fn fetch_exit_code(e: &DataError) -> i32 {
+    match e {
+        DataError::CacheWrite { .. } => exit_codes::OUTPUT,
+        DataError::Io { source, .. } if eigensweep_worker::output::is_fatal_io(source) => {
+            exit_codes::OUTPUT
+        }
+        // FetchFailed, and anything else a download may meet.
+        _ => exit_codes::NETWORK,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+    use std::path::PathBuf;
+
+    #[test]
+    fn an_unwritable_cache_is_an_output_error_and_a_failed_download_a_network_error() {
+        for kind in [
+            io::ErrorKind::ReadOnlyFilesystem,
+            io::ErrorKind::PermissionDenied,
+            io::ErrorKind::StorageFull,
+        ] {
+            let e = DataError::CacheWrite {
+                dir: PathBuf::from("/c"),
+                action: "creating",
+                path: PathBuf::from("/c/.x.partial-1"),
+                source: io::Error::from(kind),
+                state: String::new(),
+            };
+            assert_eq!(fetch_exit_code(&e), exit_codes::OUTPUT, "{kind:?}");
+        }
+        let e = DataError::FetchFailed {
+            dataset: "mnist".into(),
+            file: "x.gz".into(),
+            dir: PathBuf::from("/c"),
+            attempts: String::new(),
+            help: String::new(),
+        };
+        assert_eq!(fetch_exit_code(&e), exit_codes::NETWORK);
     }
 }

@@ -188,3 +188,48 @@ pub fn duckdb_available() -> bool {
     }
     ok
 }
+
+/// A tmpfs mounted on a directory, unmounted when dropped. `None` (with a note) where this user
+/// may not mount, unless EIGENSWEEP_REQUIRE_MOUNT is set (CI runs as root and sets it).
+pub struct Tmpfs {
+    pub dir: PathBuf,
+}
+
+impl Tmpfs {
+    pub fn mount(dir: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var_os("EIGENSWEEP_REQUIRE_MOUNT").is_none(),
+                "EIGENSWEEP_REQUIRE_MOUNT is set but mounting a tmpfs failed (run as root)"
+            );
+            eprintln!("note: cannot mount a tmpfs here (not root?); skipping this test");
+            return None;
+        }
+        Some(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// `mount -o remount,OPTIONS`, e.g. `ro` or `size=256m`.
+    pub fn remount(&self, options: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.dir)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "remounting {} {options}", self.dir.display());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
+}

@@ -250,8 +250,10 @@ pub enum DataError {
         expected: String,
     },
 
-    /// A file could not be downloaded from any mirror; carries how to install it by hand.
-    #[error("could not download {file} for {dataset} into {dir}:\n{attempts}\n\n{instructions}")]
+    /// A file could not be downloaded from any mirror; carries the state of every file of the
+    /// dataset in the directory (what is verified, what could not be) and how to install the
+    /// files by hand.
+    #[error("could not download {file} for {dataset} into {dir}:\n{attempts}\n\n{help}")]
     FetchFailed {
         /// Dataset name, e.g. "mnist".
         dataset: String,
@@ -261,8 +263,32 @@ pub enum DataError {
         dir: PathBuf,
         /// One line per URL tried, with its error.
         attempts: String,
-        /// Plain-words instructions to place the files by hand.
-        instructions: String,
+        /// The files of the dataset as the directory now holds them, one line each, what was
+        /// changed (nothing, unless some were downloaded before this one failed), and
+        /// plain-words instructions to place the files by hand.
+        help: String,
+    },
+
+    /// The data cache could not be written (read-only, full, no permission, failing disk):
+    /// exit code 4 (an output could not be written), not that of a failed download.
+    #[error(
+        "cannot write into the data directory {dir}: {action} {path}: {source}\n{state}\n\
+         Make the directory writable, or choose another one: set EIGENSWEEP_DATA (or pass \
+         --dir) to a writable directory"
+    )]
+    CacheWrite {
+        /// The dataset directory.
+        dir: PathBuf,
+        /// What was being done, e.g. "creating".
+        action: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+        /// In what state the directory was left (nothing changed, as a rule) and which files
+        /// still need a download.
+        state: String,
     },
 }
 

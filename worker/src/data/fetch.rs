@@ -1,13 +1,20 @@
-//! Downloading the standard MNIST / FashionMNIST files, verified by SHA-256.
+//! Downloading the standard MNIST / FashionMNIST files into a dataset directory, verified by
+//! SHA-256, after judging the files already there.
 //!
-//! The study's numbers are only comparable if everyone trains on the same bytes, so each
-//! file is checked against the SHA-256 digest and size of the canonical distribution before
-//! it may carry its final name. A download is written under a temporary name and renamed
-//! only after it verifies; a file already present with the right digest is not downloaded
-//! again, so `fetch` doubles as the "verify my hand-placed files" command.
+//! The study's numbers are only comparable if everyone trains on the same data, so every file
+//! of the directory is first judged against the canonical distribution, reading only
+//! ([`judge`]: by its `.gz` bytes, else by its decompressed content; see
+//! [`digest`](super::digest)). Verified files are kept as they are and not downloaded, so
+//! `fetch` doubles as the "verify my hand-placed files" command, and a cache whose files are
+//! all verified needs no network and no write (a read-only cache is fine).
 //!
-//! Machines without internet access are common (clusters, sandboxes): there the error says,
-//! in plain words, which four files to fetch from where and where to put them.
+//! A file of the user's is never renamed, deleted or overwritten before a verified replacement
+//! sits complete under a temporary name beside it (`atomic::PartialFile`); the replacement then takes
+//! the final name in one rename, the old file kept as `NAME.rejected`. Offline, the directory is
+//! left exactly as it was, and the error says which files could not be verified, why, and how
+//! to place them by hand; machines without internet access are common (clusters, sandboxes). A
+//! directory that cannot be written is [`DataError::CacheWrite`] (exit code 4, not a failed
+//! download's 5), found before anything is downloaded.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -16,78 +23,14 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::atomic::{partial_path, rename_into_place};
+use super::atomic::{rejected_path, replace_keeping_old, PartialFile};
+use super::digest::{check_digest, content_digest, hex, judge, LocalFile, Verdict};
 use super::locate::DatasetKind;
 use super::DataError;
 
-/// One file of a standard dataset: its name, size in bytes and SHA-256 (lowercase hex).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RemoteFile<'a> {
-    /// File name, identical on every mirror and in the dataset directory.
-    pub name: &'a str,
-    /// Size in bytes of the (gzip) file.
-    pub size: u64,
-    /// SHA-256 of the file, lowercase hex.
-    pub sha256: &'a str,
-}
-
-// Digests and sizes of the canonical gzip files. Sources, cross-checked:
-// - MNIST: tensorflow/datasets `tensorflow_datasets/url_checksums/mnist.txt` (size and SHA-256
-//   of each file at storage.googleapis.com/cvdf-datasets/mnist/); the same SHA-256 values are
-//   used by torchvision-derived loaders for ossci-datasets.s3.amazonaws.com/mnist/ (torch.rb
-//   `resources`, guild.ai's mnist package), and the files have torchvision's MD5s
-//   f68b3c2d…, d53e105e…, 9fb629c4…, ec29112d…  (train-images, train-labels, t10k-images,
-//   t10k-labels).
-// - FashionMNIST: tensorflow/datasets `tensorflow_datasets/url_checksums/fashion_mnist.txt`
-//   (files at fashion-mnist.s3-website.eu-central-1.amazonaws.com); the same digests are
-//   in tensorflow/datasets' legacy `_CHECKSUMS` table for fashion_mnist and other loaders; MD5s
-//   (torchvision) 8d4fb7e6…, 25c81989…, bef4ecab…, bb300cfd….
-
-const MNIST_FILES: [RemoteFile<'static>; 4] = [
-    RemoteFile {
-        name: "train-images-idx3-ubyte.gz",
-        size: 9_912_422,
-        sha256: "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    },
-    RemoteFile {
-        name: "train-labels-idx1-ubyte.gz",
-        size: 28_881,
-        sha256: "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    },
-    RemoteFile {
-        name: "t10k-images-idx3-ubyte.gz",
-        size: 1_648_877,
-        sha256: "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    },
-    RemoteFile {
-        name: "t10k-labels-idx1-ubyte.gz",
-        size: 4_542,
-        sha256: "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-    },
-];
-
-const FASHION_FILES: [RemoteFile<'static>; 4] = [
-    RemoteFile {
-        name: "train-images-idx3-ubyte.gz",
-        size: 26_421_880,
-        sha256: "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-    },
-    RemoteFile {
-        name: "train-labels-idx1-ubyte.gz",
-        size: 29_515,
-        sha256: "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-    },
-    RemoteFile {
-        name: "t10k-images-idx3-ubyte.gz",
-        size: 4_422_102,
-        sha256: "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-    },
-    RemoteFile {
-        name: "t10k-labels-idx1-ubyte.gz",
-        size: 5_148,
-        sha256: "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-    },
-];
+// The standard files are described with their digests (`digest`); they are part of what
+// `fetch` offers, and `data` re-exports them from here.
+pub use super::digest::{standard_files, verify_file, RemoteFile};
 
 const MNIST_MIRRORS: [&str; 2] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -101,70 +44,12 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one read may stall mid-download before the mirror is given up.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The four standard files of a dataset, with sizes and SHA-256 digests.
-pub fn standard_files(kind: DatasetKind) -> [RemoteFile<'static>; 4] {
-    match kind {
-        DatasetKind::Mnist => MNIST_FILES,
-        DatasetKind::FashionMnist => FASHION_FILES,
-    }
-}
-
 /// Base URLs (ending in `/`) the files of a dataset are fetched from, in order of preference.
 pub fn mirrors(kind: DatasetKind) -> &'static [&'static str] {
     match kind {
         DatasetKind::Mnist => &MNIST_MIRRORS,
         DatasetKind::FashionMnist => &FASHION_MIRRORS,
     }
-}
-
-/// SHA-256 (lowercase hex) and size of a file, read in chunks so memory stays small.
-pub fn sha256_file(path: &Path) -> Result<(String, u64), DataError> {
-    let mut f = fs::File::open(path).map_err(|e| DataError::io("opening", path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| DataError::io("reading", path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((hex(&hasher.finalize()), size))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Checks that the file at `path` is exactly `expected` (size and SHA-256).
-///
-/// The error carries both digests and sizes so a user can tell a truncated download (smaller)
-/// from a different release of the file (same size, other digest).
-pub fn verify_file(path: &Path, expected: &RemoteFile<'_>) -> Result<(), DataError> {
-    let (actual, size) = sha256_file(path)?;
-    check_digest(path, &actual, size, expected)
-}
-
-fn check_digest(
-    path: &Path,
-    actual: &str,
-    size: u64,
-    expected: &RemoteFile<'_>,
-) -> Result<(), DataError> {
-    if size == expected.size && actual.eq_ignore_ascii_case(expected.sha256) {
-        return Ok(());
-    }
-    Err(DataError::ChecksumMismatch {
-        path: path.to_path_buf(),
-        size,
-        actual: actual.to_string(),
-        expected_size: expected.size,
-        expected: expected.sha256.to_string(),
-    })
 }
 
 /// Instructions, in plain words, for installing a dataset's files by hand into `dest`.
@@ -182,10 +67,11 @@ pub fn manual_instructions(kind: DatasetKind, dest: &Path) -> String {
     }
     s.push_str(&format!(
         "and copy them, still gzipped and with these names, into the directory\n  {}\n\
-         Then run `eigensweep data fetch {kind}`: it checks each file's SHA-256 and downloads \
-         nothing that is already there and correct. Alternatively, name any directory that \
-         holds the four files (plain or .gz) directly as the dataset directory, or set \
-         EIGENSWEEP_DATA to choose the cache location.",
+         (in place of any file reported above as not the standard one). Then run \
+         `eigensweep data fetch {kind}`: it checks each file's SHA-256, or that of its \
+         decompressed content, and downloads nothing that is already there and correct. \
+         Alternatively, name any directory that holds the four files (plain or .gz) directly \
+         as the dataset directory, or set EIGENSWEEP_DATA to choose the cache location.",
         dest.display()
     ));
     s
@@ -200,17 +86,22 @@ struct FetchPlan<'a> {
     instructions: String,
 }
 
-/// Downloads the 4 standard `.gz` files of `kind` into `dest` and verifies their SHA-256.
+/// Makes the 4 standard files of `kind` present and verified in `dest`; returns `dest`.
 ///
 /// The caller normally passes [`cached_dataset_dir`](super::locate::cached_dataset_dir).
-/// Files already in `dest` with the right digest are kept and not downloaded; a file there
-/// with a wrong digest is moved aside to `NAME.rejected` (so it can no longer be read as the
-/// dataset, yet nothing the user placed is deleted) and downloaded again. Each download goes
-/// to a temporary name and is renamed only once its digest matches. `progress` receives one
-/// line per event (already verified, downloading, percentage, verified). Returns `dest`.
+/// First every file there is judged, reading only ([`judge`]); files verified by their bytes
+/// or their decompressed content are kept as they are and not downloaded, so `fetch` doubles
+/// as the "verify my hand-placed files" command. Each other file is downloaded to a temporary
+/// name (created before connecting, so a read-only directory fails at once with
+/// [`DataError::CacheWrite`]) and verified; only then does it take the final name, in one
+/// rename, the file it replaces kept as `NAME.rejected`. A FashionMNIST file judged
+/// well-formed whose decompressed content equals the download's is kept instead, untouched.
+/// `progress` receives one line per event (judged, downloading, percentage, verified) and a
+/// last line summing up how the files were verified.
 ///
-/// Stops at the first file that no mirror can provide, with an error that says how to place
-/// the files by hand (see [`manual_instructions`]).
+/// Stops at the first file that no mirror can provide, with [`DataError::FetchFailed`]: it
+/// lists every file's state (the directory is left as it was) and how to place the files by
+/// hand (see [`manual_instructions`]).
 pub fn fetch(
     kind: DatasetKind,
     dest: &Path,
@@ -227,107 +118,419 @@ pub fn fetch(
     fetch_plan(&plan, dest, progress)
 }
 
+/// One standard file during a fetch: as judged, and what this fetch did to it.
+struct Entry<'f> {
+    file: &'f RemoteFile<'f>,
+    local: LocalFile,
+    /// What this fetch did to the file, if anything.
+    done: Option<Done>,
+}
+
+/// What a fetch did to one file.
+enum Done {
+    /// Downloaded to the final name, where there was none (or only a file of another name,
+    /// moved aside to the given path where that worked).
+    Downloaded { aside: Option<PathBuf> },
+    /// Downloaded and put in place of the file there, kept at the given path.
+    Replaced { aside: PathBuf },
+    /// The local file's decompressed content equals the download's: kept untouched.
+    SameAsDownload,
+}
+
+impl Entry<'_> {
+    fn verified(&self) -> bool {
+        self.done.is_some() || self.local.verdict.is_verified()
+    }
+
+    /// The file's name as it is in the directory (the loader's, which may not be the standard).
+    fn shown_name(&self) -> String {
+        self.local
+            .path
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.file.name.to_string())
+    }
+
+    /// One line on the file's state, for the summary of a failed fetch.
+    fn state(&self) -> String {
+        let name = self.shown_name();
+        match (&self.done, &self.local.verdict) {
+            (Some(Done::Downloaded { aside: None }), _) => {
+                format!("{}: downloaded now and verified", self.file.name)
+            }
+            (Some(Done::Downloaded { aside: Some(aside) }), _) => format!(
+                "{}: downloaded now and verified ({name}, not the standard file, moved to {})",
+                self.file.name,
+                aside.display()
+            ),
+            (Some(Done::Replaced { aside }), _) => format!(
+                "{}: downloaded now and verified (the file there kept as {})",
+                self.file.name,
+                aside.display()
+            ),
+            (Some(Done::SameAsDownload), _) => format!(
+                "{name}: verified (its decompressed content is that of a download), kept as it is"
+            ),
+            (None, Verdict::Canonical) => format!("{name}: verified (the published .gz file)"),
+            (None, Verdict::SameContent { .. }) => {
+                format!("{name}: verified (by the SHA-256 of its decompressed content)")
+            }
+            (None, Verdict::Missing) => format!("{}: missing", self.file.name),
+            (None, Verdict::WellFormed { holds }) => format!(
+                "{name}: NOT verified: a well-formed IDX file ({holds}), but not the published \
+                 .gz file, and no SHA-256 of the decompressed data is published to compare it \
+                 with; left as it is (`run` can read it; a download would confirm it)"
+            ),
+            (None, Verdict::Bad { why }) => {
+                format!("{name}: NOT verified: {why}; left as it is")
+            }
+        }
+    }
+}
+
+/// The progress line of a file just judged.
+fn judged_line(dataset: &str, entry: &Entry<'_>) -> String {
+    let name = entry.shown_name();
+    match &entry.local.verdict {
+        Verdict::Missing => format!("{dataset}: {name} missing"),
+        Verdict::Canonical => format!("{dataset}: {name} present, SHA-256 verified"),
+        Verdict::SameContent { gzip: true } => format!(
+            "{dataset}: {name} present, verified by the SHA-256 of its decompressed content \
+             (its .gz bytes are not the published file's: compressed by another tool)"
+        ),
+        Verdict::SameContent { gzip: false } => format!(
+            "{dataset}: {name} present (not compressed), verified by the SHA-256 of its content"
+        ),
+        Verdict::WellFormed { holds } => format!(
+            "{dataset}: {name} present, not verified: a well-formed IDX file ({holds}), but \
+             not the published .gz file, and no SHA-256 of the decompressed {dataset} data is \
+             published; downloading the standard file to compare"
+        ),
+        Verdict::Bad { why } => format!(
+            "{dataset}: {name} present but not the standard file: {why}; it stays as it is \
+             unless a verified replacement is downloaded"
+        ),
+    }
+}
+
+/// The last progress line of a successful fetch: how each file was verified.
+fn summary_line(dataset: &str, dest: &Path, entries: &[Entry<'_>]) -> String {
+    let count = |f: fn(&Entry<'_>) -> bool| entries.iter().filter(|e| f(e)).count();
+    let parts = [
+        (
+            count(|e| e.done.is_none() && e.local.verdict == Verdict::Canonical),
+            "by their published .gz SHA-256",
+        ),
+        (
+            count(|e| e.done.is_none() && matches!(e.local.verdict, Verdict::SameContent { .. })),
+            "by the SHA-256 of their decompressed content",
+        ),
+        (
+            count(|e| matches!(e.done, Some(Done::SameAsDownload))),
+            "by comparing their decompressed content with a download, kept as they were",
+        ),
+        (
+            count(|e| {
+                matches!(
+                    e.done,
+                    Some(Done::Downloaded { .. } | Done::Replaced { .. })
+                )
+            }),
+            "downloaded now",
+        ),
+    ];
+    let said: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, how)| format!("{n} {how}"))
+        .collect();
+    let nothing_done = entries.iter().all(|e| e.done.is_none());
+    format!(
+        "{dataset}: all {} files in {} verified: {}{}",
+        entries.len(),
+        dest.display(),
+        said.join(", "),
+        if nothing_done {
+            "; nothing downloaded, nothing changed"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Where a failed fetch left the directory: every file's state and what was changed.
+fn files_state(plan: &FetchPlan<'_>, dest: &Path, entries: &[Entry<'_>]) -> String {
+    let mut s = format!("The {} files in {}:\n", plan.dataset, dest.display());
+    for e in entries {
+        s.push_str(&format!("  {}\n", e.state()));
+    }
+    let changed = entries.iter().any(|e| {
+        matches!(
+            e.done,
+            Some(Done::Downloaded { .. } | Done::Replaced { .. })
+        )
+    });
+    s.push_str(if changed {
+        "Apart from the files downloaded now, nothing in the directory was changed."
+    } else {
+        "Nothing in the directory was changed."
+    });
+    if entries.iter().any(|e| !e.verified()) {
+        s.push_str(&format!(
+            "\nTo verify the files marked NOT verified or missing, run `eigensweep data fetch \
+             {}` again where {} can be reached (verified files are not downloaded again), or \
+             place the standard files there by hand.",
+            plan.dataset,
+            plan.mirrors.first().copied().unwrap_or("a mirror")
+        ));
+    }
+    s
+}
+
+/// A write into the directory failed: [`DataError::CacheWrite`], saying what is left to do.
+fn cache_write(dest: &Path, error: DataError, entries: &[Entry<'_>]) -> DataError {
+    let DataError::Io {
+        action,
+        path,
+        source,
+    } = error
+    else {
+        return error;
+    };
+    let downloaded: Vec<&str> = entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.done,
+                Some(Done::Downloaded { .. } | Done::Replaced { .. })
+            )
+        })
+        .map(|e| e.file.name)
+        .collect();
+    let pending: Vec<&str> = entries
+        .iter()
+        .filter(|e| !e.verified())
+        .map(|e| e.file.name)
+        .collect();
+    let mut state = if downloaded.is_empty() {
+        "Nothing in the directory was changed".to_string()
+    } else {
+        format!(
+            "Apart from {}, downloaded and verified, nothing in the directory was changed",
+            downloaded.join(", ")
+        )
+    };
+    if !pending.is_empty() {
+        state.push_str(&format!(
+            "; still to download and verify: {}",
+            pending.join(", ")
+        ));
+    }
+    state.push('.');
+    DataError::CacheWrite {
+        dir: dest.to_path_buf(),
+        action,
+        path,
+        source,
+        state,
+    }
+}
+
 fn fetch_plan(
     plan: &FetchPlan<'_>,
     dest: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, DataError> {
-    fs::create_dir_all(dest).map_err(|e| DataError::io("creating directory", dest, e))?;
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(plan.connect_timeout)
-        .timeout_read(READ_TIMEOUT)
-        .try_proxy_from_env(true)
-        .user_agent(concat!("eigensweep/", env!("CARGO_PKG_VERSION")))
-        .build();
-    for file in plan.files {
-        let path = dest.join(file.name);
-        if path.exists() {
-            match verify_file(&path, file) {
-                Ok(()) => {
-                    progress(&format!(
-                        "{}: {} present, SHA-256 verified",
-                        plan.dataset, file.name
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    let aside = path.with_file_name(format!("{}.rejected", file.name));
-                    fs::rename(&path, &aside)
-                        .map_err(|e| DataError::io("moving aside a bad file", &path, e))?;
-                    progress(&format!(
-                        "{}: rejected {e}; moved to {}",
-                        plan.dataset,
-                        aside.display()
-                    ));
-                }
+    let mut entries: Vec<Entry<'_>> = plan
+        .files
+        .iter()
+        .map(|file| Entry {
+            file,
+            local: judge(dest, file),
+            done: None,
+        })
+        .collect();
+    for e in &entries {
+        progress(&judged_line(&plan.dataset, e));
+    }
+    if entries.iter().any(|e| !e.verified()) {
+        fs::create_dir_all(dest).map_err(|e| {
+            cache_write(dest, DataError::io("creating directory", dest, e), &entries)
+        })?;
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(plan.connect_timeout)
+            .timeout_read(READ_TIMEOUT)
+            .try_proxy_from_env(true)
+            .user_agent(concat!("eigensweep/", env!("CARGO_PKG_VERSION")))
+            .build();
+        for i in 0..entries.len() {
+            if entries[i].verified() {
+                continue;
             }
-        }
-        let mut attempts = String::new();
-        let mut done = false;
-        for base in plan.mirrors {
-            let url = format!("{base}{}", file.name);
-            progress(&format!(
-                "{}: downloading {url} ({} bytes)",
-                plan.dataset, file.size
-            ));
-            match download(&agent, &url, &path, file, progress) {
-                Ok(()) => {
-                    progress(&format!(
-                        "{}: {} downloaded, SHA-256 verified",
-                        plan.dataset, file.name
-                    ));
-                    done = true;
-                    break;
-                }
-                Err(e) => {
-                    progress(&format!("{}: {url} failed: {e}", plan.dataset));
-                    attempts.push_str(&format!("  {url}: {e}\n"));
-                }
-            }
-        }
-        if !done {
-            return Err(DataError::FetchFailed {
-                dataset: plan.dataset.clone(),
-                file: file.name.to_string(),
-                dir: dest.to_path_buf(),
-                attempts: attempts.trim_end().to_string(),
-                instructions: plan.instructions.clone(),
-            });
+            let done = download_and_install(plan, dest, &agent, &entries[i], progress).map_err(
+                |failure| match failure {
+                    Failure::Cache(e) => cache_write(dest, e, &entries),
+                    Failure::Mirrors(attempts) => DataError::FetchFailed {
+                        dataset: plan.dataset.clone(),
+                        file: entries[i].file.name.to_string(),
+                        dir: dest.to_path_buf(),
+                        attempts,
+                        help: format!(
+                            "{}\n\n{}",
+                            files_state(plan, dest, &entries),
+                            plan.instructions
+                        ),
+                    },
+                },
+            )?;
+            entries[i].done = Some(done);
         }
     }
+    progress(&summary_line(&plan.dataset, dest, &entries));
     Ok(dest.to_path_buf())
 }
 
-/// Downloads one URL to `final_path` via a temporary file, verifying size and SHA-256.
-///
-/// Errors are returned as text for the per-mirror attempt list; the temporary file is always
-/// removed on failure so nothing unverified remains.
+/// Why a file could not be made verified.
+enum Failure {
+    /// No mirror gave the standard file: one line per URL tried.
+    Mirrors(String),
+    /// The directory could not be written (a [`DataError::Io`]).
+    Cache(DataError),
+}
+
+/// Downloads `entry`'s file to a temporary name beside its final one, then puts it in place
+/// (or, for a well-formed file of the same decompressed content, keeps the local file).
+fn download_and_install(
+    plan: &FetchPlan<'_>,
+    dest: &Path,
+    agent: &ureq::Agent,
+    entry: &Entry<'_>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Done, Failure> {
+    let file = entry.file;
+    let final_path = dest.join(file.name);
+    // Before connecting: a directory that cannot be written fails here, having changed nothing.
+    let mut tmp = PartialFile::create(&final_path).map_err(Failure::Cache)?;
+    let mut attempts = String::new();
+    let mut downloaded = false;
+    for base in plan.mirrors {
+        let url = format!("{base}{}", file.name);
+        progress(&format!(
+            "{}: downloading {url} ({} bytes)",
+            plan.dataset, file.size
+        ));
+        match download(agent, &url, &mut tmp, &final_path, file, progress) {
+            Ok(()) => {
+                progress(&format!(
+                    "{}: {} downloaded, SHA-256 verified",
+                    plan.dataset, file.name
+                ));
+                downloaded = true;
+                break;
+            }
+            Err(DownloadError::Write(e)) => return Err(Failure::Cache(e)),
+            Err(DownloadError::Mirror(e)) => {
+                progress(&format!("{}: {url} failed: {e}", plan.dataset));
+                attempts.push_str(&format!("  {url}: {e}\n"));
+            }
+        }
+    }
+    if !downloaded {
+        // `tmp` is removed as it is dropped: the directory is as it was.
+        return Err(Failure::Mirrors(attempts.trim_end().to_string()));
+    }
+    let Some(local) = &entry.local.path else {
+        tmp.rename_to(&final_path).map_err(|e| {
+            Failure::Cache(DataError::io(
+                "renaming a temporary file to",
+                &final_path,
+                e,
+            ))
+        })?;
+        return Ok(Done::Downloaded { aside: None });
+    };
+    if let Verdict::WellFormed { .. } = entry.local.verdict {
+        let theirs = content_digest(tmp.path()).map_err(Failure::Cache)?;
+        if content_digest(local).is_ok_and(|ours| ours.sha256 == theirs.sha256) {
+            progress(&format!(
+                "{}: {} has the decompressed content of the download: verified, kept as it is",
+                plan.dataset,
+                local.display()
+            ));
+            return Ok(Done::SameAsDownload);
+        }
+    }
+    if *local == final_path {
+        let aside = replace_keeping_old(tmp, &final_path).map_err(Failure::Cache)?;
+        progress(&format!(
+            "{}: {} replaced by the download; the file that was there is kept as {}",
+            plan.dataset,
+            final_path.display(),
+            aside.display()
+        ));
+        return Ok(Done::Replaced { aside });
+    }
+    // The loader read another name (a plain or dotted file): the standard name, now taken by
+    // the verified download, comes first, and the old file is moved out of the loader's way.
+    tmp.rename_to(&final_path).map_err(|e| {
+        Failure::Cache(DataError::io(
+            "renaming a temporary file to",
+            &final_path,
+            e,
+        ))
+    })?;
+    let aside = rejected_path(local);
+    match fs::rename(local, &aside) {
+        Ok(()) => {
+            progress(&format!(
+                "{}: {} downloaded; {} (not the standard file) moved to {}",
+                plan.dataset,
+                final_path.display(),
+                local.display(),
+                aside.display()
+            ));
+            Ok(Done::Downloaded { aside: Some(aside) })
+        }
+        Err(e) => {
+            // Harmless: the loader reads the verified file first.
+            progress(&format!(
+                "{}: {} downloaded; {} (not the standard file) could not be moved aside ({e}), \
+                 but the verified file is read first",
+                plan.dataset,
+                final_path.display(),
+                local.display()
+            ));
+            Ok(Done::Downloaded { aside: None })
+        }
+    }
+}
+
+/// Why one download attempt failed.
+enum DownloadError {
+    /// The mirror (connection, status, content): try the next one.
+    Mirror(String),
+    /// The temporary file could not be written: no mirror will help.
+    Write(DataError),
+}
+
+/// Downloads one URL into `tmp`, verifying size and SHA-256 against `file`.
 fn download(
     agent: &ureq::Agent,
     url: &str,
+    tmp: &mut PartialFile,
     final_path: &Path,
     file: &RemoteFile<'_>,
     progress: &mut dyn FnMut(&str),
-) -> Result<(), String> {
-    let tmp = partial_path(final_path);
-    let result = download_to(agent, url, &tmp, final_path, file, progress);
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn download_to(
-    agent: &ureq::Agent,
-    url: &str,
-    tmp: &Path,
-    final_path: &Path,
-    file: &RemoteFile<'_>,
-    progress: &mut dyn FnMut(&str),
-) -> Result<(), String> {
-    let response = agent.get(url).call().map_err(|e| describe_ureq_error(&e))?;
+) -> Result<(), DownloadError> {
+    let response = agent
+        .get(url)
+        .call()
+        .map_err(|e| DownloadError::Mirror(describe_ureq_error(&e)))?;
     let mut reader = response.into_reader();
-    let mut out = fs::File::create(tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
+    let tmp_path = tmp.path().to_path_buf();
+    let write_error = |e| DownloadError::Write(DataError::io("writing", &tmp_path, e));
+    let out = tmp.restart().map_err(write_error)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;
@@ -335,7 +538,7 @@ fn download_to(
     loop {
         let n = reader
             .read(&mut buf)
-            .map_err(|e| format!("reading the response: {e}"))?;
+            .map_err(|e| DownloadError::Mirror(format!("reading the response: {e}")))?;
         if n == 0 {
             break;
         }
@@ -343,25 +546,24 @@ fn download_to(
         if size > file.size {
             // Stop early: the file is not the standard one, and a wrong server must not be
             // able to fill the disk.
-            return Err(format!(
+            return Err(DownloadError::Mirror(format!(
                 "server sent more than the expected {} bytes",
                 file.size
-            ));
+            )));
         }
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])
-            .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+        out.write_all(&buf[..n]).map_err(write_error)?;
         if file.size >= 1 << 20 && size * 10 >= next_report * file.size && next_report < 10 {
             progress(&format!("  {}: {}%", file.name, next_report * 10));
             next_report += 1;
         }
     }
-    out.sync_all()
-        .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-    drop(out);
-    check_digest(final_path, &hex(&hasher.finalize()), size, file)
-        .map_err(|e| format!("rejected the download (not written to its final name): {e}"))?;
-    rename_into_place(tmp, final_path).map_err(|e| e.to_string())
+    tmp.finish().map_err(write_error)?;
+    check_digest(final_path, &hex(&hasher.finalize()), size, file).map_err(|e| {
+        DownloadError::Mirror(format!(
+            "rejected the download (not written to its final name): {e}"
+        ))
+    })
 }
 
 fn describe_ureq_error(e: &ureq::Error) -> String {
@@ -384,19 +586,11 @@ fn describe_ureq_error(e: &ureq::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::atomic::partial_path;
+    use crate::data::digest::testing::{gzip, idx_labels, spec, standard_labels, LABELS};
     use std::io::{BufRead, BufReader};
     use std::net::TcpListener;
     use std::time::Instant;
-
-    /// The digest of the bytes `data`, as a `RemoteFile` called `name`.
-    fn spec(name: &'static str, data: &[u8]) -> RemoteFile<'static> {
-        let digest: &'static str = Box::leak(hex(&Sha256::digest(data)).into_boxed_str());
-        RemoteFile {
-            name,
-            size: data.len() as u64,
-            sha256: digest,
-        }
-    }
 
     /// A one-thread HTTP server on localhost that answers `n` GET requests with `body`.
     fn serve(body: Vec<u8>, n: usize) -> String {
@@ -439,54 +633,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn constants_are_well_formed() {
-        for kind in DatasetKind::ALL {
-            let files = standard_files(kind);
-            for f in &files {
-                assert_eq!(f.sha256.len(), 64);
-                assert!(f
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
-                assert!(f.name.ends_with("-ubyte.gz"));
-            }
-            assert!(mirrors(kind).iter().all(|m| m.ends_with('/')));
-        }
+    /// Every file of `dir` with its bytes, sorted by name: to prove nothing changed.
+    fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
     }
 
-    #[test]
-    fn verify_accepts_right_and_rejects_wrong_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        fs::write(&p, b"abc").unwrap();
-        // Known vector: SHA-256("abc").
-        let good = RemoteFile {
-            name: "f",
-            size: 3,
-            sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-        };
-        verify_file(&p, &good).unwrap();
-        let wrong_size = RemoteFile { size: 4, ..good };
-        let err = verify_file(&p, &wrong_size).unwrap_err();
-        assert!(matches!(
-            err,
-            DataError::ChecksumMismatch {
-                size: 3,
-                expected_size: 4,
-                ..
-            }
-        ));
-        let wrong_hash = RemoteFile {
-            sha256: MNIST_FILES[0].sha256,
-            ..good
-        };
-        let msg = verify_file(&p, &wrong_hash).unwrap_err().to_string();
-        assert!(
-            msg.contains(&p.display().to_string()) && msg.contains("ba7816bf"),
-            "{msg}"
-        );
-        assert!(verify_file(&dir.path().join("missing"), &good).is_err());
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
     }
 
     #[test]
@@ -502,8 +671,71 @@ mod tests {
         })
         .unwrap();
         assert_eq!(out, dir.path());
-        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(log.len(), 3, "{log:?}");
         assert!(log.iter().all(|l| l.contains("verified")), "{log:?}");
+        assert!(log[2].contains("nothing downloaded"), "{log:?}");
+    }
+
+    /// Issue 27: the standard data compressed by another tool, offline: verified by content,
+    /// nothing downloaded, nothing touched.
+    #[test]
+    fn recompressed_files_are_verified_offline_and_left_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, file) = standard_labels("l-labels-idx1-ubyte.gz", true);
+        let (_, other) = standard_labels("m-labels-idx1-ubyte.gz", true);
+        let files = [file, other];
+        fs::write(dir.path().join(file.name), gzip(&idx_labels(&LABELS), 1)).unwrap();
+        // Unpacked, under the name the loader reads after the .gz one.
+        fs::write(dir.path().join("m-labels-idx1-ubyte"), idx_labels(&LABELS)).unwrap();
+        let before = snapshot(dir.path());
+        let dead = dead_url();
+        let mut log = Vec::new();
+        fetch_plan(&plan(&files, &[dead.as_str()]), dir.path(), &mut |m| {
+            log.push(m.to_string())
+        })
+        .unwrap();
+        assert_eq!(snapshot(dir.path()), before, "nothing may change");
+        let last = log.last().unwrap();
+        assert!(
+            last.contains("all 2 files")
+                && last.contains("2 by the SHA-256 of their decompressed content")
+                && last.contains("nothing downloaded"),
+            "{log:?}"
+        );
+        assert!(
+            log[1].contains("m-labels-idx1-ubyte present (not compressed)"),
+            "{log:?}"
+        );
+    }
+
+    /// A file that is not the standard data stays where it is, byte for byte, when no verified
+    /// replacement can be downloaded; the error says what could not be verified.
+    #[test]
+    fn a_bad_file_stays_in_place_when_the_download_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let (published, file) = standard_labels("l-labels-idx1-ubyte.gz", true);
+        let (_, missing) = standard_labels("m-labels-idx1-ubyte.gz", true);
+        let files = [file, missing];
+        let mut bad = published.clone();
+        let at = bad.len() / 2;
+        bad[at] ^= 0xff;
+        fs::write(dir.path().join(file.name), &bad).unwrap();
+        let before = snapshot(dir.path());
+        let dead = dead_url();
+        let err = fetch_plan(&plan(&files, &[dead.as_str()]), dir.path(), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, DataError::FetchFailed { .. }), "{err}");
+        assert_eq!(snapshot(dir.path()), before, "nothing may change");
+        let msg = err.to_string();
+        for says in [
+            "l-labels-idx1-ubyte.gz: NOT verified:",
+            "left as it is",
+            "m-labels-idx1-ubyte.gz: missing",
+            "Nothing in the directory was changed.",
+            "run `eigensweep data fetch test` again",
+            "INSTRUCTIONS",
+        ] {
+            assert!(msg.contains(says), "{says}: {msg}");
+        }
     }
 
     #[test]
@@ -517,11 +749,126 @@ mod tests {
         let mirrors = [dead.as_str(), base.as_str()];
         fetch_plan(&plan(&files, &mirrors), dir.path(), &mut |_| {}).unwrap();
         assert_eq!(fs::read(dir.path().join("a.gz")).unwrap(), body);
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "no temporary file may remain: {names:?}");
+        assert_eq!(names(dir.path()), ["a.gz"], "no temporary file may remain");
+    }
+
+    #[test]
+    fn a_bad_file_is_replaced_by_a_verified_download_and_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let (published, file) = standard_labels("l-labels-idx1-ubyte.gz", true);
+        let bad = gzip(&idx_labels(&[0; 8]), 9);
+        fs::write(dir.path().join(file.name), &bad).unwrap();
+        let base = serve(published.clone(), 1);
+        let mut log = Vec::new();
+        fetch_plan(&plan(&[file], &[base.as_str()]), dir.path(), &mut |m| {
+            log.push(m.to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            snapshot(dir.path()),
+            [
+                (file.name.to_string(), published),
+                (format!("{}.rejected", file.name), bad)
+            ]
+        );
+        assert!(log.last().unwrap().contains("1 downloaded now"), "{log:?}");
+    }
+
+    /// The loader read a plain file of other content: the verified download takes the
+    /// standard name, which the loader reads first, and the old file is moved out of its way.
+    #[test]
+    fn a_bad_unpacked_file_gives_way_to_the_verified_download() {
+        let dir = tempfile::tempdir().unwrap();
+        let (published, file) = standard_labels("l-labels-idx1-ubyte.gz", true);
+        let bad = idx_labels(&[0; 8]);
+        fs::write(dir.path().join("l-labels-idx1-ubyte"), &bad).unwrap();
+        let base = serve(published.clone(), 1);
+        fetch_plan(&plan(&[file], &[base.as_str()]), dir.path(), &mut |_| {}).unwrap();
+        assert_eq!(
+            snapshot(dir.path()),
+            [
+                ("l-labels-idx1-ubyte.gz".to_string(), published),
+                ("l-labels-idx1-ubyte.rejected".to_string(), bad)
+            ]
+        );
+    }
+
+    /// FashionMNIST: a well-formed file whose content the download confirms is kept, untouched.
+    #[test]
+    fn a_well_formed_file_of_the_downloaded_content_is_kept_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let (published, file) = standard_labels("l-labels-idx1-ubyte.gz", false);
+        fs::write(dir.path().join(file.name), gzip(&idx_labels(&LABELS), 1)).unwrap();
+        let before = snapshot(dir.path());
+        let dead = dead_url();
+        // Offline it is not verified: exit code 5's error, nothing changed.
+        let err =
+            fetch_plan(&plan(&[file], &[dead.as_str()]), dir.path(), &mut |_| {}).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("NOT verified: a well-formed IDX file (8 labels, all below 10)"),
+            "{msg}"
+        );
+        assert_eq!(snapshot(dir.path()), before);
+        let base = serve(published, 1);
+        let mut log = Vec::new();
+        fetch_plan(&plan(&[file], &[base.as_str()]), dir.path(), &mut |m| {
+            log.push(m.to_string())
+        })
+        .unwrap();
+        assert_eq!(snapshot(dir.path()), before, "kept as it was");
+        assert!(
+            log.last()
+                .unwrap()
+                .contains("1 by comparing their decompressed content with a download"),
+            "{log:?}"
+        );
+    }
+
+    #[test]
+    fn a_well_formed_file_of_other_content_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (published, file) = standard_labels("l-labels-idx1-ubyte.gz", false);
+        let other = gzip(&idx_labels(&[7; 8]), 1);
+        fs::write(dir.path().join(file.name), &other).unwrap();
+        let base = serve(published.clone(), 1);
+        fetch_plan(&plan(&[file], &[base.as_str()]), dir.path(), &mut |_| {}).unwrap();
+        assert_eq!(
+            snapshot(dir.path()),
+            [
+                (file.name.to_string(), published),
+                (format!("{}.rejected", file.name), other)
+            ]
+        );
+    }
+
+    /// A directory where the temporary file cannot be written fails before any connection,
+    /// as a write error (exit code 4), having changed nothing.
+    #[test]
+    fn an_unwritable_directory_is_a_write_error_before_any_download() {
+        let dir = tempfile::tempdir().unwrap();
+        let (published, file) = standard_labels("l-labels-idx1-ubyte.gz", true);
+        let bad = gzip(&idx_labels(&[0; 8]), 9);
+        fs::write(dir.path().join(file.name), &bad).unwrap();
+        // A directory where the temporary file would go: creating it fails, even for root.
+        fs::create_dir(partial_path(&dir.path().join(file.name))).unwrap();
+        let before = names(dir.path());
+        // A mirror that would serve the right file, if it were asked.
+        let base = serve(published, 1);
+        let err =
+            fetch_plan(&plan(&[file], &[base.as_str()]), dir.path(), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, DataError::CacheWrite { .. }), "{err}");
+        let msg = err.to_string();
+        for says in [
+            "cannot write into the data directory",
+            "Nothing in the directory was changed; still to download and verify: \
+             l-labels-idx1-ubyte.gz",
+            "EIGENSWEEP_DATA",
+        ] {
+            assert!(msg.contains(says), "{says}: {msg}");
+        }
+        assert_eq!(names(dir.path()), before);
+        assert_eq!(fs::read(dir.path().join(file.name)).unwrap(), bad);
     }
 
     #[test]
@@ -536,34 +883,7 @@ mod tests {
             msg.contains("rejected the download") && msg.contains("SHA-256"),
             "{msg}"
         );
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert!(names.is_empty(), "nothing may remain: {names:?}");
-    }
-
-    #[test]
-    fn present_file_with_wrong_hash_is_moved_aside() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = [spec("a.gz", b"right")];
-        fs::write(dir.path().join("a.gz"), b"wrong").unwrap();
-        let dead = dead_url();
-        let mut log = Vec::new();
-        let err = fetch_plan(&plan(&files, &[dead.as_str()]), dir.path(), &mut |m| {
-            log.push(m.to_string())
-        })
-        .unwrap_err();
-        assert!(matches!(err, DataError::FetchFailed { .. }));
-        assert!(
-            !dir.path().join("a.gz").exists(),
-            "bad file must leave its final name"
-        );
-        assert_eq!(
-            fs::read(dir.path().join("a.gz.rejected")).unwrap(),
-            b"wrong"
-        );
-        assert!(log.iter().any(|l| l.contains("rejected")), "{log:?}");
+        assert!(names(dir.path()).is_empty(), "nothing may remain");
     }
 
     #[test]
@@ -625,6 +945,13 @@ mod tests {
                     t0.elapsed()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn mirrors_are_urls_of_folders() {
+        for kind in DatasetKind::ALL {
+            assert!(mirrors(kind).iter().all(|m| m.ends_with('/')));
         }
     }
 }
