@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use eigensweep_worker::output::paths::{BASELINE_DIR, RUNS_DIR};
-use eigensweep_worker::output::{list_parts, RunDirs, TableFile};
+use eigensweep_worker::output::{list_parts, RunDirs, TableFile, DIVERGED_MARKER, SUCCESS_MARKER};
 
 use crate::AnalysisError;
 
@@ -133,7 +133,7 @@ impl Catalog {
                         AnalysisError::data(&s_dir, format!("seed {seed:?} is not a number"))
                     })?;
                     let dirs = RunDirs::new(out, &dataset, &optimizer, seed)?;
-                    let finished = dirs.root.join("_SUCCESS").exists();
+                    let finished = dirs.root.join(SUCCESS_MARKER).exists();
                     if only_finished && !finished {
                         continue;
                     }
@@ -222,7 +222,7 @@ fn read_run(
         s.has_theta = theta_steps.contains(&s.step);
     }
     let k = max_index(&snapshots);
-    let diverged = dirs.root.join("_DIVERGED").exists();
+    let diverged = dirs.root.join(DIVERGED_MARKER).exists();
     Ok(Some(RunEntry {
         run_key,
         dataset,

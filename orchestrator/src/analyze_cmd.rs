@@ -10,7 +10,8 @@
 //! (a signal to one rank halts the whole cluster) and the command exits with
 //! [`INTERRUPTED`](exit_codes::INTERRUPTED): the finished jobs are recorded, so the same
 //! command continues. A full disk, quota, read-only or failing filesystem exits with
-//! [`OUTPUT`](exit_codes::OUTPUT), naming the file and the cause.
+//! [`OUTPUT`](exit_codes::OUTPUT), naming the file and the cause; an input it cannot read (a
+//! torn part, a table of a newer eigensweep) exits with [`INPUT`](exit_codes::INPUT).
 
 use std::path::Path;
 
@@ -36,6 +37,8 @@ fn failure(e: AnalysisError) -> Failure {
         },
         AnalysisError::Job { output: true, .. } => exit_codes::OUTPUT,
         AnalysisError::Option { .. } => exit_codes::USAGE,
+        // A torn part or a table of a newer format is a bad input, as for report and run.
+        AnalysisError::Output(o) if o.is_reading() => exit_codes::INPUT,
         AnalysisError::NotAnOutput { .. }
         | AnalysisError::Data { .. }
         | AnalysisError::Job { .. } => exit_codes::INPUT,

@@ -298,7 +298,9 @@ fn positive_minutes(text: &str) -> Result<f64, String> {
 /// `eigensweep data …`
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
-    /// Download a standard dataset and verify its SHA-256 digests.
+    /// Verify a standard dataset's files by their (decompressed) SHA-256, and download only
+    /// those missing or not verified; a local file is replaced only once a verified download
+    /// sits beside it, so an offline run leaves the cache as it was.
     Fetch {
         /// mnist or fashion-mnist.
         dataset: String,
@@ -479,4 +481,53 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
             "expected a positive number of seconds, e.g. 60, got {text:?}"
         )),
     }
+}
+
+/// A clap error about an option's value that came from its environment variable (the option
+/// itself is not on the command line), reworded to name the variable: clap names the option,
+/// which the user never typed. `None` for every other error.
+pub(crate) fn from_environment(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let flag = format!("--{long}");
+    let typed = args.iter().any(|a| {
+        a.to_str()
+            .is_some_and(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    });
+    if typed {
+        return None;
+    }
+    let variable = environment_variable(&<Cli as clap::CommandFactory>::command(), long)?;
+    std::env::var_os(&variable)?;
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let reworded = first.replacen(
+        &format!("for '{arg}'"),
+        &format!("in the environment variable {variable} (which sets {flag})"),
+        1,
+    );
+    Some(format!(
+        "{reworded}\nunset {variable} or set it to a valid value; `eigensweep help` lists the variables each option reads"
+    ))
+}
+
+/// The environment variable an option `--long` of any subcommand reads, if any.
+fn environment_variable(cmd: &clap::Command, long: &str) -> Option<String> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned())
+        .or_else(|| {
+            cmd.get_subcommands()
+                .find_map(|sub| environment_variable(sub, long))
+        })
 }

@@ -30,9 +30,14 @@ pub use failure::{Failure, WithExitCode};
 
 /// Runs the command line `args` (program name first) and returns the process exit code.
 pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(message) = cli::from_environment(&e, &args) {
+                console::note!("{message}");
+                return exit_codes::USAGE;
+            }
             let _ = e.print();
             return if e.use_stderr() {
                 exit_codes::USAGE

@@ -35,6 +35,7 @@ fn failure(e: ReportError) -> Failure {
             }
         }
         ReportError::Option { .. } => exit_codes::USAGE,
+        ReportError::Output(o) if o.is_reading() => exit_codes::INPUT,
         ReportError::Sweep { .. }
         | ReportError::Data { .. }
         | ReportError::Parquet { .. }

@@ -21,8 +21,7 @@ use eigensweep_common::sweep::{
 use eigensweep_worker::data::read_dir_shape;
 use eigensweep_worker::mlp::Architecture;
 use eigensweep_worker::output::{
-    list_parts, read_metric_rows, read_run_records, read_table, runs_table_files, MetricRow,
-    TableFile, TableRow,
+    list_parts, read_metric_rows, read_table, MetricRow, RunsTables, TableFile, TableRow,
 };
 
 use crate::state::SweepState;
@@ -79,8 +78,8 @@ pub struct Inputs {
 /// rule `run` applies, so the same network.
 pub fn network_widths(out: &Path, sweep: Option<&SweepInfo>) -> BTreeMap<String, Vec<usize>> {
     let mut widths = BTreeMap::new();
-    for table in runs_table_files(out) {
-        for record in read_run_records(&table).unwrap_or_default() {
+    for (_, records) in RunsTables::read(out).tables {
+        for record in records {
             if let Some(RecordedConfig {
                 dataset,
                 widths: Some(w),

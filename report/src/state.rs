@@ -16,7 +16,8 @@ use std::fs;
 use std::path::Path;
 
 use eigensweep_analysis::Catalog;
-use eigensweep_worker::output::{read_run_records, runs_table_files, MetricRow, RunRecord};
+use eigensweep_worker::output::state::prefer;
+use eigensweep_worker::output::{ChosenRow, MetricRow, RunRecord, RunsTables};
 
 use crate::inputs::{read_columns, SweepInfo};
 use crate::ReportError;
@@ -190,41 +191,33 @@ pub struct SweepState {
     pub baselines: Vec<BaselineState>,
 }
 
-/// The best row of each task among every runs table: a finished one (done, diverged, failed)
-/// over an unfinished one, then the one changed last.
+/// The row of each run among every runs table, by the one rule of
+/// [`RunsTables::best`](eigensweep_worker::output::RunsTables::best) (and of `status`); a
+/// run directory that two configurations have used keeps the row the same rule prefers.
 fn best_rows(out: &Path) -> BTreeMap<(String, String, u64), RunRecord> {
-    let rank = |r: &RunRecord| {
-        (
-            matches!(r.status.as_str(), "done" | "diverged" | "failed"),
-            r.updated_time.or(r.end_time).or(r.start_time).unwrap_or(0),
-        )
-    };
-    let mut rows: BTreeMap<(String, String, u64), RunRecord> = BTreeMap::new();
-    for path in runs_table_files(out) {
-        // A runs table being rewritten or of an older layout says nothing reliable; the
-        // markers and tables on disk still do.
-        let Ok(records) = read_run_records(&path) else {
+    let mut rows: BTreeMap<(String, String, u64), ChosenRow> = BTreeMap::new();
+    for (_, row) in RunsTables::read(out).best() {
+        let r = &row.record;
+        if r.kind != "run" {
+            continue;
+        }
+        let (Some(optimizer), Some(seed)) = (r.optimizer.clone(), r.seed) else {
             continue;
         };
-        for r in records.into_iter().filter(|r| r.kind == "run") {
-            let (Some(optimizer), Some(seed)) = (r.optimizer.clone(), r.seed) else {
-                continue;
-            };
-            let id = (r.dataset.clone(), optimizer, seed);
-            match rows.get(&id) {
-                Some(old) if rank(old) >= rank(&r) => {}
-                _ => {
-                    rows.insert(id, r);
-                }
+        let id = (r.dataset.clone(), optimizer, seed);
+        match rows.get(&id) {
+            Some(old) if !prefer(&row, old) => {}
+            _ => {
+                rows.insert(id, row);
             }
         }
     }
-    rows
+    rows.into_iter().map(|(id, row)| (id, row.record)).collect()
 }
 
 /// The step a `_DIVERGED` marker holds.
 fn diverged_marker(root: &Path) -> Option<Option<u64>> {
-    let text = fs::read_to_string(root.join("_DIVERGED")).ok()?;
+    let text = fs::read_to_string(root.join(eigensweep_worker::output::DIVERGED_MARKER)).ok()?;
     Some(text.trim().parse().ok())
 }
 

@@ -212,6 +212,19 @@ fn each_rule_reports_its_field_path() {
             &["datasets[0].normalize={mean: .nan, std: 1}"],
             &["datasets[0].normalize.mean"],
         ),
+        // Issue 27: values that round to 0 or overflow in f32, where the data are normalised.
+        (
+            &["datasets[0].normalize={mean: 0.1, std: 1e-300}"],
+            &["datasets[0].normalize.std"],
+        ),
+        (
+            &["datasets[0].normalize={mean: 0.1, std: 1e-40}"],
+            &["datasets[0].normalize.std"],
+        ),
+        (
+            &["datasets[0].normalize={mean: 1e300, std: 1}"],
+            &["datasets[0].normalize.mean"],
+        ),
         (&["model.hidden=[4, 0]"], &["model.hidden[1]"]),
         (&["training.steps=0"], &["training.steps"]),
         (&["training.batch_size=0"], &["training.batch_size"]),

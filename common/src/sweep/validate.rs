@@ -364,14 +364,19 @@ fn check_datasets(c: &mut Checker, file: &SweepFile) -> Vec<ResolvedDataset> {
             }
         }
         if let Some(norm) = d.normalize {
-            if !norm.mean.is_finite() {
+            // The images are normalised in f32: a value must survive that rounding, as the
+            // launch will check it (`std: 1e-300` is 0 in f32).
+            if !(norm.mean.is_finite() && (norm.mean as f32).is_finite()) {
                 c.fail(
                     at("normalize.mean"),
                     fmt_number(norm.mean),
-                    "expected a finite number",
+                    format!(
+                        "expected a finite number within the f32 range (|mean| ≤ {:e}): the data are normalised in f32",
+                        f32::MAX
+                    ),
                 );
             }
-            c.positive(&at("normalize.std"), norm.std);
+            c.positive_f32(&at("normalize.std"), norm.std);
         }
         resolved.push(ResolvedDataset {
             name: d.name.clone(),
@@ -593,6 +598,30 @@ impl Checker {
     pub(super) fn positive(&mut self, path: &str, x: f64) {
         if !(x.is_finite() && x > 0.0) {
             self.fail(path, fmt_number(x), "expected a positive number");
+        }
+    }
+
+    /// A positive number that stays a positive, finite, normal f32 (the data are normalised in
+    /// f32, so a smaller one would divide by zero or by a subnormal there).
+    pub(super) fn positive_f32(&mut self, path: &str, x: f64) {
+        let single = x as f32;
+        if !(x.is_finite() && x > 0.0) {
+            self.fail(path, fmt_number(x), "expected a positive number");
+        } else if !(single.is_finite() && single.is_normal()) {
+            self.fail(
+                path,
+                fmt_number(x),
+                format!(
+                    "expected a positive number within the f32 range ({:e} to {:e}): the data are normalised in f32, where this is {}",
+                    f32::MIN_POSITIVE,
+                    f32::MAX,
+                    if single == 0.0 {
+                        "0".to_string()
+                    } else {
+                        format!("{single:e}")
+                    }
+                ),
+            );
         }
     }
 

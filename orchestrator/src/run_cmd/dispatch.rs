@@ -155,6 +155,9 @@ pub(super) struct Ledger {
     name: String,
     path: PathBuf,
     records: BTreeMap<String, RunRecord>,
+    /// Rows of tasks the sweep file does not list, carried along unchanged
+    /// (`in_sweep = false`; see `runs_tables.rs`).
+    outside: Vec<RunRecord>,
     keys: Vec<String>,
     labels: Vec<String>,
     costs: Vec<f64>,
@@ -182,9 +185,10 @@ impl Ledger {
         bars: &MultiProgress,
     ) -> Result<(Self, Vec<usize>), Failure> {
         prep.check_table_formats()?;
+        prep.check_checkpoint_versions()?;
         prep.check_foreign_outputs()?;
         prep.write_sweep_file()?;
-        let records = prep.initial_records()?;
+        let super::runs_tables::StartingTable { records, outside } = prep.starting_table()?;
         let costs: Vec<f64> = prep.tasks.iter().map(|t| t.cost(&prep.datasets)).collect();
         let finished_before = |i: usize| {
             records
@@ -217,6 +221,7 @@ impl Ledger {
             name: prep.name.clone(),
             path: prep.table_path.clone(),
             records,
+            outside,
             keys: prep.tasks.iter().map(|t| t.key().to_string()).collect(),
             labels: prep.tasks.iter().map(|t| t.label()).collect(),
             costs,
@@ -235,11 +240,18 @@ impl Ledger {
             dirty: false,
         };
         ledger.write()?;
+        // Only once this launch's table holds its tasks' rows may the other tables lose them.
+        prep.fold_other_tables(&ledger.records.keys().cloned().collect())?;
         Ok((ledger, order))
     }
 
     fn write(&self) -> Result<(), Failure> {
-        let rows: Vec<RunRecord> = self.records.values().cloned().collect();
+        let rows: Vec<RunRecord> = self
+            .records
+            .values()
+            .chain(&self.outside)
+            .cloned()
+            .collect();
         write_table_atomically(&self.path, &rows).exit_code(
             exit_codes::OUTPUT,
             format!("writing {}", self.path.display()),
@@ -507,6 +519,7 @@ mod tests {
             wall_seconds: Some(1.0),
             checkpoint_time: None,
             updated_time: None,
+            in_sweep: None,
         };
         RecordUpdate {
             status: Some("running".into()),

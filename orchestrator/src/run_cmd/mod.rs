@@ -14,6 +14,7 @@ mod dispatch;
 #[cfg(feature = "mpi")]
 mod fleet;
 mod prepare;
+mod runs_tables;
 mod task;
 mod threads;
 
@@ -123,6 +124,7 @@ fn gpu_sharing_note(
 /// What this launch found in the output: finished tasks (skipped), runs resuming from a
 /// checkpoint (and from which step), tasks starting from scratch.
 fn found_line(prep: &Prepared) -> String {
+    use eigensweep_worker::output::{RunDirState, CHECKPOINT_FILE};
     use eigensweep_worker::run::{baseline_done, Checkpoint};
     let (mut done, mut fresh) = (0, 0);
     let mut resuming = Vec::new();
@@ -130,9 +132,9 @@ fn found_line(prep: &Prepared) -> String {
         match task {
             prepare::Task::Run(spec) => {
                 let dir = prep.out.join("runs").join(spec.partition());
-                if dir.join("_SUCCESS").exists() || dir.join("_DIVERGED").exists() {
+                if RunDirState::read(&dir).finished_status().is_some() {
                     done += 1;
-                } else if let Ok(Some(c)) = Checkpoint::load(&dir.join("checkpoint.bin")) {
+                } else if let Ok(Some(c)) = Checkpoint::load(&dir.join(CHECKPOINT_FILE)) {
                     resuming.push(format!(
                         "{}/{}/{} at step {}/{}",
                         spec.dataset.name, spec.optimizer.name, spec.seed, c.step, spec.steps

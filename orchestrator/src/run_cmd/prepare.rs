@@ -15,7 +15,8 @@ use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKi
 use eigensweep_worker::output::format::FormatVersion;
 use eigensweep_worker::output::schema::FORMAT_VERSION;
 use eigensweep_worker::output::{
-    list_parts, read_run_records, read_table, runs_table_path, BaselineRow, RunRecord, TableFile,
+    list_parts, read_table, runs_table_path, BaselineRow, RunDirState, RunsTables, TableFile,
+    CHECKPOINT_FILE,
 };
 use eigensweep_worker::run::Checkpoint;
 
@@ -98,6 +99,8 @@ pub(super) struct Prepared {
     pub datasets: BTreeMap<String, Arc<TrainTest>>,
     /// Where the runs table of this launch lives.
     pub table_path: PathBuf,
+    /// `--shard I/K` as (I, K); `None` for a whole-sweep launch.
+    pub shard: Option<(usize, usize)>,
     /// Where this launch's tasks compute (checked usable at start).
     pub device: DeviceRequest,
     /// This launch's hold on the output (or its shard) while it lives; `None` in the processes
@@ -238,6 +241,7 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
         runs,
         datasets,
         table_path,
+        shard,
         device,
         _lock: lock,
     })
@@ -411,6 +415,42 @@ impl Prepared {
         Ok(())
     }
 
+    /// Refuses, before any task is dispatched, checkpoints that a newer eigensweep wrote
+    /// (intact, but of a newer format or with fields this build does not know): resuming from
+    /// them would drop what they record, and failing each task as "damaged" would say
+    /// nothing of what to do. Every such file is named at once; exit 3.
+    pub(super) fn check_checkpoint_versions(&self) -> Result<(), Failure> {
+        let newer: Vec<String> = self
+            .tasks
+            .iter()
+            .filter_map(|task| match task {
+                Task::Run(spec) => Some(self.out.join("runs").join(spec.partition())),
+                Task::Baseline(_) => None,
+            })
+            .filter(|dir| RunDirState::read(dir).finished_status().is_none())
+            .filter_map(|dir| match Checkpoint::load(&dir.join(CHECKPOINT_FILE)) {
+                Err(e) if e.is_newer() => Some(e.to_string()),
+                _ => None,
+            })
+            .collect();
+        match newer.as_slice() {
+            [] => Ok(()),
+            [one] => Err(Failure {
+                code: exit_codes::INPUT,
+                error: anyhow::anyhow!("{one}"),
+            }),
+            many => Err(Failure {
+                code: exit_codes::INPUT,
+                error: anyhow::anyhow!(
+                    "{} checkpoints in {} were written by a newer eigensweep:\n  {}",
+                    many.len(),
+                    self.out.display(),
+                    many.join("\n  ")
+                ),
+            }),
+        }
+    }
+
     /// Refuses, before any work, an output directory that holds another configuration's
     /// checkpoint or baseline parts.
     ///
@@ -433,7 +473,7 @@ impl Prepared {
         for task in &self.tasks {
             let Task::Run(spec) = task else { continue };
             let dir = self.out.join("runs").join(spec.partition());
-            if let Ok(Some(c)) = Checkpoint::load(&dir.join("checkpoint.bin")) {
+            if let Ok(Some(c)) = Checkpoint::load(&dir.join(CHECKPOINT_FILE)) {
                 if c.run_key != spec.key {
                     foreign.push(format!(
                         "{} holds run {} but this sweep's run there is {}{}",
@@ -497,23 +537,11 @@ impl Prepared {
     /// The configuration JSON of every task the runs tables of the output directory record,
     /// by key (unreadable tables are skipped: this only explains a refusal).
     fn recorded_configs(&self) -> BTreeMap<String, String> {
-        let mut configs = BTreeMap::new();
-        let tables = std::fs::read_dir(&self.out)
+        RunsTables::read(&self.out)
+            .best()
             .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("runs") && n.ends_with(".parquet"))
-            });
-        for table in tables {
-            for r in read_run_records(&table).unwrap_or_default() {
-                configs.insert(r.key, r.config_json);
-            }
-        }
-        configs
+            .map(|(key, row)| (key, row.record.config_json))
+            .collect()
     }
 
     /// Writes the resolved sweep beside its outputs (`OUT/sweep.yaml`), atomically.
@@ -540,133 +568,5 @@ impl Prepared {
             let _ = std::fs::remove_file(&tmp);
         }
         written
-    }
-
-    /// The runs table at the start of this launch: status from the markers on disk, and the
-    /// recorded history (host, times, steps) of tasks that were already finished.
-    pub(super) fn initial_records(&self) -> Result<BTreeMap<String, RunRecord>, Failure> {
-        // The table is a status report and the markers on disk are the truth: a table that
-        // cannot be read (an older layout, a torn copy) is rebuilt from them.
-        let previous: BTreeMap<String, RunRecord> = if self.table_path.exists() {
-            match read_run_records(&self.table_path) {
-                Ok(rows) => rows.into_iter().map(|r| (r.key.clone(), r)).collect(),
-                Err(e) => {
-                    crate::console::note!(
-                        "warning: {e}; rebuilding the runs table from the markers on disk (the hosts and times of earlier launches are not kept)"
-                    );
-                    BTreeMap::new()
-                }
-            }
-        } else {
-            BTreeMap::new()
-        };
-        let keep_history = |fresh: RunRecord| match previous.get(&fresh.key) {
-            // The configuration is this launch's: the same key is the same configuration, and
-            // this one records the network's widths (outputs written before they were
-            // recorded gain them on the next launch).
-            Some(old)
-                if old.status == fresh.status
-                    && (old.status == "done" || old.status == "diverged") =>
-            {
-                RunRecord {
-                    config_json: fresh.config_json,
-                    ..old.clone()
-                }
-            }
-            // An unfinished task keeps what is known of its progress (its checkpoint), its
-            // first start and the time it has used so far.
-            Some(old) if fresh.status == "pending" => RunRecord {
-                steps_done: old.steps_done,
-                snapshots_done: old.snapshots_done,
-                checkpoint_time: old.checkpoint_time,
-                wall_seconds: old.wall_seconds,
-                start_time: old.start_time,
-                host: old.host.clone(),
-                rank: old.rank,
-                device: old.device.clone(),
-                ..fresh
-            },
-            _ => fresh,
-        };
-        let now = super::task::now_ms();
-        let mut records = BTreeMap::new();
-        for task in &self.tasks {
-            // A run is named by its seed, a baseline network by its number (its seed derives
-            // from it): `seed` and `network` are each null where the other applies.
-            let (status, kind, dataset, optimizer, seed, network, config_json, totals) = match task
-            {
-                Task::Run(spec) => {
-                    let dir = self.out.join("runs").join(spec.partition());
-                    let status = if dir.join("_SUCCESS").exists() {
-                        "done"
-                    } else if dir.join("_DIVERGED").exists() {
-                        "diverged"
-                    } else {
-                        "pending"
-                    };
-                    (
-                        status,
-                        "run",
-                        &spec.dataset.name,
-                        Some(spec.optimizer.name.clone()),
-                        Some(spec.seed),
-                        None,
-                        spec.config_json(),
-                        (
-                            Some(spec.steps),
-                            spec.snapshot_steps
-                                .iter()
-                                .filter(|&&s| s <= spec.steps)
-                                .count() as u64,
-                        ),
-                    )
-                }
-                Task::Baseline(t) => {
-                    let done = self
-                        .out
-                        .join("baseline")
-                        .join(t.partition())
-                        .join(format!("part-{:05}.parquet", t.network))
-                        .exists();
-                    (
-                        if done { "done" } else { "pending" },
-                        "baseline",
-                        &t.dataset.name,
-                        None,
-                        None,
-                        Some(t.network as u64),
-                        t.config_json(),
-                        (None, 1),
-                    )
-                }
-            };
-            records.insert(
-                task.key().to_string(),
-                keep_history(RunRecord {
-                    key: task.key().to_string(),
-                    kind: kind.into(),
-                    dataset: dataset.clone(),
-                    optimizer,
-                    seed,
-                    network,
-                    config_json,
-                    status: status.into(),
-                    error: None,
-                    host: None,
-                    rank: None,
-                    device: None,
-                    start_time: None,
-                    end_time: None,
-                    steps_total: totals.0,
-                    snapshots_total: Some(totals.1),
-                    steps_done: None,
-                    snapshots_done: None,
-                    wall_seconds: None,
-                    checkpoint_time: None,
-                    updated_time: Some(now),
-                }),
-            );
-        }
-        Ok(records)
     }
 }

@@ -87,6 +87,15 @@ fn render(s: &SweepStatus) -> String {
         text += &format!(" ({} running probably dead)", c.probably_dead);
     }
     text.push('\n');
+    if c.outside > 0 {
+        text += &format!(
+            "outside this sweep file: {} task(s) of an earlier sweep file, kept in the runs tables (in_sweep = false) and counted by analyze and report; listed last\n",
+            c.outside
+        );
+    }
+    for w in &s.warnings {
+        text += &format!("{w}\n");
+    }
     if !s.locks_probed {
         text += "launches: unknown (the filesystem does not support file locks)\n";
     } else if s.launches.is_empty() {
@@ -174,6 +183,9 @@ fn where_text(t: &TaskState) -> String {
 }
 
 fn note(t: &TaskState) -> String {
+    if !t.in_sweep {
+        return "  (not in this sweep file)".into();
+    }
     if let Some(reason) = &t.dead_reason {
         return format!("  PROBABLY DEAD: {reason}");
     }

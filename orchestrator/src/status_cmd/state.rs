@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use eigensweep_common::sweep::{
     DataShape, DataSource, RecordedConfig, ResolvedDataset, ValidatedSweep, DEFAULT_SYNTHETIC_TRAIN,
 };
-use eigensweep_worker::output::{read_run_records, RunRecord};
+use eigensweep_worker::output::paths::RUNS_DIR;
+use eigensweep_worker::output::{
+    baseline_dir, ChosenRow, RunDirState, RunRecord, RunsTables, TaskStatus,
+};
+use eigensweep_worker::run::baseline_done;
 use serde::Serialize;
 
 use crate::output_lock::{self, Holder, SWEEP_LOCK};
@@ -29,6 +33,8 @@ pub(crate) struct Counts {
     pub diverged: usize,
     /// `running` tasks whose owner is gone or stopped updating them (among `running`).
     pub probably_dead: usize,
+    /// Tasks the runs tables keep that the sweep file does not list (not among `tasks`).
+    pub outside: usize,
 }
 
 /// One run or baseline network.
@@ -62,6 +68,9 @@ pub(crate) struct TaskState {
     pub probably_dead: bool,
     /// Why it is flagged.
     pub dead_reason: Option<String>,
+    /// Whether the sweep file lists it (false: a task of an earlier sweep file whose row and
+    /// outputs are kept; see `in_sweep` in runs.parquet).
+    pub in_sweep: bool,
     /// Relative cost estimate (the dispatch's: products × samples × parameters + training).
     #[serde(skip)]
     pub cost: f64,
@@ -94,6 +103,8 @@ pub(crate) struct SweepStatus {
     pub launches: Vec<Launch>,
     /// Whether lock holders could be probed (not on filesystems without locks).
     pub locks_probed: bool,
+    /// Runs tables that could not be read, with what was done instead.
+    pub warnings: Vec<String>,
     pub tasks: Vec<TaskState>,
 }
 
@@ -150,30 +161,13 @@ fn lock_held(out: &Path, name: &str) -> Option<bool> {
     output_lock::is_held(&path)
 }
 
-/// Of two rows of one task from different tables, the one that says more: a finished one,
-/// else one whose launch is alive, else the later.
-fn better(a: &(RunRecord, String, Option<bool>), b: &(RunRecord, String, Option<bool>)) -> bool {
-    let finished = |r: &RunRecord| matches!(r.status.as_str(), "done" | "diverged");
-    let rank = |x: &(RunRecord, String, Option<bool>)| {
-        (
-            finished(&x.0),
-            x.2 == Some(true),
-            x.0.updated_time.unwrap_or(0),
-        )
-    };
-    rank(a) > rank(b)
-}
-
 /// What the launches recorded of each dataset in the runs tables' `config_json`, by dataset
 /// name: the data digest (`data_digest`; keys of directory datasets are computed from it) and
 /// the input width and classes (first and last of the network's `widths`; N for the ETA), so
 /// that `status` loads no data to compute them anew.
 pub(crate) fn recorded_data(out: &Path) -> BTreeMap<String, RecordedData> {
     let mut recorded: BTreeMap<String, RecordedData> = BTreeMap::new();
-    for t in runs_tables(out) {
-        let Ok(records) = read_run_records(&out.join(&t)) else {
-            continue;
-        };
+    for (_, records) in RunsTables::read(out).tables {
         for config in records
             .iter()
             .filter_map(|r| RecordedConfig::parse(&r.config_json))
@@ -205,26 +199,21 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
         let state = lock_held(out, &lock);
         held.insert(t.clone(), state);
     }
-    // key → (row, table, its launch holds the lock)
-    let mut rows: BTreeMap<String, (RunRecord, String, Option<bool>)> = BTreeMap::new();
-    for t in &tables {
-        let records = match read_run_records(&out.join(t)) {
-            Ok(r) => r,
-            Err(e) => {
-                crate::console::note!("warning: skipping {t}: {e}");
-                continue;
-            }
-        };
-        for r in records {
-            let candidate = (r, t.clone(), held[t]);
-            match rows.get(&candidate.0.key) {
-                Some(old) if !better(&candidate, old) => {}
-                _ => {
-                    rows.insert(candidate.0.key.clone(), candidate);
-                }
-            }
-        }
-    }
+    let runs_tables = RunsTables::read(out);
+    let warnings = runs_tables.warnings();
+    // key → (row, table, its launch holds the lock), by the one rule of `RunsTables::best`.
+    let rows: BTreeMap<String, (RunRecord, String, Option<bool>)> = runs_tables
+        .best()
+        .into_iter()
+        .map(|(key, ChosenRow { record, table })| {
+            let name = table
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let alive = held.get(&name).copied().flatten();
+            (key, (record, name, alive))
+        })
+        .collect();
 
     let mut tasks = Vec::new();
     for spec in sweep.runs() {
@@ -238,7 +227,7 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
             .filter(|&&s| s <= spec.steps)
             .count() as u64;
         let cost = crate::run_cmd::run_cost(&spec, samples(&spec.dataset, spec.hessian_samples));
-        tasks.push(task_state(
+        let mut state = task_state(
             spec.key.clone(),
             "run",
             label,
@@ -246,12 +235,22 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
             cost,
             rows.get(&spec.key),
             now_ms,
-        ));
+        );
+        // The end markers are the truth; a row that cannot be read (or lags) does not hide them.
+        let dir = out.join(RUNS_DIR).join(spec.partition());
+        if let Some(finished) = RunDirState::read(&dir).finished_status() {
+            if state.status != finished.as_str() {
+                state.status = finished.as_str().into();
+                state.probably_dead = false;
+                state.dead_reason = None;
+            }
+        }
+        tasks.push(state);
     }
     for t in sweep.baseline_tasks() {
         let label = format!("baseline {}/{}", t.dataset.name, t.network);
         let cost = crate::run_cmd::baseline_cost(&t, samples(&t.dataset, t.hessian_samples));
-        tasks.push(task_state(
+        let mut state = task_state(
             t.key.clone(),
             "baseline",
             label,
@@ -259,11 +258,47 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
             cost,
             rows.get(&t.key),
             now_ms,
-        ));
+        );
+        let measured = baseline_dir(out, &t.dataset.name)
+            .is_ok_and(|dir| baseline_done(&dir, t.network as u32));
+        if measured && state.status != TaskStatus::Done.as_str() {
+            state.status = TaskStatus::Done.as_str().into();
+            state.probably_dead = false;
+            state.dead_reason = None;
+        }
+        tasks.push(state);
     }
+
+    // Tasks of an earlier sweep file whose rows the runs tables keep: analyze and report count
+    // their outputs, so status lists them too, apart from this file's tasks.
+    let listed: std::collections::BTreeSet<&str> = tasks.iter().map(|t| t.key.as_str()).collect();
+    let outside: Vec<TaskState> = rows
+        .iter()
+        .filter(|(key, _)| !listed.contains(key.as_str()))
+        .map(|(key, row)| {
+            let r = &row.0;
+            let label = match (&r.optimizer, r.seed, r.network) {
+                (Some(o), Some(seed), _) => format!("{}/{o}/{seed}", r.dataset),
+                (_, _, Some(n)) => format!("baseline {}/{n}", r.dataset),
+                _ => key.clone(),
+            };
+            let mut state = task_state(
+                key.clone(),
+                &r.kind,
+                label,
+                (r.steps_total, r.snapshots_total.unwrap_or(0)),
+                0.0,
+                Some(row),
+                now_ms,
+            );
+            state.in_sweep = false;
+            state
+        })
+        .collect();
 
     let mut counts = Counts {
         tasks: tasks.len(),
+        outside: outside.len(),
         ..Counts::default()
     };
     for t in &tasks {
@@ -295,6 +330,7 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
         }
     }
     let (eta_seconds, eta_basis) = eta(&tasks);
+    tasks.extend(outside);
     SweepStatus {
         output: out.to_path_buf(),
         sweep: sweep.resolved().name.clone(),
@@ -305,6 +341,7 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
         eta_basis,
         launches,
         locks_probed,
+        warnings,
         tasks,
     }
 }
@@ -337,6 +374,7 @@ fn task_state(
         table: None,
         probably_dead: false,
         dead_reason: None,
+        in_sweep: true,
         cost,
     };
     let Some((r, table, lock_held)) = row else {
@@ -471,6 +509,7 @@ mod tests {
             table: None,
             probably_dead: false,
             dead_reason: None,
+            in_sweep: true,
             cost,
         }
     }
@@ -510,38 +549,6 @@ mod tests {
         let (eta, basis) = eta(&[dead, task("pending", 1.0)]);
         assert_eq!(eta, None);
         assert!(basis.contains("no task is running"), "{basis}");
-    }
-
-    #[test]
-    fn a_finished_row_wins_over_a_live_one_and_a_live_one_over_a_later_one() {
-        let row = |status: &str, updated: i64| RunRecord {
-            key: "k".into(),
-            kind: "run".into(),
-            dataset: "d".into(),
-            optimizer: None,
-            seed: Some(0),
-            network: None,
-            config_json: String::new(),
-            status: status.into(),
-            error: None,
-            host: None,
-            rank: None,
-            device: None,
-            start_time: None,
-            end_time: None,
-            steps_total: None,
-            snapshots_total: None,
-            steps_done: None,
-            snapshots_done: None,
-            wall_seconds: None,
-            checkpoint_time: None,
-            updated_time: Some(updated),
-        };
-        let done = (row("done", 1), "a".to_string(), Some(false));
-        let live = (row("running", 2), "b".to_string(), Some(true));
-        let later = (row("running", 3), "c".to_string(), Some(false));
-        assert!(better(&done, &live) && !better(&live, &done));
-        assert!(better(&live, &later));
     }
 
     #[test]

@@ -158,7 +158,9 @@ impl Dataset {
     /// Rejects a std that is not finite and positive (and a non-finite mean) before touching
     /// any value, so a bad option never leaves half-normalised data behind.
     pub fn normalize(&mut self, mean: f32, std: f32) -> Result<(), DataError> {
-        if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
+        // The sweep's validation applies the same rule (`positive_f32`): a subnormal std would
+        // turn pixels into infinities.
+        if !mean.is_finite() || !std.is_finite() || !std.is_normal() || std <= 0.0 {
             return Err(DataError::BadNormalization { mean, std });
         }
         for x in &mut self.images {

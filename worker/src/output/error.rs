@@ -94,6 +94,21 @@ fn format_version_text(found: Option<&str>) -> String {
 }
 
 impl OutputError {
+    /// Whether the error is about reading an existing table (a torn or foreign file, one of
+    /// a newer format, a file or directory that cannot be opened or listed), not about writing
+    /// one: commands exit 3 (bad input) for these and 4 only for outputs they cannot write,
+    /// so that a script that retries on 4 ("disk full") does not loop on a damaged input.
+    pub fn is_reading(&self) -> bool {
+        match self {
+            OutputError::Schema { .. } | OutputError::FormatVersion { .. } => true,
+            OutputError::Parquet { action, .. } => *action == "reading",
+            OutputError::Io { action, .. } => matches!(*action, "opening" | "reading directory"),
+            OutputError::Batch { .. }
+            | OutputError::PartExists { .. }
+            | OutputError::InvalidPartition { .. } => false,
+        }
+    }
+
     pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
         OutputError::Io {
             action,

@@ -49,6 +49,7 @@ pub mod paths;
 mod runs;
 pub mod schema;
 mod snapshots;
+pub mod state;
 mod weights;
 
 #[cfg(test)]
@@ -70,6 +71,9 @@ pub use paths::{
 pub use runs::{read_run_records, RunRecord};
 pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};
+pub use state::{
+    ChosenRow, RunDirState, RunsTables, TaskStatus, CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER,
+};
 pub use weights::{read_weight_rows, WeightRow};
 
 // The tables of the per-snapshot statistics live with their statistic.

@@ -131,7 +131,7 @@ fn write_file<R: TableRow>(tmp: &Path, path: &Path, rows: &[R]) -> Result<(), Ou
     let file = File::create(tmp).map_err(|e| OutputError::io("creating", tmp, e))?;
     let sync_handle = file
         .try_clone()
-        .map_err(|e| OutputError::io("opening", tmp, e))?;
+        .map_err(|e| OutputError::io("duplicating the handle of", tmp, e))?;
     let mut writer = ArrowWriter::try_new(file, R::schema(), Some(writer_properties::<R>()))
         .map_err(|e| OutputError::parquet("writing", path, e))?;
     if !rows.is_empty() {
@@ -149,7 +149,7 @@ fn write_file<R: TableRow>(tmp: &Path, path: &Path, rows: &[R]) -> Result<(), Ou
 
 /// Makes a rename or removal in `dir` durable.
 fn sync_dir(dir: &Path) -> Result<(), OutputError> {
-    let d = File::open(dir).map_err(|e| OutputError::io("opening directory", dir, e))?;
+    let d = File::open(dir).map_err(|e| OutputError::io("opening directory to sync", dir, e))?;
     d.sync_all()
         .map_err(|e| OutputError::io("syncing directory", dir, e))
 }

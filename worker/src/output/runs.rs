@@ -5,9 +5,11 @@ use std::path::Path;
 use arrow_array::{ArrayRef, RecordBatch};
 
 use super::schema::{
-    col_f64_opt, col_timestamp_opt, col_u32_opt, col_u64_opt, col_utf8, col_utf8_opt, f64_opt,
-    int64_opt, timestamps_opt, utf8, utf8_opt, ColumnSpec, ColumnType as T, TableRow,
+    bools_opt, col_bool_opt, col_f64_opt, col_timestamp_opt, col_u32_opt, col_u64_opt, col_utf8,
+    col_utf8_opt, f64_opt, int64_opt, timestamps_opt, utf8, utf8_opt, ColumnSpec, ColumnType as T,
+    TableRow,
 };
+use super::state::TaskStatus;
 use super::{read_table, OutputError};
 
 /// The state of one run or baseline task.
@@ -28,7 +30,8 @@ pub struct RunRecord {
     pub network: Option<u64>,
     /// Resolved configuration as JSON.
     pub config_json: String,
-    /// pending, running, done, failed or diverged.
+    /// pending, running, done, failed or diverged: a [`TaskStatus`]'s text (see
+    /// [`RunRecord::task_status`]).
     pub status: String,
     /// Error text of a failed or diverged task.
     pub error: Option<String>,
@@ -58,6 +61,27 @@ pub struct RunRecord {
     /// When the launch that owns the task last changed this row (status or progress), Unix
     /// milliseconds (UTC): a running task whose row stops changing has probably lost its owner.
     pub updated_time: Option<i64>,
+    /// Whether the sweep file of the latest launch lists the task: `Some(false)` for a task
+    /// of an earlier sweep file whose row is kept (its outputs stay on disk and are analysed);
+    /// `None` in tables written before this column existed (read as listed).
+    pub in_sweep: Option<bool>,
+}
+
+impl RunRecord {
+    /// The task's status as a type; `None` for a string this build does not know.
+    pub fn task_status(&self) -> Option<TaskStatus> {
+        TaskStatus::parse(&self.status)
+    }
+
+    /// Whether the row says the task finished for good (done or diverged).
+    pub fn is_finished(&self) -> bool {
+        self.task_status().is_some_and(TaskStatus::is_finished)
+    }
+
+    /// Whether the latest launch's sweep file lists the task (true for older tables).
+    pub fn listed(&self) -> bool {
+        self.in_sweep != Some(false)
+    }
 }
 
 const COLUMNS: &[ColumnSpec] = &[
@@ -82,6 +106,7 @@ const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::optional("wall_seconds", T::Float64, "Wall-clock seconds spent on the task, summed over resumed attempts; null until an attempt ends."),
     ColumnSpec::optional("checkpoint_time", T::TimestampMsUtc, "When the task last wrote a checkpoint (the point a relaunch resumes from), UTC; null before the first one."),
     ColumnSpec::optional("updated_time", T::TimestampMsUtc, "When the launch owning the task last changed this row (status or progress), UTC; a `running` row that stops changing has probably lost its owner (see `eigensweep status`)."),
+    ColumnSpec::added("in_sweep", T::Boolean, "Whether the sweep file of the latest launch on this output lists the task: false for a task of an earlier sweep file, whose row and outputs are kept (analyze, report and status still count them); null in tables written before this column (listed)."),
 ];
 
 impl TableRow for RunRecord {
@@ -116,6 +141,7 @@ impl TableRow for RunRecord {
             f64_opt(rows.iter().map(|r| r.wall_seconds)),
             timestamps_opt(rows.iter().map(|r| r.checkpoint_time)),
             timestamps_opt(rows.iter().map(|r| r.updated_time)),
+            bools_opt(rows.iter().map(|r| r.in_sweep)),
         ])
     }
 
@@ -146,6 +172,12 @@ impl TableRow for RunRecord {
         let wall_seconds = col_f64_opt(batch, "wall_seconds")?;
         let checkpoint_time = col_timestamp_opt(batch, "checkpoint_time")?;
         let updated_time = col_timestamp_opt(batch, "updated_time")?;
+        // Added without a version bump: older tables have no such column.
+        let in_sweep = if batch.schema().column_with_name("in_sweep").is_some() {
+            col_bool_opt(batch, "in_sweep")?
+        } else {
+            vec![None; batch.num_rows()]
+        };
         let mut kind = kind.into_iter();
         let mut dataset = dataset.into_iter();
         let mut optimizer = optimizer.into_iter();
@@ -179,6 +211,7 @@ impl TableRow for RunRecord {
                 wall_seconds: wall_seconds[i],
                 checkpoint_time: checkpoint_time[i],
                 updated_time: updated_time[i],
+                in_sweep: in_sweep[i],
             })
             .collect())
     }

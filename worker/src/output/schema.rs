@@ -334,6 +334,11 @@ pub fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
     Arc::new(BooleanArray::from(values.collect::<Vec<bool>>()))
 }
 
+/// A nullable Boolean column.
+pub fn bools_opt(values: impl Iterator<Item = Option<bool>>) -> ArrayRef {
+    Arc::new(values.collect::<BooleanArray>())
+}
+
 /// A nullable millisecond UTC timestamp column.
 pub fn timestamps_opt(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(
@@ -466,6 +471,11 @@ pub fn col_bool(batch: &RecordBatch, name: &str) -> Result<Vec<bool>, String> {
     let a = typed::<BooleanArray>(batch, name)?;
     no_nulls(a, name)?;
     Ok(a.values().iter().collect())
+}
+
+/// Reads a nullable Boolean column.
+pub fn col_bool_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>, String> {
+    Ok(typed::<BooleanArray>(batch, name)?.iter().collect())
 }
 
 /// Reads a nullable timestamp column as Unix milliseconds.

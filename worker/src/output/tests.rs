@@ -145,6 +145,7 @@ pub(super) fn run_records() -> Vec<RunRecord> {
             wall_seconds: Some(100.333),
             checkpoint_time: Some(1_764_000_100_400),
             updated_time: Some(1_764_000_100_456),
+            in_sweep: Some(false),
         },
         RunRecord {
             key: "def456".to_string(),
@@ -168,6 +169,7 @@ pub(super) fn run_records() -> Vec<RunRecord> {
             wall_seconds: None,
             checkpoint_time: None,
             updated_time: None,
+            in_sweep: None,
         },
         RunRecord {
             key: "0000".to_string(),
@@ -191,6 +193,7 @@ pub(super) fn run_records() -> Vec<RunRecord> {
             wall_seconds: None,
             checkpoint_time: None,
             updated_time: None,
+            in_sweep: None,
         },
     ]
 }
@@ -289,7 +292,7 @@ fn runs_table_round_trip_and_replace() {
     // An empty table is a valid file with the schema.
     write_table_atomically::<RunRecord>(&path, &[]).unwrap();
     assert!(read_run_records(&path).unwrap().is_empty());
-    assert_eq!(read_schema(&path).unwrap().fields().len(), 21);
+    assert_eq!(read_schema(&path).unwrap().fields().len(), 22);
 }
 
 #[test]

@@ -40,6 +40,48 @@ pub enum CheckpointError {
         /// What was wrong.
         reason: String,
     },
+    /// The file is intact (its checksum holds) but was written by a newer eigensweep: a newer
+    /// format version, or fields this build does not know. Resuming from it here would lose
+    /// what it records, so the run is left to the build that wrote it.
+    #[error(
+        "checkpoint {path} was written by a newer eigensweep ({what}); this build reads format {current}: resume this output with the eigensweep that wrote it, or delete the checkpoint to restart that run from step 0"
+    )]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// What marks it as newer.
+        what: String,
+        /// The format this build reads.
+        current: &'static str,
+    },
+}
+
+impl CheckpointError {
+    /// Whether the file is intact but of a newer eigensweep ([`CheckpointError::Newer`]).
+    pub fn is_newer(&self) -> bool {
+        matches!(self, CheckpointError::Newer { .. })
+    }
+}
+
+/// Why bytes did not decode as a checkpoint of this build.
+enum Undecodable {
+    /// Torn, altered or foreign.
+    Corrupt(String),
+    /// Intact, of a newer build (what shows it).
+    Newer(String),
+}
+
+impl From<&str> for Undecodable {
+    fn from(reason: &str) -> Self {
+        Undecodable::Corrupt(reason.into())
+    }
+}
+
+/// The format version a magic `ESCKPTnn` names, if it has that shape.
+fn magic_version(bytes: &[u8]) -> Option<u32> {
+    let head = bytes.get(..MAGIC.len())?;
+    let digits = head.strip_prefix(b"ESCKPT")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// The state of a run between two steps.
@@ -193,14 +235,38 @@ impl Checkpoint {
         e.0
     }
 
-    fn decode(bytes: &[u8]) -> Result<Self, String> {
-        if bytes.len() < MAGIC.len() + 32 || &bytes[..MAGIC.len()] != MAGIC {
-            return Err("missing ESCKPT02 header".into());
+    fn decode(bytes: &[u8]) -> Result<Self, Undecodable> {
+        let ours = magic_version(MAGIC).expect("our magic has a version");
+        let intact = bytes.len() >= MAGIC.len() + 32 && {
+            let (body, digest) = bytes.split_at(bytes.len() - 32);
+            Sha256::digest(body).as_slice() == digest
+        };
+        match magic_version(bytes) {
+            Some(v) if v > ours && intact => {
+                return Err(Undecodable::Newer(format!(
+                    "checkpoint format ESCKPT{v:02}"
+                )))
+            }
+            _ if bytes.len() < MAGIC.len() + 32 || &bytes[..MAGIC.len()] != MAGIC => {
+                return Err("missing ESCKPT02 header".into());
+            }
+            _ => {}
         }
-        let (body, digest) = bytes.split_at(bytes.len() - 32);
-        if Sha256::digest(body).as_slice() != digest {
+        if !intact {
             return Err("checksum mismatch (the file was cut short or altered)".into());
         }
+        let (body, _) = bytes.split_at(bytes.len() - 32);
+        // The checksum holds, so the bytes are as their writer meant them: fields this build
+        // cannot read were laid out by a build that records more.
+        Self::decode_fields(body).map_err(|reason| {
+            Undecodable::Newer(format!(
+                "its fields do not follow this build's layout: {reason}"
+            ))
+        })
+    }
+
+    /// The fields of an intact body (magic included, checksum removed).
+    fn decode_fields(body: &[u8]) -> Result<Self, String> {
         let mut d = Dec {
             bytes: body,
             pos: MAGIC.len(),
@@ -246,7 +312,10 @@ impl Checkpoint {
             }
         }
         if d.pos != body.len() {
-            return Err("trailing bytes".into());
+            return Err(format!(
+                "{} bytes of fields after the last one this build knows",
+                body.len() - d.pos
+            ));
         }
         Ok(Self {
             run_key,
@@ -307,12 +376,17 @@ impl Checkpoint {
                 })
             }
         };
-        Self::decode(&bytes)
-            .map(Some)
-            .map_err(|reason| CheckpointError::Corrupt {
+        Self::decode(&bytes).map(Some).map_err(|e| match e {
+            Undecodable::Corrupt(reason) => CheckpointError::Corrupt {
                 path: path.to_path_buf(),
                 reason,
-            })
+            },
+            Undecodable::Newer(what) => CheckpointError::Newer {
+                path: path.to_path_buf(),
+                what,
+                current: "ESCKPT02",
+            },
+        })
     }
 }
 
@@ -447,5 +521,45 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("ESCKPT02"));
+    }
+
+    /// Bytes sealed with a valid checksum, as a build of another format would write them.
+    fn sealed(body: &[u8]) -> Vec<u8> {
+        let mut bytes = body.to_vec();
+        bytes.extend_from_slice(&Sha256::digest(body));
+        bytes
+    }
+
+    #[test]
+    fn a_newer_builds_checkpoint_is_named_as_such_not_as_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.bin");
+        let bytes = sample().encode();
+        let body = &bytes[..bytes.len() - 32];
+        // A new magic.
+        let mut newer = body.to_vec();
+        newer[..8].copy_from_slice(b"ESCKPT03");
+        fs::write(&path, sealed(&newer)).unwrap();
+        let err = Checkpoint::load(&path).unwrap_err();
+        assert!(err.is_newer(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("newer eigensweep") && text.contains("ESCKPT03"),
+            "{text}"
+        );
+        assert!(text.contains("delete the checkpoint"), "{text}");
+        // One more trailing field.
+        let mut more = body.to_vec();
+        more.extend_from_slice(&5u64.to_le_bytes());
+        more.extend_from_slice(b"extra");
+        fs::write(&path, sealed(&more)).unwrap();
+        let err = Checkpoint::load(&path).unwrap_err();
+        assert!(err.is_newer(), "{err}");
+        assert!(err.to_string().contains("do not follow"), "{err}");
+        // A newer magic on a torn file is damage, not a newer build.
+        let mut torn = sealed(&newer);
+        torn.truncate(torn.len() - 1);
+        fs::write(&path, torn).unwrap();
+        assert!(!Checkpoint::load(&path).unwrap_err().is_newer());
     }
 }

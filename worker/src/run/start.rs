@@ -12,6 +12,7 @@ use super::checkpoint::Checkpoint;
 use super::executor::{marker_io, RunError, RunPlan, RunReport, RunStatus, StageSeconds};
 use super::tables::Writers;
 use crate::mlp::Params;
+use crate::output::{CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER};
 use crate::rng::{stream_rng, Stream};
 use crate::train::{DeviceData, OrderPosition, ResumePoint, Trainer, TrainingEngine};
 
@@ -54,9 +55,9 @@ impl Start {
         threads: u64,
         device_kind: &str,
     ) -> Result<Found, RunError> {
-        let checkpoint_path = dir.join("checkpoint.bin");
-        let success = dir.join("_SUCCESS");
-        let diverged = dir.join("_DIVERGED");
+        let checkpoint_path = dir.join(CHECKPOINT_FILE);
+        let success = dir.join(SUCCESS_MARKER);
+        let diverged = dir.join(DIVERGED_MARKER);
         let saved = Checkpoint::load(&checkpoint_path)?;
         if let Some(c) = &saved {
             if c.device != device_kind && !c.complete {
