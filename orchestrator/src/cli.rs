@@ -454,6 +454,16 @@ pub struct BenchArgs {
     /// Relative tolerance for --eigen (0 = machine precision).
     #[arg(long, default_value_t = 1e-3, value_parser = nonnegative_tol)]
     pub eigen_tol: f64,
+    /// Measure fused ensembles instead: training model-steps/s of M runs stacked into one
+    /// step (M from --fused-members) against one run at a time, on --fused-device.
+    #[arg(long)]
+    pub fused: bool,
+    /// Ensemble sizes for --fused, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 4, 16, 64], value_parser = positive)]
+    pub fused_members: Vec<usize>,
+    /// The device for --fused: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub fused_device: DeviceRequest,
     /// Measure the MPI fleet instead: speed-up of 2 ranks over 1 on a sweep of equal runs,
     /// and the cost of handing out a task (needs the `mpi` build and `mpirun`).
     #[arg(long)]

@@ -11,6 +11,7 @@ mod arpack;
 mod calibrate;
 mod eigen;
 mod fleet;
+mod fused;
 mod gpu;
 mod hvp;
 mod torch;
@@ -74,6 +75,24 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
             if args.quick { " --quick" } else { "" },
             timestamp(),
             gpu::measure(args.device, &data, samples, args.quick).map_err(Failure::from)?
+        );
+        return emit(&report, args.write.as_deref());
+    }
+    if args.fused {
+        let members: Vec<usize> = if args.quick {
+            vec![1, 4]
+        } else {
+            args.fused_members.clone()
+        };
+        let report = format!(
+            "## `eigensweep bench --fused --fused-device {}{}` — {}\n\n{}Data: {} ({} train images).\n\n{}",
+            args.fused_device,
+            if args.quick { " --quick" } else { "" },
+            timestamp(),
+            machine_line(),
+            dir.display(),
+            data.train.len,
+            fused::measure(&data, args.fused_device, &members, args.quick).map_err(Failure::from)?
         );
         return emit(&report, args.write.as_deref());
     }
