@@ -11,6 +11,8 @@ use std::collections::BTreeSet;
 use arrow_array::{Array, Float32Array, ListArray};
 use serde::{Deserialize, Serialize};
 
+use eigensweep_worker::memory::{thousands, try_filled, try_reserve, MemoryError, Need};
+
 use crate::catalog::{column, int_column, read_columns, PartSteps};
 use crate::AnalysisError;
 
@@ -123,7 +125,32 @@ pub(crate) struct TileSource<'a> {
     pub theta_steps: &'a BTreeSet<u64>,
 }
 
+/// The description of a tile's `rows` vectors of `n` entries (`what`: eigenvectors or θ).
+fn tile_need(key: TileKey, what: &str, rows: usize, n: usize) -> Need {
+    Need {
+        buffer: format!("the {what} of tile {key:?}"),
+        size: format!(
+            "{} rows × {} entries × 4 bytes; a tile holds --tile-rows rows (its snapshots × \
+             their eigen-indices), --panel tiles of two waves at a time per worker (-w)",
+            thousands(rows as u64),
+            thousands(n as u64)
+        ),
+    }
+}
+
+/// A tile's buffer that could not be allocated, as the analysis reports it: the part being
+/// read, and what to lower.
+fn tile_memory(path: &std::path::Path, e: MemoryError) -> AnalysisError {
+    AnalysisError::data(
+        path,
+        format!("{e}: lower --tile-rows, --panel or -w, or give the job more memory"),
+    )
+}
+
 /// Reads one tile from its Parquet parts (only the parts holding its steps are opened).
+///
+/// Its vectors (`--tile-rows` rows of N f32) are allocated fallibly: a tile the memory cannot
+/// hold is an error naming the tile, its size and the options that set it, not an abort.
 pub(crate) fn load_tile(src: &TileSource<'_>) -> Result<Tile, AnalysisError> {
     let wanted: BTreeSet<u64> = src.steps.iter().copied().collect();
     let position = |step: u64| src.steps.binary_search(&step).ok();
@@ -158,10 +185,16 @@ pub(crate) fn load_tile(src: &TileSource<'_>) -> Result<Tile, AnalysisError> {
                 }
                 let (lo, hi) = (offsets[r] as usize, offsets[r + 1] as usize);
                 let len = hi - lo;
-                let n = *n.get_or_insert_with(|| {
-                    vectors = vec![0.0; rows * len];
-                    len
-                });
+                let n = match n {
+                    Some(n) => n,
+                    None => {
+                        vectors = try_filled(rows * len, 0.0, || {
+                            tile_need(src.key, "eigenvectors", rows, len)
+                        })
+                        .map_err(|e| tile_memory(&part.path, e))?;
+                        *n.insert(len)
+                    }
+                };
                 if len != n {
                     return Err(AnalysisError::data(
                         &part.path,
@@ -204,6 +237,14 @@ pub(crate) fn load_tile(src: &TileSource<'_>) -> Result<Tile, AnalysisError> {
                     ));
                 }
                 theta_row[s] = Some((theta.len() / n.max(1)) as u32);
+                if theta.capacity() == 0 {
+                    // Room for θ at every wanted snapshot of the tile, at once.
+                    let rows = theta_wanted.len();
+                    try_reserve(&mut theta, rows * n, || {
+                        tile_need(src.key, "θ rows", rows, n)
+                    })
+                    .map_err(|e| tile_memory(&part.path, e))?;
+                }
                 theta.extend_from_slice(&items.values()[lo..hi]);
             }
         }

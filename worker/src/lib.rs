@@ -12,6 +12,9 @@
 //!   Hessian-vector product (Pearlmutter's R-operator) as an [`eigen::SymmetricOperator`].
 //! - [`optim`] holds SGD, Adam and SAM with PyTorch semantics; [`train`] the batch order and
 //!   the training step; [`rng`] the seeded streams everything random comes from.
+//! - [`memory`] allocates the large buffers (the Hessian operator's cache, the Krylov basis,
+//!   the data's copies) fallibly: running out of memory is a [`memory::MemoryError`] naming the
+//!   buffer, its size and the settings behind it, not an abort.
 //! - [`snapshot`] takes one eigen-snapshot with its statistics (IPR, alignments).
 //! - [`output`] writes and reads the Parquet tables; [`run`] executes one run (or baseline
 //!   network) end to end with checkpoints, so a killed sweep resumes exactly.
@@ -21,6 +24,7 @@
 pub mod data;
 pub mod device;
 pub mod eigen;
+pub mod memory;
 pub mod mlp;
 pub mod optim;
 pub mod output;

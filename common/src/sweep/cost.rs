@@ -16,11 +16,33 @@
 //! - the wall time: tasks handed out in plan order to `ranks × jobs` slots, each taking the
 //!   next task when it frees (as rank 0 hands out work), with no time for start-up, data
 //!   loading or writing.
+//!
+//! Memory (what `--mem` must cover; [`run_memory`], [`baseline_memory`], [`RankMemory`]): the
+//! peak resident bytes of a task, part by part as the worker allocates them, with N the
+//! network's parameters, `S` the Hessian samples, `k` the top eigenpairs and `b = k + 2`:
+//! - data: the task's own f32 copy of its images and one-hot targets (runs: training and test
+//!   sets; baseline networks: the training set);
+//! - training: θ, its gradient and update and two optimiser moments in f32, and the f64 copies
+//!   a snapshot and a checkpoint make ([`TRAINING_BYTES_PER_PARAMETER`] × N);
+//! - the Hessian operator: its per-sample cache, `S × (2 Σ hidden widths + 2 classes)` f32
+//!   values ([`hessian_values_per_sample`]), and each thread's accumulators for a product;
+//! - the eigensolver at its largest basis, `m = max(6 b, 30)` columns ([`basis_columns`]; also
+//!   for the preconditioned solve and the density's Lanczos bases, which run after it and take
+//!   the larger): `Q` and `W = HQ` (`2 m` vectors), the `b` Ritz vectors and residuals (`2 b`)
+//!   and the larger of their two temporaries and a thick restart's copy (`max(2 b, m / 2)`),
+//!   each N f64 values. A solve that converges before it fills the basis touches less;
+//! - results: the warm-start vectors (`b` × N f64) and the snapshot rows buffered between two
+//!   checkpoints (`run`'s default `--checkpoint-every` 8 snapshots × `k` eigenvectors, and θ
+//!   when stored, N f32 each).
+//!
+//! A process adds [`PROCESS_BASE_BYTES`] and the datasets it loads (shared by its jobs), and
+//! runs `--jobs` tasks at once, each at its own peak in the worst case.
 
 use serde::{Deserialize, Serialize};
 
 use super::expand::{BaselineTask, RunSpec};
 use super::plan::{products_per_solve, Estimate};
+use super::validate::SOLVER_GUARD;
 use crate::optim::{BaseOptimizer, OptimizerConfig};
 
 /// Parameters of the network the step rates are measured on (784-100-100-10).
@@ -112,6 +134,191 @@ impl Calibration {
             }
             _ => base,
         }
+    }
+}
+
+/// Resident bytes of a process besides its tasks' buffers and its datasets: the program, its
+/// libraries, threads and the Parquet writers. Measured (`/usr/bin/time -v`, 2-core AMD EPYC):
+/// 19 MB at the peak of `run` of a 784-4-10 network on 200 synthetic samples.
+pub const PROCESS_BASE_BYTES: u64 = 20_000_000;
+
+/// Bytes per parameter of a run's training state: θ, gradient, update and two optimiser
+/// moments in f32 (5 × 4), and the f64 copies of θ, the gradient and the update, and of θ and
+/// the optimiser state in a checkpoint (6 × 8).
+pub const TRAINING_BYTES_PER_PARAMETER: u64 = 68;
+
+/// Snapshots whose rows a run buffers before it writes them and a checkpoint: `run`'s default
+/// `--checkpoint-every`.
+pub const CHECKPOINT_EVERY_DEFAULT: u64 = 8;
+
+/// Samples of the Hessian operator's chunks, over which its set-up's temporaries and each
+/// product's per-thread workspace are sized (the CPU engine's default chunk).
+pub const HESSIAN_CHUNK: u64 = 2048;
+
+/// Values the Hessian operator keeps per sample, for a network of `widths` (input first): the
+/// hidden activations, the softmax probabilities and the back-propagated errors of every
+/// layer, `2 Σ hidden + 2 classes` (the worker's `HessianOperator::resident_bytes`, which a
+/// worker test keeps equal).
+pub fn hessian_values_per_sample(widths: &[usize]) -> u64 {
+    let hidden: usize = widths[1..widths.len() - 1].iter().sum();
+    let classes = widths[widths.len() - 1];
+    2 * hidden as u64 + 2 * classes as u64
+}
+
+/// The eigensolver's largest basis (columns of `Q`) for `k` wanted pairs: `max(6 (k + 2),
+/// 30)` (the worker's `auto_max_basis`; a worker test keeps the two equal), at most the
+/// dimension `n` and the product budget (a basis never holds more vectors than products).
+pub fn basis_columns(k: usize, n: u64, max_products: usize) -> u64 {
+    let block = k.saturating_add(SOLVER_GUARD) as u64;
+    block
+        .saturating_mul(6)
+        .max(30)
+        .min(n)
+        .min(max_products as u64)
+}
+
+/// Peak bytes of one eigen-solve for `k` pairs on N = `n` parameters: `Q`, `W`, the Ritz
+/// vectors and residuals, and the larger of their temporaries and a thick restart's copy.
+pub fn solver_bytes(k: usize, n: u64, max_products: usize) -> u64 {
+    let m = basis_columns(k, n, max_products);
+    let block = k.saturating_add(SOLVER_GUARD) as u64;
+    let vectors = 2 * m + 2 * block + (2 * block).max(m.div_ceil(2));
+    vectors.saturating_mul(n).saturating_mul(8)
+}
+
+/// Peak resident bytes of one task, by what holds them (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskMemory {
+    /// The task's own copies of its data (images and one-hot targets, f32).
+    pub data: u64,
+    /// θ, gradient, update, optimiser state and their f64 copies (runs).
+    pub training: u64,
+    /// The Hessian operator: per-sample cache and per-thread product buffers.
+    pub hessian: u64,
+    /// The eigensolver at its largest basis (or the statistic's solve, if larger).
+    pub solver: u64,
+    /// Warm-start vectors and the snapshot rows buffered between checkpoints.
+    pub results: u64,
+}
+
+impl TaskMemory {
+    /// All of it.
+    pub fn total(&self) -> u64 {
+        [
+            self.data,
+            self.training,
+            self.hessian,
+            self.solver,
+            self.results,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
+    }
+}
+
+/// The Hessian operator on `samples` samples of a network of `widths` with `threads` threads:
+/// its per-sample cache, each thread's accumulator, first-layer block and workspace, and the
+/// set-up's per-chunk temporaries (about a chunk's cache).
+fn hessian_bytes(widths: &[usize], samples: u64, threads: usize, n: u64) -> u64 {
+    let per_sample = hessian_values_per_sample(widths);
+    let first = (widths[0] * widths[1]) as u64;
+    let per_thread = n + first + HESSIAN_CHUNK * widths[1] as u64;
+    let chunk = HESSIAN_CHUNK.min(samples) * per_sample;
+    let values = samples
+        .saturating_mul(per_sample)
+        .saturating_add((threads.max(1) as u64).saturating_mul(per_thread))
+        .saturating_add(2 * n + chunk);
+    values.saturating_mul(4)
+}
+
+/// The largest solve of a snapshot: the top-k, the preconditioned top-k, or the density's
+/// Lanczos bases (four probes at a time, `steps + 2` vectors each).
+fn snapshot_solver_bytes(run: &RunSpec, n: u64) -> u64 {
+    let budget = run.eigen.max_products;
+    let mut bytes = solver_bytes(run.eigen.top_k, n, budget);
+    if let Some(k) = run.statistics.preconditioned_top_k {
+        bytes = bytes.max(solver_bytes(k, n, budget));
+    }
+    if let Some(d) = run.statistics.density {
+        let vectors = (d.probes.min(4) * (d.steps + 2)) as u64;
+        bytes = bytes.max(vectors.saturating_mul(n).saturating_mul(8));
+    }
+    bytes
+}
+
+/// Peak resident bytes of one run on `samples` with `threads` threads for its products;
+/// `None` when the network's size is unknown.
+pub fn run_memory(run: &RunSpec, samples: Samples, threads: usize) -> Option<TaskMemory> {
+    let widths = run.widths()?;
+    let n = run.parameters()?;
+    let (inputs, classes) = (widths[0] as u64, widths[widths.len() - 1] as u64);
+    let hessian = run
+        .hessian_samples
+        .map_or(samples.train, |h| h.min(samples.train)) as u64;
+    let block = run.eigen.top_k.saturating_add(SOLVER_GUARD) as u64;
+    let kept = run.eigen.top_k as u64 + u64::from(run.store_weights);
+    let snapshots = CHECKPOINT_EVERY_DEFAULT.min(run.snapshot_steps.len() as u64);
+    Some(TaskMemory {
+        data: ((samples.train + samples.test) as u64)
+            .saturating_mul(inputs + classes)
+            .saturating_mul(4),
+        training: n.saturating_mul(TRAINING_BYTES_PER_PARAMETER),
+        hessian: hessian_bytes(&widths, hessian, threads, n),
+        solver: snapshot_solver_bytes(run, n),
+        results: n.saturating_mul(block * 8 + snapshots.saturating_mul(kept) * 4),
+    })
+}
+
+/// Peak resident bytes of one baseline network: its copy of the training set, the operator,
+/// one solve and its rows.
+pub fn baseline_memory(
+    task: &BaselineTask,
+    samples: Samples,
+    threads: usize,
+) -> Option<TaskMemory> {
+    let widths = task.widths()?;
+    let n = task.parameters()?;
+    let (inputs, classes) = (widths[0] as u64, widths[widths.len() - 1] as u64);
+    let hessian = task
+        .hessian_samples
+        .map_or(samples.train, |h| h.min(samples.train)) as u64;
+    Some(TaskMemory {
+        data: (samples.train as u64)
+            .saturating_mul(inputs + classes)
+            .saturating_mul(4),
+        training: 0,
+        hessian: hessian_bytes(&widths, hessian, threads, n),
+        solver: solver_bytes(task.eigen.top_k, n, task.eigen.max_products),
+        results: n.saturating_mul(task.eigen.top_k as u64 * 4),
+    })
+}
+
+/// Bytes a dataset of `samples` with `inputs` pixels per image takes once loaded: f32 images
+/// and byte labels, training and test sets.
+pub fn dataset_bytes(samples: Samples, inputs: usize) -> u64 {
+    ((samples.train + samples.test) as u64).saturating_mul(inputs as u64 * 4 + 1)
+}
+
+/// Peak resident bytes of one process (one MPI rank) running `jobs` tasks at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RankMemory {
+    /// [`PROCESS_BASE_BYTES`].
+    pub base: u64,
+    /// The datasets the process loads, shared by its jobs.
+    pub datasets: u64,
+    /// The largest task's peak.
+    pub job: u64,
+    /// Tasks at once (`--jobs`).
+    pub jobs: usize,
+}
+
+impl RankMemory {
+    /// All of it: each of the `jobs` tasks at the largest task's peak, in the worst case at
+    /// the same time.
+    pub fn total(&self) -> u64 {
+        self.base
+            .saturating_add(self.datasets)
+            .saturating_add(self.job.saturating_mul(self.jobs.max(1) as u64))
     }
 }
 
@@ -359,5 +566,91 @@ baseline: {networks: 1, top_k: 1}
         let b = baseline_time(task, samples, &c).unwrap();
         assert!((b.parallel - 200.0 * n * (12.0 * 1e-9 + 2e-9)).abs() < 1e-15);
         assert_eq!(b.serial, 0.0);
+    }
+
+    /// The peak memory `plan` prints grows as its formula says: linearly in the Hessian's
+    /// samples (28 f32 values per sample for 784-4-10: 2 × 4 hidden + 2 × 10 classes), and in
+    /// top_k by 17 vectors of N f64 for the solver (12 basis columns of Q and W, 2 Ritz
+    /// vectors and residuals, 3 of a restart's copy: m = 6 (k + 2) ≥ 30) plus one warm-start
+    /// vector and one f32 eigenvector per buffered snapshot.
+    #[test]
+    fn plan_memory_grows_linearly_in_hessian_samples_and_top_k() {
+        let samples = Samples {
+            train: 200,
+            test: 50,
+        };
+        let at = |sets: &[&str]| {
+            let sweep = tiny(sets);
+            run_memory(&sweep.runs()[0], samples, 2).unwrap()
+        };
+        let n = 3190u64;
+        // Beyond one chunk of 2,048 samples (below it the set-up's chunk grows too).
+        let big = Samples {
+            train: 20_000,
+            test: 50,
+        };
+        let h = |count: usize| {
+            let sweep = tiny(&[
+                "datasets[0].train_size=20000",
+                &format!("snapshots.hessian_samples={count}"),
+            ]);
+            run_memory(&sweep.runs()[0], big, 2).unwrap()
+        };
+        let (h3, h4, h6) = (h(3000), h(4000), h(6000));
+        assert_eq!(h4.hessian - h3.hessian, 1000 * 28 * 4);
+        assert_eq!(h6.hessian - h4.hessian, 2000 * 28 * 4);
+        assert_eq!(
+            TaskMemory { hessian: 0, ..h4 },
+            TaskMemory { hessian: 0, ..h6 },
+            "only the operator grows with the samples"
+        );
+        // Beyond the training set there are no more samples to cache.
+        let capped = |count: usize| {
+            let sweep = tiny(&[
+                "datasets[0].train_size=20000",
+                &format!("snapshots.hessian_samples={count}"),
+            ]);
+            run_memory(&sweep.runs()[0], samples, 2).unwrap()
+        };
+        assert_eq!(capped(3000).hessian, capped(4000).hessian);
+
+        let k = |top_k: usize| at(&[&format!("snapshots.top_k={top_k}")]);
+        let (k5, k6, k7) = (k(5), k(6), k(7));
+        assert_eq!(k6.solver - k5.solver, 17 * n * 8);
+        assert_eq!(k7.solver - k6.solver, 17 * n * 8);
+        // Snapshots at 0, 5, 10: three buffered rows per index, and one warm vector.
+        assert_eq!(k6.results - k5.results, n * 8 + 3 * n * 4);
+        assert_eq!(
+            (k5.data, k5.training, k5.hessian),
+            (k6.data, k6.training, k6.hessian)
+        );
+        // The numbers themselves, for top 5: 42 columns, b = 7.
+        assert_eq!(k5.solver, (2 * 42 + 2 * 7 + 21) * n * 8);
+        assert_eq!(k5.data, 250 * (784 + 10) * 4);
+        assert_eq!(k5.training, n * TRAINING_BYTES_PER_PARAMETER);
+        // A small top_k still gets ARPACK's 30-column floor; a budget caps the basis.
+        assert_eq!(basis_columns(1, n, 1000), 30);
+        assert_eq!(basis_columns(20, n, 1000), 132);
+        assert_eq!(basis_columns(20, n, 40), 40);
+        assert_eq!(basis_columns(20, 25, 1000), 25);
+
+        // A rank: the program, the datasets once, and --jobs times the largest task.
+        let rank = RankMemory {
+            base: PROCESS_BASE_BYTES,
+            datasets: dataset_bytes(samples, 784),
+            job: k5.total(),
+            jobs: 3,
+        };
+        assert_eq!(
+            rank.total(),
+            PROCESS_BASE_BYTES + 250 * (784 * 4 + 1) + 3 * k5.total()
+        );
+        // A baseline network: no training state, its training set only, one top-1 solve.
+        let sweep = tiny(&[]);
+        let b = baseline_memory(&sweep.baseline_tasks()[0], samples, 2).unwrap();
+        assert_eq!(b.training, 0);
+        assert_eq!(b.data, 200 * (784 + 10) * 4);
+        assert_eq!(b.solver, solver_bytes(1, n, 1000));
+        assert_eq!(b.solver, (2 * 30 + 2 * 3 + 15) * n * 8);
     }
 }

@@ -7,6 +7,8 @@
 //! than memory-bound), and inside a chunk a dot product uses four interleaved accumulators.
 //! Rust never contracts `a * b + c` into an FMA, so the order fully determines the result.
 
+use crate::memory::{try_filled, MemoryError, Need};
+
 /// Rows per chunk: 512 rows × ~60 columns × 8 bytes fits in L2 comfortably.
 pub const CHUNK: usize = 512;
 
@@ -91,11 +93,19 @@ pub fn combine_into(
     }
 }
 
-/// The block product `X · C` (see [`combine_into`]) as a new block of `nc` columns.
-pub fn combine(x: &[f64], nx: usize, coeff: &[f64], nc: usize, n: usize) -> Vec<f64> {
-    let mut out = vec![0.0; nc * n];
+/// The block product `X · C` (see [`combine_into`]) as a new block of `nc` columns, allocated
+/// fallibly (`need` describes the block if the memory is not there).
+pub fn combine(
+    x: &[f64],
+    nx: usize,
+    coeff: &[f64],
+    nc: usize,
+    n: usize,
+    need: impl FnOnce() -> Need,
+) -> Result<Vec<f64>, MemoryError> {
+    let mut out = try_filled(nc * n, 0.0, need)?;
     combine_into(x, nx, coeff, nc, n, 1.0, &mut out);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -119,7 +129,11 @@ mod tests {
             }
         }
         let coeff = [1.0, -2.0, 0.5, 0.0, 3.0, 1.5];
-        let out = combine(&x, 3, &coeff, 2, n);
+        let need = || Need {
+            buffer: "a test block".into(),
+            size: String::new(),
+        };
+        let out = combine(&x, 3, &coeff, 2, n, need).unwrap();
         for c in 0..2 {
             for r in 0..n {
                 let naive: f64 = (0..3).map(|i| coeff[i * 2 + c] * x[i * n + r]).sum();

@@ -1,6 +1,7 @@
 //! What the eigensolver reports: the pairs, how much it cost, and why it stopped.
 
 use super::operator::OperatorError;
+use crate::memory::MemoryError;
 
 /// One eigenpair estimate (a Ritz pair).
 #[derive(Debug, Clone)]
@@ -72,16 +73,23 @@ pub enum EigenError {
     /// The options (or warm-start vectors) do not fit the operator.
     #[error("invalid eigensolver options: {0}")]
     InvalidOptions(String),
+    /// A buffer of the solve (its Krylov basis, Ritz vectors) or of the operator's products
+    /// could not be allocated.
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
 }
 
 impl EigenError {
-    /// An operator's failure: [`EigenError::Interrupted`] for its stop request, else
+    /// An operator's failure: [`EigenError::Interrupted`] for its stop request,
+    /// [`EigenError::Memory`] for a buffer it could not allocate, else
     /// [`EigenError::Operator`].
     pub(crate) fn from_operator(e: OperatorError) -> Self {
         if e.is::<super::operator::Interrupted>() {
-            EigenError::Interrupted
-        } else {
-            EigenError::Operator(e)
+            return EigenError::Interrupted;
+        }
+        match e.downcast::<MemoryError>() {
+            Ok(memory) => EigenError::Memory(*memory),
+            Err(e) => EigenError::Operator(e),
         }
     }
 }

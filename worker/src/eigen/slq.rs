@@ -98,6 +98,21 @@ fn quadrature_block<O: SymmetricOperator + ?Sized>(
 ) -> Result<Vec<Quadrature>, EigenError> {
     let n = op.dim();
     let probes = starts.len();
+    // The bases grow to `steps` vectors per probe (plus a block of inputs and products):
+    // checked before the first product, so that a density the memory cannot hold is refused
+    // by name instead of aborting mid-way.
+    let vectors = probes.saturating_mul(steps + 2);
+    crate::memory::ensure_available(
+        crate::memory::bytes_of::<f64>(n).saturating_mul(vectors as u64),
+        || crate::memory::Need {
+            buffer: "the Lanczos bases of the spectral density (snapshots.density)".into(),
+            size: format!(
+                "{probes} probes at a time × ({steps} Lanczos steps + 2) × {} entries (the \
+                 network's parameters) × 8 bytes",
+                crate::memory::thousands(n as u64)
+            ),
+        },
+    )?;
     // Per probe: the Lanczos basis (step after step), α, β, and whether it has stopped.
     let mut bases: Vec<Vec<Vec<f64>>> = starts.into_iter().map(|v| vec![v]).collect();
     let mut alphas = vec![Vec::with_capacity(steps); probes];

@@ -134,6 +134,7 @@ use super::operator::SymmetricOperator;
 use super::options::{EigenOptions, Resolved, Start};
 use super::result::{EigenError, EigenPair, EigenResult, StopReason};
 use super::sign::align_signs;
+use crate::memory::{thousands, try_copy, try_filled, try_with_capacity, MemoryError, Need};
 
 /// Iterations without a 10 % improvement (at the noise floor) before declaring stagnation
 /// (block iterations; Krylov–Schur waits `min(k, KRYLOV_PATIENCE_MAX_K)` times as many
@@ -248,10 +249,66 @@ struct Ritz {
     res: f64,
 }
 
+/// What sets the size of a solve's buffers, for the message when one cannot be allocated.
+#[derive(Debug, Clone, Copy)]
+struct Sizing {
+    /// Wanted pairs.
+    k: usize,
+    /// Ritz pairs tracked: `k` + guard pairs.
+    block: usize,
+    /// Largest basis before a thick restart.
+    max_basis: usize,
+    /// Columns reserved for `Q` and `W`: the largest basis, or the product budget if smaller
+    /// (every column has its product).
+    room: usize,
+}
+
+impl Sizing {
+    /// Where the basis size comes from: `the basis holds up to 132 columns = max(6 (k +
+    /// guard), 30) for k = 20 wanted pairs and 2 guard pairs`.
+    fn basis_text(&self) -> String {
+        let guard = self.block - self.k;
+        let rule = if self.max_basis == super::options::auto_max_basis(self.k, guard) {
+            " = max(6 (k + guard), 30)"
+        } else {
+            ""
+        };
+        let budget = if self.room < self.max_basis {
+            format!(
+                " (capped at the product budget, {})",
+                thousands(self.room as u64)
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "the basis holds up to {} columns{rule} for k = {} wanted pairs and {guard} guard \
+             pairs{budget}",
+            thousands(self.max_basis as u64),
+            thousands(self.k as u64),
+        )
+    }
+
+    /// The description of a block of `columns` vectors of length `n` named `what`.
+    fn need(&self, what: &str, columns: usize, n: usize) -> Need {
+        Need {
+            buffer: format!("the eigensolver's {what}"),
+            size: format!(
+                "{} vectors × {} entries (the network's parameters) × 8 bytes; {}",
+                thousands(columns as u64),
+                thousands(n as u64),
+                self.basis_text()
+            ),
+        }
+    }
+}
+
 /// The basis, its products and the projected matrix.
 struct Space {
     n: usize,
     m: usize,
+    /// Sizes of the solve, for messages.
+    sizing: Sizing,
     /// `n × m`, column-contiguous, orthonormal.
     q: Vec<f64>,
     /// `A Q`, same layout.
@@ -264,15 +321,44 @@ struct Space {
 }
 
 impl Space {
-    fn new(n: usize) -> Self {
+    fn new(n: usize, sizing: Sizing) -> Self {
         Self {
             n,
             m: 0,
+            sizing,
             q: Vec::new(),
             w: Vec::new(),
             t: Vec::new(),
             asym: (0.0, 0),
         }
+    }
+
+    /// Reserves `Q` and `W` for the largest basis the solve may hold (exactly: `Vec`'s
+    /// doubling growth would ask for up to twice as much, and abort when refused), so that a
+    /// basis the memory cannot hold is refused, naming it, before the first product is spent.
+    fn reserve_basis(&mut self, columns: usize) -> Result<(), MemoryError> {
+        let n = self.n;
+        let columns = columns.max(self.sizing.room);
+        let total = columns.saturating_mul(n);
+        let refused = |_| {
+            let bytes = 2 * crate::memory::bytes_of::<f64>(total);
+            Need {
+                buffer: "the eigensolver's Krylov basis Q and its products W = HQ".into(),
+                size: format!(
+                    "2 × {} columns × {} entries (the network's parameters) × 8 bytes; {}",
+                    thousands(columns as u64),
+                    thousands(n as u64),
+                    self.sizing.basis_text()
+                ),
+            }
+            .error(bytes)
+        };
+        for v in [&mut self.q, &mut self.w] {
+            if v.capacity() < total {
+                v.try_reserve_exact(total - v.len()).map_err(refused)?;
+            }
+        }
+        Ok(())
     }
 
     /// The norm of one product's noise for a unit vector, as measured by the asymmetry of
@@ -292,9 +378,10 @@ impl Space {
     }
 
     /// Appends orthonormal columns `v` with their products `av`, extending `T`.
-    fn append(&mut self, v: &[f64], av: &[f64], p: usize) {
+    fn append(&mut self, v: &[f64], av: &[f64], p: usize) -> Result<(), MemoryError> {
         let (n, m) = (self.n, self.m);
         let mp = m + p;
+        self.reserve_basis(mp)?;
         // Q_allᵀ W_new ((m+p) × p) and Q_newᵀ W_old (p × m): T stays sym(Qᵀ W) exactly.
         self.q.extend_from_slice(v);
         let qw_new = gram(&self.q, mp, av, p, n);
@@ -324,11 +411,12 @@ impl Space {
         }
         self.t = t;
         self.m = mp;
+        Ok(())
     }
 
     /// Thick restart onto the `keep` leading Ritz vectors. Costs no product; `T` becomes
     /// the diagonal of their Ritz values (exact up to rounding since `Yᵀ T Y = Θ`).
-    fn restart(&mut self, eig: &SymmetricEigen, keep: usize) {
+    fn restart(&mut self, eig: &SymmetricEigen, keep: usize) -> Result<(), MemoryError> {
         let (n, m) = (self.n, self.m);
         let mut y = vec![0.0; m * keep];
         for c in 0..keep {
@@ -336,17 +424,27 @@ impl Space {
                 y[i * keep + c] = *yi;
             }
         }
-        self.q = combine(&self.q, m, &y, keep, n);
-        self.w = combine(&self.w, m, &y, keep, n);
+        // Into the reserved buffers again (a new, smaller `Vec` would have to grow back,
+        // infallibly, to the full basis).
+        let sizing = self.sizing;
+        let need = || sizing.need("thick restart (the kept Ritz vectors)", keep, n);
+        let q = combine(&self.q, m, &y, keep, n, need)?;
+        self.q.clear();
+        self.q.extend_from_slice(&q);
+        drop(q);
+        let w = combine(&self.w, m, &y, keep, n, need)?;
+        self.w.clear();
+        self.w.extend_from_slice(&w);
         self.t = vec![0.0; keep * keep];
         for c in 0..keep {
             self.t[c * keep + c] = eig.values[c];
         }
         self.m = keep;
+        Ok(())
     }
 
     /// The leading `count` Ritz pairs, normalised, with true residuals.
-    fn ritz_pairs(&self, eig: &SymmetricEigen, count: usize) -> Vec<Ritz> {
+    fn ritz_pairs(&self, eig: &SymmetricEigen, count: usize) -> Result<Vec<Ritz>, MemoryError> {
         let (n, m) = (self.n, self.m);
         let mut y = vec![0.0; m * count];
         for c in 0..count {
@@ -354,9 +452,18 @@ impl Space {
                 y[i * count + c] = *yi;
             }
         }
-        let xs = combine(&self.q, m, &y, count, n);
-        let axs = combine(&self.w, m, &y, count, n);
-        (0..count)
+        let sizing = self.sizing;
+        let xs = combine(&self.q, m, &y, count, n, || {
+            sizing.need("Ritz vectors", count, n)
+        })?;
+        let axs = combine(&self.w, m, &y, count, n, || {
+            sizing.need("products of the Ritz vectors", count, n)
+        })?;
+        // The pairs' normalised vectors and residuals (2 × count more vectors), checked at once.
+        crate::memory::ensure_available(2 * crate::memory::bytes_of::<f64>(count * n), || {
+            sizing.need("Ritz pairs (vectors and residuals)", 2 * count, n)
+        })?;
+        Ok((0..count)
             .map(|c| {
                 let value = eig.values[c];
                 let mut x = xs[c * n..(c + 1) * n].to_vec();
@@ -370,12 +477,12 @@ impl Space {
                 let res = norm(&r);
                 Ritz { value, x, r, res }
             })
-            .collect()
+            .collect())
     }
 
     /// Orthonormalises the `p` candidate columns of `v` against `Q` and each other (block
     /// CGS2, then CGS2 inside the block). Returns the surviving columns, contiguous.
-    fn orthonormalise(&self, mut v: Vec<f64>, p: usize) -> (Vec<f64>, usize) {
+    fn orthonormalise(&self, mut v: Vec<f64>, p: usize) -> Result<(Vec<f64>, usize), MemoryError> {
         let (n, m) = (self.n, self.m);
         let original: Vec<f64> = (0..p).map(|j| norm(&v[j * n..(j + 1) * n])).collect();
         if m > 0 {
@@ -392,7 +499,8 @@ impl Space {
                 }
             }
         }
-        let mut out: Vec<f64> = Vec::with_capacity(p * n);
+        let mut out: Vec<f64> =
+            try_with_capacity(p * n, || self.sizing.need("new basis vectors", p, n))?;
         let mut kept = 0;
         for j in 0..p {
             let mut x = v[j * n..(j + 1) * n].to_vec();
@@ -412,7 +520,7 @@ impl Space {
                 kept += 1;
             }
         }
-        (out, kept)
+        Ok((out, kept))
     }
 }
 
@@ -420,11 +528,13 @@ impl Space {
 struct Counter<'a, O: SymmetricOperator + ?Sized> {
     op: &'a mut O,
     products: usize,
+    sizing: Sizing,
 }
 
 impl<O: SymmetricOperator + ?Sized> Counter<'_, O> {
     fn apply(&mut self, v: &[f64], p: usize) -> Result<Vec<f64>, EigenError> {
-        let mut out = vec![0.0; v.len()];
+        let n = self.op.dim();
+        let mut out = try_filled(v.len(), 0.0, || self.sizing.need("products", p, n))?;
         self.op
             .apply_block(v, &mut out, p)
             .map_err(EigenError::from_operator)?;
@@ -471,7 +581,11 @@ fn random_block(rng: &mut ChaCha8Rng, n: usize, p: usize) -> Vec<f64> {
 
 /// Orthonormal random columns (at most `p`) against the current basis; a few draws in case
 /// some collapse (they only do when the basis nearly spans the space).
-fn random_fill(space: &Space, rng: &mut ChaCha8Rng, p: usize) -> (Vec<f64>, usize) {
+fn random_fill(
+    space: &Space,
+    rng: &mut ChaCha8Rng,
+    p: usize,
+) -> Result<(Vec<f64>, usize), MemoryError> {
     let p = p.min(space.n - space.m);
     let mut block = Vec::new();
     let mut got = 0;
@@ -479,20 +593,29 @@ fn random_fill(space: &Space, rng: &mut ChaCha8Rng, p: usize) -> (Vec<f64>, usiz
         if got >= p {
             break;
         }
-        let mut trial = Space {
+        let columns = space.m + got;
+        let need = || {
+            space
+                .sizing
+                .need("copy of the basis (random fill)", columns, space.n)
+        };
+        let mut q = try_with_capacity(columns * space.n, need)?;
+        q.extend_from_slice(&space.q[..space.m * space.n]);
+        q.extend_from_slice(&block);
+        let trial = Space {
             n: space.n,
-            m: space.m + got,
-            q: space.q.clone(),
+            m: columns,
+            sizing: space.sizing,
+            q,
             w: Vec::new(),
             t: Vec::new(),
             asym: (0.0, 0),
         };
-        trial.q.extend_from_slice(&block);
-        let (v, k) = trial.orthonormalise(random_block(rng, space.n, p - got), p - got);
+        let (v, k) = trial.orthonormalise(random_block(rng, space.n, p - got), p - got)?;
         block.extend_from_slice(&v);
         got += k;
     }
-    (block, got)
+    Ok((block, got))
 }
 
 pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
@@ -504,8 +627,20 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
     let n = op.dim();
     let cfg: Resolved = opts.resolve(n, op.epsilon(), warm_start)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut counter = Counter { op, products: 0 };
-    let mut space = Space::new(n);
+    let sizing = Sizing {
+        k: cfg.k,
+        block: cfg.block,
+        max_basis: cfg.max_basis,
+        room: cfg.max_basis.min(cfg.max_products),
+    };
+    let mut counter = Counter {
+        op,
+        products: 0,
+        sizing,
+    };
+    let mut space = Space::new(n, sizing);
+    // The whole basis first: a solve the memory cannot hold stops here, before any product.
+    space.reserve_basis(0)?;
 
     // Start block: warm vectors first, random fill up to the block size.
     let warm = warm_start.unwrap_or(&[]);
@@ -532,22 +667,23 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
         // (module docs); the block start uses them all.
         warm_start_vector(&warm[..n_warm.min(cfg.k)], &mut rng)
     };
-    let (mut block, mut p) = space.orthonormalise(v, start);
+    let (mut block, mut p) = space.orthonormalise(v, start)?;
     if p < start {
         let tmp = Space {
             n,
             m: p,
-            q: block.clone(),
+            sizing,
+            q: try_copy(&block, || sizing.need("start block", p, n))?,
             w: Vec::new(),
             t: Vec::new(),
             asym: (0.0, 0),
         };
-        let (extra, e) = random_fill(&tmp, &mut rng, start - p);
+        let (extra, e) = random_fill(&tmp, &mut rng, start - p)?;
         block.extend_from_slice(&extra);
         p += e;
     }
     let av = counter.apply(&block, p)?;
-    space.append(&block, &av, p);
+    space.append(&block, &av, p)?;
 
     let mut iterations = 0;
     let mut anorm: f64 = 0.0;
@@ -561,7 +697,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
         let m = space.m;
         anorm = anorm.max(eig.values[0].abs()).max(eig.values[m - 1].abs());
         let nr = cfg.block.min(m);
-        let ritz = space.ritz_pairs(&eig, nr);
+        let ritz = space.ritz_pairs(&eig, nr)?;
         let converged: Vec<bool> = ritz
             .iter()
             .map(|p| p.res <= cfg.tol * p.value.abs())
@@ -676,12 +812,12 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
                 RestartKeep::Block(extra) => (cfg.block + extra).min(cfg.max_basis - p),
                 RestartKeep::Percent(pc) => (cfg.max_basis * pc / 100).min(cfg.max_basis - p),
             };
-            space.restart(&eig, keep.max(cfg.block).min(m));
+            space.restart(&eig, keep.max(cfg.block).min(m))?;
         }
-        let (mut block, mut got) = space.orthonormalise(cand, p);
+        let (mut block, mut got) = space.orthonormalise(cand, p)?;
         if got == 0 {
             // Invariant subspace (or exact degeneracy): continue from random directions.
-            (block, got) = random_fill(&space, &mut rng, p.max(1).min(budget));
+            (block, got) = random_fill(&space, &mut rng, p.max(1).min(budget))?;
             krylov = false;
         }
         if got == 0 {
@@ -697,7 +833,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
             ));
         }
         let av = counter.apply(&block, got)?;
-        space.append(&block, &av, got);
+        space.append(&block, &av, got)?;
     }
 }
 

@@ -740,3 +740,58 @@ fn at_the_noise_floor_only_a_halving_of_the_residual_counts_as_progress() {
     // A residual jumping 10× up means a new direction entered the wanted set.
     assert!(is_progress(2e-7, 1.32e-8, true));
 }
+
+/// An operator whose dimension no memory can hold a basis of: the solve must not touch it.
+struct Vast;
+
+impl SymmetricOperator for Vast {
+    fn dim(&self) -> usize {
+        1 << 40
+    }
+
+    fn apply_block(
+        &mut self,
+        _inputs: &[f64],
+        _outputs: &mut [f64],
+        _count: usize,
+    ) -> Result<(), OperatorError> {
+        panic!("no product may be computed before the basis is reserved")
+    }
+}
+
+/// A Krylov basis the memory cannot hold is refused before the first product, as an error
+/// that names the basis, its size in bytes and the k it follows from (issue 27: it aborted
+/// the process with "memory allocation of 91760640 bytes failed" when it grew).
+#[test]
+fn a_basis_too_large_for_the_memory_is_an_error_naming_it_not_an_abort() {
+    let err = top_k_eigenpairs(&mut Vast, &opts(20, 1e-3), None).unwrap_err();
+    let EigenError::Memory(m) = &err else {
+        panic!("expected a memory error, got {err}");
+    };
+    // 132 = max(6 (20 + 2), 30) columns of Q and of W, 8 bytes each.
+    assert_eq!(m.bytes, 2 * 132 * (1u64 << 40) * 8);
+    let text = err.to_string();
+    for part in [
+        "out of memory",
+        "Krylov basis Q",
+        "2 × 132 columns",
+        "1,099,511,627,776 entries",
+        "k = 20 wanted pairs and 2 guard pairs",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text}");
+    }
+    // A product budget below the automatic basis caps what is reserved.
+    let capped = EigenOptions {
+        max_products: 40,
+        ..opts(20, 1e-3)
+    };
+    let EigenError::Memory(m) = top_k_eigenpairs(&mut Vast, &capped, None).unwrap_err() else {
+        panic!("expected a memory error");
+    };
+    assert_eq!(m.bytes, 2 * 40 * (1u64 << 40) * 8);
+    assert!(
+        m.size.contains("capped at the product budget, 40"),
+        "{}",
+        m.size
+    );
+}

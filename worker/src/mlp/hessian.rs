@@ -24,11 +24,16 @@
 
 use candle_core::{DType, Device, Tensor, D};
 
+use super::architecture::Architecture;
+use super::cpu_kernels::with_host_slice;
 use super::gradient::{backward, forward, softmax_cross_entropy};
 use super::hessian_cpu::{CpuChunk, CpuHessian, Real};
 use super::params::Params;
 use super::ModelError;
 use crate::eigen::{OperatorError, SymmetricOperator};
+use crate::memory::{
+    ensure_available, thousands, try_filled, try_with_capacity, MemoryError, Need,
+};
 
 /// Which implementation computes the products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +85,61 @@ enum Engine {
     CpuF64(CpuHessian<f64>),
 }
 
+/// The per-chunk caches while the operator is set up: the CPU engine's go to host vectors
+/// chunk by chunk, so the tensors of only one chunk exist at a time.
+enum Caches {
+    Tensor(Vec<ChunkCache>),
+    F32(Vec<CpuChunk<f32>>),
+    F64(Vec<CpuChunk<f64>>),
+}
+
+/// Values the operator caches per sample: the engine's per-sample arrays, in elements of the
+/// compute dtype. The CPU engine keeps the hidden activations (Σ hidden widths), the softmax
+/// probabilities (classes) and the errors δ_1 … δ_L (Σ hidden widths + classes); the tensor
+/// engine also keeps the ReLU masks (Σ hidden widths).
+fn cached_values_per_sample(widths: &[usize], tensor_engine: bool) -> usize {
+    let hidden: usize = widths[1..widths.len() - 1].iter().sum();
+    let classes = widths[widths.len() - 1];
+    let masks = if tensor_engine { hidden } else { 0 };
+    2 * hidden + 2 * classes + masks
+}
+
+/// The description of a block of `count` products' vectors of `n` entries.
+pub(crate) fn product_need(n: usize, count: usize) -> Need {
+    Need {
+        buffer: "the buffers of a block of Hessian-vector products".into(),
+        size: format!(
+            "{count} vectors of {} entries (the network's parameters), with each thread's \
+             accumulators and its chunk's workspace",
+            thousands(n as u64)
+        ),
+    }
+}
+
+/// The error of a per-sample cache that cannot be had: `samples` samples of `widths`, in
+/// elements of `dtype_bytes` bytes, `masks` for the tensor engine's. The whole cache is named
+/// (whichever chunk's array was refused), since that is the size the settings ask for.
+fn cache_refused(widths: &[usize], samples: usize, masks: bool, dtype_bytes: usize) -> MemoryError {
+    let per_sample = cached_values_per_sample(widths, masks);
+    Need {
+        buffer: "the Hessian operator's per-sample cache (activations, softmax probabilities, \
+                 back-propagated errors)"
+            .into(),
+        size: format!(
+            "{} Hessian samples × {per_sample} values per sample ({} × the hidden widths + 2 × \
+             the classes, of the widths {}) × {dtype_bytes} bytes",
+            thousands(samples as u64),
+            if masks { 3 } else { 2 },
+            widths
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("-"),
+        ),
+    }
+    .error((samples as u64).saturating_mul((per_sample * dtype_bytes) as u64))
+}
+
 /// Values of one chunk that do not depend on the direction `v`.
 #[derive(Debug)]
 struct ChunkCache {
@@ -107,8 +167,22 @@ pub struct HessianOperator {
 }
 
 impl HessianOperator {
+    /// Bytes the operator over `samples` samples keeps for a network of `arch` in f32 on
+    /// the CPU (the sweeps' engine): its per-sample cache, which is what grows with
+    /// `snapshots.hessian_samples`. `eigensweep plan` counts the same (`common`'s
+    /// `sweep::cost`; a test keeps the two equal).
+    pub fn resident_bytes(arch: &Architecture, samples: usize) -> u64 {
+        let per_sample = cached_values_per_sample(arch.widths(), false) as u64;
+        (samples as u64).saturating_mul(per_sample) * 4
+    }
+
     /// Prepares products at `params` over the samples `x` (n × inputs) with one-hot targets
     /// `onehot` (n × classes), both in the parameters' dtype and device.
+    ///
+    /// # Errors
+    /// [`ModelError::Memory`] when the per-sample cache does not fit in the memory left (on
+    /// the CPU; checked before it is computed, and each chunk's host arrays are allocated
+    /// fallibly); tensor and shape errors.
     pub fn new(
         params: &Params,
         x: &Tensor,
@@ -126,7 +200,23 @@ impl HessianOperator {
             )));
         }
         let x = x.contiguous()?;
-        let mut chunks = Vec::new();
+        let widths = params.architecture().widths().to_vec();
+        let tensor_engine = !use_cpu;
+        let refused = || cache_refused(&widths, n, tensor_engine, params.dtype().size_in_bytes());
+        if params.device().is_cpu() {
+            // The whole cache at once, before any of it is computed (once per snapshot).
+            let MemoryError {
+                buffer,
+                bytes,
+                size,
+            } = refused();
+            ensure_available(bytes, || Need { buffer, size })?;
+        }
+        let mut caches = match (use_cpu, params.dtype()) {
+            (false, _) => Caches::Tensor(Vec::new()),
+            (true, DType::F32) => Caches::F32(Vec::new()),
+            (true, _) => Caches::F64(Vec::new()),
+        };
         let mut loss_sum = 0.0;
         let mut gradient: Option<Params> = None;
         let mut start = 0;
@@ -143,32 +233,47 @@ impl HessianOperator {
                 None => g,
                 Some(acc) => acc.zip_map(&g, |a, b| a + b)?,
             });
-            let masks = fwd
-                .hidden
-                .iter()
-                .map(|a| a.gt(0.0)?.to_dtype(params.dtype()))
-                .collect::<candle_core::Result<Vec<_>>>()?;
-            chunks.push((
-                start,
-                ChunkCache {
-                    x: xs,
-                    hidden: fwd.hidden,
-                    masks,
-                    probs,
-                    deltas,
-                },
-            ));
+            match &mut caches {
+                Caches::Tensor(chunks) => {
+                    let masks = fwd
+                        .hidden
+                        .iter()
+                        .map(|a| a.gt(0.0)?.to_dtype(params.dtype()))
+                        .collect::<candle_core::Result<Vec<_>>>()?;
+                    chunks.push(ChunkCache {
+                        x: xs,
+                        hidden: fwd.hidden,
+                        masks,
+                        probs,
+                        deltas,
+                    });
+                }
+                Caches::F32(chunks) => chunks.push(host_chunk(
+                    start,
+                    len,
+                    &fwd.hidden,
+                    &probs,
+                    &deltas,
+                    &refused,
+                )?),
+                Caches::F64(chunks) => chunks.push(host_chunk(
+                    start,
+                    len,
+                    &fwd.hidden,
+                    &probs,
+                    &deltas,
+                    &refused,
+                )?),
+            }
             start += len;
         }
         let threads = options
             .threads
             .unwrap_or_else(candle_core::utils::get_num_threads);
-        let engine = match (use_cpu, params.dtype()) {
-            (true, DType::F32) => {
-                Engine::CpuF32(cpu_engine::<f32>(params, &x, chunks, n, threads)?)
-            }
-            (true, _) => Engine::CpuF64(cpu_engine::<f64>(params, &x, chunks, n, threads)?),
-            (false, _) => Engine::Tensor(chunks.into_iter().map(|(_, c)| c).collect()),
+        let engine = match caches {
+            Caches::F32(chunks) => Engine::CpuF32(cpu_engine(params, &x, chunks, n, threads)?),
+            Caches::F64(chunks) => Engine::CpuF64(cpu_engine(params, &x, chunks, n, threads)?),
+            Caches::Tensor(chunks) => Engine::Tensor(chunks),
         };
         Ok(Self {
             params: params.clone(),
@@ -351,7 +456,15 @@ impl SymmetricOperator for HessianOperator {
         outputs: &mut [f64],
         count: usize,
     ) -> Result<(), OperatorError> {
-        Ok(self.apply_flat(inputs, outputs, count)?)
+        // A buffer that could not be allocated travels as itself, so that the solver reports
+        // it as such (`EigenError::Memory`).
+        self.apply_flat(inputs, outputs, count)
+            .map_err(|e| -> OperatorError {
+                match e {
+                    ModelError::Memory(m) => Box::new(m),
+                    e => Box::new(e),
+                }
+            })
     }
 
     fn epsilon(&self) -> f64 {
@@ -380,8 +493,10 @@ impl HessianOperator {
         }
         match &self.engine {
             Engine::CpuF32(engine) => {
-                let input: Vec<f32> = inputs[..n * count].iter().map(|&v| v as f32).collect();
-                let mut out = vec![0f32; n * count];
+                let need = || product_need(n, count);
+                let mut input: Vec<f32> = try_with_capacity(n * count, need)?;
+                input.extend(inputs[..n * count].iter().map(|&v| v as f32));
+                let mut out = try_filled(n * count, 0f32, need)?;
                 engine.apply(&input, &mut out, count)?;
                 for (o, v) in outputs.iter_mut().zip(out) {
                     *o = v as f64;
@@ -416,11 +531,49 @@ impl HessianOperator {
     }
 }
 
-/// Moves the per-chunk cache to host vectors for the CPU engine.
+/// A tensor's values as a host vector, allocated fallibly (`refused` names the cache it is
+/// part of).
+fn host_copy<T: Real>(t: &Tensor, refused: &dyn Fn() -> MemoryError) -> Result<Vec<T>, ModelError> {
+    let t = t.contiguous()?;
+    let mut out = Vec::new();
+    with_host_slice::<T, _>(&t, |s| {
+        out.try_reserve_exact(s.len()).map_err(|_| refused())?;
+        out.extend_from_slice(s);
+        Ok::<_, MemoryError>(())
+    })??;
+    Ok(out)
+}
+
+/// One chunk's cache as host vectors for the CPU engine: its samples `start..start + rows`,
+/// hidden activations, softmax probabilities and errors δ.
+fn host_chunk<T: Real>(
+    start: usize,
+    rows: usize,
+    hidden: &[Tensor],
+    probs: &Tensor,
+    deltas: &[Tensor],
+    refused: &dyn Fn() -> MemoryError,
+) -> Result<CpuChunk<T>, ModelError> {
+    Ok(CpuChunk {
+        start,
+        rows,
+        hidden: hidden
+            .iter()
+            .map(|t| host_copy(t, refused))
+            .collect::<Result<_, ModelError>>()?,
+        probs: host_copy(probs, refused)?,
+        deltas: deltas
+            .iter()
+            .map(|t| host_copy(t, refused))
+            .collect::<Result<_, ModelError>>()?,
+    })
+}
+
+/// The CPU engine over the per-chunk host caches.
 fn cpu_engine<T: Real>(
     params: &Params,
     x: &Tensor,
-    chunks: Vec<(usize, ChunkCache)>,
+    chunks: Vec<CpuChunk<T>>,
     samples: usize,
     threads: usize,
 ) -> Result<CpuHessian<T>, ModelError> {
@@ -429,26 +582,6 @@ fn cpu_engine<T: Real>(
     let weights = (0..arch.num_layers())
         .map(|l| host(params.weight(l)))
         .collect::<Result<Vec<_>, _>>()?;
-    let chunks = chunks
-        .into_iter()
-        .map(|(start, c)| {
-            Ok(CpuChunk {
-                start,
-                rows: c.x.dim(0)?,
-                hidden: c
-                    .hidden
-                    .iter()
-                    .map(host)
-                    .collect::<Result<_, ModelError>>()?,
-                probs: host(&c.probs)?,
-                deltas: c
-                    .deltas
-                    .iter()
-                    .map(host)
-                    .collect::<Result<_, ModelError>>()?,
-            })
-        })
-        .collect::<Result<Vec<_>, ModelError>>()?;
     Ok(CpuHessian::new(
         arch.widths().to_vec(),
         weights,

@@ -15,7 +15,9 @@ use candle_core::Tensor;
 
 pub(crate) use super::cpu_kernels::Real;
 use super::cpu_kernels::{add_column_sums, gemm_into, relu_mask, simd, with_host_slice};
+use super::hessian::product_need;
 use super::ModelError;
+use crate::memory::{try_filled, try_with_capacity, MemoryError};
 
 /// Values of one chunk that do not depend on the direction (row-major, chunk rows each).
 #[derive(Debug)]
@@ -136,21 +138,31 @@ impl<T: Real> CpuHessian<T> {
         let np = self.num_params();
         let (input_dim, h1) = (self.widths[0], self.widths[1]);
         let first = input_dim * h1;
+        let need = || product_need(np, count);
         // The first-layer weight parts of all vectors, stacked: (count·h1) × input_dim.
-        let mut v1_stack = Vec::with_capacity(count * first);
+        let mut v1_stack = try_with_capacity(count * first, need)?;
         for j in 0..count {
             v1_stack.extend_from_slice(&inputs[j * np..j * np + first]);
         }
         let v1_stack = &v1_stack;
         let threads = self.threads.min(self.chunks.len()).max(1);
+        // Every thread's accumulators and workspace, allocated here (fallibly) and moved in.
+        let buffers = (0..threads)
+            .map(|_| {
+                Ok((
+                    try_filled(count * np, T::zero(), need)?,
+                    try_filled(count * first, T::zero(), need)?,
+                    self.workspace(count)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, MemoryError>>()?;
         let partials: Vec<(Vec<T>, Vec<T>)> = with_host_slice::<T, _>(&self.x, |x| {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| {
+                let handles: Vec<_> = buffers
+                    .into_iter()
+                    .enumerate()
+                    .map(|(t, (mut acc, mut acc_w1, mut ws))| {
                         scope.spawn(move || {
-                            let mut acc = vec![T::zero(); count * np];
-                            let mut acc_w1 = vec![T::zero(); count * first];
-                            let mut ws = self.workspace(count);
                             for chunk in self.chunks.iter().skip(t).step_by(threads) {
                                 let xs = &x[chunk.start * input_dim
                                     ..(chunk.start + chunk.rows) * input_dim];
@@ -193,16 +205,17 @@ impl<T: Real> CpuHessian<T> {
         Ok(())
     }
 
-    fn workspace(&self, count: usize) -> Workspace<T> {
+    fn workspace(&self, count: usize) -> Result<Workspace<T>, MemoryError> {
         let rows = self.chunks.iter().map(|c| c.rows).max().unwrap_or(0);
         let sub = SUB_CHUNK.min(rows);
-        Workspace {
-            first: vec![T::zero(); rows * count * self.widths[1]],
+        let need = || product_need(self.num_params(), count);
+        Ok(Workspace {
+            first: try_filled(rows * count * self.widths[1], T::zero(), need)?,
             r: self.widths[1..]
                 .iter()
                 .map(|w| vec![T::zero(); sub * w])
                 .collect(),
-        }
+        })
     }
 
     /// Adds one chunk's contribution to `H v_j` for every vector: the first layer's weight

@@ -46,4 +46,8 @@ pub enum ModelError {
     /// Invalid architecture.
     #[error(transparent)]
     Architecture(#[from] ArchitectureError),
+    /// A large buffer (the Hessian operator's cache, a block of products) could not be
+    /// allocated.
+    #[error(transparent)]
+    Memory(#[from] crate::memory::MemoryError),
 }

@@ -12,6 +12,8 @@ use thiserror::Error;
 use super::checkpoint::CheckpointError;
 use super::launch::{Launch, Opened};
 use crate::data::TrainTest;
+use crate::eigen::EigenError;
+use crate::memory::MemoryError;
 use crate::mlp::{Architecture, BiasInit, ModelError};
 use crate::optim::{LrSchedule, OptimizerConfig};
 use crate::output::OutputError;
@@ -197,6 +199,30 @@ pub enum RunError {
     /// (a baseline network): nothing was written, the task is redone by the next launch.
     #[error("stopped by a signal before the task finished; nothing was written")]
     Interrupted,
+    /// A large buffer of the task (its copy of the data) could not be allocated.
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+}
+
+impl RunError {
+    /// The buffer that could not be allocated, where running out of memory is what failed
+    /// the task (wherever it happened: the data's copy, the Hessian operator, the solver or
+    /// its products).
+    pub fn out_of_memory(&self) -> Option<&MemoryError> {
+        fn model(e: &ModelError) -> Option<&MemoryError> {
+            match e {
+                ModelError::Memory(m) => Some(m),
+                _ => None,
+            }
+        }
+        match self {
+            RunError::Memory(m) => Some(m),
+            RunError::Model(e) => model(e),
+            RunError::Snapshot(SnapshotError::Model(e)) => model(e),
+            RunError::Snapshot(SnapshotError::Eigen(EigenError::Memory(m))) => Some(m),
+            _ => None,
+        }
+    }
 }
 
 pub(super) fn marker_io<'a>(
