@@ -65,6 +65,7 @@ fn validate_accepts_every_shipped_sweep_file() {
         ("sweeps/quickstart.yaml", 3, 4),
         ("sweeps/mnist-10k.yaml", 6, 10),
         ("sweeps/paper-mnist.yaml", 15, 100),
+        ("sweeps/paper-mnist-full.yaml", 15, 100),
         ("sweeps/paper-fashion-mnist.yaml", 15, 100),
     ] {
         let (code, stdout, stderr) = eigensweep(&["validate", file]);

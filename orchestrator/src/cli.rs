@@ -223,6 +223,17 @@ pub struct SweepArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `run --fuse`: whether runs train as fused ensembles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FuseMode {
+    /// On a GPU, yes; on the CPU, no.
+    Auto,
+    /// Wherever runs are fusible, on any device.
+    On,
+    /// One run at a time.
+    Off,
+}
+
 /// `eigensweep run …`: options grouped under the headings `--help` shows them in.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -262,6 +273,13 @@ pub struct RunArgs {
         help_heading = "Parallelism"
     )]
     pub device: Option<DeviceRequest>,
+    /// Fused ensembles: runs of one dataset, network and batch size train in lockstep as one
+    /// step over stacked parameters. `auto` fuses on a GPU (where one run cannot fill it) and
+    /// not on the CPU (where the host engine trains one run faster: `bench --fused`); `on`
+    /// fuses on any device (so the fused engine can be exercised on a CPU); `off` trains one
+    /// run at a time. Each run keeps its own tables, checkpoint and row.
+    #[arg(long, value_enum, default_value_t = FuseMode::Auto, help_heading = "Parallelism")]
+    pub fuse: FuseMode,
     /// Run only the tasks i with i mod K = I (0-based `I/K`), e.g. one Slurm array task each;
     /// the shards of one sweep together cover it exactly once.
     #[arg(long, value_name = "I/K", help_heading = "Cluster")]

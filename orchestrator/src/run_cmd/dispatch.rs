@@ -195,12 +195,20 @@ impl Ledger {
                 .get(prep.tasks[i].key())
                 .is_some_and(|r| r.status == "done" || r.status == "diverged")
         };
-        let mut order: Vec<usize> = (0..prep.tasks.len()).collect();
+        // A fused ensemble is one unit of work: its leader is handed out for all its runs.
+        let mut order: Vec<usize> = (0..prep.tasks.len())
+            .filter(|&i| !prep.follows_in_an_ensemble(i))
+            .collect();
+        // An ensemble weighs what its runs weigh together.
+        let unit_cost = |i: usize| match prep.ensemble_led_by(i) {
+            Some(members) => members.iter().map(|&m| costs[m]).sum::<f64>(),
+            None => costs[i],
+        };
         // Stable: equal tasks keep the sweep's order.
         order.sort_by(|&a, &b| {
             finished_before(a)
                 .cmp(&finished_before(b))
-                .then(costs[b].total_cmp(&costs[a]))
+                .then(unit_cost(b).total_cmp(&unit_cost(a)))
         });
         let cost_left = (0..prep.tasks.len())
             .filter(|&i| !finished_before(i))

@@ -21,7 +21,7 @@ use eigensweep_worker::output::{
 use eigensweep_worker::run::Checkpoint;
 
 use super::config_diff::config_diff;
-use crate::cli::RunArgs;
+use crate::cli::{FuseMode, RunArgs};
 use crate::failure::{Failure, WithExitCode};
 use crate::output_lock::{self, OutputLock, Scope};
 
@@ -101,6 +101,9 @@ pub(super) struct Prepared {
     pub table_path: PathBuf,
     /// `--shard I/K` as (I, K); `None` for a whole-sweep launch.
     pub shard: Option<(usize, usize)>,
+    /// Runs (indices into `tasks`) that train as one fused ensemble, each list led by its
+    /// first index: the unit of work the dispatch hands out for all of them.
+    pub ensembles: Vec<Vec<usize>>,
     /// Where this launch's tasks compute (checked usable at start).
     pub device: DeviceRequest,
     /// This launch's hold on the output (or its shard) while it lives; `None` in the processes
@@ -233,6 +236,7 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
         None => runs_table_path(&out),
         Some((i, k)) => out.join(format!("runs-shard-{i}-of-{k}.parquet")),
     };
+    let ensembles = ensembles(&tasks, args.fuse, device);
     Ok(Prepared {
         name: resolved.name.clone(),
         sweep,
@@ -240,11 +244,71 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
         tasks,
         runs,
         datasets,
+        ensembles,
         table_path,
         shard,
         device,
         _lock: lock,
     })
+}
+
+/// At most this many runs in one fused ensemble: 64 runs of the paper's network are
+/// 64 × 89,610 parameters and 64 mini-batches per step (issue 24's largest measured size);
+/// more fusible runs form further ensembles.
+pub(crate) const MAX_ENSEMBLE: usize = 64;
+
+/// The fused ensembles of this launch's runs (see [`Prepared::ensembles`]): with `--fuse on`,
+/// or `auto` on a GPU, runs of one dataset, hidden widths and batch size, in task order,
+/// at most [`MAX_ENSEMBLE`] each; none of one run.
+fn ensembles(tasks: &[Task], fuse: FuseMode, device: DeviceRequest) -> Vec<Vec<usize>> {
+    let fused = match fuse {
+        FuseMode::On => true,
+        FuseMode::Off => false,
+        FuseMode::Auto => device.is_cuda(),
+    };
+    if !fused {
+        return Vec::new();
+    }
+    let mut groups: BTreeMap<(String, Vec<usize>, usize), Vec<usize>> = BTreeMap::new();
+    for (i, task) in tasks.iter().enumerate() {
+        if let Task::Run(spec) = task {
+            groups
+                .entry((
+                    spec.dataset.name.clone(),
+                    spec.model.hidden.clone(),
+                    spec.batch_size,
+                ))
+                .or_default()
+                .push(i);
+        }
+    }
+    groups
+        .into_values()
+        .flat_map(|g| {
+            g.chunks(MAX_ENSEMBLE)
+                .filter(|c| c.len() > 1)
+                .map(<[usize]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+impl Prepared {
+    /// The ensemble task `index` leads (its members, itself first), if it leads one.
+    pub(super) fn ensemble_led_by(&self, index: usize) -> Option<&[usize]> {
+        self.ensembles
+            .iter()
+            .find(|e| e[0] == index)
+            .map(Vec::as_slice)
+    }
+
+    /// Whether task `index` is a member of an ensemble that another task leads (the dispatch
+    /// does not hand it out by itself).
+    pub(super) fn follows_in_an_ensemble(&self, index: usize) -> bool {
+        self.ensembles
+            .iter()
+            .any(|e| e[0] != index && e.contains(&index))
+    }
 }
 
 /// The launch's device: `--device` (or `EIGENSWEEP_DEVICE`), else the sweep file's `device`,

@@ -2,7 +2,7 @@
 //! progress to the runs table through a [`Dispatch`].
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use eigensweep_common::device::DeviceRequest;
@@ -11,9 +11,12 @@ use eigensweep_common::sweep::{BaselineTask, BiasInit as SpecBias, RunSpec};
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::device::{self, OpenedDevice};
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
-use eigensweep_worker::output::{baseline_dir, fatal_io_cause, run_dir};
+use eigensweep_worker::output::{
+    baseline_dir, fatal_io_cause, run_dir, RunDirState, CHECKPOINT_FILE,
+};
 use eigensweep_worker::run::{
-    execute, execute_baseline, BaselinePlan, Checkpoint, RunError, RunPlan, RunProgress, RunStatus,
+    execute, execute_baseline, execute_ensemble, BaselinePlan, Checkpoint, RunError, RunPlan,
+    RunProgress, RunReport, RunStatus,
 };
 use eigensweep_worker::snapshot::SnapshotSettings;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -135,6 +138,74 @@ fn run_plan(
     }
 }
 
+/// Tasks executing at this moment in this process (its `--jobs` worker threads that hold a
+/// task): each holds its own data copy, Hessian operator and Krylov basis, so a task that runs
+/// out of memory says how many shared the process with it.
+static EXECUTING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a task in [`EXECUTING`] for as long as it lives (a panic included).
+struct Executing;
+
+impl Executing {
+    fn start() -> Self {
+        EXECUTING.fetch_add(1, Ordering::SeqCst);
+        Executing
+    }
+}
+
+impl Drop for Executing {
+    fn drop(&mut self) {
+        EXECUTING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A task's settings that size its memory, as a person reads them in a sweep file: what the
+/// message of a task that ran out of memory names besides the buffer.
+struct MemorySettings {
+    hessian_samples: Option<usize>,
+    top_k: usize,
+    widths: Vec<usize>,
+    train: usize,
+    test: usize,
+}
+
+impl MemorySettings {
+    /// The message of a task that failed with `e`, when what failed it is running out of
+    /// memory: the buffer and its size (the worker's error), this task's settings behind it,
+    /// how many tasks shared the process, and what to change.
+    fn failure_text(&self, e: &RunError) -> Option<String> {
+        e.out_of_memory()?;
+        let parameters: usize = self.widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum();
+        let samples = match self.hessian_samples {
+            Some(n) => n.to_string(),
+            None => format!("null (all {} training samples)", self.train),
+        };
+        let running = EXECUTING.load(Ordering::SeqCst).max(1);
+        Some(format!(
+            "{e}; the task's settings: snapshots.hessian_samples = {samples}, top_k = {}, \
+             widths {} (N = {} parameters), train_size = {}, test_size = {}; {running} task{} \
+             running at once in this process (--jobs), each with buffers of its own: lower \
+             these settings or --jobs, or give the job more memory (`eigensweep plan` prints \
+             the peak memory per job)",
+            self.top_k,
+            self.widths
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("-"),
+            thousands(parameters),
+            self.train,
+            self.test,
+            if running == 1 { " was" } else { "s were" },
+        ))
+    }
+}
+
+/// `89610` → `89,610`.
+fn thousands(n: usize) -> String {
+    eigensweep_worker::memory::thousands(n as u64)
+}
+
 /// Executes task `index`. `Err` only for what must stop the whole sweep (the runs table or
 /// the output directory cannot be written); a task that fails is an `Ok` outcome.
 pub(super) fn execute_task(
@@ -143,6 +214,7 @@ pub(super) fn execute_task(
     dispatch: &dyn Dispatch,
     job: usize,
 ) -> Result<TaskOutcome, Failure> {
+    let _executing = Executing::start();
     let clock = Instant::now();
     let task = &ctx.prep.tasks[index];
     // Opened on this thread, per task: a CUDA device gets this thread's stream, so jobs that
@@ -155,9 +227,25 @@ pub(super) fn execute_task(
             return failed(ctx, dispatch, task.key(), &task.label(), text);
         }
     };
-    let mut outcome = match task {
-        Task::Run(spec) => run_one(ctx, spec, dispatch, &device),
-        Task::Baseline(t) => baseline_one(ctx, t, dispatch, &device),
+    let mut outcome = match (task, ctx.prep.ensemble_led_by(index)) {
+        (Task::Run(_), Some(members)) => {
+            // The leader's outcome is returned; the other members' are reported here.
+            let mut leader = None;
+            for (i, outcome) in run_ensemble(ctx, members, dispatch, &device) {
+                if i == index {
+                    leader = Some(outcome);
+                } else {
+                    let outcome = outcome.map(|mut o| {
+                        o.seconds = clock.elapsed().as_secs_f64();
+                        o
+                    });
+                    dispatch.finished(i, outcome);
+                }
+            }
+            leader.expect("the leader is a member")
+        }
+        (Task::Run(spec), None) => run_one(ctx, spec, dispatch, &device),
+        (Task::Baseline(t), _) => baseline_one(ctx, t, dispatch, &device),
     }?;
     outcome.seconds = clock.elapsed().as_secs_f64();
     Ok(outcome)
@@ -305,12 +393,25 @@ impl ProgressLog {
     }
 }
 
-fn run_one(
+/// A run made ready to execute: its plan, directory and what its progress and outcome need.
+struct RunJob {
+    label: String,
+    plan: RunPlan,
+    dir: std::path::PathBuf,
+    memory: MemorySettings,
+    log: ProgressLog,
+    bar: ProgressBar,
+}
+
+/// Readies `spec` on `device`: its network, plan and directory, its row marked running (when
+/// it has work left) and its start line. `Ok(Err(outcome))` for a run that failed before it
+/// could start (recorded).
+fn ready_run(
     ctx: &WorkerContext,
     spec: &RunSpec,
     dispatch: &dyn Dispatch,
     device: &OpenedDevice,
-) -> Result<TaskOutcome, Failure> {
+) -> Result<Result<RunJob, TaskOutcome>, Failure> {
     let out: &Path = &ctx.prep.out;
     let data = &ctx.prep.datasets[&spec.dataset.name];
     let label = format!(
@@ -327,7 +428,15 @@ fn run_one(
                 &label,
                 crate::failure::chain(&f.error),
             )
+            .map(Err)
         }
+    };
+    let memory = MemorySettings {
+        hessian_samples: spec.hessian_samples,
+        top_k: spec.eigen.top_k,
+        widths: arch.widths().to_vec(),
+        train: data.train.len,
+        test: data.test.len,
     };
     let plan = run_plan(
         spec,
@@ -338,14 +447,15 @@ fn run_one(
     );
     let dir = match run_dir(out, &spec.dataset.name, &spec.optimizer.name, spec.seed) {
         Ok(d) => d,
-        Err(e) => return failed(ctx, dispatch, &spec.key, &label, e.to_string()),
+        Err(e) => return failed(ctx, dispatch, &spec.key, &label, e.to_string()).map(Err),
     };
     // A finished run keeps its record; only runs with work left become "running".
-    if !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
+    let unfinished = RunDirState::read(&dir).finished_status().is_none();
+    if unfinished {
         dispatch.record(&spec.key, running(ctx, device))?;
     }
-    if ctx.log_lines && !dir.join("_SUCCESS").exists() && !dir.join("_DIVERGED").exists() {
-        let from = match Checkpoint::load(&dir.join("checkpoint.bin")) {
+    if ctx.log_lines && unfinished {
+        let from = match Checkpoint::load(&dir.join(CHECKPOINT_FILE)) {
             Ok(Some(c)) => format!(
                 "resuming from its checkpoint at step {} ({} snapshots)",
                 c.step, c.snapshots_done
@@ -358,7 +468,7 @@ fn run_one(
             plan.steps
         );
     }
-    let mut log = ProgressLog::new(label.clone());
+    let log = ProgressLog::new(label.clone());
     let bar = ctx.bars.add(ProgressBar::new(plan.steps));
     bar.set_style(
         ProgressStyle::with_template("{prefix:>8} [{bar:30}] step {pos}/{len}  {msg}  ETA {eta}")
@@ -366,35 +476,158 @@ fn run_one(
             .progress_chars("=> "),
     );
     bar.set_prefix(label.clone());
+    Ok(Ok(RunJob {
+        label,
+        plan,
+        dir,
+        memory,
+        log,
+        bar,
+    }))
+}
+
+impl RunJob {
+    /// Takes note of a progress callback of the run: its bar, its log line when due, and its
+    /// row of the runs table when due.
+    fn progress(
+        &mut self,
+        ctx: &WorkerContext,
+        dispatch: &dyn Dispatch,
+        key: &str,
+        p: &RunProgress,
+    ) {
+        self.bar.set_position(p.step);
+        self.bar.set_message(format!(
+            "snapshots {}/{}, {} HVPs last",
+            p.snapshots_done, p.snapshots, p.last_products
+        ));
+        if let Some(line) = self.log.update(p, ctx.progress_seconds) {
+            if ctx.log_lines {
+                crate::console::note!("{line}");
+            }
+        }
+        if self.log.record_due(p, ctx.progress_seconds) {
+            let _ = dispatch.record(
+                key,
+                RecordUpdate {
+                    steps_done: Some(p.step),
+                    snapshots_done: Some(p.snapshots_done),
+                    checkpoint_time: p.checkpointed.then(now_ms),
+                    ..RecordUpdate::default()
+                },
+            );
+        }
+    }
+}
+
+fn run_one(
+    ctx: &WorkerContext,
+    spec: &RunSpec,
+    dispatch: &dyn Dispatch,
+    device: &OpenedDevice,
+) -> Result<TaskOutcome, Failure> {
+    let mut job = match ready_run(ctx, spec, dispatch, device)? {
+        Ok(job) => job,
+        Err(outcome) => return Ok(outcome),
+    };
+    let data = &ctx.prep.datasets[&spec.dataset.name];
+    let (plan, dir) = (job.plan.clone(), job.dir.clone());
     let result = execute(
         &plan,
         data,
         &dir,
-        &mut |p| {
-            bar.set_position(p.step);
-            bar.set_message(format!(
-                "snapshots {}/{}, {} HVPs last",
-                p.snapshots_done, p.snapshots, p.last_products
-            ));
-            if let Some(line) = log.update(p, ctx.progress_seconds) {
-                if ctx.log_lines {
-                    crate::console::note!("{line}");
-                }
-            }
-            if log.record_due(p, ctx.progress_seconds) {
-                let _ = dispatch.record(
-                    &spec.key,
-                    RecordUpdate {
-                        steps_done: Some(p.step),
-                        snapshots_done: Some(p.snapshots_done),
-                        checkpoint_time: p.checkpointed.then(now_ms),
-                        ..RecordUpdate::default()
-                    },
-                );
-            }
-        },
+        &mut |p| job.progress(ctx, dispatch, &spec.key, p),
         ctx.stop,
     );
+    conclude_run(ctx, spec, dispatch, job, result)
+}
+
+/// Executes the runs `indices` (of this launch's tasks) as one fused ensemble
+/// (`worker::run::execute_ensemble`): each run is readied, reports its progress and is
+/// concluded as [`run_one`] does for a run alone. Returns each run's outcome, in order.
+pub(super) fn run_ensemble(
+    ctx: &WorkerContext,
+    indices: &[usize],
+    dispatch: &dyn Dispatch,
+    device: &OpenedDevice,
+) -> Vec<(usize, Result<TaskOutcome, Failure>)> {
+    let specs: Vec<&RunSpec> = indices
+        .iter()
+        .map(|&i| match &ctx.prep.tasks[i] {
+            Task::Run(spec) => spec,
+            Task::Baseline(_) => unreachable!("only runs are fused"),
+        })
+        .collect();
+    let mut outcomes: Vec<(usize, Result<TaskOutcome, Failure>)> = Vec::new();
+    let mut jobs: Vec<(usize, &RunSpec, RunJob)> = Vec::new();
+    for (&i, &spec) in indices.iter().zip(&specs) {
+        match ready_run(ctx, spec, dispatch, device) {
+            Ok(Ok(job)) => jobs.push((i, spec, job)),
+            Ok(Err(outcome)) => outcomes.push((i, Ok(outcome))),
+            Err(f) => outcomes.push((i, Err(f))),
+        }
+    }
+    if jobs.is_empty() {
+        return outcomes;
+    }
+    let data = &ctx.prep.datasets[&jobs[0].1.dataset.name];
+    let plans: Vec<RunPlan> = jobs.iter().map(|(_, _, j)| j.plan.clone()).collect();
+    let dirs: Vec<std::path::PathBuf> = jobs.iter().map(|(_, _, j)| j.dir.clone()).collect();
+    let keys: Vec<String> = jobs.iter().map(|(_, s, _)| s.key.clone()).collect();
+    let cells: Vec<std::cell::RefCell<&mut RunJob>> = jobs
+        .iter_mut()
+        .map(|(_, _, j)| std::cell::RefCell::new(j))
+        .collect();
+    let mut callbacks: Vec<Box<dyn FnMut(&RunProgress) + '_>> = cells
+        .iter()
+        .zip(&keys)
+        .map(|(cell, key)| {
+            Box::new(move |p: &RunProgress| cell.borrow_mut().progress(ctx, dispatch, key, p))
+                as Box<dyn FnMut(&RunProgress) + '_>
+        })
+        .collect();
+    let mut progress: Vec<&mut dyn FnMut(&RunProgress)> = callbacks
+        .iter_mut()
+        .map(|c| c.as_mut() as &mut dyn FnMut(&RunProgress))
+        .collect();
+    let fused = execute_ensemble(&plans, data, &dirs, &mut progress, ctx.stop);
+    drop(progress);
+    drop(callbacks);
+    drop(cells);
+    if ctx.log_lines {
+        match (&fused.alone_because, fused.fused) {
+            (Some(why), _) => crate::console::note!(
+                "{} runs could not train as one ensemble ({why}): they trained one after another",
+                jobs.len()
+            ),
+            (None, n) if n >= 2 => crate::console::note!(
+                "{n} runs trained as one fused ensemble ({})",
+                jobs.iter()
+                    .map(|(_, _, j)| j.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => {}
+        }
+    }
+    for ((i, spec, job), result) in jobs.into_iter().zip(fused.reports) {
+        outcomes.push((i, conclude_run(ctx, spec, dispatch, job, result)));
+    }
+    outcomes.sort_by_key(|(i, _)| *i);
+    outcomes
+}
+
+/// Records how a run's launch ended and gives its outcome.
+fn conclude_run(
+    ctx: &WorkerContext,
+    spec: &RunSpec,
+    dispatch: &dyn Dispatch,
+    job: RunJob,
+    result: Result<RunReport, RunError>,
+) -> Result<TaskOutcome, Failure> {
+    let RunJob {
+        label, memory, bar, ..
+    } = job;
     bar.finish_and_clear();
     let ended = now_ms();
     let diverged = |step: u64| {
@@ -476,7 +709,10 @@ fn run_one(
         }
         Err(e) => match fatal_output(dispatch, &spec.key, &label, &e) {
             Some(f) => Err(f),
-            None => failed(ctx, dispatch, &spec.key, &label, format!("{e}")),
+            None => {
+                let text = memory.failure_text(&e).unwrap_or_else(|| format!("{e}"));
+                failed(ctx, dispatch, &spec.key, &label, text)
+            }
         },
     }
 }
@@ -522,6 +758,13 @@ fn baseline_one(
     let dir = match baseline_dir(&ctx.prep.out, &task.dataset.name) {
         Ok(d) => d,
         Err(e) => return failed(ctx, dispatch, &task.key, &label, e.to_string()),
+    };
+    let memory = MemorySettings {
+        hessian_samples: task.hessian_samples,
+        top_k: task.eigen.top_k,
+        widths: arch.widths().to_vec(),
+        train: data.train.len,
+        test: data.test.len,
     };
     let plan = BaselinePlan {
         key: task.key.clone(),
@@ -592,7 +835,10 @@ fn baseline_one(
         }
         Err(e) => match fatal_output(dispatch, &task.key, &label, &e) {
             Some(f) => Err(f),
-            None => failed(ctx, dispatch, &task.key, &label, format!("{e}")),
+            None => {
+                let text = memory.failure_text(&e).unwrap_or_else(|| format!("{e}"));
+                failed(ctx, dispatch, &task.key, &label, text)
+            }
         },
     }
 }

@@ -72,7 +72,8 @@ pub use runs::{read_run_records, RunRecord};
 pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};
 pub use state::{
-    ChosenRow, RunDirState, RunsTables, TaskStatus, CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER,
+    ChosenRow, RunDirState, RunsTables, TaskStatus, CHECKPOINT_FILE, DIVERGED_MARKER,
+    SUCCESS_MARKER,
 };
 pub use weights::{read_weight_rows, WeightRow};
 

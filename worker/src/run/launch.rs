@@ -21,17 +21,40 @@ use super::executor::{
 };
 use super::start::{Found, Start};
 use super::tables::Writers;
-use crate::data::TrainTest;
+use crate::data::{Dataset, TrainTest};
 use crate::eigen::EigenError;
+use crate::memory::{bytes_of, ensure_available, thousands, MemoryError, Need};
 use crate::mlp::evaluate;
 use crate::output::{MetricRow, WeightRow};
 use crate::snapshot::{
     eigen_snapshot_with, warm_start_vectors, EigenSnapshot, OperatorStatistic, SnapshotError,
 };
-use crate::train::{DeviceData, StepRecord, Trainer};
+use crate::train::{DeviceData, RunTrainer, StepRecord};
 
 /// Full training and test (loss, accuracy) at one step.
 type Evaluation = ((f64, f64), (f64, f64));
+
+/// Checks that the run's own copy of a dataset (`which`: training or test) fits in the
+/// memory left, before candle allocates it infallibly: its images as an f32 tensor and its
+/// one-hot targets (built on the host, then copied into a tensor).
+fn ensure_device_copy(ds: &Dataset, which: &str) -> Result<(), MemoryError> {
+    let per_sample = ds.dim + 2 * ds.classes;
+    let bytes = bytes_of::<f32>(ds.len.saturating_mul(per_sample));
+    ensure_available(bytes, || Need {
+        buffer: format!("the run's copy of the {which} set (images and one-hot targets)"),
+        size: format!(
+            "{} {which} samples (the dataset's {}) × ({} inputs + 2 × {} classes) × 4 bytes",
+            thousands(ds.len as u64),
+            if which == "test" {
+                "test_size"
+            } else {
+                "train_size"
+            },
+            ds.dim,
+            ds.classes
+        ),
+    })
+}
 
 /// The files of a run's directory the launch writes besides its tables.
 struct Files {
@@ -80,7 +103,7 @@ pub(super) struct Launch<'a> {
     test: DeviceData,
     /// The data the Hessian is taken on (the first `hessian_samples` training samples).
     hessian_data: DeviceData,
-    trainer: Trainer,
+    trainer: RunTrainer,
     writers: Writers,
     snapshots_done: u64,
     /// The previous snapshot's vectors, the next solve's warm start.
@@ -96,6 +119,23 @@ pub(super) struct Launch<'a> {
     latest: Latest,
     since_checkpoint: u64,
     last_checkpoint: Instant,
+}
+
+/// What the first phase of a step ([`Launch::before_step`]) hands to the second.
+pub(super) struct BeforeStep {
+    t: u64,
+    snapshot: Option<EigenSnapshot>,
+    evaluation: Option<Evaluation>,
+    theta: Option<Vec<f64>>,
+}
+
+/// A phase's outcome: the launch goes on (with what the phase gives), or the run's launch
+/// ended with its report.
+pub(super) enum Flow<'a, T> {
+    /// Go on.
+    Continue(Box<Launch<'a>>, T),
+    /// The launch ended (done, diverged or stopped).
+    Ended(RunReport),
 }
 
 /// What opening a run's directory gives.
@@ -119,6 +159,21 @@ impl<'a> Launch<'a> {
         data: &TrainTest,
         dir: &Path,
     ) -> Result<Opened<'a>, RunError> {
+        Self::open_with(plan, data, dir, None)
+    }
+
+    /// As [`Launch::open`], with the training and test sets already on the plan's device
+    /// (`on_device`): the members of a fused ensemble share one copy (tensors are
+    /// reference-counted), where each run alone makes its own.
+    ///
+    /// # Errors
+    /// As [`Launch::open`].
+    pub(super) fn open_with(
+        plan: &'a RunPlan,
+        data: &TrainTest,
+        dir: &Path,
+        on_device: Option<(&DeviceData, &DeviceData)>,
+    ) -> Result<Opened<'a>, RunError> {
         // The run's wall time counts the launch's set-up (reading the checkpoint, moving the
         // data to the device) as well as its loop.
         let started = Instant::now();
@@ -138,9 +193,10 @@ impl<'a> Launch<'a> {
         };
         fs::create_dir_all(dir).map_err(marker_io("creating", dir))?;
 
-        let dtype = DType::F32;
-        let train = DeviceData::new(&data.train, &plan.arch, dtype, &plan.device)?;
-        let test = DeviceData::new(&data.test, &plan.arch, dtype, &plan.device)?;
+        let (train, test) = match on_device {
+            Some((train, test)) => (train.clone(), test.clone()),
+            None => Self::device_copies(plan, data)?,
+        };
         let hessian_data = match plan.hessian_samples {
             Some(n) if n == 0 || n > train.len() => {
                 return Err(RunError::Plan(format!(
@@ -172,7 +228,7 @@ impl<'a> Launch<'a> {
             train,
             test,
             hessian_data,
-            trainer,
+            trainer: RunTrainer::Own(trainer),
             writers,
             snapshots_done,
             warm,
@@ -188,6 +244,26 @@ impl<'a> Launch<'a> {
         })))
     }
 
+    /// The training and test sets on the plan's device, in the compute dtype (f32), after
+    /// checking on the CPU that they fit in the memory left.
+    ///
+    /// # Errors
+    /// Not enough memory; the data not fitting the network or the device.
+    pub(super) fn device_copies(
+        plan: &RunPlan,
+        data: &TrainTest,
+    ) -> Result<(DeviceData, DeviceData), RunError> {
+        let dtype = DType::F32;
+        if plan.device.is_cpu() {
+            ensure_device_copy(&data.train, "training")?;
+            ensure_device_copy(&data.test, "test")?;
+        }
+        Ok((
+            DeviceData::new(&data.train, &plan.arch, dtype, &plan.device)?,
+            DeviceData::new(&data.test, &plan.arch, dtype, &plan.device)?,
+        ))
+    }
+
     /// Trains to the plan's last step, taking the snapshots and evaluations on the way and
     /// checkpointing as the plan says, until the run is done, diverges, or `stop` is set.
     ///
@@ -197,77 +273,136 @@ impl<'a> Launch<'a> {
     /// checkpoint is taken at its step, before it), so the relaunch redoes it with the same
     /// start vectors and the tables equal an uninterrupted run's.
     pub(super) fn run(
-        mut self,
+        self,
         progress: &mut dyn FnMut(&RunProgress),
         stop: &AtomicBool,
     ) -> Result<RunReport, RunError> {
+        let mut launch = Box::new(self);
         loop {
-            let t = self.trainer.steps();
-            // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
-            let snapshot = if self.snapshot_steps.contains(&t) {
-                match self.snapshot(t, stop)? {
-                    Snapshot::Taken(s) => Some(s),
-                    Snapshot::Stopped => return self.stop_before_snapshot(t, progress),
-                    Snapshot::Diverged => return self.diverge(t),
-                }
-            } else {
-                None
+            let (next, before) = match launch.before_step(progress, stop)? {
+                Flow::Continue(l, before) => (l, before),
+                Flow::Ended(report) => return Ok(report),
             };
-            let evaluation = self.evaluate(t)?;
-            let theta = if snapshot.is_some() && (self.plan.store_weights || t == self.plan.steps) {
-                Some(self.trainer.params_flat()?)
-            } else {
-                None
+            launch = match next.after_step(before, progress, stop)? {
+                Flow::Continue(l, ()) => l,
+                Flow::Ended(report) => return Ok(report),
             };
-            let logged = t.is_multiple_of(self.plan.log_every) || evaluation.is_some();
-            let step = self.step(t, logged)?;
-            if logged {
-                self.log(t, step.as_ref(), evaluation);
-            }
-            if let Some(s) = snapshot {
-                self.commit_snapshot(t, s, step.is_some(), theta)?;
-            }
-            if step.as_ref().is_some_and(|s| !s.record.loss.is_finite()) {
-                // The loss at θ_t is non-finite: the run diverged at step t.
-                return self.diverge(t);
-            }
-            let finished = step.is_none();
-            let stopping = stop.load(Ordering::Relaxed);
-            let overdue =
-                self.last_checkpoint.elapsed().as_secs_f64() >= self.plan.checkpoint_seconds;
-            if !(finished
-                || self.since_checkpoint >= self.plan.checkpoint_every
-                || stopping
-                || overdue)
-            {
-                progress(&self.progress(self.trainer.steps(), false));
-                continue;
-            }
-            let started = Instant::now();
-            if finished && !self.snapshot_steps.contains(&self.plan.steps) {
-                // The final θ is always kept (the minima comparison needs it).
-                let theta = flat_f32(&self.trainer.params_flat()?);
-                self.writers.weights.push(WeightRow {
-                    run_key: self.plan.key.clone(),
-                    step: t,
-                    theta,
-                });
-            }
-            let wall = self.checkpoint(finished)?;
-            self.stages.writing += started.elapsed().as_secs_f64();
-            self.since_checkpoint = 0;
-            self.last_checkpoint = Instant::now();
-            progress(&self.progress(self.trainer.steps(), true));
-            if finished {
-                let success = &self.files.success;
-                fs::write(success, "").map_err(marker_io("writing", success))?;
-                return Ok(self.report(RunStatus::Done, t, wall));
-            }
-            if stopping {
-                let steps = self.trainer.steps();
-                return Ok(self.report(RunStatus::Stopped, steps, wall));
-            }
         }
+    }
+
+    /// The first phase of the step at θ_t: the snapshot, the evaluation and θ_t where it is
+    /// kept. The launches of a fused ensemble all take this phase before any of them steps
+    /// (`run::ensemble`), since the step moves every member to θ_{t+1}.
+    pub(super) fn before_step(
+        mut self: Box<Self>,
+        progress: &mut dyn FnMut(&RunProgress),
+        stop: &AtomicBool,
+    ) -> Result<Flow<'a, BeforeStep>, RunError> {
+        let t = self.trainer.steps();
+        // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
+        let snapshot = if self.snapshot_steps.contains(&t) {
+            match self.snapshot(t, stop)? {
+                Snapshot::Taken(s) => Some(s),
+                Snapshot::Stopped => {
+                    return Ok(Flow::Ended(self.stop_before_snapshot(t, progress)?))
+                }
+                Snapshot::Diverged => return Ok(Flow::Ended(self.diverge(t)?)),
+            }
+        } else {
+            None
+        };
+        let evaluation = self.evaluate(t)?;
+        let theta = if snapshot.is_some() && (self.plan.store_weights || t == self.plan.steps) {
+            Some(self.trainer.params_flat()?)
+        } else {
+            None
+        };
+        Ok(Flow::Continue(
+            self,
+            BeforeStep {
+                t,
+                snapshot,
+                evaluation,
+                theta,
+            },
+        ))
+    }
+
+    /// The second phase: the step t → t+1 (for an ensemble member, the ensemble's, taken by
+    /// the first member to ask), its metrics row, the snapshot's rows, and the checkpoint and
+    /// end of the run where they are due.
+    pub(super) fn after_step(
+        mut self: Box<Self>,
+        before: BeforeStep,
+        progress: &mut dyn FnMut(&RunProgress),
+        stop: &AtomicBool,
+    ) -> Result<Flow<'a, ()>, RunError> {
+        let BeforeStep {
+            t,
+            snapshot,
+            evaluation,
+            theta,
+        } = before;
+        let logged = t.is_multiple_of(self.plan.log_every) || evaluation.is_some();
+        let step = self.step(t, logged)?;
+        if logged {
+            self.log(t, step.as_ref(), evaluation);
+        }
+        if let Some(s) = snapshot {
+            self.commit_snapshot(t, s, step.is_some(), theta)?;
+        }
+        if step.as_ref().is_some_and(|s| !s.record.loss.is_finite()) {
+            // The loss at θ_t is non-finite: the run diverged at step t.
+            return Ok(Flow::Ended(self.diverge(t)?));
+        }
+        let finished = step.is_none();
+        let stopping = stop.load(Ordering::Relaxed);
+        let overdue = self.last_checkpoint.elapsed().as_secs_f64() >= self.plan.checkpoint_seconds;
+        if !(finished || self.since_checkpoint >= self.plan.checkpoint_every || stopping || overdue)
+        {
+            progress(&self.progress(self.trainer.steps(), false));
+            return Ok(Flow::Continue(self, ()));
+        }
+        let started = Instant::now();
+        if finished && !self.snapshot_steps.contains(&self.plan.steps) {
+            // The final θ is always kept (the minima comparison needs it).
+            let theta = flat_f32(&self.trainer.params_flat()?);
+            self.writers.weights.push(WeightRow {
+                run_key: self.plan.key.clone(),
+                step: t,
+                theta,
+            });
+        }
+        let wall = self.checkpoint(finished)?;
+        self.stages.writing += started.elapsed().as_secs_f64();
+        self.since_checkpoint = 0;
+        self.last_checkpoint = Instant::now();
+        progress(&self.progress(self.trainer.steps(), true));
+        if finished {
+            let success = &self.files.success;
+            fs::write(success, "").map_err(marker_io("writing", success))?;
+            return Ok(Flow::Ended(self.report(RunStatus::Done, t, wall)));
+        }
+        if stopping {
+            let steps = self.trainer.steps();
+            return Ok(Flow::Ended(self.report(RunStatus::Stopped, steps, wall)));
+        }
+        Ok(Flow::Continue(self, ()))
+    }
+
+    /// The run's trainer (the ensemble driver makes it a member of a fused ensemble).
+    pub(super) fn trainer_mut(&mut self) -> &mut RunTrainer {
+        &mut self.trainer
+    }
+
+    /// The run's trainer.
+    pub(super) fn trainer(&self) -> &RunTrainer {
+        &self.trainer
+    }
+
+    /// The run's plan.
+    pub(super) fn plan(&self) -> &'a RunPlan {
+        self.plan
     }
 
     /// The eigen-snapshot at θ_t and every statistic on its Hessian operator, warm-started

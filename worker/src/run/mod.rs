@@ -11,6 +11,7 @@
 
 mod baseline;
 mod checkpoint;
+mod ensemble;
 mod executor;
 mod launch;
 mod start;
@@ -19,6 +20,7 @@ mod tables;
 
 pub use baseline::{baseline_done, execute_baseline, BaselinePlan};
 pub use checkpoint::{Checkpoint, CheckpointError};
+pub use ensemble::{execute_ensemble, fusible, EnsembleOutcome, Progress};
 pub use executor::{execute, RunError, RunPlan, RunProgress, RunReport, RunStatus, StageSeconds};
 pub use tables::run_tables;
 

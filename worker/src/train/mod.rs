@@ -8,6 +8,7 @@ mod ensemble;
 #[cfg(test)]
 mod ensemble_tests;
 mod host_engine;
+mod member;
 mod order;
 #[cfg(test)]
 mod tests;
@@ -15,6 +16,7 @@ mod tests;
 pub use data::DeviceData;
 pub use engine::TrainingEngine;
 pub use ensemble::{EnsembleTrainer, MemberSpec};
+pub use member::{EnsembleMember, RunTrainer};
 pub use order::{BatchOrder, OrderPosition};
 
 use candle_core::DType;

@@ -22,13 +22,13 @@ use std::path::Path;
 
 use super::executor::{RunError, RunPlan};
 use crate::snapshot::OperatorStatistic;
-use crate::train::Trainer;
+use crate::train::RunTrainer;
 
 /// One per-snapshot statistic of a run and its table.
 pub(super) trait SnapshotStatistic: OperatorStatistic + Send {
     /// Reads what the measurement at step `t` needs from the trainer before the snapshot
     /// (the preconditioned spectrum: the optimiser's state). Most statistics need nothing.
-    fn prepare(&mut self, _trainer: &Trainer, _t: u64) -> Result<(), RunError> {
+    fn prepare(&mut self, _trainer: &RunTrainer, _t: u64) -> Result<(), RunError> {
         Ok(())
     }
 

@@ -28,7 +28,7 @@ use crate::rng::{derived_seed, Stream};
 use crate::run::executor::{RunError, RunPlan};
 use crate::run::tables::Table;
 use crate::snapshot::{warm_start_vectors, OperatorStatistic};
-use crate::train::Trainer;
+use crate::train::RunTrainer;
 
 struct Preconditioned {
     top_k: usize,
@@ -137,7 +137,7 @@ impl OperatorStatistic for Preconditioned {
 }
 
 impl SnapshotStatistic for Preconditioned {
-    fn prepare(&mut self, trainer: &Trainer, t: u64) -> Result<(), RunError> {
+    fn prepare(&mut self, trainer: &RunTrainer, t: u64) -> Result<(), RunError> {
         let (state, steps) = trainer.optimizer_state()?;
         let rate = self.rates.at(t);
         self.scale = preconditioner_scale(&self.rule, rate, &state, steps);
