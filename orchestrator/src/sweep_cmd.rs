@@ -664,18 +664,8 @@ fn disk(e: &Estimate) -> String {
     text
 }
 
-/// `1234567` → `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+/// `1234567` → `1,234,567` (the worker's, which its memory messages use too).
+use eigensweep_worker::memory::thousands;
 
 #[cfg(test)]
 mod tests {
