@@ -1,5 +1,5 @@
 //! End-to-end tests of `eigensweep analyze`: the tables of a real small sweep, DuckDB over
-//! them (the Figure 1 query of the README), incremental reruns, bad input, a stop by SIGTERM
+//! them (the Figure 1 query of docs/ANALYSIS.md), incremental reruns, bad input, a stop by SIGTERM
 //! and a full disk.
 
 #[path = "stop_support/mod.rs"]
@@ -80,7 +80,7 @@ fn analyze_writes_every_table_and_reuses_them_on_a_rerun() {
         return;
     }
     // 9 snapshots per run: 36 pairs × 3 indices × 3 runs; Δ = (2 − 2|cos|)/N, and the
-    // baseline τ of index 1 joins every row of index 1 (the README's Figure 1 query).
+    // baseline τ of index 1 joins every row of index 1 (docs/ANALYSIS.md's Figure 1 query).
     let printed = duckdb(&format!(
         "import duckdb\n\
          d = \"read_parquet('{a}/displacement/**/*.parquet')\"\n\
@@ -104,6 +104,55 @@ fn analyze_refuses_what_is_not_an_output_and_bad_options() {
     assert!(stderr(&o).contains("not a sweep output"), "{}", stderr(&o));
     let o = run(&["analyze", tmp.path().to_str().unwrap(), "-w", "0"]);
     assert_eq!(o.status.code(), Some(exit_codes::USAGE), "{}", stderr(&o));
+}
+
+/// Issue 26.4: `analyze sweeps/quickstart.yaml` said "no such directory". Every command that
+/// reads an output directory says that a file is one, and for a sweep file which directory
+/// its runs write.
+#[test]
+fn commands_on_an_output_directory_given_a_sweep_file_name_its_output() {
+    for command in ["analyze", "report", "minima", "status"] {
+        let o = run(&[command, "sweeps/quickstart.yaml"]);
+        assert_eq!(
+            o.status.code(),
+            Some(exit_codes::INPUT),
+            "{command}: {}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains(&format!(
+                "sweeps/quickstart.yaml is a sweep file, not a sweep output directory: \
+                 `eigensweep {command}` takes the directory the sweep's runs write, here \
+                 `eigensweep {command} out/quickstart`"
+            )),
+            "{command}: {}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("no such directory"), "{}", stderr(&o));
+        let o = run(&[command, "README.md"]);
+        assert_eq!(
+            o.status.code(),
+            Some(exit_codes::INPUT),
+            "{command}: {}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("README.md is a file, not a sweep output directory"),
+            "{command}: {}",
+            stderr(&o)
+        );
+    }
+    // The writer too: `run --out FILE` names the file, before any data load, and leaves it.
+    let readme = support::repo_root().join("README.md");
+    let before = std::fs::read(&readme).ok();
+    let o = run(&["run", "sweeps/quickstart.yaml", "--out", "README.md"]);
+    assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("README.md is a file, not a directory: the output"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&readme).ok(), before);
 }
 
 /// The numbers `tile pairs: C computed, R reused` of an analysis's output.

@@ -187,6 +187,41 @@ fn fetch_without_network_exits_5_and_explains_the_manual_route() {
     assert!(!tmp.path().join("train-images-idx3-ubyte.gz").exists());
 }
 
+/// Issue 26.4: `train --normalize 0.1307,0.3081`, the form its `--help` shows, exited 2.
+#[test]
+fn train_normalize_takes_the_form_its_help_shows() {
+    let help = text(&eigensweep(&["train", "--help"], &[])).0;
+    assert!(help.contains("--normalize <MEAN,STD>"), "{help}");
+    assert!(help.contains("e.g. 0.1307,0.3081"), "{help}");
+    let args = [
+        "train",
+        "--threads",
+        "1",
+        "--steps",
+        "4",
+        "--snapshot-every",
+        "4",
+        "--train-size",
+        "200",
+        "--hidden",
+        "8",
+        "--top-k",
+        "1",
+        "--normalize",
+        "0.1307,0.3081",
+    ];
+    let out = eigensweep(&args, &[]);
+    assert!(out.status.success(), "stderr: {}", text(&out).1);
+    assert_eq!(snapshot_rows(&text(&out).0).len(), 2);
+    let out = eigensweep(&["train", "--normalize", "0.1307"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("expected MEAN,STD"),
+        "{}",
+        text(&out).1
+    );
+}
+
 #[test]
 fn bad_arguments_are_usage_errors() {
     let out = eigensweep(&["train", "--optimizer", "lion"], &[]);
@@ -360,6 +395,11 @@ fn bench_calibrate_stores_what_plan_estimates_time_with() {
         stdout.contains("calibration: built-in (AMD EPYC"),
         "{stdout}"
     );
+    // Scaled to this machine's speed, which it names (issue 26.4).
+    assert!(
+        stdout.contains(" GFLOP/s on one thread, the built-in's at 203"),
+        "{stdout}"
+    );
 
     // A broken one is an input error naming the file and the field, not a silent default.
     std::fs::write(&calibration, "{\"version\": 1, \"cpu\": \"x\"}").unwrap();
@@ -380,4 +420,44 @@ fn bench_calibrate_stores_what_plan_estimates_time_with() {
     );
     assert!(stderr.contains("calibration.json"), "{stderr}");
     assert!(stderr.contains("missing field"), "{stderr}");
+}
+
+/// Issue 26.4: `plan` priced `--jobs 16 --threads 8`, a layout `run` refuses; it now refuses
+/// what `run` refuses, with the same message and exit code, and prices what `run` accepts.
+#[test]
+fn issue_26_4_plan_refuses_the_layouts_run_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sweeps/quickstart.yaml");
+    let quickstart = quickstart.to_str().unwrap();
+    let out = tmp.path().join("out");
+    for (jobs, threads) in [("16", "8"), ("3", "2")] {
+        let layout = ["--jobs", jobs, "--threads", threads];
+        let mut plan_args = vec!["plan", quickstart];
+        plan_args.extend_from_slice(&layout);
+        let mut run_args = vec!["run", quickstart, "--out", out.to_str().unwrap()];
+        run_args.extend_from_slice(&layout);
+        let (plan, run) = (eigensweep(&plan_args, &[]), eigensweep(&run_args, &[]));
+        assert_eq!(
+            plan.status.code(),
+            Some(eigensweep_common::exit_codes::USAGE),
+            "{:?}",
+            text(&plan)
+        );
+        assert_eq!(plan.status.code(), run.status.code());
+        let (plan_out, plan_err) = text(&plan);
+        assert!(plan_out.is_empty(), "{plan_out}");
+        assert_eq!(plan_err, text(&run).1);
+        assert!(
+            plan_err.contains(&format!("--jobs {jobs} (one thread each at least) need {jobs} threads, more than --threads {threads}")),
+            "{plan_err}"
+        );
+    }
+    assert!(!out.exists(), "a refused launch writes nothing");
+    let fits = eigensweep(&["plan", quickstart, "--jobs", "2", "--threads", "2"], &[]);
+    let (stdout, stderr) = text(&fits);
+    assert!(fits.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("1 rank × 2 jobs × 1 thread per job"),
+        "{stdout}"
+    );
 }

@@ -554,16 +554,16 @@ fn a_full_disk_stops_the_launch_and_the_same_command_finishes_later() {
     assert_same_baseline_and_status(&reference, &out, "after a full disk and relaunch");
 }
 
-/// The exit codes in the README's table are the ones the binary documents (one list).
+/// The exit codes in docs/EXIT-CODES.md's table are the ones the binary documents (one list).
 #[test]
-fn readme_and_help_list_every_exit_code() {
-    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+fn exit_code_page_and_help_list_every_exit_code() {
+    let page = std::fs::read_to_string(support::repo_root().join("docs/EXIT-CODES.md")).unwrap();
     let help = run(&["--help"]);
     let help = String::from_utf8_lossy(&help.stdout).into_owned();
     for (code, meaning) in exit_codes::ALL {
         assert!(
-            readme.contains(&format!("| {code} | {meaning} |")),
-            "README's exit-code table lacks `| {code} | {meaning} |`"
+            page.contains(&format!("| {code} | {meaning} |")),
+            "docs/EXIT-CODES.md's table lacks `| {code} | {meaning} |`"
         );
         assert!(
             help.contains(&format!("{code} {meaning}")),

@@ -92,6 +92,18 @@ fn report_renders_every_figure_of_a_small_sweep() {
     // A bad option is a usage error.
     let o = run(&["report", out_s, "--waiting-times", "0"]);
     assert_eq!(o.status.code(), Some(exit_codes::USAGE), "{}", stderr(&o));
+    // Issue 26.4: a seed the sweep has no run of exited 0 with empty figures; it is an input
+    // error naming the seeds there are.
+    let o = run(&["report", out_s, "--seed", "5"]);
+    assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "seed 5 (chosen for the single-run figures): no run with snapshots has it; the \
+             runs' seeds are 0"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// One small finished sweep (θ stored) shared by the stop tests, which each work on a copy.
@@ -199,4 +211,108 @@ fn a_full_disk_stops_report_with_exit_4_and_no_temporary_files() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("report/index.html").is_file());
     assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
+}
+
+/// An output copied to another machine, where the folder its sweep read the data from does
+/// not exist (issue 26.5): `minima` and `report` take the data from `--data NAME=DIR`, checked
+/// against the digest its runs recorded; without it they say how.
+#[test]
+fn minima_and_report_read_moved_data_with_the_data_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnist = eigensweep_worker::data::test_mnist_dir();
+    let data = tmp.path().join("data");
+    copy_tree(&mnist, &data);
+    let out = tmp.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let source = format!("datasets[0].source={}", data.display());
+    let o = run(&small_sweep_args(
+        out_s,
+        &[
+            "--set",
+            &source,
+            "--set",
+            "datasets[0].test_size=200",
+            "--set",
+            "training.steps=60",
+            "--set",
+            "snapshots.hessian_samples=200",
+        ],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The data move away (or the output moves to a machine without them).
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&data, &moved).unwrap();
+    let minima = |extra: &[&str]| {
+        let mut args = vec![
+            "minima",
+            out_s,
+            "--alpha-points",
+            "3",
+            "--sharpness-iterations",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let o = minima(&[]);
+    assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--data NAME=DIR"), "{}", stderr(&o));
+
+    // A name the sweep does not have, and a malformed value.
+    let o = minima(&["--data", &format!("digits={}", moved.display())]);
+    assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("has no dataset `digits` (it has synthetic)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = minima(&["--data", "synthetic"]);
+    assert_eq!(o.status.code(), Some(exit_codes::USAGE), "{}", stderr(&o));
+    assert!(stderr(&o).contains("expected NAME=DIR"), "{}", stderr(&o));
+
+    // Other files than the runs were trained on: refused by their digest.
+    let other = tmp.path().join("other");
+    copy_tree(&moved, &other);
+    // The training digits as the test set too: well-formed files, other content.
+    for (from, to) in [
+        ("train-images", "t10k-images"),
+        ("train-labels", "t10k-labels"),
+    ] {
+        let name = |stem: &str| {
+            format!(
+                "{stem}-idx{}-ubyte.gz",
+                if stem.ends_with("images") { 3 } else { 1 }
+            )
+        };
+        std::fs::copy(other.join(name(from)), other.join(name(to))).unwrap();
+    }
+    let o = minima(&["--data", &format!("synthetic={}", other.display())]);
+    assert_eq!(o.status.code(), Some(exit_codes::INPUT), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not the ones the runs were trained on"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The same files elsewhere: the comparison and Figure 8.
+    let arg = format!("synthetic={}", moved.display());
+    let o = minima(&["--data", &arg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "report",
+        out_s,
+        "--data",
+        &arg,
+        "--alpha-points",
+        "3",
+        "--sharpness-iterations",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        !text.contains("not available: Figure 8"),
+        "Figure 8 is drawn: {text}"
+    );
 }

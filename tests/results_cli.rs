@@ -274,87 +274,76 @@ fn a_report_of_an_unfinished_sweep_says_so_and_draws_no_minimum_from_it() {
     );
 }
 
-/// The `sql` blocks of README.md, each split into its statements.
-fn readme_queries() -> Vec<String> {
-    let readme = read(&support::repo_root().join("README.md"));
+/// The pages whose `sql` blocks read the quickstart's output (`out/quickstart`).
+const DOCUMENTED_QUERY_PAGES: [&str; 3] = ["README.md", "docs/OUTPUT.md", "docs/ANALYSIS.md"];
+
+/// One statement of a documented `sql` block, with the optional per-snapshot statistics
+/// (`trace`, `density`, `preconditioned`) that its `-- needs snapshots.X` lines ask for.
+struct DocumentedQuery {
+    page: &'static str,
+    sql: String,
+    needs: Vec<String>,
+}
+
+/// The `sql` blocks of the documentation pages, each split into its statements.
+fn documented_queries() -> Vec<DocumentedQuery> {
     let mut queries = Vec::new();
-    let mut block: Option<String> = None;
-    for line in readme.lines() {
-        match (&mut block, line.trim_start()) {
-            (None, l) if l.starts_with("```sql") => block = Some(String::new()),
-            (Some(b), l) if l.starts_with("```") => {
-                queries.extend(
-                    b.split(';')
-                        .map(|q| {
-                            q.lines()
-                                .filter(|l| !l.trim_start().starts_with("--"))
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        })
-                        .filter(|q| !q.trim().is_empty()),
-                );
-                block = None;
+    for page in DOCUMENTED_QUERY_PAGES {
+        let text = read(&support::repo_root().join(page));
+        let mut block: Option<String> = None;
+        for line in text.lines() {
+            match (&mut block, line.trim_start()) {
+                (None, l) if l.starts_with("```sql") => block = Some(String::new()),
+                (Some(b), l) if l.starts_with("```") => {
+                    for statement in b.split(';') {
+                        let (comments, code): (Vec<&str>, Vec<&str>) = statement
+                            .lines()
+                            .partition(|l| l.trim_start().starts_with("--"));
+                        let sql = code.join("\n");
+                        if sql.trim().is_empty() {
+                            continue;
+                        }
+                        let needs = comments
+                            .iter()
+                            .filter_map(|c| c.trim_start().strip_prefix("-- needs snapshots."))
+                            .map(|s| s.trim().to_string())
+                            .collect();
+                        queries.push(DocumentedQuery { page, sql, needs });
+                    }
+                    block = None;
+                }
+                (Some(b), l) => {
+                    b.push_str(l);
+                    b.push('\n');
+                }
+                _ => {}
             }
-            (Some(b), l) => {
-                b.push_str(l);
-                b.push('\n');
-            }
-            _ => {}
         }
     }
     queries
 }
 
-/// Every DuckDB query of the README, as written, on a quickstart-shaped output: each runs
-/// without error and returns rows (the README's `out/quickstart` is this test's output).
-#[test]
-fn every_readme_query_runs_as_written() {
-    let queries = readme_queries();
-    assert!(queries.len() >= 10, "found {} queries", queries.len());
-    if !support::duckdb_available() {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("quickstart");
-    let out_s = out.to_str().unwrap();
-    // With the optional trace, density and preconditioned spectra, which README queries read.
-    let o = run(&small_sweep_args(
-        out_s,
-        &[
-            "--set",
-            "training.steps=90",
-            "--set",
-            "snapshots.trace={probes: 2}",
-            "--set",
-            "snapshots.density={probes: 2, steps: 5}",
-            "--set",
-            "snapshots.preconditioned={top_k: 1}",
-        ],
-    ));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(&["analyze", out_s]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let script = format!(
-        "import duckdb, json, sys\n\
+/// Runs each query with DuckDB on `out` (standing for `out/quickstart`); one line per query:
+/// `rows N` or `FAILED`.
+fn run_duckdb_queries(tmp: &Path, out: &str, queries: &[&DocumentedQuery]) -> Vec<String> {
+    let script = "import duckdb, json, sys\n\
          queries = json.loads(sys.stdin.read())\n\
          for q in queries:\n\
          \x20   try:\n\
-         \x20       rows = duckdb.sql(q).fetchall()\n\
+         \x20       print('rows', len(duckdb.sql(q).fetchall()))\n\
          \x20   except Exception as e:\n\
-         \x20       print('FAILED:', q, '\\n', e); continue\n\
-         \x20   print('rows', len(rows), q.splitlines()[0][:60] if q.strip() else '')\n"
-    );
+         \x20       print('FAILED', str(e).splitlines()[0])\n";
     let json = format!(
         "[{}]",
         queries
             .iter()
-            .map(|q| format!("{:?}", q.replace("out/quickstart", out_s)))
+            .map(|q| format!("{:?}", q.sql.replace("out/quickstart", out)))
             .collect::<Vec<_>>()
             .join(",")
     );
     let mut py = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .current_dir(tmp.path())
+        .args(["-c", script])
+        .current_dir(tmp)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -363,13 +352,87 @@ fn every_readme_query_runs_as_written() {
     use std::io::Write as _;
     py.stdin.take().unwrap().write_all(json.as_bytes()).unwrap();
     let o = py.wait_with_output().unwrap();
-    let text = stdout(&o);
-    assert!(o.status.success(), "{}\n{}", text, stderr(&o));
-    assert!(!text.contains("FAILED"), "{text}");
-    let empty: Vec<&str> = text.lines().filter(|l| l.starts_with("rows 0 ")).collect();
-    assert!(empty.is_empty(), "queries without rows: {empty:?}\n{text}");
-    assert_eq!(
-        text.lines().filter(|l| l.starts_with("rows ")).count(),
-        queries.len()
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), queries.len(), "{lines:?}");
+    lines
+}
+
+/// Every DuckDB query of the README, docs/OUTPUT.md and docs/ANALYSIS.md, as written, on the
+/// output it says it reads (issue 26): a plain query on a plain quickstart-shaped output after
+/// `analyze`, a query marked `-- needs snapshots.X` on an output with that statistic. Each runs
+/// without error and returns rows; a marked query fails on the plain output (so the mark is
+/// needed, and a reader of the plain quickstart is told so).
+#[test]
+fn every_documented_query_runs_on_the_output_it_reads() {
+    let queries = documented_queries();
+    assert!(queries.len() >= 10, "found {} queries", queries.len());
+    let statistic = |name: &str| match name {
+        "trace" => "snapshots.trace={probes: 2}",
+        "density" => "snapshots.density={probes: 2, steps: 5}",
+        "preconditioned" => "snapshots.preconditioned={top_k: 1}",
+        other => panic!("`-- needs snapshots.{other}`: not an optional statistic"),
+    };
+    let (marked, plain): (Vec<&DocumentedQuery>, Vec<&DocumentedQuery>) =
+        queries.iter().partition(|q| !q.needs.is_empty());
+    let mut needed: Vec<&str> = marked
+        .iter()
+        .flat_map(|q| q.needs.iter().map(|n| statistic(n)))
+        .collect();
+    needed.sort();
+    needed.dedup();
+    assert!(
+        !marked.is_empty(),
+        "no query is marked `-- needs snapshots.…`"
     );
+    if !support::duckdb_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let described = |q: &DocumentedQuery| format!("{}: {}", q.page, q.sql.trim());
+
+    // The plain quickstart: what `cargo run -- run sweeps/quickstart.yaml` and `analyze` write.
+    let out = tmp.path().join("quickstart");
+    let out_s = out.to_str().unwrap();
+    let o = run(&small_sweep_args(out_s, &["--set", "training.steps=90"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["analyze", out_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all: Vec<&DocumentedQuery> = plain.iter().chain(&marked).copied().collect();
+    let results = run_duckdb_queries(tmp.path(), out_s, &all);
+    for (q, result) in all.iter().zip(&results) {
+        if q.needs.is_empty() {
+            assert!(
+                result.starts_with("rows ") && result != "rows 0",
+                "on the plain quickstart output: {result}\n{}",
+                described(q)
+            );
+        } else {
+            assert!(
+                result.starts_with("FAILED"),
+                "marked `needs snapshots.{}` but runs on the plain output: {result}\n{}",
+                q.needs.join(", "),
+                described(q)
+            );
+        }
+    }
+
+    // With the optional statistics the marked queries read (keys differ: another output).
+    let out = tmp.path().join("with-statistics");
+    let out_s = out.to_str().unwrap();
+    let mut extra = vec!["--set", "training.steps=90"];
+    for setting in &needed {
+        extra.extend(["--set", setting]);
+    }
+    let o = run(&small_sweep_args(out_s, &extra));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let results = run_duckdb_queries(tmp.path(), out_s, &marked);
+    for (q, result) in marked.iter().zip(&results) {
+        assert!(
+            result.starts_with("rows ") && result != "rows 0",
+            "with snapshots.{}: {result}\n{}",
+            q.needs.join(", "),
+            described(q)
+        );
+    }
 }

@@ -56,14 +56,15 @@ fn sweep_writes_documented_tables_that_duckdb_reads() {
     for line in lines {
         let (opt, value) = line.split_once(' ').unwrap();
         let value: f64 = value.parse().unwrap();
-        // The run's summary printed λ1 of its last snapshot with 7 significant digits, last.
+        // The run's summary printed λ1 of its last snapshot, last, with 4 significant digits
+        // (`eigensweep_common::display::number`).
         let row = stdout
             .lines()
             .find(|l| l.starts_with(&format!("synthetic/{opt}/0")))
             .unwrap_or_else(|| panic!("{stdout}"));
         let printed_l1: f64 = row.split_whitespace().last().unwrap().parse().unwrap();
         assert!(
-            (printed_l1 - value).abs() <= 1e-6 * value.abs(),
+            (printed_l1 - value).abs() <= 5e-4 * value.abs(),
             "{opt}: printed {printed_l1}, duckdb {value}"
         );
     }

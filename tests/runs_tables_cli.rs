@@ -223,7 +223,7 @@ fn shard_then_whole_sweep_then_another_split_leave_one_row_per_task() {
                 "import duckdb; print(duckdb.sql(\"SELECT count(*), count(DISTINCT key) FROM read_parquet('{glob}')\").fetchall()[0])"
             ),
         ]);
-        assert_eq!(count.trim(), "(6, 6)", "the README's query");
+        assert_eq!(count.trim(), "(6, 6)", "docs/RUNNING.md's query");
     }
 }
 

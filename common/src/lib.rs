@@ -2,9 +2,11 @@
 //!
 //! Small, stable types every eigensweep stage (and scripts driving the binary) can rely on:
 //! the process exit codes ([`exit_codes`]), the optimisers' hyperparameters ([`optim`]), the sweep file with its expansion into runs
-//! and their keys ([`sweep`]), and the stop request that signals set ([`stop`]).
+//! and their keys ([`sweep`]), the stop request that signals set ([`stop`]), and how numbers read
+//! in what people see ([`display`]).
 
 pub mod device;
+pub mod display;
 pub mod exit_codes;
 pub mod optim;
 pub mod stop;

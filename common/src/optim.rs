@@ -1,8 +1,9 @@
 //! Optimiser hyperparameters and learning-rate schedules, defined once: the sweep file
 //! resolves into them ([`crate::sweep`]), the worker's update rules take them, `train` builds
 //! them from its flags. Semantics are PyTorch's (`torch.optim.SGD`, `Adam`, `AdamW`,
-//! `RMSprop`; METHOD.md for the study's three); `Default` gives PyTorch's values, which for
-//! SGD, Adam and SAM are METHOD.md's.
+//! `RMSprop`; METHOD.md for the study's three); `Default` gives PyTorch's values, except
+//! SGD's lr, 1e-2 as in METHOD.md (PyTorch ≥ 2.2 defaults to 1e-3), and SAM's (not in
+//! PyTorch), METHOD.md's.
 
 use crate::sweep::OptimizerKind;
 

@@ -60,6 +60,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
             error: anyhow::anyhow!(problem),
         });
     }
+    crate::output_dir::require_output_dir("analyze", &args.out)?;
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eigensweep_common::device::DeviceRequest;
+use eigensweep_report::{ImageFormat, ReportOptions, YAxes};
 
 /// Sweeps of Hessian-eigenvector studies: train MLPs, follow the top Hessian eigenvectors.
 #[derive(Debug, Parser)]
@@ -101,9 +102,35 @@ pub struct MinimaArgs {
     /// The comparison's settings.
     #[command(flatten)]
     pub settings: MinimaSettings,
+    /// Where the datasets are, when not where the sweep read them.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// CPU threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
+}
+
+/// `--data NAME=DIR`: a dataset of the sweep read from another folder, for an output copied
+/// to a machine where the recorded path (or the cache) does not hold it.
+#[derive(Debug, Args, Default)]
+pub struct DataArgs {
+    /// Read dataset NAME from DIR (the four IDX files) instead of the folder or cache the
+    /// sweep recorded; repeat for several datasets. The files must be the ones the runs were
+    /// trained on: a directory dataset's content digest is checked against the runs table.
+    #[arg(long = "data", value_name = "NAME=DIR", value_parser = parse_data_dir)]
+    pub dirs: Vec<(String, PathBuf)>,
+}
+
+/// Parses `NAME=DIR` (both non-empty).
+fn parse_data_dir(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, dir)) if !name.is_empty() && !dir.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(dir)))
+        }
+        _ => Err(format!(
+            "expected NAME=DIR (a dataset name of the sweep, `=`, a folder), got `{s}`"
+        )),
+    }
 }
 
 /// Settings of the minima comparison.
@@ -150,9 +177,33 @@ pub struct ReportArgs {
     /// finished or diverged since) instead of recomputing it; Figure 8 marks it stale.
     #[arg(long)]
     pub keep_stale_minima: bool,
+    /// Width of every figure, inches (7: a two-column paper's text width; 3.3: one column).
+    #[arg(long, default_value_t = ReportOptions::default().width_in)]
+    pub width_in: f64,
+    /// Height of every figure, inches (default: as its panels need, about 2.5 in for three
+    /// panels 7 in wide).
+    #[arg(long)]
+    pub height_in: Option<f64>,
+    /// Size of axis labels and panel titles, points (ticks, legends and notes: 7/8 of it).
+    #[arg(long, default_value_t = ReportOptions::default().font_pt)]
+    pub font_pt: f64,
+    /// Files written per figure, comma-separated: png, svg (a CSV of the data always). For a
+    /// PDF, convert the SVG (rsvg-convert -f pdf, Inkscape).
+    #[arg(long = "format", value_delimiter = ',', default_values_t = ReportOptions::default().formats)]
+    pub formats: Vec<ImageFormat>,
+    /// Resolution of the PNGs, pixels per inch.
+    #[arg(long, default_value_t = ReportOptions::default().dpi)]
+    pub dpi: u32,
+    /// Vertical axes of panels that compare optimisers: shared (one range, a tenfold
+    /// difference shows) or free (each panel its own).
+    #[arg(long, default_value_t = ReportOptions::default().y_axes)]
+    pub y_axes: YAxes,
     /// Settings of the minima comparison, when the report computes it.
     #[command(flatten)]
     pub minima: MinimaSettings,
+    /// Where the datasets are (Figure 8 and its minima comparison need the training data).
+    #[command(flatten)]
+    pub data: DataArgs,
     /// CPU threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
@@ -393,9 +444,9 @@ pub struct TrainArgs {
     /// Hidden widths, e.g. 100,100.
     #[arg(long, value_delimiter = ',', default_value = "100,100")]
     pub hidden: Vec<usize>,
-    /// Normalise pixels as (x − MEAN)/STD, e.g. 0.1307,0.3081.
-    #[arg(long, value_delimiter = ',', num_args = 2)]
-    pub normalize: Option<Vec<f32>>,
+    /// Normalise pixels as (x − MEAN)/STD, e.g. 0.1307,0.3081 (MNIST's).
+    #[arg(long, value_name = "MEAN,STD", value_parser = mean_std)]
+    pub normalize: Option<(f32, f32)>,
     /// CPU threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
@@ -477,7 +528,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub fused: bool,
     /// Ensemble sizes for --fused, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 4, 16, 64], value_parser = positive)]
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64", value_parser = positive)]
     pub fused_members: Vec<usize>,
     /// The device for --fused: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
@@ -489,6 +540,18 @@ pub struct BenchArgs {
     /// CPU threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
+}
+
+/// `MEAN,STD`: two finite numbers, the second > 0 (one argument, as `--hidden` takes its list).
+fn mean_std(text: &str) -> Result<(f32, f32), String> {
+    let bad = || format!("expected MEAN,STD, e.g. 0.1307,0.3081, got {text:?}");
+    let (mean, std) = text.split_once(',').ok_or_else(bad)?;
+    let number = |x: &str| x.trim().parse::<f32>().ok().filter(|x| x.is_finite());
+    match (number(mean), number(std)) {
+        (Some(mean), Some(std)) if std > 0.0 => Ok((mean, std)),
+        (Some(_), Some(_)) => Err(format!("STD must be > 0, got {text:?}")),
+        _ => Err(bad()),
+    }
 }
 
 /// A finite tolerance ≥ 0.
@@ -558,4 +621,45 @@ fn environment_variable(cmd: &clap::Command, long: &str) -> Option<String> {
             cmd.get_subcommands()
                 .find_map(|sub| environment_variable(sub, long))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// Issue 26.4: `train --normalize 0.1307,0.3081`, the example of its own help, exited 2.
+    /// Every example the help texts give parses as they write it.
+    #[test]
+    fn every_example_in_the_help_parses() {
+        for line in [
+            "train --normalize 0.1307,0.3081",
+            "train --hidden 100,100",
+            "train --device cuda:1",
+            "run s.yaml --set training.steps=200 --set optimizers[1].lr=3e-4 --set seeds=[0,1]",
+            "run s.yaml --shard 0/4",
+            "validate s.yaml --set training.steps=200",
+            "report out --density-steps 0,100,1000",
+            "bench --fused --fused-members 1,4,16,64 --fused-device cuda:0",
+            "bench --eigen-tol 1e-3",
+        ] {
+            let args = std::iter::once("eigensweep").chain(line.split(' '));
+            if let Err(e) = Cli::try_parse_from(args) {
+                panic!("{line}: {e}");
+            }
+        }
+        let Command::Train(train) =
+            Cli::parse_from(["x", "train", "--normalize", "0.1307,0.3081"]).command
+        else {
+            unreachable!()
+        };
+        assert_eq!(train.normalize, Some((0.1307, 0.3081)));
+        for bad in ["0.1307", "0.1,0", "a,b", "0.1,0.2,0.3"] {
+            assert!(
+                Cli::try_parse_from(["x", "train", "--normalize", bad]).is_err(),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod cli;
 mod data_cmd;
 mod failure;
 mod launcher;
+mod output_dir;
 mod output_lock;
 mod report_cmd;
 mod run_cmd;

@@ -10,16 +10,17 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use eigensweep_common::display::number;
 use eigensweep_common::exit_codes;
 use eigensweep_common::stop::StopFlag;
 use eigensweep_common::sweep::{parse_sweep, read_sweep, DataSource, Overrides, ResolvedDataset};
 use eigensweep_report::{
     minima, report, report_with_minima, MinimaOptions, ReportError, ReportOptions,
 };
-use eigensweep_worker::data::TrainTest;
+use eigensweep_worker::data::{data_digest, TrainTest};
 use eigensweep_worker::output::fatal_io_cause;
 
-use crate::cli::{MinimaArgs, MinimaSettings, ReportArgs};
+use crate::cli::{DataArgs, MinimaArgs, MinimaSettings, ReportArgs};
 use crate::failure::{Failure, WithExitCode};
 
 /// The exit code of a report error. A full disk (or quota, read-only or failing filesystem)
@@ -37,6 +38,7 @@ fn failure(e: ReportError) -> Failure {
         ReportError::Option { .. } => exit_codes::USAGE,
         ReportError::Output(o) if o.is_reading() => exit_codes::INPUT,
         ReportError::Sweep { .. }
+        | ReportError::UnknownSeed { .. }
         | ReportError::Data { .. }
         | ReportError::Parquet { .. }
         | ReportError::Analysis(_) => exit_codes::INPUT,
@@ -50,9 +52,19 @@ fn failure(e: ReportError) -> Failure {
     }
 }
 
+/// What to do when an output's datasets are not where its sweep read them.
+const DATA_HINT: &str =
+    "an output moved from another machine reads each dataset's folder with --data NAME=DIR";
+
 /// The datasets of the sweep that wrote `out`, loaded as its runs saw them (`OUT/sweep.yaml`
 /// holds the resolved sweep, with absolute dataset paths: this works from any directory).
-fn load_datasets(out: &Path) -> Result<BTreeMap<String, TrainTest>, Failure> {
+/// `--data NAME=DIR` reads a dataset from another folder, with the same subset and
+/// normalisation; a directory dataset's files must have the digest its runs recorded.
+///
+/// # Errors
+/// Exit 3 ([`INPUT`](exit_codes::INPUT)): not a sweep output, a `--data` name the sweep does
+/// not have, other files than the runs saw, data that cannot be read.
+fn load_datasets(out: &Path, moved: &DataArgs) -> Result<BTreeMap<String, TrainTest>, Failure> {
     let path = out.join("sweep.yaml");
     let sweep = read_sweep(
         &path,
@@ -68,9 +80,53 @@ fn load_datasets(out: &Path) -> Result<BTreeMap<String, TrainTest>, Failure> {
             out.display()
         ),
     )?;
+    let datasets = &sweep.resolved().datasets;
+    for (name, _) in &moved.dirs {
+        if !datasets.iter().any(|d| &d.name == name) {
+            let names: Vec<&str> = datasets.iter().map(|d| d.name.as_str()).collect();
+            return Err(Failure {
+                code: exit_codes::INPUT,
+                error: anyhow::anyhow!(
+                    "--data {name}=…: the sweep in {} has no dataset `{name}` (it has {})",
+                    out.display(),
+                    names.join(", ")
+                ),
+            });
+        }
+    }
+    let recorded = if moved.dirs.is_empty() {
+        BTreeMap::new()
+    } else {
+        crate::status_cmd::recorded_data(out)
+    };
     let mut data = BTreeMap::new();
-    for d in &sweep.resolved().datasets {
-        let d = legacy_relative_source(&path, d).unwrap_or_else(|| d.clone());
+    for d in datasets {
+        let d = match moved.dirs.iter().rev().find(|(name, _)| name == &d.name) {
+            Some((name, dir)) => {
+                if let Some(expected) = recorded.get(name).and_then(|r| r.digest.as_ref()) {
+                    let found = data_digest(dir).exit_code(
+                        exit_codes::INPUT,
+                        format!("--data {name}={}", dir.display()),
+                    )?;
+                    if &found != expected {
+                        return Err(Failure {
+                            code: exit_codes::INPUT,
+                            error: anyhow::anyhow!(
+                                "--data {name}={}: these files are not the ones the runs were \
+                                 trained on (content digest {found}; the runs table records \
+                                 {expected})",
+                                dir.display()
+                            ),
+                        });
+                    }
+                }
+                ResolvedDataset {
+                    source: DataSource::Directory(dir.clone()),
+                    ..d.clone()
+                }
+            }
+            None => legacy_relative_source(&path, d).unwrap_or_else(|| d.clone()),
+        };
         data.insert(d.name.clone(), crate::run_cmd::load_dataset(&d)?);
     }
     Ok(data)
@@ -130,11 +186,17 @@ fn install_stop() -> Result<StopFlag, Failure> {
 }
 
 pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
+    crate::output_dir::require_output_dir("minima", &args.out)?;
     let stop = install_stop()?;
     let opts = minima_options(&args.settings, &stop);
     // One writer of OUT/minima at a time (see output_lock.rs); a `run` may go on meanwhile.
     let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
-    let data = load_datasets(&args.out)?;
+    let data = load_datasets(&args.out, &args.data).map_err(|f| Failure {
+        code: f.code,
+        error: f
+            .error
+            .context(format!("loading the sweep's datasets ({DATA_HINT})")),
+    })?;
     let r = minima(&args.out, &data, &opts).map_err(failure)?;
     for note in &r.not_compared {
         crate::console::say!("not compared: {note}");
@@ -151,14 +213,14 @@ pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
     );
     for m in &r.minima {
         crate::console::say!(
-            "{:<14} {:<10} {:>5} {:>9.4} {:>11.4e} {:>12.5e} {:>12.5e}",
+            "{:<14} {:<10} {:>5} {:>9.4} {:>11} {:>12} {:>12}",
             m.dataset,
             m.optimizer,
             m.seed,
             m.test_accuracy,
-            m.loss,
-            m.lambda1,
-            m.sharpness
+            number(m.loss),
+            number(m.lambda1),
+            number(m.sharpness)
         );
     }
     crate::console::say!(
@@ -172,6 +234,7 @@ pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
 }
 
 pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
+    crate::output_dir::require_output_dir("report", &args.out)?;
     let stop = install_stop()?;
     let opts = ReportOptions {
         convergence_sigma: args.convergence_sigma,
@@ -180,8 +243,13 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
         chosen_seed: args.seed,
         density_steps: args.density_steps.clone(),
         keep_stale_minima: args.keep_stale_minima,
+        width_in: args.width_in,
+        height_in: args.height_in,
+        font_pt: args.font_pt,
+        dpi: args.dpi,
+        formats: args.formats.clone(),
+        y_axes: args.y_axes,
         stop: stop.clone(),
-        ..ReportOptions::default()
     };
     let minima_opts = minima_options(&args.minima, &stop);
     // One writer of OUT/report (and OUT/minima) at a time; a `run` may go on meanwhile.
@@ -191,7 +259,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
     } else {
         // Fig. 8 needs the minima; compute them if they are missing or stale and the data
         // is here.
-        match load_datasets(&args.out) {
+        match load_datasets(&args.out, &args.data) {
             Ok(data) => {
                 let (computed, why, summary) =
                     report_with_minima(&args.out, &data, &minima_opts, false, &opts)
@@ -206,7 +274,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
             }
             Err(f) => {
                 crate::console::note!(
-                    "note: no minima comparison (Figure 8): {}",
+                    "note: no minima comparison (Figure 8): {}; {DATA_HINT}",
                     crate::failure::chain(&f.error)
                 );
                 report(&args.out, &opts).map_err(failure)?
@@ -223,8 +291,14 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
             f.missing.as_deref().unwrap_or("no data")
         );
     }
+    let formats: Vec<String> = opts
+        .formats
+        .iter()
+        .map(|f| f.extension().to_uppercase())
+        .collect();
     crate::console::say!(
-        "{drawn} figures (SVG, PNG and CSV each) in {}; open {}",
+        "{drawn} figures ({} and CSV each) in {}; open {}",
+        formats.join(", "),
         summary.dir.display(),
         summary.index.display()
     );

@@ -9,7 +9,8 @@ use eigensweep_common::exit_codes;
 use eigensweep_common::sweep::cost::{
     baseline_memory, baseline_time, dataset_bytes, human_seconds, run_memory, run_time,
     wall_seconds, Calibration, Layout, RankMemory, Samples, TaskMemory, CHECKPOINT_EVERY_DEFAULT,
-    PROCESS_BASE_BYTES,
+    DATA_SECONDS_PER_SAMPLE, HESSIAN_CHUNK, LAUNCH_SECONDS, PROCESS_BASE_BYTES, TASK_SECONDS,
+    WRITE_BYTES_PER_SECOND,
 };
 use eigensweep_common::sweep::plan::{human_bytes, Estimate, Plan};
 use eigensweep_common::sweep::{
@@ -293,14 +294,17 @@ fn grids_text(sweep: &ValidatedSweep) -> String {
 
 /// `eigensweep plan FILE`.
 pub(crate) fn plan(args: PlanArgs) -> Result<(), Failure> {
+    // A layout `run` would refuse is refused here, as `run` refuses it (issue 26.4).
+    crate::run_cmd::check_parallelism(args.jobs, args.threads, None)?;
     let sweep = load(&args.sweep)?;
     let (calibration, source) = crate::calibration::load(args.calibration.as_deref())?;
+    // The CPUs `run` sizes its threads by when --threads is not given.
     let layout = Layout {
         ranks: args.ranks,
         jobs: args.jobs,
         threads: args
             .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            .unwrap_or_else(|| crate::run_cmd::affinity().len()),
     };
     let mut text = plan_text(&sweep);
     text.push_str(&time_text(&sweep, &calibration, &source, layout));
@@ -406,10 +410,14 @@ fn time_text(
     let _ = writeln!(
         out,
         "assumes:  training on one core per job at the calibrated steps/s (scaled by parameters \
-         and batch); Hessian products, set-ups and evaluations spread over the job's threads; \
-         the products above; tasks handed out in order to the first free job; no time for \
-         start-up, data loading or writing. Core-hours count every thread of a job for its \
-         whole run, as an allocation is charged."
+         and batch); set-ups and evaluations spread over the job's threads, Hessian products \
+         over one thread per {HESSIAN_CHUNK} Hessian samples at most; the products above; \
+         {TASK_SECONDS} s per task, {:.0} µs per image of its data, writing at {:.0} MB/s and \
+         {LAUNCH_SECONDS} s per launch besides (measured on 2 EPYC cores); tasks handed out in \
+         order to the first free job. Core-hours count every thread of a job for its whole \
+         run, as an allocation is charged.",
+        DATA_SECONDS_PER_SAMPLE * 1e6,
+        WRITE_BYTES_PER_SECOND / 1e6
     );
     out
 }

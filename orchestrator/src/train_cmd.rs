@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use candle_core::DType;
 use clap::ValueEnum;
+use eigensweep_common::display::number;
 use eigensweep_common::exit_codes;
-use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKind, TrainTest};
+use eigensweep_worker::data::{load_cached, load_dir, synthetic, DatasetKind, TrainTest};
 use eigensweep_worker::mlp::{evaluate, Architecture, BiasInit, Params};
 use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, RmspropConfig, SamConfig, SgdConfig};
 use eigensweep_worker::rng::{stream_rng, Stream};
@@ -29,16 +30,7 @@ pub(crate) fn load_dataset(
         "synthetic" => synthetic(train_size.unwrap_or(2_000), 1_000, seed),
         "mnist" | "fashion-mnist" | "fashion_mnist" => {
             let kind: DatasetKind = spec.parse().exit_code(exit_codes::INPUT, "--data")?;
-            let dir = cached_dataset_dir(kind)
-                .exit_code(exit_codes::INPUT, "choosing the cache directory")?;
-            load_dir(&dir).exit_code(
-                exit_codes::INPUT,
-                format!(
-                    "loading {} (run `eigensweep data fetch {}` first)",
-                    kind.name(),
-                    kind.name()
-                ),
-            )?
+            load_cached(kind).exit_code(exit_codes::INPUT, format!("loading {}", kind.name()))?
         }
         dir => load_dir(Path::new(dir))
             .exit_code(exit_codes::INPUT, format!("loading dataset from {dir}"))?,
@@ -91,12 +83,12 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
     })?;
     crate::console::note!("device: {}", opened.label);
     let mut data = load_dataset(&args.data, args.train_size, args.seed)?;
-    if let Some(ms) = &args.normalize {
+    if let Some((mean, std)) = args.normalize {
         data.train
-            .normalize(ms[0], ms[1])
+            .normalize(mean, std)
             .exit_code(exit_codes::INPUT, "--normalize")?;
         data.test
-            .normalize(ms[0], ms[1])
+            .normalize(mean, std)
             .exit_code(exit_codes::INPUT, "--normalize")?;
     }
     let mut widths = vec![data.train.dim];
@@ -231,19 +223,19 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
                         .map(|u| alignment(&p.vector, u))
                         .unwrap_or(f64::NAN);
                     format!(
-                        "{:.4e} ({:.1e}, {:.1e}, {:.3}, {:.3})",
-                        p.value,
-                        p.residual,
-                        ipr(&p.vector),
+                        "{} ({}, {}, {:.3}, {:.3})",
+                        number(p.value),
+                        number(p.residual),
+                        number(ipr(&p.vector)),
                         g,
                         u
                     )
                 })
                 .collect();
             crate::console::say!(
-                "{:>6} {:>9.5} {:>9.4} {:>7} {:>3}/{} {:>6.2} {:>8.0}  {}",
+                "{:>6} {:>9} {:>9.4} {:>7} {:>3}/{} {:>6.2} {:>8.0}  {}",
                 step,
-                s.loss,
+                number(s.loss),
                 test_acc,
                 s.eigen.products,
                 converged,

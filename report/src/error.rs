@@ -82,6 +82,18 @@ pub enum ReportError {
         /// What was stopped ("the minima comparison", "the report").
         step: &'static str,
     },
+    /// The seed chosen for the single-run figures is not one of the runs'.
+    #[error(
+        "seed {seed} (chosen for the single-run figures): no run with snapshots has it; the \
+         runs' seeds are {}",
+        seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownSeed {
+        /// The seed asked for.
+        seed: u64,
+        /// The seeds of the runs with snapshots, ascending.
+        seeds: Vec<u64>,
+    },
     /// An option outside its valid range.
     #[error("option `{option}`: {reason}")]
     Option {

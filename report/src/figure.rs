@@ -1,9 +1,15 @@
 //! The data of a figure, separate from how it is drawn: panels of series of points, with
 //! optional min–max bands and reference lines. Every figure builder fills one of these, and
 //! the same value is both drawn ([`crate::draw`]) and written as CSV ([`Figure::to_csv`]), so
-//! the CSV beside a picture holds exactly what it shows.
+//! the CSV beside a picture holds exactly what it shows (and, for smoothed curves, the values
+//! before smoothing).
+//!
+//! Titles, axis labels and legend labels may mark subscripts and superscripts as `t_{w}` and
+//! `λ^{(1)}` ([`crate::math_text`]); the CSV gets them as plain text (`t_w`).
 
 use std::fmt::Write as _;
+
+use crate::math_text::plain;
 
 /// An RGB colour.
 pub type Rgb = (u8, u8, u8);
@@ -35,8 +41,10 @@ pub enum Style {
 pub struct Point {
     /// Horizontal value.
     pub x: f64,
-    /// Vertical value.
+    /// Vertical value, as drawn.
     pub y: f64,
+    /// The value before smoothing, for a smoothed curve (the CSV's `y_raw`).
+    pub raw: Option<f64>,
     /// Lower edge of the band.
     pub lo: Option<f64>,
     /// Upper edge of the band.
@@ -49,18 +57,26 @@ impl Point {
         Self {
             x,
             y,
+            raw: None,
             lo: None,
             hi: None,
+        }
+    }
+
+    /// A point of a smoothed curve: drawn at `smoothed`, `raw` kept for the CSV.
+    pub fn smoothed(x: f64, smoothed: f64, raw: f64) -> Self {
+        Self {
+            raw: Some(raw),
+            ..Self::new(x, smoothed)
         }
     }
 
     /// A point with a band [lo, hi].
     pub fn banded(x: f64, y: f64, lo: f64, hi: f64) -> Self {
         Self {
-            x,
-            y,
             lo: Some(lo),
             hi: Some(hi),
+            ..Self::new(x, y)
         }
     }
 }
@@ -101,10 +117,9 @@ pub struct Panel {
     pub title: String,
     /// The curves.
     pub series: Vec<Series>,
-    /// Text lines printed along the bottom of the panel (e.g. final accuracies).
+    /// Text printed under the panel (e.g. final accuracies), each note wrapped to the
+    /// panel's width.
     pub notes: Vec<String>,
-    /// Print the notes at the bottom right rather than the bottom left.
-    pub notes_right: bool,
     /// Axes of their own, for a panel that shows another quantity than its neighbours.
     pub axes: Option<Axes>,
     /// Which of the panel's runs are left out or unfinished, when not all are done
@@ -123,7 +138,7 @@ pub struct Axes {
     pub x_scale: Scale,
     /// Vertical scale.
     pub y_scale: Scale,
-    /// Fixed vertical range (room for the legend above the points, or a natural zero).
+    /// Fixed vertical range (a natural zero).
     pub y_range: Option<(f64, f64)>,
     /// Ticks only at whole numbers on the horizontal axis (seeds, eigen-indices).
     pub integer_x: bool,
@@ -136,7 +151,6 @@ impl Panel {
             title: title.into(),
             series: Vec::new(),
             notes: Vec::new(),
-            notes_right: false,
             axes: None,
             coverage: None,
         }
@@ -146,19 +160,6 @@ impl Panel {
     pub fn is_empty(&self) -> bool {
         self.series.iter().all(|s| s.points.is_empty())
     }
-}
-
-/// Where the legend of each panel goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegendAt {
-    /// Upper right corner.
-    UpperRight,
-    /// Lower right corner.
-    LowerRight,
-    /// Upper left corner.
-    UpperLeft,
-    /// Lower left corner.
-    LowerLeft,
 }
 
 /// A figure of one dataset: one panel per optimiser, shared axis labels and scales.
@@ -176,11 +177,9 @@ pub struct Figure {
     pub y_scale: Scale,
     /// Fixed vertical range, where the quantity has natural bounds (alignments in [0, 1]).
     pub y_range: Option<(f64, f64)>,
-    /// Preferred legend corner; the legend moves to the corner that covers the fewest data
-    /// points when this one would cover more.
-    pub legend: LegendAt,
-    /// One vertical range for every panel without axes of its own, so that optimisers
-    /// compare by eye (Figs. 3, 4, 6).
+    /// Whether the panels without axes of their own compare optimisers on one quantity:
+    /// they then share one vertical range ([`crate::YAxes::Shared`], the default), so that
+    /// a tenfold difference between optimisers shows as one.
     pub shared_y: bool,
     /// Ticks only at whole numbers on the horizontal axis.
     pub integer_x: bool,
@@ -198,8 +197,7 @@ impl Figure {
             x_scale: Scale::Linear,
             y_scale: Scale::Linear,
             y_range: None,
-            legend: LegendAt::UpperRight,
-            shared_y: false,
+            shared_y: true,
             integer_x: false,
             panels: Vec::new(),
         }
@@ -210,26 +208,29 @@ impl Figure {
         self.panels.iter().all(Panel::is_empty)
     }
 
-    /// The plotted values in long form: `panel,series,x,y,lo,hi,note` (empty `lo`/`hi` without
-    /// a band; `note` says which of the panel's runs are left out or unfinished, empty when
-    /// all are done); values are written with Rust's shortest round-trip formatting, so
-    /// reading the CSV back gives the same f64 values.
+    /// The plotted values in long form: `panel,series,x,y,lo,hi,note,y_raw`: `y` as drawn,
+    /// empty `lo`/`hi` without a band; `note` says which of the panel's runs are left out or
+    /// unfinished, empty when all are done; `y_raw` the value before smoothing, empty where
+    /// the curve is not smoothed (last, so that the columns before it keep their places). Values are written with Rust's shortest
+    /// round-trip formatting, so reading the CSV back gives the same f64 values; labels as
+    /// plain text ([`crate::math_text::plain`]).
     pub fn to_csv(&self) -> String {
-        let mut csv = String::from("panel,series,x,y,lo,hi,note\n");
+        let mut csv = String::from("panel,series,x,y,lo,hi,note,y_raw\n");
         for panel in &self.panels {
             let note = csv_field(panel.coverage.as_deref().unwrap_or(""));
+            let title = csv_field(&plain(&panel.title));
             for series in &panel.series {
+                let label = csv_field(&plain(&series.label));
                 for p in &series.points {
                     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
                     let _ = writeln!(
                         csv,
-                        "{},{},{},{},{},{},{note}",
-                        csv_field(&panel.title),
-                        csv_field(&series.label),
+                        "{title},{label},{},{},{},{},{note},{}",
                         p.x,
                         p.y,
                         opt(p.lo),
-                        opt(p.hi)
+                        opt(p.hi),
+                        opt(p.raw)
                     );
                 }
             }
@@ -308,26 +309,32 @@ mod tests {
         let mut fig = Figure::new("t", "x", "y");
         let mut panel = Panel::new("adam, lr 1e-3");
         panel.series.push(Series::new(
-            "v1",
+            "v_{1}",
             (0, 0, 0),
             Style::Line,
             vec![
                 Point::new(1.0, 0.1 + 0.2),
                 Point::banded(2.0, 3.0, 1.0, 4.5),
+                Point::smoothed(3.0, 0.75, 1.0),
             ],
         ));
         panel.coverage = Some("adam: left out: seed 3 (diverged at step 4)".into());
         fig.panels.push(panel);
         let csv = fig.to_csv();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "panel,series,x,y,lo,hi,note");
+        assert_eq!(lines[0], "panel,series,x,y,lo,hi,note,y_raw");
         assert_eq!(
             lines[1],
-            "\"adam, lr 1e-3\",v1,1,0.30000000000000004,,,adam: left out: seed 3 (diverged at step 4)"
+            "\"adam, lr 1e-3\",v_1,1,0.30000000000000004,,,adam: left out: seed 3 (diverged at step 4),"
         );
         assert_eq!(
             lines[2],
-            "\"adam, lr 1e-3\",v1,2,3,1,4.5,adam: left out: seed 3 (diverged at step 4)"
+            "\"adam, lr 1e-3\",v_1,2,3,1,4.5,adam: left out: seed 3 (diverged at step 4),"
+        );
+        // A smoothed curve: the drawn value, and the raw one last.
+        assert_eq!(
+            lines[3],
+            "\"adam, lr 1e-3\",v_1,3,0.75,,,adam: left out: seed 3 (diverged at step 4),1"
         );
         assert_eq!(sequential_colors(3)[0], (68, 1, 84));
         assert_eq!(sequential_colors(1).len(), 1);

@@ -5,9 +5,10 @@
 //! another's would be drawn white, however structured it is.
 //!
 //! The first layer of the paper's network is 100 × 784: drawn cell by cell it would put
-//! 78,400 rectangles into the SVG. The matrices are therefore rasterised, identically for both
-//! outputs (the SVG embeds them as PNG images), and where a pixel covers several entries it
-//! shows the one of largest magnitude, so that a localised vector keeps its visible peaks.
+//! 78,400 rectangles into the SVG. The matrices are therefore rasterised (the SVG embeds them
+//! as PNG images of at most one pixel per entry, which the viewer scales up), and where a
+//! pixel covers several entries it shows the one of largest magnitude, so that a localised
+//! vector keeps its visible peaks.
 
 use std::fmt::Write as _;
 
@@ -15,8 +16,12 @@ use eigensweep_worker::mlp::Architecture;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::draw;
 use crate::figure::Rgb;
-use crate::font::FAMILY;
+use crate::font;
+use crate::layout::{fitted_em, wrap, TextLine};
+use crate::math_text::{Align, Placement};
+use crate::page::{Page, TextBackend, TextRole};
 use crate::render::Picture;
 
 /// One vector to draw.
@@ -39,39 +44,42 @@ pub struct Heatmap {
     pub panels: Vec<HeatmapPanel>,
 }
 
-/// A block of pixels at a place in the picture.
+/// A matrix drawn as a block of pixels at a place in the picture.
 #[derive(Debug, Clone, PartialEq)]
 struct Raster {
     x: i32,
     y: i32,
     w: u32,
     h: u32,
-    rgb: Vec<u8>,
+    /// The entries, row-major, `rows` × `cols`.
+    cells: Vec<f32>,
+    rows: usize,
+    cols: usize,
+    /// ±`scale` is the ends of the colour map.
+    scale: f64,
+}
+
+impl Raster {
+    /// The RGB pixels at `w` × `h` (pooled by peak where a pixel covers several entries).
+    fn rgb(&self, w: u32, h: u32) -> Vec<u8> {
+        rasterize(&self.cells, self.rows, self.cols, w, h, self.scale)
+    }
 }
 
 /// Text or a frame drawn by plotters.
 enum Mark {
-    Text {
-        x: i32,
-        y: i32,
-        text: String,
-        size: u32,
-    },
-    Frame {
-        x: i32,
-        y: i32,
-        w: u32,
-        h: u32,
-    },
+    Text(TextLine),
+    Frame { x: i32, y: i32, w: u32, h: u32 },
 }
 
-const TITLE_HEIGHT: i32 = 34;
-const PANEL_TITLE: i32 = 26;
-const LABEL: i32 = 16;
-const BIAS_WIDTH: u32 = 14;
-const GAP: i32 = 10;
-const BAR_HEIGHT: i32 = 46;
-const MARGIN: i32 = 14;
+/// Outer margin, points.
+const MARGIN_PT: f64 = 4.0;
+/// Width of a bias column, points.
+const BIAS_PT: f64 = 5.0;
+/// Gap between matrices and between a matrix and its bias, points.
+const GAP_PT: f64 = 4.0;
+/// Height of the colour bar, points.
+const BAR_PT: f64 = 4.0;
 
 /// Blue (negative) – white (0) – red (positive), for t in [−1, 1].
 pub fn diverging(t: f64) -> Rgb {
@@ -121,14 +129,6 @@ fn rasterize(matrix: &[f32], rows: usize, cols: usize, w: u32, h: u32, scale: f6
 }
 
 impl Heatmap {
-    /// The picture size for panels of `panel` pixels.
-    pub fn size(&self, panel: (u32, u32)) -> (u32, u32) {
-        (
-            panel.0 * self.panels.len().max(1) as u32,
-            panel.1 * 3 / 2 + TITLE_HEIGHT as u32,
-        )
-    }
-
     /// The largest |v| of `values`: a colour scale runs over [−m, m] (1 for a zero vector).
     pub fn scale(values: &[f32]) -> f64 {
         let m = values.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -139,134 +139,194 @@ impl Heatmap {
         }
     }
 
-    /// Everything drawn, in picture coordinates: rasters and marks.
-    fn layout(&self, (width, height): (u32, u32)) -> (Vec<Raster>, Vec<Mark>) {
+    /// Everything drawn, in picture coordinates (rasters and marks), and the picture's height:
+    /// the page's, or what the panels need (their matrices together about as tall as a panel
+    /// is wide).
+    fn layout(&self, page: &Page) -> (Vec<Raster>, Vec<Mark>, u32) {
+        let px = |pt: f64| page.px(pt);
+        let (title_em, label_em, small_em) = (
+            page.em_px(TextRole::Title),
+            page.em_px(TextRole::Label),
+            page.em_px(TextRole::Small),
+        );
+        let (ascent, _) = font::extent_per_em();
+        let width = f64::from(page.width_px());
+        let margin = px(MARGIN_PT);
+        let gap = px(GAP_PT);
         let mut rasters = Vec::new();
-        let mut marks = vec![Mark::Text {
-            x: MARGIN,
-            y: 8,
-            text: self.title.clone(),
-            size: 18,
-        }];
-        let n = self.panels.len().max(1) as i32;
-        let panel_w = width as i32 / n;
+        let em = fitted_em(&self.title, title_em, true, width - 2.0 * margin);
+        let mut marks = vec![Mark::Text(TextLine::new(
+            &self.title,
+            Placement {
+                x: margin,
+                y: margin + ascent * em,
+                align: Align::Start,
+                vertical: false,
+            },
+            em,
+            true,
+        ))];
+        let n = self.panels.len().max(1);
+        let panel_w = (width - margin) / n as f64;
+        let inner_w = panel_w - margin - gap;
         let layers = self.arch.layers();
         let total_rows: usize = layers.iter().map(|l| l.fan_out).sum();
+        let small_line = small_em * 1.3;
+        let top = margin + title_em * 1.5;
+        let images_top = top + label_em * 1.4;
+        let legend = wrap(
+            "colour: blue negative, red positive; each layer on its own scale, from −max |v| to \
+             +max |v| of the layer (printed in its label)",
+            small_em,
+            width - 2.0 * margin,
+        );
+        let below = gap + legend.len() as f64 * small_line + px(BAR_PT) + small_line + margin;
+        let fixed = images_top + layers.len() as f64 * (small_line + gap) + below;
+        let images_h = match page.height_px() {
+            Some(h) => (f64::from(h) - fixed).max(px(36.0)),
+            None => (inner_w * 0.9).max(px(36.0)),
+        };
+        let height = (fixed + images_h).ceil() as u32;
+        let height = page.height_px().map_or(height, |h| h.max(height));
+        let weight_w = (inner_w - px(BIAS_PT) - gap).max(10.0).round() as u32;
+        let bias_w = px(BIAS_PT).round().max(2.0) as u32;
         for (k, panel) in self.panels.iter().enumerate() {
-            let x0 = k as i32 * panel_w + MARGIN;
-            let inner_w = panel_w - 2 * MARGIN;
-            let mut y = TITLE_HEIGHT + 4;
-            marks.push(Mark::Text {
-                x: x0,
-                y,
-                text: panel.title.clone(),
-                size: 16,
-            });
-            y += PANEL_TITLE;
-            let image_h_total =
-                height as i32 - y - BAR_HEIGHT - MARGIN - layers.len() as i32 * (LABEL + GAP);
-            let weight_w = (inner_w - BIAS_WIDTH as i32 - GAP).max(10) as u32;
+            let x0 = margin + k as f64 * panel_w;
+            let title_em_fit = fitted_em(&panel.title, label_em, false, inner_w);
+            marks.push(Mark::Text(TextLine::new(
+                &panel.title,
+                Placement {
+                    x: x0,
+                    y: top + ascent * title_em_fit,
+                    align: Align::Start,
+                    vertical: false,
+                },
+                title_em_fit,
+                false,
+            )));
+            let mut y = images_top;
             for (l, slots) in layers.iter().enumerate() {
                 let weights = &panel.values
                     [slots.weight_offset..slots.weight_offset + slots.fan_in * slots.fan_out];
                 let bias = &panel.values[slots.bias_offset..slots.bias_offset + slots.fan_out];
                 let layer: Vec<f32> = weights.iter().chain(bias).copied().collect();
                 let scale = Self::scale(&layer);
-                marks.push(Mark::Text {
-                    x: x0,
-                    y,
-                    text: format!(
-                        "layer {}: W {}×{}   |   b {}   —   colour ±{}",
-                        l + 1,
-                        slots.fan_out,
-                        slots.fan_in,
-                        slots.fan_out,
-                        crate::draw::tick(scale)
-                    ),
-                    size: 12,
-                });
-                y += LABEL;
-                let h = ((image_h_total as f64 * slots.fan_out as f64 / total_rows as f64).round()
-                    as i32)
-                    .max(8) as u32;
+                let label = format!(
+                    "layer {}: W {}×{}, b {}, colour ±{}",
+                    l + 1,
+                    slots.fan_out,
+                    slots.fan_in,
+                    slots.fan_out,
+                    crate::ticks::typeset(scale)
+                );
+                let em = fitted_em(&label, small_em, false, inner_w);
+                marks.push(Mark::Text(TextLine::new(
+                    &label,
+                    Placement {
+                        x: x0,
+                        y: y + ascent * em,
+                        align: Align::Start,
+                        vertical: false,
+                    },
+                    em,
+                    false,
+                )));
+                y += small_line;
+                let h = ((images_h * slots.fan_out as f64 / total_rows as f64).round()).max(px(3.0))
+                    as u32;
+                let (xi, yi) = (x0.round() as i32, y.round() as i32);
                 rasters.push(Raster {
-                    x: x0,
-                    y,
+                    x: xi,
+                    y: yi,
                     w: weight_w,
                     h,
-                    rgb: rasterize(weights, slots.fan_out, slots.fan_in, weight_w, h, scale),
+                    cells: weights.to_vec(),
+                    rows: slots.fan_out,
+                    cols: slots.fan_in,
+                    scale,
                 });
-                let bx = x0 + weight_w as i32 + GAP;
+                let bx = xi + weight_w as i32 + gap.round() as i32;
                 rasters.push(Raster {
                     x: bx,
-                    y,
-                    w: BIAS_WIDTH,
+                    y: yi,
+                    w: bias_w,
                     h,
-                    rgb: rasterize(bias, slots.fan_out, 1, BIAS_WIDTH, h, scale),
+                    cells: bias.to_vec(),
+                    rows: slots.fan_out,
+                    cols: 1,
+                    scale,
                 });
                 marks.push(Mark::Frame {
-                    x: x0 - 1,
-                    y: y - 1,
+                    x: xi - 1,
+                    y: yi - 1,
                     w: weight_w + 2,
                     h: h + 2,
                 });
                 marks.push(Mark::Frame {
                     x: bx - 1,
-                    y: y - 1,
-                    w: BIAS_WIDTH + 2,
+                    y: yi - 1,
+                    w: bias_w + 2,
                     h: h + 2,
                 });
-                y += h as i32 + GAP;
-            }
-            // The colour bar and its range.
-            let bar_w = (inner_w as u32).min(260);
-            let bar_y = height as i32 - BAR_HEIGHT - MARGIN + 18;
-            let bar: Vec<u8> = (0..10)
-                .flat_map(|_| {
-                    (0..bar_w).flat_map(move |px| {
-                        let t = 2.0 * (f64::from(px) + 0.5) / f64::from(bar_w) - 1.0;
-                        let c = diverging(t);
-                        [c.0, c.1, c.2]
-                    })
-                })
-                .collect();
-            rasters.push(Raster {
-                x: x0,
-                y: bar_y,
-                w: bar_w,
-                h: 10,
-                rgb: bar,
-            });
-            marks.push(Mark::Frame {
-                x: x0 - 1,
-                y: bar_y - 1,
-                w: bar_w + 2,
-                h: 12,
-            });
-            marks.push(Mark::Text {
-                x: x0,
-                y: bar_y - 18,
-                text: format!(
-                    "colour: each layer from −max|v| to +max|v| of that layer (max |v| overall {})",
-                    crate::draw::tick(Self::scale(&panel.values))
-                ),
-                size: 12,
-            });
-            for (frac, label) in [
-                (0.0, "−max".to_string()),
-                (0.5, "0".to_string()),
-                (1.0, "+max".to_string()),
-            ] {
-                let shift = (frac * 40.0) as i32;
-                marks.push(Mark::Text {
-                    x: x0 + (frac * f64::from(bar_w)) as i32 - shift,
-                    y: bar_y + 13,
-                    text: label,
-                    size: 11,
-                });
+                y += f64::from(h) + gap;
             }
         }
-        (rasters, marks)
+        // The colour map, explained once, and its bar.
+        let x0 = margin;
+        let mut ty = f64::from(height) - below + gap;
+        for line in &legend {
+            marks.push(Mark::Text(TextLine::new(
+                line,
+                Placement {
+                    x: x0,
+                    y: ty + ascent * small_em,
+                    align: Align::Start,
+                    vertical: false,
+                },
+                small_em,
+                false,
+            )));
+            ty += small_line;
+        }
+        let bar_w = (inner_w.min(px(120.0))).round() as u32;
+        let bar_h = px(BAR_PT).round().max(2.0) as u32;
+        let steps = 256usize;
+        rasters.push(Raster {
+            x: x0.round() as i32,
+            y: ty.round() as i32,
+            w: bar_w,
+            h: bar_h,
+            cells: (0..steps)
+                .map(|i| (2.0 * (i as f64 + 0.5) / steps as f64 - 1.0) as f32)
+                .collect(),
+            rows: 1,
+            cols: steps,
+            scale: 1.0,
+        });
+        marks.push(Mark::Frame {
+            x: x0.round() as i32 - 1,
+            y: ty.round() as i32 - 1,
+            w: bar_w + 2,
+            h: bar_h + 2,
+        });
+        for (frac, label, align) in [
+            (0.0, "−max", Align::Start),
+            (0.5, "0", Align::Center),
+            (1.0, "+max", Align::End),
+        ] {
+            marks.push(Mark::Text(TextLine::new(
+                label,
+                Placement {
+                    x: x0 + frac * f64::from(bar_w),
+                    y: ty + f64::from(bar_h) + px(1.5) + ascent * small_em,
+                    align,
+                    vertical: false,
+                },
+                small_em,
+                false,
+            )));
+        }
+        (rasters, marks, height)
     }
 
     /// The plotted values: `panel,layer,part,row,col,value` for every entry.
@@ -294,43 +354,52 @@ impl Heatmap {
         &self,
         area: &DrawingArea<DB, Shift>,
         marks: &[Mark],
+        page: &Page,
+        backend: TextBackend,
     ) -> Result<(), String> {
         area.fill(&WHITE).map_err(|e| e.to_string())?;
         for m in marks {
             match m {
-                Mark::Text { x, y, text, size } => {
-                    let style = if *size >= 16 {
-                        (FAMILY, *size).into_font().style(FontStyle::Bold)
-                    } else {
-                        (FAMILY, *size).into_font()
-                    };
-                    area.draw(&Text::new(text.clone(), (*x, *y), style))
-                }
-                Mark::Frame { x, y, w, h } => area.draw(&Rectangle::new(
-                    [(*x, *y), (*x + *w as i32, *y + *h as i32)],
-                    RGBColor(120, 120, 120).stroke_width(1),
-                )),
+                Mark::Text(line) => draw::text(area, line, BLACK, backend)?,
+                Mark::Frame { x, y, w, h } => area
+                    .draw(&Rectangle::new(
+                        [(*x, *y), (*x + *w as i32, *y + *h as i32)],
+                        RGBColor(120, 120, 120).stroke_width(page.stroke(0.4)),
+                    ))
+                    .map_err(|e| e.to_string())?,
             }
-            .map_err(|e| e.to_string())?;
         }
         Ok(())
     }
 }
 
 impl Picture for Heatmap {
-    fn draw_svg(&self, area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String> {
-        let (_, marks) = self.layout(area.dim_in_pixel());
-        self.draw_marks(area, &marks)
+    fn size(&self, page: &Page) -> (u32, u32) {
+        (page.width_px(), self.layout(page).2)
     }
 
-    fn draw_bitmap(&self, area: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String> {
-        let (rasters, marks) = self.layout(area.dim_in_pixel());
-        self.draw_marks(area, &marks)?;
+    fn draw_svg(
+        &self,
+        area: &DrawingArea<SVGBackend<'_>, Shift>,
+        page: &Page,
+    ) -> Result<(), String> {
+        let (_, marks, _) = self.layout(page);
+        self.draw_marks(area, &marks, page, TextBackend::SVG)
+    }
+
+    fn draw_bitmap(
+        &self,
+        area: &DrawingArea<BitMapBackend<'_>, Shift>,
+        page: &Page,
+    ) -> Result<(), String> {
+        let (rasters, marks, _) = self.layout(page);
+        self.draw_marks(area, &marks, page, TextBackend::bitmap())?;
         for r in &rasters {
+            let rgb = r.rgb(r.w, r.h);
             for py in 0..r.h {
                 for px in 0..r.w {
                     let i = ((py * r.w + px) * 3) as usize;
-                    let color = RGBColor(r.rgb[i], r.rgb[i + 1], r.rgb[i + 2]);
+                    let color = RGBColor(rgb[i], rgb[i + 1], rgb[i + 2]);
                     area.draw_pixel((r.x + px as i32, r.y + py as i32), &color)
                         .map_err(|e| e.to_string())?;
                 }
@@ -339,14 +408,17 @@ impl Picture for Heatmap {
         Ok(())
     }
 
-    fn svg_overlay(&self, size: (u32, u32)) -> String {
-        let (rasters, _) = self.layout(size);
+    /// The matrices as embedded PNGs, each at no more pixels than it has entries (the viewer
+    /// scales it up, pixelated), so that an SVG at 300 dpi does not carry a 300-dpi raster.
+    fn svg_overlay(&self, _size: (u32, u32), page: &Page) -> String {
+        let (rasters, _, _) = self.layout(page);
         let mut out = String::new();
         for r in rasters {
-            let png = crate::render::encode_png(&r.rgb, (r.w, r.h)).unwrap_or_default();
+            let (w, h) = (r.w.min(r.cols as u32).max(1), r.h.min(r.rows as u32).max(1));
+            let png = crate::render::encode_png(&r.rgb(w, h), (w, h), None).unwrap_or_default();
             let _ = writeln!(
                 out,
-                r#"<image x="{}" y="{}" width="{}" height="{}" style="image-rendering:pixelated" href="data:image/png;base64,{}"/>"#,
+                r#"<image x="{}" y="{}" width="{}" height="{}" preserveAspectRatio="none" style="image-rendering:pixelated" href="data:image/png;base64,{}"/>"#,
                 r.x,
                 r.y,
                 r.w,

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::state::{RunStatus, SweepState};
-use crate::{FigureOutcome, ReportOptions};
+use crate::{FigureOutcome, ImageFormat, ReportOptions, YAxes};
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -152,8 +152,22 @@ tr.bad td {{ background: #fbe3e3; }} tr.open td {{ background: #fff6dc; }}
     );
     let _ = writeln!(
         h,
-        "<p>Figures as in the paper (numbers in brackets); one panel per optimiser. Each figure links its SVG and the CSV of the plotted values. Smoothing: σ = {} snapshots (Fig. 7), σ = {} snapshots (Fig. 12); {} waiting times per two-time figure.</p>",
-        opts.convergence_sigma, opts.alignment_sigma, opts.waiting_times
+        "<p>Figures as in the paper (numbers in brackets); one panel per optimiser. Each figure links its files and the CSV of the plotted values (smoothed curves with their raw values in <code>y_raw</code>). Smoothing: σ = {} snapshots (Fig. 7, keeping each curve's end values), σ = {} snapshots (Fig. 12); {} waiting times per two-time figure. Figures {} in wide{}, text {} pt{}, vertical axes {}.</p>",
+        opts.convergence_sigma,
+        opts.alignment_sigma,
+        opts.waiting_times,
+        opts.width_in,
+        opts.height_in.map(|h| format!(" × {h} in")).unwrap_or_default(),
+        opts.font_pt,
+        if opts.formats.contains(&ImageFormat::Png) {
+            format!(", PNG at {} dpi", opts.dpi)
+        } else {
+            String::new()
+        },
+        match opts.y_axes {
+            YAxes::Shared => "shared where panels compare optimisers",
+            YAxes::Free => "free (each panel its own range)",
+        }
     );
 
     let missing: Vec<&FigureOutcome> = figures.iter().filter(|f| f.files.is_none()).collect();
@@ -173,11 +187,27 @@ tr.bad td {{ background: #fbe3e3; }} tr.open td {{ background: #fff6dc; }}
 
     for f in figures {
         let Some(files) = &f.files else { continue };
+        let link = |path: &str| escape(&url_path(path));
+        // The PNG where there is one (every browser shows it as drawn), else the SVG.
+        let shown = files
+            .png
+            .as_deref()
+            .or(files.svg.as_deref())
+            .unwrap_or_default();
+        // A click opens the SVG, which scales, where there is one.
+        let full = files.svg.as_deref().unwrap_or(shown);
+        let mut downloads: Vec<String> = Vec::new();
+        for (name, path) in [("PNG", &files.png), ("SVG", &files.svg)] {
+            if let Some(p) = path {
+                downloads.push(format!(r#"<a href="{}">{name}</a>"#, link(p)));
+            }
+        }
+        downloads.push(format!(r#"<a href="{}">CSV</a>"#, link(&files.csv)));
         let _ = write!(
             h,
             r#"<figure id="{id}-{ds}"><h2>Fig. {n}: {title} — {ds}</h2>
-<a href="{svg}"><img src="{png}" alt="{title}, {ds}"></a>
-<figcaption>{caption}{notes} <a href="{svg}">SVG</a> · <a href="{csv}">CSV</a></figcaption></figure>
+<a href="{full}"><img src="{shown}" alt="{title}, {ds}"></a>
+<figcaption>{caption}{notes} {downloads}</figcaption></figure>
 "#,
             notes = notes_html(&f.notes),
             id = escape(f.id),
@@ -185,9 +215,9 @@ tr.bad td {{ background: #fbe3e3; }} tr.open td {{ background: #fff6dc; }}
             n = escape(f.number),
             title = escape(f.title),
             caption = escape(f.caption),
-            svg = escape(&url_path(&files.svg)),
-            png = escape(&url_path(&files.png)),
-            csv = escape(&url_path(&files.csv)),
+            shown = link(shown),
+            full = link(full),
+            downloads = downloads.join(" · "),
         );
     }
 

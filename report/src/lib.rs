@@ -7,14 +7,18 @@
 //!   10–12, 14–16), one panel per optimiser and one figure per dataset, as SVG and PNG with
 //!   the CSV of the plotted values beside each, and lays them out in a static
 //!   `OUT/report/index.html` with captions and the sweep's settings. A figure whose data are
-//!   missing is listed with the setting that would produce them.
+//!   missing is listed with the setting that would produce them. Figures are sized for a
+//!   paper ([`ReportOptions`]: width and height in inches, text in points, PNG resolution,
+//!   shared or free vertical axes).
 //! - [`minima`] is the post-training comparison of Appendix B.2: per optimiser the run with
 //!   the best final test accuracy, the loss along the line between every two such minima,
 //!   λ1 and the ε-sharpness at each, written to `OUT/minima/*.parquet`; Fig. 8 draws it.
 //!
 //! A figure is data first ([`figure::Figure`]: panels of series, bands, reference lines),
-//! drawn by one backend-generic function ([`draw`]) on SVG and on a bitmap ([`render`]),
-//! with an embedded font ([`font`]) so nothing needs to be installed.
+//! laid out on a physical page ([`page`], [`layout`]: legends and notes outside the data,
+//! labels with subscripts by [`math_text`]), drawn by one backend-generic function
+//! ([`draw`]) on SVG and on a bitmap ([`render`]), with an embedded font ([`font`]) so
+//! nothing needs to be installed.
 //!
 //! ```no_run
 //! use eigensweep_report::{report, ReportOptions};
@@ -31,11 +35,15 @@ pub mod font;
 pub mod heatmap;
 pub mod html;
 pub mod inputs;
+pub mod layout;
+pub mod math_text;
 pub mod minima;
 mod options;
+pub mod page;
 pub mod render;
 pub mod smoothing;
 pub mod state;
+mod ticks;
 
 #[cfg(test)]
 mod testdata;
@@ -50,7 +58,7 @@ use eigensweep_worker::data::TrainTest;
 
 pub use error::ReportError;
 pub use minima::{minima, MinimaReport};
-pub use options::{MinimaOptions, ReportOptions};
+pub use options::{ImageFormat, MinimaOptions, ReportOptions, YAxes};
 
 use crate::figures::{Built, Context, FIGURES};
 use crate::inputs::Inputs;
@@ -64,10 +72,10 @@ pub const INDEX_FILE: &str = "index.html";
 /// The files of a rendered figure, relative to `OUT/report`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FigureFiles {
-    /// The SVG.
-    pub svg: String,
-    /// The PNG.
-    pub png: String,
+    /// The SVG, if [`ReportOptions::formats`] asks for it.
+    pub svg: Option<String>,
+    /// The PNG, if [`ReportOptions::formats`] asks for it.
+    pub png: Option<String>,
     /// The CSV of the plotted values.
     pub csv: String,
 }
@@ -125,13 +133,14 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
             "no run with snapshots under runs/: nothing to report",
         ));
     }
+    check_chosen_seed(&inputs, opts)?;
     let dir = out.join(REPORT_DIR);
     fs::create_dir_all(&dir).map_err(|e| ReportError::io("creating directory", &dir, e))?;
     let ctx = Context {
         inputs: &inputs,
         opts,
     };
-    let (panel_w, panel_h) = opts.panel_size;
+    let page = page::Page::new(opts);
     let mut outcomes = Vec::new();
     for spec in FIGURES {
         for dataset in &datasets {
@@ -141,19 +150,15 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
             if let Built::Figure(fig) = &mut built {
                 mark_coverage(&inputs, dataset, fig);
             }
-            let (picture, csv, size): (Box<dyn Picture>, String, (u32, u32)) = match built {
-                Built::Figure(fig) => {
-                    let size = (
-                        panel_w * fig.panels.len().max(1) as u32,
-                        panel_h + draw::TITLE_HEIGHT,
-                    );
+            let (picture, csv): (Box<dyn Picture>, String) = match built {
+                Built::Figure(mut fig) => {
+                    fig.shared_y &= opts.y_axes == YAxes::Shared;
                     let csv = fig.to_csv();
-                    (Box::new(fig), csv, size)
+                    (Box::new(fig), csv)
                 }
                 Built::Heatmap(map) => {
-                    let size = map.size(opts.panel_size);
                     let csv = map.to_csv();
-                    (Box::new(map), csv, size)
+                    (Box::new(map), csv)
                 }
                 Built::NotAsked => continue,
                 Built::Missing(why) => {
@@ -171,7 +176,8 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
                 }
             };
             let sub = dir.join(dataset);
-            render_files(&sub, spec.id, size, &csv, picture.as_ref())?;
+            let written =
+                render_files(&sub, spec.id, &csv, picture.as_ref(), &page, &opts.formats)?;
             let rel = |ext: &str| format!("{dataset}/{}.{ext}", spec.id);
             outcomes.push(FigureOutcome {
                 id: spec.id,
@@ -180,8 +186,8 @@ pub fn report(out: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportE
                 caption: spec.caption,
                 dataset: dataset.clone(),
                 files: Some(FigureFiles {
-                    svg: rel("svg"),
-                    png: rel("png"),
+                    svg: written.svg.map(|_| rel("svg")),
+                    png: written.png.map(|_| rel("png")),
                     csv: rel("csv"),
                 }),
                 missing: None,
@@ -256,6 +262,22 @@ fn mark_coverage(inputs: &Inputs, dataset: &str, fig: &mut figure::Figure) {
     }
 }
 
+/// Refuses a chosen seed ([`ReportOptions::chosen_seed`]) that no run with snapshots has,
+/// naming those they have: its figures would otherwise be drawn empty.
+fn check_chosen_seed(inputs: &Inputs, opts: &ReportOptions) -> Result<(), ReportError> {
+    let Some(seed) = opts.chosen_seed else {
+        return Ok(());
+    };
+    let mut seeds: Vec<u64> = inputs.catalog.runs.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    if seeds.contains(&seed) {
+        Ok(())
+    } else {
+        Err(ReportError::UnknownSeed { seed, seeds })
+    }
+}
+
 /// [`minima`] first where `OUT/minima` is missing or stale (computed from other run states;
 /// see [`minima::provenance`]), or always with `recompute`; then [`report`]: what `eigensweep
 /// report` runs when it has the datasets at hand. With
@@ -268,10 +290,14 @@ pub fn report_with_minima(
     recompute: bool,
     opts: &ReportOptions,
 ) -> Result<(Option<MinimaReport>, Option<String>, ReportSummary), ReportError> {
+    // The options are checked before the comparison, which takes minutes.
+    opts.validate()?;
+    let inputs = Inputs::load(out)?;
+    check_chosen_seed(&inputs, opts)?;
     let why = if recompute {
         Some("recomputing the minima comparison, as asked".to_string())
     } else {
-        match minima::freshness(&Inputs::load(out)?)? {
+        match minima::freshness(&inputs)? {
             minima::Freshness::Missing => Some("computing the minima comparison (Figure 8)".into()),
             minima::Freshness::Stale(why) if !opts.keep_stale_minima => Some(format!(
                 "recomputing the minima comparison: the one in OUT/minima is stale ({why})"

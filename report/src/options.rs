@@ -1,6 +1,9 @@
 //! What a caller can ask of [`crate::report`] and [`crate::minima`]. Plain structs with
 //! `Default`: the defaults are the paper's choices.
 
+use std::fmt;
+use std::str::FromStr;
+
 use eigensweep_common::stop::StopFlag;
 
 use crate::ReportError;
@@ -90,8 +93,23 @@ pub struct ReportOptions {
     /// Steps of the spectral-density figure (D), each drawn at the nearest density snapshot;
     /// empty: the first, the last and two log-spaced between.
     pub density_steps: Vec<u64>,
-    /// Width and height of every panel in pixels (PNG) or SVG units.
-    pub panel_size: (u32, u32),
+    /// Width of every figure, inches (a page's text width: 7 in for two-column papers' full
+    /// width, 3.3 in for one column).
+    pub width_in: f64,
+    /// Height of every figure, inches; `None`: as its panels need (plots 0.7 as tall as
+    /// wide, at most 2 in, plus title, axis labels, notes and legend: about 2.5 in for three
+    /// panels 7 in wide). A figure whose legend and notes leave its plots less than 0.5 in
+    /// grows beyond it.
+    pub height_in: Option<f64>,
+    /// Size of the axis labels and panel titles, points; ticks, legends and notes are 7/8 of
+    /// it, the figure title one point larger.
+    pub font_pt: f64,
+    /// Resolution of the PNGs, pixels per inch (the SVG's coordinates use the same grid).
+    pub dpi: u32,
+    /// Which files each figure is written as (a CSV of its data always is).
+    pub formats: Vec<ImageFormat>,
+    /// Whether panels that compare optimisers on one quantity share their vertical axis.
+    pub y_axes: YAxes,
     /// Draw Fig. 8 from minima tables computed from other run states than the present ones
     /// (marked stale in the figure) instead of listing it as not available.
     pub keep_stale_minima: bool,
@@ -108,7 +126,12 @@ impl Default for ReportOptions {
             waiting_times: 6,
             chosen_seed: None,
             density_steps: Vec::new(),
-            panel_size: (460, 380),
+            width_in: 7.0,
+            height_in: None,
+            font_pt: 8.0,
+            dpi: 300,
+            formats: vec![ImageFormat::Png, ImageFormat::Svg],
+            y_axes: YAxes::Shared,
             keep_stale_minima: false,
             stop: StopFlag::new(),
         }
@@ -133,9 +156,229 @@ impl ReportOptions {
         if self.waiting_times == 0 {
             return bad("waiting_times", "must be at least 1");
         }
-        if self.panel_size.0 < 200 || self.panel_size.1 < 150 {
-            return bad("panel_size", "must be at least 200 × 150");
+        let inches = |v: f64| (MIN_INCHES..=MAX_INCHES).contains(&v);
+        if !inches(self.width_in) {
+            return bad(
+                "width_in",
+                &format!(
+                    "must be {MIN_INCHES}–{MAX_INCHES} inches, got {}",
+                    self.width_in
+                ),
+            );
+        }
+        if let Some(h) = self.height_in.filter(|&h| !inches(h)) {
+            return bad(
+                "height_in",
+                &format!("must be {MIN_INCHES}–{MAX_INCHES} inches, got {h}"),
+            );
+        }
+        if !(MIN_FONT_PT..=MAX_FONT_PT).contains(&self.font_pt) {
+            return bad(
+                "font_pt",
+                &format!(
+                    "must be {MIN_FONT_PT}–{MAX_FONT_PT} points, got {}",
+                    self.font_pt
+                ),
+            );
+        }
+        if !(MIN_DPI..=MAX_DPI).contains(&self.dpi) {
+            return bad(
+                "dpi",
+                &format!("must be {MIN_DPI}–{MAX_DPI}, got {}", self.dpi),
+            );
+        }
+        let longest = self.width_in.max(self.height_in.unwrap_or(0.0));
+        let px = longest * f64::from(self.dpi);
+        if px > f64::from(MAX_PIXELS) {
+            return bad(
+                "dpi",
+                &format!(
+                    "{longest} in at {} dpi is {px:.0} pixels, more than {MAX_PIXELS}: lower \
+                     the dpi or the size",
+                    self.dpi
+                ),
+            );
+        }
+        if self.formats.is_empty() {
+            return bad("formats", "needs at least one of png, svg");
         }
         Ok(())
+    }
+}
+
+/// Limits of [`ReportOptions::width_in`] and [`ReportOptions::height_in`].
+const MIN_INCHES: f64 = 1.0;
+const MAX_INCHES: f64 = 40.0;
+/// Limits of [`ReportOptions::font_pt`].
+const MIN_FONT_PT: f64 = 4.0;
+const MAX_FONT_PT: f64 = 24.0;
+/// Limits of [`ReportOptions::dpi`].
+const MIN_DPI: u32 = 36;
+const MAX_DPI: u32 = 1200;
+/// The longest side of a picture, pixels (a 40 in poster at 400 dpi).
+const MAX_PIXELS: u32 = 16_000;
+
+/// A file format of the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ImageFormat {
+    /// PNG at [`ReportOptions::dpi`], with the resolution recorded in the file.
+    Png,
+    /// SVG, its size given in inches. Text is text: a viewer draws it in DejaVu Sans where it
+    /// has it, in its own sans-serif otherwise. For a PDF, convert the SVG (`rsvg-convert -f
+    /// pdf`, Inkscape): a PDF writer here would need a font-embedding PDF library.
+    Svg,
+}
+
+impl ImageFormat {
+    /// Every format.
+    pub const ALL: [ImageFormat; 2] = [ImageFormat::Png, ImageFormat::Svg];
+
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Svg => "svg",
+        }
+    }
+}
+
+impl fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+impl FromStr for ImageFormat {
+    type Err = ReportError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "png" => Ok(ImageFormat::Png),
+            "svg" => Ok(ImageFormat::Svg),
+            other => Err(ReportError::Option {
+                option: "format",
+                reason: format!(
+                    "expected png or svg, got `{other}`{}",
+                    if other == "pdf" {
+                        " (for a PDF, convert the SVG: rsvg-convert -f pdf, or Inkscape)"
+                    } else {
+                        ""
+                    }
+                ),
+            }),
+        }
+    }
+}
+
+/// Vertical axes of a figure's panels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YAxes {
+    /// One range for the panels that compare optimisers on one quantity (all but Fig. 5's
+    /// first panel, Fig. 8's and the spectral density's, whose panels differ in kind or in
+    /// horizontal units), labelled on the first of them: a tenfold difference shows.
+    Shared,
+    /// Each panel its own range.
+    Free,
+}
+
+impl fmt::Display for YAxes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            YAxes::Shared => "shared",
+            YAxes::Free => "free",
+        })
+    }
+}
+
+impl FromStr for YAxes {
+    type Err = ReportError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "shared" => Ok(YAxes::Shared),
+            "free" => Ok(YAxes::Free),
+            other => Err(ReportError::Option {
+                option: "y_axes",
+                reason: format!("expected shared or free, got `{other}`"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figure_options_are_checked_naming_the_option() {
+        assert!(ReportOptions::default().validate().is_ok());
+        let option_of = |opts: ReportOptions| match opts.validate() {
+            Err(ReportError::Option { option, reason }) => (option, reason),
+            other => panic!("{other:?}"),
+        };
+        let base = ReportOptions::default;
+        let cases = [
+            (
+                ReportOptions {
+                    width_in: 0.5,
+                    ..base()
+                },
+                "width_in",
+            ),
+            (
+                ReportOptions {
+                    width_in: f64::NAN,
+                    ..base()
+                },
+                "width_in",
+            ),
+            (
+                ReportOptions {
+                    height_in: Some(100.0),
+                    ..base()
+                },
+                "height_in",
+            ),
+            (
+                ReportOptions {
+                    font_pt: 2.0,
+                    ..base()
+                },
+                "font_pt",
+            ),
+            (ReportOptions { dpi: 10, ..base() }, "dpi"),
+            (
+                ReportOptions {
+                    width_in: 40.0,
+                    dpi: 1200,
+                    ..base()
+                },
+                "dpi",
+            ),
+            (
+                ReportOptions {
+                    formats: vec![],
+                    ..base()
+                },
+                "formats",
+            ),
+        ];
+        for (opts, want) in cases {
+            let (option, reason) = option_of(opts);
+            assert_eq!(option, want, "{reason}");
+        }
+        assert_eq!("SVG".parse::<ImageFormat>().unwrap(), ImageFormat::Svg);
+        let err = "pdf".parse::<ImageFormat>().unwrap_err().to_string();
+        assert!(
+            err.contains("`format`") && err.contains("rsvg-convert"),
+            "{err}"
+        );
+        assert_eq!("free".parse::<YAxes>().unwrap(), YAxes::Free);
+        assert_eq!(YAxes::Shared.to_string(), "shared");
+        assert!("both"
+            .parse::<YAxes>()
+            .unwrap_err()
+            .to_string()
+            .contains("y_axes"));
     }
 }

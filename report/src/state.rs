@@ -503,7 +503,7 @@ impl SweepState {
             }
             let lambda1 = r
                 .last_lambda1
-                .map(|l| format!("{l:.6e}"))
+                .map(eigensweep_common::display::number)
                 .unwrap_or_else(|| "-".into());
             lines.push(format!(
                 "{:<width$}  {:<28} {:>16} {:>9} {:>10} {:>16} {:>13}",

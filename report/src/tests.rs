@@ -22,7 +22,7 @@ fn csv_rows(path: &Path) -> Vec<(String, String, f64, f64)> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("panel,series,x,y,lo,hi,note"),
+        Some("panel,series,x,y,lo,hi,note,y_raw"),
         "{}",
         path.display()
     );
@@ -76,30 +76,35 @@ fn every_figure_is_rendered_as_valid_svg_png_and_csv() {
             .as_ref()
             .unwrap_or_else(|| panic!("{} missing: {:?}", outcome.id, outcome.missing));
         let dir = report_dir();
-        let png = fs::read(dir.join(&files.png)).unwrap();
-        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{}", files.png);
+        let (png_path, svg_path) = (files.png.as_ref().unwrap(), files.svg.as_ref().unwrap());
+        let png = fs::read(dir.join(png_path)).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{png_path}");
         let decoder = png::Decoder::new(std::io::Cursor::new(png.clone()));
         let mut reader = decoder.read_info().unwrap();
         let (w, h) = (reader.info().width, reader.info().height);
-        assert!(
-            (400..=4000).contains(&w) && (300..=3000).contains(&h),
-            "{} {w}×{h}",
-            files.png
-        );
+        // Issue 26.3: 7 in wide at 300 dpi, the resolution recorded in the file.
+        assert_eq!(w, 2100, "{png_path}");
+        assert!((300..=3000).contains(&h), "{png_path} {w}×{h}");
+        let dims = reader.info().pixel_dims.unwrap();
+        assert_eq!((dims.xppu, dims.unit), (11811, png::Unit::Meter));
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         reader.next_frame(&mut buf).unwrap();
         // Not a blank picture: a good share of non-white pixels.
         let inked = buf.chunks(3).filter(|p| p.iter().any(|&c| c < 200)).count();
-        assert!(inked > 1000, "{} has only {inked} dark pixels", files.png);
+        assert!(inked > 1000, "{png_path} has only {inked} dark pixels");
 
-        let svg = fs::read_to_string(dir.join(&files.svg)).unwrap();
+        let svg = fs::read_to_string(dir.join(svg_path)).unwrap();
         assert!(
             svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
-            "{}",
-            files.svg
+            "{svg_path}"
         );
-        assert!(svg.contains(&format!("width=\"{w}\"")), "{}", files.svg);
-        assert!(svg.len() > 2_000, "{}", files.svg);
+        // The same picture, its size in inches.
+        assert!(svg.contains("width=\"7in\""), "{svg_path}");
+        assert!(
+            svg.contains(&format!("viewBox=\"0 0 {w} {h}\"")),
+            "{svg_path}"
+        );
+        assert!(svg.len() > 2_000, "{svg_path}");
 
         let csv = fs::read_to_string(dir.join(&files.csv)).unwrap();
         assert!(csv.lines().count() > 2, "{} is empty", files.csv);
@@ -326,9 +331,9 @@ fn html_references_only_existing_files_and_every_figure() {
     }
     for outcome in &f.report.figures {
         let files = outcome.files.as_ref().unwrap();
-        assert!(
-            paths.contains(&files.png) && paths.contains(&files.svg) && paths.contains(&files.csv)
-        );
+        for file in [files.png.as_ref(), files.svg.as_ref(), Some(&files.csv)] {
+            assert!(paths.contains(file.unwrap()), "{file:?}");
+        }
     }
     assert!(html.contains("store_weights: true"), "sweep settings shown");
 }
@@ -421,6 +426,47 @@ fn a_requested_stop_ends_report_and_minima_without_writing() {
     );
 }
 
+/// Issue 26.4: `report OUT --seed 5` on a sweep without seed 5 drew its single-run figures
+/// empty and exited 0; it is refused, naming the seeds there are, before any minima work.
+#[test]
+fn a_chosen_seed_no_run_has_is_refused_naming_the_seeds() {
+    let f = fixture();
+    let opts = ReportOptions {
+        chosen_seed: Some(999),
+        ..ReportOptions::default()
+    };
+    let inputs = Inputs::load(f.out()).unwrap();
+    let mut seeds: Vec<u64> = inputs.catalog.runs.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let listed = seeds
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let minima_opts = crate::MinimaOptions::default();
+    for err in [
+        report(f.out(), &opts).unwrap_err(),
+        crate::report_with_minima(f.out(), &f.data, &minima_opts, true, &opts).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, crate::ReportError::UnknownSeed { seed: 999, seeds: s } if *s == seeds),
+            "{err}"
+        );
+        assert!(
+            err.to_string().ends_with(&format!(
+                "no run with snapshots has it; the runs' seeds are {listed}"
+            )),
+            "{err}"
+        );
+    }
+    let opts = ReportOptions {
+        chosen_seed: seeds.first().copied(),
+        ..ReportOptions::default()
+    };
+    assert!(crate::check_chosen_seed(&inputs, &opts).is_ok());
+}
+
 #[test]
 fn epsilon_sharpness_returns_none_when_stopped() {
     let f = fixture();
@@ -450,4 +496,87 @@ fn a_failed_atomic_write_leaves_no_temporary_file() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, vec!["fig.svg".to_string()], "left behind: {names:?}");
+}
+
+/// Issue 26.3: Fig. 7's Adam v1 ended at 0.753 although |v(t_final)·v(t_final)| = 1 by
+/// definition, and the CSV held only smoothed values. Every curve now ends at its raw value,
+/// and the CSV has both.
+#[test]
+fn convergence_curves_end_at_one_and_the_csv_has_raw_and_smoothed_values() {
+    fixture();
+    let text = fs::read_to_string(report_dir().join("synthetic/fig07-convergence.csv")).unwrap();
+    let mut last: BTreeMap<(String, String), (f64, f64, f64)> = BTreeMap::new();
+    let mut smoothed_somewhere = false;
+    for line in text.lines().skip(1) {
+        let f = split_csv(line);
+        let (x, y): (f64, f64) = (f[2].parse().unwrap(), f[3].parse().unwrap());
+        let raw: f64 = f[7]
+            .parse()
+            .unwrap_or_else(|_| panic!("no y_raw in {line}"));
+        smoothed_somewhere |= (y - raw).abs() > 1e-9;
+        let e = last
+            .entry((f[0].clone(), f[1].clone()))
+            .or_insert((x, y, raw));
+        if x >= e.0 {
+            *e = (x, y, raw);
+        }
+    }
+    assert!(smoothed_somewhere, "σ = 2 smooths");
+    assert!(last.len() >= 4, "{last:?}");
+    for ((panel, series), (_, y, raw)) in last {
+        assert!((raw - 1.0).abs() < 1e-5, "{panel} {series}: raw {raw}");
+        assert_eq!(y, raw, "{panel} {series}");
+    }
+}
+
+/// Issue 26.3: size, resolution, formats and axes are the caller's; the PNG is as many pixels
+/// as inches × dpi, and the page offers what was written.
+#[test]
+fn figure_options_set_size_resolution_formats_and_axes() {
+    let f = fixture();
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&f.out().join("runs"), &copy.path().join("runs"));
+    copy_dir(&f.out().join("analysis"), &copy.path().join("analysis"));
+    copy_dir(&f.out().join("minima"), &copy.path().join("minima"));
+    // An earlier report's SVGs, which a PNG-only report must not leave beside its PNGs.
+    copy_dir(&f.out().join(REPORT_DIR), &copy.path().join(REPORT_DIR));
+    fs::copy(f.out().join("sweep.yaml"), copy.path().join("sweep.yaml")).unwrap();
+    for file in fs::read_dir(f.out()).unwrap() {
+        let path = file.unwrap().path();
+        if path.is_file() {
+            fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let opts = ReportOptions {
+        width_in: 3.5,
+        height_in: Some(2.5),
+        dpi: 200,
+        font_pt: 9.0,
+        formats: vec![crate::ImageFormat::Png],
+        y_axes: crate::YAxes::Free,
+        ..ReportOptions::default()
+    };
+    let summary = report(copy.path(), &opts).unwrap();
+    let drawn: Vec<_> = summary
+        .figures
+        .iter()
+        .filter_map(|o| o.files.as_ref())
+        .collect();
+    assert_eq!(drawn.len(), FIGURES.len());
+    for files in drawn {
+        assert!(files.svg.is_none());
+        let png = fs::read(summary.dir.join(files.png.as_ref().unwrap())).unwrap();
+        let reader = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap();
+        let (w, h) = (reader.info().width, reader.info().height);
+        assert_eq!((w, h), (700, 500), "{:?}", files.png);
+        assert!(!summary.dir.join(files.csv.replace(".csv", ".svg")).exists());
+    }
+    let html = fs::read_to_string(&summary.index).unwrap();
+    assert!(!html.contains(".svg\""), "no SVG offered");
+    assert!(html.contains("PNG at 200 dpi") && html.contains("free (each panel"));
+    for p in referenced_paths(&html) {
+        assert!(summary.dir.join(&p).is_file(), "{p}");
+    }
 }

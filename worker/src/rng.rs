@@ -28,6 +28,9 @@ pub enum Stream {
     DensityProbes = 7,
     /// Start vectors of the preconditioned Hessian's eigen-solve (one sub-stream per snapshot).
     PreconditionedStart = 8,
+    /// A real dataset's seeded subset (`train_size` / `test_size` with `seed`): sub-stream 0
+    /// selects the training samples, 1 the test samples.
+    Subset = 9,
 }
 
 /// The generator for `stream`, sub-stream `index` (epoch, snapshot, network...), of `seed`.

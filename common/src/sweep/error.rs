@@ -82,6 +82,15 @@ impl fmt::Display for FieldError {
 
 impl std::error::Error for FieldError {}
 
+/// Whether the field `path` is `prefix` or inside it (`optimizers[1].lr` is within
+/// `optimizers[1]` and `optimizers`, not within `optim`); every path is within the root, `""`.
+pub(crate) fn within(path: &str, prefix: &str) -> bool {
+    prefix.is_empty()
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
 /// Why a sweep file could not be turned into runs.
 #[derive(Debug, Error)]
 pub enum SweepError {
@@ -153,6 +162,16 @@ mod tests {
             e.in_file(Path::new("s.yaml")),
             "s.yaml:3:7: did not find expected key"
         );
+    }
+
+    #[test]
+    fn paths_within_paths() {
+        assert!(within("optimizers[1].lr", "optimizers[1]"));
+        assert!(within("optimizers[1].lr", "optimizers"));
+        assert!(within("optimizers", "optimizers"));
+        assert!(within("seeds", ""));
+        assert!(!within("optimizers", "optim"));
+        assert!(!within("training", "training.steps"));
     }
 
     #[test]

@@ -9,9 +9,11 @@
 //!   - name: synthetic              # the `dataset=` partition value, [A-Za-z0-9_.-]+
 //!     source: synthetic            # synthetic | mnist | fashion-mnist | a directory of IDX files
 //!                                  # (relative: to this file's folder; in --set: to the cwd)
-//!     seed: 0                      # synthetic only: the generator's seed (default 0)
-//!     train_size: 2000             # synthetic: generate N (default 2000); else the first N
-//!     test_size: 500               # synthetic: generate N (default 1000); else the first N
+//!     seed: 0                      # synthetic: the generator's seed (default 0); real data:
+//!                                  # draw train_size/test_size samples with this seed
+//!     train_size: 2000             # synthetic: generate N (default 2000); real data: N drawn
+//!                                  # by `seed`, or the first N without a seed (default: all)
+//!     test_size: 500               # synthetic: generate N (default 1000); else as train_size
 //!     normalize: {mean: 0.1307, std: 0.3081}   # optional: (x - mean) / std
 //! model:
 //!   hidden: [100, 100]             # default [100, 100]; inputs and outputs from the data:
@@ -54,10 +56,11 @@
 //!                                  # `cuda` = node-local rank (or job) mod the visible GPUs
 //! ```
 //!
-//! Optimiser hyperparameters left out take PyTorch's defaults, which for the study's three are
-//! METHOD.md's values: SGD lr 1e-2; Adam lr 1e-3, β1 0.9, β2 0.999, ε 1e-8; SAM lr 1e-2,
-//! ρ 0.05; momentum, dampening and weight decay 0 (AdamW's weight decay 1e-2); RMSprop lr
-//! 1e-2, α 0.99, ε 1e-8.
+//! Optimiser hyperparameters left out take PyTorch's defaults, except where the study's
+//! method (METHOD.md) sets its own: SGD lr 1e-2 (METHOD.md's; PyTorch ≥ 2.2 defaults to 1e-3,
+//! older versions have no default); Adam lr 1e-3, β1 0.9, β2 0.999, ε 1e-8; SAM (not in
+//! PyTorch) lr 1e-2, ρ 0.05; momentum, dampening and weight decay 0 (AdamW's weight decay
+//! 1e-2); RMSprop lr 1e-2, α 0.99, ε 1e-8.
 //!
 //! These types only check shapes and types; the rules between fields (positive rates, unique
 //! names, seeds that exist, …) are [`validate`](super::validate())'s job, which reports all
@@ -117,16 +120,18 @@ pub struct DatasetSpec {
     /// ([`read_sweep`](super::read_sweep) reads a relative directory from the sweep file's
     /// folder, or, given with `--set`, from the current directory).
     pub source: String,
-    /// Synthetic data only: the generator's seed (default 0). Fixed per dataset so that every
-    /// run and baseline network of the dataset sees the same samples.
+    /// Synthetic data: the generator's seed (default 0). Real data (with `train_size` or
+    /// `test_size`): the seed of the subset, N samples drawn uniformly without replacement
+    /// and kept in file order; without it the subset is the first N. Fixed per dataset so
+    /// that every run and baseline network of the dataset sees the same samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
-    /// Synthetic: how many training samples to generate (default 2000). Otherwise: use the
-    /// first N training samples (default: all).
+    /// Synthetic: how many training samples to generate (default 2000). Otherwise: how many
+    /// training samples to use, drawn by `seed` or the first N (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_size: Option<usize>,
-    /// Synthetic: how many test samples to generate (default 1000). Otherwise: use the first
-    /// N test samples (default: all).
+    /// Synthetic: how many test samples to generate (default 1000). Otherwise: how many test
+    /// samples to use, as `train_size` (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_size: Option<usize>,
     /// Pixel normalisation `(x − mean) / std` after scaling to [0, 1].
@@ -255,7 +260,8 @@ pub struct Count {
 }
 
 /// One optimiser. Fields a kind does not use are rejected by validation; left out, each takes
-/// PyTorch's default (METHOD.md's for the study's three).
+/// PyTorch's default, except SGD's lr and SAM's settings: METHOD.md's (see the
+/// [module docs](self)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerSpec {

@@ -38,7 +38,10 @@ pub(crate) fn canonical(value: &Value) -> String {
     out
 }
 
-/// The first 16 hex digits (64 bits) of SHA-256 of `text`.
+/// The first 16 hex digits (64 bits) of SHA-256 of `text`. A key is printed whole wherever
+/// eigensweep prints it (`plan`'s tables, `run`'s log lines), as the runs table and every
+/// `run_key` column hold it, so that a key copied from a log matches a query with `=`
+/// (issue 26.6: logs cut keys to 12 digits while `plan` printed 16).
 pub(crate) fn short_hash(text: &str) -> String {
     Sha256::digest(text.as_bytes())[..8]
         .iter()

@@ -4,13 +4,14 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
-use super::error::{FieldError, Location, SweepError};
+use super::error::{within, FieldError, SweepError};
 use super::file::SweepFile;
 use super::overrides::{apply_traced, Applied};
 use super::position::field_position;
 use super::resolved::DataSource;
+use super::structure::deserialize_all;
 use super::validate::{validate, ValidatedSweep};
-use super::wording::plain;
+use super::wording::{field_error, replace_suggestion};
 
 /// Command-line changes to a sweep file for one launch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,9 +62,10 @@ pub fn read_sweep(path: &Path, overrides: &Overrides) -> Result<ValidatedSweep, 
     Ok(sweep)
 }
 
-/// [`read_sweep`] on the file's text. Syntax and type errors come first and alone (the
-/// parser stops at them); once the file has the right shape, every rule violation is
-/// reported together. Dataset directories are kept as written.
+/// [`read_sweep`] on the file's text. A YAML syntax error comes alone (the parser stops at
+/// it); then every structural error (unknown field, wrong type, missing field) is reported
+/// together, and once the file has the right shape, every rule violation together. Dataset
+/// directories are kept as written.
 pub fn parse_sweep(text: &str, overrides: &Overrides) -> Result<ValidatedSweep, Vec<FieldError>> {
     parse(text, overrides, None)
 }
@@ -75,7 +77,7 @@ fn parse(
     overrides: &Overrides,
     folder: Option<&Path>,
 ) -> Result<ValidatedSweep, Vec<FieldError>> {
-    let mut tree: Value = serde_yaml::from_str(text).map_err(|e| vec![yaml_error("", &e)])?;
+    let mut tree: Value = serde_yaml::from_str(text).map_err(|e| vec![field_error("", &e)])?;
     if tree.is_null() {
         return Err(vec![FieldError::new(
             "",
@@ -96,6 +98,7 @@ fn parse(
         applied.push(Applied {
             path: "output".into(),
             argument: format!("--out {}", out.display()),
+            created: None,
         });
     }
     let placed = |mut errors: Vec<FieldError>| {
@@ -104,12 +107,7 @@ fn parse(
         }
         errors
     };
-    let file: SweepFile = serde_path_to_error::deserialize(tree).map_err(|e| {
-        let path = field_path(e.path());
-        let mut error = yaml_error(&path, e.inner());
-        error.location = locate(text, &path);
-        placed(vec![error])
-    })?;
+    let file: SweepFile = deserialize_all(tree, text).map_err(placed)?;
     let mut sweep = validate(&file).map_err(placed)?;
     sweep.resolved.overrides = overrides.describe();
     sweep.warnings = placed(std::mem::take(&mut sweep.warnings));
@@ -128,19 +126,26 @@ pub(crate) fn place(error: &mut FieldError, text: &str, applied: &[Applied]) {
     }
 }
 
-/// Names the last override that wrote the field of `error` (or a field above it) as its
-/// source: an error in a value typed on the command line is not the file's.
+/// Names the last override that wrote the field of `error` (or a field above it, or created
+/// the misspelt field it is about) as its source: an error in a value typed on the command
+/// line is not the file's. A misspelt field the override created is suggested as the whole
+/// path it should have written (`trainng` in `trainng.steps=300` → `training.steps`).
 fn blame_override(error: &mut FieldError, applied: &[Applied]) {
-    let under = |set: &str| {
-        error.path == set
-            || error
-                .path
-                .strip_prefix(set)
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    let Some(a) = applied.iter().rev().find(|a| {
+        within(&error.path, &a.path)
+            || a.created
+                .as_deref()
+                .is_some_and(|created| within(&error.path, created))
+    }) else {
+        return;
     };
-    if let Some(a) = applied.iter().rev().find(|a| under(&a.path)) {
-        error.set_by = Some(a.argument.clone());
-        error.location = None;
+    error.set_by = Some(a.argument.clone());
+    error.location = None;
+    let below = a.path.strip_prefix(error.path.as_str()).unwrap_or("");
+    if below.starts_with('.') || below.starts_with('[') {
+        let above = error.path.rfind('.').map_or("", |dot| &error.path[..=dot]);
+        error.message =
+            replace_suggestion(&error.message, |field| format!("{above}{field}{below}"));
     }
 }
 
@@ -164,46 +169,4 @@ fn resolve_sources(tree: &mut Value, folder: &Path) {
             }
         }
     }
-}
-
-/// serde_path_to_error writes the root as `.`; we leave it empty.
-fn field_path(path: &serde_path_to_error::Path) -> String {
-    let p = path.to_string();
-    if p == "." {
-        String::new()
-    } else {
-        p
-    }
-}
-
-/// A serde_yaml error as a [`FieldError`], its location moved out of the message.
-fn yaml_error(path: &str, e: &serde_yaml::Error) -> FieldError {
-    let mut message = e.to_string();
-    let location = e.location().map(|l| Location {
-        line: l.line(),
-        column: l.column(),
-    });
-    if let Some(Location { line, column }) = location {
-        message = message.replace(&format!(" at line {line} column {column}"), "");
-    }
-    let message = plain(&message);
-    FieldError {
-        location,
-        ..FieldError::new(path, "", message)
-    }
-}
-
-/// Where the parser meets the error at `path` when reading the text itself. Errors are
-/// reported from the overridden tree (which has no positions); when the same field fails in
-/// the text as written, its position is the one to show.
-fn locate(text: &str, path: &str) -> Option<Location> {
-    let de = serde_yaml::Deserializer::from_str(text);
-    let e = serde_path_to_error::deserialize::<_, SweepFile>(de).err()?;
-    if field_path(e.path()) != path {
-        return None;
-    }
-    e.inner().location().map(|l| Location {
-        line: l.line(),
-        column: l.column(),
-    })
 }

@@ -4,7 +4,9 @@
 //! and snapshot settings, and the random-init baseline. It goes through three passes:
 //!
 //! 1. [`SweepFile`]: the file as written (serde, unknown fields rejected), after
-//!    [`apply_overrides`] edited the YAML tree for `--set key.path=value`;
+//!    [`apply_overrides`] edited the YAML tree for `--set key.path=value`; every unknown
+//!    field, value of the wrong type and missing field is reported at once, not only the
+//!    first one serde meets;
 //! 2. [`validate`] → [`ValidatedSweep`]: every rule checked, every error reported at once as
 //!    a [`FieldError`] with its path and value, every default filled in ([`ResolvedSweep`],
 //!    which writes itself back as YAML for `OUT/sweep.yaml`);
@@ -55,6 +57,7 @@ mod resolved;
 mod schedule;
 mod shape;
 mod statistics;
+mod structure;
 mod validate;
 mod wording;
 

@@ -6,7 +6,9 @@
 //! `optimizers[adam].lr=3e-4`). The value is parsed as YAML
 //! (`seeds=[0,1]`, `snapshots.hessian_samples=null`, `output=/tmp/x`). Missing mapping keys
 //! are created, so unknown names are rejected later by the sweep format's
-//! `deny_unknown_fields`, with the same message as in a file.
+//! `deny_unknown_fields`, with the same message as in a file, but naming the `--set`
+//! argument and suggesting the whole path it probably meant (`trainng.steps=300` →
+//! `training.steps`).
 
 use serde_yaml::{Mapping, Value};
 
@@ -38,6 +40,10 @@ pub(crate) struct Applied {
     pub path: String,
     /// `--set KEY.PATH=VALUE` as typed.
     pub argument: String,
+    /// The highest field the override created, where its path was not in the tree
+    /// (`trainng` for `--set trainng.steps=300`): what is wrong with that field (an unknown
+    /// name) is the override's too.
+    pub created: Option<String>,
 }
 
 /// [`apply_overrides`], also returning what each override changed, so that an error in a
@@ -67,10 +73,11 @@ pub(crate) fn apply_traced(
         let segments = parse_path(path).map_err(fail)?;
         let value: Value = serde_yaml::from_str(raw)
             .map_err(|e| fail(format!("the value is not valid YAML ({e})")))?;
-        let reached = set(&mut yaml, &segments, value).map_err(fail)?;
+        let (reached, created) = set(&mut yaml, &segments, value).map_err(fail)?;
         applied.push(Applied {
             path: describe(&reached),
             argument,
+            created: created.map(|depth| describe(&reached[..depth])),
         });
     }
     Ok((yaml, applied))
@@ -154,9 +161,14 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 /// Sets the field at `segments` to `new`; returns its path with list entries named by
-/// position.
-fn set(root: &mut Value, segments: &[Segment], new: Value) -> Result<Vec<Segment>, String> {
+/// position, and how many of its steps lead to the highest mapping key it created, if any.
+fn set(
+    root: &mut Value,
+    segments: &[Segment],
+    new: Value,
+) -> Result<(Vec<Segment>, Option<usize>), String> {
     let mut reached = Vec::with_capacity(segments.len());
+    let mut created = None;
     let mut node = root;
     for (depth, segment) in segments.iter().enumerate() {
         let last = depth + 1 == segments.len();
@@ -169,9 +181,12 @@ fn set(root: &mut Value, segments: &[Segment], new: Value) -> Result<Vec<Segment
             (Value::Mapping(map), Segment::Key(key)) => {
                 reached.push(Segment::Key(key.clone()));
                 let key = Value::String(key.clone());
+                if created.is_none() && !map.contains_key(&key) {
+                    created = Some(reached.len());
+                }
                 if last {
                     map.insert(key, new);
-                    return Ok(reached);
+                    return Ok((reached, created));
                 }
                 map.entry(key).or_insert(Value::Null)
             }
@@ -181,12 +196,12 @@ fn set(root: &mut Value, segments: &[Segment], new: Value) -> Result<Vec<Segment
                 if last && *i == len {
                     // One past the end appends: `--set datasets[1]={...}` adds a dataset.
                     list.push(new);
-                    return Ok(reached);
+                    return Ok((reached, created));
                 }
                 match list.get_mut(*i) {
                     Some(entry) if last => {
                         *entry = new;
-                        return Ok(reached);
+                        return Ok((reached, created));
                     }
                     Some(entry) => entry,
                     None => {
@@ -219,7 +234,7 @@ fn set(root: &mut Value, segments: &[Segment], new: Value) -> Result<Vec<Segment
                 reached.push(Segment::Index(position));
                 if last {
                     list[position] = new;
-                    return Ok(reached);
+                    return Ok((reached, created));
                 }
                 &mut list[position]
             }
@@ -304,6 +319,24 @@ baseline:
             e.message
                 .contains("no entry of `optimizers` is named `adm` (names: sgd, adam)"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_highest_field_an_override_created_is_recorded() {
+        let sets: Vec<String> = [
+            "trainng.steps=3",
+            "training.eval.every=5",
+            "training.steps=5",
+            "seeds=[1]",
+        ]
+        .map(String::from)
+        .into();
+        let (_, applied) = apply_traced(yaml(BASE), &sets).unwrap();
+        let created: Vec<Option<&str>> = applied.iter().map(|a| a.created.as_deref()).collect();
+        assert_eq!(
+            created,
+            [Some("trainng"), Some("training.eval"), None, None]
         );
     }
 

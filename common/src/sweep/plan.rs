@@ -81,6 +81,14 @@ impl Sum for Estimate {
     }
 }
 
+/// Products a cold solve for `k` pairs spends at least: the solver does not trust a cold
+/// Krylov space before it has ARPACK's default `ncv = max(2k + 1, 20)` dimensions (the worker's
+/// `arpack_ncv`). Measured: the quickstart's top-1 baseline solves took 20 products each, where
+/// scaling the top-3 count by the block alone gave 12 (issue 26.4).
+pub fn cold_solve_floor(k: usize) -> u64 {
+    (k as u64).saturating_mul(2).saturating_add(1).max(20)
+}
+
 /// Estimated products of one eigen-solve with `eigen`, warm-started or not.
 pub fn products_per_solve(eigen: &EigenSettings, warm: bool) -> u64 {
     let budget = eigen.max_products as u64;
@@ -90,10 +98,16 @@ pub fn products_per_solve(eigen: &EigenSettings, warm: bool) -> u64 {
         COLD_SOLVE_PRODUCTS_TOP3
     };
     let block = (eigen.top_k as u64).saturating_add(2);
-    // top3 · block / 5, rounded half up; at least one block, at most the budget.
+    // top3 · block / 5, rounded half up; at least one block (a cold solve: its floor), at most
+    // the budget.
     let scaled = (2 * top3).saturating_mul(block).saturating_add(5) / 10;
+    let floor = if warm {
+        block
+    } else {
+        block.max(cold_solve_floor(eigen.top_k))
+    };
     let factor = if eigen.tol == 0.0 { TOL_ZERO_FACTOR } else { 1 };
-    scaled.max(block).saturating_mul(factor).min(budget)
+    scaled.max(floor).saturating_mul(factor).min(budget)
 }
 
 /// Estimated cost of a training run: a cold solve at its first snapshot, warm ones after.
@@ -223,9 +237,11 @@ mod tests {
     fn products_scale_with_the_block_and_tol_zero_takes_the_budget() {
         assert_eq!(products_per_solve(&eigen(3, 1e-3), false), 20);
         assert_eq!(products_per_solve(&eigen(3, 1e-3), true), 11);
-        // k = 1: 20·3/5 = 12, 11·3/5 = 6.6 → 7.
-        assert_eq!(products_per_solve(&eigen(1, 1e-3), false), 12);
+        // k = 1: 11·3/5 = 6.6 → 7 warm; cold 20·3/5 = 12 is below the cold floor of 20.
+        assert_eq!(products_per_solve(&eigen(1, 1e-3), false), 20);
         assert_eq!(products_per_solve(&eigen(1, 1e-3), true), 7);
+        assert_eq!(cold_solve_floor(1), 20);
+        assert_eq!(cold_solve_floor(12), 25);
         // k = 15: 20·17/5 = 68, 11·17/5 = 37.4 → 37.
         assert_eq!(products_per_solve(&eigen(15, 1e-3), false), 68);
         assert_eq!(products_per_solve(&eigen(15, 1e-3), true), 37);

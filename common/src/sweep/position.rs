@@ -1,10 +1,11 @@
-//! Where a field is in the sweep file's text, for rule violations found after parsing.
+//! Where a field is in the sweep file's text, for errors found in the tree built from it.
 //!
 //! serde_yaml keeps no positions in the values it builds, but it marks an error raised while
 //! a node is being deserialised with that node's line and column. So the text is parsed once
 //! more by a probe that walks down the field path, skipping everything else, and fails on
-//! purpose at the field: the error's mark is the field's position. Only the rule checks
-//! (`validate`) need this; type errors come with their position already.
+//! purpose at the field (or at its key): the error's mark is the field's position. Every
+//! error is found in the tree, after the `--set` overrides edited it, so every error is
+//! placed this way.
 
 use std::fmt;
 
@@ -25,9 +26,25 @@ enum Step {
 /// The line and column of the field at `path` (as validation errors spell it:
 /// `optimizers[1].lr`) in the YAML `text`, if it is written there.
 pub(crate) fn field_position(text: &str, path: &str) -> Option<Location> {
+    probe(text, &parse(path)?, false)
+}
+
+/// The line and column of the key of the field at `path` (an unknown field is shown where
+/// its name is written), or of the whole document for the empty path.
+pub(crate) fn key_position(text: &str, path: &str) -> Option<Location> {
+    if path.is_empty() {
+        return probe(text, &[], false);
+    }
     let steps = parse(path)?;
+    if !matches!(steps.last(), Some(Step::Key(_))) {
+        return probe(text, &steps, false);
+    }
+    probe(text, &steps, true)
+}
+
+fn probe(text: &str, steps: &[Step], at_key: bool) -> Option<Location> {
     let de = serde_yaml::Deserializer::from_str(text);
-    let e = Probe { steps: &steps }.deserialize(de).err()?;
+    let e = Probe { steps, at_key }.deserialize(de).err()?;
     if !e.to_string().contains(HERE) {
         return None;
     }
@@ -53,9 +70,59 @@ fn parse(path: &str) -> Option<Vec<Step>> {
     (!steps.is_empty()).then_some(steps)
 }
 
-/// Deserialises the node reached so far: descends along `steps`, fails at their end.
+/// Deserialises the node reached so far: descends along `steps`, fails at their end (or, with
+/// `at_key`, at the key of the last step).
 struct Probe<'a> {
     steps: &'a [Step],
+    at_key: bool,
+}
+
+/// Deserialises a mapping key: fails if it is `wanted`.
+struct KeyProbe<'a> {
+    wanted: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for KeyProbe<'_> {
+    type Value = ();
+
+    // Fails inside the key's own deserialisation, where serde_yaml marks it with the key's
+    // position (failing after it would mark the enclosing mapping).
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyProbe<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
+        if key == self.wanted {
+            Err(E::custom(HERE))
+        } else {
+            Ok(())
+        }
+    }
+
+    // Other keys (numbers, true, null) are not field names: skipped.
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Probe<'_> {
@@ -77,9 +144,19 @@ impl<'de> Visitor<'de> for Probe<'_> {
         let Some((Step::Key(wanted), rest)) = self.steps.split_first() else {
             return Err(de::Error::custom(HERE));
         };
+        if rest.is_empty() && self.at_key {
+            while map.next_key_seed(KeyProbe { wanted })?.is_some() {
+                map.next_value::<IgnoredAny>()?;
+            }
+            return Ok(());
+        }
+        let at_key = self.at_key;
         while let Some(key) = map.next_key::<serde_yaml::Value>()? {
             if key.as_str() == Some(wanted) {
-                return map.next_value_seed(Probe { steps: rest });
+                return map.next_value_seed(Probe {
+                    steps: rest,
+                    at_key,
+                });
             }
             map.next_value::<IgnoredAny>()?;
         }
@@ -95,7 +172,10 @@ impl<'de> Visitor<'de> for Probe<'_> {
                 return Ok(());
             }
         }
-        seq.next_element_seed(Probe { steps: rest })?;
+        seq.next_element_seed(Probe {
+            steps: rest,
+            at_key: self.at_key,
+        })?;
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(())
     }
@@ -166,6 +246,16 @@ extra_eigen: [{seeds: [0, 7]}]
         assert_eq!(at("optimizers[1].beta2"), Some((7, 12)));
         assert_eq!(at("extra_eigen[0].seeds[1]"), Some((8, 27)));
         assert_eq!(at("optimizers[1]"), Some((5, 5)));
+    }
+
+    #[test]
+    fn keys_are_found_where_their_name_is_written() {
+        let key = |path| key_position(TEXT, path).map(|l| (l.line, l.column));
+        assert_eq!(key("training.steps"), Some((2, 12)));
+        assert_eq!(key("optimizers[1].beta2"), Some((7, 5)));
+        assert_eq!(key("optimizers"), Some((3, 1)));
+        assert_eq!(key(""), Some((1, 1)));
+        assert_eq!(key("training.stpes"), None);
     }
 
     #[test]

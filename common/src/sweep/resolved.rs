@@ -52,10 +52,16 @@ pub struct ResolvedDataset {
     pub name: String,
     /// Where the samples come from.
     pub source: DataSource,
-    /// Training samples: generated (synthetic) or the first N; `None` = all of them.
+    /// Training samples: generated (synthetic), or of a real dataset the first N (no
+    /// `subset_seed`) or N drawn by `subset_seed`; `None` = all of them.
     pub train_size: Option<usize>,
-    /// Test samples: generated (synthetic) or the first N; `None` = all of them.
+    /// Test samples, as `train_size`.
     pub test_size: Option<usize>,
+    /// A real dataset's subset seed (the sweep file's `seed` on a non-synthetic dataset):
+    /// `train_size` / `test_size` samples drawn uniformly without replacement, kept in file
+    /// order (`Dataset::sample` in the worker). `None`: the first N. Always `None` for
+    /// synthetic data, whose `seed` is the generator's (in [`DataSource::Synthetic`]).
+    pub subset_seed: Option<u64>,
     /// `(x − mean) / std`, if any.
     pub normalize: Option<Normalize>,
 }
@@ -146,7 +152,7 @@ impl From<ResolvedDataset> for DatasetSpec {
     fn from(d: ResolvedDataset) -> Self {
         let seed = match d.source {
             DataSource::Synthetic { seed } => Some(seed),
-            _ => None,
+            _ => d.subset_seed,
         };
         DatasetSpec {
             name: d.name,

@@ -343,11 +343,14 @@ fn check_datasets(c: &mut Checker, file: &SweepFile) -> Vec<ResolvedDataset> {
         let source = DataSource::parse(&d.source, d.seed);
         let synthetic = matches!(source, DataSource::Synthetic { .. });
         if let (false, Some(seed)) = (synthetic, d.seed) {
-            c.fail(
-                at("seed"),
-                seed.to_string(),
-                "only synthetic datasets have a generator seed",
-            );
+            if d.train_size.is_none() && d.test_size.is_none() {
+                c.fail(
+                    at("seed"),
+                    seed.to_string(),
+                    "a real dataset's seed draws its train_size / test_size samples; give \
+                     one of them, or leave the seed out to use every sample",
+                );
+            }
         }
         for (field, size, known) in [
             ("train_size", d.train_size, source.known_train_len()),
@@ -384,6 +387,7 @@ fn check_datasets(c: &mut Checker, file: &SweepFile) -> Vec<ResolvedDataset> {
                 .train_size
                 .or(synthetic.then_some(DEFAULT_SYNTHETIC_TRAIN)),
             test_size: d.test_size.or(synthetic.then_some(DEFAULT_SYNTHETIC_TEST)),
+            subset_seed: d.seed.filter(|_| !synthetic),
             source,
             normalize: d.normalize,
         });

@@ -15,7 +15,7 @@ mod fused;
 mod gpu;
 mod hvp;
 mod torch;
-mod training;
+pub(crate) mod training;
 
 use std::fmt::Write as _;
 use std::io::Write as _;

@@ -106,7 +106,7 @@ fn measure_single_thread(data: &TrainTest, steps: usize) -> anyhow::Result<(Stri
             host / tensors
         );
     }
-    let (bound, gflops) = gemm_bound_rate(&data.train.images);
+    let (bound, gflops) = gemm_bound_rate(&data.train.images, 500);
     let autograd = autograd_sgd_rate(&train, &params, steps)?;
     let _ = writeln!(
         out,
@@ -156,8 +156,10 @@ const SGD_STEP_FLOPS: f64 = 2.0 * 128.0 * (2.0 * 78_400.0 + 3.0 * 10_000.0 + 3.0
 
 /// The rate (steps/s) at which one thread does nothing but the 8 matrix products of an SGD
 /// step (with the `gemm` library the CPU engines use), and its GFLOP/s: the bound a training
-/// step's other work (activations, softmax, the update, allocation) is measured against.
-fn gemm_bound_rate(images: &[f32]) -> (f64, f64) {
+/// step's other work (activations, softmax, the update, allocation) is measured against, and
+/// the machine's speed that `plan` scales the built-in calibration by. `images`: at least 128
+/// of 784 values; best of 3 rounds of `reps` steps, after `reps / 10` (at least 5) unmeasured.
+pub(crate) fn gemm_bound_rate(images: &[f32], reps: usize) -> (f64, f64) {
     use super::hvp::gemm_f32;
     let b = 128;
     let x = &images[..b * 784];
@@ -187,10 +189,10 @@ fn gemm_bound_rate(images: &[f32]) -> (f64, f64) {
         gemm_f32(b, 100, 100, &mut d1, &d2, (100, 1), &w2, (100, 1), 1);
         gemm_f32(100, 784, b, &mut g1, &d1, (1, 100), x, (784, 1), 1);
     };
-    for _ in 0..50 {
+    for _ in 0..(reps / 10).max(5) {
         step();
     }
-    let reps = 500;
+    let reps = reps.max(1);
     let mut best = f64::INFINITY;
     for _ in 0..3 {
         let t = Instant::now();

@@ -267,6 +267,9 @@ fn serve(
         if !done && last_totals.elapsed().as_secs_f64() >= ctx.progress_seconds {
             if ctx.log_lines {
                 crate::console::note!("{}", c.ledger.totals_line());
+            } else {
+                // The running tasks' progress moved the sweep bar's ETA.
+                c.ledger.refresh_eta();
             }
             c.ledger.touch_running();
             last_totals = Instant::now();

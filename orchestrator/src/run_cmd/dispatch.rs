@@ -5,7 +5,7 @@
 //! change, report how a task ended. On one machine [`LocalDispatch`] answers directly; under
 //! MPI the answers come from rank 0 (see `fleet.rs`), which owns the only [`Ledger`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -13,11 +13,12 @@ use std::time::Instant;
 
 use eigensweep_common::exit_codes;
 use eigensweep_worker::output::{runs_table_path, write_table_atomically, RunRecord};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar};
 use serde::{Deserialize, Serialize};
 
+use super::eta::{eta_text, sweep_seconds_left, Countdown};
 use super::prepare::Prepared;
-use super::task::{execute_task, short_key, TaskOutcome, WorkerContext};
+use super::task::{execute_task, TaskOutcome, WorkerContext};
 use crate::failure::{Failure, WithExitCode};
 
 /// A change to one row of the runs table (a closure cannot cross MPI, so the change is data).
@@ -165,13 +166,17 @@ pub(super) struct Ledger {
     failures: Vec<String>,
     stages: [f64; 4],
     fatal: Option<Failure>,
-    finished: usize,
+    /// Tasks of the launch that have ended (done, diverged or failed), those that had ended
+    /// before it included: the `k` of the log's `[k/N]` and the sweep bar's position.
+    ended: BTreeSet<usize>,
     cost_left: f64,
     cost_worked: f64,
     clock: Instant,
     /// Steps done of each running run when this launch started it (for the sweep's ETA).
     progress_base: BTreeMap<String, (u64, u64)>,
     bar: ProgressBar,
+    /// The sweep bar's ETA.
+    countdown: Countdown,
     log_lines: bool,
     dirty: bool,
 }
@@ -214,15 +219,16 @@ impl Ledger {
             .filter(|&i| !finished_before(i))
             .map(|i| costs[i])
             .sum();
+        let ended: BTreeSet<usize> = (0..prep.tasks.len())
+            .filter(|&i| finished_before(i))
+            .collect();
+        let countdown = Countdown::default();
         let bar = bars.add(ProgressBar::new(prep.tasks.len() as u64));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>8} [{bar:30}] {pos}/{len} tasks  {elapsed_precise} elapsed, ETA {eta_precise}",
-            )
-            .expect("template")
-            .progress_chars("=> "),
-        );
+        bar.set_style(countdown.style(
+            "{prefix:>8} [{bar:30}] {pos}/{len} tasks  {elapsed_precise} elapsed, {eta_left}",
+        ));
         bar.set_prefix("sweep");
+        bar.set_position(ended.len() as u64);
         // The elapsed time ticks even while no task finishes.
         bar.enable_steady_tick(std::time::Duration::from_secs(1));
         let ledger = Ledger {
@@ -237,12 +243,13 @@ impl Ledger {
             failures: Vec::new(),
             stages: [0.0; 4],
             fatal: None,
-            finished: 0,
+            ended,
             cost_left,
             cost_worked: 0.0,
             clock: Instant::now(),
             progress_base: BTreeMap::new(),
             bar,
+            countdown,
             // On a cluster stderr is a log file: one line per finished task instead of bars.
             log_lines: !std::io::stderr().is_terminal(),
             dirty: false,
@@ -309,8 +316,6 @@ impl Ledger {
         outcome: Result<TaskOutcome, Failure>,
         where_: Option<String>,
     ) {
-        self.finished += 1;
-        self.bar.inc(1);
         let outcome = match outcome {
             Ok(o) => o,
             Err(f) => {
@@ -318,6 +323,11 @@ impl Ledger {
                 return;
             }
         };
+        // A stopped task (pending) has not ended: the next launch continues it.
+        if outcome.status != "pending" {
+            self.ended.insert(index);
+            self.bar.set_position(self.ended.len() as u64);
+        }
         if let Some(p) = &outcome.problem {
             self.failures.push(p.clone());
         }
@@ -335,23 +345,18 @@ impl Ledger {
             self.cost_left -= self.costs[index];
             self.cost_worked += self.costs[index];
         }
+        let left = self.refresh_eta();
         if self.log_lines {
-            let elapsed = self.clock.elapsed().as_secs_f64();
-            let eta = if self.cost_worked > 0.0 {
-                human_seconds(elapsed * self.cost_left.max(0.0) / self.cost_worked)
-            } else {
-                "?".into()
-            };
             crate::console::note!(
-                "[{}/{}] {} ({}): {} after {:.1} s{}; sweep ETA {}",
-                self.finished,
+                "[{}/{}] {} ({}): {} after {:.1} s{}; sweep {}",
+                self.ended.len(),
                 self.keys.len(),
                 self.labels[index],
-                short_key(&self.keys[index]),
+                self.keys[index],
                 outcome.note.as_deref().unwrap_or(&outcome.status),
                 outcome.seconds,
                 where_.map(|w| format!(" on {w}")).unwrap_or_default(),
-                eta
+                eta_text(left)
             );
         }
     }
@@ -369,13 +374,10 @@ impl Ledger {
         }
     }
 
-    /// The sweep's totals for a batch log: tasks by status and a cost-weighted ETA that
-    /// counts the finished tasks of this launch and the progress of the running ones.
-    pub(super) fn totals_line(&self) -> String {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for r in self.records.values() {
-            *counts.entry(r.status.as_str()).or_default() += 1;
-        }
+    /// Seconds left of the launch: the cost-weighted pace of its finished tasks and of the
+    /// progress of its running ones, extrapolated ([`sweep_seconds_left`]); `None` until
+    /// enough of it is done.
+    fn seconds_left(&self) -> Option<f64> {
         let mut partial = 0.0;
         for (i, key) in self.keys.iter().enumerate() {
             let Some(r) = self.records.get(key) else {
@@ -401,16 +403,31 @@ impl Ledger {
                 }
             }
         }
-        let worked = self.cost_worked + partial;
-        let elapsed = self.clock.elapsed().as_secs_f64();
-        let eta = if worked > 0.0 {
-            human_seconds(elapsed * (self.cost_left - partial).max(0.0) / worked)
-        } else {
-            "?".into()
-        };
+        sweep_seconds_left(
+            self.clock.elapsed().as_secs_f64(),
+            self.cost_worked,
+            partial,
+            self.cost_left - partial,
+        )
+    }
+
+    /// Sets the sweep bar's ETA from [`Ledger::seconds_left`] and returns it.
+    pub(super) fn refresh_eta(&self) -> Option<f64> {
+        let left = self.seconds_left();
+        self.countdown.set(left);
+        left
+    }
+
+    /// The sweep's totals for a batch log: tasks by status and the launch's ETA
+    /// ([`Ledger::seconds_left`]).
+    pub(super) fn totals_line(&self) -> String {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in self.records.values() {
+            *counts.entry(r.status.as_str()).or_default() += 1;
+        }
         let count = |s: &str| counts.get(s).copied().unwrap_or(0);
         format!(
-            "sweep `{}`: {} done, {} running, {} pending, {} failed, {} diverged of {} tasks; {} elapsed, ETA {}",
+            "sweep `{}`: {} done, {} running, {} pending, {} failed, {} diverged of {} tasks; {} elapsed, {}",
             self.name,
             count("done"),
             count("running"),
@@ -418,8 +435,8 @@ impl Ledger {
             count("failed"),
             count("diverged"),
             self.records.len(),
-            human_seconds(elapsed),
-            eta
+            human_seconds(self.clock.elapsed().as_secs_f64()),
+            eta_text(self.refresh_eta())
         )
     }
 
@@ -433,7 +450,9 @@ impl Ledger {
 
     /// Ends the launch: the exit status, and the summary of the runs that worked.
     pub(super) fn conclude(self, interrupted: bool) -> Result<(), Failure> {
-        self.bar.finish();
+        // The summary below says how the launch ended: a finished bar would stay on screen
+        // above it with nothing left to count.
+        self.bar.finish_and_clear();
         if let Some(f) = self.fatal {
             return Err(f);
         }

@@ -111,6 +111,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
     // Every rank reads the sweep and the datasets; rank 0 also checks the output directory
     // and writes the starting runs table. Then all agree on whether to go on.
     let bars = MultiProgress::new();
+    let _shown = crate::console::BarsShown::new(&bars);
     // Rank 0 owns the launch: it takes the output's lock (refused: every rank exits 9).
     let prepared = prepare(&args, rank == 0);
     let mut opened = match (&prepared, rank) {

@@ -4,13 +4,14 @@
 //!
 //! [`prepare`] reads the sweep and settles what is left to do; [`task`] executes one run or
 //! baseline network; [`dispatch`] is what worker threads see and the ledger (runs table,
-//! summary, progress); [`coordinator`] is the main thread that hands out tasks, to this
+//! summary, progress), [`eta`] the time left it shows; [`coordinator`] is the main thread that hands out tasks, to this
 //! process's workers and, under MPI, to other ranks; `fleet` is the MPI side (rank start-up,
 //! the other ranks' main threads); [`threads`] sizes CPU threads when processes share a node.
 
 mod config_diff;
 mod coordinator;
 mod dispatch;
+mod eta;
 #[cfg(feature = "mpi")]
 mod fleet;
 mod prepare;
@@ -32,6 +33,7 @@ use dispatch::Ledger;
 pub(crate) use prepare::{baseline_cost, load_dataset, run_cost};
 use prepare::{prepare, Prepared};
 use task::WorkerContext;
+pub(crate) use threads::{affinity, check_parallelism};
 
 pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(problem) = crate::launcher::unsupported_launch() {
@@ -169,6 +171,7 @@ fn run_local(args: RunArgs) -> Result<(), Failure> {
     let stop = install_signal_flag()?;
     let prep = prepare(&args, true)?;
     let bars = MultiProgress::new();
+    let _shown = crate::console::BarsShown::new(&bars);
     let (ledger, order) = Ledger::open(&prep, &bars)?;
     let (jobs, threads) = size_threads(&args, threads::affinity().len());
     banner(&prep, "", jobs, threads);

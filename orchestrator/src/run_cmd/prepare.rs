@@ -11,7 +11,7 @@ use eigensweep_common::sweep::plan::{estimate_baseline, estimate_run};
 use eigensweep_common::sweep::{
     BaselineTask, DataShape, DataSource, ResolvedDataset, RunSpec, ValidatedSweep,
 };
-use eigensweep_worker::data::{cached_dataset_dir, load_dir, synthetic, DatasetKind, TrainTest};
+use eigensweep_worker::data::{load_cached, load_dir, synthetic, DatasetKind, TrainTest};
 use eigensweep_worker::output::format::FormatVersion;
 use eigensweep_worker::output::schema::FORMAT_VERSION;
 use eigensweep_worker::output::{
@@ -128,31 +128,6 @@ fn parse_shard(text: &str) -> Result<(usize, usize), Failure> {
     }
 }
 
-/// Refuses `--jobs`, `--threads` and `--threads-per-run` given together where they cannot
-/// all hold: `--threads` is this process's budget, so the jobs' threads must fit in it. (Zero
-/// counts are refused by the command-line parser, naming the option.)
-fn check_parallelism(args: &RunArgs) -> Result<(), Failure> {
-    let Some(threads) = args.threads else {
-        return Ok(());
-    };
-    let per_run = args.threads_per_run.unwrap_or(1);
-    if args.jobs.saturating_mul(per_run) <= threads {
-        return Ok(());
-    }
-    let asked = match args.threads_per_run {
-        Some(r) => format!("--jobs {} × --threads-per-run {r}", args.jobs),
-        None => format!("--jobs {} (one thread each at least)", args.jobs),
-    };
-    Err(Failure {
-        code: exit_codes::USAGE,
-        error: anyhow::anyhow!(
-            "{asked} need {} threads, more than --threads {threads}: raise --threads, or lower \
-             --jobs or --threads-per-run",
-            args.jobs.saturating_mul(per_run)
-        ),
-    })
-}
-
 /// Checks the options, reads the sweep, makes sure the output directory is writable and loads
 /// the datasets. Every process of a launch does this; nothing here writes outputs. The
 /// process that owns the launch (`owner`: the only one, or MPI rank 0) also takes the output's
@@ -160,7 +135,7 @@ fn check_parallelism(args: &RunArgs) -> Result<(), Failure> {
 /// output exists, so that a second launch is refused at once.
 pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    check_parallelism(args)?;
+    super::threads::check_parallelism(args.jobs, args.threads, args.threads_per_run)?;
     let sweep = crate::sweep_cmd::load(&args.sweep)?;
     let resolved = sweep.resolved();
     // The device is checked before any data loads or the output is touched: a GPU request on
@@ -188,6 +163,18 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
     // launch is refused at once. A new one cannot, and is created only once the data load, so
     // that a launch that cannot read a dataset leaves no output directory behind.
     let existed = out.is_dir();
+    if !existed && out.exists() {
+        // A file (often the sweep file itself, typed after --out): refused before any data
+        // load, naming it as a file rather than failing to create a directory over it.
+        return Err(Failure {
+            code: exit_codes::INPUT,
+            error: anyhow::anyhow!(
+                "{} is a file, not a directory: the output (`--out`, or the sweep's `output`) \
+                 is the directory the runs write",
+                out.display()
+            ),
+        });
+    }
     let mut lock = if existed { take_lock()? } else { None };
     let mut datasets = BTreeMap::new();
     for d in &resolved.datasets {
@@ -395,30 +382,22 @@ pub(crate) fn load_dataset(d: &ResolvedDataset) -> Result<TrainTest, Failure> {
             } else {
                 DatasetKind::FashionMnist
             };
-            let dir = cached_dataset_dir(kind).exit_code(exit_codes::INPUT, ctx())?;
-            load_dir(&dir).exit_code(
-                exit_codes::INPUT,
-                format!(
-                    "{} (run `eigensweep data fetch {}` first)",
-                    ctx(),
-                    kind.name()
-                ),
-            )?
+            load_cached(kind).exit_code(exit_codes::INPUT, ctx())?
         }
         DataSource::Directory(dir) => load_dir(dir).exit_code(exit_codes::INPUT, ctx())?,
     };
     if !matches!(d.source, DataSource::Synthetic { .. }) {
-        if let Some(n) = d.train_size {
-            data.train = data
-                .train
-                .subset(n)
-                .exit_code(exit_codes::INPUT, format!("{}: train_size", ctx()))?;
-        }
-        if let Some(n) = d.test_size {
-            data.test = data
-                .test
-                .subset(n)
-                .exit_code(exit_codes::INPUT, format!("{}: test_size", ctx()))?;
+        // The first N, or N drawn by the dataset's seed (train and test on their own streams).
+        for (field, set, size, stream) in [
+            ("train_size", &mut data.train, d.train_size, 0),
+            ("test_size", &mut data.test, d.test_size, 1),
+        ] {
+            let Some(n) = size else { continue };
+            let chosen = match d.subset_seed {
+                Some(seed) => set.sample(n, seed, stream),
+                None => set.subset(n),
+            };
+            *set = chosen.exit_code(exit_codes::INPUT, format!("{}: {field}", ctx()))?;
         }
     }
     if let Some(n) = &d.normalize {

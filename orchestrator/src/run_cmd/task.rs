@@ -19,10 +19,11 @@ use eigensweep_worker::run::{
     RunProgress, RunReport, RunStatus,
 };
 use eigensweep_worker::snapshot::SnapshotSettings;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar};
 use serde::{Deserialize, Serialize};
 
-use super::dispatch::{human_seconds, Dispatch, RecordUpdate};
+use super::dispatch::{Dispatch, RecordUpdate};
+use super::eta::{eta_text, Countdown, RunPace};
 use super::prepare::{Prepared, Task};
 use crate::failure::{Failure, WithExitCode};
 
@@ -304,14 +305,15 @@ fn fatal_output(dispatch: &dyn Dispatch, key: &str, label: &str, e: &RunError) -
     })
 }
 
-/// What a run's progress lines and runs-table updates need between two callbacks.
+/// What a run's progress lines, bar and runs-table updates need between two callbacks.
 struct ProgressLog {
     label: String,
-    clock: Instant,
-    first_step: Option<u64>,
-    first_snapshots: u64,
-    snapshot_seconds: f64,
-    last_snapshots: u64,
+    /// The previous report's step, snapshots done and time (`None` before the first).
+    last: Option<(u64, u64, Instant)>,
+    /// The run's pace since its first report in this launch.
+    pace: RunPace,
+    /// The run's bar's ETA.
+    countdown: Countdown,
     last_line: Instant,
     last_record: Instant,
 }
@@ -320,56 +322,45 @@ impl ProgressLog {
     fn new(label: String) -> Self {
         Self {
             label,
-            clock: Instant::now(),
-            first_step: None,
-            first_snapshots: 0,
-            snapshot_seconds: 0.0,
-            last_snapshots: 0,
+            last: None,
+            pace: RunPace::default(),
+            countdown: Countdown::default(),
             last_line: Instant::now(),
             last_record: Instant::now(),
         }
     }
 
-    /// Takes note of a progress callback; returns the log line when one is due.
+    /// Takes note of a progress callback (the pace, the bar's ETA); returns the log line when
+    /// one is due.
     fn update(&mut self, p: &RunProgress, interval: f64) -> Option<String> {
-        let first = *self.first_step.get_or_insert_with(|| {
-            self.first_snapshots = p.snapshots_done;
-            self.last_snapshots = p.snapshots_done;
-            p.step
-        });
-        if p.snapshots_done > self.last_snapshots {
-            self.snapshot_seconds += p.last_snapshot_seconds;
-            self.last_snapshots = p.snapshots_done;
+        let now = Instant::now();
+        if let Some((step, snapshots, at)) = self.last {
+            // A run's first snapshot is a cold solve; after a resume the first is warm-started
+            // from the checkpoint's vectors.
+            let snapshot = (p.snapshots_done > snapshots)
+                .then_some((p.last_snapshot_seconds, p.snapshots_done >= 2));
+            self.pace.add(
+                p.step.saturating_sub(step),
+                now.duration_since(at).as_secs_f64(),
+                snapshot,
+            );
         }
+        self.last = Some((p.step, p.snapshots_done, now));
+        let left = self.pace.seconds_left(
+            p.steps.saturating_sub(p.step),
+            p.snapshots.saturating_sub(p.snapshots_done),
+        );
+        self.countdown.set(left);
         if self.last_line.elapsed().as_secs_f64() < interval {
             return None;
         }
         self.last_line = Instant::now();
-        let elapsed = self.clock.elapsed().as_secs_f64();
-        let steps = p.step.saturating_sub(first);
-        let snaps = p.snapshots_done.saturating_sub(self.first_snapshots);
-        let training = (elapsed - self.snapshot_seconds).max(0.0);
-        let rate = if training > 0.0 {
-            steps as f64 / training
-        } else {
-            0.0
-        };
-        // Time left: the steps at this launch's training rate plus the snapshots at this
-        // launch's seconds per snapshot (the last one's before any is complete).
-        let per_snapshot = if snaps > 0 {
-            self.snapshot_seconds / snaps as f64
-        } else {
-            p.last_snapshot_seconds
-        };
-        let steps_left = p.steps.saturating_sub(p.step) as f64;
-        let snaps_left = p.snapshots.saturating_sub(p.snapshots_done) as f64;
-        let eta = if rate > 0.0 && (snaps > 0 || snaps_left == 0.0) {
-            human_seconds(steps_left / rate + snaps_left * per_snapshot)
-        } else {
-            "?".into()
-        };
+        let rate = self
+            .pace
+            .steps_per_second()
+            .map_or_else(|| "—".to_string(), |r| format!("{r:.0}"));
         Some(format!(
-            "  {}: step {}/{}, snapshots {}/{}, last snapshot {} products in {:.1} s, {:.0} steps/s, ETA {}",
+            "  {}: step {}/{}, snapshots {}/{}, last snapshot {} products in {:.1} s, {rate} steps/s, {}",
             self.label,
             p.step,
             p.steps,
@@ -377,8 +368,7 @@ impl ProgressLog {
             p.snapshots,
             p.last_products,
             p.last_snapshot_seconds,
-            rate,
-            eta
+            eta_text(left)
         ))
     }
 
@@ -462,18 +452,13 @@ fn ready_run(
             ),
             _ => "from step 0".into(),
         };
-        crate::console::note!(
-            "start {label} ({}): {from}, {} steps",
-            short_key(&spec.key),
-            plan.steps
-        );
+        crate::console::note!("start {label} ({}): {from}, {} steps", spec.key, plan.steps);
     }
     let log = ProgressLog::new(label.clone());
     let bar = ctx.bars.add(ProgressBar::new(plan.steps));
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>8} [{bar:30}] step {pos}/{len}  {msg}  ETA {eta}")
-            .expect("template")
-            .progress_chars("=> "),
+        log.countdown
+            .style("{prefix:>8} [{bar:30}] step {pos}/{len}  {msg}  {eta_left}"),
     );
     bar.set_prefix(label.clone());
     Ok(Ok(RunJob {
@@ -697,7 +682,7 @@ fn conclude_run(
                     report
                         .last_eigenvalues
                         .iter()
-                        .map(|v| format!("{v:.6e}"))
+                        .map(|&v| eigensweep_common::display::number(v))
                         .collect::<Vec<_>>()
                         .join(" ")
                 )),
@@ -728,11 +713,6 @@ fn running(ctx: &WorkerContext, device: &OpenedDevice) -> RecordUpdate {
         start_time_if_unset: Some(now_ms()),
         ..RecordUpdate::default()
     }
-}
-
-/// The first 12 characters of a task key, as logs show it.
-pub(super) fn short_key(key: &str) -> &str {
-    &key[..key.len().min(12)]
 }
 
 fn baseline_one(
@@ -783,7 +763,7 @@ fn baseline_one(
     };
     if !eigensweep_worker::run::baseline_done(&dir, task.network as u32) {
         if ctx.log_lines {
-            crate::console::note!("start {label} ({})", short_key(&task.key));
+            crate::console::note!("start {label} ({})", task.key);
         }
         dispatch.record(&task.key, running(ctx, device))?;
     }

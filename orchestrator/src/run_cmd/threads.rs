@@ -9,6 +9,41 @@
 // Without the `mpi` feature only the affinity count is used.
 #![cfg_attr(not(feature = "mpi"), allow(dead_code))]
 
+use eigensweep_common::exit_codes;
+
+use crate::failure::Failure;
+
+/// Refuses `--jobs`, `--threads` and `--threads-per-run` given together where they cannot
+/// all hold: `--threads` is a process's budget, so its jobs' threads must fit in it (zero
+/// counts are refused by the command-line parser, naming the option). `plan` refuses the
+/// layouts `run` would refuse, with this same message and exit code (issue 26.4: it priced
+/// `--jobs 16 --threads 8`, which `run` refuses).
+pub(crate) fn check_parallelism(
+    jobs: usize,
+    threads: Option<usize>,
+    threads_per_run: Option<usize>,
+) -> Result<(), Failure> {
+    let Some(threads) = threads else {
+        return Ok(());
+    };
+    let per_run = threads_per_run.unwrap_or(1);
+    let needed = jobs.saturating_mul(per_run);
+    if needed <= threads {
+        return Ok(());
+    }
+    let asked = match threads_per_run {
+        Some(r) => format!("--jobs {jobs} × --threads-per-run {r}"),
+        None => format!("--jobs {jobs} (one thread each at least)"),
+    };
+    Err(Failure {
+        code: exit_codes::USAGE,
+        error: anyhow::anyhow!(
+            "{asked} need {needed} threads, more than --threads {threads}: raise --threads, or \
+             lower --jobs or --threads-per-run"
+        ),
+    })
+}
+
 /// Bits in the affinity bitmap exchanged between the ranks of a node (glibc's CPU_SETSIZE).
 pub(crate) const MAX_CPUS: usize = 1024;
 
@@ -102,6 +137,28 @@ mod tests {
         let b: Vec<usize> = (4..8).collect();
         assert_eq!(fair_share(&a, &[a.clone(), b.clone()]), 6);
         assert_eq!(fair_share(&b, &[a.clone(), b.clone()]), 2);
+    }
+
+    #[test]
+    fn jobs_must_fit_in_the_threads_given() {
+        assert!(check_parallelism(16, None, None).is_ok(), "no budget given");
+        assert!(check_parallelism(8, Some(8), None).is_ok());
+        assert!(check_parallelism(4, Some(8), Some(2)).is_ok());
+        let e = check_parallelism(16, Some(8), None).unwrap_err();
+        assert_eq!(e.code, exit_codes::USAGE);
+        assert_eq!(
+            e.error.to_string(),
+            "--jobs 16 (one thread each at least) need 16 threads, more than --threads 8: \
+             raise --threads, or lower --jobs or --threads-per-run"
+        );
+        let e = check_parallelism(3, Some(8), Some(4)).unwrap_err();
+        assert!(
+            e.error
+                .to_string()
+                .starts_with("--jobs 3 × --threads-per-run 4 need 12 threads"),
+            "{}",
+            e.error
+        );
     }
 
     #[test]

@@ -13,10 +13,12 @@ use eigensweep_common::sweep::{read_sweep, Overrides};
 use crate::cli::StatusArgs;
 use crate::failure::{Failure, WithExitCode};
 use crate::output_lock::utc_text;
+pub(crate) use state::recorded_data;
 use state::{duration_text, read_status, SweepStatus, TaskState};
 
 pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
     let out = &args.out;
+    crate::output_dir::require_output_dir("status", out)?;
     let sweep_file = out.join("sweep.yaml");
     if !sweep_file.is_file() {
         return Err(Failure {

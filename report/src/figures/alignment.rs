@@ -4,8 +4,8 @@
 use eigensweep_analysis::tables::{RunAlignmentRow, RUN_ALIGNMENT_FILE};
 
 use super::{chosen_seed, why_no_pairs, Built, Context, NEEDS_ANALYSIS};
-use crate::figure::{category_color, Figure, LegendAt, Panel, Point, Series, Style};
-use crate::smoothing::gaussian_smooth;
+use crate::figure::{category_color, Figure, Panel, Point, Series, Style};
+use crate::smoothing::{gaussian_smooth, Ends};
 use crate::ReportError;
 
 const GREY: (u8, u8, u8) = (150, 150, 150);
@@ -26,10 +26,9 @@ pub fn mean_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportE
     let k = ctx.inputs.common_k();
     let mut fig = Figure::new(
         format!("Mean alignment over training: seed means (Fig. 2) and runs (Fig. 13) — {dataset}"),
-        "mean |cos(vi, gradient)|",
-        "mean |cos(vi, update)|",
+        "mean |cos(v_{i}, gradient)|",
+        "mean |cos(v_{i}, update)|",
     );
-    fig.legend = LegendAt::UpperLeft;
     let mut hi: f64 = 0.0;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut panel = Panel::new(&optimizer);
@@ -50,14 +49,14 @@ pub fn mean_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportE
                 let lo = points.iter().map(|p| p.y).fold(f64::INFINITY, f64::min);
                 let top = points.iter().map(|p| p.y).fold(f64::NEG_INFINITY, f64::max);
                 panel.series.push(Series::new(
-                    format!("v{index}, mean over seeds"),
+                    format!("v_{{{index}}}, mean over seeds"),
                     category_color(index as usize - 1),
                     Style::LinePoints,
                     vec![Point::banded(mean_x, mean_y, lo, top)],
                 ));
             }
             panel.series.push(Series::new(
-                format!("v{index}, each run"),
+                format!("v_{{{index}}}, each run"),
                 lighter(category_color(index as usize - 1)),
                 Style::Points,
                 points,
@@ -93,7 +92,7 @@ pub fn raw_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportEr
     let mut fig = Figure::new(
         format!("Raw alignment, seed {seed}, σ = {sigma} snapshots — {dataset}"),
         "step",
-        "|cos| with vi",
+        "|cos| with v_{i}",
     );
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut panel = Panel::new(&optimizer);
@@ -121,18 +120,21 @@ pub fn raw_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportEr
                 let curve = |values: Vec<f64>| {
                     steps
                         .iter()
-                        .zip(gaussian_smooth(&values, sigma))
-                        .map(|(&x, y)| Point::new(x, y))
+                        // Each value is one mini-batch's: the ends are as noisy as the
+                        // rest, so they are averaged, not kept.
+                        .zip(gaussian_smooth(&values, sigma, Ends::Average))
+                        .zip(&values)
+                        .map(|((&x, y), &raw)| Point::smoothed(x, y, raw))
                         .collect::<Vec<_>>()
                 };
                 panel.series.push(Series::new(
-                    format!("gradient, v{index}"),
+                    format!("gradient, v_{{{index}}}"),
                     color,
                     Style::Line,
                     curve(grad),
                 ));
                 panel.series.push(Series::new(
-                    format!("update, v{index}"),
+                    format!("update, v_{{{index}}}"),
                     color,
                     Style::Dashed,
                     curve(update),
@@ -161,7 +163,7 @@ pub fn alignment_by_index(ctx: &Context<'_>, dataset: &str) -> Result<Built, Rep
     let mut fig = Figure::new(
         format!("Mean alignment by eigen-index, seed {seed} — {dataset}"),
         "eigen-index i",
-        "mean |cos(vi, ·)|",
+        "mean |cos(v_{i}, ·)|",
     );
     fig.integer_x = true;
     let mut most = 0;

@@ -1,9 +1,9 @@
 //! Convergence of each eigenvector to the one the run ends with (Fig. 7).
 
 use super::{why_no_pairs, Built, Context};
-use crate::figure::{category_color, Figure, LegendAt, Panel, Point, Series, Style};
+use crate::figure::{category_color, Figure, Panel, Point, Series, Style};
 use crate::inputs::{mean_by, read_columns};
-use crate::smoothing::gaussian_smooth;
+use crate::smoothing::{gaussian_smooth, Ends};
 use crate::ReportError;
 
 pub fn convergence(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
@@ -12,10 +12,9 @@ pub fn convergence(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErro
     let mut fig = Figure::new(
         format!("Convergence to the final eigenvector, σ = {sigma} snapshots — {dataset}"),
         "step",
-        "|vi(t_final)·vi(t)|",
+        "|v_{i}(t_{final})·v_{i}(t)|",
     );
     fig.y_range = Some((0.0, 1.02));
-    fig.legend = LegendAt::LowerRight;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut values = Vec::new();
         for (_, run) in ctx.inputs.runs(dataset, &optimizer) {
@@ -34,13 +33,15 @@ pub fn convergence(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErro
                 .range((index, 0)..=(index, u64::MAX))
                 .map(|(&(_, step), &(mean, _, _))| (step as f64, mean))
                 .unzip();
+            // The smoothing keeps the end values: at the final step the curve is 1.
             let points = steps
                 .into_iter()
-                .zip(gaussian_smooth(&ys, sigma))
-                .map(|(x, y)| Point::new(x, y))
+                .zip(gaussian_smooth(&ys, sigma, Ends::Keep))
+                .zip(&ys)
+                .map(|((x, y), &raw)| Point::smoothed(x, y, raw))
                 .collect();
             panel.series.push(Series::new(
-                format!("v{index}"),
+                format!("v_{{{index}}}"),
                 category_color(index as usize - 1),
                 Style::Line,
                 points,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{Built, Context};
-use crate::figure::{sequential_colors, Figure, LegendAt, Panel, Point, Scale, Series, Style};
+use crate::figure::{sequential_colors, Figure, Panel, Point, Scale, Series, Style};
 use crate::ReportError;
 use eigensweep_worker::output::{read_density_rows, DensityRow};
 
@@ -93,7 +93,10 @@ pub fn density(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
         "density φ(λ)",
     );
     fig.y_scale = Scale::Log;
-    fig.legend = LegendAt::UpperRight;
+    // Free vertical axes: a density is per unit of λ, and optimisers' spectra differ in
+    // width by orders of magnitude (Adam's λ are 10⁵ times smaller late in training), so
+    // one range would flatten all but the narrowest.
+    fig.shared_y = false;
     // Optional: a sweep known not to ask for the density has no figure to miss.
     let asked = ctx
         .inputs

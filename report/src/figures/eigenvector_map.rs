@@ -65,7 +65,9 @@ pub fn eigenvector_map(ctx: &Context<'_>, dataset: &str) -> Result<Built, Report
         return Ok(Built::Missing(format!("no final snapshot for seed {seed}")));
     }
     Ok(Built::Heatmap(Heatmap {
-        title: format!("Leading eigenvector v1 at the end of training, seed {seed} — {dataset}"),
+        title: format!(
+            "Leading eigenvector v_{{1}} at the end of training, seed {seed} — {dataset}"
+        ),
         arch,
         panels,
     }))

@@ -1,7 +1,7 @@
 //! The loss between the best minima, with their sharpness (Fig. 8), from `OUT/minima`.
 
 use super::{Built, Context};
-use crate::figure::{category_color, Axes, Figure, LegendAt, Panel, Point, Scale, Series, Style};
+use crate::figure::{category_color, Axes, Figure, Panel, Point, Scale, Series, Style};
 use crate::minima::{freshness, read_minima, Freshness};
 use crate::ReportError;
 
@@ -38,11 +38,10 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     }
     let mut fig = Figure::new(
         format!("Best minima — {dataset}"),
-        "α  (θ = α θ_A + (1 − α) θ_B)",
+        "α (θ = α θ_{A} + (1 − α) θ_{B})",
         "train+test loss",
     );
     fig.y_scale = Scale::Log;
-    fig.legend = LegendAt::UpperRight;
 
     let mut lines = Panel::new("loss along the line between two minima");
     let mut pairs: Vec<(String, String)> = curves
@@ -71,15 +70,14 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     // The sharpness panel: each minimum as a point (λ1, ε-sharpness), values printed too.
     let mut sharp = Panel::new("sharpness at each minimum");
     sharp.axes = Some(Axes {
-        x_label: "λ1".into(),
+        x_label: "λ_{1}".into(),
         y_label: format!("ε-sharpness (%, ε = {})", minima[0].epsilon),
         x_scale: Scale::Linear,
         y_scale: Scale::Linear,
-        // From zero (sharpness and λ1 are ratios to nothing and to flat), with the upper
-        // third left to the legend that carries the values.
+        // From zero: sharpness is a ratio to nothing and to flat.
         y_range: Some((
             0.0,
-            1.6 * minima
+            1.1 * minima
                 .iter()
                 .fold(0.0, |m: f64, r| m.max(r.sharpness))
                 .max(1e-9),
@@ -89,11 +87,11 @@ pub fn minima(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     for (n, m) in minima.iter().enumerate() {
         sharp.series.push(Series::new(
             format!(
-                "{} (seed {}): λ1 {}, ε-sharp. {} %, acc. {:.4}",
+                "{} (seed {}): λ_{{1}} {}, ε-sharp. {} %, acc. {:.4}",
                 m.optimizer,
                 m.seed,
-                crate::draw::tick(m.lambda1),
-                crate::draw::tick(m.sharpness),
+                crate::ticks::typeset(m.lambda1),
+                crate::ticks::typeset(m.sharpness),
                 m.test_accuracy
             ),
             category_color(n),

@@ -4,7 +4,7 @@
 use super::two_time::add_reference;
 use super::{chosen_seed, Built, Context};
 use crate::figure::{
-    category_color, sequential_colors, Figure, LegendAt, Panel, Point, Scale, Series, Style,
+    category_color, sequential_colors, Figure, Panel, Point, Scale, Series, Style,
 };
 use crate::inputs::mean_by;
 use crate::ReportError;
@@ -83,10 +83,8 @@ fn unconverged_series(points: Vec<Point>, in_legend: bool) -> Option<Series> {
 }
 
 pub fn ipr(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
-    let mut fig = Figure::new(format!("IPR of v1 — {dataset}"), "step", "IPR(v1)");
+    let mut fig = Figure::new(format!("IPR of v_{{1}} — {dataset}"), "step", "IPR(v_{1})");
     fig.y_scale = Scale::Log;
-    fig.legend = LegendAt::LowerRight;
-    fig.shared_y = true;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut panel = Panel::new(&optimizer);
         let (points, unconverged) = over_seeds(ctx, dataset, &optimizer, 1, PairValue::Ipr);
@@ -114,9 +112,11 @@ pub fn ipr(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
 
 pub fn eigenvalues(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
     let k = ctx.inputs.common_k();
-    let mut fig = Figure::new(format!("Top Hessian eigenvalues — {dataset}"), "step", "λi");
-    fig.legend = LegendAt::LowerRight;
-    fig.shared_y = true;
+    let mut fig = Figure::new(
+        format!("Top Hessian eigenvalues — {dataset}"),
+        "step",
+        "λ_{i}",
+    );
     // Log scale: Adam's λ fall by five orders of magnitude, flat zero on a linear axis shared
     // with SGD's. Non-positive values are left out of the drawing (not of the CSV).
     fig.y_scale = Scale::Log;
@@ -128,7 +128,7 @@ pub fn eigenvalues(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErro
                 over_seeds(ctx, dataset, &optimizer, index, PairValue::Eigenvalue);
             missed.extend(unconverged);
             panel.series.push(Series::new(
-                format!("λ{index}"),
+                format!("λ_{{{index}}}"),
                 category_color(index as usize - 1),
                 Style::Line,
                 points,
@@ -150,10 +150,9 @@ pub fn ipr_by_index(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErr
     let mut fig = Figure::new(
         format!("IPR of every eigenvector, seed {seed} — {dataset}"),
         "step",
-        "IPR(vi)",
+        "IPR(v_{i})",
     );
     fig.y_scale = Scale::Log;
-    fig.legend = LegendAt::LowerRight;
     let mut most = 0;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let mut panel = Panel::new(&optimizer);
@@ -176,16 +175,14 @@ pub fn ipr_by_index(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErr
                         Some(Point::new(s.step as f64, p.ipr))
                     })
                     .collect();
-                let mut series = Series::new(
-                    format!("v{index}"),
+                // Every index in the legend: it sits under the panels, where fifteen entries
+                // take two rows and hide nothing.
+                panel.series.push(Series::new(
+                    format!("v_{{{index}}}"),
                     colors[index as usize - 1],
                     Style::Line,
                     points,
-                );
-                // Fifteen legend rows would hide the curves: first, middle and last suffice
-                // with the colour order.
-                series.in_legend = index == 1 || index == run.k || index as usize == k.div_ceil(2);
-                panel.series.push(series);
+                ));
                 missed.extend(run.snapshots.iter().filter_map(|s| {
                     let p = s.pairs.iter().find(|p| p.index == index)?;
                     (!converged(ctx, run, s.step, index)).then(|| Point::new(s.step as f64, p.ipr))

@@ -1,7 +1,7 @@
 //! Training curves from the metrics table: loss (Fig. 4) and test accuracy (Fig. 5).
 
 use super::{Built, Context};
-use crate::figure::{category_color, Axes, Figure, LegendAt, Panel, Point, Scale, Series, Style};
+use crate::figure::{category_color, Axes, Figure, Panel, Point, Scale, Series, Style};
 use crate::inputs::mean_by;
 use crate::ReportError;
 
@@ -12,7 +12,6 @@ pub fn loss(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
         "training loss",
     );
     fig.y_scale = Scale::Log;
-    fig.shared_y = true;
     for optimizer in ctx.inputs.optimizers(dataset) {
         let runs = ctx.inputs.runs(dataset, &optimizer);
         // Full-batch loss where every run was evaluated at least twice; otherwise the
@@ -45,9 +44,9 @@ pub fn loss(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> {
             panel.notes.push(format!(
                 "final (step {}): {} (min–max {} – {})",
                 last.x,
-                crate::draw::tick(last.y),
-                crate::draw::tick(last.lo.unwrap_or(last.y)),
-                crate::draw::tick(last.hi.unwrap_or(last.y))
+                crate::ticks::typeset(last.y),
+                crate::ticks::typeset(last.lo.unwrap_or(last.y)),
+                crate::ticks::typeset(last.hi.unwrap_or(last.y))
             ));
         }
         panel
@@ -68,7 +67,6 @@ pub fn accuracy(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> 
         "step (log axis)",
         "test accuracy",
     );
-    fig.legend = LegendAt::LowerRight;
     // A log step axis: the curves rise within the first thousand steps and then creep up;
     // on a linear axis the whole rise is one vertical line at zero.
     fig.x_scale = Scale::Log;
@@ -117,7 +115,7 @@ pub fn accuracy(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> 
                 .filter_map(|m| Some(Point::new(m.step as f64, m.test_accuracy?)))
                 .collect();
             if let Some(last) = points.last() {
-                finals.push(format!("final, seed {}: {:.4}", run.seed, last.y));
+                finals.push(format!("seed {} {:.4}", run.seed, last.y));
             }
             panel.series.push(Series::new(
                 format!("seed {}", run.seed),
@@ -126,10 +124,8 @@ pub fn accuracy(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportError> 
                 points,
             ));
         }
-        panel.notes_right = true;
-        // Two seeds a line: a panel is ~400 pixels wide.
-        for chunk in finals.chunks(2) {
-            panel.notes.push(chunk.join(", "));
+        if !finals.is_empty() {
+            panel.notes.push(format!("final: {}", finals.join(", ")));
         }
         fig.panels.push(panel);
     }

@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use eigensweep_analysis::tables::{BaselineStatsRow, BASELINE_FILE};
 
 use super::{why_no_baseline, why_no_pairs, Built, Context};
-use crate::figure::{
-    sequential_colors, Figure, LegendAt, Panel, Point, Scale, Series, Style, REFERENCE_RED,
-};
+use crate::figure::{sequential_colors, Figure, Panel, Point, Scale, Series, Style, REFERENCE_RED};
 use crate::inputs::{mean_by, read_columns};
 use crate::ReportError;
 
@@ -52,7 +50,6 @@ struct TwoTime {
     title: &'static str,
     y_label: &'static str,
     y_scale: Scale,
-    legend: LegendAt,
     /// Whether the table needs θ at every snapshot (`store_weights`).
     needs_theta: bool,
 }
@@ -62,10 +59,9 @@ pub fn displacement(ctx: &Context<'_>, dataset: &str) -> Result<Built, ReportErr
         table: "displacement",
         value: "delta",
         leading_index: true,
-        title: "Displacement Δ(t_w, t_w + t) of v1",
-        y_label: "Δ(t_w, t_w + t) of v1",
+        title: "Two-time displacement of v_{1}",
+        y_label: "Δ^{(1)}(t_{w}, t_{w} + t)",
         y_scale: Scale::Log,
-        legend: LegendAt::UpperLeft,
         needs_theta: false,
     };
     let mut built = two_time(ctx, dataset, &spec)?;
@@ -91,10 +87,9 @@ pub fn weight_displacement(ctx: &Context<'_>, dataset: &str) -> Result<Built, Re
             table: "weight_displacement",
             value: "delta_w",
             leading_index: false,
-            title: "Weight displacement Δ_w(t_w, t_w + t)",
-            y_label: "Δ_w(t_w, t_w + t)",
+            title: "Weight displacement Δ_{w}(t_{w}, t_{w} + t)",
+            y_label: "Δ_{w}(t_{w}, t_{w} + t)",
             y_scale: Scale::Log,
-            legend: LegendAt::UpperLeft,
             needs_theta: true,
         },
     )
@@ -109,9 +104,8 @@ pub fn update_alignment(ctx: &Context<'_>, dataset: &str) -> Result<Built, Repor
             value: "alignment",
             leading_index: true,
             title: "Two-time update alignment",
-            y_label: "|v1(t_w)·Δθ| / ‖Δθ‖",
+            y_label: "|v_{1}(t_{w})·Δθ| / ‖Δθ‖",
             y_scale: Scale::Linear,
-            legend: LegendAt::UpperRight,
             needs_theta: true,
         },
     )
@@ -130,7 +124,7 @@ pub(crate) fn add_reference(fig: &mut Figure, value: Option<f64>, label: &str, a
         });
         match value {
             Some(v) if lo.is_finite() => panel.series.push(Series::new(
-                format!("{label} = {}", crate::draw::tick(v)),
+                format!("{label} = {}", crate::ticks::typeset(v)),
                 REFERENCE_RED,
                 Style::Dashed,
                 vec![Point::new(lo, v), Point::new(hi, v)],
@@ -149,7 +143,6 @@ fn two_time(ctx: &Context<'_>, dataset: &str, spec: &TwoTime) -> Result<Built, R
     );
     fig.x_scale = Scale::Log;
     fig.y_scale = spec.y_scale;
-    fig.legend = spec.legend;
     let columns: &[&str] = if spec.leading_index {
         &["index", "step_w", "lag", spec.value]
     } else {
@@ -205,7 +198,7 @@ fn two_time(ctx: &Context<'_>, dataset: &str, spec: &TwoTime) -> Result<Built, R
             if let Some(points) = curves.remove(w) {
                 any = true;
                 panel.series.push(Series::new(
-                    format!("t_w = {w}"),
+                    format!("t_{{w}} = {w}"),
                     colors[i],
                     Style::Line,
                     points,

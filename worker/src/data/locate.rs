@@ -137,6 +137,32 @@ fn fetch_hint() -> String {
         .to_string()
 }
 
+/// Loads a dataset from the cache ([`cached_dataset_dir`]): [`load_dir`] whose advice, when
+/// the folder or some of its files are missing, names this dataset's `data fetch` command and
+/// the cache (the one place that advice is written, so no caller adds it again).
+pub fn load_cached(kind: DatasetKind) -> Result<TrainTest, DataError> {
+    let dir = cached_dataset_dir(kind)?;
+    let advice = || {
+        format!(
+            "; `eigensweep data fetch {name}` downloads the standard files there (or set \
+             EIGENSWEEP_DATA=DIR with them in DIR/{name})",
+            name = kind.name()
+        )
+    };
+    load_dir(&dir).map_err(|e| match e {
+        DataError::NotADirectory { path, .. } => DataError::NotADirectory {
+            path,
+            hint: advice(),
+        },
+        DataError::MissingFiles { dir, missing, .. } => DataError::MissingFiles {
+            dir,
+            missing,
+            hint: advice(),
+        },
+        other => other,
+    })
+}
+
 /// Loads the training and test sets from a dataset directory (see [`locate_files`]), with
 /// the classes of its training labels (see [`read_dir_shape`], which checks everything it
 /// checks first, before any image is decoded).

@@ -37,7 +37,8 @@ pub use idx::{
     write_idx_labels, ImagesHeader,
 };
 pub use locate::{
-    cache_dir, cached_dataset_dir, load_dir, locate_files, test_mnist_dir, DatasetKind, IdxFiles,
+    cache_dir, cached_dataset_dir, load_cached, load_dir, locate_files, test_mnist_dir,
+    DatasetKind, IdxFiles,
 };
 pub use shape::{read_dir_shape, Classes, DirShape};
 pub use synthetic::synthetic;
@@ -125,32 +126,71 @@ impl Dataset {
     /// "First" rather than random so that the subset is the same for every seed and every
     /// reader of the same files. `n == 0` is an error because an empty dataset has no loss.
     pub fn subset(&self, n: usize) -> Result<Dataset, DataError> {
+        self.check_subset(n)?;
+        self.gather(0..n)
+    }
+
+    /// Refuses a subset of `n` samples that cannot be taken: `n == 0` or more than there are.
+    fn check_subset(&self, n: usize) -> Result<(), DataError> {
         if n == 0 || n > self.len {
             return Err(DataError::BadSubset {
                 requested: n,
                 len: self.len,
             });
         }
-        // `get` rather than indexing: the fields are public, so they may disagree.
-        let images = n
-            .checked_mul(self.dim)
-            .and_then(|end| self.images.get(..end));
-        let (Some(images), Some(labels)) = (images, self.labels.get(..n)) else {
-            return Err(DataError::InvalidDataset(format!(
-                "len {} and dim {} do not match {} pixel values and {} labels",
-                self.len,
-                self.dim,
-                self.images.len(),
-                self.labels.len()
-            )));
-        };
+        Ok(())
+    }
+
+    /// The samples at `indices`, in that order.
+    fn gather(&self, indices: impl ExactSizeIterator<Item = usize>) -> Result<Dataset, DataError> {
+        let n = indices.len();
+        let mut images = Vec::with_capacity(n * self.dim);
+        let mut labels = Vec::with_capacity(n);
+        for i in indices {
+            // `get` rather than indexing: the fields are public, so they may disagree.
+            let (Some(image), Some(&label)) = (self.image(i), self.labels.get(i)) else {
+                return Err(DataError::InvalidDataset(format!(
+                    "len {} and dim {} do not match {} pixel values and {} labels",
+                    self.len,
+                    self.dim,
+                    self.images.len(),
+                    self.labels.len()
+                )));
+            };
+            images.extend_from_slice(image);
+            labels.push(label);
+        }
         Ok(Dataset {
-            images: images.to_vec(),
-            labels: labels.to_vec(),
+            images,
+            labels,
             len: n,
             dim: self.dim,
             classes: self.classes,
         })
+    }
+
+    /// `n` samples drawn uniformly without replacement by a seeded stream, kept in file
+    /// order: the documented, reproducible way to train on part of a real dataset
+    /// (`train_size` / `test_size` with `seed` in a sweep file). `stream` is the sub-stream
+    /// of [`Stream::Subset`](crate::rng::Stream::Subset): 0 for a training set, 1 for a test
+    /// set, so the two selections are independent. `n == len` keeps every sample in order.
+    ///
+    /// The draw is a partial Fisher–Yates shuffle fed by ChaCha8 through an explicit
+    /// rejection step (no library sampler whose algorithm could change between versions), so
+    /// the selection is the same on every machine and every eigensweep release.
+    ///
+    /// Errors: [`DataError::BadSubset`] for `n == 0` or `n > len`.
+    pub fn sample(&self, n: usize, seed: u64, stream: u64) -> Result<Dataset, DataError> {
+        self.check_subset(n)?;
+        let mut rng = crate::rng::stream_rng(seed, crate::rng::Stream::Subset, stream);
+        let mut order: Vec<usize> = (0..self.len).collect();
+        for i in 0..n {
+            let j = i + bounded(&mut rng, (self.len - i) as u64) as usize;
+            order.swap(i, j);
+        }
+        let mut chosen = order[..n].to_vec();
+        chosen.sort_unstable();
+        self.gather(chosen.into_iter())
     }
 
     /// Replaces every pixel x by `(x - mean) / std`, the optional normalisation of METHOD.md.
@@ -200,6 +240,18 @@ impl Dataset {
             }
         }
         counts
+    }
+}
+
+/// Uniform in `0..bound` (`bound ≥ 1`) from a 64-bit stream: values in the last, partial
+/// block of `bound` are rejected so that every remainder is equally likely.
+fn bounded(rng: &mut impl rand::RngCore, bound: u64) -> u64 {
+    let zone = u64::MAX - u64::MAX % bound;
+    loop {
+        let v = rng.next_u64();
+        if v < zone {
+            return v % bound;
+        }
     }
 }
 
@@ -258,6 +310,57 @@ mod tests {
         let mut bad = d.clone();
         bad.len = 5;
         assert!(matches!(bad.subset(4), Err(DataError::InvalidDataset(_))));
+    }
+
+    #[test]
+    fn sample_is_seeded_uniform_and_in_file_order() {
+        // 100 samples whose single pixel is their index.
+        let d = Dataset::new(
+            (0..100).map(|i| i as f32).collect(),
+            (0..100).map(|i| (i % 10) as u8).collect(),
+            1,
+            10,
+        )
+        .unwrap();
+        let a = d.sample(30, 7, 0).unwrap();
+        assert_eq!(a.len, 30);
+        assert_eq!(a, d.sample(30, 7, 0).unwrap(), "same seed, same selection");
+        assert_ne!(
+            a,
+            d.sample(30, 8, 0).unwrap(),
+            "another seed, another selection"
+        );
+        assert_ne!(
+            a,
+            d.sample(30, 7, 1).unwrap(),
+            "train and test streams differ"
+        );
+        // In file order, distinct, labels travel with their images.
+        assert!(a.images.windows(2).all(|w| w[0] < w[1]), "{:?}", a.images);
+        for (x, l) in a.images.iter().zip(&a.labels) {
+            assert_eq!(*l as usize, *x as usize % 10);
+        }
+        // Not the first N.
+        assert_ne!(a, d.subset(30).unwrap());
+        // All of them: the dataset unchanged.
+        assert_eq!(d.sample(100, 3, 0).unwrap(), d);
+        assert!(matches!(
+            d.sample(0, 0, 0),
+            Err(DataError::BadSubset { requested: 0, .. })
+        ));
+        assert!(matches!(
+            d.sample(101, 0, 0),
+            Err(DataError::BadSubset { requested: 101, .. })
+        ));
+        // Uniform: over many seeds every index is chosen about n/len of the time.
+        let mut hits = [0u32; 100];
+        for seed in 0..2000 {
+            for x in d.sample(10, seed, 0).unwrap().images {
+                hits[x as usize] += 1;
+            }
+        }
+        // Expected 200 each; a binomial(2000, 0.1) stays within ±60 at ~4.7 sigma.
+        assert!(hits.iter().all(|&h| (140..=260).contains(&h)), "{hits:?}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Tests of the eigensolver against known spectra, nalgebra, and its own promises
 //! (ordering, signs, honest convergence flags, budgets, determinism, warm starts).
 
-use super::solver::is_progress;
+use super::solver::{arpack_ncv, is_progress};
 use super::test_ops::*;
 use super::*;
 use rand::SeedableRng;
@@ -794,4 +794,16 @@ fn a_basis_too_large_for_the_memory_is_an_error_naming_it_not_an_abort() {
         "{}",
         m.size
     );
+}
+
+/// `plan` prices a cold solve at no fewer products than the solver's cold floor (issue 26.4).
+#[test]
+fn plans_cold_solve_floor_is_the_solvers() {
+    for k in 0..64 {
+        assert_eq!(
+            arpack_ncv(k) as u64,
+            eigensweep_common::sweep::plan::cold_solve_floor(k),
+            "k = {k}"
+        );
+    }
 }
