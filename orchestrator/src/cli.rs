@@ -8,7 +8,7 @@ use eigensweep_report::{ImageFormat, ReportOptions, YAxes};
 
 /// Sweeps of Hessian-eigenvector studies: train MLPs, follow the top Hessian eigenvectors.
 #[derive(Debug, Parser)]
-#[command(name = "eigensweep", version, about, after_help = eigensweep_common::exit_codes::help_text())]
+#[command(name = "eigensweep", version, long_version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("EIGENSWEEP_GIT_COMMIT"), ")"), about, after_help = eigensweep_common::exit_codes::help_text())]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -430,10 +430,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     pub snapshot_every: u64,
     /// Number of top eigenpairs.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = eigensweep_common::sweep::DEFAULT_TOP_K)]
     pub top_k: usize,
     /// Eigenvalue tolerance (0 = machine precision).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = eigensweep_common::sweep::DEFAULT_TOL)]
     pub tol: f64,
     /// Hessian on the first N training samples (default: all).
     #[arg(long)]

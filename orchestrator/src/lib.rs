@@ -24,14 +24,32 @@ mod train_cmd;
 use std::ffi::OsString;
 
 use clap::Parser;
-use eigensweep_common::exit_codes;
+use eigensweep_common::{exit_codes, provenance};
 
 pub use cli::{Cli, Command};
 pub use failure::{Failure, WithExitCode};
 
+/// This binary's build: its version, the git commit it was built from (`build.rs`) and its
+/// cargo features, for the provenance every output file records.
+pub fn build() -> provenance::Build {
+    let mut features = Vec::new();
+    if cfg!(feature = "mpi") {
+        features.push("mpi");
+    }
+    if cfg!(feature = "cuda") {
+        features.push("cuda");
+    }
+    provenance::Build::new(
+        env!("CARGO_PKG_VERSION"),
+        env!("EIGENSWEEP_GIT_COMMIT"),
+        &features,
+    )
+}
+
 /// Runs the command line `args` (program name first) and returns the process exit code.
 pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
+    provenance::set_build(build());
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {

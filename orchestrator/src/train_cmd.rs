@@ -82,6 +82,7 @@ pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
         error: anyhow::anyhow!("--device {}: {e}", args.device),
     })?;
     crate::console::note!("device: {}", opened.label);
+    eigensweep_common::provenance::set_thread_device(&opened.label);
     let mut data = load_dataset(&args.data, args.train_size, args.seed)?;
     if let Some((mean, std)) = args.normalize {
         data.train

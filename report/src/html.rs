@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::state::{RunStatus, SweepState};
+use crate::state::{RunState, RunStatus, SweepState};
 use crate::{FigureOutcome, ImageFormat, ReportOptions, YAxes};
 
 /// Escapes text for HTML content and attribute values.
@@ -101,6 +101,7 @@ pub fn state_html(state: &SweepState) -> String {
         );
     }
     h.push_str("</table>\n");
+    h.push_str(&provenance_html(state));
     for b in &state.baselines {
         let _ = writeln!(
             h,
@@ -113,6 +114,62 @@ pub fn state_html(state: &SweepState) -> String {
                 None => String::new(),
             }
         );
+    }
+    h
+}
+
+/// Who computed the runs: one line per build, device and machine (with the runs it ran), and
+/// a warning naming every run resumed on another one, with who ran which steps.
+fn provenance_html(state: &SweepState) -> String {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for r in &state.runs {
+        let Some(p) = &r.provenance else { continue };
+        let line = p.to_string();
+        match groups.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, runs)) => runs.push(r.label()),
+            None => groups.push((line, vec![r.label()])),
+        }
+    }
+    let mut h = String::new();
+    match groups.len() {
+        0 => {}
+        1 => {
+            let _ = writeln!(
+                h,
+                "<p class=\"provenance\">Computed by {}.</p>",
+                escape(&groups[0].0)
+            );
+        }
+        _ => {
+            h.push_str("<p class=\"provenance warn\">The runs were computed by more than one build, device or machine:</p>\n<ul class=\"provenance\">\n");
+            for (line, runs) in &groups {
+                let _ = writeln!(h, "<li>{}: {}</li>", escape(line), escape(&runs.join(", ")));
+            }
+            h.push_str("</ul>\n");
+        }
+    }
+    let resumed: Vec<&RunState> = state
+        .runs
+        .iter()
+        .filter(|r| r.earlier_provenance.is_some())
+        .collect();
+    if !resumed.is_empty() {
+        h.push_str("<p class=\"provenance warn\">Resumed on another build, device or machine (their results mix both):</p>\n<ul class=\"provenance\">\n");
+        for r in resumed {
+            let earlier = r.earlier_provenance.as_deref().unwrap_or_default();
+            let _ = writeln!(
+                h,
+                "<li>{}: {}; the rest by {}</li>",
+                escape(&r.label()),
+                escape(&earlier.replace('\n', "; ")),
+                escape(
+                    &r.provenance
+                        .as_ref()
+                        .map_or("unknown".into(), ToString::to_string)
+                ),
+            );
+        }
+        h.push_str("</ul>\n");
     }
     h
 }
@@ -145,6 +202,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 nav a {{ margin-right: 1em; }} .status {{ color: #8a4b00; }}
 table.state {{ border-collapse: collapse; }} table.state td, table.state th {{ border: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left; }}
 tr.bad td {{ background: #fbe3e3; }} tr.open td {{ background: #fff6dc; }}
+.provenance {{ color: #555; }} p.warn {{ color: #8a4b00; }}
 </style></head><body>
 <h1>{t}</h1>
 "#,

@@ -16,6 +16,7 @@ use std::fs;
 use std::path::Path;
 
 use eigensweep_analysis::Catalog;
+use eigensweep_common::provenance::Provenance;
 use eigensweep_worker::output::state::prefer;
 use eigensweep_worker::output::{ChosenRow, MetricRow, RunRecord, RunsTables};
 
@@ -125,6 +126,11 @@ pub struct RunState {
     pub unconverged: BTreeSet<(u64, u32)>,
     /// λ₁ at the run's last snapshot.
     pub last_lambda1: Option<f64>,
+    /// Who ran its last attempt (the runs table's provenance columns); `None` before it
+    /// starts and for outputs written before they existed.
+    pub provenance: Option<Provenance>,
+    /// Who ran its earlier attempts when a later one ran on another build, device or machine.
+    pub earlier_provenance: Option<String>,
 }
 
 impl RunState {
@@ -333,6 +339,8 @@ impl SweepState {
                     .and_then(|e| e.snapshots.last())
                     .and_then(|s| s.pairs.iter().find(|p| p.index == 1))
                     .map(|p| p.eigenvalue),
+                provenance: row.and_then(RunRecord::last_attempt),
+                earlier_provenance: row.and_then(|r| r.provenance.earlier.clone()),
             });
         }
 

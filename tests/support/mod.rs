@@ -158,8 +158,6 @@ pub fn assert_same_baseline_and_status(reference: &Path, out: &Path, context: &s
     );
 }
 
-/// Whether `python3 -c "import duckdb"` works; with EIGENSWEEP_REQUIRE_DUCKDB set (CI) a
-/// missing DuckDB fails the test instead of skipping its DuckDB half.
 /// Runs `python3 ARGS…` (e.g. `["-c", script]`), asserts it succeeded (showing its stderr
 /// otherwise) and returns its stdout.
 #[allow(dead_code)]
@@ -173,6 +171,8 @@ pub fn python(args: &[&str]) -> String {
     String::from_utf8_lossy(&py.stdout).into_owned()
 }
 
+/// Whether `python3 -c "import duckdb"` works; with EIGENSWEEP_REQUIRE_DUCKDB set (CI) a
+/// missing DuckDB fails the test instead of skipping its DuckDB half.
 pub fn duckdb_available() -> bool {
     let ok = Command::new("python3")
         .args(["-c", "import duckdb"])

@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use eigensweep_common::sweep::{DEFAULT_MAX_PRODUCTS, DEFAULT_TOL, DEFAULT_TOP_K};
 use thiserror::Error;
 
 use crate::eigen::{
@@ -31,9 +32,9 @@ pub struct SnapshotSettings {
 impl Default for SnapshotSettings {
     fn default() -> Self {
         Self {
-            top_k: 3,
-            tol: 1e-3,
-            max_products: 1000,
+            top_k: DEFAULT_TOP_K,
+            tol: DEFAULT_TOL,
+            max_products: DEFAULT_MAX_PRODUCTS,
             hessian: HessianOptions::default(),
         }
     }

@@ -448,7 +448,7 @@ pub enum LrScheduleKind {
 pub struct SnapshotSpec {
     /// The snapshot steps.
     pub schedule: Schedule,
-    /// Number of top eigenpairs (default 3).
+    /// Number of top eigenpairs (default [`DEFAULT_TOP_K`]).
     #[serde(default = "default_top_k")]
     pub top_k: usize,
     /// Eigenvalue tolerance: residual ≤ tol·|λ| (default 1e-3; 0 = machine precision).
@@ -477,16 +477,24 @@ pub struct SnapshotSpec {
     pub preconditioned: Option<PreconditionedSpec>,
 }
 
+/// Top eigenpairs per snapshot when a sweep file, `train` or a library caller names none:
+/// the paper's top 3 (every figure but 14–15).
+pub const DEFAULT_TOP_K: usize = 3;
+/// Eigenvalue tolerance when none is named: residual ≤ 1e-3·|λ| (METHOD.md, "Eigen-snapshots").
+pub const DEFAULT_TOL: f64 = 1e-3;
+/// Hessian-vector product budget of one eigen-solve when none is named.
+pub const DEFAULT_MAX_PRODUCTS: usize = 1000;
+
 fn default_top_k() -> usize {
-    3
+    DEFAULT_TOP_K
 }
 
 fn default_tol() -> f64 {
-    1e-3
+    DEFAULT_TOL
 }
 
 fn default_max_products() -> usize {
-    1000
+    DEFAULT_MAX_PRODUCTS
 }
 
 /// Eigen settings that replace `snapshots`' for the runs of some seeds.
@@ -513,7 +521,7 @@ pub struct ExtraEigenSpec {
 pub struct BaselineSpec {
     /// Networks per dataset (default 100; 0 disables the baseline).
     pub networks: usize,
-    /// Number of top eigenpairs (default 3).
+    /// Number of top eigenpairs (default [`DEFAULT_TOP_K`]).
     pub top_k: usize,
     /// Tolerance (default 1e-3).
     pub tol: f64,
@@ -523,8 +531,8 @@ impl Default for BaselineSpec {
     fn default() -> Self {
         Self {
             networks: 100,
-            top_k: 3,
-            tol: 1e-3,
+            top_k: DEFAULT_TOP_K,
+            tol: DEFAULT_TOL,
         }
     }
 }

@@ -64,7 +64,7 @@ mod wording;
 pub use error::{FieldError, Location, SweepError};
 pub use expand::{BaselineTask, RecordedConfig, RunSpec};
 pub use file::{
-    BaselineSpec, BiasInit, Count, DatasetSpec, ExtraEigenSpec, LrScheduleKind, LrScheduleSpec,
+    BaselineSpec, DEFAULT_MAX_PRODUCTS, DEFAULT_TOL, DEFAULT_TOP_K, BiasInit, Count, DatasetSpec, ExtraEigenSpec, LrScheduleKind, LrScheduleSpec,
     ModelSpec, Normalize, OptimizerKind, OptimizerSpec, Schedule, SnapshotSpec, SweepFile,
     TrainingSpec,
 };

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use eigensweep_common::exit_codes;
+use eigensweep_common::provenance::Provenance;
 use eigensweep_worker::output::{runs_table_path, write_table_atomically, RunRecord};
 use indicatif::{MultiProgress, ProgressBar};
 use serde::{Deserialize, Serialize};
@@ -40,10 +41,20 @@ pub(super) struct RecordUpdate {
     pub add_wall_seconds: Option<f64>,
     /// When the task last wrote a checkpoint (Unix ms).
     pub checkpoint_time: Option<i64>,
+    /// Who runs the attempt that starts now (set with `status: running`).
+    pub provenance: Option<Provenance>,
 }
 
 impl RecordUpdate {
-    fn apply(&self, r: &mut RunRecord) {
+    /// Applies the update to `r`; returns a note for the log when the attempt that starts
+    /// runs on another build, device or machine than the progress it resumes
+    /// ([`RunRecord::start_attempt`]).
+    fn apply(&self, r: &mut RunRecord) -> Option<String> {
+        // Before host and device change: the earlier attempt's are part of its provenance.
+        let mut note = None;
+        if let Some(p) = &self.provenance {
+            note = r.start_attempt(p);
+        }
         if let Some(s) = &self.status {
             r.status = s.clone();
         }
@@ -79,6 +90,7 @@ impl RecordUpdate {
         if self.checkpoint_time.is_some() {
             r.checkpoint_time = self.checkpoint_time;
         }
+        note
     }
 }
 
@@ -283,7 +295,14 @@ impl Ledger {
                     (r.steps_done.unwrap_or(0), r.snapshots_done.unwrap_or(0)),
                 );
             }
-            update.apply(r);
+            if let Some(note) = update.apply(r) {
+                let label = self
+                    .keys
+                    .iter()
+                    .position(|k| k == key)
+                    .map_or(key, |i| self.labels[i].as_str());
+                crate::console::note!("{label} ({key}): {note}");
+            }
             r.updated_time = Some(super::task::now_ms());
             self.dirty = true;
         }
@@ -547,6 +566,7 @@ mod tests {
             checkpoint_time: None,
             updated_time: None,
             in_sweep: None,
+            provenance: Default::default(),
         };
         RecordUpdate {
             status: Some("running".into()),

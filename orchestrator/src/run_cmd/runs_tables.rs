@@ -100,6 +100,7 @@ fn carry_history(fresh: RunRecord, old: Option<&RunRecord>) -> RunRecord {
             host: old.host.clone(),
             rank: old.rank,
             device: old.device.clone(),
+            provenance: old.provenance.clone(),
             ..fresh
         },
         _ => fresh,
@@ -169,6 +170,7 @@ impl Prepared {
                 checkpoint_time: None,
                 updated_time: Some(now),
                 in_sweep: Some(true),
+                provenance: Default::default(),
             };
             let old = best.get(task.key()).map(|r| &r.record);
             records.insert(task.key().to_string(), carry_history(fresh, old));
@@ -338,6 +340,7 @@ mod tests {
             checkpoint_time: Some(2),
             updated_time: Some(2),
             in_sweep: None,
+            provenance: Default::default(),
         }
     }
 

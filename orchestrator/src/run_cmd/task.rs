@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use eigensweep_common::device::DeviceRequest;
 use eigensweep_common::exit_codes;
+use eigensweep_common::provenance::{self, Provenance};
 use eigensweep_common::sweep::{BaselineTask, BiasInit as SpecBias, RunSpec};
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::device::{self, OpenedDevice};
@@ -222,7 +223,11 @@ pub(super) fn execute_task(
     // share a GPU overlap. The launch checked the request already (`prepare`), so a failure
     // here (a GPU lost mid-sweep) fails this task only.
     let device = match device::open(ctx.device, ctx.device_slot.unwrap_or(job)) {
-        Ok(d) => d,
+        Ok(d) => {
+            // Every file this thread writes for the task names the device it computed on.
+            provenance::set_thread_device(&d.label);
+            d
+        }
         Err(e) => {
             let text = format!("device {}: {e}", ctx.device);
             return failed(ctx, dispatch, task.key(), &task.label(), text);
@@ -710,6 +715,7 @@ fn running(ctx: &WorkerContext, device: &OpenedDevice) -> RecordUpdate {
         host: ctx.host.clone(),
         rank: ctx.rank,
         device: Some(device.label.clone()),
+        provenance: Some(Provenance::current()),
         start_time_if_unset: Some(now_ms()),
         ..RecordUpdate::default()
     }

@@ -109,6 +109,7 @@ fn render(s: &SweepStatus) -> String {
             None => text += &format!("launch: holds {} (still starting)\n", l.lock),
         }
     }
+    text += &provenance_text(s);
     match s.eta_seconds {
         Some(eta) => {
             text += &format!(
@@ -145,6 +146,37 @@ fn render(s: &SweepStatus) -> String {
             )),
             where_text(t),
             note(t)
+        );
+    }
+    text
+}
+
+/// Who ran the tasks' last attempts, one line per build, device and machine with its task
+/// count, and a warning when some tasks were resumed by another one.
+fn provenance_text(s: &SweepStatus) -> String {
+    let mut groups: Vec<(String, usize)> = Vec::new();
+    for p in s.tasks.iter().filter_map(|t| t.provenance.as_ref()) {
+        let line = p.to_string();
+        match groups.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((line, 1)),
+        }
+    }
+    let mut text = String::new();
+    for (line, n) in &groups {
+        let tasks = if *n == 1 { "task" } else { "tasks" };
+        text += &format!("ran on: {line} ({n} {tasks})\n");
+    }
+    let resumed: Vec<&str> = s
+        .tasks
+        .iter()
+        .filter(|t| t.earlier_provenance.is_some())
+        .map(|t| t.label.as_str())
+        .collect();
+    if !resumed.is_empty() {
+        text += &format!(
+            "resumed on another build, device or machine: {} (their runs-table column earlier_provenance says who ran which steps)\n",
+            resumed.join(", ")
         );
     }
     text

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use eigensweep_common::provenance::Provenance;
 use eigensweep_common::sweep::{
     DataShape, DataSource, RecordedConfig, ResolvedDataset, ValidatedSweep, DEFAULT_SYNTHETIC_TRAIN,
 };
@@ -74,6 +75,12 @@ pub(crate) struct TaskState {
     /// Relative cost estimate (the dispatch's: products × samples × parameters + training).
     #[serde(skip)]
     pub cost: f64,
+    /// Who ran its last attempt (build, device, CPU, host); none before it starts and in
+    /// tables written before the provenance columns.
+    pub provenance: Option<Provenance>,
+    /// Who ran its earlier attempts, when a later one ran on another build, device or
+    /// machine (the runs table's `earlier_provenance`).
+    pub earlier_provenance: Option<String>,
 }
 
 /// A launch holding (part of) the output now.
@@ -376,6 +383,8 @@ fn task_state(
         dead_reason: None,
         in_sweep: true,
         cost,
+        provenance: None,
+        earlier_provenance: None,
     };
     let Some((r, table, lock_held)) = row else {
         return state;
@@ -393,6 +402,8 @@ fn task_state(
     state.wall_seconds = r.wall_seconds;
     state.error = r.error.clone();
     state.table = Some(table.clone());
+    state.provenance = r.last_attempt();
+    state.earlier_provenance = r.provenance.earlier.clone();
     if r.status == "running" {
         let lock = owner_lock(table).unwrap_or_default();
         let quiet_ms = r.updated_time.map(|t| now_ms - t);
@@ -511,6 +522,8 @@ mod tests {
             dead_reason: None,
             in_sweep: true,
             cost,
+            provenance: None,
+            earlier_provenance: None,
         }
     }
 

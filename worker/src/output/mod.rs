@@ -68,7 +68,7 @@ pub use parts::{
 pub use paths::{
     baseline_dir, run_dir, runs_table_files, runs_table_path, validate_partition_value, RunDirs,
 };
-pub use runs::{read_run_records, RunRecord};
+pub use runs::{read_run_records, RunProvenance, RunRecord};
 pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};
 pub use state::{

@@ -9,6 +9,8 @@ use super::schema::{
     col_utf8_opt, f64_opt, int64_opt, timestamps_opt, utf8, utf8_opt, ColumnSpec, ColumnType as T,
     TableRow,
 };
+use eigensweep_common::provenance::{Build, Provenance};
+
 use super::state::TaskStatus;
 use super::{read_table, OutputError};
 
@@ -65,6 +67,41 @@ pub struct RunRecord {
     /// of an earlier sweep file whose row is kept (its outputs stay on disk and are analysed);
     /// `None` in tables written before this column existed (read as listed).
     pub in_sweep: Option<bool>,
+    /// Which build on which CPU ran the last attempt (its device and host are `device` and
+    /// `host`), and who ran earlier attempts when that changed.
+    pub provenance: RunProvenance,
+}
+
+/// The build and CPU of a task's last attempt, and the attempts before it that another build
+/// or device ran: the runs table's provenance columns (all null until the task starts, and in
+/// tables written before they existed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunProvenance {
+    /// eigensweep version of the last attempt's binary.
+    pub eigensweep_version: Option<String>,
+    /// Git commit of that binary (40 hex digits, `+dirty`, or `unknown`).
+    pub git_commit: Option<String>,
+    /// Cargo features of that binary (`mpi,cuda`, `mpi`, `cuda` or `none`).
+    pub build_features: Option<String>,
+    /// CPU model of the machine of the last attempt.
+    pub cpu: Option<String>,
+    /// One line per change of build, device or machine between attempts
+    /// (`before step S: eigensweep … on … , host …`: who ran the steps before S); `None`
+    /// when every attempt ran with the same.
+    pub earlier: Option<String>,
+}
+
+impl RunProvenance {
+    /// The provenance of an attempt by `p` with no earlier history.
+    pub fn of(p: &Provenance) -> Self {
+        Self {
+            eigensweep_version: Some(p.build.version.clone()),
+            git_commit: Some(p.build.git_commit.clone()),
+            build_features: Some(p.build.features.clone()),
+            cpu: Some(p.cpu.clone()),
+            earlier: None,
+        }
+    }
 }
 
 impl RunRecord {
@@ -81,6 +118,61 @@ impl RunRecord {
     /// Whether the latest launch's sweep file lists the task (true for older tables).
     pub fn listed(&self) -> bool {
         self.in_sweep != Some(false)
+    }
+
+    /// Who ran the task's last attempt; `None` before it starts and in tables written
+    /// before the provenance columns.
+    pub fn last_attempt(&self) -> Option<Provenance> {
+        let p = &self.provenance;
+        let unknown = || eigensweep_common::provenance::UNKNOWN.to_string();
+        Some(Provenance {
+            build: Build {
+                version: p.eigensweep_version.clone()?,
+                git_commit: p.git_commit.clone().unwrap_or_else(unknown),
+                features: p.build_features.clone().unwrap_or_else(unknown),
+            },
+            device: self.device.clone().unwrap_or_else(unknown),
+            cpu: p.cpu.clone().unwrap_or_else(unknown),
+            host: self.host.clone().unwrap_or_else(unknown),
+        })
+    }
+
+    /// Records that `now` runs the task's next attempt: its build and CPU replace the last
+    /// attempt's (the caller sets `host` and `device`). When the task has progress (steps,
+    /// snapshots or a checkpoint) that another build, device or machine made, a line naming
+    /// that one is added to `provenance.earlier` and returned, for the log.
+    pub fn start_attempt(&mut self, now: &Provenance) -> Option<String> {
+        let progressed = self.steps_done.is_some_and(|s| s > 0)
+            || self.snapshots_done.is_some_and(|s| s > 0)
+            || self.checkpoint_time.is_some();
+        let note = match self.last_attempt() {
+            Some(before) if progressed && !now.changes_since(&before).is_empty() => {
+                let line = match self.steps_done {
+                    Some(step) => format!("before step {step}: {before}"),
+                    None => format!("earlier attempt: {before}"),
+                };
+                self.provenance.earlier = Some(match self.provenance.earlier.take() {
+                    Some(lines) => format!("{lines}\n{line}"),
+                    None => line,
+                });
+                Some(format!(
+                    "resumed by another build or machine ({}); {}",
+                    now.changes_since(&before).join(", "),
+                    self.provenance
+                        .earlier
+                        .as_deref()
+                        .unwrap_or_default()
+                        .replace('\n', "; ")
+                ))
+            }
+            _ => None,
+        };
+        let earlier = self.provenance.earlier.take();
+        self.provenance = RunProvenance {
+            earlier,
+            ..RunProvenance::of(now)
+        };
+        note
     }
 }
 
@@ -106,6 +198,11 @@ const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec::optional("wall_seconds", T::Float64, "Wall-clock seconds spent on the task, summed over resumed attempts; null until an attempt ends."),
     ColumnSpec::optional("checkpoint_time", T::TimestampMsUtc, "When the task last wrote a checkpoint (the point a relaunch resumes from), UTC; null before the first one."),
     ColumnSpec::optional("updated_time", T::TimestampMsUtc, "When the launch owning the task last changed this row (status or progress), UTC; a `running` row that stops changing has probably lost its owner (see `eigensweep status`)."),
+    ColumnSpec::added("eigensweep_version", T::Utf8, "eigensweep version of the binary that ran the task's last attempt; null until it starts (and in tables written before this column)."),
+    ColumnSpec::added("git_commit", T::Utf8, "Git commit that binary was built from: 40 hex digits, with `+dirty` when its sources differed from the commit, or `unknown` (built outside a git checkout)."),
+    ColumnSpec::added("build_features", T::Utf8, "Cargo features of that binary: `mpi`, `cuda`, `mpi,cuda` or `none`."),
+    ColumnSpec::added("cpu", T::Utf8, "CPU model of the machine of the last attempt, as /proc/cpuinfo names it (`device` names the GPU of a GPU run, `host` the machine)."),
+    ColumnSpec::added("earlier_provenance", T::Utf8, "Who ran the steps of earlier attempts when a later attempt ran on another build, device or machine: one line per change, `before step S: eigensweep VERSION (commit C, features F) on DEVICE …, host H`; null when every attempt ran alike."),
     ColumnSpec::added("in_sweep", T::Boolean, "Whether the sweep file of the latest launch on this output lists the task: false for a task of an earlier sweep file, whose row and outputs are kept (analyze, report and status still count them); null in tables written before this column (listed)."),
 ];
 
@@ -141,6 +238,14 @@ impl TableRow for RunRecord {
             f64_opt(rows.iter().map(|r| r.wall_seconds)),
             timestamps_opt(rows.iter().map(|r| r.checkpoint_time)),
             timestamps_opt(rows.iter().map(|r| r.updated_time)),
+            utf8_opt(
+                rows.iter()
+                    .map(|r| r.provenance.eigensweep_version.as_deref()),
+            ),
+            utf8_opt(rows.iter().map(|r| r.provenance.git_commit.as_deref())),
+            utf8_opt(rows.iter().map(|r| r.provenance.build_features.as_deref())),
+            utf8_opt(rows.iter().map(|r| r.provenance.cpu.as_deref())),
+            utf8_opt(rows.iter().map(|r| r.provenance.earlier.as_deref())),
             bools_opt(rows.iter().map(|r| r.in_sweep)),
         ])
     }
@@ -178,6 +283,19 @@ impl TableRow for RunRecord {
         } else {
             vec![None; batch.num_rows()]
         };
+        // Added without a version bump: older tables have none of these columns.
+        let optional_text = |name: &str| -> Result<Vec<Option<String>>, String> {
+            if batch.schema().column_with_name(name).is_some() {
+                col_utf8_opt(batch, name)
+            } else {
+                Ok(vec![None; batch.num_rows()])
+            }
+        };
+        let mut version = optional_text("eigensweep_version")?.into_iter();
+        let mut commit = optional_text("git_commit")?.into_iter();
+        let mut features = optional_text("build_features")?.into_iter();
+        let mut cpu = optional_text("cpu")?.into_iter();
+        let mut earlier = optional_text("earlier_provenance")?.into_iter();
         let mut kind = kind.into_iter();
         let mut dataset = dataset.into_iter();
         let mut optimizer = optimizer.into_iter();
@@ -212,6 +330,13 @@ impl TableRow for RunRecord {
                 checkpoint_time: checkpoint_time[i],
                 updated_time: updated_time[i],
                 in_sweep: in_sweep[i],
+                provenance: RunProvenance {
+                    eigensweep_version: version.next().flatten(),
+                    git_commit: commit.next().flatten(),
+                    build_features: features.next().flatten(),
+                    cpu: cpu.next().flatten(),
+                    earlier: earlier.next().flatten(),
+                },
             })
             .collect())
     }

@@ -14,6 +14,7 @@ use arrow_array::{
 };
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
+use eigensweep_common::provenance::Provenance;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -38,6 +39,10 @@ pub const TABLE_DESCRIPTION_KEY: &str = "eigensweep.description";
 /// (`eigensweep.column.<name>`), for readers such as DuckDB that do not show Arrow field
 /// metadata (`SELECT * FROM parquet_kv_metadata('file.parquet')`).
 pub const COLUMN_DESCRIPTION_PREFIX: &str = "eigensweep.column.";
+/// Prefix of the key-value metadata keys that record who wrote the file
+/// (`eigensweep.version`, `eigensweep.git_commit`, `eigensweep.features`, `eigensweep.device`,
+/// `eigensweep.cpu`, `eigensweep.host`; see [`eigensweep_common::provenance`]).
+pub const PROVENANCE_PREFIX: &str = "eigensweep.";
 /// Arrow field metadata key holding the column's description.
 pub const FIELD_DESCRIPTION_KEY: &str = "description";
 /// The Parquet `created_by` string: fixed, so that parts stay byte-identical across
@@ -232,8 +237,19 @@ pub fn table_metadata<R: TableRow>() -> Vec<KeyValue> {
     kv
 }
 
-/// The Parquet writer settings for a table. Nothing in them depends on time or on the
-/// machine, so the same rows always give the same bytes.
+/// The key-value metadata recording who writes a file: one `eigensweep.NAME` entry per fact of
+/// `provenance` ([`Provenance::pairs`]), after the table's own metadata.
+pub fn provenance_metadata(provenance: &Provenance) -> Vec<KeyValue> {
+    provenance
+        .pairs()
+        .iter()
+        .map(|(name, value)| KeyValue::new(format!("{PROVENANCE_PREFIX}{name}"), value.to_string()))
+        .collect()
+}
+
+/// The Parquet writer settings for a table, stamped with the calling thread's
+/// [`Provenance::current`]. Nothing in them depends on time, so the same rows written by the
+/// same build on the same machine and device always give the same bytes.
 ///
 /// Float columns are written PLAIN (no dictionary: their values are nearly all distinct), and
 /// list columns without statistics (min/max over a whole eigenvector is useless and costs a
@@ -244,7 +260,12 @@ pub fn writer_properties<R: TableRow>() -> WriterProperties {
         .set_compression(COMPRESSION)
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
         .set_max_row_group_bytes(Some(MAX_ROW_GROUP_BYTES))
-        .set_key_value_metadata(Some(table_metadata::<R>()));
+        .set_key_value_metadata(Some(
+            table_metadata::<R>()
+                .into_iter()
+                .chain(provenance_metadata(&Provenance::current()))
+                .collect(),
+        ));
     for column in R::columns() {
         match column.ty {
             ColumnType::Float64 => {

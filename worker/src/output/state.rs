@@ -238,6 +238,7 @@ mod tests {
             checkpoint_time: None,
             updated_time: updated,
             in_sweep: None,
+            provenance: Default::default(),
         }
     }
 

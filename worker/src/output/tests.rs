@@ -146,6 +146,7 @@ pub(super) fn run_records() -> Vec<RunRecord> {
             checkpoint_time: Some(1_764_000_100_400),
             updated_time: Some(1_764_000_100_456),
             in_sweep: Some(false),
+            provenance: RunProvenance::default(),
         },
         RunRecord {
             key: "def456".to_string(),
@@ -170,6 +171,7 @@ pub(super) fn run_records() -> Vec<RunRecord> {
             checkpoint_time: None,
             updated_time: None,
             in_sweep: None,
+            provenance: RunProvenance::default(),
         },
         RunRecord {
             key: "0000".to_string(),
@@ -194,6 +196,13 @@ pub(super) fn run_records() -> Vec<RunRecord> {
             checkpoint_time: None,
             updated_time: None,
             in_sweep: None,
+            provenance: RunProvenance {
+                eigensweep_version: Some("0.1.0".into()),
+                git_commit: Some("0123456789abcdef0123456789abcdef01234567+dirty".into()),
+                build_features: Some("mpi,cuda".into()),
+                cpu: Some("AMD EPYC 7571".into()),
+                earlier: Some("before step 40: eigensweep 0.0.9 (commit unknown, features none) on cpu (Intel Xeon), host a\nbefore step 80: x".into()),
+            },
         },
     ]
 }
@@ -292,7 +301,46 @@ fn runs_table_round_trip_and_replace() {
     // An empty table is a valid file with the schema.
     write_table_atomically::<RunRecord>(&path, &[]).unwrap();
     assert!(read_run_records(&path).unwrap().is_empty());
-    assert_eq!(read_schema(&path).unwrap().fields().len(), 22);
+    assert_eq!(read_schema(&path).unwrap().fields().len(), 27);
+}
+
+#[test]
+fn an_attempt_on_another_build_or_device_is_noted_once_progress_exists() {
+    use eigensweep_common::provenance::{Build, Provenance};
+    let by = |version: &str, device: &str| Provenance {
+        build: Build::new(version, "unknown", &[]),
+        device: device.into(),
+        cpu: "CPU X".into(),
+        host: "h".into(),
+    };
+    let mut r = run_records()[0].clone();
+    r.provenance = RunProvenance::default();
+    (r.steps_done, r.snapshots_done, r.checkpoint_time) = (None, None, None);
+    // A first attempt, or one with nothing to resume, has nothing to say.
+    assert_eq!(r.start_attempt(&by("0.1.0", "cpu")), None);
+    r.device = Some("cpu".into());
+    r.host = Some("h".into());
+    assert_eq!(r.start_attempt(&by("0.2.0", "cpu")), None);
+    assert_eq!(r.provenance.eigensweep_version.as_deref(), Some("0.2.0"));
+    r.steps_done = Some(40);
+    // The same build on the same device: nothing either.
+    assert_eq!(r.start_attempt(&by("0.2.0", "cpu")), None);
+    let note = r.start_attempt(&by("0.3.0", "cpu")).unwrap();
+    assert!(note.contains("version: 0.2.0 → 0.3.0"), "{note}");
+    assert_eq!(
+        r.provenance.earlier.as_deref(),
+        Some("before step 40: eigensweep 0.2.0 (commit unknown, features none) on cpu (CPU X), host h")
+    );
+    r.steps_done = Some(80);
+    r.device = Some("cpu".into());
+    let note = r.start_attempt(&by("0.3.0", "cuda:0 (G)")).unwrap();
+    assert!(note.contains("device: cpu → cuda:0 (G)"), "{note}");
+    let earlier = r.provenance.earlier.as_deref().unwrap();
+    assert_eq!(earlier.lines().count(), 2, "{earlier}");
+    assert!(earlier.ends_with(
+        "before step 80: eigensweep 0.3.0 (commit unknown, features none) on cpu (CPU X), host h"
+    ));
+    assert_eq!(r.provenance.eigensweep_version.as_deref(), Some("0.3.0"));
 }
 
 #[test]
