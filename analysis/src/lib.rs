@@ -29,6 +29,7 @@
 pub mod bench;
 pub mod catalog;
 mod engine;
+pub mod frontier;
 mod error;
 pub mod group_stats;
 pub mod job;
@@ -155,6 +156,7 @@ pub fn analyze(
         load_seconds: seconds(&stats.load_ns),
         write_seconds: seconds(&stats.write_ns),
         dir: analysis.clone(),
+        frontier: frontier::Frontier::of(&catalog),
     };
     let fatal = stats.fatal.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(e) = fatal {
@@ -167,6 +169,8 @@ pub fn analyze(
             return Err(record_interrupted(&plan, &manifest, outcomes, &analysis));
         }
         finish(&catalog, &plan, &manifest, outcomes, &analysis, &opts.stop)?;
+        // Last: the tables it vouches for are all written.
+        report.frontier.save(&analysis)?;
     } else if halt == engine::HALT_STOP {
         return Err(AnalysisError::Interrupted {
             jobs_done: 0,

@@ -146,4 +146,6 @@ pub struct AnalyzeReport {
     pub write_seconds: f64,
     /// The analysis directory (`OUT/analysis`).
     pub dir: PathBuf,
+    /// How far the tables now go (written as `_frontier.json` by the leader).
+    pub frontier: crate::frontier::Frontier,
 }

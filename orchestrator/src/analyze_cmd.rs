@@ -60,7 +60,10 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
             error: anyhow::anyhow!(problem),
         });
     }
-    crate::output_dir::require_output_dir("analyze", &args.out)?;
+    // A follower may start before the launch has made the directory: it waits for it.
+    if !(args.follow && !args.out.exists()) {
+        crate::output_dir::require_output_dir("analyze", &args.out)?;
+    }
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -75,6 +78,17 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
         force: args.force,
         stop,
     };
+    if args.follow {
+        if crate::launcher::launched_by_mpi() {
+            return Err(Failure {
+                code: exit_codes::USAGE,
+                error: anyhow::anyhow!(
+                    "--follow runs in one process: start it without mpirun/srun (-w sets its threads)"
+                ),
+            });
+        }
+        return crate::analyze_follow::follow(&args, &opts);
+    }
     #[cfg(feature = "mpi")]
     if crate::launcher::launched_by_mpi() {
         return cluster::run(&args.out, opts);
@@ -82,11 +96,15 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
     // Beside a `run` is fine (it reads the snapshots as far as they go); beside another
     // analysis is not (both would write the same tables).
     let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
-    run_process(&args.out, &opts, true)
+    run_process(&args.out, &opts, true).map(|_| ())
 }
 
 /// Runs the analysis in this process; `leader` prints the bar and the report.
-fn run_process(out: &Path, opts: &AnalyzeOptions, leader: bool) -> Result<(), Failure> {
+pub(crate) fn run_process(
+    out: &Path,
+    opts: &AnalyzeOptions,
+    leader: bool,
+) -> Result<AnalyzeReport, Failure> {
     let bar = if leader {
         ProgressBar::new(0)
     } else {
@@ -108,7 +126,7 @@ fn run_process(out: &Path, opts: &AnalyzeOptions, leader: bool) -> Result<(), Fa
     if leader {
         print_report(&report, opts);
     }
-    Ok(())
+    Ok(report)
 }
 
 fn print_report(r: &AnalyzeReport, opts: &AnalyzeOptions) {
@@ -240,7 +258,7 @@ mod cluster {
             index: rank as usize,
             addresses,
         });
-        let result = super::run_process(out, &opts, rank == 0);
+        let result = super::run_process(out, &opts, rank == 0).map(|_| ());
         // Every rank ends with the worst exit code, so mpirun's status means something.
         let code = result.as_ref().err().map_or(0, |f| f.code);
         let mut worst = 0;

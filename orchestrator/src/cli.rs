@@ -231,6 +231,18 @@ pub struct AnalyzeArgs {
     /// Recompute everything instead of reusing current results.
     #[arg(long)]
     pub force: bool,
+    /// Keep the tables current while a `run` writes OUT (here or on another node): poll every
+    /// --poll-seconds, analyse what is new, write OUT/analysis/_frontier.json, and end by
+    /// itself once no task is pending or running and the tables are final. Exit 8 on a signal.
+    #[arg(long, help_heading = "Following a running sweep")]
+    pub follow: bool,
+    /// Seconds between two looks at OUT with --follow.
+    #[arg(long, default_value_t = 30.0, value_parser = positive_seconds, requires = "follow", help_heading = "Following a running sweep")]
+    pub poll_seconds: f64,
+    /// With --follow: draw the report (OUT/report/index.html) after every pass that changed
+    /// the tables (Figure 8's minima only at the end).
+    #[arg(long, requires = "follow", help_heading = "Following a running sweep")]
+    pub report: bool,
     /// CPU threads of the tile products' matrix multiplies.
     #[command(flatten)]
     pub threads: ThreadArgs,

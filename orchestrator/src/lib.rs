@@ -5,6 +5,7 @@
 //! [`eigensweep_common::exit_codes`].
 
 mod analyze_cmd;
+mod analyze_follow;
 #[macro_use]
 mod console;
 pub mod bench;

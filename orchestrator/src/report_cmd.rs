@@ -236,6 +236,15 @@ pub(crate) fn run_minima(args: MinimaArgs) -> Result<(), Failure> {
 pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
     crate::output_dir::require_output_dir("report", &args.out)?;
     let stop = install_stop()?;
+    // One writer of OUT/report (and OUT/minima) at a time; a `run` may go on meanwhile.
+    let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
+    render_report(&args, &stop)
+}
+
+/// Draws the report of `args.out` (and its minima, when missing or stale and the data is at
+/// hand). The caller holds the analysis lock (`report`, or `analyze --follow --report`
+/// between its passes).
+pub(crate) fn render_report(args: &ReportArgs, stop: &StopFlag) -> Result<(), Failure> {
     let opts = ReportOptions {
         convergence_sigma: args.convergence_sigma,
         alignment_sigma: args.alignment_sigma,
@@ -251,9 +260,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
         y_axes: args.y_axes,
         stop: stop.clone(),
     };
-    let minima_opts = minima_options(&args.minima, &stop);
-    // One writer of OUT/report (and OUT/minima) at a time; a `run` may go on meanwhile.
-    let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
+    let minima_opts = minima_options(&args.minima, stop);
     let summary = if args.no_minima {
         report(&args.out, &opts).map_err(failure)?
     } else {

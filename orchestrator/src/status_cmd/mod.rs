@@ -5,6 +5,7 @@
 
 mod state;
 
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use eigensweep_common::exit_codes;
@@ -14,11 +15,33 @@ use crate::cli::StatusArgs;
 use crate::failure::{Failure, WithExitCode};
 use crate::output_lock::utc_text;
 pub(crate) use state::recorded_data;
-use state::{duration_text, read_status, SweepStatus, TaskState};
+pub(crate) use state::SweepStatus;
+use state::{duration_text, read_status, TaskState};
 
 pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
-    let out = &args.out;
-    crate::output_dir::require_output_dir("status", out)?;
+    crate::output_dir::require_output_dir("status", &args.out)?;
+    let status = read_output_status(&args.out)?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&status).exit_code(exit_codes::INTERNAL, "JSON")?;
+        crate::console::say!("{text}");
+    } else {
+        crate::console::say!("{}", render(&status).trim_end_matches('\n'));
+    }
+    if status.complete {
+        return Ok(());
+    }
+    let c = &status.counts;
+    Err(Failure {
+        code: exit_codes::INCOMPLETE,
+        error: anyhow::anyhow!("sweep not complete: {} of {} tasks done", c.done, c.tasks),
+    })
+}
+
+/// The state of the sweep in `out` now, from its files (see [`state`]).
+///
+/// # Errors
+/// [`exit_codes::INPUT`] when `out` has no readable `sweep.yaml`.
+pub(crate) fn read_output_status(out: &Path) -> Result<SweepStatus, Failure> {
     let sweep_file = out.join("sweep.yaml");
     if !sweep_file.is_file() {
         return Err(Failure {
@@ -33,7 +56,7 @@ pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
     let mut sweep = read_sweep(
         &sweep_file,
         &Overrides {
-            output: Some(out.clone()),
+            output: Some(out.to_path_buf()),
             ..Overrides::default()
         },
     )
@@ -54,21 +77,7 @@ pub(crate) fn run(args: StatusArgs) -> Result<(), Failure> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let status = read_status(out, &sweep, now_ms);
-    if args.json {
-        let text = serde_json::to_string_pretty(&status).exit_code(exit_codes::INTERNAL, "JSON")?;
-        crate::console::say!("{text}");
-    } else {
-        crate::console::say!("{}", render(&status).trim_end_matches('\n'));
-    }
-    if status.complete {
-        return Ok(());
-    }
-    let c = &status.counts;
-    Err(Failure {
-        code: exit_codes::INCOMPLETE,
-        error: anyhow::anyhow!("sweep not complete: {} of {} tasks done", c.done, c.tasks),
-    })
+    Ok(read_status(out, &sweep, now_ms))
 }
 
 /// The report for people.
