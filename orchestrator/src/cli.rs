@@ -303,6 +303,12 @@ pub struct RunArgs {
     /// The sweep and its overrides.
     #[command(flatten)]
     pub sweep: SweepArgs,
+    /// Continue the finished runs in the output that differ from this sweep's only in their
+    /// step count (`--set training.steps=…` with the same snapshot and evaluation steps up to
+    /// their end): their steps, snapshots and tables are kept and they train on from their
+    /// last step. Runs that cannot be continued are named, with why, and nothing changes.
+    #[arg(long, help_heading = "Output")]
+    pub extend: bool,
     /// Runs executed at the same time.
     #[arg(long, default_value_t = 1, value_parser = positive, help_heading = "Parallelism")]
     pub jobs: usize,

@@ -203,6 +203,7 @@ impl Ledger {
     ) -> Result<(Self, Vec<usize>), Failure> {
         prep.check_table_formats()?;
         prep.check_checkpoint_versions()?;
+        super::extend::settle(prep)?;
         prep.check_foreign_outputs()?;
         prep.write_sweep_file()?;
         let super::runs_tables::StartingTable { records, outside } = prep.starting_table()?;

@@ -6,12 +6,15 @@
 //! baseline network; [`dispatch`] is what worker threads see and the ledger (runs table,
 //! summary, progress), [`eta`] the time left it shows; [`coordinator`] is the main thread that hands out tasks, to this
 //! process's workers and, under MPI, to other ranks; `fleet` is the MPI side (rank start-up,
-//! the other ranks' main threads); [`threads`] sizes CPU threads when processes share a node.
+//! the other ranks' main threads); [`threads`] sizes CPU threads when processes share a node;
+//! [`extend`] continues finished runs to more steps (`--extend`), [`extendable`] says which.
 
 mod config_diff;
 mod coordinator;
 mod dispatch;
 mod eta;
+mod extend;
+mod extendable;
 #[cfg(feature = "mpi")]
 mod fleet;
 mod prepare;

@@ -106,6 +106,8 @@ pub(super) struct Prepared {
     pub ensembles: Vec<Vec<usize>>,
     /// Where this launch's tasks compute (checked usable at start).
     pub device: DeviceRequest,
+    /// `--extend`: continue the output's finished runs of another step count as this sweep's.
+    pub extend: bool,
     /// This launch's hold on the output (or its shard) while it lives; `None` in the processes
     /// that do not own the launch (MPI ranks other than 0) and with `--no-lock`.
     pub _lock: Option<OutputLock>,
@@ -235,6 +237,7 @@ pub(super) fn prepare(args: &RunArgs, owner: bool) -> Result<Prepared, Failure> 
         table_path,
         shard,
         device,
+        extend: args.extend,
         _lock: lock,
     })
 }
@@ -567,10 +570,13 @@ impl Prepared {
         if foreign.is_empty() {
             return Ok(());
         }
+        let hint = super::extend::hint(self)
+            .map(|h| format!("\n{h}"))
+            .unwrap_or_default();
         Err(Failure {
             code: exit_codes::INPUT,
             error: anyhow::anyhow!(
-                "outputs in {} were written under another configuration:\n  {}\nuse another --out, or delete those directories to recompute them",
+                "outputs in {} were written under another configuration:\n  {}\nuse another --out, or delete those directories to recompute them{hint}",
                 self.out.display(),
                 foreign.join("\n  ")
             ),

@@ -198,23 +198,27 @@ impl Prepared {
         })
     }
 
+    /// Whether `path` is the runs table of a shard of this launch's split (this launch's own
+    /// included): those shards run beside it and own their tables, which hold only their own
+    /// tasks, so no other launch rewrites them.
+    pub(super) fn owned_by_a_sibling_shard(&self, path: &Path) -> bool {
+        match self.shard {
+            Some((_, k)) => path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("runs-shard-") && n.ends_with(&format!("-of-{k}.parquet"))
+            }),
+            None => false,
+        }
+    }
+
     /// Step 3 of the module's docs: removes the rows of this launch's tasks from every other
     /// runs table (a whole-sweep launch: every row, and the shard tables with them), marks
     /// the rows of tasks the sweep file does not list, and removes tables left empty. Call
     /// after this launch's own table is written. Tables that cannot be read are left as they
     /// are (a warning named them).
     pub(super) fn fold_other_tables(&self, taken: &BTreeSet<String>) -> Result<(), Failure> {
-        // Shards of this launch's split run beside it and own their tables, which hold only
-        // their own tasks: never rewritten here.
-        let same_split = |path: &Path| match self.shard {
-            Some((_, k)) => path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with("runs-shard-") && n.ends_with(&format!("-of-{k}.parquet"))
-            }),
-            None => false,
-        };
         let others: Vec<_> = runs_table_files(&self.out)
             .into_iter()
-            .filter(|p| *p != self.table_path && !same_split(p))
+            .filter(|p| *p != self.table_path && !self.owned_by_a_sibling_shard(p))
             .collect();
         if others.is_empty() {
             return Ok(());
@@ -301,7 +305,7 @@ fn outside_note(outside: &[RunRecord]) -> String {
 /// An exclusive `flock` on [`RUNS_TABLES_LOCK`] while this process rewrites other launches'
 /// tables; `None` where the filesystem has no locks (the output lock, or `--no-lock`, already
 /// keeps overlapping launches apart; only shards of one split share the tables).
-fn lock_tables(out: &Path) -> Option<File> {
+pub(super) fn lock_tables(out: &Path) -> Option<File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -73,7 +73,7 @@ pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};
 pub use state::{
     ChosenRow, RunDirState, RunsTables, TaskStatus, CHECKPOINT_FILE, DIVERGED_MARKER,
-    SUCCESS_MARKER,
+    EXTENDING_MARKER, SUCCESS_MARKER,
 };
 pub use weights::{read_weight_rows, WeightRow};
 

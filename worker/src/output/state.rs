@@ -28,6 +28,11 @@ pub const SUCCESS_MARKER: &str = "_SUCCESS";
 pub const DIVERGED_MARKER: &str = "_DIVERGED";
 /// File name, in a run directory, of the run's checkpoint.
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
+/// File name, in a run directory, of the intent of a finished run's continuation to more
+/// steps (`eigensweep run --extend`): written before the run's files change and removed once
+/// they all belong to the continued run, so that an interrupted continuation is finished by
+/// the next launch and never read as a finished run meanwhile.
+pub const EXTENDING_MARKER: &str = "_EXTENDING";
 
 /// The status of a run or baseline task, as the runs tables' `status` column spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,12 +99,18 @@ pub enum RunDirState {
     Done,
     /// `_DIVERGED`, with the step it holds (`None` if unreadable).
     Diverged(Option<u64>),
+    /// `_EXTENDING`: a finished run being continued to more steps, its files partly of the
+    /// run it was and partly of the run it becomes; unfinished whatever other marker is
+    /// still there (the next `run` completes the continuation).
+    Extending,
 }
 
 impl RunDirState {
     /// Reads the markers of the run directory `dir` (which need not exist).
     pub fn read(dir: &Path) -> Self {
-        if dir.join(SUCCESS_MARKER).exists() {
+        if dir.join(EXTENDING_MARKER).exists() {
+            RunDirState::Extending
+        } else if dir.join(SUCCESS_MARKER).exists() {
             RunDirState::Done
         } else if dir.join(DIVERGED_MARKER).exists() {
             let step = std::fs::read_to_string(dir.join(DIVERGED_MARKER))
@@ -119,7 +130,7 @@ impl RunDirState {
         match self {
             RunDirState::Done => Some(TaskStatus::Done),
             RunDirState::Diverged(_) => Some(TaskStatus::Diverged),
-            RunDirState::Fresh | RunDirState::Checkpointed => None,
+            RunDirState::Fresh | RunDirState::Checkpointed | RunDirState::Extending => None,
         }
     }
 }
@@ -297,6 +308,10 @@ mod tests {
             RunDirState::read(dir.path()).finished_status(),
             Some(TaskStatus::Done)
         );
+        // A continuation in progress is unfinished, whatever the other markers say.
+        std::fs::write(dir.path().join(EXTENDING_MARKER), b"{}").unwrap();
+        assert_eq!(RunDirState::read(dir.path()), RunDirState::Extending);
+        assert_eq!(RunDirState::read(dir.path()).finished_status(), None);
     }
 
     #[test]

@@ -111,6 +111,9 @@ pub(super) struct Launch<'a> {
     /// Wall seconds of the earlier launches.
     wall_before: f64,
     resumed_from: Option<u64>,
+    /// The step whose snapshot the checkpoint had taken already (a finished run continued to
+    /// more steps, see [`Start::snapshot_taken_at`]), until the launch has completed it.
+    snapshot_taken_at: Option<u64>,
     started: Instant,
     stages: StageSeconds,
     /// Threads and device kind of this launch, recorded in the checkpoint.
@@ -125,6 +128,9 @@ pub(super) struct Launch<'a> {
 pub(super) struct BeforeStep {
     t: u64,
     snapshot: Option<EigenSnapshot>,
+    /// The snapshot at θ_t was taken before the checkpoint (its rows are written): the step
+    /// completes it.
+    taken: bool,
     evaluation: Option<Evaluation>,
     theta: Option<Vec<f64>>,
 }
@@ -219,6 +225,7 @@ impl<'a> Launch<'a> {
             writers,
             wall_before,
             resumed_from,
+            snapshot_taken_at,
         } = Start::open(plan, saved.as_ref(), (dir, &files.checkpoint), &train)?;
         Ok(Opened::Ready(Box::new(Launch {
             plan,
@@ -234,6 +241,7 @@ impl<'a> Launch<'a> {
             warm,
             wall_before,
             resumed_from,
+            snapshot_taken_at,
             started,
             stages: StageSeconds::default(),
             threads,
@@ -299,8 +307,9 @@ impl<'a> Launch<'a> {
         stop: &AtomicBool,
     ) -> Result<Flow<'a, BeforeStep>, RunError> {
         let t = self.trainer.steps();
+        let taken = self.snapshot_taken_at == Some(t);
         // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
-        let snapshot = if self.snapshot_steps.contains(&t) {
+        let snapshot = if self.snapshot_steps.contains(&t) && !taken {
             match self.snapshot(t, stop)? {
                 Snapshot::Taken(s) => Some(s),
                 Snapshot::Stopped => {
@@ -312,16 +321,18 @@ impl<'a> Launch<'a> {
             None
         };
         let evaluation = self.evaluate(t)?;
-        let theta = if snapshot.is_some() && (self.plan.store_weights || t == self.plan.steps) {
-            Some(self.trainer.params_flat()?)
-        } else {
-            None
-        };
+        let theta =
+            if (snapshot.is_some() || taken) && (self.plan.store_weights || t == self.plan.steps) {
+                Some(self.trainer.params_flat()?)
+            } else {
+                None
+            };
         Ok(Flow::Continue(
             self,
             BeforeStep {
                 t,
                 snapshot,
+                taken,
                 evaluation,
                 theta,
             },
@@ -340,6 +351,7 @@ impl<'a> Launch<'a> {
         let BeforeStep {
             t,
             snapshot,
+            taken,
             evaluation,
             theta,
         } = before;
@@ -350,6 +362,8 @@ impl<'a> Launch<'a> {
         }
         if let Some(s) = snapshot {
             self.commit_snapshot(t, s, step.is_some(), theta)?;
+        } else if taken {
+            self.complete_taken_snapshot(t, step.is_some(), theta)?;
         }
         if step.as_ref().is_some_and(|s| !s.record.loss.is_finite()) {
             // The loss at θ_t is non-finite: the run diverged at step t.
@@ -525,6 +539,43 @@ impl<'a> Launch<'a> {
         self.warm = Some(warm_start_vectors(&s.eigen));
         self.snapshots_done += 1;
         self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    /// Completes the snapshot at θ_t that the checkpoint had taken already (a finished run
+    /// continued to more steps): its rows get the alignments with the gradient and update of
+    /// the step t → t+1 just taken (if `stepped`), computed from the snapshot's f64 vectors
+    /// (the checkpoint's warm start) as [`Launch::commit_snapshot`] computes them, and θ_t is
+    /// kept where a snapshot keeps it. The rows are in the table's last part, written with the
+    /// checkpoint; rewriting it is idempotent, so a launch killed before its next checkpoint
+    /// does it again with the same result.
+    fn complete_taken_snapshot(
+        &mut self,
+        t: u64,
+        stepped: bool,
+        theta: Option<Vec<f64>>,
+    ) -> Result<(), RunError> {
+        let started = Instant::now();
+        let (grad, update) = match (stepped, self.trainer.last_step_vectors()?) {
+            (true, Some(v)) => (Some(v.gradient), Some(v.update)),
+            _ => (None, None),
+        };
+        let vectors = self.warm.as_deref().ok_or_else(|| {
+            RunError::Plan(format!(
+                "the checkpoint counts the snapshot at step {t} as taken but holds no vectors of it"
+            ))
+        })?;
+        self.writers
+            .complete_snapshot(t, vectors, (grad.as_deref(), update.as_deref()))?;
+        if let Some(theta) = theta {
+            self.writers.weights.push(WeightRow {
+                run_key: self.plan.key.clone(),
+                step: t,
+                theta: flat_f32(&theta),
+            });
+        }
+        self.snapshot_taken_at = None;
+        self.stages.writing += started.elapsed().as_secs_f64();
         Ok(())
     }
 

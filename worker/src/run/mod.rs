@@ -7,12 +7,15 @@
 //!   run drops any part written after its last checkpoint and continues, so its final tables
 //!   hold exactly the rows of an uninterrupted run with the same thread count;
 //! - no torn files: parts and checkpoints are written to a temporary name and renamed;
-//! - a clear end state: `_SUCCESS` or `_DIVERGED` markers, so a finished run is skipped.
+//! - a clear end state: `_SUCCESS` or `_DIVERGED` markers, so a finished run is skipped;
+//! - continuation: a finished run can be turned into the run of a longer configuration that
+//!   resumes from its last step ([`continue_finished_run`]).
 
 mod baseline;
 mod checkpoint;
 mod ensemble;
 mod executor;
+mod extension;
 mod launch;
 mod start;
 pub(crate) mod statistics;
@@ -22,6 +25,7 @@ pub use baseline::{baseline_done, execute_baseline, BaselinePlan};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use ensemble::{execute_ensemble, fusible, EnsembleOutcome, Progress};
 pub use executor::{execute, RunError, RunPlan, RunProgress, RunReport, RunStatus, StageSeconds};
+pub use extension::{continue_finished_run, Continuation, Continued};
 pub use tables::run_tables;
 
 #[cfg(test)]

@@ -30,6 +30,11 @@ pub(super) struct Start {
     pub(super) wall_before: f64,
     /// The step resumed from (`None`: a fresh start).
     pub(super) resumed_from: Option<u64>,
+    /// The starting step, when its snapshot was taken before the checkpoint: a finished run
+    /// continued to more steps (`run::extension`), whose last snapshot's rows are written but
+    /// whose step from there was never taken. The launch then takes that step without taking
+    /// the snapshot again and fills in the snapshot's alignments with it.
+    pub(super) snapshot_taken_at: Option<u64>,
 }
 
 /// What a launch finds in the run's directory before it starts.
@@ -38,6 +43,15 @@ pub(super) enum Found {
     Finished(RunReport),
     /// It goes on, from its checkpoint where there is one.
     Continue(Option<Checkpoint>),
+}
+
+/// The checkpoint's step, if its snapshot is among the snapshots it counts as done: every
+/// checkpoint a launch writes counts only the snapshots before its step (a checkpoint is taken
+/// after the step following a snapshot, or before an abandoned one), except a finished run's
+/// last, which a continuation to more steps leaves as it was (`run::extension`).
+fn snapshot_taken_at(plan: &RunPlan, c: &Checkpoint) -> Option<u64> {
+    let before = plan.snapshot_steps.iter().filter(|&&s| s < c.step).count() as u64;
+    (plan.snapshot_steps.contains(&c.step) && c.snapshots_done == before + 1).then_some(c.step)
 }
 
 impl Start {
@@ -154,6 +168,7 @@ impl Start {
                 writers: Writers::open(plan, dir, &[])?,
                 wall_before: 0.0,
                 resumed_from: None,
+                snapshot_taken_at: None,
             });
         };
         let params = Params::from_flat(&plan.arch, &c.params, dtype, device)?;
@@ -193,6 +208,7 @@ impl Start {
             writers,
             wall_before: c.wall_seconds,
             resumed_from: Some(c.step),
+            snapshot_taken_at: snapshot_taken_at(plan, c),
         })
     }
 }

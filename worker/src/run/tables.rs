@@ -6,7 +6,10 @@ use std::path::Path;
 use super::executor::flat_f32;
 use super::executor::{RunError, RunPlan};
 use super::statistics::{self, SnapshotStatistic};
-use crate::output::{remove_parts_from, MetricRow, PartWriter, SnapshotRow, TableRow, WeightRow};
+use crate::output::{
+    part_file_name, read_table, remove_parts_from, write_table_atomically, MetricRow, PartWriter,
+    SnapshotRow, TableRow, WeightRow,
+};
 use crate::snapshot::{alignment, ipr, EigenSnapshot};
 
 /// One table of a run: its part writer (absent for an optional table the run does not write,
@@ -53,6 +56,13 @@ impl<R: TableRow> Table<R> {
             writer.write_part(&rows)?;
         }
         Ok(())
+    }
+
+    /// The last part written, if the table is written and has one.
+    fn last_part(&self) -> Option<std::path::PathBuf> {
+        let writer = self.writer.as_ref()?;
+        let last = writer.next_index().checked_sub(1)?;
+        Some(writer.dir().join(part_file_name(last)))
     }
 
     /// (table, next part index) for the checkpoint; `None` for a table not written.
@@ -137,6 +147,53 @@ impl Writers {
         for statistic in &mut self.statistics {
             statistic.commit(run_key, t);
         }
+    }
+
+    /// Sets the gradient and update alignments (NaN when `grad` and `update` are `None`) of the
+    /// rows of the snapshot at step `t` that a checkpoint had already written, in the last
+    /// part of the snapshots table: what [`Writers::commit_snapshot`] computes, from the same
+    /// f64 `vectors` (the snapshot's eigenvectors, in eigen-index order, as the checkpoint's
+    /// warm start holds them). The part is rewritten whole, atomically.
+    ///
+    /// # Errors
+    /// [`RunError::Plan`] when the last part holds no rows of step `t`, or a row whose index
+    /// has no vector; table errors.
+    pub(super) fn complete_snapshot(
+        &mut self,
+        t: u64,
+        vectors: &[Vec<f64>],
+        (grad, update): (Option<&[f64]>, Option<&[f64]>),
+    ) -> Result<(), RunError> {
+        let path = self.snapshots.last_part().ok_or_else(|| {
+            RunError::Plan(format!(
+                "the snapshot at step {t} is counted as taken, but the snapshots table has no part"
+            ))
+        })?;
+        let mut rows: Vec<SnapshotRow> = read_table(&path)?;
+        let mut completed = 0;
+        for row in rows.iter_mut().filter(|r| r.step == t) {
+            let vector = (row.index as usize)
+                .checked_sub(1)
+                .and_then(|i| vectors.get(i))
+                .ok_or_else(|| {
+                    RunError::Plan(format!(
+                        "{}: eigen-index {} at step {t} has no vector in the checkpoint",
+                        path.display(),
+                        row.index
+                    ))
+                })?;
+            row.grad_alignment = grad.map_or(f64::NAN, |g| alignment(vector, g));
+            row.update_alignment = update.map_or(f64::NAN, |u| alignment(vector, u));
+            completed += 1;
+        }
+        if completed == 0 {
+            return Err(RunError::Plan(format!(
+                "{} holds no rows of the snapshot at step {t}, which the checkpoint counts as taken",
+                path.display()
+            )));
+        }
+        write_table_atomically(&path, &rows)?;
+        Ok(())
     }
 
     /// The statistics' state for the checkpoint, by table; only those that have some.
