@@ -74,10 +74,10 @@ pub struct BenchReport {
 }
 
 /// SplitMix64: a tiny deterministic generator, enough for synthetic vectors.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next_f32(&mut self) -> f32 {
+    pub(crate) fn next_f32(&mut self) -> f32 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -87,7 +87,7 @@ impl SplitMix {
     }
 }
 
-fn normalise(v: &mut [f32]) {
+pub(crate) fn normalise(v: &mut [f32]) {
     let norm = v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
     v.iter_mut()
         .for_each(|x| *x = (f64::from(*x) / norm) as f32);

@@ -27,6 +27,7 @@
 //! Definitions follow `METHOD.md` of the study ("Two-time and across-run statistics").
 
 pub mod bench;
+pub mod bench_update;
 pub mod catalog;
 mod engine;
 pub mod frontier;
@@ -56,6 +57,7 @@ use std::time::Instant;
 use eigensweep_worker::output::{list_parts, write_table_atomically};
 
 pub use bench::{bench, BenchOptions, BenchReport};
+pub use bench_update::{bench_update, UpdateBenchOptions, UpdateBenchReport};
 pub use catalog::Catalog;
 pub use error::AnalysisError;
 pub use options::{AnalyzeOptions, AnalyzeReport, ClusterProcess, Progress};

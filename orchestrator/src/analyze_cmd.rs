@@ -13,43 +13,12 @@
 //! [`OUTPUT`](exit_codes::OUTPUT), naming the file and the cause; an input it cannot read (a
 //! torn part, a table of a newer eigensweep) exits with [`INPUT`](exit_codes::INPUT).
 
-use std::path::Path;
-
-use eigensweep_analysis::{analyze, AnalysisError, AnalyzeOptions, AnalyzeReport};
+use eigensweep_analysis::AnalyzeOptions;
 use eigensweep_common::exit_codes;
 use eigensweep_common::stop::StopFlag;
-use eigensweep_worker::output::fatal_io_cause;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::AnalyzeArgs;
 use crate::failure::Failure;
-
-/// The exit code of an analysis error. A full disk (or quota, read-only or failing
-/// filesystem) is an output failure wherever in the chain of causes it sits.
-fn failure(e: AnalysisError) -> Failure {
-    let code = match &e {
-        _ if fatal_io_cause(&e).is_some() => exit_codes::OUTPUT,
-        AnalysisError::Interrupted { .. } => return Failure {
-            code: exit_codes::INTERRUPTED,
-            error: anyhow::Error::new(e).context(
-                "stopped by a signal; run the same `eigensweep analyze` command again to continue",
-            ),
-        },
-        AnalysisError::Job { output: true, .. } => exit_codes::OUTPUT,
-        AnalysisError::Option { .. } => exit_codes::USAGE,
-        // A torn part or a table of a newer format is a bad input, as for report and run.
-        AnalysisError::Output(o) if o.is_reading() => exit_codes::INPUT,
-        AnalysisError::NotAnOutput { .. }
-        | AnalysisError::Data { .. }
-        | AnalysisError::Job { .. } => exit_codes::INPUT,
-        AnalysisError::Output(_) | AnalysisError::Io { .. } => exit_codes::OUTPUT,
-        AnalysisError::Engine(_) => exit_codes::INTERNAL,
-    };
-    Failure {
-        code,
-        error: anyhow::Error::new(e),
-    }
-}
 
 pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
     // First, so that a signal at any later moment is a request to stop, not a kill.
@@ -96,70 +65,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> Result<(), Failure> {
     // Beside a `run` is fine (it reads the snapshots as far as they go); beside another
     // analysis is not (both would write the same tables).
     let _lock = crate::output_lock::acquire_for_analysis(&args.out)?;
-    run_process(&args.out, &opts, true).map(|_| ())
-}
-
-/// Runs the analysis in this process; `leader` prints the bar and the report.
-pub(crate) fn run_process(
-    out: &Path,
-    opts: &AnalyzeOptions,
-    leader: bool,
-) -> Result<AnalyzeReport, Failure> {
-    let bar = if leader {
-        ProgressBar::new(0)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "analyze [{bar:30}] {pos}/{len} snapshot pairs  {per_sec}  {elapsed_precise}, ETA {eta}",
-        )
-        .expect("template")
-        .progress_chars("=> "),
-    );
-    let report = analyze(out, opts, &|p| {
-        bar.set_length(p.pairs_total);
-        bar.set_position(p.pairs_done);
-    })
-    .map_err(failure)?;
-    bar.finish_and_clear();
-    if leader {
-        print_report(&report, opts);
-    }
-    Ok(report)
-}
-
-fn print_report(r: &AnalyzeReport, opts: &AnalyzeOptions) {
-    let processes = opts.process.as_ref().map_or(1, |p| p.addresses.len());
-    crate::console::say!(
-        "analysed {} runs ({} finished) and {} baselines with {} worker(s) × {} process(es) in {:.1} s",
-        r.runs, r.runs_finished, r.baselines, opts.workers, processes, r.seconds
-    );
-    crate::console::say!(
-        "tile pairs: {} computed, {} reused; snapshot pairs: {} computed, {} reused",
-        r.jobs_computed,
-        r.jobs_reused,
-        r.pairs_computed,
-        r.pairs_reused
-    );
-    if r.product_seconds > 0.0 {
-        crate::console::say!(
-            "this process: tile products {:.2} s ({:.1} GFLOP/s per worker), reading {:.2} s, rows and writing {:.2} s",
-            r.product_seconds,
-            r.product_flops / r.product_seconds / 1e9,
-            r.load_seconds,
-            r.write_seconds
-        );
-    }
-    if !r.runs_diverged.is_empty() {
-        crate::console::say!(
-            "note: {} run(s) diverged: {}. Their pairs are in the per-run tables up to the \
-             divergence; alignment_summary and spectrum_summary leave them out, as does the report",
-            r.runs_diverged.len(),
-            r.runs_diverged.join(", ")
-        );
-    }
-    crate::console::say!("tables in {}", r.dir.display());
+    crate::analyze_pass::run_process(&args.out, &opts, true).map(|_| ())
 }
 
 #[cfg(feature = "mpi")]
@@ -258,7 +164,7 @@ mod cluster {
             index: rank as usize,
             addresses,
         });
-        let result = super::run_process(out, &opts, rank == 0).map(|_| ());
+        let result = crate::analyze_pass::run_process(out, &opts, rank == 0).map(|_| ());
         // Every rank ends with the worst exit code, so mpirun's status means something.
         let code = result.as_ref().err().map_or(0, |f| f.code);
         let mut worst = 0;

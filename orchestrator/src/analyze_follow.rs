@@ -178,7 +178,7 @@ pub(crate) fn follow(args: &AnalyzeArgs, opts: &AnalyzeOptions) -> Result<(), Fa
                     force,
                     ..opts.clone()
                 };
-                let report = crate::analyze_cmd::run_process(out, &pass_opts, false)?;
+                let report = crate::analyze_pass::run_process(out, &pass_opts, false)?;
                 force = false;
                 crate::console::say!(
                     "pass {pass}: {} snapshot pairs computed, {} reused in {:.1} s; {}",

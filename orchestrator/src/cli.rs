@@ -499,9 +499,20 @@ pub struct BenchArgs {
     /// Snapshots per run for `--analysis` (the paper: 1,584).
     #[arg(long, default_value_t = 1584)]
     pub analysis_snapshots: usize,
-    /// Eigen-indices per snapshot for `--analysis`.
+    /// Eigen-indices per snapshot for `--analysis` and `--analysis-update`.
     #[arg(long, default_value_t = 1)]
     pub analysis_k: usize,
+    /// Measure what keeping the analysis current costs (`analyze --follow`): a synthetic
+    /// sweep of --update-runs runs × --update-snapshots snapshots at N = 89,610, one new
+    /// snapshot, the incremental pass against `analyze --force`.
+    #[arg(long)]
+    pub analysis_update: bool,
+    /// Runs for --analysis-update.
+    #[arg(long, default_value_t = 60, value_parser = positive)]
+    pub update_runs: usize,
+    /// Snapshots per run for --analysis-update (the 60,000-digit reproduction: 68).
+    #[arg(long, default_value_t = 68, value_parser = positive)]
+    pub update_snapshots: usize,
     /// Measure a CUDA GPU against this machine's CPU instead: one HVP on --hvp-samples
     /// images, training steps/s, a top-3 snapshot, 1/2/4 runs sharing the GPU and
     /// bit-reproducibility (needs the `cuda` build; see --device).

@@ -6,6 +6,7 @@
 
 mod analyze_cmd;
 mod analyze_follow;
+mod analyze_pass;
 #[macro_use]
 mod console;
 pub mod bench;

@@ -38,6 +38,20 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         );
         return emit(&report, args.write.as_deref());
     }
+    if args.analysis_update {
+        let report = format!(
+            "## `eigensweep bench --analysis-update{}` — {}\n\n{}",
+            if args.quick { " --quick" } else { "" },
+            timestamp(),
+            analysis::measure_update(
+                args.update_runs,
+                args.update_snapshots,
+                args.analysis_k,
+                args.quick
+            )?
+        );
+        return emit(&report, args.write.as_deref());
+    }
     if args.fleet {
         let report = format!(
             "## `eigensweep bench --fleet{}` — {}\n\n{}",
