@@ -112,20 +112,32 @@ fn a_follower_holds_the_lock_stops_on_sigterm_and_goes_on_after_sigkill() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while !read_run_records(&runs_table_path(&out))
-        .is_ok_and(|rows| rows.iter().any(|r| r.snapshots_done.is_some_and(|n| n >= 2)))
-    {
-        assert!(start.elapsed() < Duration::from_secs(120), "no progress within 120 s");
+    while !read_run_records(&runs_table_path(&out)).is_ok_and(|rows| {
+        rows.iter()
+            .any(|r| r.snapshots_done.is_some_and(|n| n >= 2))
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no progress within 120 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     sigterm(&launch);
     let (o, _) = wait_at_most(launch, Duration::from_secs(60), "run");
-    assert_eq!(o.status.code(), Some(exit_codes::INTERRUPTED), "{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(exit_codes::INTERRUPTED),
+        "{}",
+        stderr(&o)
+    );
 
     let wait_for_frontier = |what: &str| {
         let start = Instant::now();
         while !out.join("analysis/_frontier.json").is_file() {
-            assert!(start.elapsed() < Duration::from_secs(60), "{what}: no frontier in 60 s");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{what}: no frontier in 60 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     };
@@ -136,7 +148,12 @@ fn a_follower_holds_the_lock_stops_on_sigterm_and_goes_on_after_sigkill() {
     assert_eq!(o.status.code(), Some(exit_codes::LOCKED), "{}", stderr(&o));
     sigterm(&first);
     let (o, took) = wait_at_most(first, Duration::from_secs(10), "analyze --follow");
-    assert_eq!(o.status.code(), Some(exit_codes::INTERRUPTED), "{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(exit_codes::INTERRUPTED),
+        "{}",
+        stderr(&o)
+    );
     assert!(took < Duration::from_secs(5), "{took:?} to stop");
     assert!(stderr(&o).contains("_frontier.json"), "{}", stderr(&o));
     assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));

@@ -118,8 +118,11 @@ fn measure(dir: &Path, opts: &UpdateBenchOptions) -> Result<UpdateBenchReport, A
     };
     let first = timed(dir, &analyze_opts)?;
     let (dirs, part) = first_run.ok_or_else(|| AnalysisError::data(dir, "no runs to measure"))?;
-    PartWriter::<SnapshotRow>::open(&dirs.snapshots, part)?
-        .write_part(&snapshot_rows(0, opts.snapshots, opts))?;
+    PartWriter::<SnapshotRow>::open(&dirs.snapshots, part)?.write_part(&snapshot_rows(
+        0,
+        opts.snapshots,
+        opts,
+    ))?;
     let update = timed(dir, &analyze_opts)?;
     let force = timed(
         dir,

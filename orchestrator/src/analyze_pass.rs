@@ -99,4 +99,3 @@ fn print_report(r: &AnalyzeReport, opts: &AnalyzeOptions) {
     }
     crate::console::say!("tables in {}", r.dir.display());
 }
-

@@ -64,9 +64,9 @@ mod wording;
 pub use error::{FieldError, Location, SweepError};
 pub use expand::{BaselineTask, RecordedConfig, RunSpec};
 pub use file::{
-    BaselineSpec, DEFAULT_MAX_PRODUCTS, DEFAULT_TOL, DEFAULT_TOP_K, BiasInit, Count, DatasetSpec, ExtraEigenSpec, LrScheduleKind, LrScheduleSpec,
+    BaselineSpec, BiasInit, Count, DatasetSpec, ExtraEigenSpec, LrScheduleKind, LrScheduleSpec,
     ModelSpec, Normalize, OptimizerKind, OptimizerSpec, Schedule, SnapshotSpec, SweepFile,
-    TrainingSpec,
+    TrainingSpec, DEFAULT_MAX_PRODUCTS, DEFAULT_TOL, DEFAULT_TOP_K,
 };
 pub use grid::{Grid, OptimizerEntry, Variant};
 pub use key::KEY_FORMAT_VERSION;
