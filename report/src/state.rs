@@ -18,7 +18,7 @@ use std::path::Path;
 use eigensweep_analysis::Catalog;
 use eigensweep_common::provenance::Provenance;
 use eigensweep_worker::output::state::prefer;
-use eigensweep_worker::output::{ChosenRow, MetricRow, RunRecord, RunsTables};
+use eigensweep_worker::output::{ChosenRow, MetricRow, RunRecord, RunsTables, TaskStatus};
 
 use crate::inputs::{read_columns, SweepInfo};
 use crate::ReportError;
@@ -288,18 +288,18 @@ impl SweepState {
             } else if let Some(step) = entry.and_then(|e| diverged_marker(&e.dirs.root)) {
                 RunStatus::Diverged { step }
             } else {
-                match row.map(|r| r.status.as_str()) {
-                    Some("done") => RunStatus::Done,
-                    Some("diverged") => RunStatus::Diverged {
+                match row.map(RunRecord::task_status) {
+                    Some(Some(TaskStatus::Done)) => RunStatus::Done,
+                    Some(Some(TaskStatus::Diverged)) => RunStatus::Diverged {
                         step: row.and_then(|r| r.steps_done),
                     },
-                    Some("failed") => RunStatus::Failed {
+                    Some(Some(TaskStatus::Failed)) => RunStatus::Failed {
                         error: row
                             .and_then(|r| r.error.clone())
                             .unwrap_or_else(|| "no error recorded".into()),
                     },
                     None if entry.is_none() => RunStatus::NotStarted,
-                    Some("pending")
+                    Some(Some(TaskStatus::Pending))
                         if entry.is_none() && row.and_then(|r| r.steps_done).is_none() =>
                     {
                         RunStatus::NotStarted
@@ -307,7 +307,7 @@ impl SweepState {
                     status => RunStatus::Unfinished {
                         step: row.and_then(|r| r.steps_done).or(last_snapshot),
                         total: steps_total,
-                        running: status == Some("running"),
+                        running: status == Some(Some(TaskStatus::Running)),
                     },
                 }
             };

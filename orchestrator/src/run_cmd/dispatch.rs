@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use eigensweep_common::exit_codes;
 use eigensweep_common::provenance::Provenance;
-use eigensweep_worker::output::{runs_table_path, write_table_atomically, RunRecord};
+use eigensweep_worker::output::{runs_table_path, write_table_atomically, RunRecord, TaskStatus};
 use indicatif::{MultiProgress, ProgressBar};
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +25,8 @@ use crate::failure::{Failure, WithExitCode};
 /// A change to one row of the runs table (a closure cannot cross MPI, so the change is data).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct RecordUpdate {
-    pub status: Option<String>,
+    #[serde(with = "super::status_serde::option")]
+    pub status: Option<TaskStatus>,
     pub error: Option<String>,
     pub host: Option<String>,
     pub rank: Option<u32>,
@@ -56,7 +57,7 @@ impl RecordUpdate {
             note = r.start_attempt(p);
         }
         if let Some(s) = &self.status {
-            r.status = s.clone();
+            r.status = s.as_str().into();
         }
         if self.error.is_some() {
             r.error = self.error.clone();
@@ -117,7 +118,7 @@ pub(super) fn work(ctx: &WorkerContext, dispatch: &dyn Dispatch, job: usize) {
             dispatch.finished(
                 index,
                 Ok(TaskOutcome {
-                    status: "pending".into(),
+                    status: TaskStatus::Pending,
                     ..TaskOutcome::default()
                 }),
             );
@@ -139,7 +140,7 @@ pub(super) fn work(ctx: &WorkerContext, dispatch: &dyn Dispatch, job: usize) {
             dispatch.record(
                 &key,
                 RecordUpdate {
-                    status: Some("failed".into()),
+                    status: Some(TaskStatus::Failed),
                     error: Some(text.clone()),
                     end_time: Some(super::task::now_ms()),
                     ..RecordUpdate::default()
@@ -147,7 +148,7 @@ pub(super) fn work(ctx: &WorkerContext, dispatch: &dyn Dispatch, job: usize) {
             )?;
             Ok(TaskOutcome {
                 problem: Some(format!("{}: {text}", ctx.prep.tasks[index].label())),
-                status: "failed".into(),
+                status: TaskStatus::Failed,
                 worked: true,
                 ..TaskOutcome::default()
             })
@@ -211,7 +212,7 @@ impl Ledger {
         let finished_before = |i: usize| {
             records
                 .get(prep.tasks[i].key())
-                .is_some_and(|r| r.status == "done" || r.status == "diverged")
+                .is_some_and(RunRecord::is_finished)
         };
         // A fused ensemble is one unit of work: its leader is handed out for all its runs.
         let mut order: Vec<usize> = (0..prep.tasks.len())
@@ -290,7 +291,7 @@ impl Ledger {
     /// that a request for work never waits behind a file write.
     pub(super) fn record_later(&mut self, key: &str, update: &RecordUpdate) {
         if let Some(r) = self.records.get_mut(key) {
-            if update.status.as_deref() == Some("running") {
+            if update.status == Some(TaskStatus::Running) {
                 self.progress_base.insert(
                     key.to_string(),
                     (r.steps_done.unwrap_or(0), r.snapshots_done.unwrap_or(0)),
@@ -344,7 +345,7 @@ impl Ledger {
             }
         };
         // A stopped task (pending) has not ended: the next launch continues it.
-        if outcome.status != "pending" {
+        if outcome.status != TaskStatus::Pending {
             self.ended.insert(index);
             self.bar.set_position(self.ended.len() as u64);
         }
@@ -361,7 +362,7 @@ impl Ledger {
             return;
         }
         // Stopped runs go back to the queue of the next launch: their cost is still left.
-        if outcome.status != "pending" {
+        if outcome.status != TaskStatus::Pending {
             self.cost_left -= self.costs[index];
             self.cost_worked += self.costs[index];
         }
@@ -373,7 +374,7 @@ impl Ledger {
                 self.keys.len(),
                 self.labels[index],
                 self.keys[index],
-                outcome.note.as_deref().unwrap_or(&outcome.status),
+                outcome.note.as_deref().unwrap_or(outcome.status.as_str()),
                 outcome.seconds,
                 where_.map(|w| format!(" on {w}")).unwrap_or_default(),
                 eta_text(left)
@@ -387,7 +388,7 @@ impl Ledger {
     pub(super) fn touch_running(&mut self) {
         let now = super::task::now_ms();
         for r in self.records.values_mut() {
-            if r.status == "running" {
+            if r.task_status() == Some(TaskStatus::Running) {
                 r.updated_time = Some(now);
                 self.dirty = true;
             }
@@ -403,7 +404,7 @@ impl Ledger {
             let Some(r) = self.records.get(key) else {
                 continue;
             };
-            if r.status != "running" {
+            if r.task_status() != Some(TaskStatus::Running) {
                 continue;
             }
             // A run's cost is mostly its snapshots, its time partly its steps: the share done
@@ -441,19 +442,20 @@ impl Ledger {
     /// The sweep's totals for a batch log: tasks by status and the launch's ETA
     /// ([`Ledger::seconds_left`]).
     pub(super) fn totals_line(&self) -> String {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for r in self.records.values() {
-            *counts.entry(r.status.as_str()).or_default() += 1;
-        }
-        let count = |s: &str| counts.get(s).copied().unwrap_or(0);
+        let count = |s: TaskStatus| {
+            self.records
+                .values()
+                .filter(|r| r.task_status() == Some(s))
+                .count()
+        };
         format!(
             "sweep `{}`: {} done, {} running, {} pending, {} failed, {} diverged of {} tasks; {} elapsed, {}",
             self.name,
-            count("done"),
-            count("running"),
-            count("pending"),
-            count("failed"),
-            count("diverged"),
+            count(TaskStatus::Done),
+            count(TaskStatus::Running),
+            count(TaskStatus::Pending),
+            count(TaskStatus::Failed),
+            count(TaskStatus::Diverged),
             self.records.len(),
             human_seconds(self.clock.elapsed().as_secs_f64()),
             eta_text(self.refresh_eta())
@@ -465,7 +467,7 @@ impl Ledger {
     pub(super) fn all_finished(&self) -> bool {
         self.records
             .values()
-            .all(|r| matches!(r.status.as_str(), "done" | "diverged" | "failed"))
+            .all(|r| r.is_finished() || r.task_status() == Some(TaskStatus::Failed))
     }
 
     /// Ends the launch: the exit status, and the summary of the runs that worked.
@@ -552,7 +554,7 @@ mod tests {
             seed: Some(0),
             network: None,
             config_json: "{}".into(),
-            status: "pending".into(),
+            status: TaskStatus::Pending.as_str().into(),
             error: None,
             host: None,
             rank: None,
@@ -570,7 +572,7 @@ mod tests {
             provenance: Default::default(),
         };
         RecordUpdate {
-            status: Some("running".into()),
+            status: Some(TaskStatus::Running),
             host: Some("n1".into()),
             rank: Some(3),
             start_time_if_unset: Some(9),

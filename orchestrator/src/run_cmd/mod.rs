@@ -19,6 +19,7 @@ mod extendable;
 mod fleet;
 mod prepare;
 mod runs_tables;
+mod status_serde;
 mod task;
 mod threads;
 

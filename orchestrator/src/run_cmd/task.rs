@@ -13,7 +13,7 @@ use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::device::{self, OpenedDevice};
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
 use eigensweep_worker::output::{
-    baseline_dir, fatal_io_cause, run_dir, RunDirState, CHECKPOINT_FILE,
+    baseline_dir, fatal_io_cause, run_dir, RunDirState, TaskStatus, CHECKPOINT_FILE,
 };
 use eigensweep_worker::run::{
     execute, execute_baseline, execute_ensemble, BaselinePlan, Checkpoint, RunError, RunPlan,
@@ -68,7 +68,8 @@ pub(super) struct TaskOutcome {
     /// Whether the task did any work in this launch (false: finished before).
     pub worked: bool,
     /// done, diverged, failed or pending (stopped by a signal).
-    pub status: String,
+    #[serde(with = "super::status_serde")]
+    pub status: TaskStatus,
     /// Wall-clock seconds of this attempt.
     pub seconds: f64,
     /// What the progress log says instead of the status, e.g. `checkpointed at step 1200`
@@ -268,7 +269,7 @@ fn failed(
     dispatch.record(
         key,
         RecordUpdate {
-            status: Some("failed".into()),
+            status: Some(TaskStatus::Failed),
             error: Some(text.clone()),
             host: ctx.host.clone(),
             rank: ctx.rank,
@@ -278,7 +279,7 @@ fn failed(
     )?;
     Ok(TaskOutcome {
         problem: Some(format!("{label}: failed: {text}")),
-        status: "failed".into(),
+        status: TaskStatus::Failed,
         worked: true,
         ..TaskOutcome::default()
     })
@@ -292,7 +293,7 @@ fn fatal_output(dispatch: &dyn Dispatch, key: &str, label: &str, e: &RunError) -
     let _ = dispatch.record(
         key,
         RecordUpdate {
-            status: Some("pending".into()),
+            status: Some(TaskStatus::Pending),
             ..RecordUpdate::default()
         },
     );
@@ -632,22 +633,21 @@ fn conclude_run(
                 _ => None,
             },
             status: match report.status {
-                RunStatus::Diverged { .. } => "diverged",
-                _ => "done",
-            }
-            .into(),
+                RunStatus::Diverged { .. } => TaskStatus::Diverged,
+                _ => TaskStatus::Done,
+            },
             ..TaskOutcome::default()
         }),
         Ok(report) => {
             let status = match report.status {
-                RunStatus::Done => "done",
-                RunStatus::Diverged { .. } => "diverged",
-                RunStatus::Stopped => "pending",
+                RunStatus::Done => TaskStatus::Done,
+                RunStatus::Diverged { .. } => TaskStatus::Diverged,
+                RunStatus::Stopped => TaskStatus::Pending,
             };
             dispatch.record(
                 &spec.key,
                 RecordUpdate {
-                    status: Some(status.into()),
+                    status: Some(status),
                     // A stopped run has not ended: its end time stays null.
                     end_time: (report.status != RunStatus::Stopped).then_some(ended),
                     steps_done: Some(report.steps_done),
@@ -693,7 +693,7 @@ fn conclude_run(
                 )),
                 stages: [s.training, s.eigen, s.evaluation, s.writing],
                 worked: true,
-                status: status.into(),
+                status,
                 seconds: 0.0,
             })
         }
@@ -711,7 +711,7 @@ fn conclude_run(
 /// start time kept.
 fn running(ctx: &WorkerContext, device: &OpenedDevice) -> RecordUpdate {
     RecordUpdate {
-        status: Some("running".into()),
+        status: Some(TaskStatus::Running),
         host: ctx.host.clone(),
         rank: ctx.rank,
         device: Some(device.label.clone()),
@@ -779,7 +779,7 @@ fn baseline_one(
     let ended = now_ms();
     match result {
         Ok(None) => Ok(TaskOutcome {
-            status: "done".into(),
+            status: TaskStatus::Done,
             ..TaskOutcome::default()
         }),
         Ok(Some(_)) => {
@@ -787,7 +787,7 @@ fn baseline_one(
             dispatch.record(
                 &task.key,
                 RecordUpdate {
-                    status: Some("done".into()),
+                    status: Some(TaskStatus::Done),
                     host: ctx.host.clone(),
                     rank: ctx.rank,
                     start_time_if_unset: Some(started),
@@ -798,7 +798,7 @@ fn baseline_one(
                 },
             )?;
             Ok(TaskOutcome {
-                status: "done".into(),
+                status: TaskStatus::Done,
                 worked: true,
                 ..TaskOutcome::default()
             })
@@ -807,12 +807,12 @@ fn baseline_one(
             dispatch.record(
                 &task.key,
                 RecordUpdate {
-                    status: Some("pending".into()),
+                    status: Some(TaskStatus::Pending),
                     ..RecordUpdate::default()
                 },
             )?;
             Ok(TaskOutcome {
-            status: "pending".into(),
+            status: TaskStatus::Pending,
             worked: true,
             note: Some("stopped before its eigenpairs were complete: nothing written, the next launch redoes it".into()),
             seconds: clock.elapsed().as_secs_f64(),

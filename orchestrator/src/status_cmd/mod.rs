@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use eigensweep_common::exit_codes;
 use eigensweep_common::sweep::{read_sweep, Overrides};
+use eigensweep_worker::output::TaskStatus;
 
 use crate::cli::StatusArgs;
 use crate::failure::{Failure, WithExitCode};
@@ -232,8 +233,8 @@ fn note(t: &TaskState) -> String {
     if let Some(reason) = &t.dead_reason {
         return format!("  PROBABLY DEAD: {reason}");
     }
-    match (&t.error, t.status.as_str()) {
-        (Some(e), "failed" | "diverged") => {
+    match (&t.error, t.task_status()) {
+        (Some(e), Some(TaskStatus::Failed | TaskStatus::Diverged)) => {
             let first = e.lines().next().unwrap_or_default();
             format!("  {first}")
         }

@@ -83,6 +83,13 @@ pub(crate) struct TaskState {
     pub earlier_provenance: Option<String>,
 }
 
+impl TaskState {
+    /// Its status as a type; `None` for a text this build does not know.
+    pub fn task_status(&self) -> Option<TaskStatus> {
+        TaskStatus::parse(&self.status)
+    }
+}
+
 /// A launch holding (part of) the output now.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Launch {
@@ -309,12 +316,13 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
         ..Counts::default()
     };
     for t in &tasks {
-        match t.status.as_str() {
-            "done" => counts.done += 1,
-            "running" => counts.running += 1,
-            "failed" => counts.failed += 1,
-            "diverged" => counts.diverged += 1,
-            _ => counts.pending += 1,
+        match t.task_status() {
+            Some(TaskStatus::Done) => counts.done += 1,
+            Some(TaskStatus::Running) => counts.running += 1,
+            Some(TaskStatus::Failed) => counts.failed += 1,
+            Some(TaskStatus::Diverged) => counts.diverged += 1,
+            // Pending, and a status this build does not know.
+            Some(TaskStatus::Pending) | None => counts.pending += 1,
         }
         counts.probably_dead += usize::from(t.probably_dead);
     }
@@ -366,7 +374,7 @@ fn task_state(
         key,
         kind: kind.into(),
         label,
-        status: "pending".into(),
+        status: TaskStatus::Pending.as_str().into(),
         steps_done: None,
         steps_total: totals.0,
         snapshots_done: None,
@@ -404,7 +412,7 @@ fn task_state(
     state.table = Some(table.clone());
     state.provenance = r.last_attempt();
     state.earlier_provenance = r.provenance.earlier.clone();
-    if r.status == "running" {
+    if r.task_status() == Some(TaskStatus::Running) {
         let lock = owner_lock(table).unwrap_or_default();
         let quiet_ms = r.updated_time.map(|t| now_ms - t);
         state.dead_reason = match (lock_held, quiet_ms) {
@@ -424,9 +432,11 @@ fn task_state(
 
 /// Fraction of a task's work that is done, from its snapshots (or steps) so far.
 fn progress(t: &TaskState) -> f64 {
-    match t.status.as_str() {
-        "done" | "diverged" | "failed" => return 1.0,
-        _ => {}
+    if matches!(
+        t.task_status(),
+        Some(TaskStatus::Done | TaskStatus::Diverged | TaskStatus::Failed)
+    ) {
+        return 1.0;
     }
     let ratio = |done: Option<u64>, total: Option<u64>| match (done, total) {
         (Some(d), Some(n)) if n > 0 => Some((d as f64 / n as f64).min(1.0)),
@@ -443,21 +453,21 @@ fn progress(t: &TaskState) -> f64 {
 fn eta(tasks: &[TaskState]) -> (Option<f64>, String) {
     let alive = tasks
         .iter()
-        .filter(|t| t.status == "running" && !t.probably_dead)
+        .filter(|t| t.task_status() == Some(TaskStatus::Running) && !t.probably_dead)
         .count();
     if alive == 0 {
         return (None, "no task is running".into());
     }
     let (mut work, mut seconds) = (0.0, 0.0);
     for t in tasks {
-        match t.status.as_str() {
-            "done" => {
+        match t.task_status() {
+            Some(TaskStatus::Done) => {
                 if let Some(s) = t.wall_seconds.filter(|s| *s > 0.0) {
                     work += t.cost;
                     seconds += s;
                 }
             }
-            "running" if !t.probably_dead => {
+            Some(TaskStatus::Running) if !t.probably_dead => {
                 if let (Some(start), Some(updated)) = (t.start_time_ms, t.updated_time_ms) {
                     let s = (updated - start) as f64 / 1000.0;
                     if s > 0.0 {
@@ -475,7 +485,12 @@ fn eta(tasks: &[TaskState]) -> (Option<f64>, String) {
     let rate = work / seconds;
     let remaining: f64 = tasks
         .iter()
-        .filter(|t| t.status == "pending" || t.status == "running")
+        .filter(|t| {
+            matches!(
+                t.task_status(),
+                Some(TaskStatus::Pending | TaskStatus::Running)
+            )
+        })
         .map(|t| t.cost * (1.0 - progress(t)))
         .sum();
     (

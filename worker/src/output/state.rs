@@ -35,9 +35,10 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 pub const EXTENDING_MARKER: &str = "_EXTENDING";
 
 /// The status of a run or baseline task, as the runs tables' `status` column spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TaskStatus {
     /// Not started, or stopped (by a signal) and waiting to resume from its checkpoint.
+    #[default]
     Pending,
     /// A launch is working on it.
     Running,
@@ -82,8 +83,9 @@ impl TaskStatus {
 }
 
 impl fmt::Display for TaskStatus {
+    /// The table's text, padded as the format asks (`{:>9}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
