@@ -100,20 +100,7 @@ impl Frontier {
     /// # Errors
     /// [`AnalysisError::Io`] naming the file when it cannot be written.
     pub fn save(&self, dir: &Path) -> Result<(), AnalysisError> {
-        let path = dir.join(FRONTIER_FILE);
-        let tmp = dir.join(format!(".{FRONTIER_FILE}.tmp"));
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| AnalysisError::data(&path, format!("encoding the frontier: {e}")))?;
-        let result = fs::write(&tmp, text + "\n")
-            .map_err(|e| AnalysisError::io("writing", &path, e))
-            .and_then(|()| {
-                fs::rename(&tmp, &path).map_err(|e| AnalysisError::io("renaming to", &path, e))
-            });
-        if result.is_err() {
-            // Best effort: the error that matters is the one returned.
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        crate::manifest::save_json(self, dir, FRONTIER_FILE, "the frontier", "\n")
     }
 
     /// Reads `dir/_frontier.json`; `None` when there is none or it cannot be read (an

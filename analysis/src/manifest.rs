@@ -123,21 +123,34 @@ impl Manifest {
 
     /// Writes the manifest to `dir` through a temporary file and a rename.
     pub fn save(&self, dir: &Path) -> Result<(), AnalysisError> {
-        let path = dir.join(MANIFEST_FILE);
-        let tmp = dir.join(format!(".{MANIFEST_FILE}.tmp"));
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| AnalysisError::data(&path, format!("encoding the manifest: {e}")))?;
-        let result = fs::write(&tmp, text)
-            .map_err(|e| AnalysisError::io("writing", &path, e))
-            .and_then(|()| {
-                fs::rename(&tmp, &path).map_err(|e| AnalysisError::io("renaming to", &path, e))
-            });
-        if result.is_err() {
-            // Best effort: the error that matters is the one returned.
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        save_json(self, dir, MANIFEST_FILE, "the manifest", "")
     }
+}
+
+/// Writes `value` as pretty JSON (then `end`) to `dir/file` through `.file.tmp` and a rename,
+/// so that a reader sees the old file or the new one, never part of one; `what` names it in
+/// an encoding error.
+pub(crate) fn save_json<T: Serialize>(
+    value: &T,
+    dir: &Path,
+    file: &str,
+    what: &str,
+    end: &str,
+) -> Result<(), AnalysisError> {
+    let path = dir.join(file);
+    let tmp = dir.join(format!(".{file}.tmp"));
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| AnalysisError::data(&path, format!("encoding {what}: {e}")))?;
+    let result = fs::write(&tmp, text + end)
+        .map_err(|e| AnalysisError::io("writing", &path, e))
+        .and_then(|()| {
+            fs::rename(&tmp, &path).map_err(|e| AnalysisError::io("renaming to", &path, e))
+        });
+    if result.is_err() {
+        // Best effort: the error that matters is the one returned.
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -368,13 +368,9 @@ fn shard_count(path: &Path) -> Option<usize> {
     name.rsplit_once("-of-")?.1.parse().ok()
 }
 
-/// This machine's host name.
+/// This machine's host name (as in every output's provenance).
 pub(crate) fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".into())
+    eigensweep_common::provenance::host_name().to_string()
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` of Unix milliseconds (chrono, without its time-zone database).

@@ -24,17 +24,9 @@ use eigensweep_worker::train::{DeviceData, Trainer};
 use super::best_of;
 use super::hvp::tiled;
 
-/// The CPU model as `/proc/cpuinfo` names it.
+/// The CPU model as `/proc/cpuinfo` names it (as in every output's provenance).
 pub(crate) fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
+    eigensweep_common::provenance::cpu_model().to_string()
 }
 
 /// Seconds per product, single vector and per vector in a block of 5 (best of `reps`).
