@@ -331,6 +331,41 @@ fn bench_hvp_measures_the_product_against_its_floor() {
     assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
 }
 
+/// Issue 24 item 3: `bench --shared-hvp` measures two runs' products in one shared pass
+/// against `--jobs 2` and one run after the other, with the load average beside each row; a
+/// block size of 0 is a usage error.
+#[test]
+fn bench_shared_hvp_compares_the_shared_pass_with_jobs_2() {
+    let dir = mnist_dir();
+    let run = |blocks: &str| {
+        eigensweep(
+            &[
+                "bench",
+                "--shared-hvp",
+                "--quick",
+                "--shared-hvp-blocks",
+                blocks,
+                "--mnist-dir",
+                dir.to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let out = run("1,2");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert!(
+        stdout.contains("## `eigensweep bench --shared-hvp --shared-hvp-blocks 1,2 --hvp-reps 2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| (b) / (a), wall |"), "{stdout}");
+    for k in ["| 1 |", "| 2 |"] {
+        assert!(stdout.contains(k), "row {k} missing: {stdout}");
+    }
+    let out = run("0");
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+}
+
 #[test]
 fn bench_calibrate_stores_what_plan_estimates_time_with() {
     let tmp = tempfile::tempdir().unwrap();

@@ -543,9 +543,17 @@ pub struct BenchArgs {
     /// best of --hvp-reps interleaved repetitions).
     #[arg(long)]
     pub hvp: bool,
-    /// Repetitions for --hvp (each quantity's best is kept).
+    /// Repetitions for --hvp (each quantity's best is kept) and --shared-hvp (medians).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub hvp_reps: u64,
+    /// Measure two runs' Hessian-vector products in one shared pass over --hvp-samples images
+    /// against the same products side by side on one thread each (what `run --jobs 2` does)
+    /// and one run after the other (--hvp-reps interleaved repetitions, medians; issue 24).
+    #[arg(long)]
+    pub shared_hvp: bool,
+    /// Vectors per run for --shared-hvp, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,3,5", value_parser = positive)]
+    pub shared_hvp_blocks: Vec<usize>,
     /// Eigenpairs per snapshot for --eigen.
     #[arg(long, default_value_t = 3, value_parser = positive)]
     pub eigen_k: usize,
@@ -672,6 +680,7 @@ mod tests {
             "report out --density-steps 0,100,1000",
             "bench --fused --fused-members 1,4,16,64 --fused-device cuda:0",
             "bench --eigen-tol 1e-3",
+            "bench --shared-hvp --shared-hvp-blocks 1,3,5 --hvp-reps 7",
         ] {
             let args = std::iter::once("eigensweep").chain(line.split(' '));
             if let Err(e) = Cli::try_parse_from(args) {

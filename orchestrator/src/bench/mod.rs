@@ -14,6 +14,7 @@ mod fleet;
 mod fused;
 mod gpu;
 mod hvp;
+mod shared_hvp;
 mod torch;
 pub(crate) mod training;
 
@@ -168,6 +169,32 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         let report = format!(
             "## `eigensweep bench --hvp --hvp-reps {}{}` — {}\n\n{}Data: {} ({} train images).\n\n{table}",
             args.hvp_reps,
+            if args.quick { " --quick" } else { "" },
+            timestamp(),
+            machine_line(),
+            dir.display(),
+            data.train.len,
+        );
+        return emit(&report, args.write.as_deref());
+    }
+    if args.shared_hvp {
+        let samples = if args.quick { 8_000 } else { args.hvp_samples };
+        let reps = if args.quick {
+            2
+        } else {
+            args.hvp_reps as usize
+        };
+        crate::console::note!("two runs' Hessian-vector products sharing passes over the data …");
+        let table = shared_hvp::measure(&data, samples, &args.shared_hvp_blocks, reps)
+            .map_err(Failure::from)?;
+        let report = format!(
+            "## `eigensweep bench --shared-hvp --shared-hvp-blocks {} --hvp-reps {} --hvp-samples {samples}{}` — {}\n\n{}Data: {} ({} train images).\n\n{table}",
+            args.shared_hvp_blocks
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            reps,
             if args.quick { " --quick" } else { "" },
             timestamp(),
             machine_line(),

@@ -591,3 +591,28 @@ fn cpu_engine<T: Real>(
         threads,
     ))
 }
+
+/// An operator's CPU engine, borrowed for the pass over the data that several runs share
+/// ([`super::hessian_shared`]).
+pub(super) enum CpuEngineRef<'a> {
+    /// The f32 engine (what sweeps run).
+    F32(&'a CpuHessian<f32>),
+    /// The f64 engine.
+    F64(&'a CpuHessian<f64>),
+}
+
+impl HessianOperator {
+    /// The CPU engine, or `None` on the tensor engine.
+    pub(super) fn cpu_engine(&self) -> Option<CpuEngineRef<'_>> {
+        match &self.engine {
+            Engine::CpuF32(e) => Some(CpuEngineRef::F32(e)),
+            Engine::CpuF64(e) => Some(CpuEngineRef::F64(e)),
+            Engine::Tensor(_) => None,
+        }
+    }
+
+    /// Counts `count` products computed for this operator elsewhere (by a shared pass).
+    pub(super) fn count_products(&mut self, count: usize) {
+        self.products += count;
+    }
+}

@@ -93,11 +93,11 @@ fn softmax_r_delta<T: Real>(rz: &mut [T], bias: &[T], probs: &[T], inv_n: T) {
 const SUB_CHUNK: usize = 128;
 
 /// Buffers of one thread.
-struct Workspace<T> {
+pub(super) struct Workspace<T> {
     /// R(z_1) → R(δ_1) of a whole chunk for all vectors (rows × count·h1).
-    first: Vec<T>,
+    pub(super) first: Vec<T>,
     /// Per layer, for one sub-chunk: R(z_l) → R(a_l) forward, R(δ_l) backward.
-    r: Vec<Vec<T>>,
+    pub(super) r: Vec<Vec<T>>,
 }
 
 impl<T: Real> CpuHessian<T> {
@@ -119,7 +119,7 @@ impl<T: Real> CpuHessian<T> {
         }
     }
 
-    fn num_params(&self) -> usize {
+    pub(super) fn num_params(&self) -> usize {
         self.widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
     }
 
@@ -205,7 +205,7 @@ impl<T: Real> CpuHessian<T> {
         Ok(())
     }
 
-    fn workspace(&self, count: usize) -> Result<Workspace<T>, MemoryError> {
+    pub(super) fn workspace(&self, count: usize) -> Result<Workspace<T>, MemoryError> {
         let rows = self.chunks.iter().map(|c| c.rows).max().unwrap_or(0);
         let sub = SUB_CHUNK.min(rows);
         let need = || product_need(self.num_params(), count);
@@ -284,7 +284,7 @@ impl<T: Real> CpuHessian<T> {
     /// The R-pass of rows `s..s+sub` of a chunk for one vector `v`, starting from R(z_1)
     /// (without bias) in `ws.r[0]` and leaving R(δ_1) there. Accumulates every part of
     /// `H v` except the first layer's weights into `acc`.
-    fn sub_chunk_product(
+    pub(super) fn sub_chunk_product(
         &self,
         chunk: &CpuChunk<T>,
         s: usize,
@@ -396,5 +396,29 @@ impl<T: Real> CpuHessian<T> {
             );
             relu_mask(r_prev, a_prev);
         }
+    }
+}
+
+/// What the shared pass over several runs' data ([`super::hessian_shared`]) reads of each
+/// run's engine.
+impl<T: Real> CpuHessian<T> {
+    /// Layer widths, input first.
+    pub(super) fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+
+    /// The inputs (samples × input width), as given to the operator.
+    pub(super) fn data(&self) -> &Tensor {
+        &self.x
+    }
+
+    /// The per-chunk caches, in sample order.
+    pub(super) fn chunks(&self) -> &[CpuChunk<T>] {
+        &self.chunks
+    }
+
+    /// Threads the engine splits its chunks among.
+    pub(super) fn threads(&self) -> usize {
+        self.threads
     }
 }

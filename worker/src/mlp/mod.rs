@@ -9,6 +9,7 @@ mod gradient;
 mod gradient_cpu;
 mod hessian;
 mod hessian_cpu;
+mod hessian_shared;
 mod params;
 #[cfg(test)]
 pub(crate) mod reference;
@@ -22,6 +23,7 @@ pub use gradient::{
 };
 pub(crate) use gradient_cpu::CpuGradient;
 pub use hessian::{HessianEngine, HessianOperator, HessianOptions};
+pub use hessian_shared::{SharedHessian, SharedHessianError};
 pub use params::Params;
 
 use thiserror::Error;
