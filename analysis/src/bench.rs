@@ -101,6 +101,25 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// A synthetic snapshot row: eigenpair `index` (from 1) at `step` with unit vector `v`,
+/// eigenvalue 10 − (index − 1), converged, fixed alignments.
+pub(crate) fn synthetic_row(run_key: &str, step: u64, index: u32, v: Vec<f32>) -> SnapshotRow {
+    SnapshotRow {
+        run_key: run_key.into(),
+        step,
+        index,
+        eigenvalue: 11.0 - f64::from(index),
+        residual: 0.0,
+        converged: true,
+        products: 0,
+        ipr: v.iter().map(|&x| f64::from(x).powi(4)).sum(),
+        grad_alignment: 0.5,
+        full_grad_alignment: 0.5,
+        update_alignment: 0.5,
+        eigenvector: v,
+    }
+}
+
 /// Writes a synthetic run (eigenvectors drifting on the unit sphere) into `out`.
 fn write_synthetic_run(out: &std::path::Path, opts: &BenchOptions) -> Result<(), AnalysisError> {
     let dirs = RunDirs::new(out, "bench", "sgd", 0)?;
@@ -121,20 +140,12 @@ fn write_synthetic_run(out: &std::path::Path, opts: &BenchOptions) -> Result<(),
                 *x += 0.02 * rng.next_f32() / (n as f32).sqrt() * 30.0;
             }
             normalise(v);
-            rows.push(SnapshotRow {
-                run_key: "bench".into(),
-                step: 100 * s as u64,
-                index: i as u32 + 1,
-                eigenvalue: 10.0 - i as f64,
-                residual: 0.0,
-                converged: true,
-                products: 0,
-                ipr: v.iter().map(|&x| f64::from(x).powi(4)).sum(),
-                grad_alignment: 0.5,
-                full_grad_alignment: 0.5,
-                update_alignment: 0.5,
-                eigenvector: v.clone(),
-            });
+            rows.push(synthetic_row(
+                "bench",
+                100 * s as u64,
+                i as u32 + 1,
+                v.clone(),
+            ));
         }
         if rows.len() >= 64 * opts.k {
             writer.write_part(&rows)?;

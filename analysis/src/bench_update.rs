@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use eigensweep_worker::output::{PartWriter, RunDirs, SnapshotRow};
 
-use crate::bench::{normalise, peak_rss_bytes, SplitMix};
+use crate::bench::{normalise, peak_rss_bytes, synthetic_row, SplitMix};
 use crate::{analyze, AnalysisError, AnalyzeOptions};
 
 /// What to measure.
@@ -53,20 +53,7 @@ fn snapshot_rows(seed: u64, s: usize, opts: &UpdateBenchOptions) -> Vec<Snapshot
         .map(|i| {
             let mut v: Vec<f32> = (0..opts.parameters).map(|_| rng.next_f32()).collect();
             normalise(&mut v);
-            SnapshotRow {
-                run_key: format!("bench{seed}"),
-                step: 100 * s as u64,
-                index: i as u32 + 1,
-                eigenvalue: 10.0 - i as f64,
-                residual: 0.0,
-                converged: true,
-                products: 0,
-                ipr: v.iter().map(|&x| f64::from(x).powi(4)).sum(),
-                grad_alignment: 0.5,
-                full_grad_alignment: 0.5,
-                update_alignment: 0.5,
-                eigenvector: v,
-            }
+            synthetic_row(&format!("bench{seed}"), 100 * s as u64, i as u32 + 1, v)
         })
         .collect()
 }

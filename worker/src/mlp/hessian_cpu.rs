@@ -100,6 +100,33 @@ pub(super) struct Workspace<T> {
     pub(super) r: Vec<Vec<T>>,
 }
 
+/// Sums the threads' partial products into `out` (`count` products of `np` entries), in
+/// thread order, so that the same partials always give the same bits: each partial holds the
+/// later layers' part of every product (`acc`, `count × np`) and the first layer's weight part
+/// (`acc_w1`, `count × first`), which goes to the first `first` entries of each product.
+pub(super) fn sum_partials<T: Real>(
+    out: &mut [T],
+    partials: &[(Vec<T>, Vec<T>)],
+    count: usize,
+    np: usize,
+    first: usize,
+) {
+    out.fill(T::zero());
+    for (acc, acc_w1) in partials {
+        for (o, v) in out.iter_mut().zip(acc) {
+            *o += *v;
+        }
+        for j in 0..count {
+            for (o, v) in out[j * np..j * np + first]
+                .iter_mut()
+                .zip(&acc_w1[j * first..(j + 1) * first])
+            {
+                *o += *v;
+            }
+        }
+    }
+}
+
 impl<T: Real> CpuHessian<T> {
     pub(crate) fn new(
         widths: Vec<usize>,
@@ -187,21 +214,7 @@ impl<T: Real> CpuHessian<T> {
                     .collect()
             })
         })?;
-        let out = &mut outputs[..count * np];
-        out.fill(T::zero());
-        for (acc, acc_w1) in &partials {
-            for (o, v) in out.iter_mut().zip(acc) {
-                *o += *v;
-            }
-            for j in 0..count {
-                for (o, v) in out[j * np..j * np + first]
-                    .iter_mut()
-                    .zip(&acc_w1[j * first..(j + 1) * first])
-                {
-                    *o += *v;
-                }
-            }
-        }
+        sum_partials(&mut outputs[..count * np], &partials, count, np, first);
         Ok(())
     }
 

@@ -442,21 +442,7 @@ fn shared_apply<T: Real>(
                 .collect()
         })
     })?;
-    let out = &mut outputs[..total * np];
-    out.fill(T::zero());
-    for (acc, acc_w1) in &partials {
-        for (o, v) in out.iter_mut().zip(acc) {
-            *o += *v;
-        }
-        for g in 0..total {
-            for (o, v) in out[g * np..g * np + first]
-                .iter_mut()
-                .zip(&acc_w1[g * first..(g + 1) * first])
-            {
-                *o += *v;
-            }
-        }
-    }
+    super::hessian_cpu::sum_partials(&mut outputs[..total * np], &partials, total, np, first);
     Ok(())
 }
 
