@@ -17,8 +17,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::ANALYSIS_FORMAT;
 use crate::AnalysisError;
+
+/// Bumped whenever the meaning or layout of a job's output changes: every job is then
+/// recomputed once. 2: the tables' integers became `Int64` (table format version 2), so an
+/// analysis written by an earlier build is rewritten whole rather than mixed with new parts.
+pub const ANALYSIS_FORMAT: u32 = 2;
 
 /// File name of the manifest inside `OUT/analysis`.
 pub const MANIFEST_FILE: &str = "_manifest.json";

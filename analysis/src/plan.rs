@@ -11,12 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, SnapshotMeta};
 use crate::manifest::Manifest;
+pub use crate::manifest::ANALYSIS_FORMAT;
 use crate::tile::{TileKey, TileSource};
-
-/// Bumped whenever the meaning or layout of a job's output changes: every job is then
-/// recomputed once. 2: the tables' integers became `Int64` (table format version 2), so an
-/// analysis written by an earlier build is rewritten whole rather than mixed with new parts.
-pub const ANALYSIS_FORMAT: u32 = 2;
 
 /// What a job computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,56 +1,23 @@
-//! What the report reads from an output directory: the resolved sweep, the network of each
-//! dataset (as the runs tables recorded it), the per-snapshot scalars (through the analysis
-//! crate's catalog, which reads no eigenvectors), the metrics, and projected columns of the
-//! analysis tables.
-//!
-//! The pair tables of a long run hold millions of rows; reading only the columns a figure
-//! plots (a Parquet projection) keeps the report's memory small, where reading whole rows
-//! would also decode the repeated run key, dataset and optimiser strings.
+//! What the report reads from an output directory: the resolved sweep ([`SweepInfo`]), the
+//! network of each dataset (as the runs tables recorded it), the per-snapshot scalars (through
+//! the analysis crate's catalog, which reads no eigenvectors), the metrics, the runs' state
+//! ([`SweepState`]), and projected columns of the analysis tables ([`read_columns`]).
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, BooleanArray, Float64Array, Int64Array};
 use eigensweep_analysis::catalog::RunEntry;
 use eigensweep_analysis::tables::ANALYSIS_DIR;
 use eigensweep_analysis::Catalog;
-use eigensweep_common::sweep::{
-    read_sweep, DataShape, DataSource, Overrides, RecordedConfig, ValidatedSweep,
-};
+use eigensweep_common::sweep::{DataShape, DataSource, RecordedConfig};
 use eigensweep_worker::data::read_dir_shape;
 use eigensweep_worker::mlp::Architecture;
-use eigensweep_worker::output::{
-    list_parts, read_metric_rows, read_table, MetricRow, RunsTables, TableFile, TableRow,
-};
+use eigensweep_worker::output::{read_metric_rows, read_table, MetricRow, RunsTables, TableRow};
 
+pub use crate::columns::read_columns;
 use crate::state::SweepState;
+pub use crate::sweep_info::{read_out_sweep, SweepInfo, SWEEP_FILE};
 use crate::ReportError;
-
-/// File name of the resolved sweep under `OUT`.
-pub const SWEEP_FILE: &str = "sweep.yaml";
-
-/// The resolved sweep of `OUT/sweep.yaml`, with its text (shown in the report).
-pub struct SweepInfo {
-    /// The sweep, validated again (it is the file `run` wrote).
-    pub sweep: ValidatedSweep,
-    /// The file's text.
-    pub text: String,
-}
-
-/// Reads and validates `OUT/sweep.yaml`.
-pub fn read_out_sweep(out: &Path) -> Result<SweepInfo, ReportError> {
-    let path = out.join(SWEEP_FILE);
-    let text = fs::read_to_string(&path).map_err(|e| ReportError::Sweep {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    let sweep = read_sweep(&path, &Overrides::default()).map_err(|e| ReportError::Sweep {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(SweepInfo { sweep, text })
-}
 
 /// Everything the figures draw from, loaded once.
 pub struct Inputs {
@@ -243,40 +210,6 @@ impl Inputs {
         }
         Ok(Some(read_table::<R>(&path)?))
     }
-}
-
-/// The named columns of every part in `dir`, as f64 (steps and indices are exact in f64 up
-/// to 2^53; booleans are 0 and 1), one vector per column in the order asked. Empty if `dir`
-/// has no parts. Parts of an earlier format version are read converted (their unsigned
-/// integers as `Int64`).
-pub fn read_columns(dir: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>, ReportError> {
-    let mut values = vec![Vec::new(); columns.len()];
-    for (_, path) in list_parts(dir)? {
-        for batch in TableFile::open(&path)?.read(Some(columns))? {
-            for (name, out) in columns.iter().zip(values.iter_mut()) {
-                let column = batch
-                    .column_by_name(name)
-                    .ok_or_else(|| ReportError::parquet(&path, format!("no column `{name}`")))?;
-                let any = column.as_any();
-                if let Some(a) = any.downcast_ref::<Float64Array>() {
-                    out.extend(a.iter().map(|v| v.unwrap_or(f64::NAN)));
-                } else if let Some(a) = any.downcast_ref::<Int64Array>() {
-                    out.extend(a.iter().map(|v| v.map_or(f64::NAN, |v| v as f64)));
-                } else if let Some(a) = any.downcast_ref::<BooleanArray>() {
-                    out.extend(
-                        a.iter()
-                            .map(|v| v.map_or(f64::NAN, |v| f64::from(u8::from(v)))),
-                    );
-                } else {
-                    return Err(ReportError::parquet(
-                        &path,
-                        format!("column `{name}` has type {}", column.data_type()),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(values)
 }
 
 /// Groups values by a key and averages them: the mean over seeds of a quantity per step.

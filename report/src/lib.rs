@@ -27,6 +27,7 @@
 //! # Ok::<(), eigensweep_report::ReportError>(())
 //! ```
 
+mod columns;
 pub mod draw;
 mod error;
 pub mod figure;
@@ -43,6 +44,7 @@ pub mod page;
 pub mod render;
 pub mod smoothing;
 pub mod state;
+mod sweep_info;
 mod ticks;
 
 #[cfg(test)]

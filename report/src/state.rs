@@ -20,7 +20,8 @@ use eigensweep_common::provenance::Provenance;
 use eigensweep_worker::output::state::prefer;
 use eigensweep_worker::output::{ChosenRow, MetricRow, RunRecord, RunsTables, TaskStatus};
 
-use crate::inputs::{read_columns, SweepInfo};
+use crate::columns::read_columns;
+use crate::sweep_info::SweepInfo;
 use crate::ReportError;
 
 /// What became of one run.

@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 
 use super::expand::{BaselineTask, RunSpec};
 use super::plan::{estimate_baseline, Estimate};
-use super::validate::SOLVER_GUARD;
+use super::solve::SOLVER_GUARD;
 use crate::optim::{BaseOptimizer, OptimizerConfig};
 
 /// Parameters of the network the step rates are measured on (784-100-100-10).

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::file::{LrScheduleSpec, OptimizerKind, OptimizerSpec};
+use super::optimizer_spec::{LrScheduleSpec, OptimizerKind, OptimizerSpec};
 
 /// A setting that is one value, or a list of values to sweep over.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -42,6 +42,8 @@
 //! assert_eq!(sweep.resolved().output.to_str(), Some("out/tiny"));
 //! ```
 
+mod attribution;
+mod checker;
 pub mod cost;
 mod error;
 mod expand;
@@ -49,6 +51,7 @@ pub mod file;
 mod grid;
 mod key;
 mod load;
+mod optimizer_spec;
 mod optimizers;
 mod overrides;
 pub mod plan;
@@ -56,6 +59,8 @@ mod position;
 mod resolved;
 mod schedule;
 mod shape;
+mod solve;
+mod statistic_sections;
 mod statistics;
 mod structure;
 mod validate;
@@ -78,9 +83,10 @@ pub use resolved::{
 };
 pub use schedule::schedule_steps;
 pub use shape::DataShape;
+pub use statistic_sections::{DensitySpec, PreconditionedSpec, TraceSpec};
 pub use statistics::{
-    DensitySpec, PreconditionedSpec, SnapshotStatistics, TraceSpec, MAX_DENSITY_PROBES,
-    MAX_DENSITY_STEPS, MAX_PRECONDITIONED_TOP_K, MAX_TRACE_PROBES,
+    SnapshotStatistics, MAX_DENSITY_PROBES, MAX_DENSITY_STEPS, MAX_PRECONDITIONED_TOP_K,
+    MAX_TRACE_PROBES,
 };
 pub use validate::{
     validate, ValidatedSweep, DEFAULT_SYNTHETIC_TEST, DEFAULT_SYNTHETIC_TRAIN,

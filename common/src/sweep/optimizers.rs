@@ -1,11 +1,11 @@
 //! The `optimizers` section: every field checked against its kind, defaults resolved
 //! (PyTorch's), the learning-rate schedule resolved against `training.steps`.
 
+use super::checker::Checker;
 use super::error::fmt_number;
-use super::file::{LrScheduleKind, LrScheduleSpec, OptimizerKind, OptimizerSpec};
 use super::grid::OptimizerEntry;
+use super::optimizer_spec::{LrScheduleKind, LrScheduleSpec, OptimizerKind, OptimizerSpec};
 use super::resolved::{NamedOptimizer, OptimizerConfig};
-use super::validate::Checker;
 use crate::optim::{
     AdamConfig, BaseOptimizer, LrDecay, LrSchedule, RmspropConfig, SamConfig, SgdConfig,
 };

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::file::{
-    BaselineSpec, DatasetSpec, ExtraEigenSpec, ModelSpec, Normalize, OptimizerSpec, Schedule,
-    SnapshotSpec, SweepFile, TrainingSpec,
+    BaselineSpec, DatasetSpec, ExtraEigenSpec, ModelSpec, Normalize, Schedule, SnapshotSpec,
+    SweepFile, TrainingSpec,
 };
 use super::shape::DataShape;
 use crate::device::DeviceRequest;
@@ -195,8 +195,8 @@ pub struct NamedOptimizer {
 pub use crate::optim::OptimizerConfig;
 use crate::optim::{AdamConfig, BaseOptimizer, LrDecay, LrSchedule, RmspropConfig, SgdConfig};
 
-use super::file::{LrScheduleKind, LrScheduleSpec, OptimizerKind};
 use super::grid::OptimizerEntry;
+use super::optimizer_spec::{LrScheduleKind, LrScheduleSpec, OptimizerKind, OptimizerSpec};
 
 /// The resolved optimiser as a sweep-file entry, which is what run keys hash. Settings that
 /// did not exist before this round (momentum, weight decay, schedules, SAM's base) are written

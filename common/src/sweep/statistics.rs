@@ -3,20 +3,22 @@
 //! quadrature (`snapshots.density`) and the optimiser's preconditioned spectrum
 //! (`snapshots.preconditioned`).
 //!
-//! Everything the sweep side knows about them is here: their sections of the sweep file, their
-//! validation, what one run of them is ([`SnapshotStatistics`], carried whole from the run's
-//! spec into the worker's plan) and their Hessian-vector products for `plan`. A new statistic
-//! adds its section, check, field and products here and one field in
-//! [`SnapshotSpec`](super::SnapshotSpec); on the worker's side, one file under
-//! `run/statistics/` (its measurement, table and state), one line in that module's `KINDS`,
-//! and its table's row in the `output` module's re-exports and table list.
+//! Everything the sweep side knows about them is here: their validation, what one run of them
+//! is ([`SnapshotStatistics`], carried whole from the run's spec into the worker's plan) and
+//! their Hessian-vector products for `plan`; only their sections of the sweep file live
+//! apart, in `statistic_sections`, because [`SnapshotSpec`] holds them. A new statistic adds
+//! its section there, its check, field and products here and one field in [`SnapshotSpec`];
+//! on the worker's side, one file under `run/statistics/` (its measurement, table and state),
+//! one line in that module's `KINDS`, and its table's row in the `output` module's re-exports
+//! and table list.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::checker::Checker;
 use super::file::SnapshotSpec;
-use super::plan::products_per_solve;
 use super::resolved::{EigenSettings, NamedOptimizer};
-use super::validate::{Checker, SOLVER_GUARD};
+use super::solve::{products_per_solve, SOLVER_GUARD};
+use super::statistic_sections::DensitySpec;
 
 /// Most Hutchinson probes per snapshot a sweep may ask for: each is one Hessian-vector
 /// product, and the estimate's standard error falls only as 1/√probes.
@@ -28,54 +30,6 @@ pub const MAX_DENSITY_PROBES: usize = 1_000;
 /// Most Lanczos steps per quadrature probe: each keeps a basis vector per step, for a block
 /// of probes at a time (300 steps × 4 probes of the paper's 89,610 parameters: 0.9 GB).
 pub const MAX_DENSITY_STEPS: usize = 300;
-
-/// `snapshots.trace`: Hutchinson's trace estimator with Rademacher probes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TraceSpec {
-    /// Rademacher probe vectors per snapshot, one Hessian-vector product each (default 10).
-    #[serde(default = "default_trace_probes")]
-    pub probes: usize,
-}
-
-fn default_trace_probes() -> usize {
-    10
-}
-
-/// `snapshots.density`: stochastic Lanczos quadrature with Rademacher probes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DensitySpec {
-    /// Probe vectors per snapshot (default 4).
-    #[serde(default = "default_density_probes")]
-    pub probes: usize,
-    /// Lanczos steps per probe, one Hessian-vector product each (default 30): the number of
-    /// Ritz nodes, and the quadrature is exact for moments up to 2·steps − 1.
-    #[serde(default = "default_density_steps")]
-    pub steps: usize,
-}
-
-fn default_density_probes() -> usize {
-    4
-}
-
-fn default_density_steps() -> usize {
-    30
-}
-
-/// `snapshots.preconditioned`: the top eigenpairs of `P^(−1/2) H P^(−1/2)` with the
-/// optimiser's diagonal preconditioner (Adam's `P = diag(√v̂ + ε)/η`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PreconditionedSpec {
-    /// Eigenpairs per snapshot (default 1).
-    #[serde(default = "default_preconditioned_top_k")]
-    pub top_k: usize,
-}
-
-fn default_preconditioned_top_k() -> usize {
-    1
-}
 
 /// The statistics one run measures at each snapshot, resolved from the sweep's `snapshots`
 /// section for that run's optimiser. Part of the run's key (flattened into

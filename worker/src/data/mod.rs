@@ -11,7 +11,9 @@
 //!   cols`) and classes (one per label value up to the largest training label) — from the
 //!   headers and labels alone, and refuses label sets no classifier can use.
 //! - [`locate`] names the datasets ([`DatasetKind`]), finds the four standard files in a
-//!   directory ([`load_dir`]) and chooses the cache directory ([`cache_dir`]).
+//!   directory ([`locate_files`]) and chooses the cache directory ([`cache_dir`]).
+//! - [`load`] reads a dataset directory, or a cached dataset, into a [`TrainTest`]
+//!   ([`load_dir`], [`load_cached`]).
 //! - [`digest`] identifies a dataset directory by its files' content, for run keys.
 //! - [`synthetic`](mod@synthetic) makes a seeded, learnable, MNIST-shaped dataset for tests
 //!   and for machines without the real data.
@@ -25,6 +27,7 @@ pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod idx;
+pub mod load;
 pub mod locate;
 pub mod shape;
 pub mod synthetic;
@@ -36,9 +39,9 @@ pub use idx::{
     load_idx_pair, read_images, read_images_header, read_labels, write_idx_images,
     write_idx_labels, ImagesHeader,
 };
+pub use load::{load_cached, load_dir};
 pub use locate::{
-    cache_dir, cached_dataset_dir, load_cached, load_dir, locate_files, test_mnist_dir,
-    DatasetKind, IdxFiles,
+    cache_dir, cached_dataset_dir, locate_files, test_mnist_dir, DatasetKind, IdxFiles,
 };
 pub use shape::{read_dir_shape, Classes, DirShape};
 pub use synthetic::synthetic;

@@ -25,9 +25,10 @@
 use candle_core::{DType, Device, Tensor, D};
 
 use super::architecture::Architecture;
-use super::cpu_kernels::with_host_slice;
+use super::cpu_kernels::{with_host_slice, Real};
 use super::gradient::{backward, forward, softmax_cross_entropy};
-use super::hessian_cpu::{CpuChunk, CpuHessian, Real};
+use super::hessian_cpu::{CpuChunk, CpuHessian};
+use super::hessian_need::product_need;
 use super::params::Params;
 use super::ModelError;
 use crate::eigen::{OperatorError, SymmetricOperator};
@@ -102,18 +103,6 @@ fn cached_values_per_sample(widths: &[usize], tensor_engine: bool) -> usize {
     let classes = widths[widths.len() - 1];
     let masks = if tensor_engine { hidden } else { 0 };
     2 * hidden + 2 * classes + masks
-}
-
-/// The description of a block of `count` products' vectors of `n` entries.
-pub(crate) fn product_need(n: usize, count: usize) -> Need {
-    Need {
-        buffer: "the buffers of a block of Hessian-vector products".into(),
-        size: format!(
-            "{count} vectors of {} entries (the network's parameters), with each thread's \
-             accumulators and its chunk's workspace",
-            thousands(n as u64)
-        ),
-    }
 }
 
 /// The error of a per-sample cache that cannot be had: `samples` samples of `widths`, in

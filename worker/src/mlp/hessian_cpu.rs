@@ -13,9 +13,8 @@
 
 use candle_core::Tensor;
 
-pub(crate) use super::cpu_kernels::Real;
-use super::cpu_kernels::{add_column_sums, gemm_into, relu_mask, simd, with_host_slice};
-use super::hessian::product_need;
+use super::cpu_kernels::{add_column_sums, gemm_into, relu_mask, simd, with_host_slice, Real};
+use super::hessian_need::product_need;
 use super::ModelError;
 use crate::memory::{try_filled, try_with_capacity, MemoryError};
 

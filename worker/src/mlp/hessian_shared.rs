@@ -46,8 +46,9 @@
 use thiserror::Error;
 
 use super::cpu_kernels::{gemm_into, with_host_slice, Real};
-use super::hessian::{product_need, CpuEngineRef};
+use super::hessian::CpuEngineRef;
 use super::hessian_cpu::{CpuChunk, CpuHessian, Workspace};
+use super::hessian_need::product_need;
 use super::params::Params;
 use super::{HessianOperator, ModelError};
 use crate::memory::{try_filled, try_with_capacity, MemoryError};

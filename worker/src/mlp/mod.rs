@@ -9,6 +9,7 @@ mod gradient;
 mod gradient_cpu;
 mod hessian;
 mod hessian_cpu;
+mod hessian_need;
 mod hessian_shared;
 mod params;
 #[cfg(test)]
