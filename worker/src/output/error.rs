@@ -3,6 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use arrow_schema::ArrowError;
 use parquet::errors::ParquetError;
 use thiserror::Error;
 
@@ -30,13 +31,23 @@ pub enum OutputError {
         /// The underlying error.
         source: ParquetError,
     },
-    /// Rows could not be turned into Arrow arrays (a bug: the schemas are fixed).
-    #[error("building the Arrow batch for {}: {message}", path.display())]
+    /// Rows could not be turned into Arrow arrays: an integer above `i64::MAX` (the schemas
+    /// are fixed, so anything else is a bug).
+    #[error("building the Arrow batch for {}: {problem}", path.display())]
     Batch {
         /// The file that was to be written.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// What went wrong, e.g. [`OutputError::IntegerOverflow`].
+        problem: Box<OutputError>,
+    },
+    /// A column of a file does not hold what its table declares (missing, of another type,
+    /// with nulls where it is required, or an integer out of the field's range).
+    #[error("reading {}: {problem}", path.display())]
+    Column {
+        /// The file.
+        path: PathBuf,
+        /// What does not match, e.g. [`OutputError::NullValues`].
+        problem: Box<OutputError>,
     },
     /// A file does not hold the table it should (wrong table, missing or mistyped column,
     /// unexpected nulls, unsupported format version).
@@ -62,6 +73,70 @@ pub enum OutputError {
         /// The existing part.
         path: PathBuf,
     },
+    /// An integer field too large for its `Int64` column (the Rust fields are unsigned).
+    /// Found while building a batch; [`OutputError::Batch`] names the file.
+    #[error("column `{column}`: {value} does not fit a signed 64-bit integer (at most {max})", max = i64::MAX)]
+    IntegerOverflow {
+        /// The column.
+        column: String,
+        /// The value.
+        value: String,
+    },
+    /// A declared column that a batch or file lacks. Found while reading a batch;
+    /// [`OutputError::Column`] names the file.
+    #[error("missing column `{column}`")]
+    MissingColumn {
+        /// The column.
+        column: String,
+    },
+    /// A column of another Arrow type than its declaration's.
+    #[error("column `{column}` has type {found}, expected {expected}")]
+    ColumnType {
+        /// The column.
+        column: String,
+        /// The type found.
+        found: String,
+        /// The type expected.
+        expected: String,
+    },
+    /// Nulls in a required column.
+    #[error("column `{column}` has {count} null values but is required")]
+    NullValues {
+        /// The column.
+        column: String,
+        /// How many nulls.
+        count: usize,
+    },
+    /// A nullable field in a file for a column declared required.
+    #[error("column `{column}` is nullable but should be required")]
+    NullableColumn {
+        /// The column.
+        column: String,
+    },
+    /// A stored integer outside the range of its Rust field (a negative step, an index
+    /// beyond `u32`), never wrapped.
+    #[error("column `{column}` holds {value}, outside the range of {target}")]
+    OutOfRange {
+        /// The column.
+        column: String,
+        /// The stored value.
+        value: i64,
+        /// The Rust type of the field.
+        target: &'static str,
+    },
+    /// A list column whose items are not `Float32`.
+    #[error("column `{column}` is not a list of float32")]
+    NotFloatList {
+        /// The column.
+        column: String,
+    },
+    /// Arrow refused the columns as a record batch (a bug: the schemas are fixed).
+    #[error("{0}")]
+    Arrow(ArrowError),
+    /// The message of a table of another crate that still implements the `String`-error
+    /// [`TableRow`](super::TableRow).
+    #[error("{0}")]
+    Message(String),
     /// A hive partition value that would break the directory layout.
     #[error("invalid {name} partition value {value:?}: {reason}")]
     InvalidPartition {
@@ -100,10 +175,21 @@ impl OutputError {
     /// so that a script that retries on 4 ("disk full") does not loop on a damaged input.
     pub fn is_reading(&self) -> bool {
         match self {
-            OutputError::Schema { .. } | OutputError::FormatVersion { .. } => true,
+            OutputError::Schema { .. }
+            | OutputError::FormatVersion { .. }
+            | OutputError::Column { .. }
+            | OutputError::MissingColumn { .. }
+            | OutputError::ColumnType { .. }
+            | OutputError::NullValues { .. }
+            | OutputError::NullableColumn { .. }
+            | OutputError::OutOfRange { .. }
+            | OutputError::NotFloatList { .. } => true,
             OutputError::Parquet { action, .. } => *action == "reading",
             OutputError::Io { action, .. } => matches!(*action, "opening" | "reading directory"),
             OutputError::Batch { .. }
+            | OutputError::IntegerOverflow { .. }
+            | OutputError::Arrow(_)
+            | OutputError::Message(_)
             | OutputError::PartExists { .. }
             | OutputError::InvalidPartition { .. } => false,
         }
@@ -134,6 +220,14 @@ impl OutputError {
                 path: path.to_path_buf(),
                 source,
             },
+        }
+    }
+
+    /// A problem with a column of the file at `path` ([`OutputError::Column`]).
+    pub(crate) fn column(path: &Path, problem: OutputError) -> Self {
+        OutputError::Column {
+            path: path.to_path_buf(),
+            problem: Box::new(problem),
         }
     }
 

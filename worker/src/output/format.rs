@@ -21,7 +21,8 @@ use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions, 
 use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
 
 use super::runs::RunRecord;
-use super::schema::{TableRow, FORMAT_VERSION, FORMAT_VERSION_KEY};
+use super::schema::{FORMAT_VERSION, FORMAT_VERSION_KEY};
+use super::table::Row;
 use super::OutputError;
 
 /// The first format version: unsigned integer columns. Still read.

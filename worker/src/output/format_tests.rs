@@ -38,7 +38,7 @@ fn write_raw(path: &Path, batch: &RecordBatch, table: &str, version: &str) {
 /// The batch of `rows` in the layout of format 1, as eigensweep wrote it before format 2:
 /// every integer `UInt64`, except the columns in `u32_columns` (`UInt32`); in the runs table
 /// no `network` column, a baseline task's network number in its (required) `seed`.
-fn format_1_batch<R: TableRow>(rows: &[R], u32_columns: &[&str]) -> RecordBatch {
+fn format_1_batch<R: Row>(rows: &[R], u32_columns: &[&str]) -> RecordBatch {
     let batch = R::to_batch(rows).unwrap();
     let runs = R::TABLE == "runs";
     let mut fields = Vec::new();
@@ -84,7 +84,7 @@ fn format_1_batch<R: TableRow>(rows: &[R], u32_columns: &[&str]) -> RecordBatch 
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
 }
 
-fn write_format_1<R: TableRow>(path: &Path, rows: &[R], u32_columns: &[&str]) {
+fn write_format_1<R: Row>(path: &Path, rows: &[R], u32_columns: &[&str]) {
     write_raw(path, &format_1_batch(rows, u32_columns), R::TABLE, "1");
 }
 

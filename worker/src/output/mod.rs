@@ -28,9 +28,10 @@
 //! `eigensweep.format_version` (`"2"`; files of version `"1"` are still read, converted as
 //! [`format`](mod@format) describes), `eigensweep.description` and one
 //! `eigensweep.column.<name>` description per column (visible in DuckDB through
-//! `parquet_kv_metadata(...)`). Column names equal the Rust field names; the column lists in
-//! each table's module (`TableRow::columns`) are the single source of schema, metadata and
-//! documentation.
+//! `parquet_kv_metadata(...)`). Column names equal the Rust field names. Each table is declared
+//! once, with [`crate::table!`]: one list of columns (name, Rust type, column kind,
+//! description) from which come the row struct, the schema and its metadata ([`Row::columns`]),
+//! the writing and the reading; a unit test checks that docs/OUTPUT.md names every column.
 //!
 //! Parts are written whole to a hidden temporary name, fsync'd and renamed ([`PartWriter`]),
 //! so a reader never sees a torn file; the same rows always give byte-identical files (fixed
@@ -40,6 +41,7 @@
 //! alignments at a run's final snapshot), and only `Option` fields become nulls.
 
 mod baseline;
+pub mod columns;
 mod error;
 mod fatal;
 pub mod format;
@@ -50,10 +52,13 @@ mod runs;
 pub mod schema;
 mod snapshots;
 pub mod state;
+mod table;
 mod weights;
 
 #[cfg(test)]
 mod format_tests;
+#[cfg(test)]
+mod table_tests;
 #[cfg(test)]
 mod tests;
 
@@ -69,13 +74,20 @@ pub use paths::{
     baseline_dir, run_dir, runs_table_files, runs_table_path, validate_partition_value, RunDirs,
 };
 pub use runs::{read_run_records, RunProvenance, RunRecord};
-pub use schema::TableRow;
 pub use snapshots::{read_snapshot_rows, SnapshotRow};
 pub use state::{
     ChosenRow, RunDirState, RunsTables, TaskStatus, CHECKPOINT_FILE, DIVERGED_MARKER,
     EXTENDING_MARKER, SUCCESS_MARKER,
 };
+pub use table::{Row, TableRow};
 pub use weights::{read_weight_rows, WeightRow};
+
+/// The Arrow types that [`crate::table!`] names, for crates that declare tables without a
+/// direct dependency on Arrow.
+#[doc(hidden)]
+pub mod __arrow {
+    pub use arrow_array::{ArrayRef, RecordBatch};
+}
 
 // The tables of the per-snapshot statistics live with their statistic.
 pub use crate::run::statistics::{

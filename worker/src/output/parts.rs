@@ -16,7 +16,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 
 use super::format::{upgrade_batch, upgraded_schema, FormatVersion};
-use super::schema::{check_schema, writer_properties, TableRow, TABLE_KEY};
+use super::schema::{check_schema, writer_properties, TABLE_KEY};
+use super::table::Row;
 use super::OutputError;
 
 /// File name of part `index`: `part-00042.parquet`.
@@ -54,7 +55,7 @@ pub struct PartWriter<R> {
     rows: PhantomData<fn(&R)>,
 }
 
-impl<R: TableRow> PartWriter<R> {
+impl<R: Row> PartWriter<R> {
     /// A writer whose first part is `start_index`; creates `dir` and its parents.
     ///
     /// On resume, call [`remove_parts_from`]`(dir, k)` first and open with `start_index = k`.
@@ -107,7 +108,7 @@ impl<R: TableRow> PartWriter<R> {
 /// by [`PartWriter`].
 ///
 /// The same rows always give the same bytes (see [`super::schema::writer_properties`]).
-pub fn write_table_atomically<R: TableRow>(path: &Path, rows: &[R]) -> Result<(), OutputError> {
+pub fn write_table_atomically<R: Row>(path: &Path, rows: &[R]) -> Result<(), OutputError> {
     let tmp = temp_path(path);
     let result = write_file(&tmp, path, rows).and_then(|()| {
         fs::rename(&tmp, path).map_err(|e| OutputError::io("renaming a temporary file to", path, e))
@@ -123,10 +124,10 @@ pub fn write_table_atomically<R: TableRow>(path: &Path, rows: &[R]) -> Result<()
     }
 }
 
-fn write_file<R: TableRow>(tmp: &Path, path: &Path, rows: &[R]) -> Result<(), OutputError> {
-    let batch = R::to_batch(rows).map_err(|message| OutputError::Batch {
+fn write_file<R: Row>(tmp: &Path, path: &Path, rows: &[R]) -> Result<(), OutputError> {
+    let batch = R::to_batch(rows).map_err(|problem| OutputError::Batch {
         path: path.to_path_buf(),
-        message,
+        problem: Box::new(problem),
     })?;
     let file = File::create(tmp).map_err(|e| OutputError::io("creating", tmp, e))?;
     let sync_handle = file
@@ -213,7 +214,7 @@ pub fn remove_parts_from(dir: &Path, index: u32) -> Result<usize, OutputError> {
 /// Reads one table file written by [`write_table_atomically`] or [`PartWriter`]; checks that
 /// it holds table `R` (by its `eigensweep.table` metadata), the format version (a version-1
 /// file is converted, see [`super::format`]) and the column types.
-pub fn read_table<R: TableRow>(path: &Path) -> Result<Vec<R>, OutputError> {
+pub fn read_table<R: Row>(path: &Path) -> Result<Vec<R>, OutputError> {
     let file = TableFile::open(path)?;
     if file.table() != R::TABLE {
         return Err(OutputError::schema(
@@ -225,16 +226,16 @@ pub fn read_table<R: TableRow>(path: &Path) -> Result<Vec<R>, OutputError> {
             ),
         ));
     }
-    check_schema::<R>(file.schema()).map_err(|m| OutputError::schema(path, m))?;
+    check_schema::<R>(file.schema()).map_err(|e| OutputError::column(path, e))?;
     let mut rows = Vec::new();
     for batch in file.read(None)? {
-        rows.extend(R::from_batch(&batch).map_err(|m| OutputError::schema(path, m))?);
+        rows.extend(R::from_batch(&batch).map_err(|e| OutputError::column(path, e))?);
     }
     Ok(rows)
 }
 
 /// Reads all parts of table `R` in `dir`, in part order (empty if `dir` does not exist).
-pub fn read_parts<R: TableRow>(dir: &Path) -> Result<Vec<R>, OutputError> {
+pub fn read_parts<R: Row>(dir: &Path) -> Result<Vec<R>, OutputError> {
     let mut rows = Vec::new();
     for (_, path) in list_parts(dir)? {
         rows.extend(read_table::<R>(&path)?);
@@ -325,9 +326,9 @@ impl TableFile {
             let mut roots = Vec::with_capacity(names.len());
             for name in names {
                 roots.push(
-                    file_schema.index_of(name).map_err(|_| {
-                        OutputError::schema(&path, format!("missing column `{name}`"))
-                    })?,
+                    file_schema
+                        .index_of(name)
+                        .map_err(|_| OutputError::column(&path, missing(name)))?,
                 );
             }
             let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
@@ -344,9 +345,10 @@ impl TableFile {
                 let indices = names
                     .iter()
                     .map(|name| {
-                        batch.schema().index_of(name).map_err(|_| {
-                            OutputError::schema(&path, format!("missing column `{name}`"))
-                        })
+                        batch
+                            .schema()
+                            .index_of(name)
+                            .map_err(|_| OutputError::column(&path, missing(name)))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 batch = batch
@@ -356,5 +358,11 @@ impl TableFile {
             batches.push(batch);
         }
         Ok(batches)
+    }
+}
+
+fn missing(name: &str) -> OutputError {
+    OutputError::MissingColumn {
+        column: name.to_string(),
     }
 }

@@ -2,20 +2,14 @@
 
 use std::path::Path;
 
-use arrow_array::{ArrayRef, RecordBatch};
-
-use super::schema::{
-    bools_opt, col_bool_opt, col_f64_opt, col_timestamp_opt, col_u32_opt, col_u64_opt, col_utf8,
-    col_utf8_opt, f64_opt, int64_opt, timestamps_opt, utf8, utf8_opt, ColumnSpec, ColumnType as T,
-    TableRow,
-};
 use eigensweep_common::provenance::{Build, Provenance};
 
 use super::state::TaskStatus;
 use super::{read_table, OutputError};
 
-/// The state of one run or baseline task.
-#[derive(Debug, Clone, PartialEq)]
+/// The state of one run or baseline task. Its columns, with their descriptions, are declared
+/// below the struct: the provenance fields sit in a nested [`RunProvenance`].
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunRecord {
     /// The task's key (hash of its resolved configuration).
     pub key: String,
@@ -176,169 +170,43 @@ impl RunRecord {
     }
 }
 
-const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec::required("key", T::Utf8, "Key of the run or baseline task: hash of its fully resolved configuration; its output rows carry it as run_key / task_key."),
-    ColumnSpec::required("kind", T::Utf8, "\"run\" (a training run) or \"baseline\" (random-initialisation networks of one dataset)."),
-    ColumnSpec::required("dataset", T::Utf8, "Dataset name, as in the `dataset` hive partition."),
-    ColumnSpec::optional("optimizer", T::Utf8, "Optimiser name from the sweep file, as in the `optimizer` hive partition; null for baseline tasks."),
-    ColumnSpec::optional("seed", T::Int64, "Seed of the run (initial weights, data order and eigensolver starts derive from it); null for baseline tasks, which are named by `network`."),
-    ColumnSpec::optional("network", T::Int64, "Number of a baseline task's random-initialisation network within its dataset's baseline, from 0 (the `network` column of the baseline table); null for runs."),
-    ColumnSpec::required("config_json", T::Utf8, "The fully resolved configuration of the task as JSON; `key` is its hash."),
-    ColumnSpec::required("status", T::Utf8, "pending, running, done, failed or diverged (non-finite loss)."),
-    ColumnSpec::optional("error", T::Utf8, "Error message of a failed task, or the divergence report of a diverged one; null otherwise."),
-    ColumnSpec::optional("host", T::Utf8, "Host name of the machine that ran the task; null until it starts."),
-    ColumnSpec::optional("rank", T::Int64, "MPI rank (in MPI_COMM_WORLD) that last worked on the task; null when the sweep ran without MPI."),
-    ColumnSpec::added("device", T::Utf8, "Device the task's last attempt computed on: `cpu`, or `cuda:N (GPU name)`; null until it starts. GPU and CPU results agree to f32 tolerance, not bit for bit."),
-    ColumnSpec::optional("start_time", T::TimestampMsUtc, "When the task (last) started, UTC, millisecond precision; null until it starts."),
-    ColumnSpec::optional("end_time", T::TimestampMsUtc, "When the task finished, failed or diverged, UTC, millisecond precision; null until then."),
-    ColumnSpec::optional("steps_total", T::Int64, "Training steps of the run; null for baseline tasks."),
-    ColumnSpec::optional("snapshots_total", T::Int64, "Eigen-snapshots the task takes in all (a baseline task: 1)."),
-    ColumnSpec::optional("steps_done", T::Int64, "Training steps completed, updated while the run trains and at every checkpoint; null while unknown (never started, or a baseline task)."),
-    ColumnSpec::optional("snapshots_done", T::Int64, "Eigen-snapshots completed, updated like steps_done; null while unknown."),
-    ColumnSpec::optional("wall_seconds", T::Float64, "Wall-clock seconds spent on the task, summed over resumed attempts; null until an attempt ends."),
-    ColumnSpec::optional("checkpoint_time", T::TimestampMsUtc, "When the task last wrote a checkpoint (the point a relaunch resumes from), UTC; null before the first one."),
-    ColumnSpec::optional("updated_time", T::TimestampMsUtc, "When the launch owning the task last changed this row (status or progress), UTC; a `running` row that stops changing has probably lost its owner (see `eigensweep status`)."),
-    ColumnSpec::added("eigensweep_version", T::Utf8, "eigensweep version of the binary that ran the task's last attempt; null until it starts (and in tables written before this column)."),
-    ColumnSpec::added("git_commit", T::Utf8, "Git commit that binary was built from: 40 hex digits, with `+dirty` when its sources differed from the commit, or `unknown` (built outside a git checkout)."),
-    ColumnSpec::added("build_features", T::Utf8, "Cargo features of that binary: `mpi`, `cuda`, `mpi,cuda` or `none`."),
-    ColumnSpec::added("cpu", T::Utf8, "CPU model of the machine of the last attempt, as /proc/cpuinfo names it (`device` names the GPU of a GPU run, `host` the machine)."),
-    ColumnSpec::added("earlier_provenance", T::Utf8, "Who ran the steps of earlier attempts when a later attempt ran on another build, device or machine: one line per change, `before step S: eigensweep VERSION (commit C, features F) on DEVICE …, host H`; null when every attempt ran alike."),
-    ColumnSpec::added("in_sweep", T::Boolean, "Whether the sweep file of the latest launch on this output lists the task: false for a task of an earlier sweep file, whose row and outputs are kept (analyze, report and status still count them); null in tables written before this column (listed)."),
-];
-
-impl TableRow for RunRecord {
-    const TABLE: &'static str = "runs";
-    const DESCRIPTION: &'static str =
-        "One row per training run and baseline task of the sweep: configuration, status and progress.";
-
-    fn columns() -> &'static [ColumnSpec] {
-        COLUMNS
-    }
-
-    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
-        Ok(vec![
-            utf8(rows.iter().map(|r| r.key.as_str())),
-            utf8(rows.iter().map(|r| r.kind.as_str())),
-            utf8(rows.iter().map(|r| r.dataset.as_str())),
-            utf8_opt(rows.iter().map(|r| r.optimizer.as_deref())),
-            int64_opt("seed", rows.iter().map(|r| r.seed))?,
-            int64_opt("network", rows.iter().map(|r| r.network))?,
-            utf8(rows.iter().map(|r| r.config_json.as_str())),
-            utf8(rows.iter().map(|r| r.status.as_str())),
-            utf8_opt(rows.iter().map(|r| r.error.as_deref())),
-            utf8_opt(rows.iter().map(|r| r.host.as_deref())),
-            int64_opt("rank", rows.iter().map(|r| r.rank))?,
-            utf8_opt(rows.iter().map(|r| r.device.as_deref())),
-            timestamps_opt(rows.iter().map(|r| r.start_time)),
-            timestamps_opt(rows.iter().map(|r| r.end_time)),
-            int64_opt("steps_total", rows.iter().map(|r| r.steps_total))?,
-            int64_opt("snapshots_total", rows.iter().map(|r| r.snapshots_total))?,
-            int64_opt("steps_done", rows.iter().map(|r| r.steps_done))?,
-            int64_opt("snapshots_done", rows.iter().map(|r| r.snapshots_done))?,
-            f64_opt(rows.iter().map(|r| r.wall_seconds)),
-            timestamps_opt(rows.iter().map(|r| r.checkpoint_time)),
-            timestamps_opt(rows.iter().map(|r| r.updated_time)),
-            utf8_opt(
-                rows.iter()
-                    .map(|r| r.provenance.eigensweep_version.as_deref()),
-            ),
-            utf8_opt(rows.iter().map(|r| r.provenance.git_commit.as_deref())),
-            utf8_opt(rows.iter().map(|r| r.provenance.build_features.as_deref())),
-            utf8_opt(rows.iter().map(|r| r.provenance.cpu.as_deref())),
-            utf8_opt(rows.iter().map(|r| r.provenance.earlier.as_deref())),
-            bools_opt(rows.iter().map(|r| r.in_sweep)),
-        ])
-    }
-
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
-        let key = col_utf8(batch, "key")?;
-        let kind = col_utf8(batch, "kind")?;
-        let dataset = col_utf8(batch, "dataset")?;
-        let optimizer = col_utf8_opt(batch, "optimizer")?;
-        let seed = col_u64_opt(batch, "seed")?;
-        let network = col_u64_opt(batch, "network")?;
-        let config_json = col_utf8(batch, "config_json")?;
-        let status = col_utf8(batch, "status")?;
-        let error = col_utf8_opt(batch, "error")?;
-        let host = col_utf8_opt(batch, "host")?;
-        let rank = col_u32_opt(batch, "rank")?;
-        // Added in format 2 without a version bump: older tables have no such column.
-        let device = if batch.schema().column_with_name("device").is_some() {
-            col_utf8_opt(batch, "device")?
-        } else {
-            vec![None; batch.num_rows()]
-        };
-        let start_time = col_timestamp_opt(batch, "start_time")?;
-        let end_time = col_timestamp_opt(batch, "end_time")?;
-        let steps_total = col_u64_opt(batch, "steps_total")?;
-        let snapshots_total = col_u64_opt(batch, "snapshots_total")?;
-        let steps_done = col_u64_opt(batch, "steps_done")?;
-        let snapshots_done = col_u64_opt(batch, "snapshots_done")?;
-        let wall_seconds = col_f64_opt(batch, "wall_seconds")?;
-        let checkpoint_time = col_timestamp_opt(batch, "checkpoint_time")?;
-        let updated_time = col_timestamp_opt(batch, "updated_time")?;
-        // Added without a version bump: older tables have no such column.
-        let in_sweep = if batch.schema().column_with_name("in_sweep").is_some() {
-            col_bool_opt(batch, "in_sweep")?
-        } else {
-            vec![None; batch.num_rows()]
-        };
-        // Added without a version bump: older tables have none of these columns.
-        let optional_text = |name: &str| -> Result<Vec<Option<String>>, String> {
-            if batch.schema().column_with_name(name).is_some() {
-                col_utf8_opt(batch, name)
-            } else {
-                Ok(vec![None; batch.num_rows()])
-            }
-        };
-        let mut version = optional_text("eigensweep_version")?.into_iter();
-        let mut commit = optional_text("git_commit")?.into_iter();
-        let mut features = optional_text("build_features")?.into_iter();
-        let mut cpu = optional_text("cpu")?.into_iter();
-        let mut earlier = optional_text("earlier_provenance")?.into_iter();
-        let mut kind = kind.into_iter();
-        let mut dataset = dataset.into_iter();
-        let mut optimizer = optimizer.into_iter();
-        let mut config_json = config_json.into_iter();
-        let mut status = status.into_iter();
-        let mut error = error.into_iter();
-        let mut host = host.into_iter();
-        let mut device = device.into_iter();
-        Ok(key
-            .into_iter()
-            .enumerate()
-            .map(|(i, key)| RunRecord {
-                key,
-                kind: kind.next().unwrap_or_default(),
-                dataset: dataset.next().unwrap_or_default(),
-                optimizer: optimizer.next().flatten(),
-                seed: seed[i],
-                network: network[i],
-                config_json: config_json.next().unwrap_or_default(),
-                status: status.next().unwrap_or_default(),
-                error: error.next().flatten(),
-                host: host.next().flatten(),
-                rank: rank[i],
-                device: device.next().flatten(),
-                start_time: start_time[i],
-                end_time: end_time[i],
-                steps_total: steps_total[i],
-                snapshots_total: snapshots_total[i],
-                steps_done: steps_done[i],
-                snapshots_done: snapshots_done[i],
-                wall_seconds: wall_seconds[i],
-                checkpoint_time: checkpoint_time[i],
-                updated_time: updated_time[i],
-                in_sweep: in_sweep[i],
-                provenance: RunProvenance {
-                    eigensweep_version: version.next().flatten(),
-                    git_commit: commit.next().flatten(),
-                    build_features: features.next().flatten(),
-                    cpu: cpu.next().flatten(),
-                    earlier: earlier.next().flatten(),
-                },
-            })
-            .collect())
+crate::table! {
+    impl RunRecord;
+    table = "runs",
+    description = "One row per training run and baseline task of the sweep: configuration, status and progress.",
+    {
+        key: String = Utf8 "Key of the run or baseline task: hash of its fully resolved configuration; its output rows carry it as run_key / task_key.",
+        kind: String = Utf8 "\"run\" (a training run) or \"baseline\" (random-initialisation networks of one dataset).",
+        dataset: String = Utf8 "Dataset name, as in the `dataset` hive partition.",
+        optimizer: Option<String> = Utf8 "Optimiser name from the sweep file, as in the `optimizer` hive partition; null for baseline tasks.",
+        seed: Option<u64> = Int64 "Seed of the run (initial weights, data order and eigensolver starts derive from it); null for baseline tasks, which are named by `network`.",
+        network: Option<u64> = Int64 "Number of a baseline task's random-initialisation network within its dataset's baseline, from 0 (the `network` column of the baseline table); null for runs.",
+        config_json: String = Utf8 "The fully resolved configuration of the task as JSON; `key` is its hash.",
+        status: String = Utf8 "pending, running, done, failed or diverged (non-finite loss).",
+        error: Option<String> = Utf8 "Error message of a failed task, or the divergence report of a diverged one; null otherwise.",
+        host: Option<String> = Utf8 "Host name of the machine that ran the task; null until it starts.",
+        rank: Option<u32> = Int64 "MPI rank (in MPI_COMM_WORLD) that last worked on the task; null when the sweep ran without MPI.",
+        device: Option<String> = [added] Utf8 "Device the task's last attempt computed on: `cpu`, or `cuda:N (GPU name)`; null until it starts. GPU and CPU results agree to f32 tolerance, not bit for bit.",
+        start_time: Option<i64> = TimestampMsUtc "When the task (last) started, UTC, millisecond precision; null until it starts.",
+        end_time: Option<i64> = TimestampMsUtc "When the task finished, failed or diverged, UTC, millisecond precision; null until then.",
+        steps_total: Option<u64> = Int64 "Training steps of the run; null for baseline tasks.",
+        snapshots_total: Option<u64> = Int64 "Eigen-snapshots the task takes in all (a baseline task: 1).",
+        steps_done: Option<u64> = Int64 "Training steps completed, updated while the run trains and at every checkpoint; null while unknown (never started, or a baseline task).",
+        snapshots_done: Option<u64> = Int64 "Eigen-snapshots completed, updated like steps_done; null while unknown.",
+        wall_seconds: Option<f64> = Float64 "Wall-clock seconds spent on the task, summed over resumed attempts; null until an attempt ends.",
+        checkpoint_time: Option<i64> = TimestampMsUtc "When the task last wrote a checkpoint (the point a relaunch resumes from), UTC; null before the first one.",
+        updated_time: Option<i64> = TimestampMsUtc "When the launch owning the task last changed this row (status or progress), UTC; a `running` row that stops changing has probably lost its owner (see `eigensweep status`).",
+        eigensweep_version: Option<String> = [added] Utf8 "eigensweep version of the binary that ran the task's last attempt; null until it starts (and in tables written before this column)."
+            => provenance.eigensweep_version,
+        git_commit: Option<String> = [added] Utf8 "Git commit that binary was built from: 40 hex digits, with `+dirty` when its sources differed from the commit, or `unknown` (built outside a git checkout)."
+            => provenance.git_commit,
+        build_features: Option<String> = [added] Utf8 "Cargo features of that binary: `mpi`, `cuda`, `mpi,cuda` or `none`."
+            => provenance.build_features,
+        cpu: Option<String> = [added] Utf8 "CPU model of the machine of the last attempt, as /proc/cpuinfo names it (`device` names the GPU of a GPU run, `host` the machine)."
+            => provenance.cpu,
+        earlier_provenance: Option<String> = [added] Utf8 "Who ran the steps of earlier attempts when a later attempt ran on another build, device or machine: one line per change, `before step S: eigensweep VERSION (commit C, features F) on DEVICE …, host H`; null when every attempt ran alike."
+            => provenance.earlier,
+        in_sweep: Option<bool> = [added] Boolean "Whether the sweep file of the latest launch on this output lists the task: false for a task of an earlier sweep file, whose row and outputs are kept (analyze, report and status still count them); null in tables written before this column (listed).",
     }
 }
 

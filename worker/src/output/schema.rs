@@ -2,23 +2,28 @@
 //! description per field), the table-level metadata, the Parquet writer settings, and small
 //! helpers to build and take apart Arrow columns.
 //!
-//! Each table declares its columns once as a `&'static [ColumnSpec]`; the schema, the
-//! metadata and the README's column tables can all be generated from that list.
+//! Each table declares its columns once, with [`crate::table!`], which gives the
+//! `&'static [ColumnSpec]` that the schema and the metadata are built from (a unit test
+//! checks that docs/OUTPUT.md names every column).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, ListArray, RecordBatch,
-    StringArray, TimestampMillisecondArray,
+    ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
-use arrow_buffer::OffsetBuffer;
-use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, FieldRef, Schema, TimeUnit};
 use eigensweep_common::provenance::Provenance;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+
+use super::columns::{
+    f32_list_array, int64_array, int64_array_opt, kind, read_int, read_int_opt, ColumnValue,
+};
+use super::table::Row;
+use super::OutputError;
 
 /// Version of the table layout; stored as [`FORMAT_VERSION_KEY`]. Bump on any change to a
 /// column's name, type or meaning, and teach [`super::format`] to read the previous one.
@@ -112,19 +117,22 @@ pub fn list_item_field() -> FieldRef {
     Arc::new(Field::new(LIST_ITEM_NAME, DataType::Float32, false))
 }
 
-/// The `run_key` column every per-run table starts with.
-pub const RUN_KEY_COLUMN: ColumnSpec = ColumnSpec::required(
-    "run_key",
-    ColumnType::Utf8,
-    "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet.",
-);
+/// The description of the `run_key` column every per-run table starts with.
+macro_rules! run_key_description {
+    () => {
+        "Key of the run: hash of its fully resolved configuration; joins `key` in runs.parquet."
+    };
+}
+pub(crate) use run_key_description;
 
-/// The `step` column of the per-snapshot statistics' tables (trace, density, preconditioned).
-pub const SNAPSHOT_STEP_COLUMN: ColumnSpec = ColumnSpec::required(
-    "step",
-    ColumnType::Int64,
-    "Training step of the snapshot (θ after this many updates); joins `step` in the snapshots table.",
-);
+/// The description of the `step` column of the per-snapshot statistics' tables (trace,
+/// density, preconditioned).
+macro_rules! snapshot_step_description {
+    () => {
+        "Training step of the snapshot (θ after this many updates); joins `step` in the snapshots table."
+    };
+}
+pub(crate) use snapshot_step_description;
 
 /// One column of a table: name (= the Rust field's name), type, nullability, description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,41 +193,9 @@ impl ColumnSpec {
     }
 }
 
-/// A row type that is stored as one Parquet table.
-pub trait TableRow: Sized {
-    /// Table name, stored under [`TABLE_KEY`] and checked on reading.
-    const TABLE: &'static str;
-    /// One sentence on what a row is, stored under [`TABLE_DESCRIPTION_KEY`].
-    const DESCRIPTION: &'static str;
-    /// The columns, in file order; names equal the Rust field names.
-    fn columns() -> &'static [ColumnSpec];
-    /// Builds the Arrow columns for `rows`, in the order of [`Self::columns`]; fails (naming
-    /// the column) only for an integer above `i64::MAX`.
-    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String>;
-    /// Takes a batch (whose schema has been checked against [`Self::columns`]) apart.
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String>;
-
-    /// The Arrow schema: the columns with their descriptions. The table-level metadata is
-    /// kept out of it on purpose (it goes to the Parquet key-value metadata in a fixed order,
-    /// whereas Arrow's schema metadata is a hash map whose order would vary between runs).
-    fn schema() -> SchemaRef {
-        Arc::new(Schema::new(
-            Self::columns()
-                .iter()
-                .map(|c| c.field())
-                .collect::<Vec<_>>(),
-        ))
-    }
-
-    /// Builds a record batch for `rows`.
-    fn to_batch(rows: &[Self]) -> Result<RecordBatch, String> {
-        RecordBatch::try_new(Self::schema(), Self::to_arrays(rows)?).map_err(|e| e.to_string())
-    }
-}
-
 /// The Parquet key-value metadata of a table, in a fixed order: table name, format version,
 /// table description, then one entry per column.
-pub fn table_metadata<R: TableRow>() -> Vec<KeyValue> {
+pub fn table_metadata<R: Row>() -> Vec<KeyValue> {
     let mut kv = vec![
         KeyValue::new(TABLE_KEY.to_string(), R::TABLE.to_string()),
         KeyValue::new(FORMAT_VERSION_KEY.to_string(), FORMAT_VERSION.to_string()),
@@ -254,7 +230,7 @@ pub fn provenance_metadata(provenance: &Provenance) -> Vec<KeyValue> {
 /// Float columns are written PLAIN (no dictionary: their values are nearly all distinct), and
 /// list columns without statistics (min/max over a whole eigenvector is useless and costs a
 /// pass over it).
-pub fn writer_properties<R: TableRow>() -> WriterProperties {
+pub fn writer_properties<R: Row>() -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_created_by(CREATED_BY.to_string())
         .set_compression(COMPRESSION)
@@ -294,8 +270,9 @@ pub fn list_item_path(name: &str) -> ColumnPath {
 }
 
 // ---------------------------------------------------------------------------------------
-// Building and reading columns: shared by every crate that defines a table (the analysis and
-// report tables use them too), so that all tables treat types and nulls alike.
+// Building and reading columns with `String` errors: what the analysis and report crates'
+// hand-written tables still call (a table declared with `crate::table!` uses
+// `super::columns`, whose typed errors these turn into text). Same arrays, same checks.
 
 /// A required text column.
 pub fn utf8<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
@@ -307,26 +284,13 @@ pub fn utf8_opt<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(values.collect::<StringArray>())
 }
 
-/// One integer stored as `Int64`, or an error naming column `name` and the value.
-fn to_i64<T: TryInto<i64> + Copy + std::fmt::Display>(name: &str, value: T) -> Result<i64, String> {
-    value.try_into().map_err(|_| {
-        format!(
-            "column `{name}`: {value} does not fit a signed 64-bit integer (at most {})",
-            i64::MAX
-        )
-    })
-}
-
 /// A required Int64 column from unsigned Rust values (`u64` or `u32`), checked: a value
 /// above `i64::MAX` is an error naming the column.
 pub fn int64s<T: TryInto<i64> + Copy + std::fmt::Display>(
     name: &str,
     values: impl Iterator<Item = T>,
 ) -> Result<ArrayRef, String> {
-    let values = values
-        .map(|v| to_i64(name, v))
-        .collect::<Result<Vec<i64>, String>>()?;
-    Ok(Arc::new(Int64Array::from(values)))
+    int64_array(name, values).map_err(|e| e.to_string())
 }
 
 /// A nullable Int64 column from unsigned Rust values, checked like [`int64s`].
@@ -334,10 +298,7 @@ pub fn int64_opt<T: TryInto<i64> + Copy + std::fmt::Display>(
     name: &str,
     values: impl Iterator<Item = Option<T>>,
 ) -> Result<ArrayRef, String> {
-    let values = values
-        .map(|v| v.map(|v| to_i64(name, v)).transpose())
-        .collect::<Result<Int64Array, String>>()?;
-    Ok(Arc::new(values))
+    int64_array_opt(name, values).map_err(|e| e.to_string())
 }
 
 /// A required Float64 column.
@@ -371,77 +332,28 @@ pub fn timestamps_opt(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
 
 /// A required `list<float32>` column (eigenvectors, θ).
 pub fn f32_lists<'a>(values: impl Iterator<Item = &'a [f32]> + Clone) -> ArrayRef {
-    let offsets = OffsetBuffer::from_lengths(values.clone().map(<[f32]>::len));
-    let items = Float32Array::from_iter_values(values.flat_map(|v| v.iter().copied()));
-    Arc::new(ListArray::new(
-        list_item_field(),
-        offsets,
-        Arc::new(items),
-        None,
-    ))
+    f32_list_array(values)
 }
 
-// ---------------------------------------------------------------------------------------
-// Taking columns apart. Every function checks type and nulls and says which column failed.
-
-fn typed<'a, T: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, String> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| format!("missing column `{name}`"))?;
-    column.as_any().downcast_ref::<T>().ok_or_else(|| {
-        format!(
-            "column `{name}` has type {}, expected {}",
-            column.data_type(),
-            std::any::type_name::<T>()
-                .rsplit("::")
-                .next()
-                .unwrap_or("?")
-        )
-    })
-}
-
-fn no_nulls(array: &dyn Array, name: &str) -> Result<(), String> {
-    if array.null_count() > 0 {
-        Err(format!(
-            "column `{name}` has {} null values but is required",
-            array.null_count()
-        ))
-    } else {
-        Ok(())
-    }
+/// Reads column `name` as `T` through its [`ColumnValue`] impl, the error as text.
+fn read<K, T: ColumnValue<K>>(batch: &RecordBatch, name: &str) -> Result<Vec<T>, String> {
+    T::from_array(batch, name).map_err(|e| e.to_string())
 }
 
 /// Reads a required text column (an error names the column).
 pub fn col_utf8(batch: &RecordBatch, name: &str) -> Result<Vec<String>, String> {
-    let a = typed::<StringArray>(batch, name)?;
-    no_nulls(a, name)?;
-    Ok(a.iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
+    read::<kind::Utf8, _>(batch, name)
 }
 
 /// Reads a nullable text column.
 pub fn col_utf8_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
-    let a = typed::<StringArray>(batch, name)?;
-    Ok(a.iter().map(|v| v.map(str::to_string)).collect())
+    read::<kind::Utf8, _>(batch, name)
 }
 
-/// One stored integer as the Rust field's type, or an error naming the column and the value
-/// (a negative step, or an index beyond `u32`, is not silently wrapped).
-fn from_i64<T: TryFrom<i64>>(name: &str, value: i64) -> Result<T, String> {
-    T::try_from(value).map_err(|_| {
-        format!(
-            "column `{name}` holds {value}, outside the range of {}",
-            std::any::type_name::<T>()
-        )
-    })
-}
-
-/// Reads a required Int64 column into unsigned Rust values (`u64` or `u32`), checked.
+/// Reads a required Int64 column into unsigned Rust values (`u64` or `u32`), checked: a
+/// negative value, or one beyond the type, is an error naming the column.
 pub fn col_int<T: TryFrom<i64>>(batch: &RecordBatch, name: &str) -> Result<Vec<T>, String> {
-    let a = typed::<Int64Array>(batch, name)?;
-    no_nulls(a, name)?;
-    a.values().iter().map(|&v| from_i64(name, v)).collect()
+    read_int(batch, name).map_err(|e| e.to_string())
 }
 
 /// Reads a nullable Int64 column into unsigned Rust values, checked like [`col_int`].
@@ -449,10 +361,7 @@ pub fn col_int_opt<T: TryFrom<i64>>(
     batch: &RecordBatch,
     name: &str,
 ) -> Result<Vec<Option<T>>, String> {
-    typed::<Int64Array>(batch, name)?
-        .iter()
-        .map(|v| v.map(|v| from_i64(name, v)).transpose())
-        .collect()
+    read_int_opt(batch, name).map_err(|e| e.to_string())
 }
 
 /// Reads a required Int64 column as `u64` (see [`col_int`]).
@@ -477,61 +386,46 @@ pub fn col_u32_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<u32>>, 
 
 /// Reads a required Float64 column.
 pub fn col_f64(batch: &RecordBatch, name: &str) -> Result<Vec<f64>, String> {
-    let a = typed::<Float64Array>(batch, name)?;
-    no_nulls(a, name)?;
-    Ok(a.values().to_vec())
+    read::<kind::Float64, _>(batch, name)
 }
 
 /// Reads a nullable Float64 column.
 pub fn col_f64_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>, String> {
-    Ok(typed::<Float64Array>(batch, name)?.iter().collect())
+    read::<kind::Float64, _>(batch, name)
 }
 
 /// Reads a required Boolean column.
 pub fn col_bool(batch: &RecordBatch, name: &str) -> Result<Vec<bool>, String> {
-    let a = typed::<BooleanArray>(batch, name)?;
-    no_nulls(a, name)?;
-    Ok(a.values().iter().collect())
+    read::<kind::Boolean, _>(batch, name)
 }
 
 /// Reads a nullable Boolean column.
 pub fn col_bool_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>, String> {
-    Ok(typed::<BooleanArray>(batch, name)?.iter().collect())
+    read::<kind::Boolean, _>(batch, name)
 }
 
 /// Reads a nullable timestamp column as Unix milliseconds.
 pub fn col_timestamp_opt(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, String> {
-    Ok(typed::<TimestampMillisecondArray>(batch, name)?
-        .iter()
-        .collect())
+    read::<kind::TimestampMsUtc, _>(batch, name)
 }
 
 /// Reads a required `list<float32>` column.
 pub fn col_f32_lists(batch: &RecordBatch, name: &str) -> Result<Vec<Vec<f32>>, String> {
-    let a = typed::<ListArray>(batch, name)?;
-    no_nulls(a, name)?;
-    let items = a
-        .values()
-        .as_any()
-        .downcast_ref::<Float32Array>()
-        .ok_or_else(|| format!("column `{name}` is not a list of float32"))?;
-    no_nulls(items, name)?;
-    let values = items.values();
-    let offsets = a.value_offsets();
-    Ok(offsets
-        .windows(2)
-        .map(|w| values[w[0] as usize..w[1] as usize].to_vec())
-        .collect())
+    read::<kind::ListFloat32, _>(batch, name)
 }
 
 /// Checks a file's Arrow schema against the table's columns: every declared column must be
 /// there with its type (extra columns are ignored, so that a later format may add some).
-pub(crate) fn check_schema<R: TableRow>(schema: &Schema) -> Result<(), String> {
+pub(crate) fn check_schema<R: Row>(schema: &Schema) -> Result<(), OutputError> {
     for column in R::columns() {
         let field = match schema.field_with_name(column.name) {
             Ok(field) => field,
             Err(_) if column.absent_is_null => continue,
-            Err(_) => return Err(format!("missing column `{}`", column.name)),
+            Err(_) => {
+                return Err(OutputError::MissingColumn {
+                    column: column.name.to_string(),
+                })
+            }
         };
         let type_ok = match (column.ty, field.data_type()) {
             // Any item name and nullability: other writers call the item "element".
@@ -541,18 +435,16 @@ pub(crate) fn check_schema<R: TableRow>(schema: &Schema) -> Result<(), String> {
             (ty, found) => found == &ty.data_type(),
         };
         if !type_ok {
-            return Err(format!(
-                "column `{}` has type {}, expected {}",
-                column.name,
-                field.data_type(),
-                column.ty.data_type()
-            ));
+            return Err(OutputError::ColumnType {
+                column: column.name.to_string(),
+                found: field.data_type().to_string(),
+                expected: column.ty.data_type().to_string(),
+            });
         }
         if field.is_nullable() && !column.nullable {
-            return Err(format!(
-                "column `{}` is nullable but should be required",
-                column.name
-            ));
+            return Err(OutputError::NullableColumn {
+                column: column.name.to_string(),
+            });
         }
     }
     Ok(())

@@ -362,7 +362,7 @@ fn identical_rows_give_identical_bytes() {
     let pb = b.write_part(&rows).unwrap().unwrap();
     assert_eq!(fs::read(&pa).unwrap(), fs::read(&pb).unwrap());
     // Also for the other tables (nulls, timestamps).
-    fn twice<R: TableRow>(dir: &Path, name: &str, rows: &[R]) {
+    fn twice<R: Row>(dir: &Path, name: &str, rows: &[R]) {
         let p1 = dir.join(format!("{name}1.parquet"));
         let p2 = dir.join(format!("{name}2.parquet"));
         write_table_atomically(&p1, rows).unwrap();
@@ -456,7 +456,7 @@ fn part_names() {
     );
 }
 
-fn check_self_description<R: TableRow>(path: &Path) {
+fn check_self_description<R: Row>(path: &Path) {
     let schema = read_schema(path).unwrap();
     let meta = schema.metadata();
     assert_eq!(meta.get(TABLE_KEY).map(String::as_str), Some(R::TABLE));

@@ -29,7 +29,7 @@ use super::checkpoint::Checkpoint;
 use super::executor::{marker_io, RunError};
 use crate::output::{
     part_file_name, read_table, write_table_atomically, DensityRow, MetricRow, PreconditionedRow,
-    SnapshotRow, TableRow, TraceRow, WeightRow, CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER,
+    Row, SnapshotRow, TraceRow, WeightRow, CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER,
 };
 
 /// A finished run continued under the key of a longer configuration.
@@ -176,7 +176,7 @@ pub(crate) fn apply(dir: &Path, c: &Continuation, stage: &Stage) -> Result<(), R
 }
 
 /// A row of a run's table: it names its run and its step.
-trait RunRow: TableRow {
+trait RunRow: Row {
     fn run_key_mut(&mut self) -> &mut String;
     fn step(&self) -> u64;
 }

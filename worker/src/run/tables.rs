@@ -8,18 +8,18 @@ use super::executor::{RunError, RunPlan};
 use super::statistics::{self, SnapshotStatistic};
 use crate::output::{
     part_file_name, read_table, remove_parts_from, write_table_atomically, MetricRow, PartWriter,
-    SnapshotRow, TableRow, WeightRow,
+    Row, SnapshotRow, WeightRow,
 };
 use crate::snapshot::{alignment, ipr, EigenSnapshot};
 
 /// One table of a run: its part writer (absent for an optional table the run does not write,
 /// so no empty directory appears) and the rows buffered until the next checkpoint.
-pub(super) struct Table<R: TableRow> {
+pub(super) struct Table<R: Row> {
     writer: Option<PartWriter<R>>,
     rows: Vec<R>,
 }
 
-impl<R: TableRow> Table<R> {
+impl<R: Row> Table<R> {
     /// The table `R::TABLE` under `dir`, continuing after the parts a checkpoint recorded in
     /// `parts`: later parts (written after that checkpoint) are removed first, whether the
     /// table is `enabled` this launch or not.

@@ -4,12 +4,8 @@
 
 use std::path::Path;
 
-use arrow_array::{ArrayRef, RecordBatch};
-
-use crate::output::schema::{
-    col_f64, col_u64, col_utf8, f64s, int64s, utf8, ColumnSpec, ColumnType as T, TableRow,
-    RUN_KEY_COLUMN, SNAPSHOT_STEP_COLUMN,
-};
+use crate::output::schema::{run_key_description, snapshot_step_description};
+use crate::output::Row;
 use crate::output::{read_parts, OutputError};
 
 use super::{Kind, SnapshotStatistic};
@@ -28,7 +24,7 @@ struct Density {
 
 /// The density statistic in the run's list.
 pub(super) const KIND: Kind = Kind {
-    table: <DensityRow as TableRow>::TABLE,
+    table: <DensityRow as Row>::TABLE,
     open: for_plan,
 };
 
@@ -92,7 +88,7 @@ impl SnapshotStatistic for Density {
     }
 
     fn table(&self) -> &'static str {
-        <DensityRow as crate::output::TableRow>::TABLE
+        <DensityRow as Row>::TABLE
     }
 
     fn part(&self) -> Option<(String, u32)> {
@@ -100,65 +96,17 @@ impl SnapshotStatistic for Density {
     }
 }
 
-/// One Ritz node of one probe's quadrature at one snapshot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DensityRow {
-    /// Key of the run.
-    pub run_key: String,
-    /// Training step of the snapshot.
-    pub step: u64,
-    /// Probe number (1-based).
-    pub probe: u64,
-    /// A Ritz value of the probe's Lanczos tridiagonal (an eigenvalue estimate).
-    pub node: f64,
-    /// Its quadrature weight; a probe's weights sum to 1.
-    pub weight: f64,
-}
-
-const COLUMNS: &[ColumnSpec] = &[
-    RUN_KEY_COLUMN,
-    SNAPSHOT_STEP_COLUMN,
-    ColumnSpec::required("probe", T::Int64, "Probe number (1-based) of stochastic Lanczos quadrature (Ubaru, Chen & Saad 2017; PyHessian's density): a Rademacher vector from the run seed's density stream, one sub-stream per snapshot."),
-    ColumnSpec::required("node", T::Float64, "A Ritz node: an eigenvalue of the probe's Lanczos tridiagonal (snapshots.density.steps steps, full reorthogonalisation) of the loss Hessian on the snapshot's Hessian samples."),
-    ColumnSpec::required("weight", T::Float64, "The node's Gauss quadrature weight (squared first component of its tridiagonal eigenvector); a probe's weights sum to 1. The density is the mean over probes of Σ weight·δ(λ − node), broadened (e.g. Gaussian) when drawn."),
-];
-
-impl TableRow for DensityRow {
-    const TABLE: &'static str = "density";
-    const DESCRIPTION: &'static str =
-        "One row per Ritz node of each stochastic Lanczos quadrature probe at each snapshot of a run with snapshots.density set: the Hessian's eigenvalue density before broadening.";
-
-    fn columns() -> &'static [ColumnSpec] {
-        COLUMNS
-    }
-
-    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
-        Ok(vec![
-            utf8(rows.iter().map(|r| r.run_key.as_str())),
-            int64s("step", rows.iter().map(|r| r.step))?,
-            int64s("probe", rows.iter().map(|r| r.probe))?,
-            f64s(rows.iter().map(|r| r.node)),
-            f64s(rows.iter().map(|r| r.weight)),
-        ])
-    }
-
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
-        let run_key = col_utf8(batch, "run_key")?;
-        let step = col_u64(batch, "step")?;
-        let probe = col_u64(batch, "probe")?;
-        let node = col_f64(batch, "node")?;
-        let weight = col_f64(batch, "weight")?;
-        Ok(run_key
-            .into_iter()
-            .enumerate()
-            .map(|(i, run_key)| DensityRow {
-                run_key,
-                step: step[i],
-                probe: probe[i],
-                node: node[i],
-                weight: weight[i],
-            })
-            .collect())
+crate::table! {
+    /// One Ritz node of one probe's quadrature at one snapshot.
+    pub struct DensityRow;
+    table = "density",
+    description = "One row per Ritz node of each stochastic Lanczos quadrature probe at each snapshot of a run with snapshots.density set: the Hessian's eigenvalue density before broadening.",
+    {
+        run_key: String = Utf8 run_key_description!(),
+        step: u64 = Int64 snapshot_step_description!(),
+        probe: u64 = Int64 "Probe number (1-based) of stochastic Lanczos quadrature (Ubaru, Chen & Saad 2017; PyHessian's density): a Rademacher vector from the run seed's density stream, one sub-stream per snapshot.",
+        node: f64 = Float64 "A Ritz node: an eigenvalue of the probe's Lanczos tridiagonal (snapshots.density.steps steps, full reorthogonalisation) of the loss Hessian on the snapshot's Hessian samples.",
+        weight: f64 = Float64 "The node's Gauss quadrature weight (squared first component of its tridiagonal eigenvector); a probe's weights sum to 1. The density is the mean over probes of Σ weight·δ(λ − node), broadened (e.g. Gaussian) when drawn.",
     }
 }
 

@@ -11,12 +11,8 @@
 
 use std::path::Path;
 
-use arrow_array::{ArrayRef, RecordBatch};
-
-use crate::output::schema::{
-    bools, col_bool, col_f64, col_u64, col_utf8, f64s, int64s, utf8, ColumnSpec, ColumnType as T,
-    TableRow, RUN_KEY_COLUMN, SNAPSHOT_STEP_COLUMN,
-};
+use crate::output::schema::{run_key_description, snapshot_step_description};
+use crate::output::Row;
 use crate::output::{read_parts, OutputError};
 
 use super::{Kind, SnapshotStatistic};
@@ -87,7 +83,7 @@ pub(in crate::run) fn preconditioner_rate(plan: &RunPlan, t: u64) -> f64 {
 
 /// The preconditioned statistic in the run's list.
 pub(super) const KIND: Kind = Kind {
-    table: <PreconditionedRow as TableRow>::TABLE,
+    table: <PreconditionedRow as Row>::TABLE,
     open: for_plan,
 };
 
@@ -170,7 +166,7 @@ impl SnapshotStatistic for Preconditioned {
     }
 
     fn table(&self) -> &'static str {
-        <PreconditionedRow as crate::output::TableRow>::TABLE
+        <PreconditionedRow as Row>::TABLE
     }
 
     fn state(&self) -> Vec<Vec<f64>> {
@@ -195,79 +191,19 @@ impl SnapshotStatistic for Preconditioned {
     }
 }
 
-/// One eigenvalue of the preconditioned Hessian at one snapshot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreconditionedRow {
-    /// Key of the run.
-    pub run_key: String,
-    /// Training step of the snapshot.
-    pub step: u64,
-    /// Eigen-index (1 = largest).
-    pub index: u32,
-    /// The eigenvalue.
-    pub eigenvalue: f64,
-    /// ‖Av − λv‖ of the returned pair, A = P^(−1/2) H P^(−1/2).
-    pub residual: f64,
-    /// Whether the pair met the tolerance.
-    pub converged: bool,
-    /// Hessian-vector products of the solve.
-    pub products: u64,
-}
-
-const COLUMNS: &[ColumnSpec] = &[
-    RUN_KEY_COLUMN,
-    SNAPSHOT_STEP_COLUMN,
-    ColumnSpec::required("index", T::Int64, "Eigen-index, 1 = largest."),
-    ColumnSpec::required("eigenvalue", T::Float64, "Eigenvalue of P^(−1/2) H P^(−1/2), with the optimiser's diagonal preconditioner at this step, at the learning rate lr of the step that follows it (at the last snapshot, of the last step taken): Adam and AdamW P = diag(√v̂ + ε)/lr (v̂ the bias-corrected second moment), RMSprop P = diag(√v + ε)/lr (centred: √(v − ḡ²) + ε), SAM that of its base. The eigenvalues of P⁻¹H, the curvature the update sees (index 1: the preconditioned sharpness of Cohen et al. 2022). Not defined at step 0 (no row)."),
-    ColumnSpec::required("residual", T::Float64, "‖Av − λv‖ of the pair returned by the solver (A the preconditioned Hessian), as for the plain eigenpairs."),
-    ColumnSpec::required("converged", T::Boolean, "Whether the pair met residual ≤ tol·|λ| (the snapshot's tol)."),
-    ColumnSpec::required("products", T::Int64, "Hessian-vector products of this solve: cold (seeded from the run) at the run's first row, warm-started from the previous snapshot's vectors after it."),
-];
-
-impl TableRow for PreconditionedRow {
-    const TABLE: &'static str = "preconditioned";
-    const DESCRIPTION: &'static str =
-        "One row per snapshot after step 0 and eigen-index of a run of an optimiser with a diagonal preconditioner (Adam, AdamW, RMSprop, SAM on one) with snapshots.preconditioned set: the top eigenvalues of the preconditioned Hessian.";
-
-    fn columns() -> &'static [ColumnSpec] {
-        COLUMNS
-    }
-
-    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
-        Ok(vec![
-            utf8(rows.iter().map(|r| r.run_key.as_str())),
-            int64s("step", rows.iter().map(|r| r.step))?,
-            int64s("index", rows.iter().map(|r| u64::from(r.index)))?,
-            f64s(rows.iter().map(|r| r.eigenvalue)),
-            f64s(rows.iter().map(|r| r.residual)),
-            bools(rows.iter().map(|r| r.converged)),
-            int64s("products", rows.iter().map(|r| r.products))?,
-        ])
-    }
-
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
-        let run_key = col_utf8(batch, "run_key")?;
-        let step = col_u64(batch, "step")?;
-        let index = col_u64(batch, "index")?;
-        let eigenvalue = col_f64(batch, "eigenvalue")?;
-        let residual = col_f64(batch, "residual")?;
-        let converged = col_bool(batch, "converged")?;
-        let products = col_u64(batch, "products")?;
-        run_key
-            .into_iter()
-            .enumerate()
-            .map(|(i, run_key)| {
-                Ok(PreconditionedRow {
-                    run_key,
-                    step: step[i],
-                    index: u32::try_from(index[i]).map_err(|e| format!("index: {e}"))?,
-                    eigenvalue: eigenvalue[i],
-                    residual: residual[i],
-                    converged: converged[i],
-                    products: products[i],
-                })
-            })
-            .collect()
+crate::table! {
+    /// One eigenvalue of the preconditioned Hessian at one snapshot.
+    pub struct PreconditionedRow;
+    table = "preconditioned",
+    description = "One row per snapshot after step 0 and eigen-index of a run of an optimiser with a diagonal preconditioner (Adam, AdamW, RMSprop, SAM on one) with snapshots.preconditioned set: the top eigenvalues of the preconditioned Hessian.",
+    {
+        run_key: String = Utf8 run_key_description!(),
+        step: u64 = Int64 snapshot_step_description!(),
+        index: u32 = Int64 "Eigen-index, 1 = largest.",
+        eigenvalue: f64 = Float64 "Eigenvalue of P^(−1/2) H P^(−1/2), with the optimiser's diagonal preconditioner at this step, at the learning rate lr of the step that follows it (at the last snapshot, of the last step taken): Adam and AdamW P = diag(√v̂ + ε)/lr (v̂ the bias-corrected second moment), RMSprop P = diag(√v + ε)/lr (centred: √(v − ḡ²) + ε), SAM that of its base. The eigenvalues of P⁻¹H, the curvature the update sees (index 1: the preconditioned sharpness of Cohen et al. 2022). Not defined at step 0 (no row).",
+        residual: f64 = Float64 "‖Av − λv‖ of the pair returned by the solver (A the preconditioned Hessian), as for the plain eigenpairs.",
+        converged: bool = Boolean "Whether the pair met residual ≤ tol·|λ| (the snapshot's tol).",
+        products: u64 = Int64 "Hessian-vector products of this solve: cold (seeded from the run) at the run's first row, warm-started from the previous snapshot's vectors after it.",
     }
 }
 

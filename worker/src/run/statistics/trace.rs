@@ -4,12 +4,8 @@
 
 use std::path::Path;
 
-use arrow_array::{ArrayRef, RecordBatch};
-
-use crate::output::schema::{
-    col_f64, col_u64, col_utf8, f64s, int64s, utf8, ColumnSpec, ColumnType as T, TableRow,
-    RUN_KEY_COLUMN, SNAPSHOT_STEP_COLUMN,
-};
+use crate::output::schema::{run_key_description, snapshot_step_description};
+use crate::output::Row;
 use crate::output::{read_parts, OutputError};
 
 use super::{Kind, SnapshotStatistic};
@@ -27,7 +23,7 @@ struct Trace {
 
 /// The trace statistic in the run's list.
 pub(super) const KIND: Kind = Kind {
-    table: <TraceRow as TableRow>::TABLE,
+    table: <TraceRow as Row>::TABLE,
     open: for_plan,
 };
 
@@ -83,7 +79,7 @@ impl SnapshotStatistic for Trace {
     }
 
     fn table(&self) -> &'static str {
-        <TraceRow as crate::output::TableRow>::TABLE
+        <TraceRow as Row>::TABLE
     }
 
     fn part(&self) -> Option<(String, u32)> {
@@ -91,65 +87,17 @@ impl SnapshotStatistic for Trace {
     }
 }
 
-/// The trace estimate at one snapshot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TraceRow {
-    /// Key of the run.
-    pub run_key: String,
-    /// Training step of the snapshot.
-    pub step: u64,
-    /// Mean of zᵀHz over the probes.
-    pub trace: f64,
-    /// Its standard error (NaN with one probe).
-    pub trace_std_error: f64,
-    /// Rademacher probes (= Hessian-vector products) used.
-    pub probes: u64,
-}
-
-const COLUMNS: &[ColumnSpec] = &[
-    RUN_KEY_COLUMN,
-    SNAPSHOT_STEP_COLUMN,
-    ColumnSpec::required("trace", T::Float64, "Hutchinson's estimate of tr(H), the trace of the loss Hessian on the snapshot's Hessian samples: the mean of zᵀHz over Rademacher (±1) probes z (Hutchinson 1989; PyHessian's trace). Unbiased."),
-    ColumnSpec::required("trace_std_error", T::Float64, "Standard error of `trace`: the sample standard deviation of zᵀHz over the probes divided by √probes; NaN with one probe."),
-    ColumnSpec::required("probes", T::Int64, "Rademacher probes used, one Hessian-vector product each (snapshots.trace.probes), drawn from the run seed's trace stream, one sub-stream per snapshot."),
-];
-
-impl TableRow for TraceRow {
-    const TABLE: &'static str = "trace";
-    const DESCRIPTION: &'static str =
-        "One row per snapshot of a run with snapshots.trace set: Hutchinson's estimate of the loss Hessian's trace and its standard error.";
-
-    fn columns() -> &'static [ColumnSpec] {
-        COLUMNS
-    }
-
-    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String> {
-        Ok(vec![
-            utf8(rows.iter().map(|r| r.run_key.as_str())),
-            int64s("step", rows.iter().map(|r| r.step))?,
-            f64s(rows.iter().map(|r| r.trace)),
-            f64s(rows.iter().map(|r| r.trace_std_error)),
-            int64s("probes", rows.iter().map(|r| r.probes))?,
-        ])
-    }
-
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
-        let run_key = col_utf8(batch, "run_key")?;
-        let step = col_u64(batch, "step")?;
-        let trace = col_f64(batch, "trace")?;
-        let trace_std_error = col_f64(batch, "trace_std_error")?;
-        let probes = col_u64(batch, "probes")?;
-        Ok(run_key
-            .into_iter()
-            .enumerate()
-            .map(|(i, run_key)| TraceRow {
-                run_key,
-                step: step[i],
-                trace: trace[i],
-                trace_std_error: trace_std_error[i],
-                probes: probes[i],
-            })
-            .collect())
+crate::table! {
+    /// The trace estimate at one snapshot.
+    pub struct TraceRow;
+    table = "trace",
+    description = "One row per snapshot of a run with snapshots.trace set: Hutchinson's estimate of the loss Hessian's trace and its standard error.",
+    {
+        run_key: String = Utf8 run_key_description!(),
+        step: u64 = Int64 snapshot_step_description!(),
+        trace: f64 = Float64 "Hutchinson's estimate of tr(H), the trace of the loss Hessian on the snapshot's Hessian samples: the mean of zᵀHz over Rademacher (±1) probes z (Hutchinson 1989; PyHessian's trace). Unbiased.",
+        trace_std_error: f64 = Float64 "Standard error of `trace`: the sample standard deviation of zᵀHz over the probes divided by √probes; NaN with one probe.",
+        probes: u64 = Int64 "Rademacher probes used, one Hessian-vector product each (snapshots.trace.probes), drawn from the run seed's trace stream, one sub-stream per snapshot.",
     }
 }
 
