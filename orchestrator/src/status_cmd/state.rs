@@ -250,15 +250,8 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
             rows.get(&spec.key),
             now_ms,
         );
-        // The end markers are the truth; a row that cannot be read (or lags) does not hide them.
         let dir = out.join(RUNS_DIR).join(spec.partition());
-        if let Some(finished) = RunDirState::read(&dir).finished_status() {
-            if state.status != finished.as_str() {
-                state.status = finished.as_str().into();
-                state.probably_dead = false;
-                state.dead_reason = None;
-            }
-        }
+        apply_markers(&mut state, RunDirState::read(&dir));
         tasks.push(state);
     }
     for t in sweep.baseline_tasks() {
@@ -275,10 +268,15 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
         );
         let measured = baseline_dir(out, &t.dataset.name)
             .is_ok_and(|dir| baseline_done(&dir, t.network as u32));
-        if measured && state.status != TaskStatus::Done.as_str() {
-            state.status = TaskStatus::Done.as_str().into();
-            state.probably_dead = false;
-            state.dead_reason = None;
+        if measured {
+            // As a run's `_SUCCESS` (see `apply_markers`): the measured network is the truth.
+            if state.status != TaskStatus::Done.as_str() {
+                state.status = TaskStatus::Done.as_str().into();
+                state.probably_dead = false;
+                state.dead_reason = None;
+                state.error = None;
+            }
+            state.snapshots_done = state.snapshots_total.or(state.snapshots_done);
         }
         tasks.push(state);
     }
@@ -358,6 +356,38 @@ pub(crate) fn read_status(out: &Path, sweep: &ValidatedSweep, now_ms: i64) -> Sw
         locks_probed,
         warnings,
         tasks,
+    }
+}
+
+/// Makes a run's state what its directory's end markers prove. They are the truth: a row that
+/// cannot be read, that lags (a launch killed after writing `_SUCCESS` or `_DIVERGED` but
+/// before updating its row) or that a launch rebuilt from the markers (no progress recorded)
+/// hides neither the status nor the progress they prove: a done run trained every step and
+/// took every snapshot, a diverged run stopped at the step `_DIVERGED` holds.
+fn apply_markers(state: &mut TaskState, dir: RunDirState) {
+    let Some(finished) = dir.finished_status() else {
+        return;
+    };
+    if state.status != finished.as_str() {
+        state.status = finished.as_str().into();
+        state.probably_dead = false;
+        state.dead_reason = None;
+        // The error of an earlier failed attempt is not this one's.
+        state.error = None;
+    }
+    match dir {
+        RunDirState::Done => {
+            state.steps_done = state.steps_total.or(state.steps_done);
+            state.snapshots_done = state.snapshots_total.or(state.snapshots_done);
+        }
+        RunDirState::Diverged(Some(step)) => {
+            state.steps_done = Some(step);
+            // The text `run` records for a divergence.
+            state
+                .error
+                .get_or_insert_with(|| format!("non-finite loss at step {step}"));
+        }
+        _ => {}
     }
 }
 
@@ -577,6 +607,66 @@ mod tests {
         let (eta, basis) = eta(&[dead, task("pending", 1.0)]);
         assert_eq!(eta, None);
         assert!(basis.contains("no task is running"), "{basis}");
+    }
+
+    #[test]
+    fn markers_prove_status_and_progress_over_a_lagging_row() {
+        // Killed after `_SUCCESS`, before its row: the row still says running at step 40.
+        let mut lagging = task("running", 1.0);
+        lagging.steps_done = Some(40);
+        lagging.snapshots_done = Some(3);
+        lagging.probably_dead = true;
+        lagging.dead_reason = Some("no launch holds .eigensweep-lock".into());
+        apply_markers(&mut lagging, RunDirState::Done);
+        assert_eq!(lagging.status, "done");
+        assert_eq!(
+            (lagging.steps_done, lagging.snapshots_done),
+            (Some(100), Some(10))
+        );
+        assert!(!lagging.probably_dead && lagging.dead_reason.is_none());
+
+        // A row rebuilt from the markers records no progress; the marker proves it.
+        let mut rebuilt = task("done", 1.0);
+        apply_markers(&mut rebuilt, RunDirState::Done);
+        assert_eq!(
+            (rebuilt.steps_done, rebuilt.snapshots_done),
+            (Some(100), Some(10))
+        );
+
+        // `_DIVERGED` over the row of an earlier failed attempt: its step, not that error.
+        let mut failed = task("failed", 1.0);
+        failed.steps_done = Some(40);
+        failed.error = Some("checkpoint … is damaged".into());
+        apply_markers(&mut failed, RunDirState::Diverged(Some(57)));
+        assert_eq!(failed.status, "diverged");
+        assert_eq!(failed.steps_done, Some(57));
+        assert_eq!(failed.error.as_deref(), Some("non-finite loss at step 57"));
+
+        // An unreadable `_DIVERGED` proves the status only.
+        let mut unknown = task("running", 1.0);
+        unknown.steps_done = Some(40);
+        apply_markers(&mut unknown, RunDirState::Diverged(None));
+        assert_eq!(
+            (unknown.status.as_str(), unknown.steps_done),
+            ("diverged", Some(40))
+        );
+
+        // Unfinished directories leave the row as it is.
+        for dir in [
+            RunDirState::Fresh,
+            RunDirState::Checkpointed,
+            RunDirState::Extending,
+        ] {
+            let mut row = task("done", 1.0);
+            row.steps_done = Some(20);
+            row.error = Some("kept".into());
+            apply_markers(&mut row, dir);
+            assert_eq!(
+                (row.status.as_str(), row.steps_done, row.error.as_deref()),
+                ("done", Some(20), Some("kept")),
+                "{dir:?}"
+            );
+        }
     }
 
     #[test]
