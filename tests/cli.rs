@@ -90,6 +90,94 @@ fn train_on_synthetic_data_prints_converged_snapshots_and_is_reproducible() {
     assert_eq!(strip(&stdout), strip(&text(&again).0));
 }
 
+/// Issue 25.1: `train` has no run loop of its own. It is one run of a sweep, trained by `run`'s
+/// loop: what it prints is what `run` stores for the same settings, to the last printed digit.
+#[test]
+fn train_prints_what_run_stores_for_the_same_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = eigensweep(
+        &[
+            "train",
+            "--threads",
+            "1",
+            "--optimizer",
+            "adam",
+            "--seed",
+            "3",
+            "--steps",
+            "40",
+            "--snapshot-every",
+            "20",
+            "--train-size",
+            "300",
+            "--hidden",
+            "16",
+            "--top-k",
+            "2",
+        ],
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let printed = snapshot_rows(&stdout);
+    assert_eq!(printed.iter().map(|r| r.0).collect::<Vec<_>>(), [0, 20, 40]);
+
+    let sweep = tmp.path().join("one.yaml");
+    std::fs::write(
+        &sweep,
+        "name: one\ndatasets: [{name: synthetic, source: synthetic, seed: 3, train_size: 300}]\n\
+         model: {hidden: [16]}\ntraining: {steps: 40}\noptimizers: [{name: train, kind: adam}]\n\
+         seeds: [3]\nsnapshots: {schedule: {every: 20}, top_k: 2}\nbaseline: {networks: 0}\n",
+    )
+    .unwrap();
+    let dir = tmp.path().join("out");
+    let run = eigensweep(
+        &[
+            "run",
+            sweep.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--threads",
+            "1",
+        ],
+        &[],
+    );
+    assert!(run.status.success(), "{}", text(&run).1);
+    let stored = eigensweep_worker::output::read_snapshot_rows(
+        &dir.join("runs/dataset=synthetic/optimizer=train/seed=3/snapshots"),
+    )
+    .unwrap();
+    for (step, _, products, converged, k, lambda1) in printed {
+        let rows: Vec<_> = stored.iter().filter(|r| r.step == step).collect();
+        assert_eq!(k, rows.len(), "step {step}");
+        assert_eq!(converged, rows.iter().filter(|r| r.converged).count());
+        assert_eq!(products, rows[0].products as usize, "step {step}");
+        let top = rows.iter().find(|r| r.index == 1).unwrap();
+        let shown: f64 = eigensweep_common::display::number(top.eigenvalue)
+            .parse()
+            .unwrap();
+        assert_eq!(lambda1, shown, "step {step}: {stdout}");
+    }
+}
+
+/// A value `train` refuses is named by the option that set it, not by the one-run sweep's field.
+#[test]
+fn train_names_the_option_of_a_refused_value() {
+    for (args, said) in [
+        (&["--lr=-1"][..], "--lr -1: expected a positive number"),
+        (&["--hidden", "0"][..], "--hidden 0:"),
+        (&["--top-k", "0"][..], "--top-k 0:"),
+        (&["--steps", "0"][..], "--steps 0:"),
+        (&["--tol=-1"][..], "--tol -1"),
+    ] {
+        let out = eigensweep(&[&["train"][..], args].concat(), &[]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(!stderr.contains("datasets[0]"), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn train_on_real_mnist_digits() {
     let dir = mnist_dir();

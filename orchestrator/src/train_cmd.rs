@@ -1,258 +1,372 @@
 //! `eigensweep train`: one run with eigen-snapshots, printed as a table. The smallest
 //! end-to-end use of the numerical core (data → training → Hessian eigenpairs → statistics).
+//!
+//! `train` has no run loop of its own: its options become a one-run sweep (the same parser,
+//! validation and defaults as a sweep file), and the run goes through the worker's run loop
+//! ([`eigensweep_worker::run::execute`]) into a temporary run directory, exactly as `run`
+//! trains it. The table is read back from that run's own snapshot and metrics parts as they
+//! are written (a checkpoint after every snapshot), so what `train` prints is what a sweep
+//! with the same settings stores.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use candle_core::DType;
 use clap::ValueEnum;
 use eigensweep_common::display::number;
 use eigensweep_common::exit_codes;
-use eigensweep_worker::data::{load_cached, load_dir, synthetic, DatasetKind, TrainTest};
-use eigensweep_worker::mlp::{evaluate, Architecture, BiasInit, Params};
-use eigensweep_worker::optim::{AdamConfig, OptimizerConfig, RmspropConfig, SamConfig, SgdConfig};
-use eigensweep_worker::rng::{stream_rng, Stream};
-use eigensweep_worker::snapshot::{
-    alignment, eigen_snapshot, ipr, warm_start_vectors, SnapshotSettings,
-};
-use eigensweep_worker::train::{DeviceData, Trainer};
+use eigensweep_common::sweep::{parse_sweep, FieldError, Overrides, RunSpec};
+use eigensweep_worker::mlp::Architecture;
+use eigensweep_worker::output::{read_metric_rows, read_snapshot_rows, RunDirs, SnapshotRow};
+use eigensweep_worker::run::{execute, Checkpointing, RunPlan, RunProgress, RunStatus};
 
 use crate::cli::{OptimizerName, TrainArgs};
 use crate::failure::{Failure, WithExitCode};
 
-/// Loads `spec` (`synthetic`, `mnist`, `fashion-mnist` or a directory), cut to `train_size`.
-pub(crate) fn load_dataset(
-    spec: &str,
-    train_size: Option<usize>,
-    seed: u64,
-) -> Result<TrainTest, Failure> {
-    let mut data = match spec {
-        "synthetic" => synthetic(train_size.unwrap_or(2_000), 1_000, seed),
-        "mnist" | "fashion-mnist" | "fashion_mnist" => {
-            let kind: DatasetKind = spec.parse().exit_code(exit_codes::INPUT, "--data")?;
-            load_cached(kind).exit_code(exit_codes::INPUT, format!("loading {}", kind.name()))?
-        }
-        dir => load_dir(Path::new(dir))
-            .exit_code(exit_codes::INPUT, format!("loading dataset from {dir}"))?,
-    };
-    if let Some(n) = train_size {
-        if spec != "synthetic" {
-            data.train = data
-                .train
-                .subset(n)
-                .exit_code(exit_codes::INPUT, "--train-size")?;
-        }
-    }
-    Ok(data)
-}
+/// The name of the optimiser and sweep that `train` runs (a partition value of its temporary
+/// run directory).
+const NAME: &str = "train";
 
-pub(crate) fn optimizer_config(name: OptimizerName, lr: Option<f64>, rho: f64) -> OptimizerConfig {
-    match name {
-        OptimizerName::Sgd => OptimizerConfig::Sgd(SgdConfig {
-            lr: lr.unwrap_or(SgdConfig::default().lr),
-            ..SgdConfig::default()
-        }),
-        OptimizerName::Adam => OptimizerConfig::Adam(AdamConfig {
-            lr: lr.unwrap_or(AdamConfig::default().lr),
-            ..AdamConfig::default()
-        }),
-        OptimizerName::Adamw => OptimizerConfig::Adam(AdamConfig {
-            lr: lr.unwrap_or(AdamConfig::default().lr),
-            ..AdamConfig::adamw()
-        }),
-        OptimizerName::Rmsprop => OptimizerConfig::Rmsprop(RmspropConfig {
-            lr: lr.unwrap_or(RmspropConfig::default().lr),
-            ..RmspropConfig::default()
-        }),
-        OptimizerName::Sam => {
-            OptimizerConfig::Sam(SamConfig::sgd(lr.unwrap_or(SgdConfig::default().lr), rho))
-        }
+/// The name of `train`'s one dataset, which its errors name: the built-in source's own, else
+/// `data`.
+fn dataset_name(args: &TrainArgs) -> &'static str {
+    match args.data.as_str() {
+        "synthetic" => "synthetic",
+        "mnist" => "mnist",
+        "fashion-mnist" => "fashion-mnist",
+        _ => "data",
     }
 }
 
-pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
+/// The one-run sweep file that `args` describe. Only what the user set is written, so every
+/// default is the sweep file's own; the evaluation schedule defaults to the snapshot schedule,
+/// which gives each printed snapshot its test accuracy.
+fn sweep_text(args: &TrainArgs) -> String {
+    let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+    let mut dataset = format!(
+        "{{name: {}, source: {}",
+        dataset_name(args),
+        quoted(&args.data)
+    );
+    if args.data == "synthetic" {
+        // train's synthetic data differs per seed (a sweep's is fixed per dataset).
+        dataset += &format!(", seed: {}", args.seed);
+    }
+    if let Some(n) = args.train_size {
+        dataset += &format!(", train_size: {n}");
+    }
+    if let Some((mean, std)) = args.normalize {
+        dataset += &format!(", normalize: {{mean: {mean}, std: {std}}}");
+    }
+    dataset += "}";
+    let kind = args
+        .optimizer
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    let mut optimizer = format!("{{name: {NAME}, kind: {kind}");
+    if let Some(lr) = args.lr {
+        optimizer += &format!(", lr: {lr:e}");
+    }
+    if args.optimizer == OptimizerName::Sam {
+        optimizer += &format!(", rho: {:e}", args.rho);
+    }
+    optimizer += "}";
+    let hidden: Vec<String> = args.hidden.iter().map(|h| h.to_string()).collect();
+    let mut snapshots = format!(
+        "{{schedule: {{every: {}}}, top_k: {}, tol: {:e}",
+        args.snapshot_every, args.top_k, args.tol
+    );
+    if let Some(n) = args.hessian_samples {
+        snapshots += &format!(", hessian_samples: {n}");
+    }
+    snapshots += "}";
+    format!(
+        "name: {NAME}\ndatasets: [{dataset}]\nmodel: {{hidden: [{}]}}\n\
+         training: {{steps: {}}}\noptimizers: [{optimizer}]\nseeds: [{}]\n\
+         snapshots: {snapshots}\nbaseline: {{networks: 0}}\n",
+        hidden.join(", "),
+        args.steps,
+        args.seed,
+    )
+}
+
+/// The `train` option that set the sweep field `path`, so a refused value is reported in the
+/// words the user typed.
+fn option_for(path: &str) -> &str {
+    const OPTIONS: &[(&str, &str)] = &[
+        ("datasets[0].source", "--data"),
+        ("datasets[0].train_size", "--train-size"),
+        ("datasets[0].normalize", "--normalize"),
+        ("model.hidden", "--hidden"),
+        ("training.steps", "--steps"),
+        ("optimizers[0].lr", "--lr"),
+        ("optimizers[0].rho", "--rho"),
+        ("seeds", "--seed"),
+        ("snapshots.schedule.every", "--snapshot-every"),
+        ("snapshots.top_k", "--top-k"),
+        ("snapshots.tol", "--tol"),
+        ("snapshots.hessian_samples", "--hessian-samples"),
+    ];
+    OPTIONS
+        .iter()
+        .find(|(field, _)| {
+            path.strip_prefix(field)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
+        .map_or(path, |(_, option)| option)
+}
+
+fn refused(args: &TrainArgs, errors: &[FieldError]) -> Failure {
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            // The sweep's words for its one dataset mean nothing to a `train` user.
+            let message = e
+                .message
+                .replace(&format!(" of datasets[0] ({})", dataset_name(args)), "");
+            match e.value.is_empty() {
+                true => format!("{}: {message}", option_for(&e.path)),
+                false => format!("{} {}: {message}", option_for(&e.path), e.value),
+            }
+        })
+        .collect();
+    Failure {
+        code: exit_codes::USAGE,
+        error: anyhow::anyhow!("{}", lines.join("\n")),
+    }
+}
+
+/// The one run that `args` describe, resolved as a sweep resolves it.
+fn run_spec(args: &TrainArgs) -> Result<RunSpec, Failure> {
     if args.snapshot_every == 0 {
         return Err(Failure {
             code: exit_codes::USAGE,
             error: anyhow::anyhow!("--snapshot-every must be at least 1"),
         });
     }
+    let sweep =
+        parse_sweep(&sweep_text(args), &Overrides::default()).map_err(|e| refused(args, &e))?;
+    sweep.runs().into_iter().next().ok_or_else(|| Failure {
+        code: exit_codes::INTERNAL,
+        error: anyhow::anyhow!("the one-run sweep of `train` expanded to no run"),
+    })
+}
+
+pub(crate) fn run(args: TrainArgs) -> Result<(), Failure> {
+    let spec = run_spec(&args)?;
     let opened = eigensweep_worker::device::open(args.device, 0).map_err(|e| Failure {
         code: exit_codes::USAGE,
         error: anyhow::anyhow!("--device {}: {e}", args.device),
     })?;
     crate::console::note!("device: {}", opened.label);
     eigensweep_common::provenance::set_thread_device(&opened.label);
-    let mut data = load_dataset(&args.data, args.train_size, args.seed)?;
-    if let Some((mean, std)) = args.normalize {
-        data.train
-            .normalize(mean, std)
-            .exit_code(exit_codes::INPUT, "--normalize")?;
-        data.test
-            .normalize(mean, std)
-            .exit_code(exit_codes::INPUT, "--normalize")?;
-    }
+    let data = crate::run_cmd::load_dataset(&spec.dataset)?;
     let mut widths = vec![data.train.dim];
-    widths.extend(&args.hidden);
+    widths.extend(&spec.model.hidden);
     widths.push(data.train.classes);
     let arch = Architecture::new(widths).exit_code(exit_codes::USAGE, "--hidden")?;
-    let device = opened.device;
-    let numerical = |ctx: &'static str| {
-        move |e: eigensweep_worker::mlp::ModelError| Failure {
-            code: exit_codes::NUMERICAL,
-            error: anyhow::Error::new(e).context(ctx),
-        }
-    };
-    let train = DeviceData::new(&data.train, &arch, DType::F32, &device)
-        .exit_code(exit_codes::INPUT, "training data")?;
-    let test = DeviceData::new(&data.test, &arch, DType::F32, &device)
-        .exit_code(exit_codes::INPUT, "test data")?;
-    let hessian_data = match args.hessian_samples {
-        Some(n) if n > train.len() || n == 0 => {
+    let hessian_samples = match spec.hessian_samples {
+        Some(n) if n > data.train.len || n == 0 => {
             return Err(Failure {
                 code: exit_codes::USAGE,
                 error: anyhow::anyhow!(
                     "--hessian-samples {n}: must be between 1 and the {} training samples",
-                    train.len()
+                    data.train.len
                 ),
             })
         }
-        Some(n) => train.head(n).map_err(numerical("Hessian subset"))?,
-        None => train.clone(),
+        Some(n) => n,
+        None => data.train.len,
     };
-    let params = Params::init(
-        &arch,
-        BiasInit::Zero,
-        &mut stream_rng(args.seed, Stream::Init, 0),
-        DType::F32,
-        &device,
-    )
-    .map_err(numerical("initialising parameters"))?;
-    let config = optimizer_config(args.optimizer, args.lr, args.rho);
-    let mut trainer = Trainer::new(params, &config, train, 128, args.seed)
-        .map_err(numerical("building the optimiser"))?;
-    let settings = SnapshotSettings {
-        top_k: args.top_k,
-        tol: args.tol,
-        ..SnapshotSettings::default()
-    };
-
+    let parameters = arch.num_params();
+    let plan = RunPlan::from_spec(
+        &spec,
+        arch,
+        // Parts after every snapshot, so each row is printed as soon as it is stored.
+        Checkpointing {
+            every_snapshots: 1,
+            seconds: f64::INFINITY,
+        },
+        opened.device,
+    );
     crate::console::say!(
         "# {} on {} ({} train / {} test samples), N = {} parameters, Hessian on {} samples, top-{} at tol {:e}",
         args.optimizer.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default(),
         args.data,
         data.train.len,
         data.test.len,
-        arch.num_params(),
-        hessian_data.len(),
-        args.top_k,
-        args.tol
+        parameters,
+        hessian_samples,
+        plan.snapshot.top_k,
+        plan.snapshot.tol
     );
     crate::console::say!("{:>6} {:>9} {:>9} {:>7} {:>5} {:>6} {:>8}  eigenvalues (residual, IPR, |cos grad|, |cos update|)", "step", "loss", "test_acc", "HVPs", "conv", "sec", "steps/s");
+
+    let tmp = tempfile::Builder::new()
+        .prefix("eigensweep-train-")
+        .tempdir()
+        .exit_code(exit_codes::OUTPUT, "creating a temporary run directory")?;
+    let dirs = RunDirs::new(tmp.path(), NAME, NAME, spec.seed)
+        .exit_code(exit_codes::INTERNAL, "the temporary run directory")?;
+    let stop = crate::run_cmd::install_signal_flag()?;
     let started = Instant::now();
-    let mut previous: Option<Vec<Vec<f64>>> = None;
-    // Training time alone (snapshots excluded), for the steps/s column.
-    let mut train_seconds = 0.0;
-    let mut last_step = 0u64;
-    let mut index = 0u64;
-    loop {
-        let step = trainer.steps();
-        let snapshot_due = step.is_multiple_of(args.snapshot_every) || step == args.steps;
-        let snapshot = if snapshot_due {
-            let s = eigen_snapshot(
-                &trainer.params().map_err(numerical("parameters"))?,
-                &hessian_data,
-                &settings,
-                args.seed,
-                index,
-                previous.as_deref(),
-            )
-            .map_err(|e| Failure {
-                code: exit_codes::NUMERICAL,
-                error: anyhow::Error::new(e).context(format!("eigen-snapshot at step {step}")),
-            })?;
-            index += 1;
-            Some(s)
-        } else {
-            None
-        };
-        // The alignments of a snapshot at θ_t use the gradient and update of step t → t+1.
-        let step_started = Instant::now();
-        let record = if step < args.steps {
-            Some(trainer.step().map_err(numerical("training step"))?)
-        } else {
-            None
-        };
-        train_seconds += step_started.elapsed().as_secs_f64();
-        if let Some(r) = &record {
-            if !r.loss.is_finite() {
-                return Err(Failure {
-                    code: exit_codes::NUMERICAL,
-                    error: anyhow::anyhow!("training diverged at step {}: loss {}", r.step, r.loss),
-                });
+    let mut table = Table::new(&plan);
+    let mut read_error = None;
+    let result = execute(
+        &plan,
+        &data,
+        &dirs.root,
+        &mut |p| {
+            table.progress(p);
+            if p.checkpointed && read_error.is_none() {
+                read_error = table.print_stored(&dirs).err();
             }
+        },
+        &stop,
+    );
+    let report = result.map_err(|e| {
+        let code = if e.out_of_memory().is_some() {
+            exit_codes::INTERNAL
+        } else {
+            exit_codes::NUMERICAL
+        };
+        Failure {
+            code,
+            error: anyhow::Error::new(e).context("training"),
         }
-        if let Some(s) = snapshot {
-            let (grad, update) = match &record {
-                Some(_) => trainer
-                    .last_step_vectors()
-                    .map_err(numerical("gradient and update"))?
-                    .map(|v| (v.gradient, v.update))
-                    .unzip(),
-                None => (None, None),
-            };
-            let (_, test_acc) = evaluate(
-                &trainer.params().map_err(numerical("parameters"))?,
-                &test.x,
-                &test.onehot,
-                4096,
-            )
-            .map_err(numerical("evaluation"))?;
-            let rate = (step - last_step) as f64 / train_seconds.max(1e-9);
-            let converged = s.eigen.pairs.iter().filter(|p| p.converged).count();
-            let pairs: Vec<String> = s
-                .eigen
-                .pairs
+    })?;
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    table.print_stored(&dirs)?;
+    match report.status {
+        RunStatus::Done => {
+            crate::console::say!("# done in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        RunStatus::Diverged { step } => Err(Failure {
+            code: exit_codes::NUMERICAL,
+            error: anyhow::anyhow!(
+                "training diverged at step {step}: the mini-batch loss was not finite"
+            ),
+        }),
+        RunStatus::Stopped if stop.load(Ordering::SeqCst) => Err(Failure {
+            code: exit_codes::INTERRUPTED,
+            error: anyhow::anyhow!("stopped by a signal at step {}", report.steps_done),
+        }),
+        RunStatus::Stopped => Err(Failure {
+            code: exit_codes::INTERNAL,
+            error: anyhow::anyhow!("the run stopped at step {} unasked", report.steps_done),
+        }),
+    }
+}
+
+/// What is printed, row by row: the stored snapshots not printed yet, with the snapshot's wall
+/// time and the training rate since the previous snapshot, which only the progress callbacks
+/// see.
+struct Table {
+    snapshot_steps: Vec<u64>,
+    /// Per snapshot step: its seconds and the training steps/s that led to it.
+    timing: BTreeMap<u64, (f64, f64)>,
+    printed: usize,
+    snapshots_seen: u64,
+    last: (Instant, u64),
+}
+
+impl Table {
+    fn new(plan: &RunPlan) -> Self {
+        Self {
+            snapshot_steps: plan.snapshot_steps.clone(),
+            timing: BTreeMap::new(),
+            printed: 0,
+            snapshots_seen: 0,
+            last: (Instant::now(), 0),
+        }
+    }
+
+    /// Notes the seconds of a snapshot just taken and the steps/s before it (the snapshot's own
+    /// time excluded).
+    fn progress(&mut self, p: &RunProgress) {
+        if p.snapshots_done <= self.snapshots_seen || p.snapshots_done == 0 {
+            return;
+        }
+        self.snapshots_seen = p.snapshots_done;
+        let Some(&step) = self.snapshot_steps.get(p.snapshots_done as usize - 1) else {
+            return;
+        };
+        let (at, from) = self.last;
+        let training = at.elapsed().as_secs_f64() - p.last_snapshot_seconds;
+        let rate = if step > from {
+            (step - from) as f64 / training.max(1e-9)
+        } else {
+            f64::NAN
+        };
+        self.timing.insert(step, (p.last_snapshot_seconds, rate));
+        self.last = (Instant::now(), step);
+    }
+
+    /// Prints the snapshots stored in `dirs` beyond those already printed.
+    fn print_stored(&mut self, dirs: &RunDirs) -> Result<(), Failure> {
+        let snapshots = read_rows(&dirs.snapshots, read_snapshot_rows)?;
+        let metrics = read_rows(&dirs.metrics, read_metric_rows)?;
+        let mut by_step: BTreeMap<u64, Vec<&SnapshotRow>> = BTreeMap::new();
+        for row in &snapshots {
+            by_step.entry(row.step).or_default().push(row);
+        }
+        let evaluated: BTreeMap<u64, (Option<f64>, Option<f64>)> = metrics
+            .iter()
+            .map(|m| (m.step, (m.train_loss, m.test_accuracy)))
+            .collect();
+        for (&step, rows) in by_step.iter().skip(self.printed) {
+            let (loss, accuracy) = evaluated.get(&step).copied().unwrap_or((None, None));
+            let (seconds, rate) = self
+                .timing
+                .get(&step)
+                .copied()
+                .unwrap_or((f64::NAN, f64::NAN));
+            let converged = rows.iter().filter(|r| r.converged).count();
+            let pairs: Vec<String> = rows
                 .iter()
-                .map(|p| {
-                    let g = grad
-                        .as_deref()
-                        .map(|g| alignment(&p.vector, g))
-                        .unwrap_or(f64::NAN);
-                    let u = update
-                        .as_deref()
-                        .map(|u| alignment(&p.vector, u))
-                        .unwrap_or(f64::NAN);
+                .map(|r| {
                     format!(
                         "{} ({}, {}, {:.3}, {:.3})",
-                        number(p.value),
-                        number(p.residual),
-                        number(ipr(&p.vector)),
-                        g,
-                        u
+                        number(r.eigenvalue),
+                        number(r.residual),
+                        number(r.ipr),
+                        r.grad_alignment,
+                        r.update_alignment
                     )
                 })
                 .collect();
             crate::console::say!(
                 "{:>6} {:>9} {:>9.4} {:>7} {:>3}/{} {:>6.2} {:>8.0}  {}",
                 step,
-                number(s.loss),
-                test_acc,
-                s.eigen.products,
+                number(loss.unwrap_or(f64::NAN)),
+                accuracy.unwrap_or(f64::NAN),
+                rows.first().map_or(0, |r| r.products),
                 converged,
-                s.eigen.pairs.len(),
-                s.seconds,
+                rows.len(),
+                seconds,
                 if step == 0 { f64::NAN } else { rate },
                 pairs.join("  ")
             );
-            previous = Some(warm_start_vectors(&s.eigen));
-            train_seconds = 0.0;
-            last_step = step;
+            self.printed += 1;
         }
-        if record.is_none() {
-            break;
-        }
+        Ok(())
     }
-    crate::console::say!("# done in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
+}
+
+fn read_rows<R>(
+    dir: &Path,
+    read: fn(&Path) -> Result<Vec<R>, eigensweep_worker::output::OutputError>,
+) -> Result<Vec<R>, Failure> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    read(dir).exit_code(
+        exit_codes::OUTPUT,
+        format!("reading the run's tables in {}", dir.display()),
+    )
 }

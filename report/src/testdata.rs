@@ -12,7 +12,7 @@ use eigensweep_common::sweep::{self as spec, parse_sweep, Overrides, ValidatedSw
 use eigensweep_worker::data::{synthetic, TrainTest};
 use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
 use eigensweep_worker::output::baseline_dir;
-use eigensweep_worker::run::{execute, execute_baseline, BaselinePlan, RunPlan};
+use eigensweep_worker::run::{execute, execute_baseline, BaselinePlan, Checkpointing, RunPlan};
 use eigensweep_worker::snapshot::SnapshotSettings;
 use tempfile::TempDir;
 
@@ -73,26 +73,15 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
     let stop = AtomicBool::new(false);
     for run in sweep.runs() {
         let arch = Architecture::new(run.widths().unwrap()).unwrap();
-        let plan = RunPlan {
-            key: run.key.clone(),
+        let plan = RunPlan::from_spec(
+            &run,
             arch,
-            bias_init: BiasInit::Zero,
-            optimizer: run.optimizer.config,
-            lr_schedule: run.optimizer.schedule,
-            seed: run.seed,
-            steps: run.steps,
-            batch_size: run.batch_size,
-            log_every: run.log_every,
-            snapshot_steps: run.snapshot_steps.clone(),
-            eval_steps: run.eval_steps.clone(),
-            snapshot: settings(&run.eigen),
-            statistics: run.statistics,
-            hessian_samples: run.hessian_samples,
-            store_weights: run.store_weights,
-            checkpoint_every: 1000,
-            checkpoint_seconds: 1e9,
-            device: candle_core::Device::Cpu,
-        };
+            Checkpointing {
+                every_snapshots: 1000,
+                seconds: 1e9,
+            },
+            candle_core::Device::Cpu,
+        );
         let dir = out.join("runs").join(run.partition());
         execute(&plan, &data[&run.dataset.name], &dir, &mut |_| {}, &stop).unwrap();
     }

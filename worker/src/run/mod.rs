@@ -17,6 +17,7 @@ mod ensemble;
 mod executor;
 mod extension;
 mod launch;
+mod plan_from_spec;
 mod start;
 pub(crate) mod statistics;
 mod tables;
@@ -26,6 +27,7 @@ pub use checkpoint::{Checkpoint, CheckpointError};
 pub use ensemble::{execute_ensemble, fusible, EnsembleOutcome, Progress};
 pub use executor::{execute, RunError, RunPlan, RunProgress, RunReport, RunStatus, StageSeconds};
 pub use extension::{continue_finished_run, Continuation, Continued};
+pub use plan_from_spec::Checkpointing;
 pub use tables::run_tables;
 
 #[cfg(test)]
