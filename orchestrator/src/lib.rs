@@ -21,6 +21,7 @@ mod report_cmd;
 mod run_cmd;
 mod status_cmd;
 mod sweep_cmd;
+mod threads;
 mod train_cmd;
 
 use std::ffi::OsString;

@@ -295,7 +295,7 @@ fn grids_text(sweep: &ValidatedSweep) -> String {
 /// `eigensweep plan FILE`.
 pub(crate) fn plan(args: PlanArgs) -> Result<(), Failure> {
     // A layout `run` would refuse is refused here, as `run` refuses it (issue 26.4).
-    crate::run_cmd::check_parallelism(args.jobs, args.threads, None)?;
+    crate::threads::check_parallelism(args.jobs, args.threads, None)?;
     let sweep = load(&args.sweep)?;
     let (calibration, source) = crate::calibration::load(args.calibration.as_deref())?;
     // The CPUs `run` sizes its threads by when --threads is not given.
@@ -304,7 +304,7 @@ pub(crate) fn plan(args: PlanArgs) -> Result<(), Failure> {
         jobs: args.jobs,
         threads: args
             .threads
-            .unwrap_or_else(|| crate::run_cmd::affinity().len()),
+            .unwrap_or_else(|| crate::threads::affinity().len()),
     };
     let mut text = plan_text(&sweep);
     text.push_str(&time_text(&sweep, &calibration, &source, layout));

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 use eigensweep_common::exit_codes;
 use serde::{Deserialize, Serialize};
 
-use super::dispatch::{human_seconds, work, Dispatch, Ledger, RecordUpdate};
-use super::task::{TaskOutcome, WorkerContext};
+use super::dispatch::{Dispatch, RecordUpdate, TaskOutcome};
+use super::eta::human_seconds;
+use super::ledger::Ledger;
+use super::task::WorkerContext;
+use super::worker_loop::work;
 use crate::failure::Failure;
 
 /// The runs table is rewritten at most this often (and at the end): it is a status report,

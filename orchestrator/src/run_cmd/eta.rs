@@ -1,5 +1,6 @@
 //! Time left, for the progress bars and the batch log: extrapolated only from what this launch
-//! has measured past its warm-up, and withheld (`ETA —`) until then.
+//! has measured past its warm-up, and withheld (`ETA —`) until then. Every duration the
+//! progress shows, elapsed times included, reads as [`human_seconds`] writes it (`3m 20s`).
 //!
 //! Issue 26.6: the bars used indicatif's own ETA, the time so far per step times the steps
 //! left, so a run whose first steps waited for the cold eigen-solve at step 0 read `15m` at
@@ -13,8 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressState, ProgressStyle};
-
-use super::dispatch::human_seconds;
 
 /// Steps a run must have trained in this launch (past its first, whose time holds the
 /// launch's start) before its training rate is extrapolated.
@@ -31,6 +30,16 @@ pub(super) fn eta_text(seconds_left: Option<f64>) -> String {
     match seconds_left {
         Some(s) => format!("ETA {}", human_seconds(s)),
         None => "ETA —".into(),
+    }
+}
+
+/// `1h 02m`, `3m 20s`, `12s`.
+pub(super) fn human_seconds(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -209,6 +218,13 @@ mod tests {
         assert_eq!(sweep_seconds_left(5.0, 1.0, 1.0, 6.0), Some(15.0));
         assert_eq!(sweep_seconds_left(5.0, 2.0, 0.0, 0.0), Some(0.0));
         assert_eq!(sweep_seconds_left(5.0, 0.0, 0.0, -1.0), Some(0.0));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_seconds(12.4), "12s");
+        assert_eq!(human_seconds(200.0), "3m 20s");
+        assert_eq!(human_seconds(3720.0), "1h 02m");
     }
 
     #[test]

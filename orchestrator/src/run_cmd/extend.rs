@@ -334,7 +334,7 @@ fn carry_out(
 /// Tables that cannot be read are left as they are (their warning comes with the launch).
 fn rekey_rows(prep: &Prepared, intent: &Intent) -> Result<(), Failure> {
     let _guard = super::runs_tables::lock_tables(&prep.out);
-    let now = super::task::now_ms();
+    let now = super::clock::now_ms();
     for path in runs_table_files(&prep.out) {
         if path != prep.table_path && prep.owned_by_a_sibling_shard(&path) {
             continue;

@@ -31,14 +31,15 @@ use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
 
+use super::banner::{banner, device_for_slot};
 use super::coordinator::{coordinate, encode, spawn_workers, Local, Peers, Up};
-use super::dispatch::Ledger;
+use super::ledger::Ledger;
 use super::prepare::prepare;
+use super::signals::install_signal_flag;
 use super::task::{host, WorkerContext};
-use super::threads::{affinity, fair_share, from_bitmap, to_bitmap, MAX_CPUS};
-use super::{banner, install_signal_flag, size_threads};
 use crate::cli::RunArgs;
 use crate::failure::Failure;
+use crate::threads::{affinity, fair_share, from_bitmap, size_threads, to_bitmap, MAX_CPUS};
 
 /// Messages to rank 0.
 const TAG_UP: i32 = 11;
@@ -161,7 +162,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), Failure> {
     let whence = format!("rank {rank} ({})", host().unwrap_or_else(|| "?".into()));
     crate::console::note!(
         "{whence}: node-local rank {local_rank} of {local_size}, {jobs} jobs × {threads} threads, device {}",
-        super::device_for_slot(prep.device, local_rank as usize)
+        device_for_slot(prep.device, local_rank as usize)
     );
     let ctx = WorkerContext {
         prep: &prep,

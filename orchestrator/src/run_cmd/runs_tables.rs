@@ -116,7 +116,7 @@ impl Prepared {
             crate::console::note!("{warning}");
         }
         let best = tables.best();
-        let now = super::task::now_ms();
+        let now = super::clock::now_ms();
         let mut records = BTreeMap::new();
         for task in &self.tasks {
             // A run is named by its seed, a baseline network by its number (its seed derives

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use eigensweep_common::device::DeviceRequest;
 use eigensweep_common::exit_codes;
@@ -21,9 +21,9 @@ use eigensweep_worker::run::{
 };
 use eigensweep_worker::snapshot::SnapshotSettings;
 use indicatif::{MultiProgress, ProgressBar};
-use serde::{Deserialize, Serialize};
 
-use super::dispatch::{Dispatch, RecordUpdate};
+use super::clock::now_ms;
+use super::dispatch::{Dispatch, RecordUpdate, TaskOutcome};
 use super::eta::{eta_text, Countdown, RunPace};
 use super::prepare::{Prepared, Task};
 use crate::failure::{Failure, WithExitCode};
@@ -54,35 +54,6 @@ pub(super) struct WorkerContext<'a> {
     /// The slot `cuda` picks its GPU by (ordinal = slot mod visible GPUs): the node-local
     /// rank under MPI; `None` without MPI, where each job uses its own index.
     pub device_slot: Option<usize>,
-}
-
-/// How a task ended (a failure of the task itself is an outcome, not an error).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(super) struct TaskOutcome {
-    /// `label: what went wrong` for a failed or diverged task.
-    pub problem: Option<String>,
-    /// The run's line in the end-of-sweep summary (runs that worked in this launch).
-    pub summary: Option<String>,
-    /// Seconds in training, eigen-solves, evaluation and writing.
-    pub stages: [f64; 4],
-    /// Whether the task did any work in this launch (false: finished before).
-    pub worked: bool,
-    /// done, diverged, failed or pending (stopped by a signal).
-    #[serde(with = "super::status_serde")]
-    pub status: TaskStatus,
-    /// Wall-clock seconds of this attempt.
-    pub seconds: f64,
-    /// What the progress log says instead of the status, e.g. `checkpointed at step 1200`
-    /// for a run stopped by a signal.
-    pub note: Option<String>,
-}
-
-/// Current time in Unix milliseconds.
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// This machine's host name.

@@ -5,12 +5,15 @@
 //! core of the node (or of the job's cgroup). Counting, for each CPU in this process's
 //! affinity mask, how many processes of the node may run there, and taking the fair share,
 //! gives the right answer in all three cases without knowing which launcher ran us.
+//! [`size_threads`] then splits a process's budget among its jobs. `run` and `plan` share
+//! these rules, so that `plan` prices and refuses layouts as `run` would launch them.
 
 // Without the `mpi` feature only the affinity count is used.
 #![cfg_attr(not(feature = "mpi"), allow(dead_code))]
 
 use eigensweep_common::exit_codes;
 
+use crate::cli::RunArgs;
 use crate::failure::Failure;
 
 /// Refuses `--jobs`, `--threads` and `--threads-per-run` given together where they cannot
@@ -99,6 +102,17 @@ pub(crate) fn fair_share(mine: &[usize], all: &[Vec<usize>]) -> usize {
         .sum();
     // A little slack so that 3 × (1/3) counts as 1.
     ((share + 1e-9).floor() as usize).max(1)
+}
+
+/// Threads per run from this process's CPU budget (`--threads`, else `process_budget`); sets
+/// RAYON_NUM_THREADS, which candle and the HVP engine read on every operation. Explicit
+/// options that would exceed `--threads` were refused by `prepare` ([`check_parallelism`]).
+pub(crate) fn size_threads(args: &RunArgs, process_budget: usize) -> (usize, usize) {
+    let per_process = args.threads.unwrap_or(process_budget).max(1);
+    let jobs = args.jobs.max(1);
+    let per_run = args.threads_per_run.unwrap_or((per_process / jobs).max(1));
+    std::env::set_var("RAYON_NUM_THREADS", per_run.to_string());
+    (jobs, per_run)
 }
 
 #[cfg(test)]
