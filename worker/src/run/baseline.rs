@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device};
 
-use super::executor::RunError;
+use super::error::RunError;
 use crate::data::TrainTest;
 use crate::mlp::{Architecture, BiasInit, Params};
 use crate::output::{BaselineRow, PartWriter};

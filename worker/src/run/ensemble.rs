@@ -19,8 +19,11 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::executor::{RunError, RunPlan, RunProgress, RunReport};
+use super::error::RunError;
 use super::launch::{Flow, Launch, Opened};
+use super::plan::RunPlan;
+use super::progress::RunProgress;
+use super::report::RunReport;
 use crate::data::TrainTest;
 use crate::train::{
     EnsembleMember, EnsembleTrainer, MemberSpec, ResumePoint, RunTrainer, TrainingEngine,

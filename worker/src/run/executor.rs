@@ -1,264 +1,21 @@
-//! A run's plan, its outcome and its errors, and [`execute`], which runs one (the loop itself
-//! is [`Launch`](super::launch::Launch)).
+//! [`execute`], which runs one run (the loop itself is [`Launch`](super::launch::Launch)).
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use candle_core::Device;
-use eigensweep_common::sweep::SnapshotStatistics;
-use thiserror::Error;
-
-use super::checkpoint::CheckpointError;
+use super::error::RunError;
 use super::launch::{Launch, Opened};
+use super::plan::RunPlan;
+use super::progress::RunProgress;
+use super::report::RunReport;
 use crate::data::TrainTest;
-use crate::eigen::EigenError;
-use crate::memory::MemoryError;
-use crate::mlp::{Architecture, BiasInit, ModelError};
-use crate::optim::{LrSchedule, OptimizerConfig};
-use crate::output::OutputError;
-use crate::snapshot::{SnapshotError, SnapshotSettings};
-
-/// Everything one run needs, already resolved from the sweep file.
-#[derive(Debug, Clone)]
-pub struct RunPlan {
-    /// Stable key of the run's configuration.
-    pub key: String,
-    /// Network shape.
-    pub arch: Architecture,
-    /// Bias initialisation.
-    pub bias_init: BiasInit,
-    /// Optimiser and hyperparameters.
-    pub optimizer: OptimizerConfig,
-    /// The learning rate at each step.
-    pub lr_schedule: LrSchedule,
-    /// Run seed.
-    pub seed: u64,
-    /// Training steps.
-    pub steps: u64,
-    /// Mini-batch size.
-    pub batch_size: usize,
-    /// A metrics row every this many steps (eval steps always get one).
-    pub log_every: u64,
-    /// Steps at which eigen-snapshots are taken (θ after that many steps).
-    pub snapshot_steps: Vec<u64>,
-    /// Steps at which full train and test loss/accuracy are evaluated.
-    pub eval_steps: Vec<u64>,
-    /// Eigensolver settings.
-    pub snapshot: SnapshotSettings,
-    /// The statistics measured on each snapshot's Hessian besides its eigenpairs (trace,
-    /// spectral density, preconditioned spectrum), as the sweep resolved them for this run.
-    pub statistics: SnapshotStatistics,
-    /// Hessian on the first N training samples (`None`: all).
-    pub hessian_samples: Option<usize>,
-    /// Store θ at every snapshot (θ at the final step is always stored).
-    pub store_weights: bool,
-    /// Write parts and a checkpoint after every this many snapshots...
-    pub checkpoint_every: u64,
-    /// ...and at the first step after this many seconds without one, so that sparse
-    /// snapshot schedules still lose at most this much work to a crash.
-    pub checkpoint_seconds: f64,
-    /// Where the training set, parameters, optimiser state and Hessian live (opened by
-    /// [`device::open`](crate::device::open)). The checkpoint is host data, so a run may
-    /// continue on another device.
-    pub device: Device,
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RunStatus {
-    /// All steps and snapshots done.
-    Done,
-    /// The loss became non-finite at `step`.
-    Diverged {
-        /// Step whose mini-batch loss was non-finite.
-        step: u64,
-    },
-    /// Asked to stop (preemption): a checkpoint was written; run again to continue.
-    Stopped,
-}
-
-/// Seconds spent per stage (this launch only).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct StageSeconds {
-    /// Optimiser steps and metrics.
-    pub training: f64,
-    /// Hessian operator set-up and eigensolves.
-    pub eigen: f64,
-    /// Full-dataset evaluations.
-    pub evaluation: f64,
-    /// Parquet parts and checkpoints.
-    pub writing: f64,
-}
-
-/// The outcome of [`execute`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunReport {
-    /// How it ended.
-    pub status: RunStatus,
-    /// Steps completed.
-    pub steps_done: u64,
-    /// Snapshots completed.
-    pub snapshots_done: u64,
-    /// Step the launch resumed from (`None`: started fresh or was already finished).
-    pub resumed_from: Option<u64>,
-    /// Whether the run had already finished before this launch (nothing was done).
-    pub already_finished: bool,
-    /// Wall seconds over all launches of the run.
-    pub wall_seconds: f64,
-    /// Where this launch's time went.
-    pub stages: StageSeconds,
-    /// Products used by the most recent snapshot (its eigen-solve, and any trace, density and
-    /// preconditioned products).
-    pub last_products: usize,
-    /// Eigenvalues of the last snapshot taken in this launch (empty if none).
-    pub last_eigenvalues: Vec<f64>,
-    /// Test accuracy at the last evaluation of this launch.
-    pub last_test_accuracy: Option<f64>,
-}
-
-/// What a progress callback sees.
-#[derive(Debug, Clone, Copy)]
-pub struct RunProgress {
-    /// Steps done.
-    pub step: u64,
-    /// Total steps.
-    pub steps: u64,
-    /// Snapshots done.
-    pub snapshots_done: u64,
-    /// Total snapshots.
-    pub snapshots: u64,
-    /// Products of the latest snapshot (all of them, as in [`RunReport::last_products`]).
-    pub last_products: usize,
-    /// Wall-clock seconds of the latest snapshot (0 before the first one of this launch).
-    pub last_snapshot_seconds: f64,
-    /// Whether a checkpoint at `step` was written just now.
-    pub checkpointed: bool,
-}
-
-/// Errors that fail a run.
-#[derive(Debug, Error)]
-pub enum RunError {
-    /// Model or tensor failure.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// Eigen-snapshot failure.
-    #[error(transparent)]
-    Snapshot(#[from] SnapshotError),
-    /// Writing a table failed.
-    #[error(transparent)]
-    Output(#[from] OutputError),
-    /// Reading or writing the checkpoint failed.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// File-system error on a marker file.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The directory holds a checkpoint of a different configuration.
-    #[error("{path} belongs to run {found}, not {expected}: refusing to mix outputs of different configurations")]
-    ForeignCheckpoint {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// Its run key.
-        found: String,
-        /// This run's key.
-        expected: String,
-    },
-    /// The run was started on another kind of device, whose arithmetic rounds differently.
-    #[error("{path} was computed on {saved}, this launch uses {now}: resume with --device {saved} so the run's numbers come from one device (or remove the run's directory to restart it on {now})")]
-    DeviceMismatch {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// Device kind of the earlier launch (`cpu` or `cuda`).
-        saved: String,
-        /// Device kind of this launch.
-        now: String,
-    },
-    /// The run was started with another thread count, which changes its rounding.
-    #[error("{path} was computed with {saved} threads per run, this launch uses {now}: resume with --threads-per-run {saved} so the run's numbers stay identical")]
-    ThreadMismatch {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// Threads of the earlier launch.
-        saved: u64,
-        /// Threads of this launch.
-        now: u64,
-    },
-    /// Inconsistent plan.
-    #[error("invalid run plan: {0}")]
-    Plan(String),
-    /// The stop flag was set before the task could finish and it has nothing to checkpoint
-    /// (a baseline network): nothing was written, the task is redone by the next launch.
-    #[error("stopped by a signal before the task finished; nothing was written")]
-    Interrupted,
-    /// A large buffer of the task (its copy of the data) could not be allocated.
-    #[error(transparent)]
-    Memory(#[from] MemoryError),
-}
-
-impl RunError {
-    /// The buffer that could not be allocated, where running out of memory is what failed
-    /// the task (wherever it happened: the data's copy, the Hessian operator, the solver or
-    /// its products).
-    pub fn out_of_memory(&self) -> Option<&MemoryError> {
-        fn model(e: &ModelError) -> Option<&MemoryError> {
-            match e {
-                ModelError::Memory(m) => Some(m),
-                _ => None,
-            }
-        }
-        match self {
-            RunError::Memory(m) => Some(m),
-            RunError::Model(e) => model(e),
-            RunError::Snapshot(SnapshotError::Model(e)) => model(e),
-            RunError::Snapshot(SnapshotError::Eigen(EigenError::Memory(m))) => Some(m),
-            _ => None,
-        }
-    }
-}
-
-pub(super) fn marker_io<'a>(
-    action: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> RunError + 'a {
-    move |source| RunError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Writes a marker with content (`_DIVERGED` holds its step) through a temporary name and a
-/// rename: a full disk must not leave a torn marker that a later launch would trust.
-pub(super) fn write_marker(path: &Path, text: &str) -> Result<(), RunError> {
-    let tmp = crate::output::temp_path(path);
-    let written = fs::write(&tmp, text)
-        .map_err(marker_io("writing", &tmp))
-        .and_then(|()| fs::rename(&tmp, path).map_err(marker_io("renaming into place", path)));
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
-}
-
-pub(super) fn flat_f32(v: &[f64]) -> Vec<f32> {
-    v.iter().map(|&x| x as f32).collect()
-}
 
 /// Runs (or resumes, or skips if finished) one run in `dir`: opens a `Launch`
 /// (`run/launch.rs`) from the plan and the directory, and runs it to its end.
 ///
 /// `stop` is polled after every training step and between the product blocks of every
 /// eigen-solve: when set, the run writes its parts and a checkpoint at the last completed step
-/// and returns [`RunStatus::Stopped`]. A snapshot in progress is abandoned (the checkpoint is
+/// and returns [`RunStatus::Stopped`](super::report::RunStatus::Stopped). A snapshot in progress is abandoned (the checkpoint is
 /// taken at its step, before it), so the relaunch redoes it with the same start vectors and the
 /// tables equal an uninterrupted run's.
 pub fn execute(
@@ -274,42 +31,17 @@ pub fn execute(
     }
 }
 
-/// A small run (a 784-8-10 network, 20 SGD steps, snapshots at 0 and 20) for tests.
-#[cfg(test)]
-pub(super) fn test_plan(device: Device) -> RunPlan {
-    RunPlan {
-        key: "k".into(),
-        arch: Architecture::new(vec![784, 8, 10]).unwrap(),
-        bias_init: BiasInit::Zero,
-        optimizer: OptimizerConfig::Sgd(crate::optim::SgdConfig {
-            lr: 0.01,
-            ..Default::default()
-        }),
-        lr_schedule: LrSchedule::default(),
-        seed: 0,
-        steps: 20,
-        batch_size: 16,
-        log_every: 1,
-        snapshot_steps: vec![0, 20],
-        eval_steps: vec![20],
-        snapshot: SnapshotSettings::default(),
-        statistics: SnapshotStatistics::default(),
-        hessian_samples: Some(50),
-        store_weights: false,
-        checkpoint_every: 1,
-        checkpoint_seconds: 1e9,
-        device,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::data::synthetic;
     use std::sync::atomic::Ordering;
 
+    use candle_core::Device;
+
+    use super::*;
+    use crate::data::synthetic;
+    use crate::optim::{LrSchedule, OptimizerConfig};
     use crate::run::test_plan as plan;
-    use crate::run::Checkpoint;
+    use crate::run::{Checkpoint, RunStatus};
 
     /// The preconditioner at a snapshot uses the rate of the step that follows it; at the last
     /// snapshot, where none follows, that of the last step taken, not the schedule's rate past

@@ -26,7 +26,7 @@ use std::fs;
 use std::path::Path;
 
 use super::checkpoint::Checkpoint;
-use super::executor::{marker_io, RunError};
+use super::error::{marker_io, RunError};
 use crate::output::{
     part_file_name, read_table, write_table_atomically, DensityRow, MetricRow, PreconditionedRow,
     Row, SnapshotRow, TraceRow, WeightRow, CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER,

@@ -16,11 +16,12 @@ use std::time::Instant;
 use candle_core::DType;
 
 use super::checkpoint::Checkpoint;
-use super::executor::{
-    flat_f32, marker_io, RunError, RunPlan, RunProgress, RunReport, RunStatus, StageSeconds,
-};
+use super::error::{marker_io, RunError};
+use super::plan::RunPlan;
+use super::progress::RunProgress;
+use super::report::{RunReport, RunStatus, StageSeconds};
 use super::start::{Found, Start};
-use super::tables::Writers;
+use super::tables::{flat_f32, Writers};
 use crate::data::{Dataset, TrainTest};
 use crate::eigen::EigenError;
 use crate::memory::{bytes_of, ensure_available, thousands, MemoryError, Need};
@@ -54,6 +55,19 @@ fn ensure_device_copy(ds: &Dataset, which: &str) -> Result<(), MemoryError> {
             ds.classes
         ),
     })
+}
+
+/// Writes a marker with content (`_DIVERGED` holds its step) through a temporary name and a
+/// rename: a full disk must not leave a torn marker that a later launch would trust.
+fn write_marker(path: &Path, text: &str) -> Result<(), RunError> {
+    let tmp = crate::output::temp_path(path);
+    let written = fs::write(&tmp, text)
+        .map_err(marker_io("writing", &tmp))
+        .and_then(|()| fs::rename(&tmp, path).map_err(marker_io("renaming into place", path)));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// The files of a run's directory the launch writes besides its tables.
@@ -629,7 +643,7 @@ impl<'a> Launch<'a> {
     fn diverge(mut self, t: u64) -> Result<RunReport, RunError> {
         let started = Instant::now();
         let wall = self.checkpoint(false)?;
-        super::executor::write_marker(&self.files.diverged, &format!("{t}\n"))?;
+        write_marker(&self.files.diverged, &format!("{t}\n"))?;
         self.stages.writing += started.elapsed().as_secs_f64();
         Ok(self.report(RunStatus::Diverged { step: t }, t, wall))
     }

@@ -14,21 +14,30 @@
 mod baseline;
 mod checkpoint;
 mod ensemble;
+mod error;
 mod executor;
 mod extension;
 mod launch;
+mod plan;
 mod plan_from_spec;
+mod progress;
+mod report;
 mod start;
 pub(crate) mod statistics;
+mod table;
 mod tables;
 
 pub use baseline::{baseline_done, execute_baseline, BaselinePlan};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use ensemble::{execute_ensemble, fusible, EnsembleOutcome, Progress};
-pub use executor::{execute, RunError, RunPlan, RunProgress, RunReport, RunStatus, StageSeconds};
+pub use error::RunError;
+pub use executor::execute;
 pub use extension::{continue_finished_run, Continuation, Continued};
+pub use plan::RunPlan;
 pub use plan_from_spec::Checkpointing;
+pub use progress::RunProgress;
+pub use report::{RunReport, RunStatus, StageSeconds};
 pub use tables::run_tables;
 
 #[cfg(test)]
-use executor::test_plan;
+use plan::test_plan;

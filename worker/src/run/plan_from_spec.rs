@@ -5,7 +5,7 @@
 use candle_core::Device;
 use eigensweep_common::sweep::{BiasInit as SpecBias, RunSpec};
 
-use super::executor::RunPlan;
+use super::plan::RunPlan;
 use crate::mlp::{Architecture, BiasInit, HessianOptions};
 use crate::snapshot::SnapshotSettings;
 

@@ -9,7 +9,9 @@ use std::path::Path;
 use candle_core::DType;
 
 use super::checkpoint::Checkpoint;
-use super::executor::{marker_io, RunError, RunPlan, RunReport, RunStatus, StageSeconds};
+use super::error::{marker_io, RunError};
+use super::plan::RunPlan;
+use super::report::{RunReport, RunStatus, StageSeconds};
 use super::tables::Writers;
 use crate::mlp::Params;
 use crate::output::{CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER};

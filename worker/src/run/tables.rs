@@ -1,77 +1,15 @@
-//! A run's tables as the run loop writes them: each table's part writer and the rows
-//! buffered until the next checkpoint, written as one part per checkpoint.
+//! A run's tables as the run loop writes them: the snapshots, metrics and weights every run
+//! writes and its per-snapshot statistics', opened, filled, flushed and checkpointed together
+//! (each one a [`Table`]).
 
 use std::path::Path;
 
-use super::executor::flat_f32;
-use super::executor::{RunError, RunPlan};
+use super::error::RunError;
+use super::plan::RunPlan;
 use super::statistics::{self, SnapshotStatistic};
-use crate::output::{
-    part_file_name, read_table, remove_parts_from, write_table_atomically, MetricRow, PartWriter,
-    Row, SnapshotRow, WeightRow,
-};
+use super::table::Table;
+use crate::output::{read_table, write_table_atomically, MetricRow, Row, SnapshotRow, WeightRow};
 use crate::snapshot::{alignment, ipr, EigenSnapshot};
-
-/// One table of a run: its part writer (absent for an optional table the run does not write,
-/// so no empty directory appears) and the rows buffered until the next checkpoint.
-pub(super) struct Table<R: Row> {
-    writer: Option<PartWriter<R>>,
-    rows: Vec<R>,
-}
-
-impl<R: Row> Table<R> {
-    /// The table `R::TABLE` under `dir`, continuing after the parts a checkpoint recorded in
-    /// `parts`: later parts (written after that checkpoint) are removed first, whether the
-    /// table is `enabled` this launch or not.
-    pub(super) fn open(
-        dir: &Path,
-        parts: &[(String, u32)],
-        enabled: bool,
-    ) -> Result<Self, RunError> {
-        let path = dir.join(R::TABLE);
-        let start = parts
-            .iter()
-            .find(|(t, _)| t == R::TABLE)
-            .map_or(0, |(_, n)| *n);
-        remove_parts_from(&path, start)?;
-        let writer = if enabled {
-            Some(PartWriter::open(path, start)?)
-        } else {
-            None
-        };
-        Ok(Self {
-            writer,
-            rows: Vec::new(),
-        })
-    }
-
-    pub(super) fn push(&mut self, row: R) {
-        self.rows.push(row);
-    }
-
-    /// Writes the buffered rows as one part (none when there are no rows).
-    pub(super) fn flush(&mut self) -> Result<(), RunError> {
-        let rows = std::mem::take(&mut self.rows);
-        if let Some(writer) = &mut self.writer {
-            writer.write_part(&rows)?;
-        }
-        Ok(())
-    }
-
-    /// The last part written, if the table is written and has one.
-    fn last_part(&self) -> Option<std::path::PathBuf> {
-        let writer = self.writer.as_ref()?;
-        let last = writer.next_index().checked_sub(1)?;
-        Some(writer.dir().join(part_file_name(last)))
-    }
-
-    /// (table, next part index) for the checkpoint; `None` for a table not written.
-    pub(super) fn part(&self) -> Option<(String, u32)> {
-        self.writer
-            .as_ref()
-            .map(|w| (R::TABLE.to_string(), w.next_index()))
-    }
-}
 
 /// The name of every table a run may write (each a directory in the run's): `snapshots`,
 /// `metrics` and `weights`, which every run writes, then each per-snapshot statistic's, which
@@ -241,4 +179,10 @@ impl Writers {
         .flatten()
         .collect()
     }
+}
+
+/// θ and eigenvectors as the tables store them: f32, half the size of the f64 they are
+/// computed in.
+pub(super) fn flat_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
 }

@@ -20,7 +20,8 @@ pub(in crate::run) use preconditioned::preconditioner_rate;
 
 use std::path::Path;
 
-use super::executor::{RunError, RunPlan};
+use super::error::RunError;
+use super::plan::RunPlan;
 use crate::snapshot::OperatorStatistic;
 use crate::train::RunTrainer;
 

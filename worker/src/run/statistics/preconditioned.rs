@@ -21,8 +21,9 @@ use crate::eigen::{
 };
 use crate::optim::{preconditioner_scale, BaseOptimizer, LrSchedule};
 use crate::rng::{derived_seed, Stream};
-use crate::run::executor::{RunError, RunPlan};
-use crate::run::tables::Table;
+use crate::run::error::RunError;
+use crate::run::plan::RunPlan;
+use crate::run::table::Table;
 use crate::snapshot::{warm_start_vectors, OperatorStatistic};
 use crate::train::RunTrainer;
 

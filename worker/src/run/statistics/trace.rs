@@ -11,8 +11,9 @@ use crate::output::{read_parts, OutputError};
 use super::{Kind, SnapshotStatistic};
 use crate::eigen::{hutchinson_trace, EigenError, EigenOptions, SymmetricOperator, TraceEstimate};
 use crate::rng::{derived_seed, Stream};
-use crate::run::executor::{RunError, RunPlan};
-use crate::run::tables::Table;
+use crate::run::error::RunError;
+use crate::run::plan::RunPlan;
+use crate::run::table::Table;
 use crate::snapshot::OperatorStatistic;
 
 struct Trace {
