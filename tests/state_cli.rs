@@ -813,7 +813,6 @@ fn label_dir(out: &Path, label: &str) -> PathBuf {
 /// `running` by the progress updates): the next launch finds it complete, writes the marker
 /// (worker/src/run/start.rs) and must record it done in the runs table.
 #[test]
-#[ignore = "bug outside this test's files: orchestrator/src/run_cmd/task.rs conclude_run records nothing for a run found already finished (RunReport::already_finished), so the row the launch set to `running` when it dispatched the task stays `running` (stale steps_done, no end_time) although the launch exits 0 and writes _SUCCESS"]
 fn a_run_killed_before_its_success_marker_is_recorded_done_by_the_next_launch() {
     let tmp = tempfile::tempdir().unwrap();
     let sweep = write_sweep(tmp.path(), "sharded.yaml", SHARDED_SWEEP);

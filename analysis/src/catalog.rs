@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use eigensweep_worker::output::paths::{BASELINE_DIR, RUNS_DIR};
-use eigensweep_worker::output::{list_parts, RunDirs, TableFile, DIVERGED_MARKER, SUCCESS_MARKER};
+use eigensweep_worker::output::{list_parts, RunDirState, RunDirs, TableFile};
 
 use crate::AnalysisError;
 
@@ -67,9 +67,10 @@ pub struct RunEntry {
     pub seed: u64,
     /// The run's table directories.
     pub dirs: RunDirs,
-    /// Whether `_SUCCESS` is there.
+    /// Whether the run is done ([`RunDirState::Done`]: `_SUCCESS`, and no continuation under
+    /// way).
     pub finished: bool,
-    /// Whether `_DIVERGED` is there: the run stopped on a non-finite loss. Its pairs are
+    /// Whether it diverged ([`RunDirState::Diverged`]): the run stopped on a non-finite loss. Its pairs are
     /// analysed (up to the divergence) but it is left out of the summaries over seeds.
     pub diverged: bool,
     /// Snapshots sorted by step.
@@ -133,12 +134,14 @@ impl Catalog {
                         AnalysisError::data(&s_dir, format!("seed {seed:?} is not a number"))
                     })?;
                     let dirs = RunDirs::new(out, &dataset, &optimizer, seed)?;
-                    let finished = dirs.root.join(SUCCESS_MARKER).exists();
-                    if only_finished && !finished {
+                    // The worker's one reading of a run directory's markers: a run being
+                    // continued (`_EXTENDING`) is unfinished whatever marker is still there.
+                    let state = RunDirState::read(&dirs.root);
+                    if only_finished && state != RunDirState::Done {
                         continue;
                     }
                     if let Some(run) =
-                        read_run(dataset.clone(), optimizer.clone(), seed, dirs, finished)?
+                        read_run(dataset.clone(), optimizer.clone(), seed, dirs, state)?
                     {
                         catalog.runs.push(run);
                     }
@@ -199,7 +202,7 @@ fn read_run(
     optimizer: String,
     seed: u64,
     dirs: RunDirs,
-    finished: bool,
+    state: RunDirState,
 ) -> Result<Option<RunEntry>, AnalysisError> {
     let (mut snapshots, snapshot_parts) = read_scalars(&dirs.snapshots, ScalarKind::Snapshots)?;
     if snapshots.is_empty() {
@@ -222,15 +225,14 @@ fn read_run(
         s.has_theta = theta_steps.contains(&s.step);
     }
     let k = max_index(&snapshots);
-    let diverged = dirs.root.join(DIVERGED_MARKER).exists();
     Ok(Some(RunEntry {
         run_key,
         dataset,
         optimizer,
         seed,
         dirs,
-        finished,
-        diverged,
+        finished: state == RunDirState::Done,
+        diverged: matches!(state, RunDirState::Diverged(_)),
         snapshots,
         k,
         snapshot_parts,

@@ -12,13 +12,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::fs;
 use std::path::Path;
 
 use eigensweep_analysis::Catalog;
 use eigensweep_common::provenance::Provenance;
 use eigensweep_worker::output::state::prefer;
-use eigensweep_worker::output::{ChosenRow, MetricRow, RunRecord, RunsTables, TaskStatus};
+use eigensweep_worker::output::{
+    ChosenRow, MetricRow, RunDirState, RunRecord, RunsTables, TaskStatus,
+};
 
 use crate::columns::read_columns;
 use crate::sweep_info::SweepInfo;
@@ -222,12 +223,6 @@ fn best_rows(out: &Path) -> BTreeMap<(String, String, u64), RunRecord> {
     rows.into_iter().map(|(id, row)| (id, row.record)).collect()
 }
 
-/// The step a `_DIVERGED` marker holds.
-fn diverged_marker(root: &Path) -> Option<Option<u64>> {
-    let text = fs::read_to_string(root.join(eigensweep_worker::output::DIVERGED_MARKER)).ok()?;
-    Some(text.trim().parse().ok())
-}
-
 impl SweepState {
     /// Reads the state of the sweep in `out` from its markers, runs tables and the already
     /// loaded catalog and metrics (same order as `catalog.runs`).
@@ -284,9 +279,10 @@ impl SweepState {
                 ),
             };
             let last_snapshot = entry.and_then(|e| e.snapshots.last().map(|s| s.step));
-            let status = if entry.is_some_and(|e| e.finished) {
+            let markers = entry.map(|e| RunDirState::read(&e.dirs.root));
+            let status = if markers == Some(RunDirState::Done) {
                 RunStatus::Done
-            } else if let Some(step) = entry.and_then(|e| diverged_marker(&e.dirs.root)) {
+            } else if let Some(RunDirState::Diverged(step)) = markers {
                 RunStatus::Diverged { step }
             } else {
                 match row.map(RunRecord::task_status) {

@@ -16,8 +16,8 @@ use eigensweep_worker::output::{
     baseline_dir, fatal_io_cause, run_dir, RunDirState, TaskStatus, CHECKPOINT_FILE,
 };
 use eigensweep_worker::run::{
-    execute, execute_baseline, execute_ensemble, BaselinePlan, Checkpoint, RunError, RunPlan,
-    RunProgress, RunReport, RunStatus,
+    execute, execute_baseline, execute_ensemble, BaselinePlan, Checkpoint, Checkpointing, RunError,
+    RunPlan, RunProgress, RunReport, RunStatus,
 };
 use eigensweep_worker::snapshot::SnapshotSettings;
 use indicatif::{MultiProgress, ProgressBar};
@@ -76,40 +76,6 @@ fn arch_for(data: &TrainTest, hidden: &[usize]) -> Result<Architecture, Failure>
     widths.extend(hidden);
     widths.push(data.train.classes);
     Architecture::new(widths).exit_code(exit_codes::INPUT, "model.hidden")
-}
-
-fn run_plan(
-    spec: &RunSpec,
-    arch: Architecture,
-    checkpoint_every: u64,
-    checkpoint_seconds: f64,
-    device: &OpenedDevice,
-) -> RunPlan {
-    RunPlan {
-        key: spec.key.clone(),
-        arch,
-        bias_init: bias(spec.model.bias_init),
-        optimizer: spec.optimizer.config,
-        lr_schedule: spec.optimizer.schedule,
-        seed: spec.seed,
-        steps: spec.steps,
-        batch_size: spec.batch_size,
-        log_every: spec.log_every,
-        snapshot_steps: spec.snapshot_steps.clone(),
-        eval_steps: spec.eval_steps.clone(),
-        snapshot: SnapshotSettings {
-            top_k: spec.eigen.top_k,
-            tol: spec.eigen.tol,
-            max_products: spec.eigen.max_products,
-            hessian: HessianOptions::default(),
-        },
-        statistics: spec.statistics,
-        hessian_samples: spec.hessian_samples,
-        store_weights: spec.store_weights,
-        checkpoint_every,
-        checkpoint_seconds,
-        device: device.device.clone(),
-    }
 }
 
 /// Tasks executing at this moment in this process (its `--jobs` worker threads that hold a
@@ -368,6 +334,9 @@ struct RunJob {
     memory: MemorySettings,
     log: ProgressLog,
     bar: ProgressBar,
+    /// Whether its directory held no end marker when this launch readied it (its row was
+    /// then marked running, so its end must be recorded even if the run turns out finished).
+    was_unfinished: bool,
 }
 
 /// Readies `spec` on `device`: its network, plan and directory, its row marked running (when
@@ -405,12 +374,14 @@ fn ready_run(
         train: data.train.len,
         test: data.test.len,
     };
-    let plan = run_plan(
+    let plan = RunPlan::from_spec(
         spec,
         arch,
-        ctx.checkpoint_every,
-        ctx.checkpoint_minutes * 60.0,
-        device,
+        Checkpointing {
+            every_snapshots: ctx.checkpoint_every,
+            seconds: ctx.checkpoint_minutes * 60.0,
+        },
+        device.device.clone(),
     );
     let dir = match run_dir(out, &spec.dataset.name, &spec.optimizer.name, spec.seed) {
         Ok(d) => d,
@@ -445,6 +416,7 @@ fn ready_run(
         memory,
         log,
         bar,
+        was_unfinished: unfinished,
     }))
 }
 
@@ -588,7 +560,11 @@ fn conclude_run(
     result: Result<RunReport, RunError>,
 ) -> Result<TaskOutcome, Failure> {
     let RunJob {
-        label, memory, bar, ..
+        label,
+        memory,
+        bar,
+        was_unfinished,
+        ..
     } = job;
     bar.finish_and_clear();
     let ended = now_ms();
@@ -598,17 +574,43 @@ fn conclude_run(
         ))
     };
     match result {
-        Ok(report) if report.already_finished => Ok(TaskOutcome {
-            problem: match report.status {
-                RunStatus::Diverged { step } => diverged(step),
-                _ => None,
-            },
-            status: match report.status {
+        Ok(report) if report.already_finished => {
+            let status = match report.status {
                 RunStatus::Diverged { .. } => TaskStatus::Diverged,
                 _ => TaskStatus::Done,
-            },
-            ..TaskOutcome::default()
-        }),
+            };
+            // A run killed between its last checkpoint and its end marker is found finished
+            // by this launch, which wrote the marker and marked its row running: the row
+            // gets the end the marker now proves. A run whose marker was there before keeps
+            // its row as it is.
+            if was_unfinished {
+                dispatch.record(
+                    &spec.key,
+                    RecordUpdate {
+                        status: Some(status),
+                        end_time: Some(ended),
+                        steps_done: Some(report.steps_done),
+                        snapshots_done: Some(report.snapshots_done),
+                        wall_seconds: Some(report.wall_seconds),
+                        error: match report.status {
+                            RunStatus::Diverged { step } => {
+                                Some(format!("non-finite loss at step {step}"))
+                            }
+                            _ => None,
+                        },
+                        ..RecordUpdate::default()
+                    },
+                )?;
+            }
+            Ok(TaskOutcome {
+                problem: match report.status {
+                    RunStatus::Diverged { step } => diverged(step),
+                    _ => None,
+                },
+                status,
+                ..TaskOutcome::default()
+            })
+        }
         Ok(report) => {
             let status = match report.status {
                 RunStatus::Done => TaskStatus::Done,
