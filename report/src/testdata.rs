@@ -10,10 +10,9 @@ use std::sync::OnceLock;
 use eigensweep_analysis::{analyze, AnalyzeOptions};
 use eigensweep_common::sweep::{self as spec, parse_sweep, Overrides, ValidatedSweep};
 use eigensweep_worker::data::{synthetic, TrainTest};
-use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
+use eigensweep_worker::mlp::Architecture;
 use eigensweep_worker::output::baseline_dir;
 use eigensweep_worker::run::{execute, execute_baseline, BaselinePlan, Checkpointing, RunPlan};
-use eigensweep_worker::snapshot::SnapshotSettings;
 use tempfile::TempDir;
 
 use crate::{minima, report, MinimaOptions, MinimaReport, ReportOptions, ReportSummary};
@@ -47,15 +46,6 @@ impl Fixture {
     }
 }
 
-fn settings(e: &spec::EigenSettings) -> SnapshotSettings {
-    SnapshotSettings {
-        top_k: e.top_k,
-        tol: e.tol,
-        max_products: e.max_products,
-        hessian: HessianOptions::default(),
-    }
-}
-
 /// Runs the sweep into `out` (runs and baseline, no analysis).
 pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
     let sweep = parse_sweep(SWEEP, &Overrides::default()).unwrap();
@@ -86,16 +76,8 @@ pub fn run_sweep(out: &Path) -> (ValidatedSweep, BTreeMap<String, TrainTest>) {
         execute(&plan, &data[&run.dataset.name], &dir, &mut |_| {}, &stop).unwrap();
     }
     for task in sweep.baseline_tasks() {
-        let plan = BaselinePlan {
-            key: task.key.clone(),
-            dataset: task.dataset.name.clone(),
-            network: task.network as u32,
-            arch: Architecture::new(task.widths().unwrap()).unwrap(),
-            bias_init: BiasInit::Zero,
-            snapshot: settings(&task.eigen),
-            hessian_samples: task.hessian_samples,
-            device: candle_core::Device::Cpu,
-        };
+        let arch = Architecture::new(task.widths().unwrap()).unwrap();
+        let plan = BaselinePlan::from_task(&task, arch, candle_core::Device::Cpu);
         let dir = baseline_dir(out, &task.dataset.name).unwrap();
         execute_baseline(
             &plan,

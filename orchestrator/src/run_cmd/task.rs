@@ -8,10 +8,10 @@ use std::time::Instant;
 use eigensweep_common::device::DeviceRequest;
 use eigensweep_common::exit_codes;
 use eigensweep_common::provenance::{self, Provenance};
-use eigensweep_common::sweep::{BaselineTask, BiasInit as SpecBias, RunSpec};
+use eigensweep_common::sweep::{BaselineTask, RunSpec};
 use eigensweep_worker::data::TrainTest;
 use eigensweep_worker::device::{self, OpenedDevice};
-use eigensweep_worker::mlp::{Architecture, BiasInit, HessianOptions};
+use eigensweep_worker::mlp::Architecture;
 use eigensweep_worker::output::{
     baseline_dir, fatal_io_cause, run_dir, RunDirState, TaskStatus, CHECKPOINT_FILE,
 };
@@ -19,7 +19,6 @@ use eigensweep_worker::run::{
     execute, execute_baseline, execute_ensemble, BaselinePlan, Checkpoint, Checkpointing, RunError,
     RunPlan, RunProgress, RunReport, RunStatus,
 };
-use eigensweep_worker::snapshot::SnapshotSettings;
 use indicatif::{MultiProgress, ProgressBar};
 
 use super::clock::now_ms;
@@ -62,13 +61,6 @@ pub(super) fn host() -> Option<String> {
         .ok()
         .map(|s| s.trim().to_string())
         .or_else(|| std::env::var("HOSTNAME").ok())
-}
-
-fn bias(b: SpecBias) -> BiasInit {
-    match b {
-        SpecBias::Zero => BiasInit::Zero,
-        SpecBias::Pytorch => BiasInit::PyTorchUniform,
-    }
 }
 
 fn arch_for(data: &TrainTest, hidden: &[usize]) -> Result<Architecture, Failure> {
@@ -725,21 +717,7 @@ fn baseline_one(
         train: data.train.len,
         test: data.test.len,
     };
-    let plan = BaselinePlan {
-        key: task.key.clone(),
-        dataset: task.dataset.name.clone(),
-        network: task.network as u32,
-        arch,
-        bias_init: bias(task.model.bias_init),
-        snapshot: SnapshotSettings {
-            top_k: task.eigen.top_k,
-            tol: task.eigen.tol,
-            max_products: task.eigen.max_products,
-            hessian: HessianOptions::default(),
-        },
-        hessian_samples: task.hessian_samples,
-        device: device.device.clone(),
-    };
+    let plan = BaselinePlan::from_task(task, arch, device.device.clone());
     if !eigensweep_worker::run::baseline_done(&dir, task.network as u32) {
         if ctx.log_lines {
             crate::console::note!("start {label} ({})", task.key);
