@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use eigensweep_worker::output::{part_file_name, write_table_atomically, TableRow};
+use eigensweep_worker::output::{part_file_name, write_table_atomically, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, RunEntry};
@@ -53,7 +53,7 @@ pub fn run_table_dir(analysis: &Path, table: &str, run: &RunEntry) -> PathBuf {
         .join(format!("seed-{}", run.seed))
 }
 
-fn write_or_remove<R: TableRow>(dir: PathBuf, part: u64, rows: &[R]) -> Result<(), AnalysisError> {
+fn write_or_remove<R: Row>(dir: PathBuf, part: u64, rows: &[R]) -> Result<(), AnalysisError> {
     let path = dir.join(part_file_name(part as u32));
     if rows.is_empty() {
         match fs::remove_file(&path) {

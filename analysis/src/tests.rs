@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use eigensweep_worker::output::{read_table, TableRow};
+use eigensweep_worker::output::{read_table, Row};
 
 use crate::manifest::Manifest;
 use crate::tables::*;
@@ -34,7 +34,7 @@ fn run_analyze(out: &Path, opts: &AnalyzeOptions) -> AnalyzeReport {
 }
 
 /// Every part of a table, in path order.
-fn read_all<R: TableRow>(dir: &Path) -> Vec<R> {
+fn read_all<R: Row>(dir: &Path) -> Vec<R> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -12,7 +12,7 @@ use eigensweep_analysis::Catalog;
 use eigensweep_common::sweep::{DataShape, DataSource, RecordedConfig};
 use eigensweep_worker::data::read_dir_shape;
 use eigensweep_worker::mlp::Architecture;
-use eigensweep_worker::output::{read_metric_rows, read_table, MetricRow, RunsTables, TableRow};
+use eigensweep_worker::output::{read_metric_rows, read_table, MetricRow, Row, RunsTables};
 
 pub use crate::columns::read_columns;
 use crate::state::SweepState;
@@ -203,7 +203,7 @@ impl Inputs {
     }
 
     /// One of the small whole-sweep analysis tables, or `None` if it was not written.
-    pub fn summary_table<R: TableRow>(&self, file: &str) -> Result<Option<Vec<R>>, ReportError> {
+    pub fn summary_table<R: Row>(&self, file: &str) -> Result<Option<Vec<R>>, ReportError> {
         let path = self.analysis_dir().join(file);
         if !path.exists() {
             return Ok(None);

@@ -1,31 +1,20 @@
 //! The `displacement` table (Eq. 3, Fig. 1 and 9): every snapshot pair of a run and index.
 
-use super::columns::analysis_table;
-
-analysis_table! {
+eigensweep_worker::table! {
     /// The sign-invariant displacement of eigenvector `index` between two snapshots of a run.
-    DisplacementRow, table = "displacement",
+    pub struct DisplacementRow;
+    table = "displacement",
     description = "One row per run, eigen-index and snapshot pair t_w < t_w + t: |cos| between v(t_w) and v(t_w + t) and the displacement Δ = (2 − 2|cos|)/N.",
     {
-        /// Key of the run.
-        run_key: str = Utf8 "Key of the run: joins `key` in runs.parquet and `run_key` in the snapshots table.",
-        /// Dataset name.
-        dataset: str = Utf8 "Dataset name (the `dataset` partition of the run's tables).",
-        /// Optimiser name.
-        optimizer: str = Utf8 "Optimiser name from the sweep file (the `optimizer` partition).",
-        /// Seed.
+        run_key: String = Utf8 "Key of the run: joins `key` in runs.parquet and `run_key` in the snapshots table.",
+        dataset: String = Utf8 "Dataset name (the `dataset` partition of the run's tables).",
+        optimizer: String = Utf8 "Optimiser name from the sweep file (the `optimizer` partition).",
         seed: u64 = Int64 "Seed of the run.",
-        /// Eigen-index.
         index: u32 = Int64 "1-based rank of the eigenpair (1 = largest eigenvalue).",
-        /// Earlier step t_w.
         step_w: u64 = Int64 "Waiting time t_w: the step of the earlier snapshot.",
-        /// Later step t_w + t.
         step: u64 = Int64 "Step t_w + t of the later snapshot.",
-        /// t.
         lag: u64 = Int64 "Lag t = step − step_w (> 0).",
-        /// |v(t_w)·v(t_w + t)|.
         abs_cos: f64 = Float64 "|v(t_w)·v(t_w + t)| of the two unit eigenvectors (sign-invariant).",
-        /// Δ.
         delta: f64 = Float64 "Displacement Δ = min(‖v − v'‖², ‖v + v'‖²)/N = (2 − 2·abs_cos)/N (Eq. 3 with the sign choice of Appendix B.3).",
     }
 }

@@ -16,8 +16,8 @@
 //! `dataset`, `optimizer` and `seed` themselves, so `read_parquet('OUT/analysis/displacement/**/*.parquet')`
 //! needs no options and no column appears twice. The files follow the worker's table
 //! conventions: column descriptions in the metadata, written to a temporary name and renamed.
-
-pub(crate) mod columns;
+//! Each table is declared once, with [`eigensweep_worker::table!`] (one list of columns gives
+//! the row struct, the schema, the writing and the reading), like the worker's own tables.
 
 mod alignment_summary;
 mod baseline;

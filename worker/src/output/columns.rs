@@ -15,7 +15,7 @@ use arrow_array::{
 };
 use arrow_buffer::OffsetBuffer;
 
-use super::schema::list_item_field;
+use super::column_spec::list_item_field;
 use super::OutputError;
 
 /// The column kinds as types, one per [`ColumnType`](super::schema::ColumnType) variant of the
@@ -247,10 +247,10 @@ impl ColumnValue<kind::ListFloat32> for Vec<f32> {
 }
 
 // ---------------------------------------------------------------------------------------
-// The typed building blocks, shared with the `String`-error helpers of `schema`.
+// The building blocks of the impls above.
 
 /// A `list<float32>` column.
-pub(crate) fn f32_list_array<'a>(values: impl Iterator<Item = &'a [f32]> + Clone) -> ArrayRef {
+fn f32_list_array<'a>(values: impl Iterator<Item = &'a [f32]> + Clone) -> ArrayRef {
     let offsets = OffsetBuffer::from_lengths(values.clone().map(<[f32]>::len));
     let items = Float32Array::from_iter_values(values.flat_map(|v| v.iter().copied()));
     Arc::new(ListArray::new(
@@ -273,7 +273,7 @@ fn to_i64<T: TryInto<i64> + Copy + std::fmt::Display>(
 }
 
 /// A required Int64 column from unsigned Rust values, checked.
-pub(crate) fn int64_array<T: TryInto<i64> + Copy + std::fmt::Display>(
+fn int64_array<T: TryInto<i64> + Copy + std::fmt::Display>(
     name: &str,
     values: impl Iterator<Item = T>,
 ) -> Result<ArrayRef, OutputError> {
@@ -284,7 +284,7 @@ pub(crate) fn int64_array<T: TryInto<i64> + Copy + std::fmt::Display>(
 }
 
 /// A nullable Int64 column from unsigned Rust values, checked.
-pub(crate) fn int64_array_opt<T: TryInto<i64> + Copy + std::fmt::Display>(
+fn int64_array_opt<T: TryInto<i64> + Copy + std::fmt::Display>(
     name: &str,
     values: impl Iterator<Item = Option<T>>,
 ) -> Result<ArrayRef, OutputError> {
@@ -296,10 +296,7 @@ pub(crate) fn int64_array_opt<T: TryInto<i64> + Copy + std::fmt::Display>(
 
 /// Column `name` of `batch` as array type `T`: missing or of another type is an error naming
 /// it.
-pub(crate) fn typed<'a, T: Array + 'static>(
-    batch: &'a RecordBatch,
-    name: &str,
-) -> Result<&'a T, OutputError> {
+fn typed<'a, T: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, OutputError> {
     let column = batch
         .column_by_name(name)
         .ok_or_else(|| OutputError::MissingColumn {
@@ -320,7 +317,7 @@ pub(crate) fn typed<'a, T: Array + 'static>(
 }
 
 /// An error when the required column `name` holds nulls.
-pub(crate) fn no_nulls(array: &dyn Array, name: &str) -> Result<(), OutputError> {
+fn no_nulls(array: &dyn Array, name: &str) -> Result<(), OutputError> {
     if array.null_count() > 0 {
         Err(OutputError::NullValues {
             column: name.to_string(),
@@ -342,17 +339,14 @@ fn from_i64<T: TryFrom<i64>>(name: &str, value: i64) -> Result<T, OutputError> {
 }
 
 /// A required Int64 column as unsigned Rust values, checked.
-pub(crate) fn read_int<T: TryFrom<i64>>(
-    batch: &RecordBatch,
-    name: &str,
-) -> Result<Vec<T>, OutputError> {
+fn read_int<T: TryFrom<i64>>(batch: &RecordBatch, name: &str) -> Result<Vec<T>, OutputError> {
     let a = typed::<Int64Array>(batch, name)?;
     no_nulls(a, name)?;
     a.values().iter().map(|&v| from_i64(name, v)).collect()
 }
 
 /// A nullable Int64 column as unsigned Rust values, checked.
-pub(crate) fn read_int_opt<T: TryFrom<i64>>(
+fn read_int_opt<T: TryFrom<i64>>(
     batch: &RecordBatch,
     name: &str,
 ) -> Result<Vec<Option<T>>, OutputError> {

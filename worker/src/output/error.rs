@@ -133,10 +133,6 @@ pub enum OutputError {
     /// Arrow refused the columns as a record batch (a bug: the schemas are fixed).
     #[error("{0}")]
     Arrow(ArrowError),
-    /// The message of a table of another crate that still implements the `String`-error
-    /// [`TableRow`](super::TableRow).
-    #[error("{0}")]
-    Message(String),
     /// A hive partition value that would break the directory layout.
     #[error("invalid {name} partition value {value:?}: {reason}")]
     InvalidPartition {
@@ -189,7 +185,6 @@ impl OutputError {
             OutputError::Batch { .. }
             | OutputError::IntegerOverflow { .. }
             | OutputError::Arrow(_)
-            | OutputError::Message(_)
             | OutputError::PartExists { .. }
             | OutputError::InvalidPartition { .. } => false,
         }

@@ -41,6 +41,7 @@
 //! alignments at a run's final snapshot), and only `Option` fields become nulls.
 
 mod baseline;
+mod column_spec;
 pub mod columns;
 mod error;
 mod fatal;
@@ -53,6 +54,7 @@ pub mod schema;
 mod snapshots;
 pub mod state;
 mod table;
+mod task_status;
 mod weights;
 
 #[cfg(test)]
@@ -76,10 +78,11 @@ pub use paths::{
 pub use runs::{read_run_records, RunProvenance, RunRecord};
 pub use snapshots::{read_snapshot_rows, SnapshotRow};
 pub use state::{
-    ChosenRow, RunDirState, RunsTables, TaskStatus, CHECKPOINT_FILE, DIVERGED_MARKER,
-    EXTENDING_MARKER, SUCCESS_MARKER,
+    ChosenRow, RunDirState, RunsTables, CHECKPOINT_FILE, DIVERGED_MARKER, EXTENDING_MARKER,
+    SUCCESS_MARKER,
 };
-pub use table::{Row, TableRow};
+pub use table::Row;
+pub use task_status::TaskStatus;
 pub use weights::{read_weight_rows, WeightRow};
 
 /// The Arrow types that [`crate::table!`] names, for crates that declare tables without a

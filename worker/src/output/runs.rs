@@ -4,7 +4,7 @@ use std::path::Path;
 
 use eigensweep_common::provenance::{Build, Provenance};
 
-use super::state::TaskStatus;
+use super::task_status::TaskStatus;
 use super::{read_table, OutputError};
 
 /// The state of one run or baseline task. Its columns, with their descriptions, are declared

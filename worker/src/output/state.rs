@@ -1,7 +1,7 @@
-//! What state a task is in, as the output directory tells it: the task-status type (the same
-//! strings as the runs tables' `status` column), the names of a run directory's end markers
-//! and checkpoint, and one reader of every runs table of an output with one rule for a task
-//! that has rows in several of them.
+//! What state a task is in, as the output directory tells it: the names of a run directory's
+//! end markers and checkpoint, and one reader of every runs table of an output with one rule
+//! for a task that has rows in several of them. The task-status type (the same strings as the
+//! runs tables' `status` column) is [`TaskStatus`], in its own file, re-exported here.
 //!
 //! Truth, in order of trust: a run directory's end markers (`_SUCCESS`, `_DIVERGED`, written
 //! last), its checkpoint, then the runs tables (`runs.parquet` of whole-sweep launches,
@@ -14,11 +14,11 @@
 //! died between writing its own table and folding the others.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::paths::runs_table_files;
 use super::runs::{read_run_records, RunRecord};
+pub use super::task_status::TaskStatus;
 use super::OutputError;
 
 /// File name, in a run directory, of the marker of a run trained to its last step.
@@ -33,61 +33,6 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 /// they all belong to the continued run, so that an interrupted continuation is finished by
 /// the next launch and never read as a finished run meanwhile.
 pub const EXTENDING_MARKER: &str = "_EXTENDING";
-
-/// The status of a run or baseline task, as the runs tables' `status` column spells it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TaskStatus {
-    /// Not started, or stopped (by a signal) and waiting to resume from its checkpoint.
-    #[default]
-    Pending,
-    /// A launch is working on it.
-    Running,
-    /// Finished: trained to its last step, or its baseline network measured.
-    Done,
-    /// Stopped by an error (recorded in `error`); the next launch retries it.
-    Failed,
-    /// Stopped on a non-finite loss (`_DIVERGED`); never retried.
-    Diverged,
-}
-
-impl TaskStatus {
-    /// Every status, in the order `status` lists them.
-    pub const ALL: [TaskStatus; 5] = [
-        TaskStatus::Pending,
-        TaskStatus::Running,
-        TaskStatus::Done,
-        TaskStatus::Failed,
-        TaskStatus::Diverged,
-    ];
-
-    /// The text in the runs tables.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Pending => "pending",
-            TaskStatus::Running => "running",
-            TaskStatus::Done => "done",
-            TaskStatus::Failed => "failed",
-            TaskStatus::Diverged => "diverged",
-        }
-    }
-
-    /// The status a runs table's text names; `None` for any other text.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
-    /// Done or diverged: a launch skips the task.
-    pub const fn is_finished(self) -> bool {
-        matches!(self, TaskStatus::Done | TaskStatus::Diverged)
-    }
-}
-
-impl fmt::Display for TaskStatus {
-    /// The table's text, padded as the format asks (`{:>9}`).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
 
 /// A run directory's state from its files alone (no runs table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,16 +205,6 @@ mod tests {
             record,
             table: PathBuf::from(table),
         }
-    }
-
-    #[test]
-    fn statuses_round_trip_through_their_text() {
-        for s in TaskStatus::ALL {
-            assert_eq!(TaskStatus::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(TaskStatus::parse("finished"), None);
-        assert!(TaskStatus::Done.is_finished() && TaskStatus::Diverged.is_finished());
-        assert!(!TaskStatus::Failed.is_finished());
     }
 
     #[test]

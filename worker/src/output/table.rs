@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 
-use super::schema::ColumnSpec;
+use super::column_spec::ColumnSpec;
 use super::OutputError;
 
 /// A row type that is stored as one Parquet table. Declare one with [`crate::table!`].
@@ -44,52 +44,6 @@ pub trait Row: Sized {
     /// Builds a record batch for `rows`.
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, OutputError> {
         RecordBatch::try_new(Self::schema(), Self::to_arrays(rows)?).map_err(OutputError::Arrow)
-    }
-}
-
-/// The table trait of the analysis and report crates' hand-written tables, whose methods
-/// return `String` errors. Every `TableRow` is a [`Row`] (its messages become
-/// [`OutputError::Message`]), so the writers and readers take both.
-///
-/// Transitional: declare new tables with [`crate::table!`] (or implement [`Row`]); this trait
-/// goes once its last implementations outside this crate have moved.
-pub trait TableRow: Sized {
-    /// See [`Row::TABLE`].
-    const TABLE: &'static str;
-    /// See [`Row::DESCRIPTION`].
-    const DESCRIPTION: &'static str;
-    /// See [`Row::columns`].
-    fn columns() -> &'static [ColumnSpec];
-    /// See [`Row::to_arrays`].
-    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, String>;
-    /// See [`Row::from_batch`].
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String>;
-
-    /// See [`Row::schema`].
-    fn schema() -> SchemaRef {
-        <Self as Row>::schema()
-    }
-
-    /// See [`Row::to_batch`].
-    fn to_batch(rows: &[Self]) -> Result<RecordBatch, String> {
-        <Self as Row>::to_batch(rows).map_err(|e| e.to_string())
-    }
-}
-
-impl<T: TableRow> Row for T {
-    const TABLE: &'static str = <T as TableRow>::TABLE;
-    const DESCRIPTION: &'static str = <T as TableRow>::DESCRIPTION;
-
-    fn columns() -> &'static [ColumnSpec] {
-        <T as TableRow>::columns()
-    }
-
-    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, OutputError> {
-        <T as TableRow>::to_arrays(rows).map_err(OutputError::Message)
-    }
-
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, OutputError> {
-        <T as TableRow>::from_batch(batch).map_err(OutputError::Message)
     }
 }
 
