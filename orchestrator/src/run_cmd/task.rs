@@ -544,6 +544,33 @@ pub(super) fn run_ensemble(
 }
 
 /// Records how a run's launch ended and gives its outcome.
+/// The runs-table status of a run that ended (or stopped: pending, the next launch resumes it).
+fn status_of(s: RunStatus) -> TaskStatus {
+    match s {
+        RunStatus::Done => TaskStatus::Done,
+        RunStatus::Diverged { .. } => TaskStatus::Diverged,
+        RunStatus::Stopped => TaskStatus::Pending,
+    }
+}
+
+/// The runs-table update of a run this launch saw end (or stop, at `ended`, ms since the
+/// epoch): its status, steps, snapshots, wall time and, for a diverged run, the step.
+fn end_update(report: &RunReport, ended: i64) -> RecordUpdate {
+    RecordUpdate {
+        status: Some(status_of(report.status)),
+        // A stopped run has not ended: its end time stays null.
+        end_time: (report.status != RunStatus::Stopped).then_some(ended),
+        steps_done: Some(report.steps_done),
+        snapshots_done: Some(report.snapshots_done),
+        wall_seconds: Some(report.wall_seconds),
+        error: match report.status {
+            RunStatus::Diverged { step } => Some(format!("non-finite loss at step {step}")),
+            _ => None,
+        },
+        ..RecordUpdate::default()
+    }
+}
+
 fn conclude_run(
     ctx: &WorkerContext,
     spec: &RunSpec,
@@ -567,32 +594,13 @@ fn conclude_run(
     };
     match result {
         Ok(report) if report.already_finished => {
-            let status = match report.status {
-                RunStatus::Diverged { .. } => TaskStatus::Diverged,
-                _ => TaskStatus::Done,
-            };
+            let status = status_of(report.status);
             // A run killed between its last checkpoint and its end marker is found finished
             // by this launch, which wrote the marker and marked its row running: the row
             // gets the end the marker now proves. A run whose marker was there before keeps
             // its row as it is.
             if was_unfinished {
-                dispatch.record(
-                    &spec.key,
-                    RecordUpdate {
-                        status: Some(status),
-                        end_time: Some(ended),
-                        steps_done: Some(report.steps_done),
-                        snapshots_done: Some(report.snapshots_done),
-                        wall_seconds: Some(report.wall_seconds),
-                        error: match report.status {
-                            RunStatus::Diverged { step } => {
-                                Some(format!("non-finite loss at step {step}"))
-                            }
-                            _ => None,
-                        },
-                        ..RecordUpdate::default()
-                    },
-                )?;
+                dispatch.record(&spec.key, end_update(&report, ended))?;
             }
             Ok(TaskOutcome {
                 problem: match report.status {
@@ -604,29 +612,8 @@ fn conclude_run(
             })
         }
         Ok(report) => {
-            let status = match report.status {
-                RunStatus::Done => TaskStatus::Done,
-                RunStatus::Diverged { .. } => TaskStatus::Diverged,
-                RunStatus::Stopped => TaskStatus::Pending,
-            };
-            dispatch.record(
-                &spec.key,
-                RecordUpdate {
-                    status: Some(status),
-                    // A stopped run has not ended: its end time stays null.
-                    end_time: (report.status != RunStatus::Stopped).then_some(ended),
-                    steps_done: Some(report.steps_done),
-                    snapshots_done: Some(report.snapshots_done),
-                    wall_seconds: Some(report.wall_seconds),
-                    error: match report.status {
-                        RunStatus::Diverged { step } => {
-                            Some(format!("non-finite loss at step {step}"))
-                        }
-                        _ => None,
-                    },
-                    ..RecordUpdate::default()
-                },
-            )?;
+            let status = status_of(report.status);
+            dispatch.record(&spec.key, end_update(&report, ended))?;
             let s = &report.stages;
             let note = (report.status == RunStatus::Stopped).then(|| {
                 format!(
