@@ -2,8 +2,6 @@
 //! them (the Figure 1 query of docs/ANALYSIS.md), incremental reruns, bad input, a stop by SIGTERM
 //! and a full disk.
 
-#[path = "stop_support/mod.rs"]
-mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -12,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use eigensweep_common::exit_codes;
-use stop_support::{
+use support::stop::{
     assert_same_files, file_paths, files, sigterm, temp_files, used_kib, wait_at_most, Synthetic,
     Tmpfs,
 };

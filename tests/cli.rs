@@ -1,12 +1,14 @@
 //! End-to-end tests: run the `eigensweep` binary as a user would and check what it prints and
 //! how it exits.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn eigensweep(args: &[&str], envs: &[(&str, &Path)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eigensweep"));
-    cmd.args(args);
+    let mut cmd = support::eigensweep(args);
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -253,20 +255,19 @@ fn truncated_idx_file_is_an_input_error_naming_the_file() {
 fn fetch_without_network_exits_5_and_explains_the_manual_route() {
     let tmp = tempfile::tempdir().unwrap();
     // An unroutable proxy makes the download fail fast whether or not this machine is online.
-    let out = Command::new(env!("CARGO_BIN_EXE_eigensweep"))
-        .args([
-            "data",
-            "fetch",
-            "mnist",
-            "--dir",
-            tmp.path().to_str().unwrap(),
-        ])
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .env("HTTP_PROXY", "http://127.0.0.1:9")
-        .env("https_proxy", "http://127.0.0.1:9")
-        .env("http_proxy", "http://127.0.0.1:9")
-        .output()
-        .unwrap();
+    let out = support::eigensweep(&[
+        "data",
+        "fetch",
+        "mnist",
+        "--dir",
+        tmp.path().to_str().unwrap(),
+    ])
+    .env("HTTPS_PROXY", "http://127.0.0.1:9")
+    .env("HTTP_PROXY", "http://127.0.0.1:9")
+    .env("https_proxy", "http://127.0.0.1:9")
+    .env("http_proxy", "http://127.0.0.1:9")
+    .output()
+    .unwrap();
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("train-images-idx3-ubyte.gz"), "{stderr}");

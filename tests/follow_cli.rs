@@ -3,8 +3,6 @@
 //! tables `analyze --force` writes, holds the analysis lock, stops with exit 8 on SIGTERM and
 //! goes on after a SIGKILL.
 
-#[path = "stop_support/mod.rs"]
-mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -14,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use eigensweep_common::exit_codes;
 use eigensweep_worker::output::{read_run_records, runs_table_path};
-use stop_support::{assert_same_files, copy_tree, sigterm, temp_files, wait_at_most};
+use support::stop::{assert_same_files, copy_tree, sigterm, temp_files, wait_at_most};
 use support::{eigensweep, run, small_sweep_args, stderr};
 
 fn follower(out: &Path, report: bool) -> Child {

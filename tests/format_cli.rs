@@ -3,31 +3,23 @@
 //! an overflow error; outputs of table format 1 (unsigned integers) are still shown by
 //! `status`, analysed and reported, and `run` refuses to add format-2 parts to them.
 
-#[path = "stop_support/mod.rs"]
-mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int64Type, UInt32Type, UInt64Type};
-use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
-use arrow_schema::{DataType, Schema};
+use arrow_schema::DataType;
 use eigensweep_analysis::tables::{
     AlignmentSummaryRow, BaselineStatsRow, RunAlignmentRow, SpectrumSummaryRow,
 };
 use eigensweep_common::exit_codes;
 use eigensweep_report::minima::{InterpolationRow, MinimumRow};
 use eigensweep_worker::output::format::FormatVersion;
-use eigensweep_worker::output::{read_run_records, read_schema, read_table, TableFile};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
-use parquet::file::properties::WriterProperties;
-use stop_support::{copy_tree, file_paths, files};
+use eigensweep_worker::output::{read_run_records, read_schema, read_table};
+use support::format1::{rewrite_tables_as_format_1, version};
+use support::stop::{copy_tree, files};
 use support::{assert_same_baseline_and_status, assert_same_tables, run, small_sweep_args, stderr};
 
 fn stdout(o: &std::process::Output) -> String {
@@ -134,135 +126,15 @@ print("not_bigint=" + ";".join(bad))
 // ---------------------------------------------------------------------------------------
 // Outputs of format 1, as eigensweep wrote them before issue 11.
 
-/// The columns format 1 stored as UInt32 (the others were UInt64).
-fn format_1_u32(table: &str, column: &str) -> bool {
-    matches!(
-        column,
-        "index" | "products" | "rank" | "k" | "sharpness_iterations"
-    ) || (table == "baseline" && column == "network")
-}
-
-/// Rewrites a table file in the layout of format 1: integers unsigned, the runs table's
-/// baseline network number in `seed` (no `network` column), version "1" in the metadata.
-fn rewrite_as_format_1(path: &Path) {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
-    let kv: Vec<_> = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|kv| kv.key != "eigensweep.column.network")
-        .map(|mut kv| {
-            if kv.key == "eigensweep.format_version" {
-                kv.value = Some("1".into());
-            }
-            kv
-        })
-        .collect();
-    let table = kv
-        .iter()
-        .find(|kv| kv.key == "eigensweep.table")
-        .and_then(|kv| kv.value.clone())
-        .unwrap();
-    let runs = table == "runs";
-    let fields: Vec<_> = builder
-        .schema()
-        .fields()
-        .iter()
-        .filter(|f| !(runs && f.name() == "network"))
-        .map(|f| {
-            let mut f = f.as_ref().clone();
-            if f.data_type() == &DataType::Int64 {
-                let ty = if format_1_u32(&table, f.name()) {
-                    DataType::UInt32
-                } else {
-                    DataType::UInt64
-                };
-                f = f.with_data_type(ty);
-            }
-            if runs && f.name() == "seed" {
-                f = f.with_nullable(false);
-            }
-            f
-        })
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batches: Vec<RecordBatch> = builder
-        .build()
-        .unwrap()
-        .map(|b| {
-            let b = b.unwrap();
-            let mut columns: Vec<ArrayRef> = Vec::new();
-            for (field, column) in b.schema().fields().iter().zip(b.columns()) {
-                let name = field.name().as_str();
-                if runs && name == "network" {
-                    continue;
-                }
-                let mut column = Arc::clone(column);
-                if runs && name == "seed" {
-                    let network = b
-                        .column_by_name("network")
-                        .unwrap()
-                        .as_primitive::<Int64Type>();
-                    let seed = column.as_primitive::<Int64Type>();
-                    let folded: Int64Array = (0..seed.len())
-                        .map(|i| {
-                            Some(if seed.is_valid(i) {
-                                seed.value(i)
-                            } else {
-                                network.value(i)
-                            })
-                        })
-                        .collect();
-                    column = Arc::new(folded);
-                }
-                if column.data_type() == &DataType::Int64 {
-                    let ints = column.as_primitive::<Int64Type>();
-                    column = if format_1_u32(&table, name) {
-                        Arc::new(ints.unary::<_, UInt32Type>(|v| v as u32))
-                    } else {
-                        Arc::new(ints.unary::<_, UInt64Type>(|v| v as u64))
-                    };
-                }
-                columns.push(column);
-            }
-            RecordBatch::try_new(Arc::clone(&schema), columns).unwrap()
-        })
-        .collect();
-    let props = WriterProperties::builder()
-        .set_key_value_metadata(Some(kv))
-        .build();
-    let mut writer = ArrowWriter::try_new(
-        File::create(path).unwrap(),
-        Arc::clone(&schema),
-        Some(props),
-    )
-    .unwrap();
-    for b in &batches {
-        writer.write(b).unwrap();
-    }
-    writer.close().unwrap();
-}
-
 /// Turns the output `out` into one written before issue 11: every table in format 1, and an
 /// analysis manifest of the analysis format of that time.
 fn make_format_1(out: &Path) {
-    for path in file_paths(out) {
-        if path.extension().is_some_and(|e| e == "parquet") {
-            rewrite_as_format_1(&path);
-        }
-    }
+    rewrite_tables_as_format_1(out);
     let manifest = out.join("analysis/_manifest.json");
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     json["format"] = serde_json::json!(1);
     std::fs::write(&manifest, serde_json::to_string_pretty(&json).unwrap()).unwrap();
-}
-
-fn version(path: &Path) -> FormatVersion {
-    TableFile::open(path).unwrap().version()
 }
 
 #[test]

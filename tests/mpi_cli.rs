@@ -5,8 +5,6 @@
 
 #![cfg(feature = "mpi")]
 
-#[path = "stop_support/mod.rs"]
-mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -24,7 +22,7 @@ use support::{
 fn mpirun(ranks: usize, args: &[&str]) -> Command {
     let mut cmd = Command::new("mpirun");
     cmd.args(["--oversubscribe", "-np", &ranks.to_string()])
-        .arg(env!("CARGO_BIN_EXE_eigensweep"))
+        .arg(support::binary())
         .args(args)
         .current_dir(repo_root())
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
@@ -305,7 +303,7 @@ fn batch_script_forwards_preemption_and_requeues(script: &str, stubs: &[(&str, &
         cmd.arg(format!("cluster/{script}"))
             .args(&args[1..])
             .current_dir(repo_root())
-            .env("EIGENSWEEP", env!("CARGO_BIN_EXE_eigensweep"))
+            .env("EIGENSWEEP", support::binary())
             .env("EIGENSWEEP_MPIRUN_OPTS", "--oversubscribe -np 2")
             .env("SLURM_JOB_ID", "4242")
             .env(
@@ -413,7 +411,7 @@ fn two_processes_of_a_timely_cluster_write_the_single_process_tables() {
 /// no temporary file is left, and the relaunch ends with the single-process tables.
 #[test]
 fn sigterm_to_one_rank_of_an_analysis_stops_every_rank_and_the_relaunch_matches() {
-    use stop_support::{assert_same_files, file_paths, temp_files, wait_at_most, Synthetic};
+    use support::stop::{assert_same_files, file_paths, temp_files, wait_at_most, Synthetic};
     let size = Synthetic {
         runs: 3,
         snapshots: 240,

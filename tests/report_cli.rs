@@ -1,8 +1,6 @@
 //! End-to-end tests of `eigensweep minima` and `eigensweep report` on a real small sweep,
 //! stopped by SIGTERM or by a full disk.
 
-#[path = "stop_support/mod.rs"]
-mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -12,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use eigensweep_common::exit_codes;
-use stop_support::{copy_tree, files, sigterm, temp_files, wait_at_most, Tmpfs};
+use support::stop::{copy_tree, files, sigterm, temp_files, wait_at_most, Tmpfs};
 use support::{eigensweep, run, small_sweep_args, stderr};
 
 #[test]

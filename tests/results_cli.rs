@@ -2,8 +2,6 @@
 //! left out of every figure, mean and the minima selection; a report made before runs went on
 //! does not reuse its minima silently; the sweep's state opens the report and ends `run`.
 
-#[path = "stop_support/mod.rs"]
-mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -13,7 +11,7 @@ use eigensweep_common::exit_codes;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use stop_support::{sigterm, wait_at_most};
+use support::stop::{sigterm, wait_at_most};
 use support::{eigensweep, run, small_sweep_args, stderr};
 
 fn stdout(o: &std::process::Output) -> String {

@@ -6,34 +6,25 @@
 //! row, and outputs of table format 1. Each asserts the status word, the step, the exit code
 //! and the file an error names.
 
-#[path = "stop_support/mod.rs"]
-mod stop_support;
 #[path = "support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int64Type, UInt32Type, UInt64Type};
-use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
-use arrow_schema::{DataType, Schema};
 use eigensweep_common::exit_codes;
 use eigensweep_worker::output::format::FormatVersion;
 use eigensweep_worker::output::{
     read_run_records, read_snapshot_rows, runs_table_files, write_table_atomically, RunRecord,
-    TableFile, CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER,
+    CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER,
 };
 use eigensweep_worker::run::Checkpoint;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
-use parquet::file::properties::WriterProperties;
 use serde_json::Value;
-use stop_support::{copy_tree, file_paths, files, sigterm, wait_at_most};
+use support::format1::{rewrite_as_format_1, rewrite_tables_as_format_1, version};
+use support::stop::{copy_tree, files, sigterm, wait_at_most};
 use support::{eigensweep, run, stderr};
 
 /// Four SGD runs of one seed on tiny synthetic data (≈ 1 s each in a debug build). Their costs
@@ -745,7 +736,7 @@ fn shards_are_read_together_and_duplicate_rows_are_ranked_by_one_rule() {
     // Read in format 1, the same rows are chosen.
     let old = tmp.path().join("format-1");
     copy_tree(&out, &old);
-    make_format_1(&old);
+    rewrite_tables_as_format_1(&old);
     let (_, old_doc) = status_json(&old);
     assert_eq!(task_states(&old_doc), task_states(&doc));
 
@@ -866,133 +857,8 @@ fn a_run_killed_before_its_success_marker_is_recorded_done_by_the_next_launch() 
 }
 
 // ---------------------------------------------------------------------------------------
-// Outputs of table format 1, as eigensweep wrote them before issue 11 (the rewrite is
-// tests/format_cli.rs's).
-
-/// The columns format 1 stored as UInt32 (the others were UInt64).
-fn format_1_u32(table: &str, column: &str) -> bool {
-    matches!(
-        column,
-        "index" | "products" | "rank" | "k" | "sharpness_iterations"
-    ) || (table == "baseline" && column == "network")
-}
-
-/// Rewrites a table file in the layout of format 1: integers unsigned, the runs table's
-/// baseline network number in `seed` (no `network` column), version "1" in the metadata.
-fn rewrite_as_format_1(path: &Path) {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
-    let kv: Vec<_> = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|kv| kv.key != "eigensweep.column.network")
-        .map(|mut kv| {
-            if kv.key == "eigensweep.format_version" {
-                kv.value = Some("1".into());
-            }
-            kv
-        })
-        .collect();
-    let table = kv
-        .iter()
-        .find(|kv| kv.key == "eigensweep.table")
-        .and_then(|kv| kv.value.clone())
-        .unwrap();
-    let runs = table == "runs";
-    let fields: Vec<_> = builder
-        .schema()
-        .fields()
-        .iter()
-        .filter(|f| !(runs && f.name() == "network"))
-        .map(|f| {
-            let mut f = f.as_ref().clone();
-            if f.data_type() == &DataType::Int64 {
-                let ty = if format_1_u32(&table, f.name()) {
-                    DataType::UInt32
-                } else {
-                    DataType::UInt64
-                };
-                f = f.with_data_type(ty);
-            }
-            if runs && f.name() == "seed" {
-                f = f.with_nullable(false);
-            }
-            f
-        })
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batches: Vec<RecordBatch> = builder
-        .build()
-        .unwrap()
-        .map(|b| {
-            let b = b.unwrap();
-            let mut columns: Vec<ArrayRef> = Vec::new();
-            for (field, column) in b.schema().fields().iter().zip(b.columns()) {
-                let name = field.name().as_str();
-                if runs && name == "network" {
-                    continue;
-                }
-                let mut column = Arc::clone(column);
-                if runs && name == "seed" {
-                    let network = b
-                        .column_by_name("network")
-                        .unwrap()
-                        .as_primitive::<Int64Type>();
-                    let seed = column.as_primitive::<Int64Type>();
-                    let folded: Int64Array = (0..seed.len())
-                        .map(|i| {
-                            Some(if seed.is_valid(i) {
-                                seed.value(i)
-                            } else {
-                                network.value(i)
-                            })
-                        })
-                        .collect();
-                    column = Arc::new(folded);
-                }
-                if column.data_type() == &DataType::Int64 {
-                    let ints = column.as_primitive::<Int64Type>();
-                    column = if format_1_u32(&table, name) {
-                        Arc::new(ints.unary::<_, UInt32Type>(|v| v as u32))
-                    } else {
-                        Arc::new(ints.unary::<_, UInt64Type>(|v| v as u64))
-                    };
-                }
-                columns.push(column);
-            }
-            RecordBatch::try_new(Arc::clone(&schema), columns).unwrap()
-        })
-        .collect();
-    let props = WriterProperties::builder()
-        .set_key_value_metadata(Some(kv))
-        .build();
-    let mut writer = ArrowWriter::try_new(
-        File::create(path).unwrap(),
-        Arc::clone(&schema),
-        Some(props),
-    )
-    .unwrap();
-    for b in &batches {
-        writer.write(b).unwrap();
-    }
-    writer.close().unwrap();
-}
-
-/// Rewrites every table of `out` in format 1.
-fn make_format_1(out: &Path) {
-    for path in file_paths(out) {
-        if path.extension().is_some_and(|e| e == "parquet") {
-            rewrite_as_format_1(&path);
-        }
-    }
-}
-
-fn version(path: &Path) -> FormatVersion {
-    TableFile::open(path).unwrap().version()
-}
+// Outputs of table format 1, as eigensweep wrote them before issue 11 (made by
+// tests/support/format1.rs).
 
 #[test]
 fn a_format_1_output_reads_with_the_same_states_and_is_not_resumed_into() {
@@ -1000,7 +866,7 @@ fn a_format_1_output_reads_with_the_same_states_and_is_not_resumed_into() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     copy_tree(&m.out, &out);
-    make_format_1(&out);
+    rewrite_tables_as_format_1(&out);
     assert_eq!(version(&out.join("runs.parquet")), FormatVersion::V1);
     let slow_part = run_dir(&out, "slow", 0).join("metrics/part-00000.parquet");
     assert_eq!(version(&slow_part), FormatVersion::V1);

@@ -1,28 +1,19 @@
 //! End-to-end tests of `eigensweep validate` and `eigensweep plan`: the shipped sweep files,
 //! broken files, overrides, and the plan's numbers, as a user sees them.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "support/mod.rs"]
+mod support;
 
 use eigensweep_common::exit_codes;
 
-/// The repository root, where the commands run (the shipped sweeps name their data relative
-/// to their own folder, so any directory would do).
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs `eigensweep ARGS` in the repository root; returns (exit code, stdout, stderr).
+/// Runs `eigensweep ARGS` in the repository root (the shipped sweeps name their data relative
+/// to their own folder, so any directory would do); returns (exit code, stdout, stderr).
 fn eigensweep(args: &[&str]) -> (i32, String, String) {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_eigensweep"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("running eigensweep");
+    let out = support::run(args);
     (
         out.status.code().expect("exit code"),
         String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        support::stderr(&out),
     )
 }
 
@@ -219,7 +210,7 @@ fn a_missing_dataset_directory_is_an_input_error() {
     assert_eq!(code, exit_codes::INPUT);
     // The path was typed on the command line: it is read from the current directory, and the
     // message names the --set argument, not the file.
-    let cwd = repo_root().canonicalize().unwrap();
+    let cwd = support::repo_root().canonicalize().unwrap();
     assert!(
         stderr.contains(&format!(
             "--set datasets[0].source=no/such/dir: `datasets[0].source`: dataset directory {} \

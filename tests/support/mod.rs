@@ -1,6 +1,11 @@
-//! Helpers shared by the end-to-end tests that run sweeps (`run_cli`, `mpi_cli`).
+//! The one helper module of the end-to-end tests (tests/*.rs): running the binary, small
+//! sweeps, reading tables back; `stop` for the tests that stop commands with a signal or a
+//! full disk and compare directory trees; `format1` for outputs of an earlier table format.
 
 #![allow(dead_code)]
+
+pub mod format1;
+pub mod stop;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
