@@ -443,6 +443,51 @@ fn a_second_analysis_computes_only_what_changed() {
     check_against_loops(&all, tmp.path());
 }
 
+/// Issue 25: a snapshot redone after a resume (other vectors at the same step, as a run that
+/// resumed from an earlier checkpoint on another thread count writes them) replaces its tile:
+/// the pairs it was in are recomputed, the old ones leave every table, and the result equals
+/// a fresh analysis of the new data.
+#[test]
+fn a_redone_snapshot_replaces_its_tiles_pairs() {
+    use rand::SeedableRng;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut synth = Synth::standard();
+    synth.write(tmp.path());
+    let first = run_analyze(tmp.path(), &opts(2));
+
+    let run = &mut synth.runs[0];
+    let steps: Vec<u64> = run.vectors.keys().copied().collect();
+    let redone = steps[steps.len() / 2];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(99);
+    for v in run.vectors.get_mut(&redone).unwrap() {
+        *v = crate::testdata::unit(&mut rng, synth.n);
+    }
+    let run = synth.runs[0].clone();
+    let dirs =
+        eigensweep_worker::output::RunDirs::new(tmp.path(), &run.dataset, &run.optimizer, run.seed)
+            .unwrap();
+    std::fs::remove_dir_all(&dirs.root).unwrap();
+    write_run(tmp.path(), &run, 0);
+    let second = run_analyze(tmp.path(), &opts(2));
+    // The redone snapshot's pairs with every other snapshot of its run, at least.
+    assert!(
+        second.pairs_computed >= (steps.len() - 1) as u64,
+        "{second:?}"
+    );
+    assert!(second.pairs_computed < first.pairs_computed, "{second:?}");
+    assert!(second.pairs_reused > 0, "{second:?}");
+
+    let fresh = tempfile::tempdir().unwrap();
+    synth.write(fresh.path());
+    run_analyze(fresh.path(), &opts(1));
+    assert!(
+        tables_bytes(tmp.path()) == tables_bytes(fresh.path()),
+        "the incremental result keeps rows of the replaced snapshot"
+    );
+    check_against_loops(&synth, tmp.path());
+}
+
 #[test]
 fn duckdb_reads_the_analysis_tables() {
     let has_duckdb = std::process::Command::new("python3")
