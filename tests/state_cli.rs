@@ -482,6 +482,17 @@ fn run_resumes_the_unfinished_run_retries_the_failed_one_and_skips_the_diverged_
     assert!(!log.contains("start synthetic/sgd/0"), "{log}");
     assert!(!log.contains("start synthetic/wild/0"), "{log}");
     assert!(log.contains("start synthetic/broken/0"), "{log}");
+    // The damaged checkpoint is said as such before the run fails on it, not "from step 0".
+    assert!(
+        log.contains("1 with a checkpoint that cannot be read (synthetic/broken/0)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("start synthetic/broken/0")
+            && log.lines().any(|l| l.contains("start synthetic/broken/0")
+                && l.contains("its checkpoint cannot be read")),
+        "{log}"
+    );
     assert!(
         log.contains(&format!(
             "synthetic/broken/0: failed: checkpoint {} is damaged",

@@ -59,20 +59,25 @@ fn gpu_sharing_note(device: DeviceRequest, jobs: usize) -> Option<String> {
 /// checkpoint (and from which step), tasks starting from scratch.
 fn found_line(prep: &Prepared) -> String {
     let (mut done, mut fresh) = (0, 0);
-    let mut resuming = Vec::new();
+    let (mut resuming, mut unreadable) = (Vec::new(), Vec::new());
     for task in &prep.tasks {
         match task {
             Task::Run(spec) => {
                 let dir = prep.out.join("runs").join(spec.partition());
                 if RunDirState::read(&dir).finished_status().is_some() {
                     done += 1;
-                } else if let Ok(Some(c)) = Checkpoint::load(&dir.join(CHECKPOINT_FILE)) {
-                    resuming.push(format!(
-                        "{}/{}/{} at step {}/{}",
-                        spec.dataset.name, spec.optimizer.name, spec.seed, c.step, spec.steps
-                    ));
                 } else {
-                    fresh += 1;
+                    let label = format!(
+                        "{}/{}/{}",
+                        spec.dataset.name, spec.optimizer.name, spec.seed
+                    );
+                    match Checkpoint::load(&dir.join(CHECKPOINT_FILE)) {
+                        Ok(Some(c)) => {
+                            resuming.push(format!("{label} at step {}/{}", c.step, spec.steps))
+                        }
+                        Ok(None) => fresh += 1,
+                        Err(_) => unreadable.push(label),
+                    }
                 }
             }
             Task::Baseline(t) => {
@@ -91,6 +96,13 @@ fn found_line(prep: &Prepared) -> String {
     );
     if !resuming.is_empty() {
         line.push_str(&format!(" (resuming: {})", resuming.join(", ")));
+    }
+    if !unreadable.is_empty() {
+        line.push_str(&format!(
+            ", {} with a checkpoint that cannot be read ({})",
+            unreadable.len(),
+            unreadable.join(", ")
+        ));
     }
     line
 }

@@ -390,7 +390,9 @@ fn ready_run(
                 "resuming from its checkpoint at step {} ({} snapshots)",
                 c.step, c.snapshots_done
             ),
-            _ => "from step 0".into(),
+            Ok(None) => "from step 0".into(),
+            // The launch fails on it next, with the error naming the file.
+            Err(e) => format!("its checkpoint cannot be read ({e})"),
         };
         crate::console::note!("start {label} ({}): {from}, {} steps", spec.key, plan.steps);
     }
