@@ -126,6 +126,29 @@ pub(super) fn sum_partials<T: Real>(
     }
 }
 
+/// R(∂W_1) of every vector of a chunk in one product, `[R(δ_1) …]ᵀ · x`, added into `acc_w1`
+/// (`stride × input_dim`): row r of `first` holds sample r's R(δ_1) of every vector side by side
+/// (`stride` = vectors × h1 wide; `rows` samples), `x` the chunk's inputs (`rows × input_dim`).
+/// One call serves a single run's block of vectors and the shared pass over several runs'.
+pub(crate) fn add_first_layer_weight_products<T: Real>(
+    acc_w1: &mut [T],
+    first: &[T],
+    rows: usize,
+    stride: usize,
+    x: &[T],
+    input_dim: usize,
+) {
+    gemm_into(
+        acc_w1,
+        true,
+        (stride, input_dim, rows),
+        &first[..rows * stride],
+        (1, stride),
+        x,
+        (input_dim, 1),
+    );
+}
+
 impl<T: Real> CpuHessian<T> {
     pub(crate) fn new(
         widths: Vec<usize>,
@@ -280,16 +303,7 @@ impl<T: Real> CpuHessian<T> {
                 s += sub;
             }
         }
-        // R(∂W_1) for all vectors: [R(δ_1) …]ᵀ (count·h1 × rows) · x (rows × in).
-        gemm_into(
-            acc_w1,
-            true,
-            (stride, input_dim, rows),
-            &first[..rows * stride],
-            (1, stride),
-            x,
-            (input_dim, 1),
-        );
+        add_first_layer_weight_products(acc_w1, &first, rows, stride, x, input_dim);
         ws.first = first;
     }
 

@@ -47,7 +47,7 @@ use thiserror::Error;
 
 use super::cpu_kernels::{gemm_into, with_host_slice, Real};
 use super::hessian::CpuEngineRef;
-use super::hessian_cpu::{CpuChunk, CpuHessian, Workspace};
+use super::hessian_cpu::{add_first_layer_weight_products, CpuChunk, CpuHessian, Workspace};
 use super::hessian_need::product_need;
 use super::params::Params;
 use super::{HessianOperator, ModelError};
@@ -546,16 +546,7 @@ fn shared_chunk_product<T: Real>(
             s += sub;
         }
     }
-    // R(∂W_1) for all: [R(δ_1) …]ᵀ (total·h1 × rows) · x (rows × in).
-    gemm_into(
-        acc_w1,
-        true,
-        (stride, input_dim, rows),
-        &first[..rows * stride],
-        (1, stride),
-        x,
-        (input_dim, 1),
-    );
+    add_first_layer_weight_products(acc_w1, &first, rows, stride, x, input_dim);
     ws.first = first;
 }
 
