@@ -149,7 +149,16 @@ fn train_prints_what_run_stores_for_the_same_settings() {
         &dir.join("runs/dataset=synthetic/optimizer=train/seed=3/snapshots"),
     )
     .unwrap();
-    for (step, _, products, converged, k, lambda1) in printed {
+    let metrics = eigensweep_worker::output::read_metric_rows(
+        &dir.join("runs/dataset=synthetic/optimizer=train/seed=3/metrics"),
+    )
+    .unwrap();
+    for (step, loss, products, converged, k, lambda1) in printed {
+        let evaluated = metrics.iter().find(|m| m.step == step).unwrap();
+        let stored_loss: f64 = eigensweep_common::display::number(evaluated.train_loss.unwrap())
+            .parse()
+            .unwrap();
+        assert_eq!(loss, stored_loss, "step {step}: {stdout}");
         let rows: Vec<_> = stored.iter().filter(|r| r.step == step).collect();
         assert_eq!(k, rows.len(), "step {step}");
         assert_eq!(converged, rows.iter().filter(|r| r.converged).count());

@@ -18,7 +18,7 @@ use eigensweep_common::display::number;
 use eigensweep_common::exit_codes;
 use eigensweep_common::sweep::{parse_sweep, FieldError, Overrides, RunSpec};
 use eigensweep_worker::mlp::Architecture;
-use eigensweep_worker::output::{read_metric_rows, read_snapshot_rows, RunDirs, SnapshotRow};
+use eigensweep_worker::output::{list_parts, read_table, MetricRow, Row, RunDirs, SnapshotRow};
 use eigensweep_worker::run::{execute, Checkpointing, RunPlan, RunProgress, RunStatus};
 
 use crate::cli::{OptimizerName, TrainArgs};
@@ -270,7 +270,10 @@ struct Table {
     snapshot_steps: Vec<u64>,
     /// Per snapshot step: its seconds and the training steps/s that led to it.
     timing: BTreeMap<u64, (f64, f64)>,
-    printed: usize,
+    /// The next part index to read of the snapshots and metrics tables.
+    next_parts: (u32, u32),
+    /// Per evaluated step: its loss on the training set and test accuracy.
+    evaluated: BTreeMap<u64, (Option<f64>, Option<f64>)>,
     snapshots_seen: u64,
     last: (Instant, u64),
 }
@@ -280,7 +283,8 @@ impl Table {
         Self {
             snapshot_steps: plan.snapshot_steps.clone(),
             timing: BTreeMap::new(),
-            printed: 0,
+            next_parts: (0, 0),
+            evaluated: BTreeMap::new(),
             snapshots_seen: 0,
             last: (Instant::now(), 0),
         }
@@ -307,20 +311,23 @@ impl Table {
         self.last = (Instant::now(), step);
     }
 
-    /// Prints the snapshots stored in `dirs` beyond those already printed.
+    /// Prints the snapshots of the parts written to `dirs` since the last call. Each part is
+    /// final once it has its name (a run writes a part whole, then renames it), so only the new
+    /// ones are read: a long `train` does not read its eigenvectors again at every snapshot.
     fn print_stored(&mut self, dirs: &RunDirs) -> Result<(), Failure> {
-        let snapshots = read_rows(&dirs.snapshots, read_snapshot_rows)?;
-        let metrics = read_rows(&dirs.metrics, read_metric_rows)?;
+        for row in new_rows::<MetricRow>(&dirs.metrics, &mut self.next_parts.1)? {
+            if row.train_loss.is_some() || row.test_accuracy.is_some() {
+                self.evaluated
+                    .insert(row.step, (row.train_loss, row.test_accuracy));
+            }
+        }
+        let snapshots = new_rows::<SnapshotRow>(&dirs.snapshots, &mut self.next_parts.0)?;
         let mut by_step: BTreeMap<u64, Vec<&SnapshotRow>> = BTreeMap::new();
         for row in &snapshots {
             by_step.entry(row.step).or_default().push(row);
         }
-        let evaluated: BTreeMap<u64, (Option<f64>, Option<f64>)> = metrics
-            .iter()
-            .map(|m| (m.step, (m.train_loss, m.test_accuracy)))
-            .collect();
-        for (&step, rows) in by_step.iter().skip(self.printed) {
-            let (loss, accuracy) = evaluated.get(&step).copied().unwrap_or((None, None));
+        for (&step, rows) in &by_step {
+            let (loss, accuracy) = self.evaluated.get(&step).copied().unwrap_or((None, None));
             let (seconds, rate) = self
                 .timing
                 .get(&step)
@@ -352,21 +359,20 @@ impl Table {
                 if step == 0 { f64::NAN } else { rate },
                 pairs.join("  ")
             );
-            self.printed += 1;
         }
         Ok(())
     }
 }
 
-fn read_rows<R>(
-    dir: &Path,
-    read: fn(&Path) -> Result<Vec<R>, eigensweep_worker::output::OutputError>,
-) -> Result<Vec<R>, Failure> {
-    if !dir.exists() {
-        return Ok(Vec::new());
+/// The rows of the parts in `dir` from index `next` on, advancing `next` past them.
+fn new_rows<R: Row>(dir: &Path, next: &mut u32) -> Result<Vec<R>, Failure> {
+    let context = || format!("reading the run's tables in {}", dir.display());
+    let mut rows = Vec::new();
+    for (index, path) in list_parts(dir).exit_code(exit_codes::OUTPUT, context())? {
+        if index >= *next {
+            rows.extend(read_table::<R>(&path).exit_code(exit_codes::OUTPUT, context())?);
+            *next = index + 1;
+        }
     }
-    read(dir).exit_code(
-        exit_codes::OUTPUT,
-        format!("reading the run's tables in {}", dir.display()),
-    )
+    Ok(rows)
 }
