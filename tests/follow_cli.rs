@@ -81,6 +81,15 @@ fn the_tables_follow_a_running_sweep_and_end_as_analyze_force_writes_them() {
         "no pass saw pair rows before the sweep's 3 runs had finished:\n{text}"
     );
     assert_eq!(passes.last().map(|p| (p.1, p.2)), Some((3, 3)), "{text}");
+    // Every pass says what the live job set saw change, and the set never missed a job the
+    // manifest says is stale (which the pass would have computed "again").
+    let pass_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("pass ")).collect();
+    assert_eq!(pass_lines.len(), passes.len(), "{text}");
+    assert!(
+        pass_lines.iter().all(|l| l.contains("tiles changed: ")),
+        "{text}"
+    );
+    assert!(!text.contains("no longer held"), "{text}");
     let frontier: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("analysis/_frontier.json")).unwrap(),
     )
@@ -166,5 +175,15 @@ fn a_follower_holds_the_lock_stops_on_sigterm_and_goes_on_after_sigkill() {
     assert!(o.status.success(), "{}", stderr(&o));
     let (o, _) = wait_at_most(last, Duration::from_secs(120), "analyze --follow");
     assert!(o.status.success(), "{}", stderr(&o));
+    // Its first pass started from the manifest the first follower left: it reused the jobs
+    // whose tiles had not changed since.
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let reused = text
+        .lines()
+        .find(|l| l.starts_with("pass 1:"))
+        .and_then(|l| l.split(" computed, ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(reused.is_some_and(|n| n > 0), "{text}");
     assert_final(&out, tmp.path());
 }

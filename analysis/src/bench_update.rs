@@ -1,7 +1,8 @@
 //! The cost of keeping the analysis current (issue 25.2): a synthetic sweep of `runs` runs ×
 //! `snapshots` snapshots is analysed once; then one snapshot is appended to one unfinished run,
 //! as a running sweep commits it, and the incremental pass that `analyze --follow` makes is
-//! timed against `analyze --force` on the same files.
+//! timed against `analyze --force` on the same files. The first analysis and the update are
+//! the follower's first two passes: one live job set ([`crate::live`]) across both.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -9,7 +10,8 @@ use std::time::Instant;
 use eigensweep_worker::output::{PartWriter, RunDirs, SnapshotRow};
 
 use crate::bench::{normalise, peak_rss_bytes, synthetic_row, SplitMix};
-use crate::{analyze, AnalysisError, AnalyzeOptions};
+use crate::live::{JobChanges, LiveJobs};
+use crate::{analyze, analyze_live, AnalysisError, AnalyzeOptions};
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +42,8 @@ pub struct UpdateBenchReport {
     pub first: (f64, u64),
     /// The pass after one new snapshot: seconds, snapshot pairs computed, pairs reused.
     pub update: (f64, u64, u64),
+    /// What the live job set saw change at that pass: tiles, and tile-pair jobs inserted.
+    pub update_changes: (usize, usize),
     /// `analyze --force` on the same files: seconds and snapshot pairs.
     pub force: (f64, u64),
     /// Peak resident memory of the process (VmHWM), bytes, where /proc tells it.
@@ -62,6 +66,20 @@ fn timed(out: &Path, opts: &AnalyzeOptions) -> Result<(f64, u64, u64), AnalysisE
     let t = Instant::now();
     let r = analyze(out, opts, &|_| {})?;
     Ok((t.elapsed().as_secs_f64(), r.pairs_computed, r.pairs_reused))
+}
+
+/// One follower pass: seconds, snapshot pairs computed and reused, and how the jobs changed.
+fn timed_live(
+    out: &Path,
+    opts: &AnalyzeOptions,
+    live: &mut LiveJobs,
+) -> Result<((f64, u64, u64), JobChanges), AnalysisError> {
+    let t = Instant::now();
+    let (r, changes) = analyze_live(out, opts, live, &|_| {})?;
+    Ok((
+        (t.elapsed().as_secs_f64(), r.pairs_computed, r.pairs_reused),
+        changes,
+    ))
 }
 
 /// Runs the benchmark.
@@ -103,14 +121,15 @@ fn measure(dir: &Path, opts: &UpdateBenchOptions) -> Result<UpdateBenchReport, A
         workers: opts.workers,
         ..AnalyzeOptions::default()
     };
-    let first = timed(dir, &analyze_opts)?;
+    let mut live = LiveJobs::start();
+    let (first, _) = timed_live(dir, &analyze_opts, &mut live)?;
     let (dirs, part) = first_run.ok_or_else(|| AnalysisError::data(dir, "no runs to measure"))?;
     PartWriter::<SnapshotRow>::open(&dirs.snapshots, part)?.write_part(&snapshot_rows(
         0,
         opts.snapshots,
         opts,
     ))?;
-    let update = timed(dir, &analyze_opts)?;
+    let (update, changes) = timed_live(dir, &analyze_opts, &mut live)?;
     let force = timed(
         dir,
         &AnalyzeOptions {
@@ -123,6 +142,7 @@ fn measure(dir: &Path, opts: &UpdateBenchOptions) -> Result<UpdateBenchReport, A
         setup_seconds,
         first: (first.0, first.1),
         update,
+        update_changes: (changes.tiles_changed, changes.inserted.len()),
         force: (force.0, force.1),
         peak_rss_bytes: peak_rss_bytes(),
     })
@@ -149,6 +169,8 @@ mod tests {
         // 21 snapshots × 2 rows fit one 256-row tile: the first run's one job is redone.
         assert_eq!(r.update.1, per_run(21));
         assert_eq!(r.update.2, 2 * per_run(20));
+        // Its one tile and its final snapshot changed; its pair and convergence jobs redone.
+        assert_eq!(r.update_changes, (2, 2));
         assert_eq!(r.force.1, 2 * per_run(20) + per_run(21));
         assert!(!dir.path().join("out").exists());
     }

@@ -13,6 +13,8 @@
 //!   is one matrix product ([`product`]); [`job`] turns a product into rows.
 //! - [`summaries`] builds the small whole-sweep tables from the scalars; the statistics over
 //!   seeds are a differential-dataflow `reduce` ([`group_stats`]).
+//! - [`live`] keeps the tiles and their jobs as a differential-dataflow collection alive across
+//!   the passes of `analyze --follow` ([`analyze_live`]): what changed comes out as updates.
 //!
 //! ```no_run
 //! use eigensweep_analysis::{analyze, AnalyzeOptions};
@@ -34,6 +36,7 @@ mod error;
 pub mod frontier;
 pub mod group_stats;
 pub mod job;
+pub mod live;
 pub mod manifest;
 mod options;
 pub mod plan;
@@ -84,6 +87,34 @@ pub fn analyze(
     opts: &AnalyzeOptions,
     progress: &dyn Fn(Progress),
 ) -> Result<AnalyzeReport, AnalysisError> {
+    analyze_pass(out, opts, None, progress).map(|(report, _)| report)
+}
+
+/// One pass of `analyze --follow`: as [`analyze`], but the jobs to compute are those the
+/// live job set inserts at this pass ([`live`]): the sweep's tiles enter it as updates and
+/// retractions, and the jobs touching a new or replaced tile come out. At `live`'s first pass
+/// (every tile new) the manifest is the restart state: of the jobs inserted, those it holds
+/// as current are reused. Returns the report and how the jobs changed.
+///
+/// A job the live set did not insert but the manifest does not hold as current (the
+/// analysis directory changed under the follower) is computed too, and counted in
+/// [`live::JobChanges::resynced`].
+pub fn analyze_live(
+    out: &Path,
+    opts: &AnalyzeOptions,
+    live: &mut live::LiveJobs,
+    progress: &dyn Fn(Progress),
+) -> Result<(AnalyzeReport, live::JobChanges), AnalysisError> {
+    analyze_pass(out, opts, Some(live), progress)
+        .map(|(report, changes)| (report, changes.unwrap_or_default()))
+}
+
+fn analyze_pass(
+    out: &Path,
+    opts: &AnalyzeOptions,
+    live: Option<&mut live::LiveJobs>,
+    progress: &dyn Fn(Progress),
+) -> Result<(AnalyzeReport, Option<live::JobChanges>), AnalysisError> {
     let started = Instant::now();
     opts.validate()?;
     let catalog = Arc::new(Catalog::scan(out, opts.only_finished)?);
@@ -98,14 +129,41 @@ pub fn analyze(
         .map_err(|e| AnalysisError::io("creating directory", &analysis, e))?;
     let manifest = Manifest::load(&analysis);
     let peers = engine::peers(opts);
-    let plan = Arc::new(Plan::new(
-        &catalog,
-        opts.tile_rows,
-        opts.panel,
-        peers,
-        &manifest,
-        opts.force,
-    ));
+    let (plan, changes) = match live {
+        None => {
+            let plan = Plan::new(
+                &catalog,
+                opts.tile_rows,
+                opts.panel,
+                peers,
+                &manifest,
+                opts.force,
+            );
+            (plan, None)
+        }
+        Some(live) => {
+            let mut changes = live.update(&catalog, opts.tile_rows)?;
+            let restart = changes.pass == 1;
+            let current = |j: &plan::Job| manifest.is_current(&j.name, &j.fingerprint);
+            let inserted = |j: &plan::Job| changes.inserted.get(&j.name) == Some(&j.fingerprint);
+            let plan = Plan::with_todo(&catalog, opts.tile_rows, opts.panel, peers, &|j| {
+                if opts.force {
+                    true
+                } else if restart {
+                    inserted(j) && !current(j)
+                } else {
+                    inserted(j) || !current(j)
+                }
+            });
+            changes.resynced = plan
+                .todo
+                .iter()
+                .filter(|&&j| !inserted(&plan.jobs[j]))
+                .count();
+            (plan, Some(changes))
+        }
+    };
+    let plan = Arc::new(plan);
 
     let process = opts.process.as_ref().map_or(0, |p| p.index);
     let local = process * opts.workers..(process + 1) * opts.workers;
@@ -180,7 +238,7 @@ pub fn analyze(
         });
     }
     report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok((report, changes))
 }
 
 /// The manifest after this analysis: every job of `plan` that was current before it or

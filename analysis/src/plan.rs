@@ -122,11 +122,140 @@ fn pairs_between(a: usize, b: usize, same: bool) -> u64 {
     }
 }
 
+/// `run/<dataset>/<optimizer>/<seed>`: the start of a run's job names, and what its jobs'
+/// fingerprints are salted with.
+pub(crate) fn run_prefix(run: &crate::catalog::RunEntry) -> String {
+    format!("run/{}/{}/{}", run.dataset, run.optimizer, run.seed)
+}
+
+/// Snapshots per tile of a run or baseline with `k` eigenvectors a snapshot.
+pub(crate) fn tile_len(tile_rows: usize, k: u32) -> usize {
+    (tile_rows / k.max(1) as usize).max(1)
+}
+
+/// Fingerprint of one tile of a run: the run, k and every scalar of its snapshots.
+fn run_tile_digest(run: &crate::catalog::RunEntry, tile: &[SnapshotMeta]) -> Digest32 {
+    let mut h = Sha256::new();
+    h.update(ANALYSIS_FORMAT.to_le_bytes());
+    h.update(b"run-tile\0");
+    h.update(run.run_key.as_bytes());
+    h.update((run.k as u64).to_le_bytes());
+    hash_snapshots(&mut h, tile);
+    h.finalize().into()
+}
+
+/// Fingerprint of a run's final snapshot (the convergence jobs' right tile).
+fn run_final_digest(run: &crate::catalog::RunEntry) -> Digest32 {
+    let mut h = Sha256::new();
+    h.update(ANALYSIS_FORMAT.to_le_bytes());
+    h.update(b"run-final\0");
+    h.update(run.run_key.as_bytes());
+    hash_snapshots(&mut h, &run.snapshots[run.snapshots.len() - 1..]);
+    h.finalize().into()
+}
+
+/// Fingerprint of one tile of a baseline: the dataset, k and every network's scalars.
+fn baseline_tile_digest(base: &crate::catalog::BaselineEntry, tile: &[SnapshotMeta]) -> Digest32 {
+    let mut h = Sha256::new();
+    h.update(ANALYSIS_FORMAT.to_le_bytes());
+    h.update(b"baseline-tile\0");
+    h.update(base.dataset.as_bytes());
+    h.update((base.k as u64).to_le_bytes());
+    hash_snapshots(&mut h, tile);
+    h.finalize().into()
+}
+
+/// A SHA-256 digest.
+pub(crate) type Digest32 = [u8; 32];
+
+/// Whose tile it is: a run (by its job-name prefix, [`run_prefix`]) or a baseline (by dataset).
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub(crate) enum TileOwner {
+    /// A run: `run/<dataset>/<optimizer>/<seed>`.
+    Run(String),
+    /// A baseline: its dataset.
+    Baseline(String),
+}
+
+/// Block number of a run's final-snapshot tile in [`tile_digests`] (the other blocks count
+/// from 0).
+pub(crate) const FINAL_BLOCK: u32 = u32::MAX;
+
+/// Every tile of `catalog` at `tile_rows` vector rows a tile, with its fingerprint: each run's
+/// blocks, its final snapshot (block [`FINAL_BLOCK`]) and each baseline's blocks. The jobs of
+/// the analysis, their names and fingerprints follow from these alone ([`job_of_tiles`]).
+pub(crate) fn tile_digests(catalog: &Catalog, tile_rows: usize) -> Vec<(TileOwner, u32, Digest32)> {
+    let mut out = Vec::new();
+    for run in &catalog.runs {
+        let owner = TileOwner::Run(run_prefix(run));
+        for (b, c) in run.snapshots.chunks(tile_len(tile_rows, run.k)).enumerate() {
+            out.push((owner.clone(), b as u32, run_tile_digest(run, c)));
+        }
+        if !run.snapshots.is_empty() {
+            out.push((owner, FINAL_BLOCK, run_final_digest(run)));
+        }
+    }
+    for base in &catalog.baselines {
+        let owner = TileOwner::Baseline(base.dataset.clone());
+        for (b, c) in base
+            .networks
+            .chunks(tile_len(tile_rows, base.k))
+            .enumerate()
+        {
+            out.push((owner.clone(), b as u32, baseline_tile_digest(base, c)));
+        }
+    }
+    out
+}
+
+/// The name and fingerprint of the job between tiles `a ≤ b` of `owner` with fingerprints
+/// `x` and `y`; `b` = [`FINAL_BLOCK`] is a run's convergence job of block `a`. `None` for a
+/// pair that is no job (`a > b`, two final tiles, a final tile of a baseline).
+pub(crate) fn job_of_tiles(
+    owner: &TileOwner,
+    (a, x): (u32, &Digest32),
+    (b, y): (u32, &Digest32),
+) -> Option<(String, String)> {
+    if a > b || a == FINAL_BLOCK {
+        return None;
+    }
+    match owner {
+        TileOwner::Run(prefix) => {
+            let (tag, name) = if b == FINAL_BLOCK {
+                ("final\0", format!("{prefix}/final/{a}"))
+            } else {
+                ("pair\0", format!("{prefix}/pair/{a}/{b}"))
+            };
+            let mut h = Sha256::new();
+            h.update(ANALYSIS_FORMAT.to_le_bytes());
+            h.update(tag.as_bytes());
+            h.update(prefix.as_bytes());
+            h.update(x);
+            h.update(y);
+            Some((name, hex(&h.finalize())))
+        }
+        TileOwner::Baseline(dataset) => {
+            if b == FINAL_BLOCK {
+                return None;
+            }
+            let mut h = Sha256::new();
+            h.update(ANALYSIS_FORMAT.to_le_bytes());
+            h.update(b"baseline-pair\0");
+            h.update(x);
+            h.update(y);
+            Some((
+                format!("baseline/{dataset}/pair/{a}/{b}"),
+                hex(&h.finalize()),
+            ))
+        }
+    }
+}
+
 impl Plan {
     /// Plans the analysis of `catalog` over `peers` workers, reusing every job whose
     /// fingerprint `manifest` holds (unless `force`).
-    // Block numbers index the fingerprints and also name the jobs and their parts.
-    #[allow(clippy::needless_range_loop)]
     pub fn new(
         catalog: &Catalog,
         tile_rows: usize,
@@ -135,44 +264,40 @@ impl Plan {
         manifest: &Manifest,
         force: bool,
     ) -> Self {
+        Self::with_todo(catalog, tile_rows, panel, peers, &|j: &Job| {
+            force || !manifest.is_current(&j.name, &j.fingerprint)
+        })
+    }
+
+    /// Plans the analysis of `catalog` over `peers` workers, computing the jobs for which
+    /// `todo` says so (the live job set of `analyze --follow` decides it from what changed,
+    /// [`crate::live`]) and reusing the others.
+    // Block numbers index the fingerprints and also name the jobs and their parts.
+    #[allow(clippy::needless_range_loop)]
+    pub fn with_todo(
+        catalog: &Catalog,
+        tile_rows: usize,
+        panel: usize,
+        peers: usize,
+        todo: &dyn Fn(&Job) -> bool,
+    ) -> Self {
         let mut jobs = Vec::new();
         // Groups of jobs sharing tiles (one panel pair), in the order they become waves.
         let mut groups: Vec<Vec<usize>> = Vec::new();
         let mut run_blocks = Vec::new();
         for (r, run) in catalog.runs.iter().enumerate() {
             let r32 = r as u32;
-            let tile = (tile_rows / run.k.max(1) as usize).max(1);
+            let tile = tile_len(tile_rows, run.k);
             let blocks = blocks(&run.snapshots, tile);
-            let tile_fp: Vec<[u8; 32]> = run
+            let tile_fp: Vec<Digest32> = run
                 .snapshots
                 .chunks(tile)
-                .map(|c| {
-                    let mut h = Sha256::new();
-                    h.update(ANALYSIS_FORMAT.to_le_bytes());
-                    h.update(b"run-tile\0");
-                    h.update(run.run_key.as_bytes());
-                    h.update((run.k as u64).to_le_bytes());
-                    hash_snapshots(&mut h, c);
-                    h.finalize().into()
-                })
+                .map(|c| run_tile_digest(run, c))
                 .collect();
-            let final_fp: [u8; 32] = {
-                let mut h = Sha256::new();
-                h.update(ANALYSIS_FORMAT.to_le_bytes());
-                h.update(b"run-final\0");
-                h.update(run.run_key.as_bytes());
-                hash_snapshots(&mut h, &run.snapshots[run.snapshots.len() - 1..]);
-                h.finalize().into()
-            };
-            let prefix = format!("run/{}/{}/{}", run.dataset, run.optimizer, run.seed);
-            let job_fp = |tag: &str, x: &[u8; 32], y: &[u8; 32]| {
-                let mut h = Sha256::new();
-                h.update(ANALYSIS_FORMAT.to_le_bytes());
-                h.update(tag.as_bytes());
-                h.update(prefix.as_bytes());
-                h.update(x);
-                h.update(y);
-                hex(&h.finalize())
+            let final_fp = run_final_digest(run);
+            let owner = TileOwner::Run(run_prefix(run));
+            let job_of = |a: usize, x: &Digest32, b: u32, y: &Digest32| {
+                job_of_tiles(&owner, (a as u32, x), (b, y)).expect("a ≤ b")
             };
             let t = blocks.len();
             for c in 0..t.div_ceil(panel) {
@@ -181,9 +306,10 @@ impl Plan {
                     for b in c * panel..((c + 1) * panel).min(t) {
                         for a in rp * panel..((rp + 1) * panel).min(b + 1) {
                             let part = (b * (b + 1) / 2 + a) as u64;
+                            let (name, fingerprint) = job_of(a, &tile_fp[a], b as u32, &tile_fp[b]);
                             group.push(jobs.len());
                             jobs.push(Job {
-                                name: format!("{prefix}/pair/{a}/{b}"),
+                                name,
                                 kind: JobKind::Pair {
                                     a: a as u32,
                                     b: b as u32,
@@ -197,7 +323,7 @@ impl Plan {
                                     run: r32,
                                     block: b as u32,
                                 },
-                                fingerprint: job_fp("pair\0", &tile_fp[a], &tile_fp[b]),
+                                fingerprint,
                                 pairs: pairs_between(blocks[a].len(), blocks[b].len(), a == b),
                                 part,
                             });
@@ -205,9 +331,11 @@ impl Plan {
                     }
                     if rp == c {
                         for a in c * panel..((c + 1) * panel).min(t) {
+                            let (name, fingerprint) =
+                                job_of(a, &tile_fp[a], FINAL_BLOCK, &final_fp);
                             group.push(jobs.len());
                             jobs.push(Job {
-                                name: format!("{prefix}/final/{a}"),
+                                name,
                                 kind: JobKind::Final { a: a as u32 },
                                 owner: r32,
                                 left: TileKey::Run {
@@ -215,7 +343,7 @@ impl Plan {
                                     block: a as u32,
                                 },
                                 right: TileKey::RunFinal { run: r32 },
-                                fingerprint: job_fp("final\0", &tile_fp[a], &final_fp),
+                                fingerprint,
                                 pairs: 0,
                                 part: a as u64,
                             });
@@ -229,33 +357,24 @@ impl Plan {
         let mut baseline_blocks = Vec::new();
         for (d, base) in catalog.baselines.iter().enumerate() {
             let d32 = d as u32;
-            let tile = (tile_rows / base.k.max(1) as usize).max(1);
+            let tile = tile_len(tile_rows, base.k);
             let blocks = blocks(&base.networks, tile);
-            let tile_fp: Vec<[u8; 32]> = base
+            let tile_fp: Vec<Digest32> = base
                 .networks
                 .chunks(tile)
-                .map(|c| {
-                    let mut h = Sha256::new();
-                    h.update(ANALYSIS_FORMAT.to_le_bytes());
-                    h.update(b"baseline-tile\0");
-                    h.update(base.dataset.as_bytes());
-                    h.update((base.k as u64).to_le_bytes());
-                    hash_snapshots(&mut h, c);
-                    h.finalize().into()
-                })
+                .map(|c| baseline_tile_digest(base, c))
                 .collect();
+            let owner = TileOwner::Baseline(base.dataset.clone());
             let t = blocks.len();
             let mut group = Vec::new();
             for b in 0..t {
                 for a in 0..=b {
-                    let mut h = Sha256::new();
-                    h.update(ANALYSIS_FORMAT.to_le_bytes());
-                    h.update(b"baseline-pair\0");
-                    h.update(tile_fp[a]);
-                    h.update(tile_fp[b]);
+                    let (name, fingerprint) =
+                        job_of_tiles(&owner, (a as u32, &tile_fp[a]), (b as u32, &tile_fp[b]))
+                            .expect("a ≤ b");
                     group.push(jobs.len());
                     jobs.push(Job {
-                        name: format!("baseline/{}/pair/{a}/{b}", base.dataset),
+                        name,
                         kind: JobKind::BaselinePair {
                             a: a as u32,
                             b: b as u32,
@@ -269,7 +388,7 @@ impl Plan {
                             dataset: d32,
                             block: b as u32,
                         },
-                        fingerprint: hex(&h.finalize()),
+                        fingerprint,
                         pairs: pairs_between(blocks[a].len(), blocks[b].len(), a == b),
                         part: (b * (b + 1) / 2 + a) as u64,
                     });
@@ -284,8 +403,7 @@ impl Plan {
             baseline_blocks.push(blocks);
         }
 
-        let is_current = |j: &Job| !force && manifest.is_current(&j.name, &j.fingerprint);
-        let todo: Vec<usize> = (0..jobs.len()).filter(|&j| !is_current(&jobs[j])).collect();
+        let todo: Vec<usize> = (0..jobs.len()).filter(|&j| todo(&jobs[j])).collect();
         let todo_set: BTreeSet<usize> = todo.iter().copied().collect();
         // Consecutive groups are merged until a wave has work for every worker: more waves
         // bound memory tighter, but a wave with fewer jobs than workers leaves cores idle.

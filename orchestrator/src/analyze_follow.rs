@@ -2,10 +2,14 @@
 //! sweep current while a `run` writes it (on this machine or another node of a shared
 //! filesystem), and ends by itself once the sweep has settled.
 //!
-//! Each pass is an ordinary incremental `analyze`: the manifest's fingerprints make it compute
-//! only the tile pairs whose snapshots changed (a new snapshot changes its run's last tile), so
-//! its work grows with what is new, not with the sweep; the restart state is the manifest, so a
-//! follower killed outright and started again goes on where the last finished pass left off.
+//! The sweep's tiles live in a differential-dataflow collection for the follower's whole life
+//! ([`eigensweep_analysis::live`]), one timestamp a pass: committed snapshots enter as updates
+//! of their run's tiles (a new snapshot changes its run's last tile, or adds one), a replaced
+//! tile retracts its old digest, and the jobs touching what changed come out as insertions and
+//! retractions. A pass computes those jobs only, so its work grows with what is new, not with
+//! the sweep; eigenvectors are read when a job runs, never held in the collection. The restart
+//! state is the manifest: a follower killed outright and started again inserts every tile at
+//! its first pass and reuses every job the manifest holds as current.
 //! A pass runs only when the inputs changed: the snapshot, weight and baseline parts and the
 //! runs' markers, by name, size and modification time.
 //!
@@ -24,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 use eigensweep_analysis::frontier::Frontier;
+use eigensweep_analysis::live::{JobChanges, LiveJobs};
 use eigensweep_analysis::AnalyzeOptions;
 use eigensweep_common::exit_codes;
 use eigensweep_common::stop::StopFlag;
@@ -134,6 +139,25 @@ fn frontier_line(f: &Frontier) -> String {
     )
 }
 
+/// One clause on what the live job set saw change: tiles, and the jobs they inserted,
+/// replaced and removed.
+fn changes_line(c: &JobChanges) -> String {
+    let mut line = format!(
+        "{} tiles changed: {} tile-pair jobs new, {} replaced, {} removed",
+        c.tiles_changed,
+        c.inserted.len() - c.replaced,
+        c.replaced,
+        c.removed.len()
+    );
+    if c.resynced > 0 {
+        line.push_str(&format!(
+            " (and {} the manifest no longer held, computed again)",
+            c.resynced
+        ));
+    }
+    line
+}
+
 /// `analyze --follow`: see the module's docs.
 pub(crate) fn follow(args: &AnalyzeArgs, opts: &AnalyzeOptions) -> Result<(), Failure> {
     let out = &args.out;
@@ -151,6 +175,9 @@ pub(crate) fn follow(args: &AnalyzeArgs, opts: &AnalyzeOptions) -> Result<(), Fa
     let mut drawn_for = Vec::new();
     // `analyze --force` once, then incremental passes.
     let mut force = opts.force;
+    // The sweep's tiles and their jobs as a live differential-dataflow collection, one
+    // timestamp a pass.
+    let mut live = LiveJobs::start();
     loop {
         if stop.is_requested() {
             return Err(interrupted());
@@ -164,7 +191,7 @@ pub(crate) fn follow(args: &AnalyzeArgs, opts: &AnalyzeOptions) -> Result<(), Fa
         if lock.is_none() || settled_now.is_none() {
             if !waiting_said {
                 crate::console::note!(
-                    "waiting for a run to write {} (looking every {:.0} s)",
+                    "waiting for a run to write {} (looking every {} s)",
                     out.display(),
                     poll.as_secs_f64()
                 );
@@ -178,10 +205,11 @@ pub(crate) fn follow(args: &AnalyzeArgs, opts: &AnalyzeOptions) -> Result<(), Fa
                     force,
                     ..opts.clone()
                 };
-                let report = crate::analyze_pass::run_process(out, &pass_opts, false)?;
+                let (report, changes) = crate::analyze_pass::run_live(out, &pass_opts, &mut live)?;
                 force = false;
                 crate::console::say!(
-                    "pass {pass}: {} snapshot pairs computed, {} reused in {:.1} s; {}",
+                    "pass {pass}: {}; {} snapshot pairs computed, {} reused in {:.1} s; {}",
+                    changes_line(&changes),
                     report.pairs_computed,
                     report.pairs_reused,
                     report.seconds,

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use eigensweep_analysis::{analyze, AnalysisError, AnalyzeOptions, AnalyzeReport};
+use eigensweep_analysis::live::{JobChanges, LiveJobs};
+use eigensweep_analysis::{
+    analyze, analyze_live, AnalysisError, AnalyzeOptions, AnalyzeReport, Progress,
+};
 use eigensweep_common::exit_codes;
 use eigensweep_worker::output::fatal_io_cause;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -43,7 +46,29 @@ pub(crate) fn run_process(
     opts: &AnalyzeOptions,
     leader: bool,
 ) -> Result<AnalyzeReport, Failure> {
-    let bar = if leader {
+    let report = with_bar(leader, |progress| analyze(out, opts, progress))?;
+    if leader {
+        print_report(&report, opts);
+    }
+    Ok(report)
+}
+
+/// One pass of `analyze --follow` in this process, silent (the follower prints one line a
+/// pass): the jobs to compute come from `live` (see [`eigensweep_analysis::analyze_live`]).
+pub(crate) fn run_live(
+    out: &Path,
+    opts: &AnalyzeOptions,
+    live: &mut LiveJobs,
+) -> Result<(AnalyzeReport, JobChanges), Failure> {
+    with_bar(false, |progress| analyze_live(out, opts, live, progress))
+}
+
+/// Runs `pass` with a progress bar of snapshot pairs (hidden unless `shown`).
+fn with_bar<T>(
+    shown: bool,
+    pass: impl FnOnce(&dyn Fn(Progress)) -> Result<T, AnalysisError>,
+) -> Result<T, Failure> {
+    let bar = if shown {
         ProgressBar::new(0)
     } else {
         ProgressBar::hidden()
@@ -55,16 +80,13 @@ pub(crate) fn run_process(
         .expect("template")
         .progress_chars("=> "),
     );
-    let report = analyze(out, opts, &|p| {
+    let result = pass(&|p: Progress| {
         bar.set_length(p.pairs_total);
         bar.set_position(p.pairs_done);
     })
     .map_err(failure)?;
     bar.finish_and_clear();
-    if leader {
-        print_report(&report, opts);
-    }
-    Ok(report)
+    Ok(result)
 }
 
 fn print_report(r: &AnalyzeReport, opts: &AnalyzeOptions) {

@@ -99,11 +99,13 @@ pub(super) fn measure_update(
          A synthetic sweep of {runs} runs × {snapshots} snapshots × k = {k} at N = 89,610, tiles of \
          256 rows, {workers} worker(s), analysed once; then one snapshot is appended to one \
          unfinished run, as a running sweep commits it, and the incremental pass \
-         (`analyze --follow`'s) is timed against `analyze --force` on the same files.\n\n\
+         (`analyze --follow`'s: the first analysis and the update are two passes of one live \
+         job set) is timed against `analyze --force` on the same files.\n\n\
          | analysis | seconds | snapshot pairs computed | reused |\n|---|---:|---:|---:|\n\
          | first, full | {:.2} | {} | 0 |\n\
          | after one new snapshot | {:.2} | {} | {} |\n\
          | `--force` on the same files | {:.2} | {} | 0 |\n\n\
+         At the update the live job set saw {} tiles change and inserted {} tile-pair jobs. \
          The update took {:.1} % of the full analysis's time and computed {:.2} % of its pairs; \
          writing the synthetic tables took {:.1} s; peak RSS {}.\n",
         b.first.0,
@@ -113,6 +115,8 @@ pub(super) fn measure_update(
         b.update.2,
         b.force.0,
         b.force.1,
+        b.update_changes.0,
+        b.update_changes.1,
         100.0 * b.update.0 / b.force.0,
         100.0 * b.update.1 as f64 / b.force.1.max(1) as f64,
         b.setup_seconds,
