@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use eigensweep_worker::output::OutputError;
+use eigensweep_worker::WorkerError;
 use thiserror::Error;
 
 /// What can go wrong while analysing an output directory.
@@ -11,7 +11,7 @@ use thiserror::Error;
 pub enum AnalysisError {
     /// Reading or writing one of the Parquet tables failed (the inner error names the file).
     #[error(transparent)]
-    Output(#[from] OutputError),
+    Output(#[from] WorkerError),
     /// An operating-system error outside the table writers (listing directories, the
     /// manifest), with the path.
     #[error("{action} {}: {source}", path.display())]

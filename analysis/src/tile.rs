@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use arrow_array::{Array, Float32Array, ListArray};
 use serde::{Deserialize, Serialize};
 
-use eigensweep_worker::memory::{thousands, try_filled, try_reserve, MemoryError, Need};
+use eigensweep_worker::memory::{thousands, try_filled, try_reserve, Need};
+use eigensweep_worker::WorkerError;
 
 use crate::catalog::{column, int_column, read_columns, PartSteps};
 use crate::AnalysisError;
@@ -140,7 +141,7 @@ fn tile_need(key: TileKey, what: &str, rows: usize, n: usize) -> Need {
 
 /// A tile's buffer that could not be allocated, as the analysis reports it: the part being
 /// read, and what to lower.
-fn tile_memory(path: &std::path::Path, e: MemoryError) -> AnalysisError {
+fn tile_memory(path: &std::path::Path, e: WorkerError) -> AnalysisError {
     AnalysisError::data(
         path,
         format!("{e}: lower --tile-rows, --panel or -w, or give the job more memory"),

@@ -1,7 +1,8 @@
 //! `eigensweep data`: dataset downloads and locations.
 
 use eigensweep_common::exit_codes;
-use eigensweep_worker::data::{cache_dir, cached_dataset_dir, fetch, DataError, DatasetKind};
+use eigensweep_worker::data::{cache_dir, cached_dataset_dir, fetch, DatasetKind};
+use eigensweep_worker::WorkerError;
 
 use crate::cli::DataCommand;
 use crate::failure::{Failure, WithExitCode};
@@ -44,10 +45,10 @@ pub(crate) fn run(cmd: DataCommand) -> Result<(), Failure> {
 /// directory could not be written (read-only, full, no permission: nothing was downloaded in
 /// vain, and no mirror would help), [`NETWORK`](exit_codes::NETWORK) where no mirror gave a
 /// verified file.
-fn fetch_exit_code(e: &DataError) -> i32 {
+fn fetch_exit_code(e: &WorkerError) -> i32 {
     match e {
-        DataError::CacheWrite { .. } => exit_codes::OUTPUT,
-        DataError::Io { source, .. } if eigensweep_worker::output::is_fatal_io(source) => {
+        WorkerError::CacheWrite { .. } => exit_codes::OUTPUT,
+        WorkerError::DataIo { source, .. } if eigensweep_worker::output::is_fatal_io(source) => {
             exit_codes::OUTPUT
         }
         // FetchFailed, and anything else a download may meet.
@@ -68,7 +69,7 @@ mod tests {
             io::ErrorKind::PermissionDenied,
             io::ErrorKind::StorageFull,
         ] {
-            let e = DataError::CacheWrite {
+            let e = WorkerError::CacheWrite {
                 dir: PathBuf::from("/c"),
                 action: "creating",
                 path: PathBuf::from("/c/.x.partial-1"),
@@ -77,12 +78,12 @@ mod tests {
             };
             assert_eq!(fetch_exit_code(&e), exit_codes::OUTPUT, "{kind:?}");
         }
-        let e = DataError::FetchFailed {
+        let e = WorkerError::FetchFailed {
             dataset: "mnist".into(),
             file: "x.gz".into(),
             dir: PathBuf::from("/c"),
-            attempts: String::new(),
-            help: String::new(),
+            attempts: "".into(),
+            help: "".into(),
         };
         assert_eq!(fetch_exit_code(&e), exit_codes::NETWORK);
     }

@@ -18,9 +18,9 @@ use eigensweep_common::sweep::{
     ValidatedSweep,
 };
 use eigensweep_worker::data::{
-    cached_dataset_dir, data_digest, locate_files, read_dir_shape, synthetic, DataError,
-    DatasetKind, DirShape,
+    cached_dataset_dir, data_digest, locate_files, read_dir_shape, synthetic, DatasetKind, DirShape,
 };
+use eigensweep_worker::WorkerError;
 
 use crate::cli::{PlanArgs, SweepArgs};
 use crate::failure::Failure;
@@ -121,7 +121,7 @@ fn check_data(sweep: &mut ValidatedSweep, file: &Path) -> Vec<FieldError> {
     let mut shapes = Vec::new();
     for (i, d) in sweep.resolved().datasets.iter().enumerate() {
         let path = format!("datasets[{i}].source");
-        let read_error = |e: DataError, hint: &str| {
+        let read_error = |e: WorkerError, hint: &str| {
             sweep.attribute(FieldError::new(
                 path.clone(),
                 "",

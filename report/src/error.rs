@@ -21,7 +21,7 @@ pub enum ReportError {
     },
     /// A worker table could not be read or written.
     #[error(transparent)]
-    Output(#[from] eigensweep_worker::output::OutputError),
+    Output(#[from] eigensweep_worker::WorkerError),
     /// The analysis crate could not scan the output directory.
     #[error(transparent)]
     Analysis(#[from] eigensweep_analysis::AnalysisError),
@@ -54,18 +54,18 @@ pub enum ReportError {
     Model {
         /// Which minimum or interpolation point.
         context: String,
-        /// The cause.
+        /// The cause (boxed, so that it does not make every `Result<_, ReportError>` larger).
         #[source]
-        source: eigensweep_worker::mlp::ModelError,
+        source: Box<eigensweep_worker::WorkerError>,
     },
     /// The eigensolver failed on a minimum's Hessian.
     #[error("{context}: {source}")]
     Eigen {
         /// Which minimum.
         context: String,
-        /// The cause.
+        /// The cause (boxed, as [`ReportError::Model`]'s).
         #[source]
-        source: eigensweep_worker::eigen::EigenError,
+        source: Box<eigensweep_worker::WorkerError>,
     },
     /// Drawing a figure failed.
     #[error("drawing {figure}: {message}")]

@@ -10,60 +10,13 @@
 //!
 //! A CUDA request never falls back to the CPU: a build without the `cuda` feature, a machine
 //! whose driver reports no GPU and an ordinal beyond the visible GPUs are each a
-//! [`DeviceError`] that says what was asked for and what was found.
+//! [`WorkerError`] ([`WorkerError::CudaNotBuilt`], [`WorkerError::NoGpu`],
+//! [`WorkerError::GpuOrdinalOutOfRange`]) that says what was asked for and what was found.
 
 use candle_core::Device;
 use eigensweep_common::device::DeviceRequest;
-use thiserror::Error;
 
-/// Why a requested device could not be opened. The messages do not repeat the request: the
-/// caller says where it came from (`--device cuda: …`, `sweep.yaml: device: cuda: …`).
-#[derive(Debug, Error)]
-pub enum DeviceError {
-    /// `cuda` was asked of a binary built without the `cuda` feature.
-    #[error(
-        "this eigensweep was built without CUDA support; build it with \
-         `cargo build --release --features cuda` (needs nvcc and the CUDA libraries, see \
-         cluster/README.md) or use --device cpu"
-    )]
-    NotBuilt {
-        /// What was asked for.
-        requested: DeviceRequest,
-    },
-    /// The CUDA driver could not be used or reports no GPU.
-    #[error("no usable CUDA GPU ({cause}; CUDA_VISIBLE_DEVICES={visible_env})")]
-    NoGpu {
-        /// What was asked for.
-        requested: DeviceRequest,
-        /// The driver's answer.
-        cause: String,
-        /// `CUDA_VISIBLE_DEVICES` as set (`(unset)` when it is not).
-        visible_env: String,
-    },
-    /// `cuda:N` with N at or beyond the number of visible GPUs.
-    #[error(
-        "GPU ordinal {ordinal} does not exist: {visible} GPU(s) visible \
-         (ordinals 0..{visible}; CUDA_VISIBLE_DEVICES={visible_env})"
-    )]
-    OutOfRange {
-        /// What was asked for.
-        requested: DeviceRequest,
-        /// The ordinal it resolved to.
-        ordinal: usize,
-        /// GPUs the driver reports.
-        visible: usize,
-        /// `CUDA_VISIBLE_DEVICES` as set.
-        visible_env: String,
-    },
-    /// The GPU exists but creating its context, stream or libraries failed.
-    #[error("device cuda:{ordinal}: {cause}")]
-    Open {
-        /// The ordinal.
-        ordinal: usize,
-        /// The driver's or library's error.
-        cause: String,
-    },
-}
+use crate::WorkerError;
 
 /// An opened device and how to name it in logs and tables.
 #[derive(Debug, Clone)]
@@ -85,21 +38,21 @@ pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
 /// The number of GPUs the CUDA driver makes visible (after `CUDA_VISIBLE_DEVICES`).
 ///
 /// # Errors
-/// [`DeviceError::NotBuilt`] without the `cuda` feature; [`DeviceError::NoGpu`] when the
+/// [`WorkerError::CudaNotBuilt`] without the `cuda` feature; [`WorkerError::NoGpu`] when the
 /// driver cannot be initialised (no driver, no GPU).
-pub fn visible_gpus() -> Result<usize, DeviceError> {
+pub fn visible_gpus() -> Result<usize, WorkerError> {
     let requested = DeviceRequest::Cuda(None);
     #[cfg(feature = "cuda")]
     {
         use candle_core::cuda::cudarc::driver::CudaContext;
         match CudaContext::device_count() {
             Ok(n) if n > 0 => Ok(n as usize),
-            Ok(_) => Err(DeviceError::NoGpu {
+            Ok(_) => Err(WorkerError::NoGpu {
                 requested,
                 cause: "the driver reports 0 devices".into(),
                 visible_env: visible_env(),
             }),
-            Err(e) => Err(DeviceError::NoGpu {
+            Err(e) => Err(WorkerError::NoGpu {
                 requested,
                 cause: format!("CUDA driver: {e}"),
                 visible_env: visible_env(),
@@ -108,7 +61,7 @@ pub fn visible_gpus() -> Result<usize, DeviceError> {
     }
     #[cfg(not(feature = "cuda"))]
     {
-        Err(DeviceError::NotBuilt { requested })
+        Err(WorkerError::CudaNotBuilt { requested })
     }
 }
 
@@ -116,8 +69,9 @@ pub fn visible_gpus() -> Result<usize, DeviceError> {
 /// MPI): `cuda` takes ordinal `slot mod visible GPUs`.
 ///
 /// # Errors
-/// See [`DeviceError`]; the CPU always opens.
-pub fn open(request: DeviceRequest, slot: usize) -> Result<OpenedDevice, DeviceError> {
+/// [`WorkerError::CudaNotBuilt`], [`WorkerError::NoGpu`],
+/// [`WorkerError::GpuOrdinalOutOfRange`] or [`WorkerError::GpuOpen`]; the CPU always opens.
+pub fn open(request: DeviceRequest, slot: usize) -> Result<OpenedDevice, WorkerError> {
     if request == DeviceRequest::Cpu {
         return Ok(OpenedDevice {
             device: Device::Cpu,
@@ -125,12 +79,12 @@ pub fn open(request: DeviceRequest, slot: usize) -> Result<OpenedDevice, DeviceE
         });
     }
     if !CUDA_BUILT {
-        return Err(DeviceError::NotBuilt { requested: request });
+        return Err(WorkerError::CudaNotBuilt { requested: request });
     }
     let visible = visible_gpus().map_err(|e| match e {
-        DeviceError::NoGpu {
+        WorkerError::NoGpu {
             cause, visible_env, ..
-        } => DeviceError::NoGpu {
+        } => WorkerError::NoGpu {
             requested: request,
             cause,
             visible_env,
@@ -141,7 +95,7 @@ pub fn open(request: DeviceRequest, slot: usize) -> Result<OpenedDevice, DeviceE
         .ordinal(slot, visible)
         .expect("a CUDA request with visible GPUs has an ordinal");
     if ordinal >= visible {
-        return Err(DeviceError::OutOfRange {
+        return Err(WorkerError::GpuOrdinalOutOfRange {
             requested: request,
             ordinal,
             visible,
@@ -152,8 +106,8 @@ pub fn open(request: DeviceRequest, slot: usize) -> Result<OpenedDevice, DeviceE
 }
 
 #[cfg(feature = "cuda")]
-fn open_cuda(ordinal: usize) -> Result<OpenedDevice, DeviceError> {
-    let open_err = |e: &dyn std::fmt::Display| DeviceError::Open {
+fn open_cuda(ordinal: usize) -> Result<OpenedDevice, WorkerError> {
+    let open_err = |e: &dyn std::fmt::Display| WorkerError::GpuOpen {
         ordinal,
         cause: e.to_string(),
     };
@@ -172,8 +126,8 @@ fn open_cuda(ordinal: usize) -> Result<OpenedDevice, DeviceError> {
 }
 
 #[cfg(not(feature = "cuda"))]
-fn open_cuda(_ordinal: usize) -> Result<OpenedDevice, DeviceError> {
-    Err(DeviceError::NotBuilt {
+fn open_cuda(_ordinal: usize) -> Result<OpenedDevice, WorkerError> {
+    Err(WorkerError::CudaNotBuilt {
         requested: DeviceRequest::Cuda(Some(_ordinal)),
     })
 }
@@ -205,14 +159,14 @@ mod tests {
     #[test]
     fn a_cuda_request_never_falls_back_to_the_cpu() {
         match open(DeviceRequest::Cuda(Some(1000)), 0) {
-            Err(DeviceError::NotBuilt { requested }) => {
+            Err(WorkerError::CudaNotBuilt { requested }) => {
                 assert!(!CUDA_BUILT);
                 assert_eq!(requested, DeviceRequest::Cuda(Some(1000)));
-                let text = DeviceError::NotBuilt { requested }.to_string();
+                let text = WorkerError::CudaNotBuilt { requested }.to_string();
                 assert!(text.contains("--features cuda"), "{text}");
             }
-            Err(DeviceError::NoGpu { cause, .. }) => assert!(CUDA_BUILT && !cause.is_empty()),
-            Err(DeviceError::OutOfRange {
+            Err(WorkerError::NoGpu { cause, .. }) => assert!(CUDA_BUILT && !cause.is_empty()),
+            Err(WorkerError::GpuOrdinalOutOfRange {
                 ordinal, visible, ..
             }) => assert!(CUDA_BUILT && ordinal == 1000 && visible < 1000),
             Err(e) => panic!("unexpected error {e}"),

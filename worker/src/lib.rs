@@ -13,17 +13,21 @@
 //! - [`optim`] holds SGD, Adam and SAM with PyTorch semantics; [`train`] the batch order and
 //!   the training step; [`rng`] the seeded streams everything random comes from.
 //! - [`memory`] allocates the large buffers (the Hessian operator's cache, the Krylov basis,
-//!   the data's copies) fallibly: running out of memory is a [`memory::MemoryError`] naming the
-//!   buffer, its size and the settings behind it, not an abort.
+//!   the data's copies) fallibly: running out of memory is a [`WorkerError::OutOfMemory`]
+//!   naming the buffer, its size and the settings behind it, not an abort.
 //! - [`snapshot`] takes one eigen-snapshot with its statistics (IPR, alignments).
 //! - [`output`] writes and reads the Parquet tables; [`run`] executes one run (or baseline
 //!   network) end to end with checkpoints, so a killed sweep resumes exactly.
+//!
+//! Every fallible function returns the crate's one error type, [`WorkerError`]: a failure is
+//! raised once, as the variant that names what failed, and travels as itself.
 //!
 //! Definitions follow `METHOD.md` of the study this tool reproduces.
 
 pub mod data;
 pub mod device;
 pub mod eigen;
+mod error;
 pub mod memory;
 pub mod mlp;
 pub mod optim;
@@ -32,3 +36,5 @@ pub mod rng;
 pub mod run;
 pub mod snapshot;
 pub mod train;
+
+pub use error::WorkerError;

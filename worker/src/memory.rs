@@ -8,8 +8,9 @@
 //! that grow with the settings — the Hessian operator's per-sample cache
 //! (`snapshots.hessian_samples` × the widths), the eigensolver's Krylov basis Q and W = HQ
 //! (`top_k` × N), the task's copy of its data (`train_size`) — are reserved here with
-//! `try_reserve_exact`, and a refusal becomes a [`MemoryError`]: the buffer, its size in
-//! bytes, and how the size follows from the settings. The task that met it fails with that
+//! `try_reserve_exact`, and a refusal becomes a [`WorkerError::OutOfMemory`] carrying an
+//! [`AllocationFailure`]: the buffer, its size in bytes, and how the size follows from the
+//! settings. The task that met it fails with that
 //! message; the others go on.
 //!
 //! Where the big allocation happens inside candle (which allocates infallibly), the caller
@@ -29,19 +30,20 @@
 //!     size: "1,000 entries × 8 bytes".into(),
 //! })?;
 //! assert_eq!(basis.len(), 1000);
-//! # Ok::<(), eigensweep_worker::memory::MemoryError>(())
+//! # Ok::<(), eigensweep_worker::WorkerError>(())
 //! ```
 
+use std::fmt;
+
 use eigensweep_common::sweep::plan::human_bytes;
-use thiserror::Error;
+
+use crate::WorkerError;
 
 /// A buffer that could not be allocated: what it is for, its size, and why it is that large.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error(
-    "out of memory: could not allocate {} ({bytes} bytes) for {buffer}: {size}",
-    human_bytes(*bytes)
-)]
-pub struct MemoryError {
+/// The error that carries it is [`WorkerError::OutOfMemory`]; its text is this one's
+/// `Display`, which the orchestrator extends with the task's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationFailure {
     /// What the buffer holds, e.g. "the eigensolver's Krylov basis Q and W = HQ".
     pub buffer: String,
     /// Bytes asked for.
@@ -51,13 +53,26 @@ pub struct MemoryError {
     pub size: String,
 }
 
+impl fmt::Display for AllocationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "out of memory: could not allocate {} ({} bytes) for {}: {}",
+            human_bytes(self.bytes),
+            self.bytes,
+            self.buffer,
+            self.size
+        )
+    }
+}
+
 /// The description of a buffer, asked for only when its reservation fails (formatting it on
 /// every product would cost more than the reservation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Need {
-    /// What the buffer holds ([`MemoryError::buffer`]).
+    /// What the buffer holds ([`AllocationFailure::buffer`]).
     pub buffer: String,
-    /// How its size follows from the settings ([`MemoryError::size`]).
+    /// How its size follows from the settings ([`AllocationFailure::size`]).
     pub size: String,
 }
 
@@ -68,9 +83,10 @@ pub fn bytes_of<T>(len: usize) -> u64 {
 }
 
 impl Need {
-    /// The error of this buffer when its `bytes` could not be allocated.
-    pub fn error(self, bytes: u64) -> MemoryError {
-        MemoryError {
+    /// The failure of this buffer when its `bytes` could not be allocated (a
+    /// [`WorkerError`] through `From`, or text of its own in a message).
+    pub fn error(self, bytes: u64) -> AllocationFailure {
+        AllocationFailure {
             buffer: self.buffer,
             bytes,
             size: self.size,
@@ -78,8 +94,8 @@ impl Need {
     }
 }
 
-fn refused(bytes: u64, need: impl FnOnce() -> Need) -> MemoryError {
-    need().error(bytes)
+fn refused(bytes: u64, need: impl FnOnce() -> Need) -> WorkerError {
+    WorkerError::OutOfMemory(need().error(bytes))
 }
 
 /// Reserves room for `additional` more values in `v` (exactly, without the doubling of
@@ -88,7 +104,7 @@ pub fn try_reserve<T>(
     v: &mut Vec<T>,
     additional: usize,
     need: impl FnOnce() -> Need,
-) -> Result<(), MemoryError> {
+) -> Result<(), WorkerError> {
     v.try_reserve_exact(additional)
         .map_err(|_| refused(bytes_of::<T>(v.len().saturating_add(additional)), need))
 }
@@ -97,7 +113,7 @@ pub fn try_reserve<T>(
 pub fn try_with_capacity<T>(
     len: usize,
     need: impl FnOnce() -> Need,
-) -> Result<Vec<T>, MemoryError> {
+) -> Result<Vec<T>, WorkerError> {
     let mut v = Vec::new();
     try_reserve(&mut v, len, need)?;
     Ok(v)
@@ -108,7 +124,7 @@ pub fn try_filled<T: Clone>(
     len: usize,
     value: T,
     need: impl FnOnce() -> Need,
-) -> Result<Vec<T>, MemoryError> {
+) -> Result<Vec<T>, WorkerError> {
     let mut v = try_with_capacity(len, need)?;
     v.resize(len, value);
     Ok(v)
@@ -118,7 +134,7 @@ pub fn try_filled<T: Clone>(
 pub fn try_copy<T: Clone>(
     values: &[T],
     need: impl FnOnce() -> Need,
-) -> Result<Vec<T>, MemoryError> {
+) -> Result<Vec<T>, WorkerError> {
     let mut v = try_with_capacity(values.len(), need)?;
     v.extend_from_slice(values);
     Ok(v)
@@ -127,7 +143,7 @@ pub fn try_copy<T: Clone>(
 /// Checks that `bytes` can be allocated now, by reserving them and freeing them at once: the
 /// guard in front of an allocation that candle makes infallibly. The pages are never touched,
 /// so the check costs no resident memory.
-pub fn ensure_available(bytes: u64, need: impl FnOnce() -> Need) -> Result<(), MemoryError> {
+pub fn ensure_available(bytes: u64, need: impl FnOnce() -> Need) -> Result<(), WorkerError> {
     let len = usize::try_from(bytes).unwrap_or(usize::MAX);
     let mut probe: Vec<u8> = Vec::new();
     probe
@@ -167,8 +183,10 @@ mod tests {
     fn a_refused_reservation_names_the_buffer_its_size_and_why() {
         let huge = usize::MAX / 16;
         let e = try_filled::<f64>(huge, 0.0, need).unwrap_err();
-        assert_eq!(e.bytes, bytes_of::<f64>(huge));
         let text = e.to_string();
+        let e = e.out_of_memory().expect("an allocation failure").clone();
+        assert_eq!(text, e.to_string(), "the error's text is the failure's");
+        assert_eq!(e.bytes, bytes_of::<f64>(huge));
         assert!(
             text.starts_with("out of memory: could not allocate "),
             "{text}"
@@ -184,7 +202,7 @@ mod tests {
         let mut v = vec![1u64; 4];
         let e = try_reserve(&mut v, huge, need).unwrap_err();
         assert_eq!(
-            e.bytes,
+            e.out_of_memory().expect("an allocation failure").bytes,
             bytes_of::<u64>(huge + 4),
             "the whole buffer is named"
         );

@@ -7,14 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use eigensweep_common::sweep::{DEFAULT_MAX_PRODUCTS, DEFAULT_TOL, DEFAULT_TOP_K};
-use thiserror::Error;
 
-use crate::eigen::{
-    top_k_eigenpairs, EigenError, EigenOptions, EigenResult, Interruptible, SymmetricOperator,
-};
-use crate::mlp::{HessianOperator, HessianOptions, ModelError, Params};
+use crate::eigen::{top_k_eigenpairs, EigenOptions, EigenResult, Interruptible, SymmetricOperator};
+use crate::mlp::{HessianOperator, HessianOptions, Params};
 use crate::rng::{derived_seed, Stream};
 use crate::train::DeviceData;
+use crate::WorkerError;
 
 /// How snapshots are computed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,20 +36,6 @@ impl Default for SnapshotSettings {
             hessian: HessianOptions::default(),
         }
     }
-}
-
-/// Errors while taking a snapshot.
-#[derive(Debug, Error)]
-pub enum SnapshotError {
-    /// The model side failed.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// The eigensolver failed.
-    #[error(transparent)]
-    Eigen(#[from] EigenError),
-    /// The stop flag was set: the snapshot was abandoned (nothing of it is kept).
-    #[error("eigen-snapshot stopped by a signal")]
-    Interrupted,
 }
 
 /// The eigenpairs at one θ and what was computed with them.
@@ -86,14 +70,14 @@ pub trait OperatorStatistic {
     /// settings `solve`. Returns the Hessian-vector products it took.
     ///
     /// # Errors
-    /// [`EigenError::Interrupted`] when the stop flag is seen between product blocks; any
+    /// [`WorkerError::EigenInterrupted`] when the stop flag is seen between product blocks; any
     /// other error of the operator or the method.
     fn measure(
         &mut self,
         op: &mut dyn SymmetricOperator,
         at: (u64, u64),
         solve: &EigenOptions,
-    ) -> Result<usize, EigenError>;
+    ) -> Result<usize, WorkerError>;
 }
 
 /// Computes the top-k eigenpairs of the Hessian over `data` at `params`.
@@ -108,12 +92,12 @@ pub fn eigen_snapshot(
     seed: u64,
     index: u64,
     previous: Option<&[Vec<f64>]>,
-) -> Result<EigenSnapshot, SnapshotError> {
+) -> Result<EigenSnapshot, WorkerError> {
     let never = AtomicBool::new(false);
     eigen_snapshot_interruptible(params, data, settings, seed, index, previous, &never)
 }
 
-/// [`eigen_snapshot`] that gives up with [`SnapshotError::Interrupted`] soon after `stop` is
+/// [`eigen_snapshot`] that gives up with [`WorkerError::SnapshotInterrupted`] soon after `stop` is
 /// set: before and after the Hessian operator's set-up, and between any two product blocks of
 /// the solve. An abandoned snapshot leaves no trace, so redoing it later gives the same result.
 pub fn eigen_snapshot_interruptible(
@@ -124,7 +108,7 @@ pub fn eigen_snapshot_interruptible(
     index: u64,
     previous: Option<&[Vec<f64>]>,
     stop: &AtomicBool,
-) -> Result<EigenSnapshot, SnapshotError> {
+) -> Result<EigenSnapshot, WorkerError> {
     eigen_snapshot_with(
         params,
         data,
@@ -141,7 +125,7 @@ pub fn eigen_snapshot_interruptible(
 /// select the random streams.
 ///
 /// # Errors
-/// [`SnapshotError::Interrupted`] when `stop` is seen (the statistics measured so far hold
+/// [`WorkerError::SnapshotInterrupted`] when `stop` is seen (the statistics measured so far hold
 /// results the caller must drop); any error of the operator, the solve or a statistic.
 #[allow(clippy::too_many_arguments)]
 pub fn eigen_snapshot_with(
@@ -152,15 +136,15 @@ pub fn eigen_snapshot_with(
     previous: Option<&[Vec<f64>]>,
     statistics: &mut [&mut dyn OperatorStatistic],
     stop: &AtomicBool,
-) -> Result<EigenSnapshot, SnapshotError> {
+) -> Result<EigenSnapshot, WorkerError> {
     let stopped = || stop.load(Ordering::Relaxed);
     if stopped() {
-        return Err(SnapshotError::Interrupted);
+        return Err(WorkerError::SnapshotInterrupted);
     }
     let started = Instant::now();
     let mut op = HessianOperator::new(params, &data.x, &data.onehot, &settings.hessian)?;
     if stopped() {
-        return Err(SnapshotError::Interrupted);
+        return Err(WorkerError::SnapshotInterrupted);
     }
     let options = EigenOptions {
         k: settings.top_k,
@@ -171,14 +155,14 @@ pub fn eigen_snapshot_with(
     };
     let eigen = match top_k_eigenpairs(&mut Interruptible { op: &mut op, stop }, &options, previous)
     {
-        Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
+        Err(WorkerError::EigenInterrupted) => return Err(WorkerError::SnapshotInterrupted),
         other => other?,
     };
     let mut statistic_products = 0;
     for statistic in statistics.iter_mut() {
         let mut op = Interruptible { op: &mut op, stop };
         match statistic.measure(&mut op, (seed, index), &options) {
-            Err(EigenError::Interrupted) => return Err(SnapshotError::Interrupted),
+            Err(WorkerError::EigenInterrupted) => return Err(WorkerError::SnapshotInterrupted),
             other => statistic_products += other?,
         }
     }

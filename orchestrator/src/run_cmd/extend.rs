@@ -33,7 +33,8 @@ use eigensweep_worker::output::{
     RunDirState, RunRecord, RunsTables, TaskStatus, CHECKPOINT_FILE, DIVERGED_MARKER,
     EXTENDING_MARKER,
 };
-use eigensweep_worker::run::{continue_finished_run, Checkpoint, Continuation, RunError};
+use eigensweep_worker::run::{continue_finished_run, Checkpoint, Continuation};
+use eigensweep_worker::WorkerError;
 use serde::{Deserialize, Serialize};
 
 use super::extendable;
@@ -314,7 +315,9 @@ fn carry_out(
     };
     let continued = continue_finished_run(dir, &continuation).map_err(|e| {
         let code = match e {
-            RunError::Plan(_) | RunError::ForeignCheckpoint { .. } => exit_codes::INPUT,
+            WorkerError::InvalidPlan(_) | WorkerError::ForeignCheckpoint { .. } => {
+                exit_codes::INPUT
+            }
             _ => exit_codes::OUTPUT,
         };
         Failure {

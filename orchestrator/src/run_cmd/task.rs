@@ -16,9 +16,10 @@ use eigensweep_worker::output::{
     baseline_dir, fatal_io_cause, run_dir, RunDirState, TaskStatus, CHECKPOINT_FILE,
 };
 use eigensweep_worker::run::{
-    execute, execute_baseline, execute_ensemble, BaselinePlan, Checkpoint, Checkpointing, RunError,
-    RunPlan, RunProgress, RunReport, RunStatus,
+    execute, execute_baseline, execute_ensemble, BaselinePlan, Checkpoint, Checkpointing, RunPlan,
+    RunProgress, RunReport, RunStatus,
 };
+use eigensweep_worker::WorkerError;
 use indicatif::{MultiProgress, ProgressBar};
 
 use super::clock::now_ms;
@@ -105,7 +106,7 @@ impl MemorySettings {
     /// The message of a task that failed with `e`, when what failed it is running out of
     /// memory: the buffer and its size (the worker's error), this task's settings behind it,
     /// how many tasks shared the process, and what to change.
-    fn failure_text(&self, e: &RunError) -> Option<String> {
+    fn failure_text(&self, e: &WorkerError) -> Option<String> {
         e.out_of_memory()?;
         let parameters: usize = self.widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum();
         let samples = match self.hessian_samples {
@@ -217,7 +218,12 @@ fn failed(
 /// The error of a task that met a full disk, an exhausted quota or a read-only or failing
 /// filesystem: the whole launch stops (exit 4) and the task stays unfailed, to be completed by
 /// the same command once the filesystem is fixed.
-fn fatal_output(dispatch: &dyn Dispatch, key: &str, label: &str, e: &RunError) -> Option<Failure> {
+fn fatal_output(
+    dispatch: &dyn Dispatch,
+    key: &str,
+    label: &str,
+    e: &WorkerError,
+) -> Option<Failure> {
     let cause = fatal_io_cause(e)?;
     let _ = dispatch.record(
         key,
@@ -578,7 +584,7 @@ fn conclude_run(
     spec: &RunSpec,
     dispatch: &dyn Dispatch,
     job: RunJob,
-    result: Result<RunReport, RunError>,
+    result: Result<RunReport, WorkerError>,
 ) -> Result<TaskOutcome, Failure> {
     let RunJob {
         label,
@@ -743,7 +749,7 @@ fn baseline_one(
                 ..TaskOutcome::default()
             })
         }
-        Err(RunError::Interrupted) => {
+        Err(WorkerError::TaskInterrupted) => {
             dispatch.record(
                 &task.key,
                 RecordUpdate {

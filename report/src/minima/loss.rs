@@ -6,8 +6,9 @@
 //! samples carries errors of order 1e-5 of the loss.
 
 use candle_core::{DType, Device};
-use eigensweep_worker::mlp::{evaluate, loss_and_gradient, Architecture, ModelError, Params};
+use eigensweep_worker::mlp::{evaluate, loss_and_gradient, Architecture, Params};
 use eigensweep_worker::train::DeviceData;
+use eigensweep_worker::WorkerError;
 
 /// A dataset on the CPU in float64, ready for losses and gradients.
 pub struct Evaluator {
@@ -25,7 +26,7 @@ impl Evaluator {
         dataset: &eigensweep_worker::data::Dataset,
         arch: &Architecture,
         chunk: usize,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         Ok(Self {
             arch: arch.clone(),
             data: DeviceData::new(dataset, arch, DType::F64, &Device::Cpu)?,
@@ -44,12 +45,12 @@ impl Evaluator {
     }
 
     /// Parameters from a flat vector.
-    pub fn params(&self, theta: &[f64]) -> Result<Params, ModelError> {
+    pub fn params(&self, theta: &[f64]) -> Result<Params, WorkerError> {
         Params::from_flat(&self.arch, theta, DType::F64, &Device::Cpu)
     }
 
     /// Mean loss and accuracy at `theta`.
-    pub fn loss_and_accuracy(&self, theta: &[f64]) -> Result<(f64, f64), ModelError> {
+    pub fn loss_and_accuracy(&self, theta: &[f64]) -> Result<(f64, f64), WorkerError> {
         evaluate(
             &self.params(theta)?,
             &self.data.x,
@@ -59,7 +60,7 @@ impl Evaluator {
     }
 
     /// Mean loss and its gradient (flat) at `theta`.
-    pub fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>), ModelError> {
+    pub fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>), WorkerError> {
         let params = self.params(theta)?;
         let n = self.len();
         let mut loss = 0.0;

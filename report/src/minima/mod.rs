@@ -113,7 +113,12 @@ pub fn minima(
         widths.push(tt.train.classes);
         let arch = Architecture::new(widths)
             .map_err(|e| ReportError::data(&out.join("sweep.yaml"), e.to_string()))?;
-        let model = |context: String| move |source| ReportError::Model { context, source };
+        let model = |context: String| {
+            move |source| ReportError::Model {
+                context,
+                source: Box::new(source),
+            }
+        };
         let train = Evaluator::new(&tt.train, &arch, opts.chunk)
             .map_err(model(format!("dataset `{dataset}` (training set)")))?;
         let test = Evaluator::new(&tt.test, &arch, opts.chunk)
@@ -175,7 +180,7 @@ pub fn minima(
                 },
                 false => ReportError::Eigen {
                     context: format!("{what}: λ1"),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
             let top = &eigen.pairs[0];

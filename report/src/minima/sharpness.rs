@@ -9,7 +9,7 @@
 //! never negative and is exactly 0 for ε = 0.
 
 use eigensweep_common::stop::StopFlag;
-use eigensweep_worker::mlp::ModelError;
+use eigensweep_worker::WorkerError;
 
 use super::loss::Evaluator;
 
@@ -34,7 +34,7 @@ pub fn epsilon_sharpness(
     iterations: usize,
     step: f64,
     stop: &StopFlag,
-) -> Result<Option<Sharpness>, ModelError> {
+) -> Result<Option<Sharpness>, WorkerError> {
     let radius: Vec<f64> = theta.iter().map(|t| epsilon * (t.abs() + 1.0)).collect();
     let mut y = vec![0.0; theta.len()];
     let mut point = theta.to_vec();

@@ -11,7 +11,7 @@ use std::fs;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::DataError;
+use crate::WorkerError;
 
 /// The temporary name a file is written under before it is renamed to `final_path`.
 ///
@@ -26,14 +26,15 @@ pub(crate) fn partial_path(final_path: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WorkerError> {
     let tmp = partial_path(path);
     let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(|e| DataError::io("creating", &tmp, e))?;
+        let mut f =
+            fs::File::create(&tmp).map_err(|e| WorkerError::data_io("creating", &tmp, e))?;
         f.write_all(bytes)
-            .map_err(|e| DataError::io("writing", &tmp, e))?;
+            .map_err(|e| WorkerError::data_io("writing", &tmp, e))?;
         f.sync_all()
-            .map_err(|e| DataError::io("syncing", &tmp, e))?;
+            .map_err(|e| WorkerError::data_io("syncing", &tmp, e))?;
         drop(f);
         rename_into_place(&tmp, path)
     })();
@@ -45,8 +46,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
 }
 
 /// Renames a finished temporary file to its final name.
-pub(crate) fn rename_into_place(tmp: &Path, path: &Path) -> Result<(), DataError> {
-    fs::rename(tmp, path).map_err(|e| DataError::io("renaming a temporary file to", path, e))
+pub(crate) fn rename_into_place(tmp: &Path, path: &Path) -> Result<(), WorkerError> {
+    fs::rename(tmp, path).map_err(|e| WorkerError::data_io("renaming a temporary file to", path, e))
 }
 
 /// A file being written under [`partial_path`] of its final name: removed when dropped unless
@@ -60,14 +61,14 @@ pub(crate) struct PartialFile {
 impl PartialFile {
     /// Creates (or truncates) the temporary file of `final_path`. This is the first write into
     /// the directory, done before anything is downloaded: a read-only cache fails here, at once.
-    pub(crate) fn create(final_path: &Path) -> Result<Self, DataError> {
+    pub(crate) fn create(final_path: &Path) -> Result<Self, WorkerError> {
         let path = partial_path(final_path);
         match fs::File::create(&path) {
             Ok(file) => Ok(Self {
                 path,
                 file: Some(file),
             }),
-            Err(e) => Err(DataError::io("creating", path, e)),
+            Err(e) => Err(WorkerError::data_io("creating", path, e)),
         }
     }
 
@@ -138,17 +139,25 @@ pub(crate) fn rejected_path(path: &Path) -> PathBuf {
 /// The old file is first linked (or, where the file system has no hard links, copied) to its
 /// new name, and only then replaced by the rename: at every moment `path` holds either the old
 /// file or the new one, complete, and an error at any step leaves `path` as it was.
-pub(crate) fn replace_keeping_old(new: PartialFile, path: &Path) -> Result<PathBuf, DataError> {
+pub(crate) fn replace_keeping_old(new: PartialFile, path: &Path) -> Result<PathBuf, WorkerError> {
     let aside = rejected_path(path);
     if fs::hard_link(path, &aside).is_err() {
         if let Err(e) = fs::copy(path, &aside) {
             let _ = fs::remove_file(&aside);
-            return Err(DataError::io("keeping the replaced file as", aside, e));
+            return Err(WorkerError::data_io(
+                "keeping the replaced file as",
+                aside,
+                e,
+            ));
         }
     }
     if let Err(e) = new.rename_to(path) {
         let _ = fs::remove_file(&aside);
-        return Err(DataError::io("renaming a temporary file to", path, e));
+        return Err(WorkerError::data_io(
+            "renaming a temporary file to",
+            path,
+            e,
+        ));
     }
     Ok(aside)
 }
@@ -229,7 +238,7 @@ mod tests {
         fs::create_dir(partial_path(&path)).unwrap();
         let err = PartialFile::create(&path).unwrap_err();
         assert!(
-            matches!(&err, DataError::Io { action: "creating", path: p, .. } if *p == partial_path(&path)),
+            matches!(&err, WorkerError::DataIo { action: "creating", path: p, .. } if *p == partial_path(&path)),
             "{err}"
         );
     }

@@ -28,14 +28,14 @@ use sha2::{Digest, Sha256};
 
 use super::idx::{read_images, read_labels};
 use super::locate::{locate_files, DatasetKind};
-use super::DataError;
+use crate::WorkerError;
 
 /// `sha256:` and the first 32 hex digits of SHA-256 over the four files of `dir` (training
 /// images, training labels, test images, test labels, in that order), each preceded by its
 /// length so that bytes cannot move between files unnoticed. The file names are not part of
 /// it: `train-images-idx3-ubyte.gz` and `train-images.idx3-ubyte.gz` with the same bytes are
 /// the same data. A gzip file and its unpacked copy are different files, and digests.
-pub fn data_digest(dir: &Path) -> Result<String, DataError> {
+pub fn data_digest(dir: &Path) -> Result<String, WorkerError> {
     let files = locate_files(dir)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
@@ -45,7 +45,7 @@ pub fn data_digest(dir: &Path) -> Result<String, DataError> {
         &files.test_images,
         &files.test_labels,
     ] {
-        let io = |source| DataError::Io {
+        let io = |source| WorkerError::DataIo {
             action: "reading",
             path: path.clone(),
             source,
@@ -81,12 +81,12 @@ pub struct ContentDigest {
 /// content digest. Read in chunks: memory stays small whatever the file's size.
 ///
 /// A gzip stream that is corrupt or cut short is an error (`decompressing (gzip) PATH: …`).
-pub fn content_digest(path: &Path) -> Result<ContentDigest, DataError> {
-    let file = std::fs::File::open(path).map_err(|e| DataError::io("reading", path, e))?;
+pub fn content_digest(path: &Path) -> Result<ContentDigest, WorkerError> {
+    let file = std::fs::File::open(path).map_err(|e| WorkerError::data_io("reading", path, e))?;
     let mut reader = BufReader::new(file);
     let gzip = reader
         .fill_buf()
-        .map_err(|e| DataError::io("reading", path, e))?
+        .map_err(|e| WorkerError::data_io("reading", path, e))?
         .starts_with(&[0x1f, 0x8b]);
     let (mut content, action): (Box<dyn Read>, _) = if gzip {
         // Multi-member, as the IDX reader: a concatenation of gzip members is one gzip file.
@@ -103,7 +103,7 @@ pub fn content_digest(path: &Path) -> Result<ContentDigest, DataError> {
     loop {
         let n = content
             .read(&mut buffer)
-            .map_err(|e| DataError::io(action, path, e))?;
+            .map_err(|e| WorkerError::data_io(action, path, e))?;
         if n == 0 {
             break;
         }
@@ -299,15 +299,15 @@ pub fn standard_files(kind: DatasetKind) -> [RemoteFile<'static>; 4] {
 }
 
 /// SHA-256 (lowercase hex) and size of a file, read in chunks so memory stays small.
-pub fn sha256_file(path: &Path) -> Result<(String, u64), DataError> {
-    let mut f = fs::File::open(path).map_err(|e| DataError::io("opening", path, e))?;
+pub fn sha256_file(path: &Path) -> Result<(String, u64), WorkerError> {
+    let mut f = fs::File::open(path).map_err(|e| WorkerError::data_io("opening", path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;
     loop {
         let n = f
             .read(&mut buf)
-            .map_err(|e| DataError::io("reading", path, e))?;
+            .map_err(|e| WorkerError::data_io("reading", path, e))?;
         if n == 0 {
             break;
         }
@@ -321,7 +321,7 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), DataError> {
 ///
 /// The error carries both digests and sizes so a user can tell a truncated download (smaller)
 /// from a different release of the file (same size, other digest).
-pub fn verify_file(path: &Path, expected: &RemoteFile<'_>) -> Result<(), DataError> {
+pub fn verify_file(path: &Path, expected: &RemoteFile<'_>) -> Result<(), WorkerError> {
     let (actual, size) = sha256_file(path)?;
     check_digest(path, &actual, size, expected)
 }
@@ -331,11 +331,11 @@ pub(crate) fn check_digest(
     actual: &str,
     size: u64,
     expected: &RemoteFile<'_>,
-) -> Result<(), DataError> {
+) -> Result<(), WorkerError> {
     if size == expected.size && actual.eq_ignore_ascii_case(expected.sha256) {
         return Ok(());
     }
-    Err(DataError::ChecksumMismatch {
+    Err(WorkerError::ChecksumMismatch {
         path: path.to_path_buf(),
         size,
         actual: actual.to_string(),
@@ -759,7 +759,7 @@ mod tests {
         let err = verify_file(&p, &wrong_size).unwrap_err();
         assert!(matches!(
             err,
-            DataError::ChecksumMismatch {
+            WorkerError::ChecksumMismatch {
                 size: 3,
                 expected_size: 4,
                 ..

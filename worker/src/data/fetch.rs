@@ -13,7 +13,7 @@
 //! the final name in one rename, the old file kept as `NAME.rejected`. Offline, the directory is
 //! left exactly as it was, and the error says which files could not be verified, why, and how
 //! to place them by hand; machines without internet access are common (clusters, sandboxes). A
-//! directory that cannot be written is [`DataError::CacheWrite`] (exit code 4, not a failed
+//! directory that cannot be written is [`WorkerError::CacheWrite`] (exit code 4, not a failed
 //! download's 5), found before anything is downloaded.
 
 use std::fs;
@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::atomic::{rejected_path, replace_keeping_old, PartialFile};
 use super::digest::{check_digest, content_digest, hex, judge, LocalFile, Verdict};
 use super::locate::DatasetKind;
-use super::DataError;
+use crate::WorkerError;
 
 // The standard files are described with their digests (`digest`); they are part of what
 // `fetch` offers, and `data` re-exports them from here.
@@ -93,20 +93,20 @@ struct FetchPlan<'a> {
 /// or their decompressed content are kept as they are and not downloaded, so `fetch` doubles
 /// as the "verify my hand-placed files" command. Each other file is downloaded to a temporary
 /// name (created before connecting, so a read-only directory fails at once with
-/// [`DataError::CacheWrite`]) and verified; only then does it take the final name, in one
+/// [`WorkerError::CacheWrite`]) and verified; only then does it take the final name, in one
 /// rename, the file it replaces kept as `NAME.rejected`. A FashionMNIST file judged
 /// well-formed whose decompressed content equals the download's is kept instead, untouched.
 /// `progress` receives one line per event (judged, downloading, percentage, verified) and a
 /// last line summing up how the files were verified.
 ///
-/// Stops at the first file that no mirror can provide, with [`DataError::FetchFailed`]: it
+/// Stops at the first file that no mirror can provide, with [`WorkerError::FetchFailed`]: it
 /// lists every file's state (the directory is left as it was) and how to place the files by
 /// hand (see [`manual_instructions`]).
 pub fn fetch(
     kind: DatasetKind,
     dest: &Path,
     progress: &mut dyn FnMut(&str),
-) -> Result<PathBuf, DataError> {
+) -> Result<PathBuf, WorkerError> {
     let files = standard_files(kind);
     let plan = FetchPlan {
         dataset: kind.name().to_string(),
@@ -288,9 +288,9 @@ fn files_state(plan: &FetchPlan<'_>, dest: &Path, entries: &[Entry<'_>]) -> Stri
     s
 }
 
-/// A write into the directory failed: [`DataError::CacheWrite`], saying what is left to do.
-fn cache_write(dest: &Path, error: DataError, entries: &[Entry<'_>]) -> DataError {
-    let DataError::Io {
+/// A write into the directory failed: [`WorkerError::CacheWrite`], saying what is left to do.
+fn cache_write(dest: &Path, error: WorkerError, entries: &[Entry<'_>]) -> WorkerError {
+    let WorkerError::DataIo {
         action,
         path,
         source,
@@ -328,7 +328,7 @@ fn cache_write(dest: &Path, error: DataError, entries: &[Entry<'_>]) -> DataErro
         ));
     }
     state.push('.');
-    DataError::CacheWrite {
+    WorkerError::CacheWrite {
         dir: dest.to_path_buf(),
         action,
         path,
@@ -341,7 +341,7 @@ fn fetch_plan(
     plan: &FetchPlan<'_>,
     dest: &Path,
     progress: &mut dyn FnMut(&str),
-) -> Result<PathBuf, DataError> {
+) -> Result<PathBuf, WorkerError> {
     let mut entries: Vec<Entry<'_>> = plan
         .files
         .iter()
@@ -356,7 +356,11 @@ fn fetch_plan(
     }
     if entries.iter().any(|e| !e.verified()) {
         fs::create_dir_all(dest).map_err(|e| {
-            cache_write(dest, DataError::io("creating directory", dest, e), &entries)
+            cache_write(
+                dest,
+                WorkerError::data_io("creating directory", dest, e),
+                &entries,
+            )
         })?;
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(plan.connect_timeout)
@@ -371,16 +375,17 @@ fn fetch_plan(
             let done = download_and_install(plan, dest, &agent, &entries[i], progress).map_err(
                 |failure| match failure {
                     Failure::Cache(e) => cache_write(dest, e, &entries),
-                    Failure::Mirrors(attempts) => DataError::FetchFailed {
+                    Failure::Mirrors(attempts) => WorkerError::FetchFailed {
                         dataset: plan.dataset.clone(),
                         file: entries[i].file.name.to_string(),
                         dir: dest.to_path_buf(),
-                        attempts,
+                        attempts: attempts.into(),
                         help: format!(
                             "{}\n\n{}",
                             files_state(plan, dest, &entries),
                             plan.instructions
-                        ),
+                        )
+                        .into(),
                     },
                 },
             )?;
@@ -395,8 +400,8 @@ fn fetch_plan(
 enum Failure {
     /// No mirror gave the standard file: one line per URL tried.
     Mirrors(String),
-    /// The directory could not be written (a [`DataError::Io`]).
-    Cache(DataError),
+    /// The directory could not be written (a [`WorkerError::DataIo`]).
+    Cache(WorkerError),
 }
 
 /// Downloads `entry`'s file to a temporary name beside its final one, then puts it in place
@@ -442,7 +447,7 @@ fn download_and_install(
     }
     let Some(local) = &entry.local.path else {
         tmp.rename_to(&final_path).map_err(|e| {
-            Failure::Cache(DataError::io(
+            Failure::Cache(WorkerError::data_io(
                 "renaming a temporary file to",
                 &final_path,
                 e,
@@ -474,7 +479,7 @@ fn download_and_install(
     // The loader read another name (a plain or dotted file): the standard name, now taken by
     // the verified download, comes first, and the old file is moved out of the loader's way.
     tmp.rename_to(&final_path).map_err(|e| {
-        Failure::Cache(DataError::io(
+        Failure::Cache(WorkerError::data_io(
             "renaming a temporary file to",
             &final_path,
             e,
@@ -511,7 +516,7 @@ enum DownloadError {
     /// The mirror (connection, status, content): try the next one.
     Mirror(String),
     /// The temporary file could not be written: no mirror will help.
-    Write(DataError),
+    Write(WorkerError),
 }
 
 /// Downloads one URL into `tmp`, verifying size and SHA-256 against `file`.
@@ -529,7 +534,7 @@ fn download(
         .map_err(|e| DownloadError::Mirror(describe_ureq_error(&e)))?;
     let mut reader = response.into_reader();
     let tmp_path = tmp.path().to_path_buf();
-    let write_error = |e| DownloadError::Write(DataError::io("writing", &tmp_path, e));
+    let write_error = |e| DownloadError::Write(WorkerError::data_io("writing", &tmp_path, e));
     let out = tmp.restart().map_err(write_error)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -723,7 +728,7 @@ mod tests {
         let before = snapshot(dir.path());
         let dead = dead_url();
         let err = fetch_plan(&plan(&files, &[dead.as_str()]), dir.path(), &mut |_| {}).unwrap_err();
-        assert!(matches!(err, DataError::FetchFailed { .. }), "{err}");
+        assert!(matches!(err, WorkerError::FetchFailed { .. }), "{err}");
         assert_eq!(snapshot(dir.path()), before, "nothing may change");
         let msg = err.to_string();
         for says in [
@@ -857,7 +862,7 @@ mod tests {
         let base = serve(published, 1);
         let err =
             fetch_plan(&plan(&[file], &[base.as_str()]), dir.path(), &mut |_| {}).unwrap_err();
-        assert!(matches!(err, DataError::CacheWrite { .. }), "{err}");
+        assert!(matches!(err, WorkerError::CacheWrite { .. }), "{err}");
         let msg = err.to_string();
         for says in [
             "cannot write into the data directory",
@@ -878,7 +883,7 @@ mod tests {
         let base = serve(b"the WRONG content".to_vec(), 1);
         let err = fetch_plan(&plan(&files, &[base.as_str()]), dir.path(), &mut |_| {}).unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, DataError::FetchFailed { .. }));
+        assert!(matches!(err, WorkerError::FetchFailed { .. }));
         assert!(
             msg.contains("rejected the download") && msg.contains("SHA-256"),
             "{msg}"
@@ -938,7 +943,7 @@ mod tests {
             }
             Err(e) => {
                 eprintln!("{e}");
-                assert!(matches!(e, DataError::FetchFailed { .. }));
+                assert!(matches!(e, WorkerError::FetchFailed { .. }));
                 assert!(
                     t0.elapsed() < Duration::from_secs(60),
                     "took {:?}",

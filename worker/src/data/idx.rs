@@ -31,7 +31,8 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use super::atomic::write_atomic;
-use super::{DataError, Dataset};
+use super::Dataset;
+use crate::WorkerError;
 
 /// Magic number of an IDX file of unsigned-byte images with 3 dimensions.
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -46,8 +47,8 @@ const LABELS_HEADER: usize = 8;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Reads a file's content, decompressing it if it starts with the gzip magic bytes.
-fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = fs::read(path).map_err(|e| DataError::io("reading", path, e))?;
+fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, WorkerError> {
+    let raw = fs::read(path).map_err(|e| WorkerError::data_io("reading", path, e))?;
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
@@ -55,30 +56,30 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
     // MultiGzDecoder: a concatenation of gzip members is still one valid gzip file.
     MultiGzDecoder::new(raw.as_slice())
         .read_to_end(&mut out)
-        .map_err(|e| DataError::io("decompressing (gzip)", path, e))?;
+        .map_err(|e| WorkerError::data_io("decompressing (gzip)", path, e))?;
     Ok(out)
 }
 
 /// The first `n` bytes of a file's content (fewer if it is shorter), decompressing only as
 /// much of a gzip file as that takes.
-fn read_prefix(path: &Path, n: usize) -> Result<Vec<u8>, DataError> {
-    let file = File::open(path).map_err(|e| DataError::io("reading", path, e))?;
+fn read_prefix(path: &Path, n: usize) -> Result<Vec<u8>, WorkerError> {
+    let file = File::open(path).map_err(|e| WorkerError::data_io("reading", path, e))?;
     let mut reader = BufReader::new(file);
     let gzip = reader
         .fill_buf()
-        .map_err(|e| DataError::io("reading", path, e))?
+        .map_err(|e| WorkerError::data_io("reading", path, e))?
         .starts_with(&GZIP_MAGIC);
     let mut out = Vec::with_capacity(n);
     let read = if gzip {
         MultiGzDecoder::new(reader)
             .take(n as u64)
             .read_to_end(&mut out)
-            .map_err(|e| DataError::io("decompressing (gzip)", path, e))
+            .map_err(|e| WorkerError::data_io("decompressing (gzip)", path, e))
     } else {
         reader
             .take(n as u64)
             .read_to_end(&mut out)
-            .map_err(|e| DataError::io("reading", path, e))
+            .map_err(|e| WorkerError::data_io("reading", path, e))
     };
     read.map(|_| out)
 }
@@ -96,11 +97,11 @@ fn check_header(
     magic: u32,
     header_len: usize,
     what: &'static str,
-) -> Result<(), DataError> {
+) -> Result<(), WorkerError> {
     // Check the magic first when there is one, so that a wrong kind of file is reported as
     // such even when it is also too short.
     if bytes.len() >= 4 && be_u32(bytes, 0) != magic {
-        return Err(DataError::BadMagic {
+        return Err(WorkerError::BadMagic {
             path: path.to_path_buf(),
             found: be_u32(bytes, 0),
             expected: magic,
@@ -108,7 +109,7 @@ fn check_header(
         });
     }
     if bytes.len() < header_len {
-        return Err(DataError::TruncatedHeader {
+        return Err(WorkerError::TruncatedHeader {
             path: path.to_path_buf(),
             len: bytes.len(),
             header_len,
@@ -125,10 +126,10 @@ fn check_payload(
     header_len: usize,
     expected: usize,
     described: impl FnOnce() -> String,
-) -> Result<(), DataError> {
+) -> Result<(), WorkerError> {
     let found = bytes.len() - header_len;
     if found < expected {
-        return Err(DataError::Truncated {
+        return Err(WorkerError::Truncated {
             path: path.to_path_buf(),
             described: described(),
             expected,
@@ -137,7 +138,7 @@ fn check_payload(
         });
     }
     if found > expected {
-        return Err(DataError::TrailingBytes {
+        return Err(WorkerError::TrailingBytes {
             path: path.to_path_buf(),
             described: described(),
             expected,
@@ -177,7 +178,7 @@ fn idx_type_name(code: u8) -> Option<&'static str> {
 /// (`count × rows × cols × channels`) or any other number of dimensions, and other element
 /// types. Bytes that are not an IDX magic at all (a label file, something else) are left to
 /// [`check_header`]'s plain magic-number message.
-fn check_images_layout(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+fn check_images_layout(path: &Path, bytes: &[u8]) -> Result<(), WorkerError> {
     if bytes.len() < 4 || bytes[0..2] != [0, 0] || be_u32(bytes, 0) == IMAGES_MAGIC {
         return Ok(());
     }
@@ -215,20 +216,20 @@ fn check_images_layout(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
              0x00000803)"
         )
     };
-    Err(DataError::BadHeader {
+    Err(WorkerError::BadHeader {
         path: path.to_path_buf(),
         detail,
     })
 }
 
 /// Parses the header at the start of `bytes` (the whole file, or its first bytes).
-fn parse_images_header(path: &Path, bytes: &[u8]) -> Result<ImagesHeader, DataError> {
+fn parse_images_header(path: &Path, bytes: &[u8]) -> Result<ImagesHeader, WorkerError> {
     check_images_layout(path, bytes)?;
     check_header(path, bytes, IMAGES_MAGIC, IMAGES_HEADER, "idx3 images")?;
     let as_usize = |at| usize::try_from(be_u32(bytes, at)).unwrap_or(usize::MAX);
     let (count, rows, cols) = (as_usize(4), as_usize(8), as_usize(12));
     if rows == 0 || cols == 0 {
-        return Err(DataError::BadHeader {
+        return Err(WorkerError::BadHeader {
             path: path.to_path_buf(),
             detail: format!("images of {rows}×{cols} pixels"),
         });
@@ -236,7 +237,7 @@ fn parse_images_header(path: &Path, bytes: &[u8]) -> Result<ImagesHeader, DataEr
     // rows·cols first: it becomes the dataset's `dim`, so it must fit even when count is 0.
     rows.checked_mul(cols)
         .and_then(|x| x.checked_mul(count))
-        .ok_or_else(|| DataError::BadHeader {
+        .ok_or_else(|| WorkerError::BadHeader {
             path: path.to_path_buf(),
             detail: format!("{count} images of {rows}×{cols} is too many bytes to address"),
         })?;
@@ -246,7 +247,7 @@ fn parse_images_header(path: &Path, bytes: &[u8]) -> Result<ImagesHeader, DataEr
 /// Reads only the header of an `idx3-ubyte` image file (plain or gzip): the number of images
 /// and their rows and columns, without reading (or decompressing) the pixels. Errors as
 /// [`read_images`]' for the header; the pixel bytes are not checked.
-pub fn read_images_header(path: &Path) -> Result<ImagesHeader, DataError> {
+pub fn read_images_header(path: &Path) -> Result<ImagesHeader, WorkerError> {
     parse_images_header(path, &read_prefix(path, HEADER_PREFIX)?)
 }
 
@@ -255,7 +256,7 @@ pub fn read_images_header(path: &Path) -> Result<ImagesHeader, DataError> {
 /// The file may be plain or gzip. Errors name the file: wrong magic (with what the file is
 /// instead when it is another IDX layout, e.g. colour images), header too short, zero or
 /// overflowing dimensions, and data that is shorter or longer than the header says.
-pub fn read_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), DataError> {
+pub fn read_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), WorkerError> {
     let bytes = read_maybe_gz(path)?;
     let ImagesHeader { count, rows, cols } = parse_images_header(path, &bytes)?;
     check_payload(path, &bytes, IMAGES_HEADER, rows * cols * count, || {
@@ -268,7 +269,7 @@ pub fn read_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), DataEr
 
 /// Reads an `idx1-ubyte` label file (plain or gzip). Any byte is a label; whether the labels
 /// make sense as classes is [`Classes`](super::shape::Classes)' question.
-pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
+pub fn read_labels(path: &Path) -> Result<Vec<u8>, WorkerError> {
     let bytes = read_maybe_gz(path)?;
     check_header(path, &bytes, LABELS_MAGIC, LABELS_HEADER, "idx1 labels")?;
     let count = usize::try_from(be_u32(&bytes, 4)).unwrap_or(usize::MAX);
@@ -283,11 +284,11 @@ pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
 ///
 /// The two files must hold the same number of samples; a mismatch (typically train images
 /// paired with test labels) is an error naming both files, and so is a label `≥ classes`.
-pub fn load_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Dataset, DataError> {
+pub fn load_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Dataset, WorkerError> {
     let (count, rows, cols, pixels) = read_images(images)?;
     let label_vec = read_labels(labels)?;
     if label_vec.len() != count {
-        return Err(DataError::CountMismatch {
+        return Err(WorkerError::CountMismatch {
             images: images.to_path_buf(),
             n_images: count,
             labels: labels.to_path_buf(),
@@ -299,7 +300,7 @@ pub fn load_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Dat
         .enumerate()
         .find(|(_, &l)| usize::from(l) >= classes)
     {
-        return Err(DataError::LabelOutOfRange {
+        return Err(WorkerError::LabelOutOfRange {
             path: labels.to_path_buf(),
             label,
             index,
@@ -317,18 +318,18 @@ pub fn load_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Dat
     })
 }
 
-fn to_u32(value: usize, what: &str) -> Result<u32, DataError> {
+fn to_u32(value: usize, what: &str) -> Result<u32, WorkerError> {
     u32::try_from(value).map_err(|_| {
-        DataError::InvalidDataset(format!("{what} {value} does not fit an IDX header"))
+        WorkerError::InvalidDataset(format!("{what} {value} does not fit an IDX header"))
     })
 }
 
-fn gzip_bytes(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
+fn gzip_bytes(bytes: &[u8], path: &Path) -> Result<Vec<u8>, WorkerError> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::default());
     enc.write_all(bytes)
-        .map_err(|e| DataError::io("compressing (gzip) for", path, e))?;
+        .map_err(|e| WorkerError::data_io("compressing (gzip) for", path, e))?;
     enc.finish()
-        .map_err(|e| DataError::io("compressing (gzip) for", path, e))
+        .map_err(|e| WorkerError::data_io("compressing (gzip) for", path, e))
 }
 
 /// Writes images as an `idx3-ubyte` file (gzip-compressed if `gzip`), atomically.
@@ -342,12 +343,12 @@ pub fn write_idx_images(
     cols: usize,
     pixels: &[u8],
     gzip: bool,
-) -> Result<(), DataError> {
+) -> Result<(), WorkerError> {
     let per = rows.checked_mul(cols).filter(|&p| p > 0).ok_or_else(|| {
-        DataError::InvalidDataset(format!("cannot write images of {rows}×{cols} pixels"))
+        WorkerError::InvalidDataset(format!("cannot write images of {rows}×{cols} pixels"))
     })?;
     if !pixels.len().is_multiple_of(per) {
-        return Err(DataError::InvalidDataset(format!(
+        return Err(WorkerError::InvalidDataset(format!(
             "{} pixel bytes are not a whole number of {rows}×{cols} images",
             pixels.len()
         )));
@@ -373,7 +374,7 @@ pub fn write_idx_images(
 /// Writes labels as an `idx1-ubyte` file (gzip-compressed if `gzip`), atomically.
 ///
 /// Labels are written as given (no range check), so tests can make invalid files too.
-pub fn write_idx_labels(path: &Path, labels: &[u8], gzip: bool) -> Result<(), DataError> {
+pub fn write_idx_labels(path: &Path, labels: &[u8], gzip: bool) -> Result<(), WorkerError> {
     let mut bytes = Vec::with_capacity(LABELS_HEADER + labels.len());
     bytes.extend_from_slice(&LABELS_MAGIC.to_be_bytes());
     bytes.extend_from_slice(&to_u32(labels.len(), "count")?.to_be_bytes());
@@ -466,7 +467,7 @@ mod tests {
         let err = read_images(&lp).unwrap_err();
         assert!(matches!(
             err,
-            DataError::BadMagic {
+            WorkerError::BadMagic {
                 found: 0x801,
                 expected: 0x803,
                 ..
@@ -497,7 +498,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                DataError::TruncatedHeader {
+                WorkerError::TruncatedHeader {
                     len: 3,
                     header_len: 16,
                     ..
@@ -515,7 +516,7 @@ mod tests {
         let err = read_images(&p).unwrap_err();
         assert!(matches!(
             err,
-            DataError::Truncated {
+            WorkerError::Truncated {
                 expected: 47_040_000,
                 found: 1000,
                 ..
@@ -534,7 +535,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                DataError::Truncated {
+                WorkerError::Truncated {
                     expected: 5,
                     found: 2,
                     ..
@@ -562,7 +563,7 @@ mod tests {
         let err = read_images(&p).unwrap_err();
         assert!(matches!(
             err,
-            DataError::TrailingBytes {
+            WorkerError::TrailingBytes {
                 expected: 8,
                 found: 9,
                 extra: 1,
@@ -581,7 +582,7 @@ mod tests {
         fs::write(&lp, gzip_bytes(&raw, &lp).unwrap()).unwrap();
         let err = read_labels(&lp).unwrap_err();
         assert!(
-            matches!(err, DataError::TrailingBytes { extra: 7, .. }),
+            matches!(err, WorkerError::TrailingBytes { extra: 7, .. }),
             "{err}"
         );
     }
@@ -590,14 +591,17 @@ mod tests {
     fn zero_or_huge_dimensions_are_bad_headers() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "zero", &raw_images(0, 0, 28, &[]));
-        assert!(matches!(read_images(&p), Err(DataError::BadHeader { .. })));
+        assert!(matches!(
+            read_images(&p),
+            Err(WorkerError::BadHeader { .. })
+        ));
         let p = write(
             dir.path(),
             "huge",
             &raw_images(u32::MAX, u32::MAX, u32::MAX, &[]),
         );
         let err = read_images(&p).unwrap_err();
-        assert!(matches!(err, DataError::BadHeader { .. }), "{err}");
+        assert!(matches!(err, WorkerError::BadHeader { .. }), "{err}");
     }
 
     #[test]
@@ -610,7 +614,7 @@ mod tests {
         let err = load_idx_pair(&ip, &lp, 10).unwrap_err();
         assert!(matches!(
             err,
-            DataError::CountMismatch {
+            WorkerError::CountMismatch {
                 n_images: 3,
                 n_labels: 2,
                 ..
@@ -637,7 +641,7 @@ mod tests {
         let err = load_idx_pair(&ip, &lp, 10).unwrap_err();
         assert!(matches!(
             err,
-            DataError::LabelOutOfRange {
+            WorkerError::LabelOutOfRange {
                 label: 12,
                 index: 5,
                 classes: 10,
@@ -666,7 +670,7 @@ mod tests {
         let short = write(dir.path(), "tiny", &IMAGES_MAGIC.to_be_bytes());
         assert!(matches!(
             read_images_header(&short),
-            Err(DataError::TruncatedHeader { len: 4, .. })
+            Err(WorkerError::TruncatedHeader { len: 4, .. })
         ));
     }
 
@@ -716,7 +720,7 @@ mod tests {
     #[test]
     fn missing_file_names_the_path() {
         let err = read_labels(Path::new("/nonexistent/eigensweep/labels")).unwrap_err();
-        assert!(matches!(err, DataError::Io { .. }));
+        assert!(matches!(err, WorkerError::DataIo { .. }));
         assert!(
             err.to_string().contains("/nonexistent/eigensweep/labels"),
             "{err}"

@@ -7,12 +7,13 @@ use std::path::Path;
 use super::idx::load_idx_pair;
 use super::locate::{cached_dataset_dir, DatasetKind};
 use super::shape::read_dir_shape;
-use super::{DataError, TrainTest};
+use super::TrainTest;
+use crate::WorkerError;
 
 /// Loads a dataset from the cache ([`cached_dataset_dir`]): [`load_dir`] whose advice, when
 /// the folder or some of its files are missing, names this dataset's `data fetch` command and
 /// the cache (the one place that advice is written, so no caller adds it again).
-pub fn load_cached(kind: DatasetKind) -> Result<TrainTest, DataError> {
+pub fn load_cached(kind: DatasetKind) -> Result<TrainTest, WorkerError> {
     let dir = cached_dataset_dir(kind)?;
     let advice = || {
         format!(
@@ -22,11 +23,11 @@ pub fn load_cached(kind: DatasetKind) -> Result<TrainTest, DataError> {
         )
     };
     load_dir(&dir).map_err(|e| match e {
-        DataError::NotADirectory { path, .. } => DataError::NotADirectory {
+        WorkerError::NotADirectory { path, .. } => WorkerError::NotADirectory {
             path,
             hint: advice(),
         },
-        DataError::MissingFiles { dir, missing, .. } => DataError::MissingFiles {
+        WorkerError::MissingFiles { dir, missing, .. } => WorkerError::MissingFiles {
             dir,
             missing,
             hint: advice(),
@@ -39,7 +40,7 @@ pub fn load_cached(kind: DatasetKind) -> Result<TrainTest, DataError> {
 /// [`locate_files`](super::locate::locate_files)), with the classes of its training labels
 /// (see [`read_dir_shape`], which checks everything it checks first, before any image is
 /// decoded).
-pub fn load_dir(dir: &Path) -> Result<TrainTest, DataError> {
+pub fn load_dir(dir: &Path) -> Result<TrainTest, WorkerError> {
     let shape = read_dir_shape(dir)?;
     let files = &shape.files;
     let classes = shape.classes.count;
@@ -48,7 +49,7 @@ pub fn load_dir(dir: &Path) -> Result<TrainTest, DataError> {
     // The headers were read a moment ago; files replaced since are not half-trusted.
     for (d, path) in [(&train, &files.train_images), (&test, &files.test_images)] {
         if d.dim != shape.inputs() {
-            return Err(DataError::BadHeader {
+            return Err(WorkerError::BadHeader {
                 path: path.clone(),
                 detail: format!(
                     "images of {} pixels, but {} pixels a moment ago: the file changed while \
@@ -132,7 +133,7 @@ mod tests {
         write_idx_labels(&dir.path().join("t10k-labels-idx1-ubyte"), &[1], false).unwrap();
         let err = load_dir(dir.path()).unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(&err, DataError::MissingFiles { missing, .. } if missing.len() == 2));
+        assert!(matches!(&err, WorkerError::MissingFiles { missing, .. } if missing.len() == 2));
         assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
         assert!(msg.contains("training images (looked for train-images-idx3-ubyte.gz, train-images-idx3-ubyte, train-images.idx3-ubyte.gz, train-images.idx3-ubyte)"), "{msg}");
         assert!(
@@ -142,7 +143,7 @@ mod tests {
         assert!(!msg.contains("training labels"), "{msg}");
 
         let err = load_dir(&dir.path().join("nope")).unwrap_err();
-        assert!(matches!(err, DataError::NotADirectory { .. }));
+        assert!(matches!(err, WorkerError::NotADirectory { .. }));
         assert!(err.to_string().contains("nope"), "{err}");
     }
 

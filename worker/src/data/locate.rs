@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::DataError;
+use crate::WorkerError;
 
 /// The datasets of the study (METHOD.md): MNIST digits and FashionMNIST clothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,7 +45,7 @@ impl fmt::Display for DatasetKind {
 }
 
 impl FromStr for DatasetKind {
-    type Err = DataError;
+    type Err = WorkerError;
 
     /// Case-insensitive; `-` and `_` both accepted in `fashion-mnist` because Python tools
     /// (torchvision, tfds) spell it with an underscore and users copy names from them.
@@ -53,7 +53,7 @@ impl FromStr for DatasetKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "mnist" => Ok(DatasetKind::Mnist),
             "fashion-mnist" | "fashion_mnist" => Ok(DatasetKind::FashionMnist),
-            _ => Err(DataError::UnknownDataset {
+            _ => Err(WorkerError::UnknownDataset {
                 name: s.to_string(),
                 valid: VALID_DATASET_NAMES.to_string(),
             }),
@@ -96,9 +96,9 @@ fn candidates(stem: &str, idx: &str) -> [String; 4] {
 ///
 /// When files are missing, the error lists every missing role with all the names looked for,
 /// so that a user who renamed or unpacked files differently sees what to rename them to.
-pub fn locate_files(dir: &Path) -> Result<IdxFiles, DataError> {
+pub fn locate_files(dir: &Path) -> Result<IdxFiles, WorkerError> {
     if !dir.is_dir() {
-        return Err(DataError::NotADirectory {
+        return Err(WorkerError::NotADirectory {
             path: dir.to_path_buf(),
             hint: fetch_hint(),
         });
@@ -121,7 +121,7 @@ pub fn locate_files(dir: &Path) -> Result<IdxFiles, DataError> {
                 test_labels,
             })
         }
-        _ => Err(DataError::MissingFiles {
+        _ => Err(WorkerError::MissingFiles {
             dir: dir.to_path_buf(),
             missing,
             hint: fetch_hint(),
@@ -140,13 +140,13 @@ fn fetch_hint() -> String {
 /// `$EIGENSWEEP_DATA` if set and non-empty (so clusters can point every node at shared
 /// storage), else `$XDG_CACHE_HOME/eigensweep` (XDG base-directory spec; a relative value
 /// is ignored as the spec requires), else `$HOME/.cache/eigensweep`.
-pub fn cache_dir() -> Result<PathBuf, DataError> {
+pub fn cache_dir() -> Result<PathBuf, WorkerError> {
     cache_dir_from(|name| std::env::var_os(name))
 }
 
 /// [`cache_dir`] with the environment passed in, so it can be tested without mutating the
 /// process environment (which is shared by all test threads).
-fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, DataError> {
+fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, WorkerError> {
     let non_empty = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(dir) = non_empty("EIGENSWEEP_DATA") {
         return Ok(dir);
@@ -157,11 +157,11 @@ fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, Dat
     if let Some(home) = non_empty("HOME") {
         return Ok(home.join(".cache").join("eigensweep"));
     }
-    Err(DataError::NoCacheDir)
+    Err(WorkerError::NoCacheDir)
 }
 
 /// The cache directory of one dataset: `cache_dir()/mnist` or `cache_dir()/fashion-mnist`.
-pub fn cached_dataset_dir(kind: DatasetKind) -> Result<PathBuf, DataError> {
+pub fn cached_dataset_dir(kind: DatasetKind) -> Result<PathBuf, WorkerError> {
     Ok(cache_dir()?.join(kind.name()))
 }
 
@@ -240,7 +240,7 @@ mod tests {
         );
         assert!(matches!(
             cache_dir_from(env(&[])),
-            Err(DataError::NoCacheDir)
+            Err(WorkerError::NoCacheDir)
         ));
     }
 

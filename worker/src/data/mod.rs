@@ -20,11 +20,10 @@
 //! - [`fetch`](mod@fetch) downloads the standard files into the cache and verifies their
 //!   SHA-256 digests; offline it explains how to place them by hand.
 //!
-//! All fallible functions return [`DataError`], whose messages name the file concerned.
+//! All fallible functions return [`WorkerError`], whose messages name the file concerned.
 
 mod atomic;
 pub mod digest;
-pub mod error;
 pub mod fetch;
 pub mod idx;
 pub mod load;
@@ -33,7 +32,6 @@ pub mod shape;
 pub mod synthetic;
 
 pub use digest::data_digest;
-pub use error::DataError;
 pub use fetch::{fetch, manual_instructions, standard_files, verify_file, RemoteFile};
 pub use idx::{
     load_idx_pair, read_images, read_images_header, read_labels, write_idx_images,
@@ -45,6 +43,8 @@ pub use locate::{
 };
 pub use shape::{read_dir_shape, Classes, DirShape};
 pub use synthetic::synthetic;
+
+use crate::WorkerError;
 
 /// Images as f32 rows of `dim` pixels (row-major, len*dim values) and labels < classes.
 ///
@@ -84,18 +84,18 @@ impl Dataset {
         labels: Vec<u8>,
         dim: usize,
         classes: usize,
-    ) -> Result<Dataset, DataError> {
+    ) -> Result<Dataset, WorkerError> {
         let len = labels.len();
         if dim == 0 {
-            return Err(DataError::InvalidDataset("dim must be at least 1".into()));
+            return Err(WorkerError::InvalidDataset("dim must be at least 1".into()));
         }
         if classes == 0 || classes > usize::from(u8::MAX) + 1 {
-            return Err(DataError::InvalidDataset(format!(
+            return Err(WorkerError::InvalidDataset(format!(
                 "classes must be in 1..=256, got {classes}"
             )));
         }
         if len.checked_mul(dim) != Some(images.len()) {
-            return Err(DataError::InvalidDataset(format!(
+            return Err(WorkerError::InvalidDataset(format!(
                 "{} pixel values do not make {len} samples of {dim}",
                 images.len()
             )));
@@ -105,7 +105,7 @@ impl Dataset {
             .enumerate()
             .find(|(_, &l)| usize::from(l) >= classes)
         {
-            return Err(DataError::InvalidDataset(format!(
+            return Err(WorkerError::InvalidDataset(format!(
                 "label {label} at index {index} is not < {classes}"
             )));
         }
@@ -128,15 +128,15 @@ impl Dataset {
     ///
     /// "First" rather than random so that the subset is the same for every seed and every
     /// reader of the same files. `n == 0` is an error because an empty dataset has no loss.
-    pub fn subset(&self, n: usize) -> Result<Dataset, DataError> {
+    pub fn subset(&self, n: usize) -> Result<Dataset, WorkerError> {
         self.check_subset(n)?;
         self.gather(0..n)
     }
 
     /// Refuses a subset of `n` samples that cannot be taken: `n == 0` or more than there are.
-    fn check_subset(&self, n: usize) -> Result<(), DataError> {
+    fn check_subset(&self, n: usize) -> Result<(), WorkerError> {
         if n == 0 || n > self.len {
-            return Err(DataError::BadSubset {
+            return Err(WorkerError::BadSubset {
                 requested: n,
                 len: self.len,
             });
@@ -145,14 +145,17 @@ impl Dataset {
     }
 
     /// The samples at `indices`, in that order.
-    fn gather(&self, indices: impl ExactSizeIterator<Item = usize>) -> Result<Dataset, DataError> {
+    fn gather(
+        &self,
+        indices: impl ExactSizeIterator<Item = usize>,
+    ) -> Result<Dataset, WorkerError> {
         let n = indices.len();
         let mut images = Vec::with_capacity(n * self.dim);
         let mut labels = Vec::with_capacity(n);
         for i in indices {
             // `get` rather than indexing: the fields are public, so they may disagree.
             let (Some(image), Some(&label)) = (self.image(i), self.labels.get(i)) else {
-                return Err(DataError::InvalidDataset(format!(
+                return Err(WorkerError::InvalidDataset(format!(
                     "len {} and dim {} do not match {} pixel values and {} labels",
                     self.len,
                     self.dim,
@@ -182,8 +185,8 @@ impl Dataset {
     /// rejection step (no library sampler whose algorithm could change between versions), so
     /// the selection is the same on every machine and every eigensweep release.
     ///
-    /// Errors: [`DataError::BadSubset`] for `n == 0` or `n > len`.
-    pub fn sample(&self, n: usize, seed: u64, stream: u64) -> Result<Dataset, DataError> {
+    /// Errors: [`WorkerError::BadSubset`] for `n == 0` or `n > len`.
+    pub fn sample(&self, n: usize, seed: u64, stream: u64) -> Result<Dataset, WorkerError> {
         self.check_subset(n)?;
         let mut rng = crate::rng::stream_rng(seed, crate::rng::Stream::Subset, stream);
         let mut order: Vec<usize> = (0..self.len).collect();
@@ -200,11 +203,11 @@ impl Dataset {
     ///
     /// Rejects a std that is not finite and positive (and a non-finite mean) before touching
     /// any value, so a bad option never leaves half-normalised data behind.
-    pub fn normalize(&mut self, mean: f32, std: f32) -> Result<(), DataError> {
+    pub fn normalize(&mut self, mean: f32, std: f32) -> Result<(), WorkerError> {
         // The sweep's validation applies the same rule (`positive_f32`): a subnormal std would
         // turn pixels into infinities.
         if !mean.is_finite() || !std.is_finite() || !std.is_normal() || std <= 0.0 {
-            return Err(DataError::BadNormalization { mean, std });
+            return Err(WorkerError::BadNormalization { mean, std });
         }
         for x in &mut self.images {
             *x = (*x - mean) / std;
@@ -270,7 +273,7 @@ mod tests {
     fn new_checks_shapes_and_labels() {
         assert!(matches!(
             Dataset::new(vec![0.0; 5], vec![0, 1], 3, 10),
-            Err(DataError::InvalidDataset(_))
+            Err(WorkerError::InvalidDataset(_))
         ));
         let err = Dataset::new(vec![0.0; 4], vec![0, 3], 2, 3).unwrap_err();
         assert!(
@@ -295,7 +298,7 @@ mod tests {
         assert_eq!(d.subset(3).unwrap(), d);
         assert!(matches!(
             d.subset(0),
-            Err(DataError::BadSubset {
+            Err(WorkerError::BadSubset {
                 requested: 0,
                 len: 3
             })
@@ -303,7 +306,7 @@ mod tests {
         let err = d.subset(4).unwrap_err();
         assert!(matches!(
             err,
-            DataError::BadSubset {
+            WorkerError::BadSubset {
                 requested: 4,
                 len: 3
             }
@@ -312,7 +315,7 @@ mod tests {
         // Public fields that disagree give an error, not a panic.
         let mut bad = d.clone();
         bad.len = 5;
-        assert!(matches!(bad.subset(4), Err(DataError::InvalidDataset(_))));
+        assert!(matches!(bad.subset(4), Err(WorkerError::InvalidDataset(_))));
     }
 
     #[test]
@@ -349,11 +352,11 @@ mod tests {
         assert_eq!(d.sample(100, 3, 0).unwrap(), d);
         assert!(matches!(
             d.sample(0, 0, 0),
-            Err(DataError::BadSubset { requested: 0, .. })
+            Err(WorkerError::BadSubset { requested: 0, .. })
         ));
         assert!(matches!(
             d.sample(101, 0, 0),
-            Err(DataError::BadSubset { requested: 101, .. })
+            Err(WorkerError::BadSubset { requested: 101, .. })
         ));
         // Uniform: over many seeds every index is chosen about n/len of the time.
         let mut hits = [0u32; 100];
@@ -387,7 +390,7 @@ mod tests {
         ] {
             assert!(matches!(
                 d.normalize(m, s),
-                Err(DataError::BadNormalization { .. })
+                Err(WorkerError::BadNormalization { .. })
             ));
         }
         assert_eq!(

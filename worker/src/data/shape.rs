@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 use super::idx::{read_images_header, read_labels, ImagesHeader};
 use super::locate::{locate_files, IdxFiles};
-use super::DataError;
+use crate::WorkerError;
 
 /// The classes the training labels define: label values `0..count`, `count` = largest + 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,20 +56,20 @@ pub struct Classes {
 impl Classes {
     /// The classes of a training set with these labels (read from `path`, named in errors):
     /// refused when there are no labels or only one distinct value.
-    pub fn of_training_labels(path: &Path, labels: &[u8]) -> Result<Classes, DataError> {
+    pub fn of_training_labels(path: &Path, labels: &[u8]) -> Result<Classes, WorkerError> {
         let mut seen = [false; 256];
         for &l in labels {
             seen[usize::from(l)] = true;
         }
         let present: Vec<u8> = (0..=u8::MAX).filter(|&l| seen[usize::from(l)]).collect();
         let (Some(&smallest), Some(&largest)) = (present.first(), present.last()) else {
-            return Err(DataError::NoSamples {
+            return Err(WorkerError::NoSamples {
                 path: path.to_path_buf(),
                 why: "a training set needs samples of at least 2 classes",
             });
         };
         if present.len() < 2 {
-            return Err(DataError::SingleClass {
+            return Err(WorkerError::SingleClass {
                 path: path.to_path_buf(),
                 label: smallest,
                 count: labels.len(),
@@ -91,9 +91,9 @@ impl Classes {
         path: &Path,
         labels: &[u8],
         train_labels: &Path,
-    ) -> Result<(), DataError> {
+    ) -> Result<(), WorkerError> {
         if labels.is_empty() {
-            return Err(DataError::NoSamples {
+            return Err(WorkerError::NoSamples {
                 path: path.to_path_buf(),
                 why: "test loss and accuracy need at least one test sample",
             });
@@ -103,7 +103,7 @@ impl Classes {
             .enumerate()
             .find(|(_, &l)| usize::from(l) >= self.count)
         {
-            Some((index, &label)) => Err(DataError::UnknownTestClass {
+            Some((index, &label)) => Err(WorkerError::UnknownTestClass {
                 path: path.to_path_buf(),
                 label,
                 index,
@@ -167,13 +167,13 @@ impl DirShape {
 /// Reads the shape of the dataset in `dir` (see [`locate_files`]) from the image headers and
 /// the labels, checking everything that would make it unusable (module docs). Cheap: the
 /// images are not read past their headers, gzip or not; only the labels are read whole.
-pub fn read_dir_shape(dir: &Path) -> Result<DirShape, DataError> {
+pub fn read_dir_shape(dir: &Path) -> Result<DirShape, WorkerError> {
     let files = locate_files(dir)?;
-    let pair = |images: &PathBuf, labels: &PathBuf| -> Result<_, DataError> {
+    let pair = |images: &PathBuf, labels: &PathBuf| -> Result<_, WorkerError> {
         let header = read_images_header(images)?;
         let label_vec = read_labels(labels)?;
         if label_vec.len() != header.count {
-            return Err(DataError::CountMismatch {
+            return Err(WorkerError::CountMismatch {
                 images: images.clone(),
                 n_images: header.count,
                 labels: labels.clone(),
@@ -186,7 +186,7 @@ pub fn read_dir_shape(dir: &Path) -> Result<DirShape, DataError> {
     let (test, test_labels) = pair(&files.test_images, &files.test_labels)?;
     let size = |h: &ImagesHeader| (h.rows, h.cols);
     if size(&test) != size(&train) {
-        return Err(DataError::BadHeader {
+        return Err(WorkerError::BadHeader {
             path: files.test_images.clone(),
             detail: format!(
                 "test images of {}×{} pixels, but the training images in {} are {}×{}",
@@ -317,7 +317,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                DataError::CountMismatch {
+                WorkerError::CountMismatch {
                     n_images: 4,
                     n_labels: 3,
                     ..

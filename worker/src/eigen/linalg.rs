@@ -7,7 +7,8 @@
 //! than memory-bound), and inside a chunk a dot product uses four interleaved accumulators.
 //! Rust never contracts `a * b + c` into an FMA, so the order fully determines the result.
 
-use crate::memory::{try_filled, MemoryError, Need};
+use crate::memory::{try_filled, Need};
+use crate::WorkerError;
 
 /// Rows per chunk: 512 rows × ~60 columns × 8 bytes fits in L2 comfortably.
 pub const CHUNK: usize = 512;
@@ -102,7 +103,7 @@ pub fn combine(
     nc: usize,
     n: usize,
     need: impl FnOnce() -> Need,
-) -> Result<Vec<f64>, MemoryError> {
+) -> Result<Vec<f64>, WorkerError> {
     let mut out = try_filled(nc * n, 0.0, need)?;
     combine_into(x, nx, coeff, nc, n, 1.0, &mut out);
     Ok(out)

@@ -23,7 +23,7 @@
 //!     // res.pairs: λ1 ≥ λ2 ≥ λ3, unit vectors, residuals, converged flags; res.products.
 //!     previous = Some(res.pairs.iter().map(|p| p.vector.clone()).collect());
 //! }
-//! # Ok::<(), EigenError>(())
+//! # Ok::<(), eigensweep_worker::WorkerError>(())
 //! ```
 mod dense;
 mod linalg;
@@ -48,7 +48,7 @@ pub use operator::{
     DenseSymmetric, DiagonalOperator, Interrupted, Interruptible, OperatorError, SymmetricOperator,
 };
 pub use options::{auto_max_basis, EigenOptions, Start, TOL_ZERO_FACTOR};
-pub use result::{EigenError, EigenPair, EigenResult, StopReason};
+pub use result::{EigenPair, EigenResult, StopReason};
 pub use scaled::DiagonallyScaled;
 pub use sign::align_signs;
 #[cfg(test)]

@@ -7,7 +7,7 @@ pub type OperatorError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// The error an [`Interruptible`] operator returns once its stop flag is set: the solve is
 /// abandoned between two product blocks (the solver reports
-/// [`EigenError::Interrupted`](super::EigenError::Interrupted)).
+/// [`WorkerError::EigenInterrupted`](crate::WorkerError::EigenInterrupted)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interrupted;
 

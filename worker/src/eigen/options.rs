@@ -1,7 +1,7 @@
 //! What the caller asks of the eigensolver, and the checks that turn bad requests into
 //! errors instead of panics or endless loops.
 
-use super::result::EigenError;
+use crate::WorkerError;
 
 /// Options of [`top_k_eigenpairs`](super::top_k_eigenpairs).
 #[derive(Debug, Clone)]
@@ -140,8 +140,8 @@ impl EigenOptions {
         n: usize,
         eps: f64,
         warm_start: Option<&[Vec<f64>]>,
-    ) -> Result<Resolved, EigenError> {
-        let bad = |msg: String| Err(EigenError::InvalidOptions(msg));
+    ) -> Result<Resolved, WorkerError> {
+        let bad = |msg: String| Err(WorkerError::InvalidEigenOptions(msg));
         if n == 0 {
             return bad("the operator has dimension 0".into());
         }

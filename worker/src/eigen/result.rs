@@ -1,8 +1,5 @@
 //! What the eigensolver reports: the pairs, how much it cost, and why it stopped.
 
-use super::operator::OperatorError;
-use crate::memory::MemoryError;
-
 /// One eigenpair estimate (a Ritz pair).
 #[derive(Debug, Clone)]
 pub struct EigenPair {
@@ -53,43 +50,5 @@ impl EigenResult {
     /// Whether every wanted pair converged.
     pub fn all_converged(&self) -> bool {
         self.pairs.iter().all(|p| p.converged)
-    }
-}
-
-/// Errors of the eigensolver.
-#[derive(Debug, thiserror::Error)]
-pub enum EigenError {
-    /// The operator failed.
-    #[error("operator product failed: {0}")]
-    Operator(#[source] OperatorError),
-    /// A product (or the projected matrix) had non-finite entries: the matrix is not
-    /// representable at this point (for a Hessian: the parameters have blown up).
-    #[error("the operator returned non-finite values: {0}")]
-    NonFinite(String),
-    /// The solve was abandoned because its stop flag was set (an
-    /// [`Interruptible`](super::Interruptible) operator); no result exists.
-    #[error("eigen-solve stopped by a signal")]
-    Interrupted,
-    /// The options (or warm-start vectors) do not fit the operator.
-    #[error("invalid eigensolver options: {0}")]
-    InvalidOptions(String),
-    /// A buffer of the solve (its Krylov basis, Ritz vectors) or of the operator's products
-    /// could not be allocated.
-    #[error(transparent)]
-    Memory(#[from] MemoryError),
-}
-
-impl EigenError {
-    /// An operator's failure: [`EigenError::Interrupted`] for its stop request,
-    /// [`EigenError::Memory`] for a buffer it could not allocate, else
-    /// [`EigenError::Operator`].
-    pub(crate) fn from_operator(e: OperatorError) -> Self {
-        if e.is::<super::operator::Interrupted>() {
-            return EigenError::Interrupted;
-        }
-        match e.downcast::<MemoryError>() {
-            Ok(memory) => EigenError::Memory(*memory),
-            Err(e) => EigenError::Operator(e),
-        }
     }
 }

@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::dense::symmetric_eigen;
 use super::operator::SymmetricOperator;
-use super::result::EigenError;
+use crate::WorkerError;
 
 /// The Gauss quadrature of one probe.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,16 +38,16 @@ pub struct Quadrature {
 /// vectors.
 ///
 /// # Errors
-/// [`EigenError::InvalidOptions`] for zero probes or steps; operator failures, interruption
-/// and non-finite products as [`EigenError`].
+/// [`WorkerError::InvalidEigenOptions`] for zero probes or steps; operator failures, interruption
+/// and non-finite products as [`WorkerError`].
 pub fn lanczos_quadrature<O: SymmetricOperator + ?Sized>(
     op: &mut O,
     probes: usize,
     steps: usize,
     seed: u64,
-) -> Result<Vec<Quadrature>, EigenError> {
+) -> Result<Vec<Quadrature>, WorkerError> {
     if probes == 0 || steps == 0 {
-        return Err(EigenError::InvalidOptions(format!(
+        return Err(WorkerError::InvalidEigenOptions(format!(
             "stochastic Lanczos quadrature needs probes and steps ≥ 1 (got {probes}, {steps})"
         )));
     }
@@ -95,7 +95,7 @@ fn quadrature_block<O: SymmetricOperator + ?Sized>(
     op: &mut O,
     starts: Vec<Vec<f64>>,
     steps: usize,
-) -> Result<Vec<Quadrature>, EigenError> {
+) -> Result<Vec<Quadrature>, WorkerError> {
     let n = op.dim();
     let probes = starts.len();
     // The bases grow to `steps` vectors per probe (plus a block of inputs and products):
@@ -129,9 +129,9 @@ fn quadrature_block<O: SymmetricOperator + ?Sized>(
         }
         let mut output = vec![0.0; live.len() * n];
         op.apply_block(&input, &mut output, live.len())
-            .map_err(EigenError::from_operator)?;
+            .map_err(WorkerError::from_operator)?;
         if let Some(i) = output.iter().position(|x| !x.is_finite()) {
-            return Err(EigenError::NonFinite(format!(
+            return Err(WorkerError::NonFinite(format!(
                 "entry {i} of a Lanczos quadrature block"
             )));
         }
@@ -176,7 +176,7 @@ fn quadrature_block<O: SymmetricOperator + ?Sized>(
                 }
             }
             let e = symmetric_eigen(&t, m).ok_or_else(|| {
-                EigenError::NonFinite("the Lanczos tridiagonal of a quadrature probe".into())
+                WorkerError::NonFinite("the Lanczos tridiagonal of a quadrature probe".into())
             })?;
             let weights = (0..m).map(|j| e.vector(j)[0] * e.vector(j)[0]).collect();
             Ok(Quadrature {
@@ -304,7 +304,7 @@ mod tests {
         }
         assert!(matches!(
             lanczos_quadrature(&mut DiagonalOperator::new(vec![1.0; 4]), 0, 3, 1),
-            Err(EigenError::InvalidOptions(_))
+            Err(WorkerError::InvalidEigenOptions(_))
         ));
     }
 }

@@ -132,9 +132,10 @@ use super::dense::{symmetric_eigen, SymmetricEigen};
 use super::linalg::{combine, combine_into, gram, norm};
 use super::operator::SymmetricOperator;
 use super::options::{EigenOptions, Resolved, Start};
-use super::result::{EigenError, EigenPair, EigenResult, StopReason};
+use super::result::{EigenPair, EigenResult, StopReason};
 use super::sign::align_signs;
-use crate::memory::{thousands, try_copy, try_filled, try_with_capacity, MemoryError, Need};
+use crate::memory::{thousands, try_copy, try_filled, try_with_capacity, Need};
+use crate::WorkerError;
 
 /// Iterations without a 10 % improvement (at the noise floor) before declaring stagnation
 /// (block iterations; Krylov–Schur waits `min(k, KRYLOV_PATIENCE_MAX_K)` times as many
@@ -231,14 +232,14 @@ impl Default for Tuning {
 /// [`align_signs`] against the same `warm_start`.
 ///
 /// Never panics on bad input: invalid options or warm vectors give
-/// [`EigenError::InvalidOptions`]; an operator error, or a non-finite value in a product,
-/// gives [`EigenError::Operator`]. Otherwise the result always comes back, with
+/// [`WorkerError::InvalidEigenOptions`]; an operator error, or a non-finite value in a product,
+/// gives [`WorkerError::OperatorFailed`]. Otherwise the result always comes back, with
 /// [`StopReason`] and per-pair `converged` flags saying how good it is.
 pub fn top_k_eigenpairs<O: SymmetricOperator + ?Sized>(
     op: &mut O,
     opts: &EigenOptions,
     warm_start: Option<&[Vec<f64>]>,
-) -> Result<EigenResult, EigenError> {
+) -> Result<EigenResult, WorkerError> {
     solve(op, opts, warm_start, Tuning::default())
 }
 
@@ -337,7 +338,7 @@ impl Space {
     /// Reserves `Q` and `W` for the largest basis the solve may hold (exactly: `Vec`'s
     /// doubling growth would ask for up to twice as much, and abort when refused), so that a
     /// basis the memory cannot hold is refused, naming it, before the first product is spent.
-    fn reserve_basis(&mut self, columns: usize) -> Result<(), MemoryError> {
+    fn reserve_basis(&mut self, columns: usize) -> Result<(), WorkerError> {
         let n = self.n;
         let columns = columns.max(self.sizing.room);
         let total = columns.saturating_mul(n);
@@ -379,7 +380,7 @@ impl Space {
     }
 
     /// Appends orthonormal columns `v` with their products `av`, extending `T`.
-    fn append(&mut self, v: &[f64], av: &[f64], p: usize) -> Result<(), MemoryError> {
+    fn append(&mut self, v: &[f64], av: &[f64], p: usize) -> Result<(), WorkerError> {
         let (n, m) = (self.n, self.m);
         let mp = m + p;
         self.reserve_basis(mp)?;
@@ -417,7 +418,7 @@ impl Space {
 
     /// Thick restart onto the `keep` leading Ritz vectors. Costs no product; `T` becomes
     /// the diagonal of their Ritz values (exact up to rounding since `Yᵀ T Y = Θ`).
-    fn restart(&mut self, eig: &SymmetricEigen, keep: usize) -> Result<(), MemoryError> {
+    fn restart(&mut self, eig: &SymmetricEigen, keep: usize) -> Result<(), WorkerError> {
         let (n, m) = (self.n, self.m);
         let mut y = vec![0.0; m * keep];
         for c in 0..keep {
@@ -445,7 +446,7 @@ impl Space {
     }
 
     /// The leading `count` Ritz pairs, normalised, with true residuals.
-    fn ritz_pairs(&self, eig: &SymmetricEigen, count: usize) -> Result<Vec<Ritz>, MemoryError> {
+    fn ritz_pairs(&self, eig: &SymmetricEigen, count: usize) -> Result<Vec<Ritz>, WorkerError> {
         let (n, m) = (self.n, self.m);
         let mut y = vec![0.0; m * count];
         for c in 0..count {
@@ -483,7 +484,7 @@ impl Space {
 
     /// Orthonormalises the `p` candidate columns of `v` against `Q` and each other (block
     /// CGS2, then CGS2 inside the block). Returns the surviving columns, contiguous.
-    fn orthonormalise(&self, mut v: Vec<f64>, p: usize) -> Result<(Vec<f64>, usize), MemoryError> {
+    fn orthonormalise(&self, mut v: Vec<f64>, p: usize) -> Result<(Vec<f64>, usize), WorkerError> {
         let (n, m) = (self.n, self.m);
         let original: Vec<f64> = (0..p).map(|j| norm(&v[j * n..(j + 1) * n])).collect();
         if m > 0 {
@@ -533,15 +534,15 @@ struct Counter<'a, O: SymmetricOperator + ?Sized> {
 }
 
 impl<O: SymmetricOperator + ?Sized> Counter<'_, O> {
-    fn apply(&mut self, v: &[f64], p: usize) -> Result<Vec<f64>, EigenError> {
+    fn apply(&mut self, v: &[f64], p: usize) -> Result<Vec<f64>, WorkerError> {
         let n = self.op.dim();
         let mut out = try_filled(v.len(), 0.0, || self.sizing.need("products", p, n))?;
         self.op
             .apply_block(v, &mut out, p)
-            .map_err(EigenError::from_operator)?;
+            .map_err(WorkerError::from_operator)?;
         self.products += p;
         if let Some(i) = out.iter().position(|x| !x.is_finite()) {
-            return Err(EigenError::NonFinite(format!("entry {i} of the block")));
+            return Err(WorkerError::NonFinite(format!("entry {i} of the block")));
         }
         Ok(out)
     }
@@ -586,7 +587,7 @@ fn random_fill(
     space: &Space,
     rng: &mut ChaCha8Rng,
     p: usize,
-) -> Result<(Vec<f64>, usize), MemoryError> {
+) -> Result<(Vec<f64>, usize), WorkerError> {
     let p = p.min(space.n - space.m);
     let mut block = Vec::new();
     let mut got = 0;
@@ -624,7 +625,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
     opts: &EigenOptions,
     warm_start: Option<&[Vec<f64>]>,
     tuning: Tuning,
-) -> Result<EigenResult, EigenError> {
+) -> Result<EigenResult, WorkerError> {
     let n = op.dim();
     let cfg: Resolved = opts.resolve(n, op.epsilon(), warm_start)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -694,7 +695,7 @@ pub(crate) fn solve<O: SymmetricOperator + ?Sized>(
     loop {
         iterations += 1;
         let eig = symmetric_eigen(&space.t, space.m)
-            .ok_or_else(|| EigenError::NonFinite("the projected matrix".into()))?;
+            .ok_or_else(|| WorkerError::NonFinite("the projected matrix".into()))?;
         let m = space.m;
         anorm = anorm.max(eig.values[0].abs()).max(eig.values[m - 1].abs());
         let nr = cfg.block.min(m);

@@ -6,6 +6,8 @@ use super::test_ops::*;
 use super::*;
 use rand::SeedableRng;
 
+use crate::WorkerError;
+
 fn opts(k: usize, tol: f64) -> EigenOptions {
     EigenOptions {
         k,
@@ -468,7 +470,7 @@ fn invalid_options_are_errors() {
     let check = |o: EigenOptions, warm: Option<&[Vec<f64>]>, needle: &str| {
         let mut op = DiagonalOperator::new(vec![1.0; 10]);
         match top_k_eigenpairs(&mut op, &o, warm) {
-            Err(EigenError::InvalidOptions(msg)) => assert!(msg.contains(needle), "{msg}"),
+            Err(WorkerError::InvalidEigenOptions(msg)) => assert!(msg.contains(needle), "{msg}"),
             other => panic!("expected InvalidOptions({needle}), got {other:?}"),
         }
     };
@@ -522,13 +524,13 @@ fn operator_failures_are_errors() {
     let mut op = Counting::new(inner);
     op.fail_on_call = Some(2);
     let err = top_k_eigenpairs(&mut op, &opts(3, 1e-12), None).unwrap_err();
-    assert!(matches!(err, EigenError::Operator(_)));
+    assert!(matches!(err, WorkerError::OperatorFailed(_)));
     assert!(err.to_string().contains("simulated device failure"));
     let inner = diag_op(&[3.0, 2.0, 1.0], 100, |i| 0.9 - i as f64 / 100.0);
     let mut op = Counting::new(inner);
     op.nan_on_call = Some(1);
     let err = top_k_eigenpairs(&mut op, &opts(3, 1e-12), None).unwrap_err();
-    assert!(matches!(err, EigenError::NonFinite(_)), "{err}");
+    assert!(matches!(err, WorkerError::NonFinite(_)), "{err}");
 }
 
 #[test]
@@ -765,7 +767,7 @@ impl SymmetricOperator for Vast {
 #[test]
 fn a_basis_too_large_for_the_memory_is_an_error_naming_it_not_an_abort() {
     let err = top_k_eigenpairs(&mut Vast, &opts(20, 1e-3), None).unwrap_err();
-    let EigenError::Memory(m) = &err else {
+    let WorkerError::OutOfMemory(m) = &err else {
         panic!("expected a memory error, got {err}");
     };
     // 132 = max(6 (20 + 2), 30) columns of Q and of W, 8 bytes each.
@@ -785,7 +787,8 @@ fn a_basis_too_large_for_the_memory_is_an_error_naming_it_not_an_abort() {
         max_products: 40,
         ..opts(20, 1e-3)
     };
-    let EigenError::Memory(m) = top_k_eigenpairs(&mut Vast, &capped, None).unwrap_err() else {
+    let WorkerError::OutOfMemory(m) = top_k_eigenpairs(&mut Vast, &capped, None).unwrap_err()
+    else {
         panic!("expected a memory error");
     };
     assert_eq!(m.bytes, 2 * 40 * (1u64 << 40) * 8);

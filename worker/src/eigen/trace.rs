@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::operator::SymmetricOperator;
-use super::result::EigenError;
+use crate::WorkerError;
 
 /// Probes applied in one block (the Hessian operator batches a block through one pass).
 const BLOCK: usize = 8;
@@ -35,15 +35,16 @@ pub struct TraceEstimate {
 /// probe after probe: the same seed gives the same probes on any device).
 ///
 /// # Errors
-/// [`EigenError::Operator`] (or `Interrupted`) from the operator; [`EigenError::NonFinite`]
-/// when a product is not finite; [`EigenError::InvalidOptions`] for zero probes.
+/// [`WorkerError::OperatorFailed`] (or [`WorkerError::EigenInterrupted`],
+/// [`WorkerError::OutOfMemory`]) from the operator; [`WorkerError::NonFinite`] when a product
+/// is not finite; [`WorkerError::InvalidEigenOptions`] for zero probes.
 pub fn hutchinson_trace<O: SymmetricOperator + ?Sized>(
     op: &mut O,
     probes: usize,
     seed: u64,
-) -> Result<TraceEstimate, EigenError> {
+) -> Result<TraceEstimate, WorkerError> {
     if probes == 0 {
-        return Err(EigenError::InvalidOptions(
+        return Err(WorkerError::InvalidEigenOptions(
             "Hutchinson's trace needs at least one probe".into(),
         ));
     }
@@ -58,7 +59,7 @@ pub fn hutchinson_trace<O: SymmetricOperator + ?Sized>(
             .collect();
         let mut az = vec![0.0; count * n];
         op.apply_block(&z, &mut az, count)
-            .map_err(EigenError::from_operator)?;
+            .map_err(WorkerError::from_operator)?;
         for j in 0..count {
             let range = j * n..(j + 1) * n;
             let q: f64 = z[range.clone()]
@@ -67,7 +68,7 @@ pub fn hutchinson_trace<O: SymmetricOperator + ?Sized>(
                 .map(|(a, b)| a * b)
                 .sum();
             if !q.is_finite() {
-                return Err(EigenError::NonFinite(format!(
+                return Err(WorkerError::NonFinite(format!(
                     "Hutchinson probe {}: zᵀHz = {q}",
                     done + j
                 )));
@@ -163,7 +164,7 @@ mod tests {
         assert!(hutchinson_trace(&mut op, 1, 5).unwrap().std_error.is_nan());
         assert!(matches!(
             hutchinson_trace(&mut op, 0, 5),
-            Err(EigenError::InvalidOptions(_))
+            Err(WorkerError::InvalidEigenOptions(_))
         ));
     }
 }

@@ -1,6 +1,6 @@
 //! The shape of the network and the layout of its flat parameter vector.
 
-use thiserror::Error;
+use crate::WorkerError;
 
 /// How biases start. METHOD.md's default is zero; PyTorch's `nn.Linear` default is offered so
 /// results can be compared with PyTorch-initialised runs.
@@ -11,17 +11,6 @@ pub enum BiasInit {
     Zero,
     /// U(−1/√fan_in, 1/√fan_in), as `torch.nn.Linear`.
     PyTorchUniform,
-}
-
-/// An invalid architecture (too few layers, a zero width).
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ArchitectureError {
-    /// Fewer than two widths (input and output) were given.
-    #[error("an MLP needs at least an input and an output width, got {0:?}")]
-    TooFewLayers(Vec<usize>),
-    /// A width of zero.
-    #[error("layer widths must be positive, got {0:?}")]
-    ZeroWidth(Vec<usize>),
 }
 
 /// A fully connected ReLU network `widths[0] → widths[1] → … → widths[L]`, biases on every
@@ -50,13 +39,14 @@ pub struct LayerSlots {
 }
 
 impl Architecture {
-    /// Checks and wraps the widths.
-    pub fn new(widths: Vec<usize>) -> Result<Self, ArchitectureError> {
+    /// Checks and wraps the widths: [`WorkerError::TooFewLayers`] for fewer than two,
+    /// [`WorkerError::ZeroWidth`] for a zero width.
+    pub fn new(widths: Vec<usize>) -> Result<Self, WorkerError> {
         if widths.len() < 2 {
-            return Err(ArchitectureError::TooFewLayers(widths));
+            return Err(WorkerError::TooFewLayers(widths));
         }
         if widths.contains(&0) {
-            return Err(ArchitectureError::ZeroWidth(widths));
+            return Err(WorkerError::ZeroWidth(widths));
         }
         Ok(Self { widths })
     }
@@ -128,11 +118,11 @@ mod tests {
     fn rejects_bad_widths() {
         assert!(matches!(
             Architecture::new(vec![5]),
-            Err(ArchitectureError::TooFewLayers(_))
+            Err(WorkerError::TooFewLayers(_))
         ));
         assert!(matches!(
             Architecture::new(vec![5, 0, 2]),
-            Err(ArchitectureError::ZeroWidth(_))
+            Err(WorkerError::ZeroWidth(_))
         ));
     }
 }

@@ -8,7 +8,7 @@ use candle_core::{Storage, Tensor, WithDType};
 use gemm::Parallelism;
 use num_traits::Float;
 
-use super::ModelError;
+use crate::WorkerError;
 
 /// Element types the CPU engine runs in.
 pub(crate) trait Real: WithDType + Float + AddAssign + Send + Sync + 'static {}
@@ -117,14 +117,14 @@ pub(crate) fn add_column_sums<T: Real>(acc: &mut [T], m: &[T]) {
 pub(crate) fn with_host_slice<T: Real, R>(
     t: &Tensor,
     f: impl FnOnce(&[T]) -> R,
-) -> Result<R, ModelError> {
+) -> Result<R, WorkerError> {
     let (storage, layout) = t.storage_and_layout();
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| ModelError::Shape("the CPU engines need contiguous inputs".into()))?;
+    let (start, end) = layout.contiguous_offsets().ok_or_else(|| {
+        WorkerError::ShapeMismatch("the CPU engines need contiguous inputs".into())
+    })?;
     match &*storage {
         Storage::Cpu(cpu) => Ok(f(&cpu.as_slice::<T>()?[start..end])),
-        _ => Err(ModelError::Shape(
+        _ => Err(WorkerError::ShapeMismatch(
             "a CPU engine was given a non-CPU tensor".into(),
         )),
     }

@@ -8,7 +8,7 @@
 use candle_core::{DType, Tensor, D};
 
 use super::params::Params;
-use super::ModelError;
+use crate::WorkerError;
 
 /// Activations of one forward pass over a block of samples.
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ pub struct Forward {
 }
 
 /// Runs the network on `x` (samples × inputs).
-pub fn forward(params: &Params, x: &Tensor) -> Result<Forward, ModelError> {
+pub fn forward(params: &Params, x: &Tensor) -> Result<Forward, WorkerError> {
     let layers = params.architecture().num_layers();
     let mut hidden = Vec::with_capacity(layers - 1);
     let mut a = x.clone();
@@ -42,7 +42,7 @@ pub fn forward(params: &Params, x: &Tensor) -> Result<Forward, ModelError> {
 pub fn softmax_cross_entropy(
     logits: &Tensor,
     onehot: &Tensor,
-) -> Result<(Tensor, f64), ModelError> {
+) -> Result<(Tensor, f64), WorkerError> {
     let m = logits.max_keepdim(D::Minus1)?;
     let e = logits.broadcast_sub(&m)?.exp()?;
     let s = e.sum_keepdim(D::Minus1)?;
@@ -63,7 +63,7 @@ pub fn backward(
     x: &Tensor,
     fwd: &Forward,
     delta_out: Tensor,
-) -> Result<(Params, Vec<Tensor>), ModelError> {
+) -> Result<(Params, Vec<Tensor>), WorkerError> {
     let layers = params.architecture().num_layers();
     let mut weights = vec![None; layers];
     let mut biases = vec![None; layers];
@@ -108,7 +108,7 @@ pub fn loss_and_gradient(
     params: &Params,
     x: &Tensor,
     onehot: &Tensor,
-) -> Result<(f64, Params), ModelError> {
+) -> Result<(f64, Params), WorkerError> {
     let n = x.dim(0)?;
     let fwd = forward(params, x)?;
     let (probs, loss_sum) = softmax_cross_entropy(&fwd.logits, onehot)?;
@@ -124,7 +124,7 @@ pub fn evaluate(
     x: &Tensor,
     onehot: &Tensor,
     chunk: usize,
-) -> Result<(f64, f64), ModelError> {
+) -> Result<(f64, f64), WorkerError> {
     let n = x.dim(0)?;
     let (mut loss_sum, mut correct) = (0.0, 0u64);
     let mut start = 0;

@@ -30,11 +30,11 @@ use super::gradient::{backward, forward, softmax_cross_entropy};
 use super::hessian_cpu::{CpuChunk, CpuHessian};
 use super::hessian_need::product_need;
 use super::params::Params;
-use super::ModelError;
 use crate::eigen::{OperatorError, SymmetricOperator};
 use crate::memory::{
-    ensure_available, thousands, try_filled, try_with_capacity, MemoryError, Need,
+    ensure_available, thousands, try_filled, try_with_capacity, AllocationFailure, Need,
 };
+use crate::WorkerError;
 
 /// Which implementation computes the products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -108,7 +108,12 @@ fn cached_values_per_sample(widths: &[usize], tensor_engine: bool) -> usize {
 /// The error of a per-sample cache that cannot be had: `samples` samples of `widths`, in
 /// elements of `dtype_bytes` bytes, `masks` for the tensor engine's. The whole cache is named
 /// (whichever chunk's array was refused), since that is the size the settings ask for.
-fn cache_refused(widths: &[usize], samples: usize, masks: bool, dtype_bytes: usize) -> MemoryError {
+fn cache_refused(
+    widths: &[usize],
+    samples: usize,
+    masks: bool,
+    dtype_bytes: usize,
+) -> AllocationFailure {
     let per_sample = cached_values_per_sample(widths, masks);
     Need {
         buffer: "the Hessian operator's per-sample cache (activations, softmax probabilities, \
@@ -169,7 +174,7 @@ impl HessianOperator {
     /// `onehot` (n × classes), both in the parameters' dtype and device.
     ///
     /// # Errors
-    /// [`ModelError::Memory`] when the per-sample cache does not fit in the memory left (on
+    /// [`WorkerError::OutOfMemory`] when the per-sample cache does not fit in the memory left (on
     /// the CPU; checked before it is computed, and each chunk's host arrays are allocated
     /// fallibly); tensor and shape errors.
     pub fn new(
@@ -177,14 +182,14 @@ impl HessianOperator {
         x: &Tensor,
         onehot: &Tensor,
         options: &HessianOptions,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         let n = x.dim(0)?;
         let use_cpu = options.engine == HessianEngine::Auto
             && params.device().is_cpu()
             && matches!(params.dtype(), DType::F32 | DType::F64);
         let chunk = options.chunk.unwrap_or(if use_cpu { 2048 } else { 8192 });
         if n == 0 || chunk == 0 {
-            return Err(ModelError::Shape(format!(
+            return Err(WorkerError::ShapeMismatch(format!(
                 "Hessian needs samples and a positive chunk size (n = {n}, chunk = {chunk})"
             )));
         }
@@ -194,7 +199,7 @@ impl HessianOperator {
         let refused = || cache_refused(&widths, n, tensor_engine, params.dtype().size_in_bytes());
         if params.device().is_cpu() {
             // The whole cache at once, before any of it is computed (once per snapshot).
-            let MemoryError {
+            let AllocationFailure {
                 buffer,
                 bytes,
                 size,
@@ -300,7 +305,7 @@ impl HessianOperator {
     }
 
     /// `H·v` for one direction given as parameter-shaped tensors.
-    pub fn product(&mut self, v: &Params) -> Result<Params, ModelError> {
+    pub fn product(&mut self, v: &Params) -> Result<Params, WorkerError> {
         Ok(self
             .product_block(std::slice::from_ref(v))?
             .pop()
@@ -309,7 +314,7 @@ impl HessianOperator {
 
     /// `H·v_j` for a block of directions. The first layer's two large matrix products are
     /// done for the whole block at once.
-    pub fn product_block(&mut self, vs: &[Params]) -> Result<Vec<Params>, ModelError> {
+    pub fn product_block(&mut self, vs: &[Params]) -> Result<Vec<Params>, WorkerError> {
         let chunks = match &self.engine {
             Engine::Tensor(chunks) => chunks,
             Engine::CpuF32(_) | Engine::CpuF64(_) => {
@@ -384,7 +389,7 @@ impl HessianOperator {
         chunk: &ChunkCache,
         v: &Params,
         rz1: Tensor,
-    ) -> Result<(Tensor, Vec<(Option<Tensor>, Tensor)>), ModelError> {
+    ) -> Result<(Tensor, Vec<(Option<Tensor>, Tensor)>), WorkerError> {
         let layers = self.params.architecture().num_layers();
         // Forward: R(a_l) for hidden layers, R(z_L) at the output.
         let mut r_hidden: Vec<Tensor> = Vec::with_capacity(layers - 1);
@@ -445,15 +450,11 @@ impl SymmetricOperator for HessianOperator {
         outputs: &mut [f64],
         count: usize,
     ) -> Result<(), OperatorError> {
-        // A buffer that could not be allocated travels as itself, so that the solver reports
-        // it as such (`EigenError::Memory`).
+        // A buffer that could not be allocated travels as itself: the solver takes it out of
+        // the box again (`WorkerError::from_operator`) and reports it as
+        // `WorkerError::OutOfMemory`, not as a failed product.
         self.apply_flat(inputs, outputs, count)
-            .map_err(|e| -> OperatorError {
-                match e {
-                    ModelError::Memory(m) => Box::new(m),
-                    e => Box::new(e),
-                }
-            })
+            .map_err(|e| -> OperatorError { Box::new(e) })
     }
 
     fn epsilon(&self) -> f64 {
@@ -472,10 +473,10 @@ impl HessianOperator {
         inputs: &[f64],
         outputs: &mut [f64],
         count: usize,
-    ) -> Result<(), ModelError> {
+    ) -> Result<(), WorkerError> {
         let n = self.params.architecture().num_params();
         if inputs.len() < n * count || outputs.len() < n * count {
-            return Err(ModelError::Shape(format!(
+            return Err(WorkerError::ShapeMismatch(format!(
                 "Hessian product of {count} vectors of {n} needs {} values",
                 n * count
             )));
@@ -522,13 +523,16 @@ impl HessianOperator {
 
 /// A tensor's values as a host vector, allocated fallibly (`refused` names the cache it is
 /// part of).
-fn host_copy<T: Real>(t: &Tensor, refused: &dyn Fn() -> MemoryError) -> Result<Vec<T>, ModelError> {
+fn host_copy<T: Real>(
+    t: &Tensor,
+    refused: &dyn Fn() -> AllocationFailure,
+) -> Result<Vec<T>, WorkerError> {
     let t = t.contiguous()?;
     let mut out = Vec::new();
     with_host_slice::<T, _>(&t, |s| {
         out.try_reserve_exact(s.len()).map_err(|_| refused())?;
         out.extend_from_slice(s);
-        Ok::<_, MemoryError>(())
+        Ok::<_, WorkerError>(())
     })??;
     Ok(out)
 }
@@ -541,20 +545,20 @@ fn host_chunk<T: Real>(
     hidden: &[Tensor],
     probs: &Tensor,
     deltas: &[Tensor],
-    refused: &dyn Fn() -> MemoryError,
-) -> Result<CpuChunk<T>, ModelError> {
+    refused: &dyn Fn() -> AllocationFailure,
+) -> Result<CpuChunk<T>, WorkerError> {
     Ok(CpuChunk {
         start,
         rows,
         hidden: hidden
             .iter()
             .map(|t| host_copy(t, refused))
-            .collect::<Result<_, ModelError>>()?,
+            .collect::<Result<_, WorkerError>>()?,
         probs: host_copy(probs, refused)?,
         deltas: deltas
             .iter()
             .map(|t| host_copy(t, refused))
-            .collect::<Result<_, ModelError>>()?,
+            .collect::<Result<_, WorkerError>>()?,
     })
 }
 
@@ -565,8 +569,8 @@ fn cpu_engine<T: Real>(
     chunks: Vec<CpuChunk<T>>,
     samples: usize,
     threads: usize,
-) -> Result<CpuHessian<T>, ModelError> {
-    let host = |t: &Tensor| -> Result<Vec<T>, ModelError> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
+) -> Result<CpuHessian<T>, WorkerError> {
+    let host = |t: &Tensor| -> Result<Vec<T>, WorkerError> { Ok(t.flatten_all()?.to_vec1::<T>()?) };
     let arch = params.architecture();
     let weights = (0..arch.num_layers())
         .map(|l| host(params.weight(l)))

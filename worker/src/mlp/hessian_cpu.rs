@@ -15,8 +15,8 @@ use candle_core::Tensor;
 
 use super::cpu_kernels::{add_column_sums, gemm_into, relu_mask, simd, with_host_slice, Real};
 use super::hessian_need::product_need;
-use super::ModelError;
-use crate::memory::{try_filled, try_with_capacity, MemoryError};
+use crate::memory::{try_filled, try_with_capacity};
+use crate::WorkerError;
 
 /// Values of one chunk that do not depend on the direction (row-major, chunk rows each).
 #[derive(Debug)]
@@ -183,7 +183,7 @@ impl<T: Real> CpuHessian<T> {
         inputs: &[T],
         outputs: &mut [T],
         count: usize,
-    ) -> Result<(), ModelError> {
+    ) -> Result<(), WorkerError> {
         let np = self.num_params();
         let (input_dim, h1) = (self.widths[0], self.widths[1]);
         let first = input_dim * h1;
@@ -204,7 +204,7 @@ impl<T: Real> CpuHessian<T> {
                     self.workspace(count)?,
                 ))
             })
-            .collect::<Result<Vec<_>, MemoryError>>()?;
+            .collect::<Result<Vec<_>, WorkerError>>()?;
         let partials: Vec<(Vec<T>, Vec<T>)> = with_host_slice::<T, _>(&self.x, |x| {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = buffers
@@ -240,7 +240,7 @@ impl<T: Real> CpuHessian<T> {
         Ok(())
     }
 
-    pub(super) fn workspace(&self, count: usize) -> Result<Workspace<T>, MemoryError> {
+    pub(super) fn workspace(&self, count: usize) -> Result<Workspace<T>, WorkerError> {
         let rows = self.chunks.iter().map(|c| c.rows).max().unwrap_or(0);
         let sub = SUB_CHUNK.min(rows);
         let need = || product_need(self.num_params(), count);

@@ -43,86 +43,14 @@
 //! the thread count and the threads' partial sums are added in thread order, so the shared
 //! pass is deterministic for a thread count.
 
-use thiserror::Error;
-
 use super::cpu_kernels::{gemm_into, with_host_slice, Real};
 use super::hessian::CpuEngineRef;
 use super::hessian_cpu::{add_first_layer_weight_products, CpuChunk, CpuHessian, Workspace};
 use super::hessian_need::product_need;
 use super::params::Params;
-use super::{HessianOperator, ModelError};
-use crate::memory::{try_filled, try_with_capacity, MemoryError};
-
-/// Why a shared pass could not be set up or run.
-#[derive(Debug, Error)]
-pub enum SharedHessianError {
-    /// No operators were given.
-    #[error("a shared Hessian pass needs at least one run's operator")]
-    NoRuns,
-    /// An operator runs on the tensor engine (a GPU, `HessianEngine::Tensor`, or a dtype the
-    /// CPU engine does not have); only the CPU engine shares passes.
-    #[error(
-        "run {run} of the shared Hessian pass is not on the CPU engine (f32/f64 on the CPU); \
-         only the CPU engine shares passes over the data"
-    )]
-    NotCpuEngine {
-        /// Position of the operator among those given.
-        run: usize,
-    },
-    /// An operator does not fit the first one: another dtype, network, sample count or
-    /// chunking, or other data.
-    #[error(
-        "run {run} of the shared Hessian pass has {what} than run 0, so it cannot share its passes"
-    )]
-    Mismatch {
-        /// Position of the operator among those given.
-        run: usize,
-        /// What differs, as "another dtype", "other widths", "other samples", ….
-        what: &'static str,
-    },
-    /// Inputs or outputs of the wrong length for a run.
-    #[error(
-        "run {run} of the shared Hessian pass: {count} vectors of {params} parameters need \
-         {} input and output values, got {inputs} and {outputs}",
-        count * params
-    )]
-    Length {
-        /// Position of the run.
-        run: usize,
-        /// Vectors asked for.
-        count: usize,
-        /// The network's parameters N.
-        params: usize,
-        /// Input values given.
-        inputs: usize,
-        /// Output values given.
-        outputs: usize,
-    },
-    /// One slice of inputs, outputs and counts per run was not given.
-    #[error(
-        "a shared Hessian pass over {runs} runs needs one input slice, one output slice and one \
-         count per run, got {inputs}, {outputs} and {counts}"
-    )]
-    Runs {
-        /// Runs of the pass.
-        runs: usize,
-        /// Input slices given.
-        inputs: usize,
-        /// Output slices given.
-        outputs: usize,
-        /// Counts given.
-        counts: usize,
-    },
-    /// A model computation failed (a buffer that could not be allocated, a tensor error).
-    #[error(transparent)]
-    Model(#[from] ModelError),
-}
-
-impl From<MemoryError> for SharedHessianError {
-    fn from(e: MemoryError) -> Self {
-        Self::Model(ModelError::Memory(e))
-    }
-}
+use super::HessianOperator;
+use crate::memory::{try_filled, try_with_capacity};
+use crate::WorkerError;
 
 /// The Hessian operators of several runs over the same samples, whose products go through
 /// the data together: one pass over x per block of products of all runs.
@@ -142,23 +70,23 @@ impl<'a> SharedHessian<'a> {
     /// [`Self::with_threads`].
     ///
     /// # Errors
-    /// [`SharedHessianError::NoRuns`], [`SharedHessianError::NotCpuEngine`],
-    /// [`SharedHessianError::Mismatch`] (dtype, widths, samples, chunks, data: compared by
+    /// [`WorkerError::SharedHessianNoRuns`], [`WorkerError::SharedHessianNotCpuEngine`],
+    /// [`WorkerError::SharedHessianMismatch`] (dtype, widths, samples, chunks, data: compared by
     /// storage, and by value when the runs hold separate copies of the same samples).
-    pub fn new(runs: Vec<&'a mut HessianOperator>) -> Result<Self, SharedHessianError> {
-        let first = runs.first().ok_or(SharedHessianError::NoRuns)?;
+    pub fn new(runs: Vec<&'a mut HessianOperator>) -> Result<Self, WorkerError> {
+        let first = runs.first().ok_or(WorkerError::SharedHessianNoRuns)?;
         let threads = match first.cpu_engine() {
             Some(CpuEngineRef::F32(e)) => e.threads(),
             Some(CpuEngineRef::F64(e)) => e.threads(),
-            None => return Err(SharedHessianError::NotCpuEngine { run: 0 }),
+            None => return Err(WorkerError::SharedHessianNotCpuEngine { run: 0 }),
         };
         for (m, op) in runs.iter().enumerate().skip(1) {
             match (first.cpu_engine(), op.cpu_engine()) {
-                (_, None) => return Err(SharedHessianError::NotCpuEngine { run: m }),
+                (_, None) => return Err(WorkerError::SharedHessianNotCpuEngine { run: m }),
                 (Some(CpuEngineRef::F32(a)), Some(CpuEngineRef::F32(b))) => compatible(a, b, m)?,
                 (Some(CpuEngineRef::F64(a)), Some(CpuEngineRef::F64(b))) => compatible(a, b, m)?,
                 _ => {
-                    return Err(SharedHessianError::Mismatch {
+                    return Err(WorkerError::SharedHessianMismatch {
                         run: m,
                         what: "another dtype",
                     })
@@ -189,19 +117,19 @@ impl<'a> SharedHessian<'a> {
     /// one pass over the data. A run with count 0 takes no part.
     ///
     /// # Errors
-    /// [`SharedHessianError::Runs`], [`SharedHessianError::Length`] for slices that do not
-    /// fit; [`SharedHessianError::Model`] with [`ModelError::Memory`] when the pass's
-    /// buffers (each thread's accumulators: Σ counts × N values, and its chunk's workspace)
-    /// cannot be allocated.
+    /// [`WorkerError::SharedHessianSliceCount`], [`WorkerError::SharedHessianLength`] for
+    /// slices that do not fit; [`WorkerError::OutOfMemory`] when the pass's buffers (each
+    /// thread's accumulators: Σ counts × N values, and its chunk's workspace) cannot be
+    /// allocated.
     pub fn apply_blocks(
         &mut self,
         inputs: &[&[f64]],
         outputs: &mut [&mut [f64]],
         counts: &[usize],
-    ) -> Result<(), SharedHessianError> {
+    ) -> Result<(), WorkerError> {
         let runs = self.runs.len();
         if inputs.len() != runs || outputs.len() != runs || counts.len() != runs {
-            return Err(SharedHessianError::Runs {
+            return Err(WorkerError::SharedHessianSliceCount {
                 runs,
                 inputs: inputs.len(),
                 outputs: outputs.len(),
@@ -212,7 +140,7 @@ impl<'a> SharedHessian<'a> {
         for m in 0..runs {
             let need = counts[m] * np;
             if inputs[m].len() < need || outputs[m].len() < need {
-                return Err(SharedHessianError::Length {
+                return Err(WorkerError::SharedHessianLength {
                     run: m,
                     count: counts[m],
                     params: np,
@@ -274,10 +202,7 @@ impl<'a> SharedHessian<'a> {
     ///
     /// # Errors
     /// As [`Self::apply_blocks`].
-    pub fn product_blocks(
-        &mut self,
-        vs: &[&[Params]],
-    ) -> Result<Vec<Vec<Params>>, SharedHessianError> {
+    pub fn product_blocks(&mut self, vs: &[&[Params]]) -> Result<Vec<Vec<Params>>, WorkerError> {
         let np = self.dim();
         let flat_inputs = vs
             .iter()
@@ -288,7 +213,7 @@ impl<'a> SharedHessian<'a> {
                 }
                 Ok(flat)
             })
-            .collect::<Result<Vec<_>, ModelError>>()?;
+            .collect::<Result<Vec<_>, WorkerError>>()?;
         let counts: Vec<usize> = vs.iter().map(|block| block.len()).collect();
         let mut flat_outputs: Vec<Vec<f64>> = counts.iter().map(|c| vec![0.0; c * np]).collect();
         {
@@ -341,12 +266,8 @@ enum Engines<'a> {
 }
 
 /// Whether run `m`'s engine `b` can share run 0's (`a`) passes.
-fn compatible<T: Real>(
-    a: &CpuHessian<T>,
-    b: &CpuHessian<T>,
-    m: usize,
-) -> Result<(), SharedHessianError> {
-    let mismatch = |what| Err(SharedHessianError::Mismatch { run: m, what });
+fn compatible<T: Real>(a: &CpuHessian<T>, b: &CpuHessian<T>, m: usize) -> Result<(), WorkerError> {
+    let mismatch = |what| Err(WorkerError::SharedHessianMismatch { run: m, what });
     if a.widths() != b.widths() {
         return mismatch("other widths");
     }
@@ -383,7 +304,7 @@ fn shared_apply<T: Real>(
     outputs: &mut [T],
     counts: &[usize],
     threads: usize,
-) -> Result<(), SharedHessianError> {
+) -> Result<(), WorkerError> {
     let lead = engines[0];
     let np = lead.num_params();
     let widths = lead.widths();
@@ -411,7 +332,7 @@ fn shared_apply<T: Real>(
                 lead.workspace(total)?,
             ))
         })
-        .collect::<Result<Vec<_>, MemoryError>>()?;
+        .collect::<Result<Vec<_>, WorkerError>>()?;
     let (v1_stack, owners, pieces) = (&v1_stack, &owners, &pieces);
     let partials: Vec<(Vec<T>, Vec<T>)> = with_host_slice::<T, _>(lead.data(), |x| {
         std::thread::scope(|scope| {
@@ -870,7 +791,7 @@ mod tests {
         let mut a = paper_run(1, &x, 1, DType::F32, &options);
         assert!(matches!(
             SharedHessian::new(Vec::new()),
-            Err(SharedHessianError::NoRuns)
+            Err(WorkerError::SharedHessianNoRuns)
         ));
         let mut other_data = paper_run(
             2,
@@ -883,7 +804,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                SharedHessianError::Mismatch {
+                WorkerError::SharedHessianMismatch {
                     run: 1,
                     what: "other sample values"
                 }
@@ -893,12 +814,12 @@ mod tests {
         let mut other_chunks = paper_run(2, &x, 1, DType::F32, &HessianOptions::with_chunk(100));
         assert!(matches!(
             SharedHessian::new(vec![&mut a, &mut other_chunks]),
-            Err(SharedHessianError::Mismatch { run: 1, .. })
+            Err(WorkerError::SharedHessianMismatch { run: 1, .. })
         ));
         let mut f64_run = paper_run(2, &x.to_dtype(DType::F64).unwrap(), 1, DType::F64, &options);
         assert!(matches!(
             SharedHessian::new(vec![&mut a, &mut f64_run]),
-            Err(SharedHessianError::Mismatch {
+            Err(WorkerError::SharedHessianMismatch {
                 run: 1,
                 what: "another dtype"
             })
@@ -910,7 +831,7 @@ mod tests {
         let mut on_tensors = paper_run(2, &x, 1, DType::F32, &tensor);
         assert!(matches!(
             SharedHessian::new(vec![&mut a, &mut on_tensors]),
-            Err(SharedHessianError::NotCpuEngine { run: 1 })
+            Err(WorkerError::SharedHessianNotCpuEngine { run: 1 })
         ));
         // A copy of the same samples in another buffer shares passes.
         let copy = Tensor::from_vec(
@@ -929,14 +850,14 @@ mod tests {
             .apply_blocks(&[&v, &v], &mut [&mut out, &mut short], &[1, 1])
             .unwrap_err();
         assert!(
-            matches!(err, SharedHessianError::Length { run: 1, .. }),
+            matches!(err, WorkerError::SharedHessianLength { run: 1, .. }),
             "{err}"
         );
         let err = shared
             .apply_blocks(&[&v], &mut [&mut out], &[1])
             .unwrap_err();
         assert!(
-            matches!(err, SharedHessianError::Runs { runs: 2, .. }),
+            matches!(err, WorkerError::SharedHessianSliceCount { runs: 2, .. }),
             "{err}"
         );
     }

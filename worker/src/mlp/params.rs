@@ -4,7 +4,7 @@ use candle_core::{DType, Device, Tensor};
 use rand::Rng;
 
 use super::architecture::{Architecture, BiasInit};
-use super::ModelError;
+use crate::WorkerError;
 
 /// One tensor per weight (`fan_out × fan_in`) and per bias (`fan_out`), on one device and in
 /// one dtype. Gradients, Hessian-vector products and optimiser state use the same type, so
@@ -26,7 +26,7 @@ impl Params {
         rng: &mut impl Rng,
         dtype: DType,
         device: &Device,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         let mut flat = Vec::with_capacity(arch.num_params());
         for layer in arch.layers() {
             let a = (6.0 / (layer.fan_in + layer.fan_out) as f64).sqrt();
@@ -43,7 +43,7 @@ impl Params {
     }
 
     /// All zeros (gradient accumulators, optimiser moments).
-    pub fn zeros(arch: &Architecture, dtype: DType, device: &Device) -> Result<Self, ModelError> {
+    pub fn zeros(arch: &Architecture, dtype: DType, device: &Device) -> Result<Self, WorkerError> {
         let mut weights = Vec::new();
         let mut biases = Vec::new();
         for layer in arch.layers() {
@@ -63,9 +63,9 @@ impl Params {
         flat: &[f64],
         dtype: DType,
         device: &Device,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         if flat.len() != arch.num_params() {
-            return Err(ModelError::FlatLength {
+            return Err(WorkerError::FlatLength {
                 expected: arch.num_params(),
                 got: flat.len(),
             });
@@ -75,7 +75,7 @@ impl Params {
     }
 
     /// Splits a flat 1-D tensor (already in the right dtype and device) into layers.
-    pub(crate) fn from_flat_tensor(arch: &Architecture, all: &Tensor) -> Result<Self, ModelError> {
+    pub(crate) fn from_flat_tensor(arch: &Architecture, all: &Tensor) -> Result<Self, WorkerError> {
         let mut weights = Vec::new();
         let mut biases = Vec::new();
         for layer in arch.layers() {
@@ -98,7 +98,7 @@ impl Params {
         arch: &Architecture,
         weights: Vec<Tensor>,
         biases: Vec<Tensor>,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         let layers = arch.layers();
         let ok =
             weights.len() == layers.len()
@@ -107,7 +107,7 @@ impl Params {
                     w.dims() == [l.fan_out, l.fan_in] && b.dims() == [l.fan_out]
                 });
         if !ok {
-            return Err(ModelError::Shape(format!(
+            return Err(WorkerError::ShapeMismatch(format!(
                 "tensors do not match architecture {:?}",
                 arch.widths()
             )));
@@ -120,12 +120,12 @@ impl Params {
     }
 
     /// The flat vector in f64 (documented layout).
-    pub fn to_flat(&self) -> Result<Vec<f64>, ModelError> {
+    pub fn to_flat(&self) -> Result<Vec<f64>, WorkerError> {
         Ok(self.flat_tensor()?.to_dtype(DType::F64)?.to_vec1::<f64>()?)
     }
 
     /// The flat vector as one 1-D tensor on the device, in the parameters' dtype.
-    pub fn flat_tensor(&self) -> Result<Tensor, ModelError> {
+    pub fn flat_tensor(&self) -> Result<Tensor, WorkerError> {
         let mut parts = Vec::with_capacity(2 * self.weights.len());
         for (w, b) in self.weights.iter().zip(&self.biases) {
             parts.push(w.flatten_all()?);
@@ -190,7 +190,7 @@ impl Params {
         &self,
         other: &Params,
         mut f: impl FnMut(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
-    ) -> Result<Params, ModelError> {
+    ) -> Result<Params, WorkerError> {
         let weights = self
             .weights
             .iter()
@@ -214,7 +214,7 @@ impl Params {
     pub fn map(
         &self,
         mut f: impl FnMut(&Tensor) -> candle_core::Result<Tensor>,
-    ) -> Result<Params, ModelError> {
+    ) -> Result<Params, WorkerError> {
         let weights = self.weights.iter().map(&mut f).collect::<Result<_, _>>()?;
         let biases = self.biases.iter().map(&mut f).collect::<Result<_, _>>()?;
         Ok(Params {
@@ -225,7 +225,7 @@ impl Params {
     }
 
     /// Σ_j x_j² over all parameters, in f64.
-    pub fn squared_norm(&self) -> Result<f64, ModelError> {
+    pub fn squared_norm(&self) -> Result<f64, WorkerError> {
         let mut total = 0.0;
         for t in self.tensors() {
             total += t
@@ -238,7 +238,7 @@ impl Params {
     }
 
     /// Σ_j x_j y_j over all parameters, in f64.
-    pub fn dot(&self, other: &Params) -> Result<f64, ModelError> {
+    pub fn dot(&self, other: &Params) -> Result<f64, WorkerError> {
         let mut total = 0.0;
         for (a, b) in self.tensors().zip(other.tensors()) {
             let p = (a.to_dtype(DType::F64)? * b.to_dtype(DType::F64)?)?;
@@ -248,7 +248,7 @@ impl Params {
     }
 
     /// The same parameters in another dtype.
-    pub fn to_dtype(&self, dtype: DType) -> Result<Params, ModelError> {
+    pub fn to_dtype(&self, dtype: DType) -> Result<Params, WorkerError> {
         self.map(|t| t.to_dtype(dtype))
     }
 }

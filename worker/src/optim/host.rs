@@ -9,7 +9,8 @@ use candle_core::WithDType;
 use super::rule::{self, StepScalars};
 use super::tensor::check_state_shape;
 use super::{BaseOptimizer, OptimizerConfig};
-use crate::mlp::{ModelError, Real};
+use crate::mlp::Real;
+use crate::WorkerError;
 
 /// An optimiser and its state on flat host vectors of element type `T`.
 #[derive(Debug, Clone)]
@@ -101,15 +102,15 @@ impl<T: Real> HostOptimizer<T> {
     /// Restores what [`Self::state`] returned.
     ///
     /// # Errors
-    /// [`ModelError::Shape`] when the state does not belong to this optimiser,
-    /// [`ModelError::FlatLength`] when it belongs to another network.
-    pub(crate) fn restore(&mut self, state: &[Vec<f64>], steps: u64) -> Result<(), ModelError> {
+    /// [`WorkerError::ShapeMismatch`] when the state does not belong to this optimiser,
+    /// [`WorkerError::FlatLength`] when it belongs to another network.
+    pub(crate) fn restore(&mut self, state: &[Vec<f64>], steps: u64) -> Result<(), WorkerError> {
         check_state_shape(&self.config, state, steps)?;
         let Some(n) = self.state.first().map(Vec::len) else {
             return Ok(());
         };
         if let Some(bad) = state.iter().find(|s| s.len() != n) {
-            return Err(ModelError::FlatLength {
+            return Err(WorkerError::FlatLength {
                 expected: n,
                 got: bad.len(),
             });

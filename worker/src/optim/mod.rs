@@ -24,10 +24,11 @@ pub use eigensweep_common::optim::{
     SgdConfig,
 };
 
-use crate::mlp::{ModelError, Params};
+use crate::mlp::Params;
+use crate::WorkerError;
 
 /// Evaluates (mean mini-batch loss, gradient) at the given parameters.
-pub type GradientFn<'a> = dyn FnMut(&Params) -> Result<(f64, Params), ModelError> + 'a;
+pub type GradientFn<'a> = dyn FnMut(&Params) -> Result<(f64, Params), WorkerError> + 'a;
 
 /// What one optimiser step did.
 #[derive(Debug, Clone)]

@@ -5,7 +5,8 @@ use candle_core::Tensor;
 
 use super::rule::{self, StepScalars};
 use super::{GradientFn, OptimizerConfig, StepOutcome};
-use crate::mlp::{ModelError, Params};
+use crate::mlp::Params;
+use crate::WorkerError;
 
 /// An optimiser and its state as tensors shaped like the parameters.
 #[derive(Debug, Clone)]
@@ -22,7 +23,7 @@ impl TensorOptimizer {
     ///
     /// # Errors
     /// A tensor error while allocating the state.
-    pub fn new(config: OptimizerConfig, like: &Params) -> Result<Self, ModelError> {
+    pub fn new(config: OptimizerConfig, like: &Params) -> Result<Self, WorkerError> {
         let zeros = Params::zeros(like.architecture(), like.dtype(), like.device())?;
         Ok(Self {
             config,
@@ -46,7 +47,7 @@ impl TensorOptimizer {
         params: &Params,
         lr: f64,
         grad: &mut GradientFn<'_>,
-    ) -> Result<StepOutcome, ModelError> {
+    ) -> Result<StepOutcome, WorkerError> {
         let (loss, gradient) = grad(params)?;
         let descent = match self.config.sam_rho() {
             Some(rho) => {
@@ -96,7 +97,7 @@ impl TensorOptimizer {
     ///
     /// # Errors
     /// A tensor error while copying the state to the host.
-    pub fn state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+    pub fn state(&self) -> Result<(Vec<Vec<f64>>, u64), WorkerError> {
         if self.state.is_empty() {
             return Ok((Vec::new(), 0));
         }
@@ -111,9 +112,9 @@ impl TensorOptimizer {
     /// Restores what [`TensorOptimizer::state`] returned.
     ///
     /// # Errors
-    /// [`ModelError::Shape`] when the state does not belong to this optimiser;
-    /// [`ModelError::FlatLength`] when it belongs to another network.
-    pub fn restore(&mut self, state: &[Vec<f64>], steps: u64) -> Result<(), ModelError> {
+    /// [`WorkerError::ShapeMismatch`] when the state does not belong to this optimiser;
+    /// [`WorkerError::FlatLength`] when it belongs to another network.
+    pub fn restore(&mut self, state: &[Vec<f64>], steps: u64) -> Result<(), WorkerError> {
         check_state_shape(&self.config, state, steps)?;
         if let Some(first) = self.state.first() {
             let (arch, dtype, device) = (
@@ -136,20 +137,20 @@ pub(crate) fn check_state_shape(
     config: &OptimizerConfig,
     state: &[Vec<f64>],
     steps: u64,
-) -> Result<(), ModelError> {
+) -> Result<(), WorkerError> {
     let names = config.base().state_names();
     let name = config.kind().name();
     if names.is_empty() {
         if state.is_empty() && steps == 0 {
             return Ok(());
         }
-        return Err(ModelError::Shape(format!(
+        return Err(WorkerError::ShapeMismatch(format!(
             "{name} keeps no state, but a checkpoint holds {} tensors",
             state.len()
         )));
     }
     if state.len() != names.len() {
-        return Err(ModelError::Shape(format!(
+        return Err(WorkerError::ShapeMismatch(format!(
             "{name} state needs {} tensors ({}), the checkpoint holds {}",
             names.len(),
             names.join(", "),

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use super::{read_parts, OutputError};
+use super::read_parts;
+use crate::WorkerError;
 
 crate::table! {
     /// One eigenpair of one random-init network.
@@ -24,6 +25,6 @@ crate::table! {
 }
 
 /// All baseline rows of a `baseline/dataset=D` directory, parts in order.
-pub fn read_baseline_rows(dir: &Path) -> Result<Vec<BaselineRow>, OutputError> {
+pub fn read_baseline_rows(dir: &Path) -> Result<Vec<BaselineRow>, WorkerError> {
     read_parts(dir)
 }

@@ -16,7 +16,7 @@ use arrow_array::{
 use arrow_buffer::OffsetBuffer;
 
 use super::column_spec::list_item_field;
-use super::OutputError;
+use crate::WorkerError;
 
 /// The column kinds as types, one per [`ColumnType`](super::schema::ColumnType) variant of the
 /// same name: the second parameter of [`ColumnValue`].
@@ -50,12 +50,12 @@ pub trait ColumnValue<K>: Sized + Default {
     fn to_array<'a>(
         name: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError>
+    ) -> Result<ArrayRef, WorkerError>
     where
         Self: 'a;
 
     /// The values of column `name` of `batch`, checked for type, nulls and range.
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError>;
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError>;
 }
 
 /// Reads column `name` as `T`; a column that may be `absent` (added to its table after files
@@ -64,7 +64,7 @@ pub fn read_column<K, T: ColumnValue<K>>(
     batch: &RecordBatch,
     name: &str,
     absent: bool,
-) -> Result<Vec<T>, OutputError> {
+) -> Result<Vec<T>, WorkerError> {
     if absent && batch.schema().column_with_name(name).is_none() {
         return Ok((0..batch.num_rows()).map(|_| T::default()).collect());
     }
@@ -76,12 +76,12 @@ impl ColumnValue<kind::Utf8> for String {
     fn to_array<'a>(
         _: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError> {
+    ) -> Result<ArrayRef, WorkerError> {
         Ok(Arc::new(StringArray::from_iter_values(
             values.map(String::as_str),
         )))
     }
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
         let a = typed::<StringArray>(batch, name)?;
         no_nulls(a, name)?;
         Ok(a.iter()
@@ -95,12 +95,12 @@ impl ColumnValue<kind::Utf8> for Option<String> {
     fn to_array<'a>(
         _: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError> {
+    ) -> Result<ArrayRef, WorkerError> {
         Ok(Arc::new(
             values.map(Option::as_deref).collect::<StringArray>(),
         ))
     }
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
         let a = typed::<StringArray>(batch, name)?;
         Ok(a.iter().map(|v| v.map(str::to_string)).collect())
     }
@@ -114,10 +114,10 @@ macro_rules! int64_values {
             fn to_array<'a>(
                 name: &str,
                 values: impl Iterator<Item = &'a Self> + Clone,
-            ) -> Result<ArrayRef, OutputError> {
+            ) -> Result<ArrayRef, WorkerError> {
                 int64_array(name, values.copied())
             }
-            fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+            fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
                 read_int(batch, name)
             }
         }
@@ -127,10 +127,10 @@ macro_rules! int64_values {
             fn to_array<'a>(
                 name: &str,
                 values: impl Iterator<Item = &'a Self> + Clone,
-            ) -> Result<ArrayRef, OutputError> {
+            ) -> Result<ArrayRef, WorkerError> {
                 int64_array_opt(name, values.copied())
             }
-            fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+            fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
                 read_int_opt(batch, name)
             }
         }
@@ -143,10 +143,10 @@ impl ColumnValue<kind::Float64> for f64 {
     fn to_array<'a>(
         _: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError> {
+    ) -> Result<ArrayRef, WorkerError> {
         Ok(Arc::new(Float64Array::from_iter_values(values.copied())))
     }
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
         let a = typed::<Float64Array>(batch, name)?;
         no_nulls(a, name)?;
         Ok(a.values().to_vec())
@@ -158,10 +158,10 @@ impl ColumnValue<kind::Float64> for Option<f64> {
     fn to_array<'a>(
         _: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError> {
+    ) -> Result<ArrayRef, WorkerError> {
         Ok(Arc::new(values.copied().collect::<Float64Array>()))
     }
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
         Ok(typed::<Float64Array>(batch, name)?.iter().collect())
     }
 }
@@ -171,12 +171,12 @@ impl ColumnValue<kind::Boolean> for bool {
     fn to_array<'a>(
         _: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError> {
+    ) -> Result<ArrayRef, WorkerError> {
         Ok(Arc::new(BooleanArray::from(
             values.copied().collect::<Vec<bool>>(),
         )))
     }
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
         let a = typed::<BooleanArray>(batch, name)?;
         no_nulls(a, name)?;
         Ok(a.values().iter().collect())
@@ -188,10 +188,10 @@ impl ColumnValue<kind::Boolean> for Option<bool> {
     fn to_array<'a>(
         _: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError> {
+    ) -> Result<ArrayRef, WorkerError> {
         Ok(Arc::new(values.copied().collect::<BooleanArray>()))
     }
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
         Ok(typed::<BooleanArray>(batch, name)?.iter().collect())
     }
 }
@@ -202,7 +202,7 @@ impl ColumnValue<kind::TimestampMsUtc> for Option<i64> {
     fn to_array<'a>(
         _: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError> {
+    ) -> Result<ArrayRef, WorkerError> {
         Ok(Arc::new(
             values
                 .copied()
@@ -210,7 +210,7 @@ impl ColumnValue<kind::TimestampMsUtc> for Option<i64> {
                 .with_timezone("UTC"),
         ))
     }
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
         Ok(typed::<TimestampMillisecondArray>(batch, name)?
             .iter()
             .collect())
@@ -223,17 +223,17 @@ impl ColumnValue<kind::ListFloat32> for Vec<f32> {
     fn to_array<'a>(
         _: &str,
         values: impl Iterator<Item = &'a Self> + Clone,
-    ) -> Result<ArrayRef, OutputError> {
+    ) -> Result<ArrayRef, WorkerError> {
         Ok(f32_list_array(values.map(Vec::as_slice)))
     }
-    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, OutputError> {
+    fn from_array(batch: &RecordBatch, name: &str) -> Result<Vec<Self>, WorkerError> {
         let a = typed::<ListArray>(batch, name)?;
         no_nulls(a, name)?;
         let items = a
             .values()
             .as_any()
             .downcast_ref::<Float32Array>()
-            .ok_or_else(|| OutputError::NotFloatList {
+            .ok_or_else(|| WorkerError::NotFloatList {
                 column: name.to_string(),
             })?;
         no_nulls(items, name)?;
@@ -265,8 +265,8 @@ fn f32_list_array<'a>(values: impl Iterator<Item = &'a [f32]> + Clone) -> ArrayR
 fn to_i64<T: TryInto<i64> + Copy + std::fmt::Display>(
     name: &str,
     value: T,
-) -> Result<i64, OutputError> {
-    value.try_into().map_err(|_| OutputError::IntegerOverflow {
+) -> Result<i64, WorkerError> {
+    value.try_into().map_err(|_| WorkerError::IntegerOverflow {
         column: name.to_string(),
         value: value.to_string(),
     })
@@ -276,7 +276,7 @@ fn to_i64<T: TryInto<i64> + Copy + std::fmt::Display>(
 fn int64_array<T: TryInto<i64> + Copy + std::fmt::Display>(
     name: &str,
     values: impl Iterator<Item = T>,
-) -> Result<ArrayRef, OutputError> {
+) -> Result<ArrayRef, WorkerError> {
     let values = values
         .map(|v| to_i64(name, v))
         .collect::<Result<Vec<i64>, _>>()?;
@@ -287,7 +287,7 @@ fn int64_array<T: TryInto<i64> + Copy + std::fmt::Display>(
 fn int64_array_opt<T: TryInto<i64> + Copy + std::fmt::Display>(
     name: &str,
     values: impl Iterator<Item = Option<T>>,
-) -> Result<ArrayRef, OutputError> {
+) -> Result<ArrayRef, WorkerError> {
     let values = values
         .map(|v| v.map(|v| to_i64(name, v)).transpose())
         .collect::<Result<Int64Array, _>>()?;
@@ -296,16 +296,16 @@ fn int64_array_opt<T: TryInto<i64> + Copy + std::fmt::Display>(
 
 /// Column `name` of `batch` as array type `T`: missing or of another type is an error naming
 /// it.
-fn typed<'a, T: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, OutputError> {
+fn typed<'a, T: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, WorkerError> {
     let column = batch
         .column_by_name(name)
-        .ok_or_else(|| OutputError::MissingColumn {
+        .ok_or_else(|| WorkerError::MissingColumn {
             column: name.to_string(),
         })?;
     column
         .as_any()
         .downcast_ref::<T>()
-        .ok_or_else(|| OutputError::ColumnType {
+        .ok_or_else(|| WorkerError::ColumnType {
             column: name.to_string(),
             found: column.data_type().to_string(),
             expected: std::any::type_name::<T>()
@@ -317,9 +317,9 @@ fn typed<'a, T: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&
 }
 
 /// An error when the required column `name` holds nulls.
-fn no_nulls(array: &dyn Array, name: &str) -> Result<(), OutputError> {
+fn no_nulls(array: &dyn Array, name: &str) -> Result<(), WorkerError> {
     if array.null_count() > 0 {
-        Err(OutputError::NullValues {
+        Err(WorkerError::NullValues {
             column: name.to_string(),
             count: array.null_count(),
         })
@@ -330,8 +330,8 @@ fn no_nulls(array: &dyn Array, name: &str) -> Result<(), OutputError> {
 
 /// One stored integer as the Rust field's type, or an error naming the column and the value
 /// (a negative step, or an index beyond `u32`, is not silently wrapped).
-fn from_i64<T: TryFrom<i64>>(name: &str, value: i64) -> Result<T, OutputError> {
-    T::try_from(value).map_err(|_| OutputError::OutOfRange {
+fn from_i64<T: TryFrom<i64>>(name: &str, value: i64) -> Result<T, WorkerError> {
+    T::try_from(value).map_err(|_| WorkerError::ColumnOutOfRange {
         column: name.to_string(),
         value,
         target: std::any::type_name::<T>(),
@@ -339,7 +339,7 @@ fn from_i64<T: TryFrom<i64>>(name: &str, value: i64) -> Result<T, OutputError> {
 }
 
 /// A required Int64 column as unsigned Rust values, checked.
-fn read_int<T: TryFrom<i64>>(batch: &RecordBatch, name: &str) -> Result<Vec<T>, OutputError> {
+fn read_int<T: TryFrom<i64>>(batch: &RecordBatch, name: &str) -> Result<Vec<T>, WorkerError> {
     let a = typed::<Int64Array>(batch, name)?;
     no_nulls(a, name)?;
     a.values().iter().map(|&v| from_i64(name, v)).collect()
@@ -349,7 +349,7 @@ fn read_int<T: TryFrom<i64>>(batch: &RecordBatch, name: &str) -> Result<Vec<T>, 
 fn read_int_opt<T: TryFrom<i64>>(
     batch: &RecordBatch,
     name: &str,
-) -> Result<Vec<Option<T>>, OutputError> {
+) -> Result<Vec<Option<T>>, WorkerError> {
     typed::<Int64Array>(batch, name)?
         .iter()
         .map(|v| v.map(|v| from_i64(name, v)).transpose())

@@ -42,7 +42,7 @@ pub fn fatal_io_cause<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a io::Error>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::OutputError;
+    use crate::WorkerError;
 
     #[test]
     fn full_disk_quota_read_only_and_eio_are_fatal_others_not() {
@@ -61,17 +61,17 @@ mod tests {
 
     #[test]
     fn found_through_a_chain_of_causes() {
-        // OutputError::Parquet → ParquetError::External → io::Error, as a full disk reaches
+        // WorkerError::Parquet → ParquetError::External → io::Error, as a full disk reaches
         // the Parquet writer.
         let parquet = parquet::errors::ParquetError::from(io::Error::from_raw_os_error(28));
-        let e = OutputError::parquet(
+        let e = WorkerError::parquet(
             "writing",
             std::path::Path::new("/x/part-00000.parquet"),
             parquet,
         );
         let cause = fatal_io_cause(&e).expect("found");
         assert_eq!(cause.raw_os_error(), Some(28));
-        let not_found = OutputError::io(
+        let not_found = WorkerError::output_io(
             "reading",
             std::path::Path::new("/x"),
             io::Error::from_raw_os_error(2),

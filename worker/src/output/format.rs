@@ -23,7 +23,7 @@ use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
 use super::runs::RunRecord;
 use super::schema::{FORMAT_VERSION, FORMAT_VERSION_KEY};
 use super::table::Row;
-use super::OutputError;
+use crate::WorkerError;
 
 /// The first format version: unsigned integer columns. Still read.
 pub const FORMAT_VERSION_1: &str = "1";
@@ -40,7 +40,7 @@ pub enum FormatVersion {
 impl FormatVersion {
     /// The version of a file from its schema metadata; an unknown or missing version is an
     /// error naming the file, the version found and the versions this build reads.
-    pub fn of(path: &Path, schema: &Schema) -> Result<Self, OutputError> {
+    pub fn of(path: &Path, schema: &Schema) -> Result<Self, WorkerError> {
         match schema
             .metadata()
             .get(FORMAT_VERSION_KEY)
@@ -48,7 +48,7 @@ impl FormatVersion {
         {
             Some(FORMAT_VERSION) => Ok(FormatVersion::Current),
             Some(FORMAT_VERSION_1) => Ok(FormatVersion::V1),
-            found => Err(OutputError::FormatVersion {
+            found => Err(WorkerError::FormatVersion {
                 path: path.to_path_buf(),
                 found: found.map(str::to_string),
             }),

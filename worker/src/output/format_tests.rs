@@ -20,6 +20,7 @@ use super::tests::{
     assert_same, baseline_rows, file_names, metrics, run_records, snapshots_with_edge_cases,
 };
 use super::*;
+use crate::WorkerError;
 
 /// Writes `batch` as a Parquet file whose metadata says it holds `table` in format `version`.
 fn write_raw(path: &Path, batch: &RecordBatch, table: &str, version: &str) {
@@ -239,7 +240,7 @@ fn a_newer_format_version_is_refused_naming_the_file_and_both_versions() {
         TableFile::open(&path).err().unwrap(),
     ] {
         let msg = err.to_string();
-        assert!(matches!(err, OutputError::FormatVersion { .. }), "{msg}");
+        assert!(matches!(err, WorkerError::FormatVersion { .. }), "{msg}");
         assert!(
             msg.starts_with("reading ") && msg.contains("part-00000.parquet"),
             "{msg}"

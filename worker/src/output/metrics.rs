@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use super::read_parts;
 use super::schema::run_key_description;
-use super::{read_parts, OutputError};
+use crate::WorkerError;
 
 crate::table! {
     /// The metrics of one training step; the evaluation fields are `Some` only at eval steps
@@ -26,6 +27,6 @@ crate::table! {
 }
 
 /// All metric rows of a run's `metrics` directory, parts in order.
-pub fn read_metric_rows(dir: &Path) -> Result<Vec<MetricRow>, OutputError> {
+pub fn read_metric_rows(dir: &Path) -> Result<Vec<MetricRow>, WorkerError> {
     read_parts(dir)
 }

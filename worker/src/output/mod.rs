@@ -43,7 +43,6 @@
 mod baseline;
 mod column_spec;
 pub mod columns;
-mod error;
 mod fatal;
 pub mod format;
 mod metrics;
@@ -65,7 +64,6 @@ mod table_tests;
 mod tests;
 
 pub use baseline::{read_baseline_rows, BaselineRow};
-pub use error::OutputError;
 pub use fatal::{fatal_io_cause, is_fatal_io};
 pub use metrics::{read_metric_rows, MetricRow};
 pub use parts::{

@@ -18,7 +18,7 @@ use parquet::arrow::{ArrowWriter, ProjectionMask};
 use super::format::{upgrade_batch, upgraded_schema, FormatVersion};
 use super::schema::{check_schema, writer_properties, TABLE_KEY};
 use super::table::Row;
-use super::OutputError;
+use crate::WorkerError;
 
 /// File name of part `index`: `part-00042.parquet`.
 pub fn part_file_name(index: u32) -> String {
@@ -59,9 +59,10 @@ impl<R: Row> PartWriter<R> {
     /// A writer whose first part is `start_index`; creates `dir` and its parents.
     ///
     /// On resume, call [`remove_parts_from`]`(dir, k)` first and open with `start_index = k`.
-    pub fn open(dir: impl Into<PathBuf>, start_index: u32) -> Result<Self, OutputError> {
+    pub fn open(dir: impl Into<PathBuf>, start_index: u32) -> Result<Self, WorkerError> {
         let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(|e| OutputError::io("creating directory", &dir, e))?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| WorkerError::output_io("creating directory", &dir, e))?;
         Ok(Self {
             dir,
             next: start_index,
@@ -82,16 +83,16 @@ impl<R: Row> PartWriter<R> {
     /// Writes `rows` as the next part and returns its path; writes nothing and returns `None`
     /// for zero rows (the index is not used up then).
     ///
-    /// Fails with [`OutputError::PartExists`] rather than replace an existing part.
-    pub fn write_part(&mut self, rows: &[R]) -> Result<Option<PathBuf>, OutputError> {
+    /// Fails with [`WorkerError::PartExists`] rather than replace an existing part.
+    pub fn write_part(&mut self, rows: &[R]) -> Result<Option<PathBuf>, WorkerError> {
         if rows.is_empty() {
             return Ok(None);
         }
         let path = self.dir.join(part_file_name(self.next));
         match fs::symlink_metadata(&path) {
-            Ok(_) => return Err(OutputError::PartExists { path }),
+            Ok(_) => return Err(WorkerError::PartExists { path }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(OutputError::io("checking", &path, e)),
+            Err(e) => return Err(WorkerError::output_io("checking", &path, e)),
         }
         write_table_atomically(&path, rows)?;
         self.next = self
@@ -108,10 +109,11 @@ impl<R: Row> PartWriter<R> {
 /// by [`PartWriter`].
 ///
 /// The same rows always give the same bytes (see [`super::schema::writer_properties`]).
-pub fn write_table_atomically<R: Row>(path: &Path, rows: &[R]) -> Result<(), OutputError> {
+pub fn write_table_atomically<R: Row>(path: &Path, rows: &[R]) -> Result<(), WorkerError> {
     let tmp = temp_path(path);
     let result = write_file(&tmp, path, rows).and_then(|()| {
-        fs::rename(&tmp, path).map_err(|e| OutputError::io("renaming a temporary file to", path, e))
+        fs::rename(&tmp, path)
+            .map_err(|e| WorkerError::output_io("renaming a temporary file to", path, e))
     });
     if result.is_err() {
         // Best effort: the error that matters is the one in `result`.
@@ -124,48 +126,49 @@ pub fn write_table_atomically<R: Row>(path: &Path, rows: &[R]) -> Result<(), Out
     }
 }
 
-fn write_file<R: Row>(tmp: &Path, path: &Path, rows: &[R]) -> Result<(), OutputError> {
-    let batch = R::to_batch(rows).map_err(|problem| OutputError::Batch {
+fn write_file<R: Row>(tmp: &Path, path: &Path, rows: &[R]) -> Result<(), WorkerError> {
+    let batch = R::to_batch(rows).map_err(|problem| WorkerError::Batch {
         path: path.to_path_buf(),
         problem: Box::new(problem),
     })?;
-    let file = File::create(tmp).map_err(|e| OutputError::io("creating", tmp, e))?;
+    let file = File::create(tmp).map_err(|e| WorkerError::output_io("creating", tmp, e))?;
     let sync_handle = file
         .try_clone()
-        .map_err(|e| OutputError::io("duplicating the handle of", tmp, e))?;
+        .map_err(|e| WorkerError::output_io("duplicating the handle of", tmp, e))?;
     let mut writer = ArrowWriter::try_new(file, R::schema(), Some(writer_properties::<R>()))
-        .map_err(|e| OutputError::parquet("writing", path, e))?;
+        .map_err(|e| WorkerError::parquet("writing", path, e))?;
     if !rows.is_empty() {
         writer
             .write(&batch)
-            .map_err(|e| OutputError::parquet("writing", path, e))?;
+            .map_err(|e| WorkerError::parquet("writing", path, e))?;
     }
     writer
         .close()
-        .map_err(|e| OutputError::parquet("writing", path, e))?;
+        .map_err(|e| WorkerError::parquet("writing", path, e))?;
     sync_handle
         .sync_all()
-        .map_err(|e| OutputError::io("syncing", path, e))
+        .map_err(|e| WorkerError::output_io("syncing", path, e))
 }
 
 /// Makes a rename or removal in `dir` durable.
-fn sync_dir(dir: &Path) -> Result<(), OutputError> {
-    let d = File::open(dir).map_err(|e| OutputError::io("opening directory to sync", dir, e))?;
+fn sync_dir(dir: &Path) -> Result<(), WorkerError> {
+    let d =
+        File::open(dir).map_err(|e| WorkerError::output_io("opening directory to sync", dir, e))?;
     d.sync_all()
-        .map_err(|e| OutputError::io("syncing directory", dir, e))
+        .map_err(|e| WorkerError::output_io("syncing directory", dir, e))
 }
 
 /// The parts in `dir` as (number, path), in numeric order; none if `dir` does not exist.
 /// Temporary files and other names are ignored.
-pub fn list_parts(dir: &Path) -> Result<Vec<(u32, PathBuf)>, OutputError> {
+pub fn list_parts(dir: &Path) -> Result<Vec<(u32, PathBuf)>, WorkerError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(OutputError::io("reading directory", dir, e)),
+        Err(e) => return Err(WorkerError::output_io("reading directory", dir, e)),
     };
     let mut parts = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| OutputError::io("reading directory", dir, e))?;
+        let entry = entry.map_err(|e| WorkerError::output_io("reading directory", dir, e))?;
         if let Some(index) = entry.file_name().to_str().and_then(parse_part_file_name) {
             parts.push((index, entry.path()));
         }
@@ -175,7 +178,7 @@ pub fn list_parts(dir: &Path) -> Result<Vec<(u32, PathBuf)>, OutputError> {
 }
 
 /// How many parts `dir` holds (0 if it does not exist).
-pub fn count_parts(dir: &Path) -> Result<usize, OutputError> {
+pub fn count_parts(dir: &Path) -> Result<usize, WorkerError> {
     Ok(list_parts(dir)?.len())
 }
 
@@ -183,22 +186,22 @@ pub fn count_parts(dir: &Path) -> Result<usize, OutputError> {
 /// returns how many parts (not temporary files) were deleted. A missing `dir` is fine (0).
 ///
 /// Used on resume: the parts written after the last checkpoint are dropped and rewritten.
-pub fn remove_parts_from(dir: &Path, index: u32) -> Result<usize, OutputError> {
+pub fn remove_parts_from(dir: &Path, index: u32) -> Result<usize, WorkerError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(OutputError::io("reading directory", dir, e)),
+        Err(e) => return Err(WorkerError::output_io("reading directory", dir, e)),
     };
     let mut removed = 0;
     let mut touched = false;
     for entry in entries {
-        let entry = entry.map_err(|e| OutputError::io("reading directory", dir, e))?;
+        let entry = entry.map_err(|e| WorkerError::output_io("reading directory", dir, e))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let is_late_part = parse_part_file_name(name).is_some_and(|n| n >= index);
         if is_late_part || is_temp_name(name) {
             let path = entry.path();
-            fs::remove_file(&path).map_err(|e| OutputError::io("removing", &path, e))?;
+            fs::remove_file(&path).map_err(|e| WorkerError::output_io("removing", &path, e))?;
             touched = true;
             if is_late_part {
                 removed += 1;
@@ -214,10 +217,10 @@ pub fn remove_parts_from(dir: &Path, index: u32) -> Result<usize, OutputError> {
 /// Reads one table file written by [`write_table_atomically`] or [`PartWriter`]; checks that
 /// it holds table `R` (by its `eigensweep.table` metadata), the format version (a version-1
 /// file is converted, see [`super::format`]) and the column types.
-pub fn read_table<R: Row>(path: &Path) -> Result<Vec<R>, OutputError> {
+pub fn read_table<R: Row>(path: &Path) -> Result<Vec<R>, WorkerError> {
     let file = TableFile::open(path)?;
     if file.table() != R::TABLE {
-        return Err(OutputError::schema(
+        return Err(WorkerError::schema(
             path,
             format!(
                 "holds the `{}` table, expected `{}`",
@@ -226,16 +229,16 @@ pub fn read_table<R: Row>(path: &Path) -> Result<Vec<R>, OutputError> {
             ),
         ));
     }
-    check_schema::<R>(file.schema()).map_err(|e| OutputError::column(path, e))?;
+    check_schema::<R>(file.schema()).map_err(|e| WorkerError::column(path, e))?;
     let mut rows = Vec::new();
     for batch in file.read(None)? {
-        rows.extend(R::from_batch(&batch).map_err(|e| OutputError::column(path, e))?);
+        rows.extend(R::from_batch(&batch).map_err(|e| WorkerError::column(path, e))?);
     }
     Ok(rows)
 }
 
 /// Reads all parts of table `R` in `dir`, in part order (empty if `dir` does not exist).
-pub fn read_parts<R: Row>(dir: &Path) -> Result<Vec<R>, OutputError> {
+pub fn read_parts<R: Row>(dir: &Path) -> Result<Vec<R>, WorkerError> {
     let mut rows = Vec::new();
     for (_, path) in list_parts(dir)? {
         rows.extend(read_table::<R>(&path)?);
@@ -247,10 +250,10 @@ pub fn read_parts<R: Row>(dir: &Path) -> Result<Vec<R>, OutputError> {
 /// [`TableFile::schema`] gives the layout as read): field descriptions in the field metadata,
 /// and the Parquet key-value metadata (table name, version, descriptions) in the schema
 /// metadata.
-pub fn read_schema(path: &Path) -> Result<SchemaRef, OutputError> {
-    let file = File::open(path).map_err(|e| OutputError::io("opening", path, e))?;
+pub fn read_schema(path: &Path) -> Result<SchemaRef, WorkerError> {
+    let file = File::open(path).map_err(|e| WorkerError::output_io("opening", path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| OutputError::parquet("reading", path, e))?;
+        .map_err(|e| WorkerError::parquet("reading", path, e))?;
     Ok(builder.schema().clone())
 }
 
@@ -268,15 +271,15 @@ pub struct TableFile {
 impl TableFile {
     /// Opens `path` and reads its footer: the table name and a format version this build
     /// reads are required.
-    pub fn open(path: &Path) -> Result<Self, OutputError> {
-        let file = File::open(path).map_err(|e| OutputError::io("opening", path, e))?;
+    pub fn open(path: &Path) -> Result<Self, WorkerError> {
+        let file = File::open(path).map_err(|e| WorkerError::output_io("opening", path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| OutputError::parquet("reading", path, e))?;
+            .map_err(|e| WorkerError::parquet("reading", path, e))?;
         let file_schema = builder.schema().clone();
         let table = match file_schema.metadata().get(TABLE_KEY) {
             Some(t) => t.clone(),
             None => {
-                return Err(OutputError::schema(
+                return Err(WorkerError::schema(
                     path,
                     format!("no `{TABLE_KEY}` metadata: not an eigensweep table"),
                 ))
@@ -310,11 +313,11 @@ impl TableFile {
 
     /// Reads the file's rows: all columns, or only the named ones (a projection: the others
     /// are not decoded; columns come in file order). A missing column is an error naming it.
-    pub fn read(self, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, OutputError> {
+    pub fn read(self, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, WorkerError> {
         let path = self.path;
         let upgrade = |batch: RecordBatch| {
             upgrade_batch(self.version, &self.table, batch)
-                .map_err(|m| OutputError::schema(&path, m))
+                .map_err(|m| WorkerError::schema(&path, m))
         };
         // A version-1 runs table is converted whole (its `network` derives from `kind` and
         // `seed`) and projected afterwards; it is a few hundred rows.
@@ -328,7 +331,7 @@ impl TableFile {
                 roots.push(
                     file_schema
                         .index_of(name)
-                        .map_err(|_| OutputError::column(&path, missing(name)))?,
+                        .map_err(|_| WorkerError::column(&path, missing(name)))?,
                 );
             }
             let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
@@ -336,10 +339,10 @@ impl TableFile {
         }
         let reader = builder
             .build()
-            .map_err(|e| OutputError::parquet("reading", &path, e))?;
+            .map_err(|e| WorkerError::parquet("reading", &path, e))?;
         let mut batches = Vec::new();
         for batch in reader {
-            let batch = batch.map_err(|e| OutputError::schema(&path, e.to_string()))?;
+            let batch = batch.map_err(|e| WorkerError::schema(&path, e.to_string()))?;
             let mut batch = upgrade(batch)?;
             if let Some(names) = columns.filter(|_| whole_first) {
                 let indices = names
@@ -348,12 +351,12 @@ impl TableFile {
                         batch
                             .schema()
                             .index_of(name)
-                            .map_err(|_| OutputError::column(&path, missing(name)))
+                            .map_err(|_| WorkerError::column(&path, missing(name)))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 batch = batch
                     .project(&indices)
-                    .map_err(|e| OutputError::schema(&path, e.to_string()))?;
+                    .map_err(|e| WorkerError::schema(&path, e.to_string()))?;
             }
             batches.push(batch);
         }
@@ -361,8 +364,8 @@ impl TableFile {
     }
 }
 
-fn missing(name: &str) -> OutputError {
-    OutputError::MissingColumn {
+fn missing(name: &str) -> WorkerError {
+    WorkerError::MissingColumn {
         column: name.to_string(),
     }
 }

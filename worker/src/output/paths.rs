@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::OutputError;
+use crate::WorkerError;
 
 /// Directory (under `OUT`) of the per-run tables.
 pub const RUNS_DIR: &str = "runs";
@@ -30,9 +30,9 @@ pub const WEIGHTS_DIR: &str = "weights";
 
 /// Checks that `value` can be a hive partition value (`name=value` directory): not empty, not
 /// `.` or `..`, and free of `/`, `\`, `=`, whitespace and control characters.
-pub fn validate_partition_value(name: &'static str, value: &str) -> Result<(), OutputError> {
+pub fn validate_partition_value(name: &'static str, value: &str) -> Result<(), WorkerError> {
     let reject = |reason| {
-        Err(OutputError::InvalidPartition {
+        Err(WorkerError::InvalidPartition {
             name,
             value: value.to_string(),
             reason,
@@ -65,7 +65,7 @@ pub fn run_dir(
     dataset: &str,
     optimizer: &str,
     seed: u64,
-) -> Result<PathBuf, OutputError> {
+) -> Result<PathBuf, WorkerError> {
     validate_partition_value("dataset", dataset)?;
     validate_partition_value("optimizer", optimizer)?;
     Ok(out
@@ -76,7 +76,7 @@ pub fn run_dir(
 }
 
 /// `out/baseline/dataset=D`, after checking `dataset`.
-pub fn baseline_dir(out: &Path, dataset: &str) -> Result<PathBuf, OutputError> {
+pub fn baseline_dir(out: &Path, dataset: &str) -> Result<PathBuf, WorkerError> {
     validate_partition_value("dataset", dataset)?;
     Ok(out.join(BASELINE_DIR).join(format!("dataset={dataset}")))
 }
@@ -125,7 +125,7 @@ pub struct RunDirs {
 
 impl RunDirs {
     /// The directories of the run (dataset, optimizer, seed) under `out`; nothing is created.
-    pub fn new(out: &Path, dataset: &str, optimizer: &str, seed: u64) -> Result<Self, OutputError> {
+    pub fn new(out: &Path, dataset: &str, optimizer: &str, seed: u64) -> Result<Self, WorkerError> {
         let root = run_dir(out, dataset, optimizer, seed)?;
         Ok(Self {
             snapshots: root.join(SNAPSHOTS_DIR),

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use eigensweep_common::provenance::{Build, Provenance};
 
+use super::read_table;
 use super::task_status::TaskStatus;
-use super::{read_table, OutputError};
+use crate::WorkerError;
 
 /// The state of one run or baseline task. Its columns, with their descriptions, are declared
 /// below the struct: the provenance fields sit in a nested [`RunProvenance`].
@@ -211,6 +212,6 @@ crate::table! {
 }
 
 /// Reads `OUT/runs.parquet` (the path of the file itself).
-pub fn read_run_records(path: &Path) -> Result<Vec<RunRecord>, OutputError> {
+pub fn read_run_records(path: &Path) -> Result<Vec<RunRecord>, WorkerError> {
     read_table(path)
 }

@@ -17,7 +17,7 @@ pub use super::column_spec::{
     list_item_field, ColumnSpec, ColumnType, FIELD_DESCRIPTION_KEY, LIST_ITEM_NAME,
 };
 use super::table::Row;
-use super::OutputError;
+use crate::WorkerError;
 
 /// Version of the table layout; stored as [`FORMAT_VERSION_KEY`]. Bump on any change to a
 /// column's name, type or meaning, and teach [`super::format`] to read the previous one.
@@ -148,13 +148,13 @@ pub fn list_item_path(name: &str) -> ColumnPath {
 
 /// Checks a file's Arrow schema against the table's columns: every declared column must be
 /// there with its type (extra columns are ignored, so that a later format may add some).
-pub(crate) fn check_schema<R: Row>(schema: &Schema) -> Result<(), OutputError> {
+pub(crate) fn check_schema<R: Row>(schema: &Schema) -> Result<(), WorkerError> {
     for column in R::columns() {
         let field = match schema.field_with_name(column.name) {
             Ok(field) => field,
             Err(_) if column.absent_is_null => continue,
             Err(_) => {
-                return Err(OutputError::MissingColumn {
+                return Err(WorkerError::MissingColumn {
                     column: column.name.to_string(),
                 })
             }
@@ -167,14 +167,14 @@ pub(crate) fn check_schema<R: Row>(schema: &Schema) -> Result<(), OutputError> {
             (ty, found) => found == &ty.data_type(),
         };
         if !type_ok {
-            return Err(OutputError::ColumnType {
+            return Err(WorkerError::ColumnType {
                 column: column.name.to_string(),
                 found: field.data_type().to_string(),
                 expected: column.ty.data_type().to_string(),
             });
         }
         if field.is_nullable() && !column.nullable {
-            return Err(OutputError::NullableColumn {
+            return Err(WorkerError::NullableColumn {
                 column: column.name.to_string(),
             });
         }

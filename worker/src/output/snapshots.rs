@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use super::read_parts;
 use super::schema::run_key_description;
-use super::{read_parts, OutputError};
+use crate::WorkerError;
 
 crate::table! {
     /// One eigenpair at one snapshot of one run, with its statistics.
@@ -32,6 +33,6 @@ crate::table! {
 }
 
 /// All snapshot rows of a run's `snapshots` directory, parts in order.
-pub fn read_snapshot_rows(dir: &Path) -> Result<Vec<SnapshotRow>, OutputError> {
+pub fn read_snapshot_rows(dir: &Path) -> Result<Vec<SnapshotRow>, WorkerError> {
     read_parts(dir)
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use super::paths::runs_table_files;
 use super::runs::{read_run_records, RunRecord};
 pub use super::task_status::TaskStatus;
-use super::OutputError;
+use crate::WorkerError;
 
 /// File name, in a run directory, of the marker of a run trained to its last step.
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
@@ -116,7 +116,7 @@ pub struct RunsTables {
     /// Each table that could be read, with its rows (file order).
     pub tables: Vec<(PathBuf, Vec<RunRecord>)>,
     /// Each table that could not be read (torn, of a newer format), with why.
-    pub unreadable: Vec<(PathBuf, OutputError)>,
+    pub unreadable: Vec<(PathBuf, WorkerError)>,
 }
 
 impl RunsTables {

@@ -9,7 +9,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 
 use super::column_spec::ColumnSpec;
-use super::OutputError;
+use crate::WorkerError;
 
 /// A row type that is stored as one Parquet table. Declare one with [`crate::table!`].
 pub trait Row: Sized {
@@ -23,11 +23,11 @@ pub trait Row: Sized {
     fn columns() -> &'static [ColumnSpec];
     /// Builds the Arrow columns for `rows`, in the order of [`Self::columns`]; fails (naming
     /// the column) only for an integer above `i64::MAX`.
-    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, OutputError>;
+    fn to_arrays(rows: &[Self]) -> Result<Vec<ArrayRef>, WorkerError>;
     /// Takes a batch (whose schema has been checked against [`Self::columns`]) apart; a
     /// column of the wrong type, with nulls where it is required or with an integer out of
     /// the field's range is an error naming it.
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, OutputError>;
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, WorkerError>;
 
     /// The Arrow schema: the columns with their descriptions. The table-level metadata is
     /// kept out of it on purpose (it goes to the Parquet key-value metadata in a fixed order,
@@ -42,8 +42,8 @@ pub trait Row: Sized {
     }
 
     /// Builds a record batch for `rows`.
-    fn to_batch(rows: &[Self]) -> Result<RecordBatch, OutputError> {
-        RecordBatch::try_new(Self::schema(), Self::to_arrays(rows)?).map_err(OutputError::Arrow)
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch, WorkerError> {
+        RecordBatch::try_new(Self::schema(), Self::to_arrays(rows)?).map_err(WorkerError::Arrow)
     }
 }
 
@@ -133,7 +133,7 @@ macro_rules! table {
 
             fn to_arrays(
                 rows: &[Self],
-            ) -> Result<Vec<$crate::output::__arrow::ArrayRef>, $crate::output::OutputError> {
+            ) -> Result<Vec<$crate::output::__arrow::ArrayRef>, $crate::WorkerError> {
                 Ok(vec![$(
                     <$fty as $crate::output::columns::ColumnValue<
                         $crate::output::columns::kind::$kind,
@@ -146,7 +146,7 @@ macro_rules! table {
 
             fn from_batch(
                 batch: &$crate::output::__arrow::RecordBatch,
-            ) -> Result<Vec<Self>, $crate::output::OutputError> {
+            ) -> Result<Vec<Self>, $crate::WorkerError> {
                 let mut rows: Vec<Self> = (0..batch.num_rows()).map(|_| Self::default()).collect();
                 $(
                     let values = $crate::output::columns::read_column::<

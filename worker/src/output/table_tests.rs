@@ -11,6 +11,7 @@ use parquet::file::properties::WriterProperties;
 
 use super::schema::{table_metadata, ColumnSpec};
 use super::*;
+use crate::WorkerError;
 
 /// Every table this crate writes: (table, columns, the start of its row's first cell in
 /// docs/OUTPUT.md's table of tables).
@@ -186,7 +187,7 @@ fn an_added_column_reads_as_null_where_absent() {
     assert_eq!(rows[0].key, "k");
     let err = RunRecord::from_batch(&without(&["status"])).unwrap_err();
     assert!(
-        matches!(&err, OutputError::MissingColumn { column } if column == "status"),
+        matches!(&err, WorkerError::MissingColumn { column } if column == "status"),
         "{err:?}"
     );
 }
@@ -203,7 +204,7 @@ fn column_errors_are_typed_and_name_the_column() {
     };
     let err = TraceRow::to_batch(&[row]).unwrap_err();
     assert!(
-        matches!(err, OutputError::IntegerOverflow { .. }),
+        matches!(err, WorkerError::IntegerOverflow { .. }),
         "{err:?}"
     );
     assert_eq!(
@@ -254,7 +255,7 @@ fn column_errors_are_typed_and_name_the_column() {
     };
     let err = TraceRow::from_batch(&batch(2, None)).unwrap_err();
     assert!(
-        matches!(&err, OutputError::NullValues { column, count: 1 } if column == "trace"),
+        matches!(&err, WorkerError::NullValues { column, count: 1 } if column == "trace"),
         "{err:?}"
     );
     assert_eq!(
@@ -263,7 +264,7 @@ fn column_errors_are_typed_and_name_the_column() {
     );
     let err = TraceRow::from_batch(&batch(-1, Some(3.0))).unwrap_err();
     assert!(
-        matches!(&err, OutputError::OutOfRange { column, value: -1, .. } if column == "step"),
+        matches!(&err, WorkerError::ColumnOutOfRange { column, value: -1, .. } if column == "step"),
         "{err:?}"
     );
     assert_eq!(
@@ -282,8 +283,8 @@ fn column_errors_are_typed_and_name_the_column() {
     writer.close().unwrap();
     let err = read_table::<TraceRow>(&path).unwrap_err();
     assert!(
-        matches!(&err, OutputError::Column { problem, .. }
-            if matches!(**problem, OutputError::NullableColumn { .. })),
+        matches!(&err, WorkerError::Column { problem, .. }
+            if matches!(**problem, WorkerError::NullableColumn { .. })),
         "{err:?}"
     );
     assert_eq!(

@@ -13,6 +13,7 @@ use super::schema::{
     FORMAT_VERSION_KEY, TABLE_DESCRIPTION_KEY, TABLE_KEY,
 };
 use super::*;
+use crate::WorkerError;
 
 /// Equality that treats NaN as equal to NaN and tells -0.0 from 0.0 (Debug prints floats
 /// exactly).
@@ -429,7 +430,7 @@ fn existing_parts_are_not_overwritten() {
         .unwrap();
     let mut again = PartWriter::open(dir.path(), 0).unwrap();
     let err = again.write_part(&rows[..1]).unwrap_err();
-    assert!(matches!(err, OutputError::PartExists { .. }), "{err}");
+    assert!(matches!(err, WorkerError::PartExists { .. }), "{err}");
     assert!(err.to_string().contains("part-00000.parquet"), "{err}");
     assert_eq!(again.next_index(), 0);
 }

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use super::read_parts;
 use super::schema::run_key_description;
-use super::{read_parts, OutputError};
+use crate::WorkerError;
 
 crate::table! {
     /// The parameters of a run at one snapshot.
@@ -18,6 +19,6 @@ crate::table! {
 }
 
 /// All weight rows of a run's `weights` directory, parts in order.
-pub fn read_weight_rows(dir: &Path) -> Result<Vec<WeightRow>, OutputError> {
+pub fn read_weight_rows(dir: &Path) -> Result<Vec<WeightRow>, WorkerError> {
     read_parts(dir)
 }

@@ -7,13 +7,13 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device};
 
-use super::error::RunError;
 use crate::data::TrainTest;
 use crate::mlp::{Architecture, BiasInit, Params};
 use crate::output::{BaselineRow, PartWriter};
 use crate::rng::{stream_rng, Stream};
-use crate::snapshot::{eigen_snapshot_interruptible, ipr, SnapshotError, SnapshotSettings};
+use crate::snapshot::{eigen_snapshot_interruptible, ipr, SnapshotSettings};
 use crate::train::DeviceData;
+use crate::WorkerError;
 
 /// One baseline network, resolved from the sweep.
 #[derive(Debug, Clone)]
@@ -46,13 +46,14 @@ pub fn baseline_done(dir: &Path, network: u32) -> bool {
 /// number of products used, or `None` if the part already existed.
 ///
 /// Once `stop` is set the solve is abandoned between two product blocks and
-/// [`RunError::Interrupted`] returned: nothing is written, the next launch redoes the network.
+/// [`WorkerError::TaskInterrupted`] returned: nothing is written, the next launch redoes the
+/// network.
 pub fn execute_baseline(
     plan: &BaselinePlan,
     data: &TrainTest,
     dir: &Path,
     stop: &AtomicBool,
-) -> Result<Option<usize>, RunError> {
+) -> Result<Option<usize>, WorkerError> {
     if baseline_done(dir, plan.network) {
         return Ok(None);
     }
@@ -60,7 +61,7 @@ pub fn execute_baseline(
     let train = DeviceData::new(&data.train, &plan.arch, DType::F32, &device)?;
     let hessian_data = match plan.hessian_samples {
         Some(n) if n == 0 || n > train.len() => {
-            return Err(RunError::Plan(format!(
+            return Err(WorkerError::InvalidPlan(format!(
                 "hessian_samples {n} outside 1..={}",
                 train.len()
             )));
@@ -85,7 +86,7 @@ pub fn execute_baseline(
         None,
         stop,
     ) {
-        Err(SnapshotError::Interrupted) => return Err(RunError::Interrupted),
+        Err(WorkerError::SnapshotInterrupted) => return Err(WorkerError::TaskInterrupted),
         other => other?,
     };
     let rows: Vec<BaselineRow> = s

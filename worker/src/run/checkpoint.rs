@@ -11,57 +11,13 @@
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use thiserror::Error;
+
+use crate::WorkerError;
 
 const MAGIC: &[u8; 8] = b"ESCKPT02";
-
-/// Errors reading or writing a checkpoint.
-#[derive(Debug, Error)]
-pub enum CheckpointError {
-    /// File system error.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not a complete checkpoint of this format.
-    #[error("checkpoint {path} is damaged or of another format: {reason}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What was wrong.
-        reason: String,
-    },
-    /// The file is intact (its checksum holds) but was written by a newer eigensweep: a newer
-    /// format version, or fields this build does not know. Resuming from it here would lose
-    /// what it records, so the run is left to the build that wrote it.
-    #[error(
-        "checkpoint {path} was written by a newer eigensweep ({what}); this build reads format {current}: resume this output with the eigensweep that wrote it, or delete the checkpoint to restart that run from step 0"
-    )]
-    Newer {
-        /// The file.
-        path: PathBuf,
-        /// What marks it as newer.
-        what: String,
-        /// The format this build reads.
-        current: &'static str,
-    },
-}
-
-impl CheckpointError {
-    /// Whether the file is intact but of a newer eigensweep ([`CheckpointError::Newer`]).
-    pub fn is_newer(&self) -> bool {
-        matches!(self, CheckpointError::Newer { .. })
-    }
-}
 
 /// Why bytes did not decode as a checkpoint of this build.
 enum Undecodable {
@@ -338,8 +294,8 @@ impl Checkpoint {
     }
 
     /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).
-    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
-        let io = |action, source| CheckpointError::Io {
+    pub fn save(&self, path: &Path) -> Result<(), WorkerError> {
+        let io = |action, source| WorkerError::CheckpointIo {
             action,
             path: path.to_path_buf(),
             source,
@@ -364,12 +320,12 @@ impl Checkpoint {
     }
 
     /// Reads `path`; `Ok(None)` when there is no checkpoint.
-    pub fn load(path: &Path) -> Result<Option<Self>, CheckpointError> {
+    pub fn load(path: &Path) -> Result<Option<Self>, WorkerError> {
         let bytes = match fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(CheckpointError::Io {
+                return Err(WorkerError::CheckpointIo {
                     action: "reading",
                     path: path.to_path_buf(),
                     source,
@@ -377,11 +333,11 @@ impl Checkpoint {
             }
         };
         Self::decode(&bytes).map(Some).map_err(|e| match e {
-            Undecodable::Corrupt(reason) => CheckpointError::Corrupt {
+            Undecodable::Corrupt(reason) => WorkerError::CheckpointCorrupt {
                 path: path.to_path_buf(),
                 reason,
             },
-            Undecodable::Newer(what) => CheckpointError::Newer {
+            Undecodable::Newer(what) => WorkerError::CheckpointNewer {
                 path: path.to_path_buf(),
                 what,
                 current: "ESCKPT02",

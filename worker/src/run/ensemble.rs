@@ -19,7 +19,6 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::error::RunError;
 use super::launch::{Flow, Launch, Opened};
 use super::plan::RunPlan;
 use super::progress::RunProgress;
@@ -28,6 +27,7 @@ use crate::data::TrainTest;
 use crate::train::{
     EnsembleMember, EnsembleTrainer, MemberSpec, ResumePoint, RunTrainer, TrainingEngine,
 };
+use crate::WorkerError;
 
 /// Whether two runs can train as one ensemble on the same dataset: the same network, batch
 /// size and device (their optimisers, seeds, schedules, step counts and snapshot settings
@@ -43,7 +43,7 @@ pub type Progress<'p> = &'p mut dyn FnMut(&RunProgress);
 #[derive(Debug)]
 pub struct EnsembleOutcome {
     /// Each run's report, in the order of the plans.
-    pub reports: Vec<Result<RunReport, RunError>>,
+    pub reports: Vec<Result<RunReport, WorkerError>>,
     /// How many of them trained as one fused ensemble in this launch (0 or ≥ 2).
     pub fused: usize,
     /// Why runs that could have joined trained alone instead (stacking failed), if so.
@@ -71,17 +71,18 @@ pub fn execute_ensemble(
         progress.len(),
         "one progress callback per plan"
     );
-    let mut results: Vec<Option<Result<RunReport, RunError>>> =
+    let mut results: Vec<Option<Result<RunReport, WorkerError>>> =
         (0..plans.len()).map(|_| None).collect();
-    let finish =
-        |results: Vec<Option<Result<RunReport, RunError>>>, fused, alone_because| EnsembleOutcome {
+    let finish = |results: Vec<Option<Result<RunReport, WorkerError>>>, fused, alone_because| {
+        EnsembleOutcome {
             reports: results
                 .into_iter()
                 .map(|r| r.expect("every run has a result"))
                 .collect(),
             fused,
             alone_because,
-        };
+        }
+    };
     if plans.is_empty() {
         return finish(results, 0, None);
     }
@@ -92,7 +93,7 @@ pub fn execute_ensemble(
             let why = e.to_string();
             results[0] = Some(Err(e));
             for r in results.iter_mut().skip(1) {
-                *r = Some(Err(RunError::Plan(format!(
+                *r = Some(Err(WorkerError::InvalidPlan(format!(
                     "the ensemble's data could not be put on the device: {why}"
                 ))));
             }
@@ -149,7 +150,7 @@ fn join<'a>(opened: Vec<(usize, Box<Launch<'a>>)>, train: &crate::train::DeviceD
         alone.sort_by_key(|(i, _)| *i);
         return (Vec::new(), alone, None);
     }
-    let specs: Result<Vec<MemberSpec>, RunError> = members
+    let specs: Result<Vec<MemberSpec>, WorkerError> = members
         .iter()
         .map(|(_, l)| {
             let RunTrainer::Own(t) = l.trainer() else {
@@ -177,7 +178,7 @@ fn join<'a>(opened: Vec<(usize, Box<Launch<'a>>)>, train: &crate::train::DeviceD
         })
         .collect();
     let batch = members[0].1.plan().batch_size;
-    let ensemble = specs.and_then(|specs| Ok(EnsembleTrainer::new(specs, train.clone(), batch)?));
+    let ensemble = specs.and_then(|specs| EnsembleTrainer::new(specs, train.clone(), batch));
     match ensemble {
         Ok(ensemble) => {
             for ((_, launch), member) in members.iter_mut().zip(EnsembleMember::split(ensemble)) {
@@ -200,7 +201,7 @@ fn lockstep(
     mut live: Vec<(usize, Box<Launch<'_>>)>,
     progress: &mut [Progress<'_>],
     stop: &AtomicBool,
-    results: &mut [Option<Result<RunReport, RunError>>],
+    results: &mut [Option<Result<RunReport, WorkerError>>],
 ) {
     while !live.is_empty() {
         let mut before = Vec::with_capacity(live.len());

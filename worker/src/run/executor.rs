@@ -3,12 +3,12 @@
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use super::error::RunError;
 use super::launch::{Launch, Opened};
 use super::plan::RunPlan;
 use super::progress::RunProgress;
 use super::report::RunReport;
 use crate::data::TrainTest;
+use crate::WorkerError;
 
 /// Runs (or resumes, or skips if finished) one run in `dir`: opens a `Launch`
 /// (`run/launch.rs`) from the plan and the directory, and runs it to its end.
@@ -24,7 +24,7 @@ pub fn execute(
     dir: &Path,
     progress: &mut dyn FnMut(&RunProgress),
     stop: &AtomicBool,
-) -> Result<RunReport, RunError> {
+) -> Result<RunReport, WorkerError> {
     match Launch::open(plan, data, dir)? {
         Opened::Finished(report) => Ok(report),
         Opened::Ready(launch) => launch.run(progress, stop),
@@ -93,7 +93,7 @@ mod tests {
         .unwrap();
         let err = execute(&p, &data, dir.path(), &mut |_| {}, &AtomicBool::new(false)).unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, RunError::DeviceMismatch { .. }), "{text}");
+        assert!(matches!(err, WorkerError::DeviceMismatch { .. }), "{text}");
         assert!(
             text.contains("computed on cuda, this launch uses cpu")
                 && text.contains("--device cuda"),

@@ -26,11 +26,12 @@ use std::fs;
 use std::path::Path;
 
 use super::checkpoint::Checkpoint;
-use super::error::{marker_io, RunError};
+use super::marker_io;
 use crate::output::{
     part_file_name, read_table, write_table_atomically, DensityRow, MetricRow, PreconditionedRow,
     Row, SnapshotRow, TraceRow, WeightRow, CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER,
 };
+use crate::WorkerError;
 
 /// A finished run continued under the key of a longer configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,10 +75,10 @@ pub(crate) enum Stage {
 /// changes nothing).
 ///
 /// # Errors
-/// [`RunError::Plan`] when the directory does not hold that finished run (no checkpoint, an
-/// unfinished or diverged one, one at another step, rows of a third key);
-/// [`RunError::ForeignCheckpoint`] for a checkpoint of another key; I/O and table errors.
-pub fn continue_finished_run(dir: &Path, c: &Continuation) -> Result<Continued, RunError> {
+/// [`WorkerError::InvalidPlan`] when the directory does not hold that finished run (no checkpoint,
+/// an unfinished or diverged one, one at another step, rows of a third key);
+/// [`WorkerError::ForeignCheckpoint`] for a checkpoint of another key; I/O and table errors.
+pub fn continue_finished_run(dir: &Path, c: &Continuation) -> Result<Continued, WorkerError> {
     let (continued, stages) = stages(dir, c)?;
     for stage in &stages {
         apply(dir, c, stage)?;
@@ -86,10 +87,10 @@ pub fn continue_finished_run(dir: &Path, c: &Continuation) -> Result<Continued, 
 }
 
 /// The stages still to do, and where the continued run resumes.
-pub(crate) fn stages(dir: &Path, c: &Continuation) -> Result<(Continued, Vec<Stage>), RunError> {
+pub(crate) fn stages(dir: &Path, c: &Continuation) -> Result<(Continued, Vec<Stage>), WorkerError> {
     let path = dir.join(CHECKPOINT_FILE);
     let saved = Checkpoint::load(&path)?.ok_or_else(|| {
-        RunError::Plan(format!(
+        WorkerError::InvalidPlan(format!(
             "{} has no checkpoint: there is no finished run to continue",
             dir.display()
         ))
@@ -103,14 +104,14 @@ pub(crate) fn stages(dir: &Path, c: &Continuation) -> Result<(Continued, Vec<Sta
         return Ok((continued, vec![Stage::Marker]));
     }
     if saved.run_key != c.old_key {
-        return Err(RunError::ForeignCheckpoint {
+        return Err(WorkerError::ForeignCheckpoint {
             path,
             found: saved.run_key,
             expected: c.old_key.clone(),
         });
     }
     if !saved.complete || dir.join(DIVERGED_MARKER).exists() {
-        return Err(RunError::Plan(format!(
+        return Err(WorkerError::InvalidPlan(format!(
             "{} is not a finished run (its checkpoint is at step {} of {}, not complete): only a finished run is continued",
             dir.display(),
             saved.step,
@@ -118,7 +119,7 @@ pub(crate) fn stages(dir: &Path, c: &Continuation) -> Result<(Continued, Vec<Sta
         )));
     }
     if saved.step != c.old_steps {
-        return Err(RunError::Plan(format!(
+        return Err(WorkerError::InvalidPlan(format!(
             "{} finished at step {}, not at step {}",
             dir.display(),
             saved.step,
@@ -135,7 +136,7 @@ pub(crate) fn stages(dir: &Path, c: &Continuation) -> Result<(Continued, Vec<Sta
 }
 
 /// Does one stage (idempotent).
-pub(crate) fn apply(dir: &Path, c: &Continuation, stage: &Stage) -> Result<(), RunError> {
+pub(crate) fn apply(dir: &Path, c: &Continuation, stage: &Stage) -> Result<(), WorkerError> {
     match stage {
         Stage::Marker => {
             let success = dir.join(SUCCESS_MARKER);
@@ -149,7 +150,10 @@ pub(crate) fn apply(dir: &Path, c: &Continuation, stage: &Stage) -> Result<(), R
         Stage::Checkpoint => {
             let path = dir.join(CHECKPOINT_FILE);
             let Some(saved) = Checkpoint::load(&path)? else {
-                return Err(RunError::Plan(format!("{} disappeared", path.display())));
+                return Err(WorkerError::InvalidPlan(format!(
+                    "{} disappeared",
+                    path.display()
+                )));
             };
             if saved.run_key == c.new_key {
                 return Ok(());
@@ -205,7 +209,12 @@ run_rows!(
 
 /// Stage 2 for table `name` (its directory `table_dir`). A table this build does not know is
 /// refused: its rows would keep the old key.
-fn rekey_table(table_dir: &Path, name: &str, parts: u32, c: &Continuation) -> Result<(), RunError> {
+fn rekey_table(
+    table_dir: &Path,
+    name: &str,
+    parts: u32,
+    c: &Continuation,
+) -> Result<(), WorkerError> {
     match name {
         n if n == SnapshotRow::TABLE => rekey_parts::<SnapshotRow>(table_dir, parts, c, false),
         n if n == MetricRow::TABLE => rekey_parts::<MetricRow>(table_dir, parts, c, true),
@@ -215,7 +224,7 @@ fn rekey_table(table_dir: &Path, name: &str, parts: u32, c: &Continuation) -> Re
         n if n == PreconditionedRow::TABLE => {
             rekey_parts::<PreconditionedRow>(table_dir, parts, c, false)
         }
-        other => Err(RunError::Plan(format!(
+        other => Err(WorkerError::InvalidPlan(format!(
             "the checkpoint in {} lists table `{other}`, which this build cannot continue",
             table_dir.parent().unwrap_or(table_dir).display()
         ))),
@@ -230,7 +239,7 @@ fn rekey_parts<R: RunRow>(
     parts: u32,
     c: &Continuation,
     drop_last_step: bool,
-) -> Result<(), RunError> {
+) -> Result<(), WorkerError> {
     for index in 0..parts {
         let last = index + 1 == parts;
         let path = table_dir.join(part_file_name(index));
@@ -239,7 +248,7 @@ fn rekey_parts<R: RunRow>(
                 // Emptied and removed by an earlier, interrupted pass.
                 continue;
             }
-            return Err(RunError::Plan(format!(
+            return Err(WorkerError::InvalidPlan(format!(
                 "{} is missing, although the run's checkpoint counts it",
                 path.display()
             )));
@@ -253,7 +262,7 @@ fn rekey_parts<R: RunRow>(
                 key.clone_from(&c.new_key);
                 changed = true;
             } else if *key != c.new_key {
-                return Err(RunError::Plan(format!(
+                return Err(WorkerError::InvalidPlan(format!(
                     "{} holds rows of run {key}, neither {} nor {}",
                     path.display(),
                     c.old_key,
@@ -272,7 +281,7 @@ fn rekey_parts<R: RunRow>(
                 sync_dir(table_dir)?;
             }
             (true, false) => {
-                return Err(RunError::Plan(format!(
+                return Err(WorkerError::InvalidPlan(format!(
                     "{} holds only rows of the last step, but is not the table's last part",
                     path.display()
                 )))
@@ -285,7 +294,7 @@ fn rekey_parts<R: RunRow>(
 }
 
 /// Makes a removal in `dir` durable.
-fn sync_dir(dir: &Path) -> Result<(), RunError> {
+fn sync_dir(dir: &Path) -> Result<(), WorkerError> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(marker_io("syncing directory", dir))

@@ -16,21 +16,19 @@ use std::time::Instant;
 use candle_core::DType;
 
 use super::checkpoint::Checkpoint;
-use super::error::{marker_io, RunError};
+use super::marker_io;
 use super::plan::RunPlan;
 use super::progress::RunProgress;
 use super::report::{RunReport, RunStatus, StageSeconds};
 use super::start::{Found, Start};
 use super::tables::{flat_f32, Writers};
 use crate::data::{Dataset, TrainTest};
-use crate::eigen::EigenError;
-use crate::memory::{bytes_of, ensure_available, thousands, MemoryError, Need};
+use crate::memory::{bytes_of, ensure_available, thousands, Need};
 use crate::mlp::evaluate;
 use crate::output::{MetricRow, WeightRow};
-use crate::snapshot::{
-    eigen_snapshot_with, warm_start_vectors, EigenSnapshot, OperatorStatistic, SnapshotError,
-};
+use crate::snapshot::{eigen_snapshot_with, warm_start_vectors, EigenSnapshot, OperatorStatistic};
 use crate::train::{DeviceData, RunTrainer, StepRecord};
+use crate::WorkerError;
 
 /// Full training and test (loss, accuracy) at one step.
 type Evaluation = ((f64, f64), (f64, f64));
@@ -38,7 +36,7 @@ type Evaluation = ((f64, f64), (f64, f64));
 /// Checks that the run's own copy of a dataset (`which`: training or test) fits in the
 /// memory left, before candle allocates it infallibly: its images as an f32 tensor and its
 /// one-hot targets (built on the host, then copied into a tensor).
-fn ensure_device_copy(ds: &Dataset, which: &str) -> Result<(), MemoryError> {
+fn ensure_device_copy(ds: &Dataset, which: &str) -> Result<(), WorkerError> {
     let per_sample = ds.dim + 2 * ds.classes;
     let bytes = bytes_of::<f32>(ds.len.saturating_mul(per_sample));
     ensure_available(bytes, || Need {
@@ -59,7 +57,7 @@ fn ensure_device_copy(ds: &Dataset, which: &str) -> Result<(), MemoryError> {
 
 /// Writes a marker with content (`_DIVERGED` holds its step) through a temporary name and a
 /// rename: a full disk must not leave a torn marker that a later launch would trust.
-fn write_marker(path: &Path, text: &str) -> Result<(), RunError> {
+fn write_marker(path: &Path, text: &str) -> Result<(), WorkerError> {
     let tmp = crate::output::temp_path(path);
     let written = fs::write(&tmp, text)
         .map_err(marker_io("writing", &tmp))
@@ -172,13 +170,13 @@ impl<'a> Launch<'a> {
     /// the checkpoint where there is one.
     ///
     /// # Errors
-    /// [`RunError::Plan`] for a plan that cannot run; those of [`Start::inspect`] and
+    /// [`WorkerError::InvalidPlan`] for a plan that cannot run; those of [`Start::inspect`] and
     /// [`Start::open`]; the data not fitting the network or the device.
     pub(super) fn open(
         plan: &'a RunPlan,
         data: &TrainTest,
         dir: &Path,
-    ) -> Result<Opened<'a>, RunError> {
+    ) -> Result<Opened<'a>, WorkerError> {
         Self::open_with(plan, data, dir, None)
     }
 
@@ -193,7 +191,7 @@ impl<'a> Launch<'a> {
         data: &TrainTest,
         dir: &Path,
         on_device: Option<(&DeviceData, &DeviceData)>,
-    ) -> Result<Opened<'a>, RunError> {
+    ) -> Result<Opened<'a>, WorkerError> {
         // The run's wall time counts the launch's set-up (reading the checkpoint, moving the
         // data to the device) as well as its loop.
         let started = Instant::now();
@@ -201,7 +199,7 @@ impl<'a> Launch<'a> {
             steps.iter().copied().filter(|&s| s <= plan.steps).collect()
         };
         if plan.log_every == 0 || plan.batch_size == 0 || plan.checkpoint_every == 0 {
-            return Err(RunError::Plan(
+            return Err(WorkerError::InvalidPlan(
                 "log_every, batch_size and checkpoint_every must be positive".into(),
             ));
         }
@@ -219,7 +217,7 @@ impl<'a> Launch<'a> {
         };
         let hessian_data = match plan.hessian_samples {
             Some(n) if n == 0 || n > train.len() => {
-                return Err(RunError::Plan(format!(
+                return Err(WorkerError::InvalidPlan(format!(
                     "hessian_samples {n} outside 1..={}",
                     train.len()
                 )));
@@ -274,7 +272,7 @@ impl<'a> Launch<'a> {
     pub(super) fn device_copies(
         plan: &RunPlan,
         data: &TrainTest,
-    ) -> Result<(DeviceData, DeviceData), RunError> {
+    ) -> Result<(DeviceData, DeviceData), WorkerError> {
         let dtype = DType::F32;
         if plan.device.is_cpu() {
             ensure_device_copy(&data.train, "training")?;
@@ -298,7 +296,7 @@ impl<'a> Launch<'a> {
         self,
         progress: &mut dyn FnMut(&RunProgress),
         stop: &AtomicBool,
-    ) -> Result<RunReport, RunError> {
+    ) -> Result<RunReport, WorkerError> {
         let mut launch = Box::new(self);
         loop {
             let (next, before) = match launch.before_step(progress, stop)? {
@@ -319,7 +317,7 @@ impl<'a> Launch<'a> {
         mut self: Box<Self>,
         progress: &mut dyn FnMut(&RunProgress),
         stop: &AtomicBool,
-    ) -> Result<Flow<'a, BeforeStep>, RunError> {
+    ) -> Result<Flow<'a, BeforeStep>, WorkerError> {
         let t = self.trainer.steps();
         let taken = self.snapshot_taken_at == Some(t);
         // Eigen-snapshot at θ_t (its alignments need the step t → t+1, taken next).
@@ -361,7 +359,7 @@ impl<'a> Launch<'a> {
         before: BeforeStep,
         progress: &mut dyn FnMut(&RunProgress),
         stop: &AtomicBool,
-    ) -> Result<Flow<'a, ()>, RunError> {
+    ) -> Result<Flow<'a, ()>, WorkerError> {
         let BeforeStep {
             t,
             snapshot,
@@ -435,7 +433,7 @@ impl<'a> Launch<'a> {
 
     /// The eigen-snapshot at θ_t and every statistic on its Hessian operator, warm-started
     /// from the previous snapshot's vectors.
-    fn snapshot(&mut self, t: u64, stop: &AtomicBool) -> Result<Snapshot, RunError> {
+    fn snapshot(&mut self, t: u64, stop: &AtomicBool) -> Result<Snapshot, WorkerError> {
         // An update can overflow θ without the loss it was computed from showing it; the
         // eigensolver must not be handed such parameters.
         if self.trainer.params_flat()?.iter().any(|v| !v.is_finite()) {
@@ -465,11 +463,11 @@ impl<'a> Launch<'a> {
             Ok(s) => return Ok(Snapshot::Taken(s)),
             // Preempted mid-solve: the snapshot is abandoned, and redone exactly by the
             // relaunch.
-            Err(SnapshotError::Interrupted) => Snapshot::Stopped,
+            Err(WorkerError::SnapshotInterrupted) => Snapshot::Stopped,
             // The Hessian overflows at θ_t although θ_t itself is finite: as diverged as a
             // non-finite loss, and reported the same way.
-            Err(SnapshotError::Eigen(EigenError::NonFinite(_))) => Snapshot::Diverged,
-            Err(e) => return Err(e.into()),
+            Err(WorkerError::NonFinite(_)) => Snapshot::Diverged,
+            Err(e) => return Err(e),
         };
         for statistic in &mut self.writers.statistics {
             statistic.discard();
@@ -478,7 +476,7 @@ impl<'a> Launch<'a> {
     }
 
     /// Full training and test loss and accuracy at θ_t, at the plan's evaluation steps.
-    fn evaluate(&mut self, t: u64) -> Result<Option<Evaluation>, RunError> {
+    fn evaluate(&mut self, t: u64) -> Result<Option<Evaluation>, WorkerError> {
         if !self.eval_steps.contains(&t) {
             return Ok(None);
         }
@@ -493,7 +491,7 @@ impl<'a> Launch<'a> {
 
     /// The optimiser step t → t+1 (none after the last step), with its gradient and update
     /// norms when the step is `logged`.
-    fn step(&mut self, t: u64, logged: bool) -> Result<Option<Step>, RunError> {
+    fn step(&mut self, t: u64, logged: bool) -> Result<Option<Step>, WorkerError> {
         if t >= self.plan.steps {
             return Ok(None);
         }
@@ -533,7 +531,7 @@ impl<'a> Launch<'a> {
         s: EigenSnapshot,
         stepped: bool,
         theta: Option<Vec<f64>>,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), WorkerError> {
         let (grad, update) = match (stepped, self.trainer.last_step_vectors()?) {
             (true, Some(v)) => (Some(v.gradient), Some(v.update)),
             _ => (None, None),
@@ -568,14 +566,14 @@ impl<'a> Launch<'a> {
         t: u64,
         stepped: bool,
         theta: Option<Vec<f64>>,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), WorkerError> {
         let started = Instant::now();
         let (grad, update) = match (stepped, self.trainer.last_step_vectors()?) {
             (true, Some(v)) => (Some(v.gradient), Some(v.update)),
             _ => (None, None),
         };
         let vectors = self.warm.as_deref().ok_or_else(|| {
-            RunError::Plan(format!(
+            WorkerError::InvalidPlan(format!(
                 "the checkpoint counts the snapshot at step {t} as taken but holds no vectors of it"
             ))
         })?;
@@ -595,7 +593,7 @@ impl<'a> Launch<'a> {
 
     /// Writes the buffered rows as parts and the checkpoint at the trainer's step
     /// (`complete` for the run's last); returns the run's wall seconds over all launches.
-    fn checkpoint(&mut self, complete: bool) -> Result<f64, RunError> {
+    fn checkpoint(&mut self, complete: bool) -> Result<f64, WorkerError> {
         self.writers.flush()?;
         let wall = self.wall_before + self.started.elapsed().as_secs_f64();
         let (optimizer_state, optimizer_steps) = self.trainer.optimizer_state()?;
@@ -629,7 +627,7 @@ impl<'a> Launch<'a> {
         mut self,
         t: u64,
         progress: &mut dyn FnMut(&RunProgress),
-    ) -> Result<RunReport, RunError> {
+    ) -> Result<RunReport, WorkerError> {
         let started = Instant::now();
         let wall = self.checkpoint(false)?;
         self.stages.writing += started.elapsed().as_secs_f64();
@@ -640,7 +638,7 @@ impl<'a> Launch<'a> {
     /// Ends the run as diverged at step `t`: flushes what was computed, checkpoints (so the
     /// directory stays tied to this configuration's key) and leaves the `_DIVERGED` marker
     /// holding the step.
-    fn diverge(mut self, t: u64) -> Result<RunReport, RunError> {
+    fn diverge(mut self, t: u64) -> Result<RunReport, WorkerError> {
         let started = Instant::now();
         let wall = self.checkpoint(false)?;
         write_marker(&self.files.diverged, &format!("{t}\n"))?;

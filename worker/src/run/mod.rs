@@ -14,7 +14,6 @@
 mod baseline;
 mod checkpoint;
 mod ensemble;
-mod error;
 mod executor;
 mod extension;
 mod launch;
@@ -28,9 +27,8 @@ mod table;
 mod tables;
 
 pub use baseline::{baseline_done, execute_baseline, BaselinePlan};
-pub use checkpoint::{Checkpoint, CheckpointError};
+pub use checkpoint::Checkpoint;
 pub use ensemble::{execute_ensemble, fusible, EnsembleOutcome, Progress};
-pub use error::RunError;
 pub use executor::execute;
 pub use extension::{continue_finished_run, Continuation, Continued};
 pub use plan::RunPlan;
@@ -41,3 +39,21 @@ pub use tables::run_tables;
 
 #[cfg(test)]
 use plan::test_plan;
+
+use std::path::Path;
+
+use crate::WorkerError;
+
+/// Turns an I/O failure on a marker file or the run's directory into
+/// [`WorkerError::MarkerIo`], naming what was being done and the path, for a `map_err` at each
+/// call.
+fn marker_io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> WorkerError + 'a {
+    move |source| WorkerError::MarkerIo {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}

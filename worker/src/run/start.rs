@@ -9,7 +9,7 @@ use std::path::Path;
 use candle_core::DType;
 
 use super::checkpoint::Checkpoint;
-use super::error::{marker_io, RunError};
+use super::marker_io;
 use super::plan::RunPlan;
 use super::report::{RunReport, RunStatus, StageSeconds};
 use super::tables::Writers;
@@ -17,6 +17,7 @@ use crate::mlp::Params;
 use crate::output::{CHECKPOINT_FILE, DIVERGED_MARKER, SUCCESS_MARKER};
 use crate::rng::{stream_rng, Stream};
 use crate::train::{DeviceData, OrderPosition, ResumePoint, Trainer, TrainingEngine};
+use crate::WorkerError;
 
 /// The state a launch continues from.
 pub(super) struct Start {
@@ -63,21 +64,21 @@ impl Start {
     /// the marker now.
     ///
     /// # Errors
-    /// [`RunError::ForeignCheckpoint`], [`RunError::ThreadMismatch`],
-    /// [`RunError::DeviceMismatch`]; a checkpoint or marker that cannot be read.
+    /// [`WorkerError::ForeignCheckpoint`], [`WorkerError::ThreadMismatch`],
+    /// [`WorkerError::DeviceMismatch`]; a checkpoint or marker that cannot be read.
     pub(super) fn inspect(
         plan: &RunPlan,
         dir: &Path,
         threads: u64,
         device_kind: &str,
-    ) -> Result<Found, RunError> {
+    ) -> Result<Found, WorkerError> {
         let checkpoint_path = dir.join(CHECKPOINT_FILE);
         let success = dir.join(SUCCESS_MARKER);
         let diverged = dir.join(DIVERGED_MARKER);
         let saved = Checkpoint::load(&checkpoint_path)?;
         if let Some(c) = &saved {
             if c.device != device_kind && !c.complete {
-                return Err(RunError::DeviceMismatch {
+                return Err(WorkerError::DeviceMismatch {
                     path: checkpoint_path,
                     saved: c.device.clone(),
                     now: device_kind.into(),
@@ -85,14 +86,14 @@ impl Start {
             }
             // The thread count changes a CPU run's rounding; a GPU run's products do not use it.
             if c.threads != threads && !c.complete && device_kind == "cpu" {
-                return Err(RunError::ThreadMismatch {
+                return Err(WorkerError::ThreadMismatch {
                     path: checkpoint_path,
                     saved: c.threads,
                     now: threads,
                 });
             }
             if c.run_key != plan.key {
-                return Err(RunError::ForeignCheckpoint {
+                return Err(WorkerError::ForeignCheckpoint {
                     path: checkpoint_path,
                     found: c.run_key.clone(),
                     expected: plan.key.clone(),
@@ -137,14 +138,14 @@ impl Start {
     /// `train` is the training set on the run's device.
     ///
     /// # Errors
-    /// [`RunError::Plan`] when the checkpoint names an unknown training engine; model errors
-    /// when its state does not fit the plan; I/O errors of the tables.
+    /// [`WorkerError::InvalidPlan`] when the checkpoint names an unknown training engine; model
+    /// errors when its state does not fit the plan; I/O errors of the tables.
     pub(super) fn open(
         plan: &RunPlan,
         saved: Option<&Checkpoint>,
         (dir, checkpoint): (&Path, &Path),
         train: &DeviceData,
-    ) -> Result<Self, RunError> {
+    ) -> Result<Self, WorkerError> {
         let dtype = DType::F32;
         let device = &plan.device;
         let Some(c) = saved else {
@@ -186,7 +187,7 @@ impl Start {
         // The run continues on the engine that took its earlier steps (a checkpoint of an
         // older version was computed by the tensor engine).
         let engine = TrainingEngine::from_name(&c.engine).ok_or_else(|| {
-            RunError::Plan(format!(
+            WorkerError::InvalidPlan(format!(
                 "{} names an unknown training engine {:?}",
                 checkpoint.display(),
                 c.engine

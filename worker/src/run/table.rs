@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::error::RunError;
 use crate::output::{part_file_name, remove_parts_from, PartWriter, Row};
+use crate::WorkerError;
 
 /// One table of a run: its part writer (absent for an optional table the run does not write,
 /// so no empty directory appears) and the rows buffered until the next checkpoint.
@@ -22,7 +22,7 @@ impl<R: Row> Table<R> {
         dir: &Path,
         parts: &[(String, u32)],
         enabled: bool,
-    ) -> Result<Self, RunError> {
+    ) -> Result<Self, WorkerError> {
         let path = dir.join(R::TABLE);
         let start = parts
             .iter()
@@ -45,7 +45,7 @@ impl<R: Row> Table<R> {
     }
 
     /// Writes the buffered rows as one part (none when there are no rows).
-    pub(super) fn flush(&mut self) -> Result<(), RunError> {
+    pub(super) fn flush(&mut self) -> Result<(), WorkerError> {
         let rows = std::mem::take(&mut self.rows);
         if let Some(writer) = &mut self.writer {
             writer.write_part(&rows)?;

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use super::error::RunError;
 use super::plan::RunPlan;
 use super::statistics::{self, SnapshotStatistic};
 use super::table::Table;
 use crate::output::{read_table, write_table_atomically, MetricRow, Row, SnapshotRow, WeightRow};
 use crate::snapshot::{alignment, ipr, EigenSnapshot};
+use crate::WorkerError;
 
 /// The name of every table a run may write (each a directory in the run's): `snapshots`,
 /// `metrics` and `weights`, which every run writes, then each per-snapshot statistic's, which
@@ -36,7 +36,7 @@ impl Writers {
         plan: &RunPlan,
         dir: &Path,
         parts: &[(String, u32)],
-    ) -> Result<Self, RunError> {
+    ) -> Result<Self, WorkerError> {
         Ok(Self {
             snapshots: Table::open(dir, parts, true)?,
             metrics: Table::open(dir, parts, true)?,
@@ -45,7 +45,7 @@ impl Writers {
         })
     }
 
-    pub(super) fn flush(&mut self) -> Result<(), RunError> {
+    pub(super) fn flush(&mut self) -> Result<(), WorkerError> {
         self.snapshots.flush()?;
         self.metrics.flush()?;
         self.weights.flush()?;
@@ -94,16 +94,16 @@ impl Writers {
     /// warm start holds them). The part is rewritten whole, atomically.
     ///
     /// # Errors
-    /// [`RunError::Plan`] when the last part holds no rows of step `t`, or a row whose index
-    /// has no vector; table errors.
+    /// [`WorkerError::InvalidPlan`] when the last part holds no rows of step `t`, or a row whose
+    /// index has no vector; table errors.
     pub(super) fn complete_snapshot(
         &mut self,
         t: u64,
         vectors: &[Vec<f64>],
         (grad, update): (Option<&[f64]>, Option<&[f64]>),
-    ) -> Result<(), RunError> {
+    ) -> Result<(), WorkerError> {
         let path = self.snapshots.last_part().ok_or_else(|| {
-            RunError::Plan(format!(
+            WorkerError::InvalidPlan(format!(
                 "the snapshot at step {t} is counted as taken, but the snapshots table has no part"
             ))
         })?;
@@ -114,7 +114,7 @@ impl Writers {
                 .checked_sub(1)
                 .and_then(|i| vectors.get(i))
                 .ok_or_else(|| {
-                    RunError::Plan(format!(
+                    WorkerError::InvalidPlan(format!(
                         "{}: eigen-index {} at step {t} has no vector in the checkpoint",
                         path.display(),
                         row.index
@@ -125,7 +125,7 @@ impl Writers {
             completed += 1;
         }
         if completed == 0 {
-            return Err(RunError::Plan(format!(
+            return Err(WorkerError::InvalidPlan(format!(
                 "{} holds no rows of the snapshot at step {t}, which the checkpoint counts as taken",
                 path.display()
             )));
@@ -146,19 +146,19 @@ impl Writers {
     /// Gives each statistic its state from a checkpoint's `saved` list.
     ///
     /// # Errors
-    /// [`RunError::Plan`] for state of a statistic this run does not measure, or that the
+    /// [`WorkerError::InvalidPlan`] for state of a statistic this run does not measure, or that the
     /// statistic refuses.
     pub(super) fn restore_statistics(
         &mut self,
         saved: &[(String, Vec<Vec<f64>>)],
-    ) -> Result<(), RunError> {
+    ) -> Result<(), WorkerError> {
         for (table, state) in saved {
             let statistic = self
                 .statistics
                 .iter_mut()
                 .find(|s| s.table() == table)
                 .ok_or_else(|| {
-                    RunError::Plan(format!(
+                    WorkerError::InvalidPlan(format!(
                         "the checkpoint holds state of `{table}`, which this run does not measure"
                     ))
                 })?;

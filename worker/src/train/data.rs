@@ -3,7 +3,8 @@
 use candle_core::{DType, Device, Tensor};
 
 use crate::data::Dataset;
-use crate::mlp::{Architecture, ModelError};
+use crate::mlp::Architecture;
+use crate::WorkerError;
 
 /// Inputs and one-hot targets of a dataset as device tensors in the compute dtype.
 #[derive(Debug, Clone)]
@@ -21,9 +22,9 @@ impl DeviceData {
         arch: &Architecture,
         dtype: DType,
         device: &Device,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         if ds.dim != arch.input_dim() || ds.classes != arch.output_dim() {
-            return Err(ModelError::Shape(format!(
+            return Err(WorkerError::ShapeMismatch(format!(
                 "dataset has {} inputs and {} classes but the network is {:?}",
                 ds.dim,
                 ds.classes,
@@ -31,7 +32,7 @@ impl DeviceData {
             )));
         }
         if ds.len == 0 {
-            return Err(ModelError::Shape("dataset is empty".into()));
+            return Err(WorkerError::ShapeMismatch("dataset is empty".into()));
         }
         let x = Tensor::from_slice(&ds.images, (ds.len, ds.dim), device)?.to_dtype(dtype)?;
         let mut onehot = vec![0f32; ds.len * ds.classes];
@@ -53,7 +54,7 @@ impl DeviceData {
     }
 
     /// The rows `indices` as a mini-batch.
-    pub fn batch(&self, indices: &[u32]) -> Result<(Tensor, Tensor), ModelError> {
+    pub fn batch(&self, indices: &[u32]) -> Result<(Tensor, Tensor), WorkerError> {
         let idx = Tensor::from_slice(indices, indices.len(), self.x.device())?;
         Ok((
             self.x.index_select(&idx, 0)?,
@@ -62,7 +63,7 @@ impl DeviceData {
     }
 
     /// The first `n` samples (a fixed subset, e.g. for the Hessian).
-    pub fn head(&self, n: usize) -> Result<DeviceData, ModelError> {
+    pub fn head(&self, n: usize) -> Result<DeviceData, WorkerError> {
         Ok(Self {
             x: self.x.narrow(0, 0, n)?,
             onehot: self.onehot.narrow(0, 0, n)?,

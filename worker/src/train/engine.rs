@@ -2,8 +2,9 @@
 
 use super::data::DeviceData;
 use super::StepVectors;
-use crate::mlp::{loss_and_gradient, ModelError, Params};
+use crate::mlp::{loss_and_gradient, Params};
 use crate::optim::{StepOutcome, TensorOptimizer};
+use crate::WorkerError;
 
 /// Which implementation takes the training steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,17 +47,17 @@ impl TrainingEngine {
 pub(crate) trait Engine: Send {
     /// One optimiser step at learning rate `lr` on the rows `indices` of `data`; returns the
     /// mini-batch loss at θ_t.
-    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, ModelError>;
+    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, WorkerError>;
     /// θ as device tensors.
-    fn params(&self) -> Result<Params, ModelError>;
+    fn params(&self) -> Result<Params, WorkerError>;
     /// θ as a flat f64 vector.
-    fn params_flat(&self) -> Result<Vec<f64>, ModelError>;
+    fn params_flat(&self) -> Result<Vec<f64>, WorkerError>;
     /// g_t and θ_{t+1} − θ_t of the last step, flat; `None` before the first step.
-    fn last_step_vectors(&self) -> Result<Option<StepVectors>, ModelError>;
+    fn last_step_vectors(&self) -> Result<Option<StepVectors>, WorkerError>;
     /// (‖g_t‖, ‖θ_{t+1} − θ_t‖) of the last step, summed in f64; `None` before the first.
-    fn last_norms(&self) -> Result<Option<(f64, f64)>, ModelError>;
+    fn last_norms(&self) -> Result<Option<(f64, f64)>, WorkerError>;
     /// The optimiser's checkpointed state (see [`TensorOptimizer::state`]).
-    fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError>;
+    fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), WorkerError>;
     /// Which engine this is.
     fn kind(&self) -> TrainingEngine;
 }
@@ -79,7 +80,7 @@ impl TensorEngine {
         }
     }
 
-    fn last_update(&self) -> Result<Option<(&Params, Params)>, ModelError> {
+    fn last_update(&self) -> Result<Option<(&Params, Params)>, WorkerError> {
         self.last
             .as_ref()
             .map(|(g, previous)| Ok((g, self.params.zip_map(previous, |new, old| new - old)?)))
@@ -88,7 +89,7 @@ impl TensorEngine {
 }
 
 impl Engine for TensorEngine {
-    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, ModelError> {
+    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, WorkerError> {
         let (x, onehot) = data.batch(indices)?;
         let StepOutcome {
             params,
@@ -102,15 +103,15 @@ impl Engine for TensorEngine {
         Ok(loss)
     }
 
-    fn params(&self) -> Result<Params, ModelError> {
+    fn params(&self) -> Result<Params, WorkerError> {
         Ok(self.params.clone())
     }
 
-    fn params_flat(&self) -> Result<Vec<f64>, ModelError> {
+    fn params_flat(&self) -> Result<Vec<f64>, WorkerError> {
         self.params.to_flat()
     }
 
-    fn last_step_vectors(&self) -> Result<Option<StepVectors>, ModelError> {
+    fn last_step_vectors(&self) -> Result<Option<StepVectors>, WorkerError> {
         self.last_update()?
             .map(|(g, u)| {
                 Ok(StepVectors {
@@ -121,13 +122,13 @@ impl Engine for TensorEngine {
             .transpose()
     }
 
-    fn last_norms(&self) -> Result<Option<(f64, f64)>, ModelError> {
+    fn last_norms(&self) -> Result<Option<(f64, f64)>, WorkerError> {
         self.last_update()?
             .map(|(g, u)| Ok((g.squared_norm()?.sqrt(), u.squared_norm()?.sqrt())))
             .transpose()
     }
 
-    fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+    fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), WorkerError> {
         self.optimizer.state()
     }
 

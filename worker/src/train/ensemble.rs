@@ -31,10 +31,11 @@ use candle_core::{DType, Tensor, D};
 use super::data::DeviceData;
 use super::order::{BatchOrder, OrderPosition};
 use super::{ResumePoint, StepVectors};
-use crate::mlp::{Architecture, ModelError, Params};
+use crate::mlp::{Architecture, Params};
 use crate::optim::rule::{self, StepScalars};
 use crate::optim::tensor::check_state_shape;
 use crate::optim::{LrSchedule, OptimizerConfig};
+use crate::WorkerError;
 
 /// One run of an ensemble as it joins: its parameters, optimiser, schedule and seed, and the
 /// checkpoint it resumes from (`None`: from step 0).
@@ -81,7 +82,7 @@ struct Stack {
 }
 
 impl Stack {
-    fn from_members(params: &[&Params]) -> Result<Self, ModelError> {
+    fn from_members(params: &[&Params]) -> Result<Self, WorkerError> {
         let layers = params[0].architecture().num_layers();
         let mut weights = Vec::with_capacity(layers);
         let mut biases = Vec::with_capacity(layers);
@@ -119,7 +120,7 @@ impl Stack {
     }
 
     /// Member `i` as single-run parameters.
-    fn member(&self, arch: &Architecture, i: usize) -> Result<Params, ModelError> {
+    fn member(&self, arch: &Architecture, i: usize) -> Result<Params, WorkerError> {
         let weights = self
             .weights
             .iter()
@@ -134,7 +135,7 @@ impl Stack {
     }
 
     /// The members `keep` (in order), as a new stack.
-    fn select(&self, keep: &[usize]) -> Result<Self, ModelError> {
+    fn select(&self, keep: &[usize]) -> Result<Self, WorkerError> {
         Ok(Self::from_interleaved(
             self.interleaved()
                 .iter()
@@ -144,7 +145,7 @@ impl Stack {
     }
 
     /// `self − other`, tensor by tensor.
-    fn sub(&self, other: &Stack) -> Result<Self, ModelError> {
+    fn sub(&self, other: &Stack) -> Result<Self, WorkerError> {
         Ok(Self::from_interleaved(
             self.interleaved()
                 .iter()
@@ -156,7 +157,7 @@ impl Stack {
 }
 
 /// The rows `keep` of `t` along axis 0, concatenated.
-fn select_rows(t: &Tensor, keep: &[usize]) -> Result<Tensor, ModelError> {
+fn select_rows(t: &Tensor, keep: &[usize]) -> Result<Tensor, WorkerError> {
     let parts: Vec<Tensor> = keep
         .iter()
         .map(|&i| t.narrow(0, i, 1))
@@ -165,7 +166,7 @@ fn select_rows(t: &Tensor, keep: &[usize]) -> Result<Tensor, ModelError> {
 }
 
 /// Forward pass of the stack on `x` `[M, B, in]`: hidden activations and logits.
-fn forward(stack: &Stack, x: &Tensor) -> Result<(Vec<Tensor>, Tensor), ModelError> {
+fn forward(stack: &Stack, x: &Tensor) -> Result<(Vec<Tensor>, Tensor), WorkerError> {
     let layers = stack.weights.len();
     let mut hidden = Vec::with_capacity(layers - 1);
     let mut a = x.clone();
@@ -188,7 +189,7 @@ fn loss_and_gradient(
     stack: &Stack,
     x: &Tensor,
     onehot: &Tensor,
-) -> Result<(Tensor, Stack), ModelError> {
+) -> Result<(Tensor, Stack), WorkerError> {
     let (members, n) = (x.dim(0)?, x.dim(1)?);
     let (hidden, logits) = forward(stack, x)?;
     let m = logits.max_keepdim(D::Minus1)?;
@@ -255,16 +256,17 @@ impl EnsembleTrainer {
     /// all at the same step) trained on `data` in batches of `batch_size`.
     ///
     /// # Errors
-    /// [`ModelError::Shape`] when members differ in architecture, dtype, device or starting
-    /// step, or an optimiser state does not fit its optimiser; a tensor error while stacking.
+    /// [`WorkerError::ShapeMismatch`] when members differ in architecture, dtype, device or
+    /// starting step, or an optimiser state does not fit its optimiser; a tensor error while
+    /// stacking.
     pub fn new(
         members: Vec<MemberSpec>,
         data: DeviceData,
         batch_size: usize,
-    ) -> Result<Self, ModelError> {
-        let first = members
-            .first()
-            .ok_or_else(|| ModelError::Shape("an ensemble needs at least one member".into()))?;
+    ) -> Result<Self, WorkerError> {
+        let first = members.first().ok_or_else(|| {
+            WorkerError::ShapeMismatch("an ensemble needs at least one member".into())
+        })?;
         let arch = first.params.architecture().clone();
         let (dtype, device) = (first.params.dtype(), first.params.device().clone());
         let step = first.resume.as_ref().map_or(0, |p| p.step);
@@ -273,12 +275,12 @@ impl EnsembleTrainer {
                 && m.params.dtype() == dtype
                 && m.params.device().same_device(&device);
             if !same {
-                return Err(ModelError::Shape(format!(
+                return Err(WorkerError::ShapeMismatch(format!(
                     "ensemble member {i} differs from member 0 in architecture, dtype or device"
                 )));
             }
             if m.resume.as_ref().map_or(0, |p| p.step) != step {
-                return Err(ModelError::Shape(format!(
+                return Err(WorkerError::ShapeMismatch(format!(
                     "ensemble member {i} resumes at another step than member 0 ({step}): members step together"
                 )));
             }
@@ -317,7 +319,7 @@ impl EnsembleTrainer {
                                 point.optimizer_steps,
                             )?;
                             if point.optimizer_steps != t {
-                                return Err(ModelError::Shape(
+                                return Err(WorkerError::ShapeMismatch(
                                     "ensemble members of one optimiser group have taken different numbers of optimiser steps".into(),
                                 ));
                             }
@@ -390,7 +392,7 @@ impl EnsembleTrainer {
     ///
     /// # Errors
     /// A tensor error from the device.
-    pub fn step(&mut self) -> Result<(), ModelError> {
+    pub fn step(&mut self) -> Result<(), WorkerError> {
         let mut xs = Vec::with_capacity(self.members.len());
         let mut ys = Vec::with_capacity(self.members.len());
         for m in &mut self.members {
@@ -450,7 +452,7 @@ impl EnsembleTrainer {
         x: &Tensor,
         onehot: &Tensor,
         gradient: &Stack,
-    ) -> Result<Stack, ModelError> {
+    ) -> Result<Stack, WorkerError> {
         let sam: Vec<(usize, f64)> = self
             .members
             .iter()
@@ -511,7 +513,7 @@ impl EnsembleTrainer {
     ///
     /// # Errors
     /// A tensor error while copying.
-    pub fn losses(&self) -> Result<Option<Vec<f64>>, ModelError> {
+    pub fn losses(&self) -> Result<Option<Vec<f64>>, WorkerError> {
         let Some(sums) = &self.loss_sums else {
             return Ok(None);
         };
@@ -529,7 +531,7 @@ impl EnsembleTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn member_params(&self, i: usize) -> Result<Params, ModelError> {
+    pub fn member_params(&self, i: usize) -> Result<Params, WorkerError> {
         self.params.member(&self.arch, i)
     }
 
@@ -537,7 +539,7 @@ impl EnsembleTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn params_flat(&self, i: usize) -> Result<Vec<f64>, ModelError> {
+    pub fn params_flat(&self, i: usize) -> Result<Vec<f64>, WorkerError> {
         self.member_params(i)?.to_flat()
     }
 
@@ -546,7 +548,7 @@ impl EnsembleTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn last_step_vectors(&self, i: usize) -> Result<Option<StepVectors>, ModelError> {
+    pub fn last_step_vectors(&self, i: usize) -> Result<Option<StepVectors>, WorkerError> {
         let Some(last) = &self.last else {
             return Ok(None);
         };
@@ -561,7 +563,7 @@ impl EnsembleTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn last_norms(&self, i: usize) -> Result<Option<(f64, f64)>, ModelError> {
+    pub fn last_norms(&self, i: usize) -> Result<Option<(f64, f64)>, WorkerError> {
         let Some(last) = &self.last else {
             return Ok(None);
         };
@@ -585,7 +587,7 @@ impl EnsembleTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn optimizer_state(&self, i: usize) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+    pub fn optimizer_state(&self, i: usize) -> Result<(Vec<Vec<f64>>, u64), WorkerError> {
         let g = self.group_of(i);
         if g.state.is_empty() {
             return Ok((Vec::new(), 0));
@@ -622,10 +624,10 @@ impl EnsembleTrainer {
     /// read before, if wanted.
     ///
     /// # Errors
-    /// [`ModelError::Shape`] for an index out of range; a tensor error.
-    pub fn remove_member(&mut self, i: usize) -> Result<(), ModelError> {
+    /// [`WorkerError::ShapeMismatch`] for an index out of range; a tensor error.
+    pub fn remove_member(&mut self, i: usize) -> Result<(), WorkerError> {
         if i >= self.members.len() {
-            return Err(ModelError::Shape(format!(
+            return Err(WorkerError::ShapeMismatch(format!(
                 "no ensemble member {i} (there are {})",
                 self.members.len()
             )));

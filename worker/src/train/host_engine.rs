@@ -10,8 +10,9 @@ use candle_core::{Device, Tensor, WithDType};
 use super::data::DeviceData;
 use super::engine::{Engine, TrainingEngine};
 use super::StepVectors;
-use crate::mlp::{with_host_slice, Architecture, CpuGradient, ModelError, Params, Real};
+use crate::mlp::{with_host_slice, Architecture, CpuGradient, Params, Real};
 use crate::optim::{HostOptimizer, OptimizerConfig};
+use crate::WorkerError;
 
 /// Training on host vectors of element type `T` (the run's dtype).
 pub(crate) struct HostEngine<T> {
@@ -32,10 +33,10 @@ impl<T: Real> HostEngine<T> {
         params: &Params,
         config: OptimizerConfig,
         batch_size: usize,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         let device = params.device().clone();
         if !device.is_cpu() {
-            return Err(ModelError::Shape(
+            return Err(WorkerError::ShapeMismatch(
                 "the host training engine needs parameters on the CPU".into(),
             ));
         }
@@ -55,7 +56,7 @@ impl<T: Real> HostEngine<T> {
     }
 
     /// Restores the optimiser's checkpointed state.
-    pub(crate) fn restore(&mut self, state: &[Vec<f64>], steps: u64) -> Result<(), ModelError> {
+    pub(crate) fn restore(&mut self, state: &[Vec<f64>], steps: u64) -> Result<(), WorkerError> {
         self.optimizer.restore(state, steps)
     }
 }
@@ -75,7 +76,7 @@ fn norm<T: Real>(xs: &[T]) -> f64 {
 }
 
 impl<T: Real> Engine for HostEngine<T> {
-    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, ModelError> {
+    fn step(&mut self, data: &DeviceData, indices: &[u32], lr: f64) -> Result<f64, WorkerError> {
         let kernel = &mut self.kernel;
         with_host_slice::<T, _>(&data.x, |x| {
             with_host_slice::<T, _>(&data.onehot, |onehot| kernel.load_batch(x, onehot, indices))
@@ -91,29 +92,29 @@ impl<T: Real> Engine for HostEngine<T> {
         Ok(loss)
     }
 
-    fn params(&self) -> Result<Params, ModelError> {
+    fn params(&self) -> Result<Params, WorkerError> {
         let flat = Tensor::from_slice(&self.theta, self.theta.len(), &self.device)?;
         Params::from_flat_tensor(&self.arch, &flat)
     }
 
-    fn params_flat(&self) -> Result<Vec<f64>, ModelError> {
+    fn params_flat(&self) -> Result<Vec<f64>, WorkerError> {
         Ok(to_f64s(&self.theta))
     }
 
-    fn last_step_vectors(&self) -> Result<Option<StepVectors>, ModelError> {
+    fn last_step_vectors(&self) -> Result<Option<StepVectors>, WorkerError> {
         Ok(self.stepped.then(|| StepVectors {
             gradient: to_f64s(&self.gradient),
             update: to_f64s(&self.update),
         }))
     }
 
-    fn last_norms(&self) -> Result<Option<(f64, f64)>, ModelError> {
+    fn last_norms(&self) -> Result<Option<(f64, f64)>, WorkerError> {
         Ok(self
             .stepped
             .then(|| (norm(&self.gradient), norm(&self.update))))
     }
 
-    fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+    fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), WorkerError> {
         Ok(self.optimizer.state())
     }
 

@@ -12,7 +12,8 @@ use std::rc::Rc;
 
 use super::ensemble::EnsembleTrainer;
 use super::{OrderPosition, StepRecord, StepVectors, Trainer, TrainingEngine};
-use crate::mlp::{ModelError, Params};
+use crate::mlp::Params;
+use crate::WorkerError;
 
 /// The ensemble its members' launches share (one thread), and where each member sits in it.
 struct Shared {
@@ -50,9 +51,9 @@ impl EnsembleMember {
             .collect()
     }
 
-    fn index(&self) -> Result<usize, ModelError> {
+    fn index(&self) -> Result<usize, WorkerError> {
         self.shared.borrow().index[self.id].ok_or_else(|| {
-            ModelError::Shape(format!("ensemble member {} has left the ensemble", self.id))
+            WorkerError::ShapeMismatch(format!("ensemble member {} has left the ensemble", self.id))
         })
     }
 
@@ -60,7 +61,7 @@ impl EnsembleMember {
     ///
     /// # Errors
     /// A tensor error while the ensemble is re-stacked without it.
-    pub fn leave(&self) -> Result<(), ModelError> {
+    pub fn leave(&self) -> Result<(), WorkerError> {
         let mut shared = self.shared.borrow_mut();
         let Some(i) = shared.index[self.id] else {
             return Ok(());
@@ -78,7 +79,7 @@ impl EnsembleMember {
         Ok(())
     }
 
-    fn step(&mut self) -> Result<StepRecord, ModelError> {
+    fn step(&mut self) -> Result<StepRecord, WorkerError> {
         let i = self.index()?;
         let mut shared = self.shared.borrow_mut();
         if shared.trainer.steps() == self.steps {
@@ -127,7 +128,7 @@ impl RunTrainer {
     ///
     /// # Errors
     /// A tensor error from the device.
-    pub fn step(&mut self) -> Result<StepRecord, ModelError> {
+    pub fn step(&mut self) -> Result<StepRecord, WorkerError> {
         match self {
             RunTrainer::Own(t) => t.step(),
             RunTrainer::Member(m) => m.step(),
@@ -138,7 +139,7 @@ impl RunTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn params(&self) -> Result<Params, ModelError> {
+    pub fn params(&self) -> Result<Params, WorkerError> {
         match self {
             RunTrainer::Own(t) => t.params(),
             RunTrainer::Member(m) => m.shared.borrow().trainer.member_params(m.index()?),
@@ -149,7 +150,7 @@ impl RunTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn params_flat(&self) -> Result<Vec<f64>, ModelError> {
+    pub fn params_flat(&self) -> Result<Vec<f64>, WorkerError> {
         match self {
             RunTrainer::Own(t) => t.params_flat(),
             RunTrainer::Member(m) => m.shared.borrow().trainer.params_flat(m.index()?),
@@ -160,7 +161,7 @@ impl RunTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn last_step_vectors(&self) -> Result<Option<StepVectors>, ModelError> {
+    pub fn last_step_vectors(&self) -> Result<Option<StepVectors>, WorkerError> {
         match self {
             RunTrainer::Own(t) => t.last_step_vectors(),
             RunTrainer::Member(m) => m.shared.borrow().trainer.last_step_vectors(m.index()?),
@@ -171,7 +172,7 @@ impl RunTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn last_norms(&self) -> Result<Option<(f64, f64)>, ModelError> {
+    pub fn last_norms(&self) -> Result<Option<(f64, f64)>, WorkerError> {
         match self {
             RunTrainer::Own(t) => t.last_norms(),
             RunTrainer::Member(m) => m.shared.borrow().trainer.last_norms(m.index()?),
@@ -182,7 +183,7 @@ impl RunTrainer {
     ///
     /// # Errors
     /// A tensor error.
-    pub fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+    pub fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), WorkerError> {
         match self {
             RunTrainer::Own(t) => t.optimizer_state(),
             RunTrainer::Member(m) => m.shared.borrow().trainer.optimizer_state(m.index()?),
@@ -219,7 +220,7 @@ impl RunTrainer {
     ///
     /// # Errors
     /// A tensor error while the ensemble is re-stacked.
-    pub fn leave(&self) -> Result<(), ModelError> {
+    pub fn leave(&self) -> Result<(), WorkerError> {
         match self {
             RunTrainer::Own(_) => Ok(()),
             RunTrainer::Member(m) => m.leave(),

@@ -21,10 +21,12 @@ pub use order::{BatchOrder, OrderPosition};
 
 use candle_core::DType;
 
-use crate::mlp::{ModelError, Params};
+use crate::mlp::Params;
 use crate::optim::{LrSchedule, OptimizerConfig, TensorOptimizer};
 use engine::{Engine, TensorEngine};
 use host_engine::HostEngine;
+
+use crate::WorkerError;
 
 /// What one training step produced.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +83,7 @@ impl Trainer {
         data: DeviceData,
         batch_size: usize,
         seed: u64,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         let engine = TrainingEngine::for_device(params.device());
         Self::with_engine(params, config, data, batch_size, seed, engine)
     }
@@ -89,7 +91,7 @@ impl Trainer {
     /// As [`Trainer::new`] on a chosen engine (the tests and `bench` compare the two).
     ///
     /// # Errors
-    /// [`ModelError::Shape`] for [`TrainingEngine::Host`] off the CPU or in a dtype other
+    /// [`WorkerError::ShapeMismatch`] for [`TrainingEngine::Host`] off the CPU or in a dtype other
     /// than f32/f64; a tensor error while copying the parameters.
     pub fn with_engine(
         params: Params,
@@ -98,7 +100,7 @@ impl Trainer {
         batch_size: usize,
         seed: u64,
         engine: TrainingEngine,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         let engine = build_engine(params, config, batch_size, engine, None)?;
         Ok(Self {
             engine,
@@ -126,8 +128,8 @@ impl Trainer {
     /// `point.step` steps, the optimiser and batch order restored from `point`.
     ///
     /// # Errors
-    /// [`ModelError::Shape`] or [`ModelError::FlatLength`] when the optimiser state does not
-    /// fit `config` and the network, or the engine cannot run on the parameters' device.
+    /// [`WorkerError::ShapeMismatch`] or [`WorkerError::FlatLength`] when the optimiser state does
+    /// not fit `config` and the network, or the engine cannot run on the parameters' device.
     pub fn resume(
         params: Params,
         config: &OptimizerConfig,
@@ -135,7 +137,7 @@ impl Trainer {
         (batch_size, seed): (usize, u64),
         point: &ResumePoint,
         engine: TrainingEngine,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, WorkerError> {
         let engine = build_engine(params, config, batch_size, engine, Some(point))?;
         Ok(Self {
             engine,
@@ -156,7 +158,7 @@ impl Trainer {
     ///
     /// # Errors
     /// A tensor error from the device (the host engine cannot fail once built).
-    pub fn step(&mut self) -> Result<StepRecord, ModelError> {
+    pub fn step(&mut self) -> Result<StepRecord, WorkerError> {
         let lr = self.next_lr();
         let loss = self.engine.step(&self.data, self.order.next_batch(), lr)?;
         self.step += 1;
@@ -168,28 +170,28 @@ impl Trainer {
 
     /// Current parameters θ_step as device tensors (a copy on the host engine: ask at
     /// snapshots and evaluations, not every step).
-    pub fn params(&self) -> Result<Params, ModelError> {
+    pub fn params(&self) -> Result<Params, WorkerError> {
         self.engine.params()
     }
 
     /// Current parameters θ_step as a flat f64 vector.
-    pub fn params_flat(&self) -> Result<Vec<f64>, ModelError> {
+    pub fn params_flat(&self) -> Result<Vec<f64>, WorkerError> {
         self.engine.params_flat()
     }
 
     /// The last step's mini-batch gradient g_t = ∇L_B(θ_t) (for SAM the one at θ_t) and
     /// update θ_{t+1} − θ_t, as flat f64 vectors; `None` before the first step.
-    pub fn last_step_vectors(&self) -> Result<Option<StepVectors>, ModelError> {
+    pub fn last_step_vectors(&self) -> Result<Option<StepVectors>, WorkerError> {
         self.engine.last_step_vectors()
     }
 
     /// (‖g_t‖, ‖θ_{t+1} − θ_t‖) of the last step; `None` before the first step.
-    pub fn last_norms(&self) -> Result<Option<(f64, f64)>, ModelError> {
+    pub fn last_norms(&self) -> Result<Option<(f64, f64)>, WorkerError> {
         self.engine.last_norms()
     }
 
     /// The optimiser's state for a checkpoint: flat tensors and its step counter.
-    pub fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), ModelError> {
+    pub fn optimizer_state(&self) -> Result<(Vec<Vec<f64>>, u64), WorkerError> {
         self.engine.optimizer_state()
     }
 
@@ -215,7 +217,7 @@ fn build_engine(
     batch_size: usize,
     kind: TrainingEngine,
     point: Option<&ResumePoint>,
-) -> Result<Box<dyn Engine>, ModelError> {
+) -> Result<Box<dyn Engine>, WorkerError> {
     Ok(match kind {
         TrainingEngine::Tensors => {
             let mut optimizer = TensorOptimizer::new(*config, &params)?;
@@ -240,7 +242,7 @@ fn build_engine(
                 Box::new(e)
             }
             other => {
-                return Err(ModelError::Shape(format!(
+                return Err(WorkerError::ShapeMismatch(format!(
                     "the host training engine runs in f32 or f64, not {other:?}"
                 )))
             }

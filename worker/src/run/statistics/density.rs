@@ -4,17 +4,17 @@
 
 use std::path::Path;
 
+use crate::output::read_parts;
 use crate::output::schema::{run_key_description, snapshot_step_description};
 use crate::output::Row;
-use crate::output::{read_parts, OutputError};
 
 use super::{Kind, SnapshotStatistic};
-use crate::eigen::{lanczos_quadrature, EigenError, EigenOptions, Quadrature, SymmetricOperator};
+use crate::eigen::{lanczos_quadrature, EigenOptions, Quadrature, SymmetricOperator};
 use crate::rng::{derived_seed, Stream};
-use crate::run::error::RunError;
 use crate::run::plan::RunPlan;
 use crate::run::table::Table;
 use crate::snapshot::OperatorStatistic;
+use crate::WorkerError;
 
 struct Density {
     probes: usize,
@@ -33,7 +33,7 @@ fn for_plan(
     plan: &RunPlan,
     dir: &Path,
     parts: &[(String, u32)],
-) -> Result<Option<Box<dyn SnapshotStatistic>>, RunError> {
+) -> Result<Option<Box<dyn SnapshotStatistic>>, WorkerError> {
     let (probes, steps) = plan
         .statistics
         .density
@@ -56,7 +56,7 @@ impl OperatorStatistic for Density {
         op: &mut dyn SymmetricOperator,
         (seed, index): (u64, u64),
         _solve: &EigenOptions,
-    ) -> Result<usize, EigenError> {
+    ) -> Result<usize, WorkerError> {
         let seed = derived_seed(seed, Stream::DensityProbes, index);
         let quadratures = lanczos_quadrature(op, self.probes, self.steps, seed)?;
         let products = quadratures.iter().map(|q| q.nodes.len()).sum();
@@ -84,7 +84,7 @@ impl SnapshotStatistic for Density {
         self.measured = None;
     }
 
-    fn flush(&mut self) -> Result<(), RunError> {
+    fn flush(&mut self) -> Result<(), WorkerError> {
         self.table.flush()
     }
 
@@ -113,6 +113,6 @@ crate::table! {
 
 /// All density rows of a run's `density` directory, parts in order (none when the directory
 /// is missing: the run did not ask for the density).
-pub fn read_density_rows(dir: &Path) -> Result<Vec<DensityRow>, OutputError> {
+pub fn read_density_rows(dir: &Path) -> Result<Vec<DensityRow>, WorkerError> {
     read_parts(dir)
 }

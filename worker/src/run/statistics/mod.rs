@@ -20,16 +20,16 @@ pub(in crate::run) use preconditioned::preconditioner_rate;
 
 use std::path::Path;
 
-use super::error::RunError;
 use super::plan::RunPlan;
 use crate::snapshot::OperatorStatistic;
 use crate::train::RunTrainer;
+use crate::WorkerError;
 
 /// One per-snapshot statistic of a run and its table.
 pub(super) trait SnapshotStatistic: OperatorStatistic + Send {
     /// Reads what the measurement at step `t` needs from the trainer before the snapshot
     /// (the preconditioned spectrum: the optimiser's state). Most statistics need nothing.
-    fn prepare(&mut self, _trainer: &RunTrainer, _t: u64) -> Result<(), RunError> {
+    fn prepare(&mut self, _trainer: &RunTrainer, _t: u64) -> Result<(), WorkerError> {
         Ok(())
     }
 
@@ -42,7 +42,7 @@ pub(super) trait SnapshotStatistic: OperatorStatistic + Send {
     fn discard(&mut self);
 
     /// Writes the buffered rows as one part.
-    fn flush(&mut self) -> Result<(), RunError>;
+    fn flush(&mut self) -> Result<(), WorkerError>;
 
     /// The statistic's table (its directory, and the key of its state in the checkpoint).
     fn table(&self) -> &'static str;
@@ -56,12 +56,12 @@ pub(super) trait SnapshotStatistic: OperatorStatistic + Send {
     /// Restores what [`SnapshotStatistic::state`] returned.
     ///
     /// # Errors
-    /// [`RunError::Plan`] for state this statistic does not keep.
-    fn restore(&mut self, state: Vec<Vec<f64>>) -> Result<(), RunError> {
+    /// [`WorkerError::InvalidPlan`] for state this statistic does not keep.
+    fn restore(&mut self, state: Vec<Vec<f64>>) -> Result<(), WorkerError> {
         if state.is_empty() {
             Ok(())
         } else {
-            Err(RunError::Plan(format!(
+            Err(WorkerError::InvalidPlan(format!(
                 "the checkpoint holds state of `{}`, which keeps none",
                 self.table()
             )))
@@ -74,8 +74,11 @@ pub(super) trait SnapshotStatistic: OperatorStatistic + Send {
 
 /// Opens a statistic's table for a run and, when the plan asks for the statistic, the
 /// statistic itself (see [`for_plan`]).
-type Open =
-    fn(&RunPlan, &Path, &[(String, u32)]) -> Result<Option<Box<dyn SnapshotStatistic>>, RunError>;
+type Open = fn(
+    &RunPlan,
+    &Path,
+    &[(String, u32)],
+) -> Result<Option<Box<dyn SnapshotStatistic>>, WorkerError>;
 
 /// A kind of per-snapshot statistic: its table and how a run opens it.
 pub(super) struct Kind {
@@ -100,7 +103,7 @@ pub(super) fn for_plan(
     plan: &RunPlan,
     dir: &Path,
     parts: &[(String, u32)],
-) -> Result<Vec<Box<dyn SnapshotStatistic>>, RunError> {
+) -> Result<Vec<Box<dyn SnapshotStatistic>>, WorkerError> {
     let mut statistics = Vec::new();
     for kind in &KINDS {
         statistics.extend((kind.open)(plan, dir, parts)?);

@@ -11,21 +11,21 @@
 
 use std::path::Path;
 
+use crate::output::read_parts;
 use crate::output::schema::{run_key_description, snapshot_step_description};
 use crate::output::Row;
-use crate::output::{read_parts, OutputError};
 
 use super::{Kind, SnapshotStatistic};
 use crate::eigen::{
-    top_k_eigenpairs, DiagonallyScaled, EigenError, EigenOptions, EigenResult, SymmetricOperator,
+    top_k_eigenpairs, DiagonallyScaled, EigenOptions, EigenResult, SymmetricOperator,
 };
 use crate::optim::{preconditioner_scale, BaseOptimizer, LrSchedule};
 use crate::rng::{derived_seed, Stream};
-use crate::run::error::RunError;
 use crate::run::plan::RunPlan;
 use crate::run::table::Table;
 use crate::snapshot::{warm_start_vectors, OperatorStatistic};
 use crate::train::RunTrainer;
+use crate::WorkerError;
 
 struct Preconditioned {
     top_k: usize,
@@ -92,7 +92,7 @@ fn for_plan(
     plan: &RunPlan,
     dir: &Path,
     parts: &[(String, u32)],
-) -> Result<Option<Box<dyn SnapshotStatistic>>, RunError> {
+) -> Result<Option<Box<dyn SnapshotStatistic>>, WorkerError> {
     let rule = preconditioner_rule(plan);
     let table = Table::open(dir, parts, rule.is_some())?;
     Ok(rule.map(|rule| {
@@ -115,7 +115,7 @@ impl OperatorStatistic for Preconditioned {
         op: &mut dyn SymmetricOperator,
         (seed, index): (u64, u64),
         solve: &EigenOptions,
-    ) -> Result<usize, EigenError> {
+    ) -> Result<usize, WorkerError> {
         let Some(scale) = &self.scale else {
             return Ok(0);
         };
@@ -134,7 +134,7 @@ impl OperatorStatistic for Preconditioned {
 }
 
 impl SnapshotStatistic for Preconditioned {
-    fn prepare(&mut self, trainer: &RunTrainer, t: u64) -> Result<(), RunError> {
+    fn prepare(&mut self, trainer: &RunTrainer, t: u64) -> Result<(), WorkerError> {
         let (state, steps) = trainer.optimizer_state()?;
         let rate = self.rates.at(t);
         self.scale = preconditioner_scale(&self.rule, rate, &state, steps);
@@ -162,7 +162,7 @@ impl SnapshotStatistic for Preconditioned {
         self.measured = None;
     }
 
-    fn flush(&mut self) -> Result<(), RunError> {
+    fn flush(&mut self) -> Result<(), WorkerError> {
         self.table.flush()
     }
 
@@ -174,10 +174,10 @@ impl SnapshotStatistic for Preconditioned {
         self.warm.clone()
     }
 
-    fn restore(&mut self, state: Vec<Vec<f64>>) -> Result<(), RunError> {
+    fn restore(&mut self, state: Vec<Vec<f64>>) -> Result<(), WorkerError> {
         let n = self.params;
         if let Some(bad) = state.iter().find(|v| v.len() != n) {
-            return Err(RunError::Plan(format!(
+            return Err(WorkerError::InvalidPlan(format!(
                 "the checkpoint's preconditioned warm start has vectors of length {}, the \
                  network {n} parameters",
                 bad.len()
@@ -210,6 +210,6 @@ crate::table! {
 
 /// All rows of a run's `preconditioned` directory, parts in order (none when the directory is
 /// missing).
-pub fn read_preconditioned_rows(dir: &Path) -> Result<Vec<PreconditionedRow>, OutputError> {
+pub fn read_preconditioned_rows(dir: &Path) -> Result<Vec<PreconditionedRow>, WorkerError> {
     read_parts(dir)
 }

@@ -4,17 +4,17 @@
 
 use std::path::Path;
 
+use crate::output::read_parts;
 use crate::output::schema::{run_key_description, snapshot_step_description};
 use crate::output::Row;
-use crate::output::{read_parts, OutputError};
 
 use super::{Kind, SnapshotStatistic};
-use crate::eigen::{hutchinson_trace, EigenError, EigenOptions, SymmetricOperator, TraceEstimate};
+use crate::eigen::{hutchinson_trace, EigenOptions, SymmetricOperator, TraceEstimate};
 use crate::rng::{derived_seed, Stream};
-use crate::run::error::RunError;
 use crate::run::plan::RunPlan;
 use crate::run::table::Table;
 use crate::snapshot::OperatorStatistic;
+use crate::WorkerError;
 
 struct Trace {
     probes: usize,
@@ -32,7 +32,7 @@ fn for_plan(
     plan: &RunPlan,
     dir: &Path,
     parts: &[(String, u32)],
-) -> Result<Option<Box<dyn SnapshotStatistic>>, RunError> {
+) -> Result<Option<Box<dyn SnapshotStatistic>>, WorkerError> {
     let probes = plan.statistics.trace_probes.unwrap_or(0);
     let table = Table::open(dir, parts, probes > 0)?;
     Ok((probes > 0).then(|| {
@@ -50,7 +50,7 @@ impl OperatorStatistic for Trace {
         op: &mut dyn SymmetricOperator,
         (seed, index): (u64, u64),
         _solve: &EigenOptions,
-    ) -> Result<usize, EigenError> {
+    ) -> Result<usize, WorkerError> {
         let seed = derived_seed(seed, Stream::TraceProbes, index);
         let estimate = hutchinson_trace(op, self.probes, seed)?;
         self.measured = Some(estimate);
@@ -75,7 +75,7 @@ impl SnapshotStatistic for Trace {
         self.measured = None;
     }
 
-    fn flush(&mut self) -> Result<(), RunError> {
+    fn flush(&mut self) -> Result<(), WorkerError> {
         self.table.flush()
     }
 
@@ -104,6 +104,6 @@ crate::table! {
 
 /// All trace rows of a run's `trace` directory, parts in order (none when the directory is
 /// missing: the run did not ask for the trace).
-pub fn read_trace_rows(dir: &Path) -> Result<Vec<TraceRow>, OutputError> {
+pub fn read_trace_rows(dir: &Path) -> Result<Vec<TraceRow>, WorkerError> {
     read_parts(dir)
 }
