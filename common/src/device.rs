@@ -51,19 +51,11 @@ impl fmt::Display for DeviceRequest {
     }
 }
 
-/// A device text that is not `cpu`, `cuda` or `cuda:N`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown device {value:?}: expected `cpu`, `cuda` or `cuda:N` (N = 0, 1, … among the visible GPUs)")]
-pub struct DeviceParseError {
-    /// The text as given.
-    pub value: String,
-}
-
 impl FromStr for DeviceRequest {
-    type Err = DeviceParseError;
+    type Err = crate::CommonError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || DeviceParseError { value: s.into() };
+        let bad = || crate::CommonError::UnknownDevice { value: s.into() };
         match s.trim().to_ascii_lowercase().as_str() {
             "cpu" => Ok(Self::Cpu),
             "cuda" | "gpu" => Ok(Self::Cuda(None)),
@@ -115,7 +107,10 @@ mod tests {
             "", "cuda:", "cuda:-1", "cuda:x", "cuda0", "tpu", "cuda:1:2", "metal",
         ] {
             let err = text.parse::<DeviceRequest>().unwrap_err();
-            assert_eq!(err.value, text);
+            assert!(
+                matches!(&err, crate::CommonError::UnknownDevice { value } if value == text),
+                "{err:?}"
+            );
             assert!(err
                 .to_string()
                 .contains("expected `cpu`, `cuda` or `cuda:N`"));

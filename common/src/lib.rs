@@ -7,8 +7,11 @@
 
 pub mod device;
 pub mod display;
+mod error;
 pub mod exit_codes;
 pub mod optim;
 pub mod provenance;
 pub mod stop;
 pub mod sweep;
+
+pub use error::CommonError;

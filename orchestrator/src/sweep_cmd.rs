@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::anyhow;
-use eigensweep_common::exit_codes;
 use eigensweep_common::sweep::cost::{
     baseline_memory, baseline_time, dataset_bytes, human_seconds, run_memory, run_time,
     wall_seconds, Calibration, Layout, RankMemory, Samples, TaskMemory, CHECKPOINT_EVERY_DEFAULT,
@@ -14,9 +13,9 @@ use eigensweep_common::sweep::cost::{
 };
 use eigensweep_common::sweep::plan::{human_bytes, Estimate, Plan};
 use eigensweep_common::sweep::{
-    read_sweep, DataShape, DataSource, FieldError, Overrides, ResolvedDataset, SweepError,
-    ValidatedSweep,
+    read_sweep, DataShape, DataSource, FieldError, Overrides, ResolvedDataset, ValidatedSweep,
 };
+use eigensweep_common::{exit_codes, CommonError};
 use eigensweep_worker::data::{
     cached_dataset_dir, data_digest, locate_files, read_dir_shape, synthetic, DatasetKind, DirShape,
 };
@@ -40,13 +39,14 @@ pub(crate) fn load(args: &SweepArgs) -> Result<ValidatedSweep, Failure> {
     let file = &args.file;
     let mut sweep = match read_sweep(file, &overrides) {
         Ok(sweep) => sweep,
-        Err(e @ SweepError::Read { .. }) => {
+        Err(CommonError::SweepInvalid { errors, .. }) => return Err(report(file, &errors)),
+        // The file could not be read: its path and the cause.
+        Err(e) => {
             return Err(Failure {
                 code: exit_codes::INPUT,
                 error: anyhow!(e),
             })
         }
-        Err(SweepError::Invalid { errors, .. }) => return Err(report(file, &errors)),
     };
     for w in sweep.warnings() {
         crate::console::note!("{}: warning: {w}", w.origin(file));

@@ -1,11 +1,11 @@
 //! What is wrong with a sweep file, field by field.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-
-use thiserror::Error;
+use std::path::Path;
 
 /// One problem with one field: where it is, what was written there and what was expected.
+/// A record, not an error of its own: a sweep file's problems travel together as
+/// [`crate::CommonError::SweepInvalid`].
 ///
 /// Displayed as ``"`optimizers[1].lr`: expected a positive number, got -1"``.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +80,6 @@ impl fmt::Display for FieldError {
     }
 }
 
-impl std::error::Error for FieldError {}
-
 /// Whether the field `path` is `prefix` or inside it (`optimizers[1].lr` is within
 /// `optimizers[1]` and `optimizers`, not within `optim`); every path is within the root, `""`.
 pub(crate) fn within(path: &str, prefix: &str) -> bool {
@@ -89,41 +87,6 @@ pub(crate) fn within(path: &str, prefix: &str) -> bool {
         || path
             .strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
-}
-
-/// Why a sweep file could not be turned into runs.
-#[derive(Debug, Error)]
-pub enum SweepError {
-    /// The file could not be read.
-    #[error("cannot read sweep file {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file was read but is malformed or inconsistent: every problem found.
-    #[error("{}", invalid_summary(path, errors))]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// Every problem, in file order as far as possible.
-        errors: Vec<FieldError>,
-    },
-}
-
-fn invalid_summary(path: &Path, errors: &[FieldError]) -> String {
-    let mut text = format!(
-        "sweep file {} has {} error{}:",
-        path.display(),
-        errors.len(),
-        if errors.len() == 1 { "" } else { "s" }
-    );
-    for e in errors {
-        text.push('\n');
-        text.push_str(&e.in_file(path));
-    }
-    text
 }
 
 /// A number as a person would write it in YAML: `-1`, `0.001`, `1e-8`, `.nan`.

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use super::attribution::place;
-use super::error::{FieldError, SweepError};
+use super::error::FieldError;
 use super::file::SweepFile;
 use super::overrides::{apply_traced, Applied};
 use super::resolved::DataSource;
 use super::structure::deserialize_all;
 use super::validate::{validate, ValidatedSweep};
 use super::wording::field_error;
+use crate::CommonError;
 
 /// Command-line changes to a sweep file for one launch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,13 +40,13 @@ impl Overrides {
 /// the file's folder (so a sweep file works from any current directory, as config-driven
 /// tools do), while one given with `--set` is read from the current directory, where the
 /// user typed it. `OUT/sweep.yaml` thus records where the data really was.
-pub fn read_sweep(path: &Path, overrides: &Overrides) -> Result<ValidatedSweep, SweepError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SweepError::Read {
+pub fn read_sweep(path: &Path, overrides: &Overrides) -> Result<ValidatedSweep, CommonError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CommonError::SweepRead {
         path: path.to_path_buf(),
         source,
     })?;
     let folder = path.parent().unwrap_or(Path::new(""));
-    let invalid = |errors| SweepError::Invalid {
+    let invalid = |errors| CommonError::SweepInvalid {
         path: path.to_path_buf(),
         errors,
     };

@@ -66,7 +66,7 @@ mod structure;
 mod validate;
 mod wording;
 
-pub use error::{FieldError, Location, SweepError};
+pub use error::{FieldError, Location};
 pub use expand::{BaselineTask, RecordedConfig, RunSpec};
 pub use file::{
     BaselineSpec, BiasInit, Count, DatasetSpec, ExtraEigenSpec, LrScheduleKind, LrScheduleSpec,
