@@ -121,7 +121,7 @@ fn measure(dir: &Path, opts: &UpdateBenchOptions) -> Result<UpdateBenchReport, A
         workers: opts.workers,
         ..AnalyzeOptions::default()
     };
-    let mut live = LiveJobs::start();
+    let mut live = LiveJobs::start()?;
     let (first, _) = timed_live(dir, &analyze_opts, &mut live)?;
     let (dirs, part) = first_run.ok_or_else(|| AnalysisError::data(dir, "no runs to measure"))?;
     PartWriter::<SnapshotRow>::open(&dirs.snapshots, part)?.write_part(&snapshot_rows(

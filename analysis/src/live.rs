@@ -85,7 +85,10 @@ impl std::fmt::Debug for LiveJobs {
 
 impl LiveJobs {
     /// Starts the dataflow with no tiles.
-    pub fn start() -> Self {
+    ///
+    /// Errors: [`AnalysisError::Engine`] if its thread cannot be started (the process is out of
+    /// threads or memory).
+    pub fn start() -> Result<Self, AnalysisError> {
         let (to_dataflow, updates) = mpsc::channel::<Vec<(TileRecord, isize)>>();
         let (changes, from_dataflow) = mpsc::channel::<Vec<(JobRecord, isize)>>();
         // `execute_directly` wants a `Sync` closure; the channel ends are only `Send`.
@@ -102,14 +105,16 @@ impl LiveJobs {
                     dataflow_loop(worker, &updates, &changes);
                 })
             })
-            .expect("spawning the live job set's thread");
-        Self {
+            .map_err(|e| {
+                AnalysisError::Engine(format!("starting the live job set's thread: {e}"))
+            })?;
+        Ok(Self {
             tiles: BTreeMap::new(),
             pass: 0,
             to_dataflow: Some(to_dataflow),
             from_dataflow,
             thread: Some(thread),
-        }
+        })
     }
 
     /// Passes so far.
@@ -322,7 +327,7 @@ mod tests {
         let out = dir.path();
         let synth = Synth::standard();
         synth.write(out);
-        let mut live = LiveJobs::start();
+        let mut live = LiveJobs::start().unwrap();
         let scan = || Catalog::scan(out, false).unwrap();
 
         // Pass 1: every tile is new, every job inserted.

@@ -177,7 +177,7 @@ pub(crate) fn follow(args: &AnalyzeArgs, opts: &AnalyzeOptions) -> Result<(), Fa
     let mut force = opts.force;
     // The sweep's tiles and their jobs as a live differential-dataflow collection, one
     // timestamp a pass.
-    let mut live = LiveJobs::start();
+    let mut live = LiveJobs::start().map_err(crate::analyze_pass::failure)?;
     loop {
         if stop.is_requested() {
             return Err(interrupted());
